@@ -1,0 +1,73 @@
+"""Build and install Printgate.
+
+Every Cython source in ``ext/`` becomes a module of ``spooler.pdl`` (``ext/_scan.pyx`` ->
+``spooler.pdl._scan``): the analyzer's pure-Python reference lives in ``spooler/pdl`` and
+the compiled twin sits beside it under the same package, as STYLE.md asks.
+"""
+from pathlib import Path
+
+from setuptools import Extension, find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def cython_extensions():
+    from Cython.Build import cythonize
+
+    sources = sorted((HERE / "ext").glob("*.pyx"))
+    extensions = [
+        Extension(
+            f"spooler.pdl.{source.stem}",
+            [str(source.relative_to(HERE))],
+            extra_compile_args=["-O3"],
+        )
+        for source in sources
+    ]
+    return cythonize(
+        extensions,
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+    )
+
+
+setup(
+    name="printgate",
+    version="0.1.0",
+    description="Print-release and print-accounting gateway",
+    python_requires=">=3.11",
+    packages=find_packages(include=["spooler*", "accounting*", "release_api*", "panel_menus*"]),
+    package_data={
+        "accounting": ["migrations/*.ini", "migrations/*.py", "migrations/versions/*.py"],
+        "panel_menus": ["templates/**/*", "static/**/*", "*.toml"],
+        "release_api": ["templates/**/*", "static/**/*"],
+    },
+    include_package_data=True,
+    ext_modules=cython_extensions(),
+    install_requires=[
+        "twisted[tls]>=24.7,<27",
+        "cython>=3.0,<4",
+        "sqlalchemy>=2.0.30,<3",
+        "alembic>=1.13,<2",
+        "jinja2>=3.1,<4",
+        "ldap3>=2.9,<3",
+        "pysnmp>=7.1,<8",
+        "pyasn1>=0.6,<0.7",
+        "cryptography>=42,<50",
+        "argon2-cffi>=23.1,<26",
+        "psycopg[binary]>=3.1,<4",
+        "pikepdf>=9,<11",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8,<10",
+            "pytest-timeout>=2.3,<3",
+            "hypothesis>=6.100,<7",
+            "playwright>=1.45,<2",
+            "snmpsim>=1.1,<2",
+            "pysmi>=1.5,<2",
+            "aiosmtpd>=1.4,<2",
+            "atheris>=2.3,<4; platform_machine == 'x86_64'",
+        ],
+    },
+    entry_points={"console_scripts": ["printgate = spooler.cli:main"]},
+)

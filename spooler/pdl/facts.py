@@ -1,0 +1,38 @@
+"""What the page analyzer learned about a job: the one type the accounting side may import."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class JobFacts:
+    """Facts about one spool file.
+
+    ``pages`` is for one copy; ``impressions`` are printed sides over all copies; ``sheets``
+    are sheets of paper over all copies. A count that could not be established is ``None``,
+    never a guess: the accounting side prices such jobs by its rule for unknown counts.
+    """
+
+    pdl: str = "unknown"
+    languages: list[str] = field(default_factory=list)
+    pages: int | None = None
+    copies: int = 1
+    impressions: int | None = None
+    sheets: int | None = None
+    duplex: bool = False
+    color_pages: int | None = None
+    mono_pages: int | None = None
+    media: list[str] = field(default_factory=list)
+    pjl: dict[str, str] = field(default_factory=dict)
+    job_name: str | None = None
+    user_name: str | None = None
+    method: str = "scan"
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JobFacts":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
