@@ -1,0 +1,95 @@
+"""Engines and migrations for both supported databases.
+
+SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``: a job is
+acknowledged to its sender only after its row is committed, so the commit must survive
+not only a crash of the gateway but of the machine. Writers batch their work (see the
+spooler's group commit) to keep that affordable. PostgreSQL is used as it comes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_url(data_dir) -> str:
+    return f"sqlite:///{Path(data_dir).resolve() / 'printgate.sqlite3'}"
+
+
+class Database:
+    """The engines of one database: ``writer`` for transactions that write, ``reader`` for
+    the rest. On SQLite they differ (writers take the write lock at BEGIN, readers never
+    do, so a reader in WAL mode never waits for a writer); on PostgreSQL they are one."""
+
+    def __init__(self, url: str, *, pool_size: int = 8):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.writer = open_engine(url, pool_size=pool_size, immediate=True)
+        self.reader = open_engine(url, pool_size=pool_size) if self.is_sqlite else self.writer
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def open_engine(url: str, *, pool_size: int = 8, immediate: bool = False) -> Engine:
+    """Create an engine with the connection settings every Printgate process needs."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate if immediate else _begin_deferred)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy emit BEGIN itself (see _begin_immediate).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _begin_deferred(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _begin_immediate(connection) -> None:
+    # A deferred BEGIN that later writes can fail with "database is locked" without
+    # waiting; BEGIN IMMEDIATE takes the write lock up front and honours busy_timeout.
+    # Readers pay nothing noticeable for it in WAL mode.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; safe to call on every start."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()

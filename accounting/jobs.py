@@ -1,0 +1,225 @@
+"""The job component: recording held jobs and the one place their state changes.
+
+Methods are synchronous and run off the reactor thread (the service wraps them in the
+thread pool; the spooler's group committer calls ``record_jobs`` from its own thread).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import func, insert, select, update
+
+from accounting.database import Database
+from accounting.errors import InvalidStateChange, JobNotFound
+from accounting.records import HeldJob, JobEvent, NewJob, dumps
+from accounting.schema import JOB_STATES, job_events, jobs, queues
+
+#: Which state may follow which. Every change goes through ``JobStore.change_state``.
+TRANSITIONS = {
+    "held": {"releasing", "canceled", "expired", "deleted"},
+    "releasing": {"released", "held", "aborted"},
+    "aborted": {"held", "deleted", "expired"},
+    "released": set(),
+    "canceled": set(),
+    "expired": set(),
+    "deleted": set(),
+}
+#: States in which a job still has a spool file worth keeping.
+LIVE_STATES = ("held", "releasing", "aborted")
+
+_FACT_COLUMNS = ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "color_pages", "mono_pages")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class JobStore:
+    def __init__(self, database: Database):
+        self.db = database
+        self._queue_ids: dict[str, int] = {}
+
+    # -- queues ---------------------------------------------------------------------
+    def ensure_queues(self, names) -> None:
+        """Create the queues named in the configuration that the database lacks."""
+        with self.db.writer.begin() as conn:
+            existing = set(conn.execute(select(queues.c.name)).scalars())
+            for name in names:
+                if name not in existing:
+                    conn.execute(insert(queues).values(name=name, description="", created_at=utcnow()))
+
+    def _queue_id(self, conn, name: str) -> int:
+        if name not in self._queue_ids:
+            qid = conn.execute(select(queues.c.id).where(queues.c.name == name)).scalar()
+            if qid is None:
+                qid = conn.execute(
+                    insert(queues).values(name=name, description="", created_at=utcnow())
+                ).inserted_primary_key[0]
+            self._queue_ids[name] = qid
+        return self._queue_ids[name]
+
+    # -- recording --------------------------------------------------------------------
+    def record_jobs(self, new_jobs: list[NewJob]) -> list[HeldJob]:
+        """Record several jobs in one transaction (group commit); all or none."""
+        ids = []
+        with self.db.writer.begin() as conn:
+            for job in new_jobs:
+                facts = job.facts or {}
+                values = dict(
+                    queue_id=self._queue_id(conn, job.queue),
+                    owner=job.owner,
+                    source_host=job.source_host,
+                    protocol=job.protocol,
+                    client_job_ref=job.client_job_ref,
+                    title=job.title,
+                    document_format=job.document_format,
+                    size=job.size,
+                    sha256=job.sha256,
+                    spool_name=job.spool_name,
+                    state="held",
+                    state_reason="job-hold-until-specified",
+                    received_at=job.received_at,
+                    updated_at=job.received_at,
+                    copies_requested=job.copies_requested,
+                    sides=job.sides,
+                    color_mode=job.color_mode,
+                    attributes=dumps(job.attributes),
+                    analyzer_method=facts.get("method"),
+                    facts=dumps(facts) if job.facts is not None else None,
+                    **{name: facts.get(name) for name in _FACT_COLUMNS},
+                )
+                job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
+                conn.execute(
+                    insert(job_events).values(
+                        job_id=job_id, at=job.received_at, old_state=None, new_state="held",
+                        actor=job.owner, reason=f"received over {job.protocol}",
+                    )
+                )
+                ids.append(job_id)
+        return [self.get_job(job_id) for job_id in ids]
+
+    # -- reading ----------------------------------------------------------------------
+    def _select(self):
+        return select(jobs, queues.c.name.label("queue_name")).join(queues, queues.c.id == jobs.c.queue_id)
+
+    def get_job(self, job_id: int) -> HeldJob:
+        with self.db.reader.connect() as conn:
+            row = conn.execute(self._select().where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return _held_job(row)
+
+    def list_jobs(self, *, queue=None, owner=None, owners=None, states=("held",), limit=None,
+                  newest_first=False) -> list[HeldJob]:
+        query = self._select()
+        if queue is not None:
+            query = query.where(queues.c.name == queue)
+        if owner is not None:
+            query = query.where(jobs.c.owner == owner)
+        if owners:
+            query = query.where(jobs.c.owner.in_(list(owners)))
+        if states:
+            query = query.where(jobs.c.state.in_(list(states)))
+        query = query.order_by(jobs.c.id.desc() if newest_first else jobs.c.id)
+        if limit:
+            query = query.limit(limit)
+        with self.db.reader.connect() as conn:
+            return [_held_job(row) for row in conn.execute(query).mappings()]
+
+    def count_jobs(self, *, queue=None, states=("held",)) -> int:
+        query = select(func.count()).select_from(jobs.join(queues, queues.c.id == jobs.c.queue_id))
+        if queue is not None:
+            query = query.where(queues.c.name == queue)
+        if states:
+            query = query.where(jobs.c.state.in_(list(states)))
+        with self.db.reader.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def job_events(self, job_id: int) -> list[JobEvent]:
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(
+                select(job_events).where(job_events.c.job_id == job_id).order_by(job_events.c.id)
+            ).mappings()
+            return [
+                JobEvent(job_id=r["job_id"], at=_aware(r["at"]), old_state=r["old_state"],
+                         new_state=r["new_state"], actor=r["actor"], reason=r["reason"])
+                for r in rows
+            ]
+
+    def live_spool_names(self) -> set[str]:
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(
+                select(jobs.c.spool_name).where(jobs.c.state.in_(LIVE_STATES), jobs.c.spool_name.is_not(None))
+            )
+            return {name for (name,) in rows}
+
+    # -- changing state -----------------------------------------------------------------
+    def change_state(self, job_id: int, new_state: str, *, actor: str, reason: str = "",
+                     expect: tuple[str, ...] | None = None) -> HeldJob:
+        """Move a job to ``new_state`` if the transition is allowed (and, with ``expect``,
+        only from one of those states). Atomic: two callers racing for the same change
+        cannot both win, which is what makes a double-tapped release print once."""
+        if new_state not in JOB_STATES:
+            raise ValueError(f"unknown job state {new_state!r}")
+        with self.db.writer.begin() as conn:
+            old_state = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
+            if old_state is None:
+                raise JobNotFound(job_id)
+            allowed = (expect is None or old_state in expect) and new_state in TRANSITIONS[old_state]
+            if not allowed:
+                raise InvalidStateChange(job_id, old_state, new_state)
+            now = utcnow()
+            changed = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.state == old_state)
+                .values(state=new_state, state_reason=reason[:255], updated_at=now)
+            ).rowcount
+            if changed != 1:
+                raise InvalidStateChange(job_id, old_state, new_state)
+            conn.execute(
+                insert(job_events).values(job_id=job_id, at=now, old_state=old_state,
+                                          new_state=new_state, actor=actor, reason=reason[:255])
+            )
+        return self.get_job(job_id)
+
+
+def _held_job(row) -> HeldJob:
+    return HeldJob(
+        id=row["id"],
+        queue=row["queue_name"],
+        owner=row["owner"],
+        source_host=row["source_host"],
+        protocol=row["protocol"],
+        title=row["title"],
+        client_job_ref=row["client_job_ref"],
+        document_format=row["document_format"],
+        size=row["size"],
+        sha256=row["sha256"],
+        spool_name=row["spool_name"],
+        state=row["state"],
+        state_reason=row["state_reason"],
+        received_at=_aware(row["received_at"]),
+        updated_at=_aware(row["updated_at"]),
+        copies_requested=row["copies_requested"],
+        sides=row["sides"],
+        color_mode=row["color_mode"],
+        attributes=json.loads(row["attributes"] or "{}"),
+        pdl=row["pdl"],
+        pages=row["pages"],
+        copies=row["copies"],
+        impressions=row["impressions"],
+        sheets=row["sheets"],
+        duplex=row["duplex"],
+        color_pages=row["color_pages"],
+        mono_pages=row["mono_pages"],
+        analyzer_method=row["analyzer_method"],
+        facts=json.loads(row["facts"]) if row["facts"] else None,
+    )
