@@ -1,0 +1,263 @@
+"""Sans-IO HTTP/1.1 server-side request parser for IPP (RFC 9112 message framing).
+
+``RequestParser.feed(data)`` returns a list of events: ``RequestHead`` once the head of a
+request is in, ``BodyData`` for each piece of the body *as it arrives* (Content-Length or
+chunked framing removed; nothing is buffered beyond the current chunk-size line), and
+``EndOfRequest``. After ``EndOfRequest`` the parser starts on the next request on the same
+connection (keep-alive, pipelining). Bad framing raises ``HttpError`` carrying the
+status to answer with; after that the connection must be closed.
+
+Only the head and a chunk-size line are ever buffered, both bounded.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from spooler.errors import SpoolerError
+
+__all__ = [
+    "HttpError",
+    "RequestHead",
+    "BodyData",
+    "EndOfRequest",
+    "RequestParser",
+    "format_response_head",
+]
+
+MAX_HEAD_BYTES = 16 * 1024
+MAX_HEADERS = 100
+MAX_CHUNK_LINE = 1024
+MAX_TRAILER_BYTES = 8 * 1024
+
+_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_REQUEST_LINE = re.compile(rb"^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP/(\d)\.(\d)$")
+
+REASONS = {
+    100: "Continue", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    411: "Length Required", 413: "Content Too Large", 415: "Unsupported Media Type",
+    417: "Expectation Failed", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
+
+
+class HttpError(SpoolerError):
+    """The request cannot be parsed; answer ``status`` and close the connection."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class RequestHead:
+    method: str
+    target: str
+    version: tuple[int, int]
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    keep_alive: bool = True
+    expect_continue: bool = False
+    chunked: bool = False
+    content_length: int | None = None
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass
+class BodyData:
+    data: bytes
+
+
+@dataclass
+class EndOfRequest:
+    pass
+
+
+_HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILER = range(6)
+
+
+class RequestParser:
+    """Incremental request parser; one instance per connection."""
+
+    def __init__(self, *, max_head_bytes: int = MAX_HEAD_BYTES):
+        self.max_head_bytes = max_head_bytes
+        self._buffer = bytearray()
+        self._state = _HEAD
+        self._remaining = 0
+        self.head: RequestHead | None = None
+
+    def feed(self, data: bytes) -> list:
+        self._buffer += data
+        events: list = []
+        while True:
+            if self._state == _HEAD:
+                if not self._parse_head(events):
+                    break
+            elif self._state == _BODY_LENGTH:
+                if not self._buffer:
+                    break
+                n = min(self._remaining, len(self._buffer))
+                events.append(BodyData(bytes(self._buffer[:n])))
+                del self._buffer[:n]
+                self._remaining -= n
+                if self._remaining == 0:
+                    self._end(events)
+            elif self._state == _CHUNK_SIZE:
+                if not self._parse_chunk_size(events):
+                    break
+            elif self._state == _CHUNK_DATA:
+                if not self._buffer:
+                    break
+                n = min(self._remaining, len(self._buffer))
+                events.append(BodyData(bytes(self._buffer[:n])))
+                del self._buffer[:n]
+                self._remaining -= n
+                if self._remaining == 0:
+                    self._state = _CHUNK_CRLF
+            elif self._state == _CHUNK_CRLF:
+                if len(self._buffer) < 2:
+                    break
+                if self._buffer[:2] != b"\r\n":
+                    raise HttpError(400, "chunk data not followed by CRLF")
+                del self._buffer[:2]
+                self._state = _CHUNK_SIZE
+            elif self._state == _TRAILER:
+                if not self._parse_trailer(events):
+                    break
+        return events
+
+    @property
+    def idle(self) -> bool:
+        """True between requests with nothing buffered (a close here loses nothing)."""
+        return self._state == _HEAD and not self._buffer
+
+    def _end(self, events: list) -> None:
+        events.append(EndOfRequest())
+        self._state = _HEAD
+
+    def _parse_head(self, events: list) -> bool:
+        # Tolerate the stray CRLF some clients send after a body (RFC 9112 section 2.2).
+        while self._buffer[:2] == b"\r\n":
+            del self._buffer[:2]
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buffer) > self.max_head_bytes:
+                raise HttpError(431, "request head too large")
+            return False
+        if end > self.max_head_bytes:
+            raise HttpError(431, "request head too large")
+        raw = bytes(self._buffer[:end])
+        del self._buffer[:end + 4]
+        lines = raw.split(b"\r\n")
+        match = _REQUEST_LINE.match(lines[0])
+        if not match:
+            raise HttpError(400, "malformed request line")
+        method, target, major, minor = match.groups()
+        version = (int(major), int(minor))
+        if version[0] != 1:
+            raise HttpError(505, "only HTTP/1.x is supported")
+        if len(lines) - 1 > MAX_HEADERS:
+            raise HttpError(431, "too many header fields")
+        headers = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(b":")
+            if not sep or not _TOKEN.match(name):
+                raise HttpError(400, "malformed header field")
+            try:
+                headers.append((name.decode("ascii").lower(),
+                                value.strip(b" \t").decode("latin-1")))
+            except UnicodeDecodeError:
+                raise HttpError(400, "malformed header field") from None
+        head = RequestHead(method.decode("ascii"), target.decode("latin-1"), version, headers)
+        self._frame(head)
+        self.head = head
+        events.append(head)
+        if head.chunked:
+            self._state = _CHUNK_SIZE
+        elif head.content_length:
+            self._state = _BODY_LENGTH
+            self._remaining = head.content_length
+        else:
+            self._end(events)
+        return True
+
+    def _frame(self, head: RequestHead) -> None:
+        connection = {t.strip().lower() for v in self._all(head, "connection")
+                      for t in v.split(",")}
+        if head.version >= (1, 1):
+            head.keep_alive = "close" not in connection
+        else:
+            head.keep_alive = "keep-alive" in connection
+        expect = head.header("expect")
+        if expect is not None:
+            if expect.lower() != "100-continue":
+                raise HttpError(417, f"unsupported expectation {expect!r}")
+            head.expect_continue = head.version >= (1, 1)
+        encodings = [t.strip().lower() for v in self._all(head, "transfer-encoding")
+                     for t in v.split(",") if t.strip()]
+        lengths = self._all(head, "content-length")
+        if encodings:
+            if lengths:
+                raise HttpError(400, "both Content-Length and Transfer-Encoding")
+            if encodings != ["chunked"]:
+                raise HttpError(501, "unsupported transfer coding")
+            head.chunked = True
+            return
+        if lengths:
+            if len(set(lengths)) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 18:
+                raise HttpError(400, "invalid Content-Length")
+            head.content_length = int(lengths[0])
+        elif head.method == "POST":
+            raise HttpError(411, "POST without Content-Length or chunked encoding")
+
+    @staticmethod
+    def _all(head: RequestHead, name: str) -> list[str]:
+        return [v for k, v in head.headers if k == name]
+
+    def _parse_chunk_size(self, events: list) -> bool:
+        end = self._buffer.find(b"\r\n")
+        if end < 0:
+            if len(self._buffer) > MAX_CHUNK_LINE:
+                raise HttpError(400, "chunk-size line too long")
+            return False
+        if end > MAX_CHUNK_LINE:
+            raise HttpError(400, "chunk-size line too long")
+        line = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
+        del self._buffer[:end + 2]
+        if not line or len(line) > 15 or any(c not in b"0123456789abcdefABCDEF" for c in line):
+            raise HttpError(400, "malformed chunk size")
+        size = int(line, 16)
+        if size == 0:
+            self._state = _TRAILER
+        else:
+            self._remaining = size
+            self._state = _CHUNK_DATA
+        return True
+
+    def _parse_trailer(self, events: list) -> bool:
+        if self._buffer[:2] == b"\r\n":
+            del self._buffer[:2]
+            self._end(events)
+            return True
+        end = self._buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._buffer) > MAX_TRAILER_BYTES:
+                raise HttpError(431, "trailer section too large")
+            return False
+        del self._buffer[:end + 4]
+        self._end(events)
+        return True
+
+
+def format_response_head(status: int, headers: list[tuple[str, str]]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
+    lines += [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
