@@ -1,0 +1,49 @@
+"""``printgate serve``: run the gateway in the foreground until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="run the gateway")
+    parser.add_argument("--bind", default=None, help="address to listen on (default: all)")
+    for name in ("lpd", "raw", "ipp", "https"):
+        parser.add_argument(f"--{name}-port", type=int, default=None,
+                            help=f"{name.upper()} port (0 disables; default: standard, else fallback)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    # The asyncio reactor must be installed before anything imports twisted.internet.reactor.
+    from twisted.internet import asyncioreactor
+
+    asyncioreactor.install()
+    from twisted.internet import reactor
+    from twisted.logger import globalLogBeginner, textFileLogObserver
+
+    from spooler.config import ConfigError, load_config
+    from spooler.service import Gateway
+
+    try:
+        config = load_config(args.config, args.data_dir)
+    except ConfigError as exc:
+        print(f"printgate: {exc}", file=sys.stderr)
+        return 2
+    if args.bind is not None:
+        config.bind = args.bind
+    for name in ("lpd", "raw", "ipp", "https"):
+        value = getattr(args, f"{name}_port")
+        if value is not None:
+            config.ports[name] = value
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    gateway = Gateway(config, reactor=reactor)
+    listeners = gateway.start()
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    for listener in listeners:
+        where = listener.address or "all addresses"
+        note = f"  ({listener.note})" if listener.note else ""
+        print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
+    print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
+    print("  Stop with Ctrl-C or SIGTERM.", flush=True)
+    reactor.run()
+    return 0

@@ -1,0 +1,208 @@
+"""The intake pipeline every protocol hands its jobs to.
+
+A protocol calls ``IntakePipeline.begin(metadata)`` when a job starts, ``write`` for each
+chunk as it arrives (the bytes go to the encrypted spool and to the page analyzer in the
+same pass, so no job is read twice), and ``commit()`` at the end; the Deferred it gets
+fires with the recorded ``HeldJob`` once the job is durable, and only then may the
+protocol acknowledge it. ``abort`` leaves nothing behind.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from twisted.internet.defer import Deferred, fail
+from twisted.logger import Logger
+
+from accounting.records import NewJob
+from spooler.config import GatewayConfig
+from spooler.errors import OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
+from spooler.pdl import Analyzer
+from spooler.pdl.pjl import HEAD_LIMIT, parse_header
+
+log = Logger()
+
+
+@dataclass
+class JobMetadata:
+    """What the client said about a job. ``user`` is None when the protocol has no say
+    (RAW), in which case the owner comes from PJL in the job, then the address map."""
+
+    protocol: str
+    host: str
+    queue: str | None = None
+    user: str | None = None
+    title: str = ""
+    copies: int = 1
+    sides: str = ""
+    color_mode: str = ""
+    document_format: str = "application/octet-stream"
+    client_job_ref: str = ""
+    attributes: dict = field(default_factory=dict)
+
+
+class IntakePipeline:
+    def __init__(self, *, config: GatewayConfig, spool, committer, analyzer_factory=Analyzer, clock=None):
+        self.config = config
+        self.spool = spool
+        self.committer = committer
+        self.analyzer_factory = analyzer_factory
+        self.in_flight: set[JobReceiver] = set()
+        self.accepting = True
+
+    def begin(self, metadata: JobMetadata) -> "JobReceiver":
+        if not self.accepting:
+            raise ShuttingDown("the gateway is shutting down")
+        queue = self.config.queue(metadata.queue)
+        if queue is None:
+            raise UnknownQueue(metadata.queue)
+        metadata = replace(metadata, queue=queue.name)
+        receiver = JobReceiver(self, metadata, self.spool.create(), self.analyzer_factory())
+        self.in_flight.add(receiver)
+        return receiver
+
+    def commit_together(self, receivers) -> "Deferred":
+        """Commit several receivers as one unit (the data files of one LPD job): the
+        Deferred fires with their ``HeldJob`` list once all are durable, or fails and
+        keeps none of them."""
+        files = []
+        try:
+            for receiver in receivers:
+                files.append(receiver.prepare())
+        except Exception as exc:  # noqa: BLE001
+            for receiver in receivers:
+                receiver.abort(str(exc))
+            return fail(exc)
+        deferred = self.committer.submit(files)
+
+        def settled(result):
+            for receiver in receivers:
+                receiver._done(None)
+            return result
+
+        def logged(jobs):
+            for job in jobs:
+                log.info(
+                    "job {job_id} held for {owner} from {host} over {protocol}: {size} bytes, {pages} pages",
+                    job_id=job.id, owner=job.owner, host=job.source_host, protocol=job.protocol,
+                    size=job.size, pages=job.pages,
+                )
+            return jobs
+
+        deferred.addBoth(settled)
+        deferred.addCallback(logged)
+        return deferred
+
+    def stop_accepting(self) -> None:
+        self.accepting = False
+
+    def discard_in_flight(self) -> int:
+        """At shutdown: drop every job still being received (nothing was acknowledged)."""
+        receivers = [r for r in self.in_flight if not r.committing]
+        for receiver in receivers:
+            receiver.abort("gateway shutting down")
+        return len(receivers)
+
+    def resolve_owner(self, metadata: JobMetadata, head: bytes) -> tuple[str, str | None]:
+        """Owner and PJL job name. Who the client says it is (when the queue trusts
+        that), else the PJL user name, else the address map, else ``unknown@host``
+        — or a refusal, per the queue's ``unclaimed`` setting."""
+        queue = self.config.queue(metadata.queue)
+        pjl = parse_header(head) if head else None
+        pjl_name = pjl.job_name if pjl else None
+        if metadata.user and queue.trust_client_user:
+            return metadata.user, pjl_name
+        if pjl and pjl.user_name:
+            return pjl.user_name, pjl_name
+        mapped = self.config.raw_address_users.get(metadata.host)
+        if mapped:
+            return mapped, pjl_name
+        if queue.unclaimed == "refuse":
+            raise OwnerUnknown(metadata.host)
+        return f"unknown@{metadata.host}", pjl_name
+
+
+class JobReceiver:
+    def __init__(self, pipeline: IntakePipeline, metadata: JobMetadata, writer, analyzer):
+        self.pipeline = pipeline
+        self.metadata = metadata
+        self.writer = writer
+        self.analyzer = analyzer
+        self.analyzer_error: str | None = None
+        self._head = bytearray()
+        self.committing = False
+        self.finished = False
+
+    @property
+    def size(self) -> int:
+        return self.writer.size
+
+    def write(self, data: bytes) -> None:
+        """Spool and analyze one chunk. Raises ``JobTooLarge`` / ``SpoolWriteError``;
+        the caller then calls ``abort``."""
+        self.writer.write(data)
+        if len(self._head) < HEAD_LIMIT:
+            self._head += data[: HEAD_LIMIT - len(self._head)]
+        if self.analyzer is not None:
+            try:
+                self.analyzer.feed(data)
+            except Exception as exc:  # noqa: BLE001 - a job we cannot read is still held
+                self.analyzer_error = f"{type(exc).__name__}: {exc}"
+                self.analyzer = None
+
+    def commit(self):
+        """Finish the job; the Deferred fires with the ``HeldJob`` once it is durable."""
+        deferred = self.pipeline.commit_together([self])
+        deferred.addCallback(lambda jobs: jobs[0])
+        return deferred
+
+    def prepare(self):
+        """Finish receiving: returns ``(writer, make_record)`` for the group committer.
+        Raises (after aborting) when the job cannot be kept, e.g. no owner."""
+        if self.finished or self.committing:
+            raise SpoolWriteError("job already finished")
+        self.committing = True
+        try:
+            owner, pjl_name = self.pipeline.resolve_owner(self.metadata, bytes(self._head))
+            facts = self._facts()
+            self.writer.finish()
+        except Exception as exc:
+            self.abort(str(exc))
+            raise
+        metadata = self.metadata
+        title = metadata.title or pjl_name or ""
+        received_at = datetime.now(timezone.utc)
+
+        def make_record() -> NewJob:
+            return NewJob(
+                queue=metadata.queue, owner=owner, source_host=metadata.host, protocol=metadata.protocol,
+                size=self.writer.size, sha256=self.writer.sha256, spool_name=self.writer.name,
+                received_at=received_at, title=title[:1024], client_job_ref=metadata.client_job_ref,
+                document_format=metadata.document_format, copies_requested=metadata.copies,
+                sides=metadata.sides, color_mode=metadata.color_mode, attributes=metadata.attributes,
+                facts=facts,
+            )
+
+        return self.writer, make_record
+
+    def _facts(self) -> dict | None:
+        if self.analyzer is None:
+            return {"pdl": "unknown", "warnings": [f"analyzer failed: {self.analyzer_error}"], "method": "scan"}
+        try:
+            return self.analyzer.finish().to_dict()
+        except Exception as exc:  # noqa: BLE001
+            return {"pdl": "unknown", "warnings": [f"analyzer failed: {type(exc).__name__}: {exc}"], "method": "scan"}
+
+    def _done(self, result):
+        self.finished = True
+        self.pipeline.in_flight.discard(self)
+        return result
+
+    def abort(self, reason: str = "") -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.pipeline.in_flight.discard(self)
+        self.writer.discard()
+        log.info("job from {host} over {protocol} discarded: {reason}",
+                 host=self.metadata.host, protocol=self.metadata.protocol, reason=reason)

@@ -1,0 +1,218 @@
+"""The LPD listener: a thin Twisted shell over ``LpdServerParser``.
+
+It feeds bytes to the parser, hands jobs to the intake pipeline, and answers every
+event on the wire: a zero byte when all is well (for the last file of a job, only once the
+job is durable), a non-zero byte and a closed connection otherwise.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+
+from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
+from spooler.job_control import end_job
+from spooler.lpd import parser as ev
+from spooler.lpd.assembly import JobAssembly
+from spooler.lpd.controlfile import parse_control_file
+from spooler.lpd.errors import LpdError
+from spooler.lpd.queue_state import format_queue_state, select_jobs
+
+log = Logger()
+
+ACK = b"\x00"
+NACK = b"\x01"
+
+
+class LpdProtocol(Protocol, TimeoutMixin):
+    def __init__(self, factory: "LpdFactory"):
+        self.factory = factory
+        self.parser = ev.LpdServerParser(max_data_file=factory.config.max_job_size)
+        self.assembly: JobAssembly | None = None
+        self._events: deque = deque()
+        self._waiting = False
+        self._closed = False
+
+    @property
+    def host(self) -> str:
+        return self.transport.getPeer().host
+
+    def connectionMade(self):
+        self.factory.connections.add(self)
+        self.setTimeout(self.factory.config.idle_timeout)
+
+    def dataReceived(self, data: bytes):
+        if self._closed:
+            return
+        self.resetTimeout()
+        try:
+            self._events.extend(self.parser.feed(data))
+        except LpdError as exc:
+            self._fail(exc)
+            return
+        self._process()
+
+    def _process(self):
+        while self._events and not self._waiting and not self._closed:
+            event = self._events.popleft()
+            try:
+                getattr(self, f"_on_{type(event).__name__}")(event)
+            except PrintgateError as exc:
+                self._fail(exc)
+            except Exception as exc:  # noqa: BLE001
+                log.failure("LPD handler failed for {host}", host=self.host)
+                self._fail(exc)
+
+    # -- events ------------------------------------------------------------------------
+    def _on_PrintWaiting(self, event):
+        # Held jobs print when their owner releases them; there is nothing to start.
+        self._close()
+
+    def _on_ReceiveJob(self, event):
+        if not self.factory.intake.accepting:
+            raise ShuttingDown("the gateway is shutting down")
+        if self.factory.config.queue(event.queue) is None:
+            raise UnknownQueue(event.queue)
+        self.assembly = JobAssembly(self.factory.intake, queue=event.queue, host=self.host)
+        self.transport.write(ACK)
+
+    def _on_AbortJob(self, event):
+        if self.assembly is not None:
+            self.assembly.abort("client sent abort-job")
+        self.transport.write(ACK)
+
+    def _on_ControlFileStart(self, event):
+        self.transport.write(ACK)
+
+    def _on_ControlFileComplete(self, event):
+        self.assembly.control = parse_control_file(event.content)
+        self._ack_or_commit(by_close=False)
+
+    def _on_DataFileStart(self, event):
+        self.assembly.start_data_file(event.name)
+        self.transport.write(ACK)
+
+    def _on_DataChunk(self, event):
+        self.assembly.current.write(event.data)
+
+    def _on_DataFileComplete(self, event):
+        self.assembly.data_file_complete(event.name)
+        self._ack_or_commit(by_close=event.by_close)
+
+    def _on_QueueState(self, event):
+        self._wait(self.factory.accounting.list_jobs(queue=self._queue_name(event.queue), states=("held", "releasing")))
+        self._deferred.addCallback(
+            lambda jobs: self.transport.write(format_queue_state(event.queue, jobs, long=event.long, items=event.items))
+        )
+        self._deferred.addBoth(lambda _: self._close())
+
+    def _on_RemoveJobs(self, event):
+        admin = event.agent == "root" and self.host in self.factory.config.lpd_admin_hosts
+        accounting = self.factory.accounting
+
+        def remove(jobs):
+            chosen = [job for job in select_jobs(jobs, event.items) if admin or job.owner == event.agent]
+            if not event.items:
+                chosen = []
+            done = [end_job(accounting, self.factory.spool, job.id, "deleted", actor=event.agent,
+                            reason=f"lprm from {self.host}") for job in chosen]
+            for job in chosen:
+                self.transport.write(f"job {job.id} ({job.title or 'untitled'}) dequeued\n".encode())
+            if not chosen:
+                self.transport.write(b"no matching jobs removed\n")
+            return done
+
+        self._wait(accounting.list_jobs(queue=self._queue_name(event.queue), states=("held",)))
+        self._deferred.addCallback(remove)
+        self._deferred.addErrback(lambda f: log.failure("lprm failed", f))
+        self._deferred.addBoth(lambda _: self._close())
+
+    # -- helpers -----------------------------------------------------------------------
+    def _queue_name(self, name):
+        queue = self.factory.config.queue(name)
+        if queue is None:
+            raise UnknownQueue(name)
+        return queue.name
+
+    def _ack_or_commit(self, *, by_close: bool):
+        if not self.assembly.ready():
+            if not by_close:
+                self.transport.write(ACK)
+            return
+        self._wait(self.assembly.commit())
+        self._deferred.addCallbacks(lambda jobs: self._committed(jobs, by_close), self._commit_failed)
+
+    def _committed(self, jobs, by_close):
+        self._waiting = False
+        if not by_close and not self._closed:
+            self.transport.write(ACK)
+        self._resume()
+
+    def _commit_failed(self, failure):
+        self._waiting = False
+        self._fail(failure.value)
+
+    def _wait(self, deferred):
+        self._waiting = True
+        self._deferred = deferred
+        if not self._closed:
+            self.transport.pauseProducing()
+
+    def _resume(self):
+        if not self._closed:
+            self.transport.resumeProducing()
+            self._process()
+
+    def _fail(self, exc):
+        log.warn("LPD job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)
+        if self.assembly is not None:
+            self.assembly.abort(str(exc))
+        if not self._closed:
+            self.transport.write(NACK)
+        self._close()
+
+    def _close(self):
+        if not self._closed:
+            self._closed = True
+            self.setTimeout(None)
+            self.transport.loseConnection()
+
+    def timeoutConnection(self):
+        log.warn("LPD client {host} idle for {seconds} s: closed", host=self.host, seconds=self.factory.config.idle_timeout)
+        if self.assembly is not None:
+            self.assembly.abort("idle timeout")
+        self._closed = True
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self.setTimeout(None)
+        self.factory.connections.discard(self)
+        wasClosed, self._closed = self._closed, True
+        if self.assembly is None:
+            return
+        try:
+            for event in self.parser.eof():
+                if isinstance(event, ev.DataFileComplete) and not wasClosed:
+                    self.assembly.data_file_complete(event.name)
+                    if self.assembly.ready():
+                        self.assembly.commit().addErrback(
+                            lambda f: log.warn("LPD job from {host} lost: {error}", host=self.host, error=f.value))
+                        return
+        except LpdError as exc:
+            log.warn("LPD job from {host} cut off: {error}", host=self.host, error=exc)
+        if self.assembly.receivers and not self._waiting:
+            self.assembly.abort("connection closed before the job was complete")
+
+
+class LpdFactory(Factory):
+    def __init__(self, *, intake, accounting, spool, config):
+        self.intake = intake
+        self.accounting = accounting
+        self.spool = spool
+        self.config = config
+        self.connections: set[LpdProtocol] = set()
+
+    def buildProtocol(self, addr):
+        return LpdProtocol(self)

@@ -1,0 +1,103 @@
+"""The RAW / JetDirect listener (port 9100): one connection is one job, ended by close.
+
+The protocol has no way to say "refused" but closing the connection early, so that is
+what a refusal looks like here (with a log line). Clients half-close when the document is
+sent and wait for us to close once the job is stored (the CUPS socket backend does), so
+the protocol takes half-closes and closes only after the job is durable.
+"""
+from __future__ import annotations
+
+from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+from zope.interface import implementer
+
+from spooler.errors import PrintgateError
+from spooler.intake import JobMetadata
+
+log = Logger()
+
+
+@implementer(IHalfCloseableProtocol)
+class RawProtocol(Protocol, TimeoutMixin):
+    def __init__(self, factory: "RawFactory"):
+        self.factory = factory
+        self.receiver = None
+        self._ended = False
+
+    def connectionMade(self):
+        self.factory.connections.add(self)
+        self.host = self.transport.getPeer().host
+        self.setTimeout(self.factory.config.idle_timeout)
+        try:
+            self.receiver = self.factory.intake.begin(
+                JobMetadata(protocol="raw", host=self.host, queue=self.factory.config.raw_queue)
+            )
+        except PrintgateError as exc:
+            self._refuse(exc)
+
+    def dataReceived(self, data: bytes):
+        if self._ended or self.receiver is None:
+            return
+        self.resetTimeout()
+        try:
+            self.receiver.write(data)
+        except PrintgateError as exc:
+            self._refuse(exc)
+
+    def readConnectionLost(self):
+        """The client sent everything: store the job, then close our side."""
+        if self._ended or self.receiver is None:
+            return
+        self._ended = True
+        self.setTimeout(None)
+        receiver, self.receiver = self.receiver, None
+        if receiver.size == 0:
+            receiver.abort("empty connection")
+            self.transport.loseConnection()
+            return
+        deferred = receiver.commit()
+        deferred.addErrback(self._commit_failed)
+        deferred.addBoth(lambda _: self.transport.loseConnection())
+
+    def writeConnectionLost(self):
+        pass
+
+    def _commit_failed(self, failure):
+        log.warn("RAW job from {host} not stored: {error} ({kind})", host=self.host, error=failure.value,
+                 kind=failure.type.__name__)
+
+    def _refuse(self, exc):
+        log.warn("RAW job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)
+        self._discard(str(exc))
+        self.transport.abortConnection()
+
+    def _discard(self, reason):
+        self._ended = True
+        self.setTimeout(None)
+        if self.receiver is not None:
+            self.receiver.abort(reason)
+            self.receiver = None
+
+    def timeoutConnection(self):
+        log.warn("RAW client {host} idle for {seconds} s: job discarded", host=self.host,
+                 seconds=self.factory.config.idle_timeout)
+        self._discard("idle timeout")
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self.setTimeout(None)
+        self.factory.connections.discard(self)
+        if self.receiver is not None:
+            self._discard("connection lost before the job was complete")
+
+
+class RawFactory(Factory):
+    def __init__(self, *, intake, config):
+        self.intake = intake
+        self.config = config
+        self.connections: set[RawProtocol] = set()
+
+    def buildProtocol(self, addr):
+        return RawProtocol(self)

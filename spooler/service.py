@@ -1,0 +1,108 @@
+"""Process wiring: one reactor, the data directory, the database, the spool and the
+listeners. ``Gateway.start`` is what ``printgate serve`` runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
+from twisted.internet.error import CannotListenError
+from twisted.logger import Logger
+
+from accounting.database import sqlite_url
+from accounting.service import AccountingService
+from spooler.config import DEFAULT_PORTS, GatewayConfig
+from spooler.group_commit import GroupCommitter
+from spooler.intake import IntakePipeline
+from spooler.lpd.protocol import LpdFactory
+from spooler.raw.protocol import RawFactory
+from spooler.spool import SpoolStore
+
+log = Logger()
+
+
+@dataclass
+class Listener:
+    name: str
+    port: object  # IListeningPort
+    address: str
+    number: int
+    note: str = ""
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, *, reactor):
+        self.config = config
+        self.reactor = reactor
+        self.listeners: list[Listener] = []
+        self.factories = {}
+
+    def open_storage(self) -> None:
+        """Database, spool and committer; removes what a crash may have left behind."""
+        config = self.config
+        self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
+        url = config.database_url or sqlite_url(config.data_dir)
+        self.accounting = AccountingService.open(
+            url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues)
+        )
+        temporaries = self.spool.clean_temporaries()
+        orphans = self.spool.remove_orphans(self.accounting.jobs.live_spool_names())
+        if temporaries or orphans:
+            log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
+                     temporaries=temporaries, orphans=orphans)
+        self.committer = GroupCommitter(
+            reactor=self.reactor, record_jobs=self.accounting.jobs.record_jobs, jobs_dir=self.spool.jobs_dir
+        )
+        self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer)
+
+    def build_factories(self) -> dict:
+        return {
+            "lpd": LpdFactory(intake=self.intake, accounting=self.accounting, spool=self.spool, config=self.config),
+            "raw": RawFactory(intake=self.intake, config=self.config),
+        }
+
+    def start(self) -> list[Listener]:
+        self.open_storage()
+        self.factories = self.build_factories()
+        for name, factory in self.factories.items():
+            listener = self._listen(name, factory)
+            if listener is not None:
+                self.listeners.append(listener)
+        self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
+        return self.listeners
+
+    def _listen(self, name, factory) -> Listener | None:
+        configured = self.config.ports.get(name)
+        bind = self.config.bind
+        if configured == 0:
+            return None
+        if configured is not None:
+            port = self.reactor.listenTCP(configured, factory, interface=bind)
+            return Listener(name, port, bind, port.getHost().port)
+        standard, fallback = DEFAULT_PORTS[name]
+        try:
+            port = self.reactor.listenTCP(standard, factory, interface=bind)
+            return Listener(name, port, bind, standard)
+        except CannotListenError as exc:
+            port = self.reactor.listenTCP(fallback, factory, interface=bind)
+            reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+            return Listener(name, port, bind, fallback, note=f"port {standard} unavailable ({reason}), using {fallback}")
+
+    @inlineCallbacks
+    def stop(self):
+        """Stop accepting, drop receives in progress, finish the ones being committed."""
+        log.info("shutting down: no new jobs")
+        self.intake.stop_accepting()
+        yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
+        dropped = self.intake.discard_in_flight()
+        for factory in self.factories.values():
+            for protocol in list(getattr(factory, "connections", ())):
+                protocol.transport.abortConnection()
+        yield self._threads(self.committer.stop)
+        if dropped:
+            log.info("discarded {count} job(s) still being received", count=dropped)
+        self.accounting.close()
+
+    def _threads(self, function, *args):
+        from twisted.internet.threads import deferToThread
+
+        return deferToThread(function, *args)

@@ -1,0 +1,261 @@
+"""The spool store: job bytes on disk, encrypted at rest, durable before acknowledgement.
+
+Layout under ``<data_dir>/spool``: ``tmp/`` holds files being received; a file is moved
+to ``jobs/`` only after it is complete and fsynced (and the directory fsynced after the
+rename), so a crash leaves either a whole file or a temporary that ``clean_temporaries``
+removes at start.
+
+File format (nothing is ever written in clear): ``MAGIC``, a 16-byte salt, then records of
+a 4-byte big-endian length and an AES-256-GCM ciphertext of up to ``CHUNK`` plaintext
+bytes. Each file has its own key, derived from the store's master key and the salt with
+HKDF, so nonces can simply count records. The last record's nonce carries a "final" flag:
+a file cut short cannot pass for a complete one.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import struct
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from spooler.errors import JobTooLarge, SpoolerError, SpoolWriteError
+
+MAGIC = b"PGSPOOL1"
+SALT_SIZE = 16
+CHUNK = 256 * 1024
+TAG_SIZE = 16
+_LENGTH = struct.Struct(">I")
+
+
+class SpoolCorrupt(SpoolerError):
+    def __init__(self, message, *, spool_name=None):
+        super().__init__(message)
+        self.spool_name = spool_name
+
+
+def _nonce(index: int, final: bool) -> bytes:
+    return index.to_bytes(11, "big") + (b"\x01" if final else b"\x00")
+
+
+def _file_cipher(master_key: bytes, salt: bytes) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"printgate spool v1").derive(master_key)
+    return AESGCM(key)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the 32-byte master key, creating it (mode 0600) on first start."""
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_directory(path.parent)
+        return key
+    if len(key) != 32:
+        raise SpoolerError(f"spool key {path} must hold exactly 32 bytes")
+    return key
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class SpoolStore:
+    def __init__(self, root: Path, master_key: bytes, *, max_job_size: int):
+        self.root = Path(root)
+        self.tmp_dir = self.root / "tmp"
+        self.jobs_dir = self.root / "jobs"
+        self.max_job_size = max_job_size
+        self._key = master_key
+        for directory in (self.root, self.tmp_dir, self.jobs_dir):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    @classmethod
+    def open(cls, data_dir: Path, *, key_file: Path | None = None, max_job_size: int) -> "SpoolStore":
+        data_dir = Path(data_dir)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = load_or_create_key(Path(key_file) if key_file else data_dir / "spool.key")
+        return cls(data_dir / "spool", key, max_job_size=max_job_size)
+
+    def create(self) -> "SpoolWriter":
+        return SpoolWriter(self, secrets.token_hex(16))
+
+    def path(self, spool_name: str) -> Path:
+        if not spool_name or not all(c in "0123456789abcdef" for c in spool_name):
+            raise SpoolCorrupt(f"bad spool name {spool_name!r}", spool_name=spool_name)
+        return self.jobs_dir / f"{spool_name}.job"
+
+    def read_chunks(self, spool_name: str):
+        """Yield a job's plaintext, verifying every record; raises ``SpoolCorrupt``."""
+        path = self.path(spool_name)
+        with open(path, "rb") as f:
+            head = f.read(len(MAGIC) + SALT_SIZE)
+            if len(head) != len(MAGIC) + SALT_SIZE or not head.startswith(MAGIC):
+                raise SpoolCorrupt(f"{path} is not a spool file", spool_name=spool_name)
+            cipher = _file_cipher(self._key, head[len(MAGIC):])
+            index = 0
+            while True:
+                length_bytes = f.read(4)
+                if len(length_bytes) != 4:
+                    raise SpoolCorrupt(f"{path} is truncated", spool_name=spool_name)
+                (length,) = _LENGTH.unpack(length_bytes)
+                if length < TAG_SIZE or length > CHUNK + TAG_SIZE:
+                    raise SpoolCorrupt(f"{path} has a bad record length", spool_name=spool_name)
+                record = f.read(length)
+                if len(record) != length:
+                    raise SpoolCorrupt(f"{path} is truncated", spool_name=spool_name)
+                for final in (False, True):
+                    try:
+                        plaintext = cipher.decrypt(_nonce(index, final), record, MAGIC)
+                        break
+                    except InvalidTag:
+                        continue
+                else:
+                    raise SpoolCorrupt(f"{path} failed authentication at record {index}", spool_name=spool_name)
+                if plaintext:
+                    yield plaintext
+                index += 1
+                if final:
+                    if f.read(1):
+                        raise SpoolCorrupt(f"{path} has data after its final record", spool_name=spool_name)
+                    return
+
+    def remove(self, spool_name: str) -> bool:
+        """Delete a job's file. The bytes were only ever written encrypted, so unlinking
+        them (and forgetting the per-file key with the salt) is the secure deletion."""
+        try:
+            os.unlink(self.path(spool_name))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def clean_temporaries(self) -> int:
+        """Remove files of receives that never completed (run at start)."""
+        removed = 0
+        for path in self.tmp_dir.iterdir():
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
+    def remove_orphans(self, live_names: set[str]) -> int:
+        """Remove spool files no live job refers to: renamed into place just before a
+        crash, before the job row was committed (so never acknowledged)."""
+        removed = 0
+        for path in self.jobs_dir.glob("*.job"):
+            if path.stem not in live_names:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def spool_names(self) -> set[str]:
+        return {path.stem for path in self.jobs_dir.glob("*.job")}
+
+
+class SpoolWriter:
+    """Receives one job's plaintext and writes it encrypted to a temporary file.
+
+    ``write`` runs on the reactor thread (buffered writes, no fsync); ``make_durable``
+    runs in the committer's thread; ``discard`` may run anywhere and is idempotent.
+    """
+
+    def __init__(self, store: SpoolStore, name: str):
+        self.store = store
+        self.name = name
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._buffer = bytearray()
+        self._index = 0
+        self._closed = False
+        self.tmp_path = store.tmp_dir / f"{name}.partial"
+        salt = secrets.token_bytes(SALT_SIZE)
+        self._cipher = _file_cipher(store._key, salt)
+        try:
+            self._fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._write_all(MAGIC + salt)
+        except OSError as exc:
+            self.discard()
+            raise SpoolWriteError(f"cannot create spool file: {exc}", path=self.tmp_path) from exc
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            raise SpoolWriteError("write to a closed spool file", path=self.tmp_path)
+        self.size += len(data)
+        if self.size > self.store.max_job_size:
+            raise JobTooLarge(self.size, self.store.max_job_size)
+        self._hash.update(data)
+        self._buffer += data
+        if len(self._buffer) >= CHUNK:
+            view = memoryview(self._buffer)
+            whole = len(self._buffer) - len(self._buffer) % CHUNK
+            for start in range(0, whole, CHUNK):
+                self._seal(view[start:start + CHUNK], final=False)
+            view.release()
+            del self._buffer[:whole]
+
+    def _seal(self, plaintext, *, final: bool) -> None:
+        record = self._cipher.encrypt(_nonce(self._index, final), bytes(plaintext), MAGIC)
+        self._index += 1
+        self._write_all(_LENGTH.pack(len(record)) + record)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise SpoolWriteError(f"writing spool file failed: {exc}", path=self.tmp_path) from exc
+
+    def finish(self) -> None:
+        """Seal the last record; after this only ``make_durable`` or ``discard``."""
+        if self._closed:
+            raise SpoolWriteError("spool file already finished", path=self.tmp_path)
+        self._seal(self._buffer, final=True)
+        self._buffer = bytearray()
+        self._closed = True
+
+    def make_durable(self) -> Path:
+        """fsync the file, close it and rename it into the jobs directory. The caller
+        fsyncs the jobs directory (once for a whole group of files)."""
+        final_path = self.store.path(self.name)
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.rename(self.tmp_path, final_path)
+        except OSError as exc:
+            self.discard()
+            raise SpoolWriteError(f"making spool file durable failed: {exc}", path=self.tmp_path) from exc
+        return final_path
+
+    def discard(self) -> None:
+        self._closed = True
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.unlink(self.tmp_path)
+        except FileNotFoundError:
+            pass
