@@ -1,0 +1,252 @@
+"""The LPD listener over an in-memory transport, with the real spool and job store."""
+import errno
+import hashlib
+
+import pytest
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from spooler.config import GatewayConfig
+from spooler.errors import SpoolWriteError
+from spooler.lpd.protocol import ACK, NACK, LpdFactory
+from spooler.spool import SpoolStore, SpoolWriter
+from tests.spooler.support import FakeAccounting, make_stack
+
+CONTROL = b"Hws1\nPalice\nJQuarterly report\nldfA001ws1\nUdfA001ws1\nNreport.ps\n"
+DATA = b"%!PS-Adobe-3.0\n" + b"x" * 5000
+
+
+@pytest.fixture
+def stack(tmp_path):
+    stack = make_stack(tmp_path)
+    yield stack
+    stack.close()
+
+
+class Client:
+    def __init__(self, stack, host="127.0.0.1", clock=None):
+        self.stack = stack
+        factory = LpdFactory(intake=stack.intake, accounting=FakeAccounting(stack.jobs), spool=stack.spool,
+                             config=stack.config)
+        self.protocol = factory.buildProtocol(None)
+        if clock is not None:
+            self.protocol.callLater = clock.callLater
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", host, 721))
+        self.protocol.makeConnection(self.transport)
+
+    def send(self, data):
+        self.protocol.dataReceived(data)
+        self.stack.settle()
+
+    def replies(self):
+        return self.transport.value()
+
+    @property
+    def closed(self):
+        return self.transport.disconnecting
+
+    def lose(self):
+        self.protocol.connectionLost(None)
+        self.stack.settle()
+
+
+def control_sub(control=CONTROL, name=b"cfA001ws1"):
+    return b"\x02%d %s\n" % (len(control), name) + control + b"\x00"
+
+
+def data_sub(data=DATA, name=b"dfA001ws1", count=None):
+    return b"\x03%d %s\n" % (len(data) if count is None else count, name) + data + b"\x00"
+
+
+def test_a_job_sent_control_file_first_is_held_with_the_owner_and_title_the_client_named(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub() + data_sub())
+    assert client.replies() == ACK * 5
+    [job] = stack.jobs.list_jobs()
+    assert (job.owner, job.title, job.protocol, job.source_host) == ("alice", "Quarterly report", "lpd", "127.0.0.1")
+    assert job.sha256 == hashlib.sha256(DATA).hexdigest() and job.size == len(DATA)
+    assert b"".join(stack.spool.read_chunks(job.spool_name)) == DATA
+
+
+def test_a_job_sent_data_file_first_is_held_the_same(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + data_sub() + control_sub())
+    assert client.replies() == ACK * 5
+    [job] = stack.jobs.list_jobs()
+    assert job.owner == "alice" and job.sha256 == hashlib.sha256(DATA).hexdigest()
+
+
+def test_the_last_acknowledgement_waits_until_the_job_is_durable(stack):
+    client = Client(stack)
+    client.protocol.dataReceived(b"\x02secure\n" + control_sub() + data_sub())
+    assert client.replies() == ACK * 4  # the data file's ack is not sent yet
+    stack.settle()
+    assert client.replies() == ACK * 5
+    assert stack.jobs.count_jobs() == 1
+
+
+def test_format_lines_repeated_mean_copies(stack):
+    control = b"Pbob\nldfA001ws1\nldfA001ws1\nldfA001ws1\n"
+    Client(stack).send(b"\x02secure\n" + control_sub(control) + data_sub())
+    assert stack.jobs.list_jobs()[0].copies_requested == 3
+
+
+def test_several_data_files_become_one_held_job_each(stack):
+    control = b"Pbob\nJtwo files\nldfA001ws1\nodfB001ws1\n"
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub(control) + data_sub(b"one") + data_sub(b"%!PS two", b"dfB001ws1"))
+    jobs = stack.jobs.list_jobs()
+    assert [j.size for j in jobs] == [3, 8]
+    assert jobs[1].document_format == "application/postscript"
+    assert client.replies() == ACK * 7
+
+
+def test_data_announced_with_length_zero_is_kept_when_the_client_closes(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub() + b"\x030 dfA001ws1\n" + DATA)
+    client.lose()
+    [job] = stack.jobs.list_jobs()
+    assert job.size == len(DATA)
+
+
+def test_windows_over_stated_length_ended_by_close_is_kept(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub() + b"\x03999999999999 dfA001ws1\n" + DATA)
+    client.lose()
+    assert stack.jobs.list_jobs()[0].size == len(DATA)
+
+
+def test_a_connection_dropped_midway_leaves_no_job_and_no_file(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub() + b"\x03100000 dfA001ws1\n" + DATA)
+    client.lose()
+    assert stack.jobs.list_jobs(states=None) == []
+    assert stack.spool.spool_names() == set() and list(stack.spool.tmp_dir.iterdir()) == []
+
+
+def test_abort_subcommand_discards_what_was_received(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + data_sub() + b"\x01\n")
+    client.lose()
+    assert stack.jobs.list_jobs(states=None) == [] and list(stack.spool.tmp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("wire", [
+    b"\x09secure\n",
+    b"\x02secure\n\x03abc dfA1\n",
+    b"\x02secure\n\x03-1 dfA1\n",
+    b"\x02secure\n\x02" + b"70000 cfA1\n",
+    b"\x02secure\n" + b"\x035 dfA001ws1\nhelloX",
+    b"\x02secure\n" + control_sub() + control_sub(),
+    b"\x02nosuchqueue\n",
+])
+def test_malformed_lpd_gets_a_negative_ack_a_closed_connection_and_nothing_stored(stack, wire):
+    client = Client(stack)
+    client.send(wire)
+    assert client.replies().endswith(NACK)
+    assert client.closed
+    client.lose()
+    assert stack.jobs.list_jobs(states=None) == []
+    assert stack.spool.spool_names() == set() and list(stack.spool.tmp_dir.iterdir()) == []
+
+
+def test_a_subcommand_before_the_job_command_is_refused(stack):
+    client = Client(stack)
+    client.send(b"\x03" + b"5 dfA1\n")
+    assert client.replies() == NACK and client.closed
+
+
+def test_an_idle_client_is_disconnected_and_nothing_is_stored(stack):
+    clock = Clock()
+    client = Client(stack, clock=clock)
+    client.send(b"\x02secure\n" + control_sub() + b"\x03100 dfA001ws1\nabc")
+    clock.advance(stack.config.idle_timeout + 1)
+    assert client.transport.disconnecting or client.protocol._closed
+    client.lose()
+    assert stack.jobs.list_jobs(states=None) == [] and list(stack.spool.tmp_dir.iterdir()) == []
+
+
+def test_a_job_over_the_size_limit_is_refused(tmp_path):
+    stack = make_stack(tmp_path, config=GatewayConfig(data_dir=tmp_path, max_job_size=1000))
+    try:
+        client = Client(stack)
+        client.send(b"\x02secure\n" + control_sub() + data_sub(b"z" * 2000))
+        assert client.replies().endswith(NACK)
+        assert stack.jobs.list_jobs(states=None) == [] and list(stack.spool.tmp_dir.iterdir()) == []
+    finally:
+        stack.close()
+
+
+class DiskFullWriter(SpoolWriter):
+    """Fails like a full disk once a few records were written."""
+
+    def _write_all(self, data):
+        if self._index >= 1:
+            raise SpoolWriteError(f"writing spool file failed: {errno.ENOSPC}", path=self.tmp_path)
+        super()._write_all(data)
+
+
+class DiskFullStore(SpoolStore):
+    fail = True
+
+    def create(self):
+        return DiskFullWriter(self, "ab" * 16) if self.fail else super().create()
+
+
+def test_a_write_error_midway_gives_a_negative_ack_removes_the_partial_file_and_serves_the_next_job(tmp_path):
+    stack = make_stack(tmp_path)
+    stack.spool.__class__ = DiskFullStore
+    try:
+        client = Client(stack)
+        client.send(b"\x02secure\n" + control_sub() + data_sub(b"y" * (1 << 20)))
+        assert client.replies().endswith(NACK)
+        assert list(stack.spool.tmp_dir.iterdir()) == []
+        stack.spool.fail = False
+        second = Client(stack)
+        second.send(b"\x02secure\n" + control_sub() + data_sub())
+        assert second.replies() == ACK * 5
+        assert stack.jobs.count_jobs() == 1
+    finally:
+        stack.close()
+
+
+def held(stack, owner, title="t"):
+    control = b"P%s\nJ%s\nldfA001ws1\n" % (owner.encode(), title.encode())
+    Client(stack).send(b"\x02secure\n" + control_sub(control) + data_sub())
+    return stack.jobs.list_jobs(owner=owner)[-1]
+
+
+def test_queue_state_lists_held_jobs_short_and_long(stack):
+    job = held(stack, "alice", "Budget")
+    held(stack, "bob", "Poem")
+    short = Client(stack)
+    short.send(b"\x03secure\n")
+    text = short.replies().decode()
+    assert "alice" in text and "Budget" in text and "bob" in text and str(job.id) in text
+    only_bob = Client(stack)
+    only_bob.send(b"\x04secure bob\n")
+    assert "bob" in only_bob.replies().decode() and "alice" not in only_bob.replies().decode()
+    assert only_bob.closed
+
+
+def test_only_the_owner_may_remove_a_job(stack):
+    job = held(stack, "alice")
+    stranger = Client(stack, host="10.9.9.9")
+    stranger.send(b"\x05secure mallory %d\n" % job.id)
+    assert stack.jobs.get_job(job.id).state == "held"
+    owner = Client(stack, host="10.9.9.9")
+    owner.send(b"\x05secure alice %d\n" % job.id)
+    removed = stack.jobs.get_job(job.id)
+    assert removed.state == "deleted"
+    assert not stack.spool.path(removed.spool_name).exists()
+
+
+def test_root_on_an_admin_host_may_remove_anyones_jobs_by_user(stack):
+    alice_job = held(stack, "alice")
+    bob_job = held(stack, "bob")
+    Client(stack, host="127.0.0.1").send(b"\x05secure root alice\n")
+    assert stack.jobs.get_job(alice_job.id).state == "deleted"
+    assert stack.jobs.get_job(bob_job.id).state == "held"
+    Client(stack, host="10.1.1.1").send(b"\x05secure root bob\n")
+    assert stack.jobs.get_job(bob_job.id).state == "held"

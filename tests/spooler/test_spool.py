@@ -1,0 +1,103 @@
+"""The spool store: encrypted at rest, whole or nothing, streaming."""
+import hashlib
+import os
+
+import pytest
+
+from spooler.errors import JobTooLarge
+from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SpoolStore.open(tmp_path, max_job_size=64 * 1024 * 1024)
+
+
+def spool(store, data, piece=10_000):
+    writer = store.create()
+    for i in range(0, len(data), piece):
+        writer.write(data[i:i + piece])
+    writer.finish()
+    writer.make_durable()
+    return writer
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17])
+def test_what_goes_in_comes_out_with_its_sha256(store, size):
+    data = os.urandom(size)
+    writer = spool(store, data)
+    assert b"".join(store.read_chunks(writer.name)) == data
+    assert writer.sha256 == hashlib.sha256(data).hexdigest()
+    assert writer.size == size
+
+
+def test_no_plaintext_reaches_the_disk(store):
+    marker = b"CONFIDENTIAL-SALARY-LIST-" * 1000
+    writer = spool(store, marker)
+    assert b"CONFIDENTIAL" not in store.path(writer.name).read_bytes()
+    for path in store.root.rglob("*"):
+        if path.is_file():
+            assert b"CONFIDENTIAL" not in path.read_bytes()
+
+
+def test_the_master_key_file_is_private(tmp_path, store):
+    assert (tmp_path / "spool.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_truncated_file_is_detected_not_passed_off_as_whole(store):
+    writer = spool(store, os.urandom(3 * CHUNK))
+    path = store.path(writer.name)
+    data = path.read_bytes()
+    # Cut exactly at a record boundary: every remaining record still authenticates.
+    boundary = 8 + 16 + 2 * (4 + CHUNK + 16)
+    path.write_bytes(data[:boundary])
+    with pytest.raises(SpoolCorrupt):
+        b"".join(store.read_chunks(writer.name))
+
+
+def test_a_flipped_bit_is_detected(store):
+    writer = spool(store, b"x" * 1000)
+    path = store.path(writer.name)
+    data = bytearray(path.read_bytes())
+    data[40] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(SpoolCorrupt):
+        list(store.read_chunks(writer.name))
+
+
+def test_a_discarded_receive_leaves_no_file(store):
+    writer = store.create()
+    writer.write(b"partial")
+    writer.discard()
+    assert list(store.tmp_dir.iterdir()) == [] and list(store.jobs_dir.iterdir()) == []
+
+
+def test_a_job_over_the_size_limit_is_refused_while_streaming(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1000)
+    writer = store.create()
+    writer.write(b"a" * 1000)
+    with pytest.raises(JobTooLarge) as raised:
+        writer.write(b"b")
+    assert raised.value.limit == 1000
+
+
+def test_start_up_cleaning_removes_temporaries_and_unrecorded_files(store):
+    kept = spool(store, b"kept")
+    orphan = spool(store, b"orphan")
+    store.create().write(b"in flight when the gateway died")
+    assert store.clean_temporaries() == 1
+    assert store.remove_orphans({kept.name}) == 1
+    assert store.spool_names() == {kept.name}
+    assert not store.path(orphan.name).exists()
+
+
+def test_each_file_has_its_own_key(store):
+    a, b = spool(store, b"same bytes" * 100), spool(store, b"same bytes" * 100)
+    assert store.path(a.name).read_bytes()[24:] != store.path(b.name).read_bytes()[24:]
+
+
+def test_a_wrong_master_key_cannot_read_a_file(tmp_path, store):
+    writer = spool(store, b"secret")
+    other = SpoolStore(store.root, b"\x00" * 32, max_job_size=10)
+    with pytest.raises(SpoolCorrupt):
+        list(other.read_chunks(writer.name))
