@@ -12,10 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING = {
@@ -101,4 +103,258 @@ job_events = Table(
     Column("new_state", String(16), nullable=False),
     Column("actor", String(255), nullable=False),
     Column("reason", String(255), nullable=False, default=""),
+)
+
+
+# -- 0002: accounting core -------------------------------------------------------------
+# Money columns are BigInteger minor units of the configured currency. Ledger rows are
+# never updated or deleted: a balance is always the sum of its account's ledger.
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", String(255), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_user_groups_group_id", "group_id"),
+)
+
+#: Extra columns on ``users`` (added by 0002).
+users.append_column(Column("cost_center", String(64), nullable=False, default="", server_default=""))
+users.append_column(Column("pin_hash", String(255), nullable=True))
+users.append_column(Column("password_hash", String(255), nullable=True))
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: ``kind`` is "personal" (one per user) or "shared" (cost centers, client codes).
+#: ``reserved`` is money set aside by releases in progress; it is not in the ledger.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True, unique=True),
+    Column("parent_id", Integer, ForeignKey("accounts.id"), nullable=True),
+    Column("pin_hash", String(255), nullable=True),
+    Column("balance", BigInteger, nullable=False, default=0),
+    Column("reserved", BigInteger, nullable=False, default=0),
+    Column("overdraft_limit", BigInteger, nullable=False, default=0),
+    Column("restricted", Boolean, nullable=False, default=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Who may charge a shared account: a user or a whole group.
+account_members = Table(
+    "account_members",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), nullable=True),
+)
+
+LEDGER_KINDS = ("charge", "refund", "topup", "quota-grant", "adjustment")
+
+#: ``job_id`` is deliberately not a foreign key: the ledger outlives job retention.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("job_id", Integer, nullable=True, index=True),
+    Column("actor", String(255), nullable=False),
+    Column("reason", String(255), nullable=False, default=""),
+    Column("idempotency_key", String(128), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ledger_entries_account_id", "account_id", "id"),
+)
+
+#: A scheduled allowance granted to a user's personal account, or to every member of
+#: a group. ``period`` is daily / weekly / monthly / custom (``period_days``).
+quotas = Table(
+    "quotas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), nullable=True),
+    Column("period", String(16), nullable=False),
+    Column("period_days", Integer, nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("cap", BigInteger, nullable=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One row per quota, account and period: granting twice in a period is impossible.
+quota_grants = Table(
+    "quota_grants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("quota_id", Integer, ForeignKey("quotas.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("period_start", DateTime(timezone=True), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("quota_id", "account_id", "period_start", name="uq_quota_grants_period"),
+)
+
+price_lists = Table(
+    "price_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(127), nullable=False, unique=True),
+    Column("currency", String(3), nullable=False, default="EUR"),
+    Column("job_fee", BigInteger, nullable=False, default=0),
+    Column("sheet_fee", BigInteger, nullable=False, default=0),
+    Column("duplex_discount_permille", Integer, nullable=False, default=0),
+    Column("unknown_pages", Integer, nullable=False, default=1),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Price per printed side, in thousandths of a minor unit, by media size and color.
+#: ``media`` "*" is the fallback for sizes without their own row.
+price_list_items = Table(
+    "price_list_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("price_list_id", Integer, ForeignKey("price_lists.id", ondelete="CASCADE"), nullable=False),
+    Column("media", String(32), nullable=False),
+    Column("color", Boolean, nullable=False),
+    Column("per_side_milli", BigInteger, nullable=False),
+    UniqueConstraint("price_list_id", "media", "color", name="uq_price_list_items_entry"),
+)
+
+# No foreign key here: adding one to an existing SQLite table means rebuilding it.
+queues.append_column(Column("price_list_id", Integer, nullable=True))
+queues.append_column(Column("expire_minutes", Integer, nullable=True))
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(127), nullable=False, unique=True),
+    Column("model", String(255), nullable=False, default=""),
+    Column("serial", String(127), nullable=False, default=""),
+    Column("mac", String(32), nullable=False, default=""),
+    Column("location", String(255), nullable=False, default=""),
+    Column("device_class", String(64), nullable=False, default=""),
+    Column("color", Boolean, nullable=False, default=False),
+    Column("duplex", Boolean, nullable=False, default=False),
+    Column("media", Text, nullable=False, default="[]"),
+    Column("protocol", String(8), nullable=False, default="ipp"),
+    Column("endpoint", String(1024), nullable=False, default=""),
+    Column("price_list_id", Integer, ForeignKey("price_lists.id"), nullable=True),
+    Column("queue_id", Integer, ForeignKey("queues.id"), nullable=True),
+    Column("credential_secret", String(127), nullable=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Ordered rules: ``conditions`` and ``params`` are JSON documents (see accounting.rules).
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(127), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("conditions", Text, nullable=False, default="{}"),
+    Column("action", String(32), nullable=False),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Every refused or changed job, as the policy report shows it.
+policy_records = Table(
+    "policy_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", String(36), nullable=False, unique=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("workstation", String(255), nullable=False),
+    Column("server", String(255), nullable=False),
+    Column("queue", String(127), nullable=False),
+    Column("document_name", String(1024), nullable=False),
+    Column("username", String(255), nullable=False),
+    Column("duplex", Boolean, nullable=True),
+    Column("color", Boolean, nullable=True),
+    Column("impressions", Integer, nullable=True),
+    Column("price", BigInteger, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", Text, nullable=False, default="{}"),
+    Column("notified", Boolean, nullable=False, default=False),
+    Column("message", String(1024), nullable=False),
+    Column("rule_name", String(127), nullable=False),
+)
+
+#: Extra columns on ``jobs``: the intake decision, price and charge.
+jobs.append_column(Column("decision_id", String(36), nullable=True))
+jobs.append_column(Column("decision_action", String(32), nullable=True))
+jobs.append_column(Column("decision_rule", String(127), nullable=True))
+jobs.append_column(Column("decision_message", String(1024), nullable=True))
+jobs.append_column(Column("decision_changes", Text, nullable=True))
+jobs.append_column(Column("price_estimate", BigInteger, nullable=True))
+jobs.append_column(Column("account_id", Integer, nullable=True))
+jobs.append_column(Column("reserved_amount", BigInteger, nullable=True))
+jobs.append_column(Column("charged_amount", BigInteger, nullable=True))
+jobs.append_column(Column("release_device", String(127), nullable=True))
+Index("ix_jobs_state_updated_at", jobs.c.state, jobs.c.updated_at)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(255), nullable=False),
+    Column("source", String(255), nullable=False, default=""),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255), nullable=False, default=""),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
+)
+
+#: Values encrypted with a key kept outside the database (accounting.secrets).
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(127), nullable=False, unique=True),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Failed-login counters per user and per device (``scope`` "user" or "device").
+login_throttles = Table(
+    "login_throttles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("scope", "key", name="uq_login_throttles_scope"),
 )
