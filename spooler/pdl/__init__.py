@@ -2,13 +2,28 @@
 
 ``Analyzer`` is fed a job's bytes in chunks of any size as they arrive and returns
 ``JobFacts`` from ``finish()``; ``analyze_path`` does the same for a file. The pure-Python
-reference implementation is the specification; the Cython module ``spooler.pdl._scan``
-(built from ``ext/``) is the speed. ``PRINTGATE_NO_EXTENSIONS=1`` selects the reference.
+reference implementation (``spooler.pdl.reference``) is the specification; the Cython
+module ``spooler.pdl._scan`` (built from ``ext/``) exposes the same names and is the speed.
+``PRINTGATE_NO_EXTENSIONS=1`` selects the reference. When the extension is not built the
+reference is used and ``BACKEND`` says so (the test suite fails in that case unless
+``PRINTGATE_NO_EXTENSIONS`` is set: a missing extension is a bug, not a slowdown).
 """
+import os
+
 from spooler.pdl.errors import AnalyzerError, PrintgateError
 from spooler.pdl.facts import JobFacts
-from spooler.pdl.reference import Analyzer, analyze_path
 
-BACKEND = "reference"
+NO_EXTENSIONS = bool(os.environ.get("PRINTGATE_NO_EXTENSIONS"))
+
+if not NO_EXTENSIONS:
+    try:
+        from spooler.pdl._scan import Analyzer, analyze_path  # noqa: F401
+        BACKEND = "cython"
+    except ImportError:
+        from spooler.pdl.reference import Analyzer, analyze_path  # noqa: F401
+        BACKEND = "reference"
+else:
+    from spooler.pdl.reference import Analyzer, analyze_path  # noqa: F401
+    BACKEND = "reference"
 
 __all__ = ["Analyzer", "AnalyzerError", "JobFacts", "PrintgateError", "analyze_path", "BACKEND"]

@@ -1,33 +1,384 @@
-"""Pure-Python reference analyzer (to be written by the "Page analyzer" issue).
+"""The pure-Python reference analyzer: the specification the Cython backend must match.
 
-Until then it recognises nothing and says so: pages unknown, ``pdl=unknown``, a warning.
+A spool file is a sequence of *sections*: PJL lines (between Universal Exit Language
+sequences ``ESC%-12345X``) and page description language sections that an ``@PJL ENTER
+LANGUAGE`` line or the bytes themselves introduce and a UEL (or the end of the file) ends.
+``Analyzer.feed`` reads PJL lines itself and hands each section's bytes, in whatever chunks
+they arrive, to a scanner for its language:
+
+========== ============================ =================== ===========================
+language   scanner                      method              memory
+========== ============================ =================== ===========================
+pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (≤ 1 MiB per plane)
+pclxl      ``pclxl.PclXlScanner``       scan                constant
+postscript ``postscript.DscScanner``    dsc / interpreted   constant + spooled copy
+pdf        ``pdf.count_pages``          header              spooled copy, qpdf
+pwg, urf   ``raster.RasterScanner``     header              constant
+========== ============================ =================== ===========================
+
+PostScript and PDF sections are copied to a ``SpooledTemporaryFile`` (in memory up to
+``SPOOL_MEMORY``, then on disk, at most ``SPOOL_LIMIT`` bytes) unless the analyzer was given
+the path of the file it is reading, in which case the section is read back from there.
+Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
+from spooler.pdl import detect, pdf, postscript
 from spooler.pdl.facts import JobFacts
-from spooler.pdl.pjl import HEAD_LIMIT, parse_header
+from spooler.pdl.pcl5 import Pcl5Scanner
+from spooler.pdl.pclxl import PclXlScanner
+from spooler.pdl.pjl import NAME_JOBATTRS, USER_JOBATTRS, parse_command
+from spooler.pdl.policy import JobAccount, PageTally, clamp_copies
+from spooler.pdl.raster import RasterScanner
+
+UEL = b"\x1b%-12345X"
+#: A PJL line longer than this is not PJL.
+PJL_LINE_LIMIT = 4096
+SPOOL_MEMORY = 8 << 20
+SPOOL_LIMIT = int(os.environ.get("PRINTGATE_ANALYZER_SPOOL_LIMIT", str(2 << 30)))
+#: Distinct PJL variables remembered (a hostile job could send millions).
+PJL_VARIABLE_LIMIT = 256
+
+_PAPER = {"LETTER": "letter", "LEGAL": "legal", "A4": "a4", "A3": "a3", "A5": "a5", "A6": "a6",
+          "EXECUTIVE": "executive", "LEDGER": "ledger", "TABLOID": "ledger", "11X17": "ledger",
+          "COM10": "com10", "MONARCH": "monarch", "DL": "dl", "C5": "c5", "B5": "b5", "JISB5": "b5",
+          "B4": "b4", "JISB4": "b4"}
+
+_PJL_WHITESPACE = b"\r\n\t \x00\x04"
+
+
+class _Section:
+    __slots__ = ("language", "scanner", "tally", "qty", "start", "spool", "spooled", "overflow")
+
+    def __init__(self, language, scanner, tally, qty, start):
+        self.language = language
+        self.scanner = scanner
+        self.tally = tally
+        self.qty = qty
+        self.start = start
+        self.spool = None
+        self.spooled = 0
+        self.overflow = False
+
+
+class _UelFinder:
+    """The "scanner" of sections read whole at the end (PDF) or not at all (unknown)."""
+
+    def __init__(self):
+        self._carry = b""
+        self.warnings: list[str] = []
+
+    def feed(self, data):
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        i = data.find(UEL)
+        if i >= 0:
+            return data[i:]
+        j = data.rfind(b"\x1b", max(0, len(data) - len(UEL) + 1))
+        if j >= 0 and UEL.startswith(data[j:]):
+            self._carry = data[j:]
+        return None
+
+    def close(self):
+        self._carry = b""
 
 
 class Analyzer:
-    def __init__(self):
-        self._head = bytearray()
+    """Streaming analyzer: ``feed(chunk)`` any number of times, then ``finish()``.
 
-    def feed(self, chunk: bytes) -> None:
-        if len(self._head) < HEAD_LIMIT:
-            self._head += chunk[: HEAD_LIMIT - len(self._head)]
+    ``path``, when given, is the file being fed (in full, from its start): sections that need
+    the whole file (PDF, PostScript to interpret) are read back from it instead of copied.
+    ``interpret=False`` never starts Ghostscript (the PostScript pages are then unknown when
+    the DSC cannot be trusted).
+    """
 
+    #: The byte loops; the Cython backend substitutes its own classes.
+    scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
+                "postscript": postscript.DscScanner}
+    backend = "reference"
+
+    def __init__(self, path=None, *, interpret: bool = True):
+        self._path = os.fspath(path) if path is not None else None
+        self._interpret = interpret
+        self._account = JobAccount()
+        self._env: dict[str, str] = {}
+        self._pjl: dict[str, str] = {}
+        self._jobattrs: dict[str, str] = {}
+        self._job_name = None
+        self._pjl_seen = False
+        self._pending = b""
+        self._announced = None
+        self._section: _Section | None = None
+        self._fed = 0
+        self._finished = None
+
+    # -- input ----------------------------------------------------------------------------------
+    def feed(self, chunk) -> None:
+        if self._finished is not None:
+            raise RuntimeError("feed() after finish()")
+        if not isinstance(chunk, bytes):
+            chunk = bytes(chunk)
+        if not chunk:
+            return
+        self._fed += len(chunk)
+        data = chunk
+        while data:
+            if self._section is None:
+                data = self._read_pjl(data, final=False)
+            else:
+                data = self._scan(data)
+
+    def _scan(self, data):
+        section = self._section
+        rest = section.scanner.feed(data)
+        if section.spool is not None or section.language in ("pdf", "postscript"):
+            end = self._fed - (len(rest) if rest is not None else 0)
+            self._spool(section, data, end)
+        if rest is None:
+            return None
+        self._end_section(self._fed - len(rest))
+        return rest
+
+    def _read_pjl(self, data, final):
+        if self._pending:
+            data = self._pending + data
+            self._pending = b""
+        pos, end = 0, len(data)
+        while pos < end:
+            if data.startswith(UEL, pos):
+                pos += len(UEL)
+                self._pjl_seen = True
+                continue
+            if data[pos] in _PJL_WHITESPACE:
+                pos += 1
+                continue
+            if data[pos:pos + 4].upper() == b"@PJL":
+                nl = data.find(b"\n", pos, pos + PJL_LINE_LIMIT)
+                if nl < 0:
+                    if end - pos < PJL_LINE_LIMIT and not final:
+                        self._pending = data[pos:]
+                        return None
+                    nl = min(end, pos + PJL_LINE_LIMIT) - 1
+                line = data[pos + 4:nl + 1].rstrip(b"\r\n")
+                pos = nl + 1
+                if self._pjl_line(line):
+                    return self._start_section(data[pos:], final)
+                continue
+            if not final and end - pos < len(UEL) and (UEL.startswith(data[pos:]) or b"@PJL".startswith(data[pos:].upper())):
+                self._pending = data[pos:]
+                return None
+            return self._start_section(data[pos:], final)
+        return None
+
+    def _pjl_line(self, line: bytes) -> bool:
+        """Apply one PJL line; True when it was ``ENTER LANGUAGE``."""
+        self._pjl_seen = True
+        cmd = parse_command(line.decode("latin-1"))
+        if cmd.command == "SET":
+            for key, value in cmd.assignments.items():
+                if key == "JOBATTR":
+                    k, sep, v = value.partition("=")
+                    if sep and (len(self._jobattrs) < PJL_VARIABLE_LIMIT or k.strip().upper() in self._jobattrs):
+                        self._jobattrs[k.strip().upper()] = v.strip()
+                    continue
+                if len(self._env) < PJL_VARIABLE_LIMIT or key in self._env:
+                    self._env[key] = value
+                if len(self._pjl) < PJL_VARIABLE_LIMIT or key in self._pjl:
+                    self._pjl[key] = value
+        elif cmd.command == "JOB":
+            if "NAME" in cmd.assignments:
+                self._job_name = cmd.assignments["NAME"]
+        elif cmd.command in ("EOJ", "RESET"):
+            self._env = {}
+        elif cmd.command == "ENTER":
+            self._announced = cmd.assignments.get("LANGUAGE") or (cmd.words[-1] if cmd.words else None)
+            return True
+        return False
+
+    # -- sections -------------------------------------------------------------------------------
+    def _start_section(self, data, final):
+        if len(data) < detect.SNIFF_BYTES and not final and not self._announced:
+            self._pending = data
+            return None
+        language = detect.sniff(data[:detect.SNIFF_BYTES], self._announced)
+        self._announced = None
+        env = self._env
+        tally = PageTally(
+            default_copies=_env_int(env, "COPIES"),
+            default_duplex=env.get("DUPLEX", "").upper() == "ON",
+            default_media=_PAPER.get(env.get("PAPER", "").upper()),
+        )
+        qty = _env_int(env, "QTY")
+        if language in self.scanners:
+            scanner = self.scanners[language](tally)
+        elif language in ("pwg", "urf"):
+            scanner = RasterScanner(tally, language)
+        else:
+            scanner = _UelFinder()
+        self._section = _Section(language, scanner, tally, qty, self._fed - len(data))
+        return data
+
+    def _spool(self, section, data, end):
+        """Keep the section's bytes up to absolute offset ``end`` for a reader needing them all."""
+        if self._path is not None or section.overflow:
+            return
+        data_start = self._fed - len(data)
+        lo = max(section.start + section.spooled, data_start)
+        if end <= lo:
+            return
+        if section.spool is None:
+            section.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        if section.spooled + (end - lo) > SPOOL_LIMIT:
+            section.overflow = True
+            section.spool.close()
+            section.spool = None
+            return
+        section.spool.write(data[lo - data_start:end - data_start])
+        section.spooled += end - lo
+
+    def _end_section(self, end: int):
+        section, self._section = self._section, None
+        scanner = section.scanner
+        scanner.close()
+        language = section.language
+        for w in getattr(scanner, "warnings", ()):
+            self._account.warn(w)
+        tally = section.tally
+        method = "scan"
+        try:
+            if language == "pdf":
+                method = "header"
+                with self._section_file(section, end) as path:
+                    for w in pdf.count_pages(path, tally):
+                        self._account.warn(w)
+            elif language == "postscript":
+                why = scanner.verdict()
+                method = "dsc"
+                if why is not None:
+                    self._account.warn(f"PostScript DSC not used: {why}")
+                    tally = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
+                    method = "interpreted"
+                    if not self._interpret:
+                        raise postscript.InterpretError("interpretation is disabled")
+                    with self._section_file(section, end) as path:
+                        postscript.interpret(path, tally)
+            elif language in ("pwg", "urf"):
+                method = "header"
+                if scanner.failed:
+                    tally = None
+            elif language == "unknown":
+                tally = None
+            elif getattr(scanner, "failed", None):
+                tally = None
+        except (pdf.PdfError, postscript.InterpretError, _SpoolError) as exc:
+            self._account.warn(str(exc))
+            tally = None
+        finally:
+            if section.spool is not None:
+                section.spool.close()
+        self._account.add_section(language, tally, section.qty, method)
+
+    def _section_file(self, section, end):
+        return _SectionFile(self._path, section, end)
+
+    # -- output ---------------------------------------------------------------------------------
     def finish(self) -> JobFacts:
-        header = parse_header(bytes(self._head))
-        facts = JobFacts(warnings=["page description language not recognised"])
-        facts.job_name = header.job_name
-        facts.user_name = header.user_name
-        facts.pjl = dict(header.settings)
+        if self._finished is not None:
+            return self._finished
+        if self._section is None and self._pending:
+            data, self._pending = self._pending, b""
+            rest = self._read_pjl(data, final=True)
+            while rest:
+                rest = self._scan(rest)
+                if rest and self._section is None:
+                    rest = self._read_pjl(rest, final=True)
+        if self._section is not None:
+            self._end_section(self._fed)
+        facts = self._account.facts()
+        if facts.pdl == "unknown" and self._pjl_seen and not self._account.sections:
+            facts.warnings = ["PJL only: no page description language in the job"]
+        facts.pjl = dict(self._pjl)
+        for k, v in self._jobattrs.items():
+            facts.pjl[f"JOBATTR:{k}"] = v
+        facts.job_name = self._job_name or self._pjl.get("JOBNAME") or _first(self._jobattrs, NAME_JOBATTRS)
+        facts.user_name = self._pjl.get("USERNAME") or _first(self._jobattrs, USER_JOBATTRS)
+        self._finished = facts
         return facts
 
 
-def analyze_path(path) -> JobFacts:
-    analyzer = Analyzer()
+class _SpoolError(Exception):
+    pass
+
+
+class _SectionFile:
+    """A path holding exactly one section's bytes, for qpdf or Ghostscript."""
+
+    def __init__(self, source, section, end):
+        self.source, self.section, self.end = source, section, end
+        self.tmp = None
+
+    def __enter__(self):
+        section = self.section
+        if self.source is not None:
+            if section.start == 0 and self.end == os.path.getsize(self.source):
+                return self.source
+            self.tmp = tempfile.NamedTemporaryFile(suffix=".section", delete=False)
+            with open(self.source, "rb") as f:
+                f.seek(section.start)
+                _copy(f, self.tmp, self.end - section.start)
+        else:
+            if section.overflow or section.spool is None:
+                raise _SpoolError("job section too large to keep for counting")
+            self.tmp = tempfile.NamedTemporaryFile(suffix=".section", delete=False)
+            section.spool.seek(0)
+            shutil.copyfileobj(section.spool, self.tmp, 1 << 20)
+        self.tmp.close()
+        return self.tmp.name
+
+    def __exit__(self, *exc):
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp.name)
+            except OSError:
+                pass
+
+
+def _copy(src, dst, n):
+    while n > 0:
+        block = src.read(min(n, 1 << 20))
+        if not block:
+            break
+        dst.write(block)
+        n -= len(block)
+
+
+def _env_int(env, key) -> int:
+    raw = env.get(key)
+    if raw is None:
+        return 1
+    try:
+        return clamp_copies(int(raw.strip()))
+    except ValueError:
+        return 1
+
+
+def _first(mapping, keys):
+    for key in keys:
+        if mapping.get(key):
+            return mapping[key]
+    return None
+
+
+def analyze_path(path, *, analyzer_class=None, chunk_size: int = 1 << 16, interpret: bool = True) -> JobFacts:
+    """Analyze the file at ``path`` (read once, in chunks)."""
+    cls = analyzer_class or Analyzer
+    analyzer = cls(path, interpret=interpret)
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 16):
+        while chunk := f.read(chunk_size):
             analyzer.feed(chunk)
     return analyzer.finish()

@@ -1,0 +1,405 @@
+"""PostScript: pages from DSC comments, or from Ghostscript when the comments cannot be trusted.
+
+The DSC scan reads only what a conforming document promises: ``%%Page:`` comments at the
+top level (``%%BeginDocument``/``%%EndDocument`` nest embedded documents whose pages do not
+count), ``%%Pages:`` (header or ``(atend)`` trailer), ``%%BeginBinary: n`` and
+``%%BeginData: n [type [Bytes|Lines]]`` payloads skipped unread, and the page device
+settings a job makes: ``/NumCopies n``, ``/#copies n``, ``/Duplex true|false`` and
+``/PageSize [w h]`` (usually inside ``%%BeginFeature`` or page setup). A page takes the
+settings in force when it ends. Media also comes from ``%%PageBoundingBox`` (what
+``ps2write`` writes) and the document ``%%BoundingBox``.
+
+The scan gives up, and the section is interpreted by Ghostscript instead (method
+``interpreted``), when the document is not DSC-conforming (no ``%!PS-Adobe-`` header, no
+``%%Page:``), when ``%%Pages:`` disagrees with the pages found, when a second document is
+joined after the first, when ``showpage`` appears outside any page (a cover page), or when
+nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=nullpage``
+in a subprocess with CPU-time, wall-time and address-space limits; an ``EndPage`` procedure
+prints, per page, the copies, duplex and size in force.
+
+Colour is not known from a scan; it is ``None`` for PostScript.
+
+The scan fills its own ``PageTally``; the caller throws it away when the verdict is to
+interpret. ``DscScanner`` holds the policy (what each comment means); ``_scan`` is the byte loop,
+which ``ext/_scan.pyx`` replaces.
+"""
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import subprocess
+
+from spooler.pdl.policy import PageTally, media_from_points
+
+UEL = b"\x1b%-12345X"
+#: Longest comment line kept; longer lines are cut (the rest is skipped to the line end).
+LINE_LIMIT = 255
+#: Bytes after a ``/`` needed to read a page device setting.
+NAME_WINDOW = 64
+#: Nesting of ``%%BeginDocument`` beyond this is not believed.
+DEPTH_LIMIT = 32
+
+_NUMBER = rb"[-+]?(?:\d+\.?\d*|\.\d+)"
+_SETTING = re.compile(
+    rb"/(NumCopies|#copies|Duplex|PageSize)[\s]*(?:\[\s*(" + _NUMBER + rb")\s+(" + _NUMBER + rb")\s*\]|(" + _NUMBER + rb"|true|false|null)(?=[\s/\]>}{)(<\[%]))"
+)
+_DELIMS = frozenset(b" \t\r\n\x0c\x00{}[]()<>%")
+
+
+class DscScanner:
+    """Streaming DSC reader. ``feed`` returns the bytes from a UEL on, or None."""
+
+    language = "postscript"
+
+    def __init__(self, tally: PageTally):
+        self.tally = tally
+        self.warnings: list[str] = []
+        self.distrust: str | None = None   # why the comments cannot be believed
+        self.conforming = None             # None until the first line is seen
+        self._carry = b""
+        self._prev = 0x0A
+        self._skip = 0
+        self._skip_lines = 0
+        self._skip_to_eol = False
+        self._outside = False   # after the prolog/setup, not in a page: showpage is suspicious
+        self._depth = 0
+        self._in_page = False
+        self._pages_found = 0
+        self._pages_declared = None
+        self._ended = False     # saw %%EOF at depth 0
+        self._prolog_done = False
+        self._in_trailer = False
+        self.copies = None
+        self.hash_copies = None
+        self.duplex = None
+        self.media = None
+        self._page_media = None
+        self._page_bbox_media = None
+        self._doc_media = None
+
+    # -- the byte loop (replaced in Cython) ---------------------------------------------------
+    def feed(self, data: bytes):
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        r = self._scan(data, False)
+        return r
+
+    def _scan(self, data: bytes, final: bool):
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._skip:
+                take = min(self._skip, end - pos)
+                self._skip -= take
+                pos += take
+                continue
+            if self._skip_lines or self._skip_to_eol:
+                nl = _eol(data, pos, end, lf_only=bool(self._skip_lines))
+                if nl < 0:
+                    self._prev = data[end - 1]
+                    return None
+                pos = nl + 1
+                self._prev = data[nl]
+                if self._skip_to_eol:
+                    self._skip_to_eol = False
+                else:
+                    self._skip_lines -= 1
+                continue
+            pattern = _INTERESTING_OUT if self._outside else _INTERESTING
+            m = pattern.search(data, pos)
+            if m is None:
+                self._prev = data[end - 1]
+                return None
+            i = m.start()
+            b = data[i]
+            prev = data[i - 1] if i > 0 else self._prev
+            if b == 0x25:  # %
+                if prev not in (0x0A, 0x0D):
+                    pos = i + 1
+                    continue
+                eol = _eol(data, i, min(end, i + LINE_LIMIT + 1), lf_only=False)
+                if eol < 0:
+                    if end - i <= LINE_LIMIT and not final:
+                        return self._keep(data, i)
+                    line = data[i:min(end, i + LINE_LIMIT)]
+                    self._skip_to_eol = end - i > LINE_LIMIT
+                    pos = min(end, i + LINE_LIMIT)
+                else:
+                    line = data[i:eol]
+                    pos = eol
+                self._prev = data[pos - 1]
+                self._comment(line)
+            elif b == 0x2F:  # /
+                if end - i < NAME_WINDOW and not final:
+                    return self._keep(data, i)
+                self._setting(data[i:i + NAME_WINDOW])
+                pos = i + 1
+            elif b == 0x1B:
+                if data.startswith(UEL, i):
+                    self._end_section()
+                    return data[i:]
+                if end - i < len(UEL) and UEL.startswith(data[i:end]) and not final:
+                    return self._keep(data, i)
+                pos = i + 1
+            else:  # 's' while outside a page
+                if end - i < 9 and not final:
+                    return self._keep(data, i)
+                if (data.startswith(b"showpage", i) and prev in _DELIMS
+                        and (i + 8 >= end or data[i + 8] in _DELIMS)):
+                    self._showpage_outside()
+                pos = i + 1
+        if end:
+            self._prev = data[end - 1]
+        return None
+
+    def _keep(self, data, i):
+        self._carry = data[i:]
+        if i > 0:
+            self._prev = data[i - 1]
+        return None
+
+    # -- policy ---------------------------------------------------------------------------------
+    def _comment(self, line: bytes) -> None:
+        """Act on one ``%``-line (cut at ``LINE_LIMIT``), as the byte loop found it."""
+        if self.conforming is None:
+            self.conforming = line.startswith(b"%!PS-Adobe-")
+        if line.startswith(b"%!"):
+            if (self._pages_found or self._ended) and self._depth == 0:
+                self._distrust("two documents joined in one job")
+            return
+        if not line.startswith(b"%%"):
+            return
+        key, _, value = line[2:].partition(b":")
+        value = value.strip()
+        if key == b"BeginDocument":
+            self._depth += 1
+            if self._depth > DEPTH_LIMIT:
+                self._distrust("%%BeginDocument nested too deeply")
+            return
+        if key == b"EndDocument":
+            if self._depth:
+                self._depth -= 1
+            return
+        if key == b"BeginBinary":
+            n = _int(value.split()[0]) if value else None
+            if n is not None and n > 0:
+                self._skip = n
+            return
+        if key == b"BeginData":
+            parts = value.split()
+            n = _int(parts[0]) if parts else None
+            if n is not None and n > 0:
+                if len(parts) >= 3 and parts[2].lower() == b"lines":
+                    self._skip_lines = n
+                else:
+                    self._skip = n
+            return
+        if self._depth:
+            return
+        if key == b"Page":
+            self._close_page()
+            self._in_page = True
+            self._outside = False
+            self._pages_found += 1
+            self._page_media = None
+            self._page_bbox_media = None
+        elif key == b"Pages":
+            n = _int(value.split()[0]) if value else None
+            if n is not None and n >= 0:
+                self._pages_declared = n
+        elif key in (b"EndProlog", b"EndSetup"):
+            self._prolog_done = True
+            if not self._in_page:
+                self._outside = True
+        elif key == b"Trailer":
+            self._close_page()
+            self._in_trailer = True
+            self._outside = True
+        elif key == b"EOF":
+            self._close_page()
+            self._ended = True
+            self._outside = True
+        elif key == b"PageBoundingBox":
+            self._page_bbox_media = _bbox_media(value)
+        elif key == b"BoundingBox" and not self._pages_found:
+            self._doc_media = _bbox_media(value)
+
+    def _setting(self, window: bytes) -> None:
+        m = _SETTING.match(window)
+        if m is None or self._depth:
+            return
+        name = m.group(1)
+        if name == b"PageSize":
+            if m.group(2) is not None:
+                media = media_from_points(float(m.group(2)), float(m.group(3)))
+                self.media = media
+                if self._in_page:
+                    self._page_media = media
+            return
+        value = m.group(4)
+        if value is None:
+            return
+        if name == b"Duplex":
+            if value in (b"true", b"false"):
+                self.duplex = value == b"true"
+        elif name == b"NumCopies":
+            if value == b"null":
+                self.copies = None
+            elif value not in (b"true", b"false"):
+                self.copies = _copies(value)
+        elif name == b"#copies":
+            if value not in (b"true", b"false", b"null"):
+                self.hash_copies = _copies(value)
+
+    def _showpage_outside(self):
+        if self._prolog_done:
+            self._distrust("showpage outside the pages the comments describe")
+
+    def _distrust(self, why: str) -> None:
+        if self.distrust is None:
+            self.distrust = why
+
+    def _close_page(self):
+        if not self._in_page:
+            return
+        self._in_page = False
+        copies = self.copies if self.copies is not None else self.hash_copies
+        media = self._page_media or self._page_bbox_media or self.media or self._doc_media
+        self.tally.add_page(copies=copies, duplex=self.duplex, media=media, color=None)
+
+    def _end_section(self):
+        if self._carry:
+            carry, self._carry = self._carry, b""
+            self._scan(carry, True)
+        self._close_page()
+
+    def close(self):
+        self._end_section()
+
+    def verdict(self) -> str | None:
+        """None when the comments can be believed; else why not."""
+        if self.distrust:
+            return self.distrust
+        if not self.conforming:
+            return "no DSC header"
+        if not self._pages_found:
+            return "no %%Page comments"
+        if self._depth:
+            return "unbalanced %%BeginDocument"
+        if self._pages_declared is not None and self._pages_declared != self._pages_found:
+            return f"%%Pages says {self._pages_declared}, the document has {self._pages_found}"
+        return None
+
+
+_INTERESTING = re.compile(rb"[%/\x1b]")
+_INTERESTING_OUT = re.compile(rb"[%/\x1bs]")
+
+
+def _eol(data, pos, end, lf_only):
+    if lf_only:
+        i = data.find(b"\n", pos, end)
+        return i
+    n = data.find(b"\n", pos, end)
+    r = data.find(b"\r", pos, end)
+    if n < 0:
+        return r
+    if r < 0:
+        return n
+    return min(n, r)
+
+
+def _int(raw: bytes):
+    try:
+        v = int(raw)
+    except ValueError:
+        return None
+    return v if -(1 << 31) < v < (1 << 31) else None
+
+
+def _copies(raw: bytes):
+    try:
+        v = float(raw)
+    except ValueError:
+        return None
+    if v != v:
+        return None
+    return max(1, min(9999, int(v)))
+
+
+def _bbox_media(value: bytes):
+    parts = value.split()
+    if len(parts) != 4:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(p) for p in parts)
+    except ValueError:
+        return None
+    if abs(x0) > 3 or abs(y0) > 3:
+        return None
+    return media_from_points(x1, y1)
+
+
+# -- Ghostscript -------------------------------------------------------------------------------
+
+GS_TIMEOUT = float(os.environ.get("PRINTGATE_GS_TIMEOUT", "60"))
+GS_MEMORY = int(os.environ.get("PRINTGATE_GS_MEMORY", str(1 << 30)))
+
+#: Installed before the job: report each page as printed with the settings in force.
+_GS_PROLOGUE = b"""
+<< /EndPage {
+  exch pop 0 eq dup {
+    (%%PRINTGATE-PAGE ) print
+    currentpagedevice /NumCopies 2 copy known { get } { pop pop null } ifelse
+    dup null eq { pop userdict /#copies known { userdict /#copies get } { 1 } ifelse } if
+    =only ( ) print
+    currentpagedevice /Duplex 2 copy known { get } { pop pop false } ifelse =only ( ) print
+    currentpagedevice /PageSize get aload pop exch =only ( ) print =only
+    (\\n) print flush
+  } if
+} >> setpagedevice
+"""
+
+_GS_PAGE = re.compile(rb"%%PRINTGATE-PAGE (\S+) (\S+) (\S+) (\S+)")
+
+
+def ghostscript() -> str | None:
+    return shutil.which("gs")
+
+
+def _limits():  # pragma: no cover - runs in the child
+    resource.setrlimit(resource.RLIMIT_AS, (GS_MEMORY, GS_MEMORY))
+    cpu = int(GS_TIMEOUT) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+class InterpretError(Exception):
+    """Ghostscript could not give a page count (internal; becomes a warning)."""
+
+
+def interpret(path: str, tally: PageTally) -> None:
+    """Count pages by running the PostScript at ``path`` through Ghostscript's nullpage device."""
+    gs = ghostscript()
+    if gs is None:
+        raise InterpretError("Ghostscript is not installed")
+    cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", "-sDEVICE=nullpage",
+           "-sstdout=%stdout", "-c", _GS_PROLOGUE.decode(), "-f", path]
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=GS_TIMEOUT, preexec_fn=_limits)
+    except subprocess.TimeoutExpired:
+        raise InterpretError("Ghostscript took too long") from None
+    except OSError as exc:
+        raise InterpretError(f"Ghostscript could not run: {exc}") from None
+    pages = _GS_PAGE.findall(proc.stdout)
+    if proc.returncode != 0 or b"Error:" in proc.stdout:
+        raise InterpretError(f"Ghostscript failed (exit {proc.returncode})")
+    for copies, duplex, width, height in pages:
+        try:
+            c = _copies(copies)
+            media = media_from_points(float(width), float(height))
+        except ValueError:
+            c, media = None, None
+        tally.add_page(copies=c, duplex=duplex == b"true", media=media, color=None)
