@@ -170,7 +170,7 @@ class Pcl5Scanner:
                     break
             m = _SPECIAL.search(data, pos)
             stop = m.start() if m else end
-            if not self._marked and stop > pos and _MARKING.search(data, pos, stop):
+            if (not self._marked or (not self._color and not self._fg_neutral)) and stop > pos and _MARKING.search(data, pos, stop):
                 self._mark(not self._fg_neutral)
             if m is None:
                 return None

@@ -57,9 +57,31 @@ MEDIA_NAMES = {
     b"MONARCH": "monarch", b"C5": "c5", b"DL": "dl", b"JISB4": "b4", b"JISB5": "b5",
 }
 
-#: Arrays longer than this are skipped, not kept (only short ones carry facts we use).
+#: Arrays longer than this (in bytes) are skipped, not kept (only short ones carry facts we use).
 ARRAY_KEEP = 1024
+
+#: Attribute values are kept as (kind, value): scalars as integers or reals, arrays of at
+#: most ``ARRAY_KEEP`` bytes as a tuple of numbers (ubyte arrays also keep their bytes, for
+#: media names), everything else (boxes, long arrays) as NONE. Only the attributes in
+#: ``KEPT_ATTRIBUTES`` are remembered until the next operator.
+K_NONE, K_INT, K_REAL, K_ARRAY, K_XY = 0, 1, 2, 3, 4
 HEADER_LIMIT = 256
+
+
+KEPT_ATTRIBUTES = frozenset({
+    A_PALETTE_DATA, A_RGB_COLOR, A_COLOR_SPACE, A_MEDIA_SIZE, A_PAGE_COPIES, A_SIMPLEX, A_DUPLEX,
+    A_COLOR_DEPTH, A_COLOR_MAPPING, A_COMPRESS_MODE, A_SOURCE_WIDTH, A_PAD_BYTES,
+})
+
+
+def _int_attr(attrs, key, default=None):
+    v = attrs.get(key)
+    return v[1] if v is not None and v[0] == K_INT else default
+
+
+def _num_attr(attrs, key, default):
+    v = attrs.get(key)
+    return v[1] if v is not None and v[0] in (K_INT, K_REAL) else default
 
 
 class PclXlError(Exception):
@@ -173,7 +195,7 @@ class PclXlScanner:
             size = SCALAR_SIZE[b]
             if pos + 1 + size > end:
                 return None
-            self._value = self._num(data, pos + 1, b)
+            self._value = (K_REAL if b == 0xC5 else K_INT, self._num(data, pos + 1, b))
             return pos + 1 + size
         if 0xC8 <= b <= 0xCD:
             if pos + 2 > end:
@@ -189,37 +211,36 @@ class PclXlScanner:
             start = pos + 2 + lsize
             total = n * esize
             if total > ARRAY_KEEP:
-                self._value = None
+                self._value = (K_NONE, None)
                 self._skip = total
                 return start
             if start + total > end:
                 return None
             tag = b - 8
-            if tag == 0xC0:
-                self._value = data[start:start + total]
-            else:
-                self._value = tuple(self._num(data, start + i * esize, tag) for i in range(n))
+            items = tuple(self._num(data, start + i * esize, tag) for i in range(n))
+            raw = data[start:start + total] if tag == 0xC0 else None
+            self._value = (K_ARRAY, items, raw)
             return start + total
         if 0xD0 <= b <= 0xD5:
             tag = b - 0x10
             size = SCALAR_SIZE[tag]
             if pos + 1 + 2 * size > end:
                 return None
-            self._value = (self._num(data, pos + 1, tag), self._num(data, pos + 1 + size, tag))
+            self._value = (K_XY, None)
             return pos + 1 + 2 * size
         if 0xE0 <= b <= 0xE5:
             size = SCALAR_SIZE[b - 0x20]
             if pos + 1 + 4 * size > end:
                 return None
-            self._value = None
+            self._value = (K_NONE, None)
             return pos + 1 + 4 * size
         if b == 0xF8 or b == 0xF9:
             n = 2 if b == 0xF8 else 3
             if pos + n > end:
                 return None
             attr = data[pos + 1] if b == 0xF8 else self._num(data, pos + 1, 0xC1)
-            if len(self._attrs) < 64:
-                self._attrs[attr] = self._value
+            if attr in KEPT_ATTRIBUTES:
+                self._attrs[attr] = self._value if self._value is not None else (K_NONE, None)
             self._value = None
             return pos + n
         if b == 0xFA or b == 0xFB:
@@ -257,33 +278,30 @@ class PclXlScanner:
                 self._page_attrs[A_PAGE_COPIES] = a[A_PAGE_COPIES]
             self._end_page()
         elif op == OP_SET_COLOR_SPACE:
-            cs = a.get(A_COLOR_SPACE)
-            self._color_space = cs if isinstance(cs, int) else 1
-            pal = a.get(A_PALETTE_DATA)
-            self._palette_neutral = _palette_neutral(pal, self._color_space)
+            self._color_space = _int_attr(a, A_COLOR_SPACE, 1)
+            self._palette_neutral = _palette_neutral(a.get(A_PALETTE_DATA), self._color_space)
         elif op in (OP_SET_BRUSH_SOURCE, OP_SET_PEN_SOURCE):
             rgb = a.get(A_RGB_COLOR)
-            if rgb is not None and self._color_space != 1:
-                if not isinstance(rgb, (bytes, tuple)) or len(rgb) < 3 or not (rgb[0] == rgb[1] == rgb[2]):
+            if rgb is not None and rgb[0] != K_NONE and self._color_space != 1:
+                if rgb[0] != K_ARRAY or len(rgb[1]) < 3 or not (rgb[1][0] == rgb[1][1] == rgb[1][2]):
                     self._page_color = True
         elif op == OP_BEGIN_IMAGE:
-            mapping = a.get(A_COLOR_MAPPING, 0)
-            depth = a.get(A_COLOR_DEPTH, 2)
-            width = a.get(A_SOURCE_WIDTH, 0)
-            self._image_mode = 0
+            mapping = _num_attr(a, A_COLOR_MAPPING, 0)
+            depth = _num_attr(a, A_COLOR_DEPTH, 2)
+            width = _int_attr(a, A_SOURCE_WIDTH)
             if self._color_space == 1:
                 self._image_mode = 0
             elif mapping == 1:
                 self._image_mode = 0 if self._palette_neutral else 2
-            elif depth == 2 and isinstance(width, int):
+            elif depth == 2 and width is not None:
                 self._image_mode = 1
                 self._image_width = width
-                pad = a.get(A_PAD_BYTES, 4)
-                self._image_pad = pad if isinstance(pad, int) and pad > 0 else 4
+                pad = _int_attr(a, A_PAD_BYTES, 4)
+                self._image_pad = pad if pad > 0 else 4
             else:
                 self._image_mode = 2
         elif op == OP_READ_IMAGE:
-            mode = a.get(A_COMPRESS_MODE, 0)
+            mode = _num_attr(a, A_COMPRESS_MODE, 0)
             self._image_rle = mode == 1
             if self._image_mode == 1 and mode not in (0, 1):
                 self._image_mode = 2
@@ -292,21 +310,19 @@ class PclXlScanner:
 
     def _end_page(self):
         pa = self._page_attrs
-        copies = pa.get(A_PAGE_COPIES)
-        if not isinstance(copies, int):
-            copies = None
+        copies = _int_attr(pa, A_PAGE_COPIES)
         duplex = None
         if A_DUPLEX in pa:
             duplex = True
         elif A_SIMPLEX in pa:
             duplex = False
-        media = pa.get(A_MEDIA_SIZE)
-        if isinstance(media, int):
-            media = MEDIA_SIZES.get(media)
-        elif isinstance(media, bytes):
-            media = MEDIA_NAMES.get(media.upper().strip(b"\x00 "))
-        else:
-            media = None
+        media = None
+        m = pa.get(A_MEDIA_SIZE)
+        if m is not None:
+            if m[0] == K_INT:
+                media = MEDIA_SIZES.get(m[1])
+            elif m[0] == K_ARRAY and m[2] is not None:
+                media = MEDIA_NAMES.get(m[2].upper().strip(b"\x00 "))
         self.tally.add_page(copies=copies, duplex=duplex, media=media, color=self._page_color)
         self._in_page = False
         self._page_color = False
@@ -327,12 +343,13 @@ class PclXlScanner:
 
 
 def _palette_neutral(pal, color_space) -> bool:
-    if pal is None or color_space == 1:
+    if pal is None or pal[0] == K_NONE or color_space == 1:
         return True
-    if not isinstance(pal, (bytes, tuple)):
+    if pal[0] != K_ARRAY:
         return False
-    for i in range(0, len(pal) - 2, 3):
-        if not (pal[i] == pal[i + 1] == pal[i + 2]):
+    items = pal[1]
+    for i in range(0, len(items) - 2, 3):
+        if not (items[i] == items[i + 1] == items[i + 2]):
             return False
     return True
 

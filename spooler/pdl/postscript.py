@@ -6,7 +6,8 @@ count), ``%%Pages:`` (header or ``(atend)`` trailer), ``%%BeginBinary: n`` and
 ``%%BeginData: n [type [Bytes|Lines]]`` payloads skipped unread, and the page device
 settings a job makes: ``/NumCopies n``, ``/#copies n``, ``/Duplex true|false`` and
 ``/PageSize [w h]`` (usually inside ``%%BeginFeature`` or page setup). A page takes the
-settings in force when it ends. Media also comes from ``%%PageBoundingBox`` (what
+settings in force when it ends (Ghostscript's null device ignores ``/Duplex``, so the prologue
+remembers what the job asked for). Media also comes from ``%%PageBoundingBox`` (what
 ``ps2write`` writes) and the document ``%%BoundingBox``.
 
 The scan gives up, and the section is interpreted by Ghostscript instead (method
@@ -348,13 +349,21 @@ GS_MEMORY = int(os.environ.get("PRINTGATE_GS_MEMORY", str(1 << 30)))
 
 #: Installed before the job: report each page as printed with the settings in force.
 _GS_PROLOGUE = b"""
+/printgate_duplex false def
+/setpagedevice {
+  dup type /dicttype eq {
+    dup /Duplex known { dup /Duplex get dup type /booleantype eq {
+      /printgate_duplex exch store } { pop } ifelse } if
+  } if
+  //setpagedevice
+} bind def
 << /EndPage {
   exch pop 0 eq dup {
     (%%PRINTGATE-PAGE ) print
     currentpagedevice /NumCopies 2 copy known { get } { pop pop null } ifelse
     dup null eq { pop userdict /#copies known { userdict /#copies get } { 1 } ifelse } if
     =only ( ) print
-    currentpagedevice /Duplex 2 copy known { get } { pop pop false } ifelse =only ( ) print
+    userdict /printgate_duplex get =only ( ) print
     currentpagedevice /PageSize get aload pop exch =only ( ) print =only
     (\\n) print flush
   } if
