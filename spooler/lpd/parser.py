@@ -164,7 +164,11 @@ class LpdServerParser:
     def eof(self) -> list:
         """The peer closed its side. Returns the final events, or raises
         ``IncompleteJob`` when the close cut something off."""
-        if self._state == _DATA and self._until_close:
+        if (self._state == _DATA and self._until_close) or (
+            self._state == _TERMINATOR and not self._control_pending and not self._buffer
+        ):
+            # Read until close, or every announced byte arrived and only the zero byte is
+            # missing: CUPS's lpd backend in stream mode closes instead of sending it.
             self._state = _DONE
             return [DataFileComplete(self._file_name, by_close=True)]
         if self._state in (_CONTROL, _DATA, _TERMINATOR):

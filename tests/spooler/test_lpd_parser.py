@@ -120,3 +120,16 @@ def test_abort_subcommand_allows_a_fresh_control_file():
 def test_a_subcommand_byte_count_over_eighteen_digits_is_refused():
     with pytest.raises(errors.BadCount):
         LpdServerParser().feed(b"\x02q\n\x03" + b"9" * 19 + b" dfA1h\n")
+
+
+def test_a_data_file_whose_bytes_all_arrived_but_not_its_zero_byte_ends_at_close():
+    parser = LpdServerParser()
+    parser.feed(b"\x02q\n\x035 dfA1h\nhello")
+    assert parser.eof() == [DataFileComplete("dfA1h", by_close=True)]
+
+
+def test_a_control_file_without_its_zero_byte_is_incomplete_at_close():
+    parser = LpdServerParser()
+    parser.feed(b"\x02q\n\x024 cfA1h\nPa\n\n")
+    with pytest.raises(errors.IncompleteJob):
+        parser.eof()
