@@ -1,0 +1,1184 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The page analyzer's byte loops in Cython: the same names and behaviour as the reference.
+
+``spooler.pdl.reference`` is the specification. This module replaces its scanners for the
+streaming languages (PCL 5, PCL XL, the DSC PostScript scan) with typed loops over the
+chunk's bytes and reuses everything else — PJL framing, detection, the copies and sheets
+policy, PDF, raster, Ghostscript — from the Python modules, so policy stays in one place.
+Every decision below mirrors a line of ``pcl5.py`` / ``pclxl.py`` / ``postscript.py``.
+"""
+from libc.string cimport memchr, memcmp, memcpy
+from libc.stdlib cimport strtod
+
+from spooler.pdl import reference as _reference
+from spooler.pdl import postscript as _postscript
+from spooler.pdl.errors import AnalyzerError  # noqa: F401  (same exception types)
+from spooler.pdl.facts import JobFacts  # noqa: F401
+from spooler.pdl.pcl5 import PAGE_SIZES as _PCL_PAGE_SIZES
+from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
+
+cdef bytes UEL = b"\x1b%-12345X"
+cdef Py_ssize_t UEL_LEN = 9
+
+# ----------------------------------------------------------------------------------------------
+# PCL 5
+# ----------------------------------------------------------------------------------------------
+
+DEF SEQUENCE_LIMIT = 256
+DEF VALUE_DIGITS_LIMIT = 32
+DEF PLANE_COMPARE_LIMIT = 1048576
+DEF MAX_COMMANDS = 300
+
+cdef unsigned char PCL_MARKING[256]
+cdef unsigned char PCL_SPECIAL[256]
+cdef int _i
+for _i in range(256):
+    PCL_MARKING[_i] = 1 if (0x21 <= _i <= 0x7E or 0xA1 <= _i <= 0xFF) else 0
+    PCL_SPECIAL[_i] = 1 if (_i == 0x1B or _i == 0x0C) else 0
+
+cdef inline bint _is_payload(int c, int g, int f) nogil:
+    if c == 0x2A:  # *
+        if g == 0x62: return f == 0x57 or f == 0x56
+        if g == 0x76 or g == 0x63 or g == 0x6D or g == 0x6C or g == 0x69 or g == 0x6F or g == 0x67:
+            return f == 0x57
+        return False
+    if c == 0x28: return (g == 0x73 or g == 0x66) and f == 0x57
+    if c == 0x29: return g == 0x73 and f == 0x57
+    if c == 0x26:
+        if g == 0x70: return f == 0x58
+        if g == 0x6E or g == 0x62: return f == 0x57
+    return False
+
+cdef inline bint _hpgl_drawing(int a, int b) nogil:
+    # PD PE LB PM RR RA ER EA EW WG CI AA AR AT BR BZ FP EP PW
+    if a == 0x50: return b == 0x44 or b == 0x45 or b == 0x4D or b == 0x57
+    if a == 0x4C: return b == 0x42
+    if a == 0x52: return b == 0x52 or b == 0x41
+    if a == 0x45: return b == 0x52 or b == 0x41 or b == 0x57 or b == 0x50
+    if a == 0x57: return b == 0x47
+    if a == 0x43: return b == 0x49
+    if a == 0x41: return b == 0x41 or b == 0x52 or b == 0x54
+    if a == 0x42: return b == 0x52 or b == 0x5A
+    if a == 0x46: return b == 0x50
+    return False
+
+cdef double _pcl_number(const unsigned char* p, Py_ssize_t n):
+    """Python ``float(raw)`` or 0.0 when it raises, for raw = [+-]?[0-9.]*"""
+    cdef char tmp[40]
+    cdef Py_ssize_t i, digits = 0, dots = 0
+    if n <= 0 or n > 38:
+        return 0.0
+    for i in range(n):
+        if p[i] == 0x2E:
+            dots += 1
+        elif 0x30 <= p[i] <= 0x39:
+            digits += 1
+    if digits == 0 or dots > 1:
+        return 0.0
+    memcpy(tmp, p, n)
+    tmp[n] = 0
+    return strtod(tmp, NULL)
+
+
+cdef class Pcl5Scanner:
+    """Cython twin of ``spooler.pdl.pcl5.Pcl5Scanner``."""
+
+    cdef public object tally
+    cdef public list warnings
+    cdef bytes _carry
+    cdef Py_ssize_t _skip
+    cdef int _payload_kind
+    cdef unsigned char _cid[6]
+    cdef int _cid_len
+    cdef int _resume_c, _resume_g
+    cdef bint _resume
+    cdef bint _hpgl
+    cdef int _hpgl_prev
+    cdef bint _defining_macro
+    cdef int _copies       # -1: not set
+    cdef int _duplex       # -1: not set
+    cdef object _media
+    cdef int _planes, _plane_base
+    cdef unsigned char _palette[256]
+    cdef int _palette_len
+    cdef bint _fg_neutral
+    cdef double _component[3]
+    cdef bint _raster_assume_color
+    cdef bint _marked, _color, _front
+    cdef int _plane_index
+    cdef bytearray _plane_ref
+    cdef bint _row_differs
+    cdef bint _plane_last
+    cdef Py_ssize_t _plane_k, _plane_n, _plane_pos
+    # commands of the sequence being applied
+    cdef int _cmd_final[MAX_COMMANDS]
+    cdef double _cmd_value[MAX_COMMANDS]
+
+    language = "pcl5"
+
+    def __init__(self, tally):
+        self.tally = tally
+        self.warnings = []
+        self._carry = b""
+        self._skip = 0
+        self._payload_kind = 0
+        self._cid_len = 0
+        self._resume = False
+        self._hpgl = False
+        self._hpgl_prev = 0
+        self._defining_macro = False
+        self._reset_environment()
+        self._new_page()
+
+    cdef void _reset_environment(self):
+        self._copies = -1
+        self._duplex = -1
+        self._media = None
+        self._planes = 1
+        self._plane_base = 0
+        self._set_palette(1)
+        self._fg_neutral = True
+        self._component[0] = self._component[1] = self._component[2] = 0
+        self._raster_assume_color = False
+
+    cdef void _set_palette(self, int kind):
+        cdef int i
+        if kind == 1:
+            self._palette_len = 2
+            self._palette[0] = 1
+            self._palette[1] = 1
+        elif kind == -4:
+            self._palette_len = 16
+            self._palette[0] = 1
+            for i in range(1, 7):
+                self._palette[i] = 0
+            for i in range(7, 16):
+                self._palette[i] = 1
+        else:
+            self._palette_len = 8
+            self._palette[0] = 1
+            for i in range(1, 7):
+                self._palette[i] = 0
+            self._palette[7] = 1
+
+    cdef void _new_page(self):
+        self._marked = False
+        self._color = False
+        self._front = False
+        self._plane_index = 0
+        self._plane_ref = None
+        self._row_differs = False
+
+    cdef inline void _mark(self, bint color):
+        if not self._defining_macro:
+            self._marked = True
+            if color:
+                self._color = True
+
+    cdef int _eject(self) except -1:
+        self.tally.add_page(
+            copies=None if self._copies < 0 else self._copies,
+            duplex=None if self._duplex < 0 else bool(self._duplex),
+            media=self._media, color=bool(self._color), front=bool(self._front))
+        self._new_page()
+        return 0
+
+    cdef int _eject_if_marked(self) except -1:
+        if self._marked:
+            self._eject()
+        return 0
+
+    cdef void _malformed(self):
+        w = "malformed PCL escape sequence"
+        if w not in self.warnings:
+            self.warnings.append(w)
+
+    def feed(self, data):
+        cdef bytes buf
+        if self._carry:
+            buf = self._carry + data
+            self._carry = b""
+        else:
+            buf = data
+        cdef const unsigned char* d = buf
+        cdef Py_ssize_t pos = 0, end = len(buf), take, stop, r, k
+        cdef int c
+        cdef bint want_mark
+        while pos < end:
+            if self._skip:
+                take = self._skip if self._skip < end - pos else end - pos
+                if self._payload_kind:
+                    self._payload(buf, d, pos, pos + take)
+                self._skip -= take
+                pos += take
+                if self._skip == 0:
+                    self._payload_done()
+                continue
+            if self._resume:
+                r = self._escape(d, pos, end, True, self._resume_c)
+                if r < 0:
+                    self._carry = buf[pos:]
+                    return None
+                pos = r
+                continue
+            if self._hpgl:
+                pos = self._scan_hpgl(d, pos, end)
+                if pos >= end:
+                    break
+            # text up to the next ESC or FF
+            want_mark = (not self._marked) or ((not self._color) and (not self._fg_neutral))
+            stop = pos
+            if want_mark:
+                while stop < end and not PCL_SPECIAL[d[stop]]:
+                    if PCL_MARKING[d[stop]]:
+                        self._mark(not self._fg_neutral)
+                        stop += 1
+                        break
+                    stop += 1
+            while stop < end and not PCL_SPECIAL[d[stop]]:
+                stop += 1
+            if stop >= end:
+                return None
+            pos = stop
+            if d[pos] == 0x0C:
+                self._eject()
+                pos += 1
+                continue
+            if pos + 1 >= end:
+                self._carry = buf[pos:]
+                return None
+            c = d[pos + 1]
+            if 0x21 <= c <= 0x2F:
+                if end - pos >= UEL_LEN and memcmp(d + pos, <const char*>UEL, UEL_LEN) == 0:
+                    self._eject_if_marked()
+                    return buf[pos:]
+                if end - pos < UEL_LEN and memcmp(d + pos, <const char*>UEL, end - pos) == 0:
+                    self._carry = buf[pos:]
+                    return None
+                r = self._escape(d, pos + 2, end, False, c)
+                if r == -1:
+                    self._carry = buf[pos:]
+                    return None
+                if r == -2:
+                    self._malformed()
+                    pos += 2
+                    continue
+                pos = r
+            elif 0x30 <= c <= 0x7E:
+                if c == 0x45:
+                    self._eject_if_marked()
+                    self._reset_environment()
+                    self._defining_macro = False
+                pos += 2
+            else:
+                pos += 1
+        return None
+
+    cdef Py_ssize_t _escape(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end,
+                            bint resume, int c) except -3:
+        cdef Py_ssize_t p, start, q, digits_start, vstart
+        cdef int group, t, final, n = 0, i
+        cdef double value
+        if resume:
+            c = self._resume_c
+            group = self._resume_g
+            p = pos
+            start = pos
+        else:
+            start = pos - 2
+            p = pos
+            if p >= end:
+                return -1
+            group = 0
+            if 0x60 <= d[p] <= 0x7E:
+                group = d[p]
+                p += 1
+        while True:
+            if p - start > SEQUENCE_LIMIT:
+                if resume:
+                    self._resume = False
+                    self._malformed()
+                    return p
+                return -2
+            q = p
+            if q < end and (d[q] == 0x2B or d[q] == 0x2D):
+                q += 1
+            digits_start = q
+            while q < end and ((0x30 <= d[q] <= 0x39) or d[q] == 0x2E):
+                q += 1
+            if q - digits_start > VALUE_DIGITS_LIMIT:
+                if resume:
+                    self._resume = False
+                    self._malformed()
+                    return q
+                return -2
+            if q >= end:
+                return -1
+            t = d[q]
+            if 0x60 <= t <= 0x7E:
+                final = t - 0x20
+                if n < MAX_COMMANDS:
+                    self._cmd_final[n] = final
+                    self._cmd_value[n] = _pcl_number(d + p, q - p)
+                    n += 1
+                p = q + 1
+                if _is_payload(c, group, final):
+                    break
+                continue
+            if 0x40 <= t <= 0x5E:
+                if n < MAX_COMMANDS:
+                    self._cmd_final[n] = t
+                    self._cmd_value[n] = _pcl_number(d + p, q - p)
+                    n += 1
+                p = q + 1
+                break
+            if (not resume) and n == 0:
+                return -2
+            p = q
+            break
+        self._resume = False
+        for i in range(n):
+            self._command(c, group, self._cmd_final[i], self._cmd_value[i])
+        if n and _is_payload(c, group, self._cmd_final[n - 1]):
+            if 0x60 <= d[p - 1] <= 0x7E:
+                self._resume = True
+                self._resume_c = c
+                self._resume_g = group
+        return p
+
+    cdef int _command(self, int c, int group, int final, double value) except -1:
+        cdef long iv = <long>value if (-2147483648.0 < value < 2147483648.0) else 0
+        cdef Py_ssize_t n
+        if _is_payload(c, group, final):
+            n = iv if iv > 0 else 0
+            self._start_payload(c, group, final, n)
+            return 0
+        if c == 0x26 and group == 0x6C:
+            if final == 0x58:
+                if iv >= 1:
+                    self._copies = iv if iv < 2147483647 else 2147483647
+            elif final == 0x53:
+                if iv == 0 or iv == 1 or iv == 2:
+                    self._duplex = 1 if iv != 0 else 0
+            elif final == 0x41:
+                self._eject_if_marked()
+                if iv in _PCL_PAGE_SIZES:
+                    self._media = _PCL_PAGE_SIZES[iv]
+            elif final == 0x4F or final == 0x48 or final == 0x50:
+                self._eject_if_marked()
+        elif c == 0x26 and group == 0x61 and final == 0x47:
+            if iv == 1 or iv == 2:
+                self._eject_if_marked()
+                if iv == 1:
+                    self._front = True
+        elif c == 0x26 and group == 0x66 and final == 0x58:
+            if iv == 0:
+                self._defining_macro = True
+            elif iv == 1:
+                self._defining_macro = False
+            elif iv == 2 or iv == 3:
+                self._mark(not self._fg_neutral)
+        elif c == 0x25 and group == 0:
+            if final == 0x42:
+                self._hpgl = True
+                self._hpgl_prev = 0
+        elif c == 0x2A and group == 0x72:
+            if final == 0x55:
+                self._set_planes(iv)
+            elif final == 0x41 or final == 0x42 or final == 0x43:
+                self._plane_index = 0
+                self._plane_ref = None
+        elif c == 0x2A and group == 0x76:
+            if final == 0x41 or final == 0x42 or final == 0x43:
+                self._component[final - 0x41] = value
+            elif final == 0x49:
+                if 0 <= iv < 256:
+                    while self._palette_len <= iv:
+                        self._palette[self._palette_len] = 1
+                        self._palette_len += 1
+                    self._palette[iv] = (self._component[0] == self._component[1]
+                                         and self._component[1] == self._component[2])
+            elif final == 0x53:
+                self._fg_neutral = self._palette[iv] if 0 <= iv < self._palette_len else True
+        elif c == 0x2A and group == 0x63 and final == 0x50:
+            if iv != 1:
+                self._mark((iv == 0 or iv == 5) and not self._fg_neutral)
+        return 0
+
+    cdef void _set_planes(self, long iv):
+        if iv == 3 or iv == -3:
+            self._planes = 3
+            self._plane_base = 0
+        elif iv == -4:
+            self._planes = 4
+            self._plane_base = 1
+        else:
+            iv = 1
+            self._planes = 1
+            self._plane_base = 0
+        self._set_palette(iv)
+        self._fg_neutral = True
+        self._raster_assume_color = False
+
+    cdef int _start_payload(self, int c, int group, int final, Py_ssize_t n) except -1:
+        self._payload_kind = 0
+        if c == 0x2A and group == 0x62:
+            if n > 0:
+                self._mark(self._raster_assume_color)
+            if self._planes > 1:
+                self._payload_kind = 1
+                self._plane_start(n, final == 0x57)
+        elif c == 0x2A and group == 0x76:
+            self._payload_kind = 2
+            self._cid_len = 0
+        elif c == 0x26 and group == 0x70:
+            if n > 0:
+                self._mark(not self._fg_neutral)
+        self._skip = n
+        if n == 0:
+            self._payload_done()
+        return 0
+
+    cdef void _plane_start(self, Py_ssize_t n, bint last):
+        cdef Py_ssize_t k
+        self._plane_last = last
+        k = self._plane_index - self._plane_base
+        self._plane_k = k
+        self._plane_n = n
+        self._plane_pos = 0
+        if k == 0:
+            self._plane_ref = bytearray() if n <= PLANE_COMPARE_LIMIT else None
+            self._row_differs = n > PLANE_COMPARE_LIMIT
+        elif k > 0:
+            if self._plane_ref is None or len(self._plane_ref) != n:
+                self._row_differs = True
+
+    cdef int _payload(self, bytes buf, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop) except -1:
+        cdef Py_ssize_t k, p, need, i
+        cdef const unsigned char* ref
+        if self._payload_kind == 1:
+            k = self._plane_k
+            if k == 0:
+                if self._plane_ref is not None:
+                    self._plane_ref += buf[start:stop]
+            elif k > 0 and not self._row_differs:
+                p = self._plane_pos
+                if p + (stop - start) > len(self._plane_ref):
+                    self._row_differs = True
+                else:
+                    ref = <const unsigned char*><char*>self._plane_ref
+                    if memcmp(ref + p, d + start, stop - start) != 0:
+                        self._row_differs = True
+            self._plane_pos += stop - start
+        elif self._payload_kind == 2:
+            need = 6 - self._cid_len
+            i = start
+            while need > 0 and i < stop:
+                self._cid[self._cid_len] = d[i]
+                self._cid_len += 1
+                need -= 1
+                i += 1
+        return 0
+
+    cdef int _payload_done(self) except -1:
+        cdef int kind = self._payload_kind
+        self._payload_kind = 0
+        if kind == 1:
+            self._plane_index += 1
+            if self._plane_last:
+                if self._row_differs and self._plane_index - self._plane_base >= 2:
+                    self._mark(True)
+                self._plane_index = 0
+                self._plane_ref = None
+                self._row_differs = False
+        elif kind == 2:
+            self._configure_image_data()
+        return 0
+
+    cdef int _configure_image_data(self) except -1:
+        cdef int space, encoding
+        if self._cid_len < 2:
+            return 0
+        space = self._cid[0]
+        encoding = self._cid[1]
+        self._palette_len = 2
+        self._palette[0] = 1
+        self._palette[1] = 1
+        self._fg_neutral = True
+        if (space == 0 or space == 1) and encoding == 2:
+            self._planes = 3
+            self._plane_base = 0
+            self._raster_assume_color = False
+        else:
+            self._planes = 1
+            self._plane_base = 0
+            self._raster_assume_color = not (encoding == 0 and self._cid_len > 2 and self._cid[2] == 1)
+            if self._raster_assume_color:
+                w = "raster colour not decoded for this CID colour space; its pages count as colour"
+                if w not in self.warnings:
+                    self.warnings.append(w)
+        return 0
+
+    cdef Py_ssize_t _scan_hpgl(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end):
+        cdef const unsigned char* hit = <const unsigned char*>memchr(d + pos, 0x1B, end - pos)
+        cdef Py_ssize_t stop = (hit - d) if hit != NULL else end
+        cdef Py_ssize_t i
+        cdef int b, prev
+        if not self._marked:
+            prev = self._hpgl_prev
+            for i in range(pos, stop):
+                b = d[i]
+                if 0x61 <= b <= 0x7A:
+                    b -= 0x20
+                if 0x41 <= b <= 0x5A:
+                    if prev and _hpgl_drawing(prev, b):
+                        self._mark(False)
+                        break
+                    prev = b
+                else:
+                    prev = 0
+            self._hpgl_prev = prev
+        if stop < end:
+            self._hpgl = False
+        return stop
+
+    def close(self):
+        if self._carry and not self._skip:
+            w = "PCL stream ends inside an escape sequence"
+            if w not in self.warnings:
+                self.warnings.append(w)
+        if self._skip:
+            self.warnings.append("PCL stream ends inside binary data (truncated job)")
+        self._carry = b""
+        self._eject_if_marked()
+
+
+# ----------------------------------------------------------------------------------------------
+# PCL XL
+# ----------------------------------------------------------------------------------------------
+
+DEF ARRAY_KEEP = 1024
+DEF HEADER_LIMIT = 256
+DEF K_NONE = 0
+DEF K_INT = 1
+DEF K_REAL = 2
+DEF K_ARRAY = 3
+DEF K_XY = 4
+DEF N_SLOTS = 12
+
+# attribute id -> slot
+cdef int XL_SLOT[256]
+for _i in range(256):
+    XL_SLOT[_i] = -1
+# PaletteData, RGBColor, ColorSpace, MediaSize, PageCopies, Simplex, Duplex,
+# ColorDepth, ColorMapping, CompressMode, SourceWidth, PadBytes
+XL_SLOT[6] = 0
+XL_SLOT[11] = 1
+XL_SLOT[3] = 2
+XL_SLOT[37] = 3
+XL_SLOT[49] = 4
+XL_SLOT[52] = 5
+XL_SLOT[53] = 6
+XL_SLOT[98] = 7
+XL_SLOT[100] = 8
+XL_SLOT[101] = 9
+XL_SLOT[108] = 10
+XL_SLOT[110] = 11
+DEF S_PALETTE = 0
+DEF S_RGB = 1
+DEF S_CSPACE = 2
+DEF S_MEDIA = 3
+DEF S_COPIES = 4
+DEF S_SIMPLEX = 5
+DEF S_DUPLEX = 6
+DEF S_DEPTH = 7
+DEF S_MAPPING = 8
+DEF S_COMPRESS = 9
+DEF S_WIDTH = 10
+DEF S_PAD = 11
+
+cdef unsigned char XL_WS[256]
+cdef int XL_SCALAR[256]
+for _i in range(256):
+    XL_WS[_i] = 1 if _i in (0, 9, 10, 11, 12, 13, 32) else 0
+    XL_SCALAR[_i] = 0
+XL_SCALAR[0xC0] = 1
+XL_SCALAR[0xC1] = 2
+XL_SCALAR[0xC2] = 4
+XL_SCALAR[0xC3] = 2
+XL_SCALAR[0xC4] = 4
+XL_SCALAR[0xC5] = 4
+
+
+cdef struct XlValue:
+    int kind
+    double num            # scalar value
+    int tag               # element tag of an array
+    int count             # elements of an array
+    unsigned char raw[ARRAY_KEEP]
+
+
+cdef class PclXlScanner:
+    """Cython twin of ``spooler.pdl.pclxl.PclXlScanner``."""
+
+    cdef public object tally
+    cdef public list warnings
+    cdef public object failed
+    cdef bytes _carry
+    cdef bint _header, _big
+    cdef Py_ssize_t _skip
+    cdef XlValue _value
+    cdef bint _have_value
+    cdef XlValue _attrs[N_SLOTS]
+    cdef bint _has[N_SLOTS]
+    cdef XlValue _page_attrs[N_SLOTS]
+    cdef bint _page_has[N_SLOTS]
+    cdef long _color_space
+    cdef bint _palette_neutral
+    cdef int _image_mode
+    cdef long _image_width, _image_pad
+    cdef bint _image_rle
+    cdef bint _in_page, _page_color
+    # pixel check of the embedded data being skipped
+    cdef bint _checking
+    cdef long _px_pixels, _px_row_bytes, _px_col
+    cdef int _px_r, _px_g
+    cdef bint _px_rle
+    cdef long _px_ctl, _px_repeat
+
+    language = "pclxl"
+
+    def __init__(self, tally):
+        self.tally = tally
+        self.warnings = []
+        self.failed = None
+        self._carry = b""
+        self._header = True
+        self._big = False
+        self._skip = 0
+        self._have_value = False
+        cdef int i
+        for i in range(N_SLOTS):
+            self._has[i] = False
+            self._page_has[i] = False
+        self._color_space = 1
+        self._palette_neutral = True
+        self._image_mode = 0
+        self._image_width = 0
+        self._image_pad = 4
+        self._image_rle = False
+        self._in_page = False
+        self._page_color = False
+        self._checking = False
+
+    cdef object _find_uel(self, bytes buf, Py_ssize_t pos):
+        i = buf.find(UEL, pos)
+        if i >= 0:
+            return buf[i:]
+        keep = UEL_LEN - 1
+        self._carry = buf[-keep:] if len(buf) > keep else buf
+        return None
+
+    cdef object _fail(self, str why, bytes buf, Py_ssize_t pos):
+        self.failed = why
+        self.warnings.append(why)
+        return self._find_uel(buf, pos)
+
+    cdef inline double _num(self, const unsigned char* p, int tag):
+        cdef unsigned int u
+        cdef float f
+        if tag == 0xC0:
+            return p[0]
+        if tag == 0xC1 or tag == 0xC3:
+            if self._big:
+                u = (p[0] << 8) | p[1]
+            else:
+                u = p[0] | (p[1] << 8)
+            if tag == 0xC3:
+                return <double><short>u
+            return <double>u
+        if self._big:
+            u = (<unsigned int>p[0] << 24) | (<unsigned int>p[1] << 16) | (<unsigned int>p[2] << 8) | p[3]
+        else:
+            u = p[0] | (<unsigned int>p[1] << 8) | (<unsigned int>p[2] << 16) | (<unsigned int>p[3] << 24)
+        if tag == 0xC2:
+            return <double>u
+        if tag == 0xC4:
+            return <double><int>u
+        memcpy(&f, &u, 4)
+        return <double>f
+
+    def feed(self, data):
+        cdef bytes buf
+        if self._carry:
+            buf = self._carry + data
+            self._carry = b""
+        else:
+            buf = data
+        cdef const unsigned char* d = buf
+        cdef Py_ssize_t pos = 0, end = len(buf), take, nl, r
+        cdef int b, binding
+        if self.failed:
+            return self._find_uel(buf, 0)
+        while pos < end:
+            if self._skip:
+                take = self._skip if self._skip < end - pos else end - pos
+                if self._checking:
+                    if self._pixels(d, pos, pos + take):
+                        self._page_color = True
+                        self._checking = False
+                self._skip -= take
+                pos += take
+                if self._skip == 0:
+                    self._checking = False
+                continue
+            if self._header:
+                hit = <const unsigned char*>memchr(d + pos, 0x0A, end - pos)
+                if hit == NULL:
+                    if end - pos > HEADER_LIMIT:
+                        return self._fail("PCL XL stream header too long", buf, pos)
+                    self._carry = buf[pos:]
+                    return None
+                nl = hit - d
+                binding = d[pos]
+                if binding == 0x28:
+                    self._big = True
+                elif binding == 0x29:
+                    self._big = False
+                else:
+                    return self._fail("PCL XL ASCII binding is not supported", buf, pos)
+                self._header = False
+                pos = nl + 1
+                continue
+            b = d[pos]
+            if XL_WS[b]:
+                pos += 1
+                continue
+            r = self._token(d, pos, end, b)
+            if r == -1:
+                self._carry = buf[pos:]
+                return None
+            if r == -2:
+                if b == 0x1B:
+                    self._end_section()
+                    return buf[pos:]
+                return self._fail(f"PCL XL grammar broken at byte 0x{b:02x}", buf, pos)
+            pos = r
+        return None
+
+    cdef Py_ssize_t _token(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int b) except -3:
+        cdef int size, ltag, lsize, esize, tag, slot, attr, i
+        cdef Py_ssize_t start, total, n
+        cdef double length
+        size = XL_SCALAR[b]
+        if size:
+            if pos + 1 + size > end:
+                return -1
+            self._value.kind = K_REAL if b == 0xC5 else K_INT
+            self._value.num = self._num(d + pos + 1, b)
+            self._have_value = True
+            return pos + 1 + size
+        if 0xC8 <= b <= 0xCD:
+            if pos + 2 > end:
+                return -1
+            ltag = d[pos + 1]
+            if ltag != 0xC0 and ltag != 0xC1:
+                return -2
+            lsize = XL_SCALAR[ltag]
+            if pos + 2 + lsize > end:
+                return -1
+            n = <Py_ssize_t>self._num(d + pos + 2, ltag)
+            tag = b - 8
+            esize = XL_SCALAR[tag]
+            start = pos + 2 + lsize
+            total = n * esize
+            if total > ARRAY_KEEP:
+                self._value.kind = K_NONE
+                self._have_value = True
+                self._skip = total
+                return start
+            if start + total > end:
+                return -1
+            self._value.kind = K_ARRAY
+            self._value.tag = tag
+            self._value.count = <int>n
+            memcpy(self._value.raw, d + start, total)
+            self._have_value = True
+            return start + total
+        if 0xD0 <= b <= 0xD5:
+            size = XL_SCALAR[b - 0x10]
+            if pos + 1 + 2 * size > end:
+                return -1
+            self._value.kind = K_XY
+            self._have_value = True
+            return pos + 1 + 2 * size
+        if 0xE0 <= b <= 0xE5:
+            size = XL_SCALAR[b - 0x20]
+            if pos + 1 + 4 * size > end:
+                return -1
+            self._value.kind = K_NONE
+            self._have_value = True
+            return pos + 1 + 4 * size
+        if b == 0xF8 or b == 0xF9:
+            n = 2 if b == 0xF8 else 3
+            if pos + n > end:
+                return -1
+            attr = d[pos + 1] if b == 0xF8 else <int>self._num(d + pos + 1, 0xC1)
+            slot = XL_SLOT[attr] if attr < 256 else -1
+            if slot >= 0:
+                if self._have_value:
+                    self._copy_value(&self._attrs[slot], &self._value)
+                else:
+                    self._attrs[slot].kind = K_NONE
+                self._has[slot] = True
+            self._have_value = False
+            return pos + n
+        if b == 0xFA or b == 0xFB:
+            n = 5 if b == 0xFA else 2
+            if pos + n > end:
+                return -1
+            length = self._num(d + pos + 1, 0xC2) if b == 0xFA else d[pos + 1]
+            self._skip = <Py_ssize_t>length
+            if self._image_mode == 1 and self._skip:
+                self._pixel_start()
+            elif self._image_mode == 2 and self._skip:
+                self._page_color = True
+            return pos + n
+        if 0x40 <= b <= 0xBF:
+            self._operator(b)
+            for i in range(N_SLOTS):
+                self._has[i] = False
+            self._have_value = False
+            return pos + 1
+        return -2
+
+    cdef inline void _copy_value(self, XlValue* dst, XlValue* src):
+        dst.kind = src.kind
+        dst.num = src.num
+        dst.tag = src.tag
+        dst.count = src.count
+        if src.kind == K_ARRAY:
+            memcpy(dst.raw, src.raw, src.count * XL_SCALAR[src.tag])
+
+    cdef inline double _elem(self, XlValue* v, int i):
+        return self._num(v.raw + i * XL_SCALAR[v.tag], v.tag)
+
+    cdef bint _int_attr(self, bint* has, XlValue* attrs, int slot, long* out):
+        if has[slot] and attrs[slot].kind == K_INT:
+            out[0] = <long>attrs[slot].num
+            return True
+        return False
+
+    cdef double _num_attr(self, int slot, double default):
+        if self._has[slot] and (self._attrs[slot].kind == K_INT or self._attrs[slot].kind == K_REAL):
+            return self._attrs[slot].num
+        return default
+
+    cdef int _operator(self, int op) except -1:
+        cdef int i
+        cdef long v, width, pad
+        cdef double mapping, depth, mode
+        cdef XlValue* rgb
+        if op == 0x43:  # BeginPage
+            if self._in_page:
+                self._end_page()
+            self._in_page = True
+            self._page_color = False
+            for i in range(N_SLOTS):
+                self._page_has[i] = self._has[i]
+                if self._has[i]:
+                    self._copy_value(&self._page_attrs[i], &self._attrs[i])
+        elif op == 0x44:  # EndPage
+            if not self._in_page:
+                for i in range(N_SLOTS):
+                    self._page_has[i] = False
+                self._page_color = False
+            if self._has[S_COPIES]:
+                self._page_has[S_COPIES] = True
+                self._copy_value(&self._page_attrs[S_COPIES], &self._attrs[S_COPIES])
+            self._end_page()
+        elif op == 0x6A:  # SetColorSpace
+            if self._int_attr(self._has, self._attrs, S_CSPACE, &v):
+                self._color_space = v
+            else:
+                self._color_space = 1
+            self._palette_neutral = self._palette_is_neutral()
+        elif op == 0x63 or op == 0x79:
+            if self._has[S_RGB] and self._attrs[S_RGB].kind != K_NONE and self._color_space != 1:
+                rgb = &self._attrs[S_RGB]
+                if rgb.kind != K_ARRAY or rgb.count < 3:
+                    self._page_color = True
+                elif not (self._elem(rgb, 0) == self._elem(rgb, 1) and self._elem(rgb, 1) == self._elem(rgb, 2)):
+                    self._page_color = True
+        elif op == 0xB0:  # BeginImage
+            mapping = self._num_attr(S_MAPPING, 0)
+            depth = self._num_attr(S_DEPTH, 2)
+            if self._color_space == 1:
+                self._image_mode = 0
+            elif mapping == 1:
+                self._image_mode = 0 if self._palette_neutral else 2
+            elif depth == 2 and self._int_attr(self._has, self._attrs, S_WIDTH, &width):
+                self._image_mode = 1
+                self._image_width = width
+                if not self._int_attr(self._has, self._attrs, S_PAD, &pad):
+                    pad = 4
+                self._image_pad = pad if pad > 0 else 4
+            else:
+                self._image_mode = 2
+        elif op == 0xB1:  # ReadImage
+            mode = self._num_attr(S_COMPRESS, 0)
+            self._image_rle = mode == 1
+            if self._image_mode == 1 and not (mode == 0 or mode == 1):
+                self._image_mode = 2
+        elif op == 0xB2:
+            self._image_mode = 0
+        return 0
+
+    cdef bint _palette_is_neutral(self):
+        cdef XlValue* pal
+        cdef int i
+        if not self._has[S_PALETTE] or self._attrs[S_PALETTE].kind == K_NONE or self._color_space == 1:
+            return True
+        pal = &self._attrs[S_PALETTE]
+        if pal.kind != K_ARRAY:
+            return False
+        i = 0
+        while i < pal.count - 2:
+            if not (self._elem(pal, i) == self._elem(pal, i + 1) and self._elem(pal, i + 1) == self._elem(pal, i + 2)):
+                return False
+            i += 3
+        return True
+
+    cdef int _end_page(self) except -1:
+        cdef long copies_v
+        cdef XlValue* m
+        copies = None
+        if self._int_attr(self._page_has, self._page_attrs, S_COPIES, &copies_v):
+            copies = copies_v
+        duplex = None
+        if self._page_has[S_DUPLEX]:
+            duplex = True
+        elif self._page_has[S_SIMPLEX]:
+            duplex = False
+        media = None
+        if self._page_has[S_MEDIA]:
+            m = &self._page_attrs[S_MEDIA]
+            if m.kind == K_INT:
+                media = _XL_MEDIA_SIZES.get(<long>m.num)
+            elif m.kind == K_ARRAY and m.tag == 0xC0:
+                name = (<char*>m.raw)[:m.count]
+                media = _XL_MEDIA_NAMES.get(name.upper().strip(b"\x00 "))
+        self.tally.add_page(copies=copies, duplex=duplex, media=media, color=bool(self._page_color))
+        self._in_page = False
+        self._page_color = False
+        for i in range(N_SLOTS):
+            self._page_has[i] = False
+        return 0
+
+    cdef void _pixel_start(self):
+        cdef long row = self._image_width * 3
+        self._checking = True
+        self._px_pixels = row
+        if self._image_pad > 1:
+            # only the sign matters when row < 0 (no check is made), so C division is fine
+            self._px_row_bytes = (row + self._image_pad - 1) // self._image_pad * self._image_pad
+        else:
+            self._px_row_bytes = row
+        self._px_col = 0
+        self._px_r = self._px_g = 0
+        self._px_rle = self._image_rle
+        self._px_ctl = 0
+        self._px_repeat = 0
+
+    cdef inline bint _pixel_byte(self, int v):
+        cdef long col = self._px_col
+        cdef long k
+        if col < self._px_pixels:
+            k = col % 3
+            if k == 0:
+                self._px_r = v
+            elif k == 1:
+                self._px_g = v
+            elif not (self._px_r == self._px_g and self._px_g == v):
+                return True
+        col += 1
+        self._px_col = 0 if col >= self._px_row_bytes else col
+        return False
+
+    cdef bint _pixels(self, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop):
+        cdef Py_ssize_t i
+        cdef long j
+        cdef int v
+        if self._px_row_bytes <= 0:
+            return False
+        if not self._px_rle:
+            for i in range(start, stop):
+                if self._pixel_byte(d[i]):
+                    return True
+            return False
+        for i in range(start, stop):
+            v = d[i]
+            if self._px_ctl > 0:
+                self._px_ctl -= 1
+                if self._pixel_byte(v):
+                    return True
+            elif self._px_repeat:
+                for j in range(self._px_repeat):
+                    if self._pixel_byte(v):
+                        return True
+                self._px_repeat = 0
+            elif v < 128:
+                self._px_ctl = v + 1
+            elif v > 128:
+                self._px_repeat = 257 - v
+        return False
+
+    cdef int _end_section(self) except -1:
+        if self._in_page:
+            self.warnings.append("PCL XL page without EndPage")
+            self._end_page()
+        return 0
+
+    def close(self):
+        if self.failed:
+            return
+        if self._skip or self._carry or self._header:
+            self.warnings.append("PCL XL stream truncated")
+        self._carry = b""
+        self._end_section()
+
+
+# ----------------------------------------------------------------------------------------------
+# DSC PostScript: the byte loop only; what each comment means stays in postscript.py
+# ----------------------------------------------------------------------------------------------
+
+DEF LINE_LIMIT = 255
+DEF NAME_WINDOW = 64
+
+cdef unsigned char PS_INTERESTING[256]
+cdef unsigned char PS_INTERESTING_OUT[256]
+cdef unsigned char PS_DELIM[256]
+for _i in range(256):
+    PS_INTERESTING[_i] = 1 if _i in (0x25, 0x2F, 0x1B) else 0
+    PS_INTERESTING_OUT[_i] = 1 if _i in (0x25, 0x2F, 0x1B, 0x73) else 0
+    PS_DELIM[_i] = 1 if _i in b" \t\r\n\x0c\x00{}[]()<>%" else 0
+
+
+cdef inline Py_ssize_t _eol(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, bint lf_only):
+    cdef Py_ssize_t i
+    if lf_only:
+        for i in range(pos, end):
+            if d[i] == 0x0A:
+                return i
+        return -1
+    for i in range(pos, end):
+        if d[i] == 0x0A or d[i] == 0x0D:
+            return i
+    return -1
+
+
+class DscScanner(_postscript.DscScanner):
+    """``postscript.DscScanner`` with its byte loop in C."""
+
+    def _scan(self, data, final):
+        return _dsc_scan(self, data, final)
+
+
+cdef object _dsc_scan(object self, bytes data, bint final):
+    cdef const unsigned char* d = data
+    cdef Py_ssize_t pos = 0, end = len(data), take, nl, i, eol, lim
+    cdef int b, prev
+    cdef Py_ssize_t skip
+    cdef const unsigned char* table
+    while pos < end:
+        skip = self._skip
+        if skip:
+            take = skip if skip < end - pos else end - pos
+            self._skip = skip - take
+            pos += take
+            continue
+        if self._skip_lines or self._skip_to_eol:
+            nl = _eol(d, pos, end, bool(self._skip_lines))
+            if nl < 0:
+                self._prev = d[end - 1]
+                return None
+            pos = nl + 1
+            self._prev = d[nl]
+            if self._skip_to_eol:
+                self._skip_to_eol = False
+            else:
+                self._skip_lines -= 1
+            continue
+        if self._outside:
+            table = PS_INTERESTING_OUT
+        else:
+            table = PS_INTERESTING
+        i = pos
+        while i < end and not table[d[i]]:
+            i += 1
+        if i >= end:
+            self._prev = d[end - 1]
+            return None
+        b = d[i]
+        prev = d[i - 1] if i > 0 else self._prev
+        if b == 0x25:
+            if prev != 0x0A and prev != 0x0D:
+                pos = i + 1
+                continue
+            lim = i + LINE_LIMIT + 1
+            if lim > end:
+                lim = end
+            eol = _eol(d, i, lim, False)
+            if eol < 0:
+                if end - i <= LINE_LIMIT and not final:
+                    return self._keep(data, i)
+                lim = i + LINE_LIMIT
+                if lim > end:
+                    lim = end
+                line = data[i:lim]
+                self._skip_to_eol = end - i > LINE_LIMIT
+                pos = lim
+            else:
+                line = data[i:eol]
+                pos = eol
+            self._prev = d[pos - 1]
+            self._comment(line)
+        elif b == 0x2F:
+            if end - i < NAME_WINDOW and not final:
+                return self._keep(data, i)
+            self._setting(data[i:i + NAME_WINDOW])
+            pos = i + 1
+        elif b == 0x1B:
+            if end - i >= UEL_LEN and memcmp(d + i, <const char*>UEL, UEL_LEN) == 0:
+                self._end_section()
+                return data[i:]
+            if end - i < UEL_LEN and memcmp(d + i, <const char*>UEL, end - i) == 0 and not final:
+                return self._keep(data, i)
+            pos = i + 1
+        else:
+            if end - i < 9 and not final:
+                return self._keep(data, i)
+            if (end - i >= 8 and memcmp(d + i, b"showpage", 8) == 0 and PS_DELIM[prev]
+                    and (i + 8 >= end or PS_DELIM[d[i + 8]])):
+                self._showpage_outside()
+            pos = i + 1
+    if end:
+        self._prev = d[end - 1]
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The public names
+# ----------------------------------------------------------------------------------------------
+
+class Analyzer(_reference.Analyzer):
+    __doc__ = _reference.Analyzer.__doc__
+    scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
+                "postscript": DscScanner}
+    backend = "cython"
+
+
+def analyze_path(path, *, analyzer_class=None, chunk_size=1 << 16, interpret=True):
+    """Analyze the file at ``path`` with the Cython scanners."""
+    return _reference.analyze_path(path, analyzer_class=analyzer_class or Analyzer,
+                                   chunk_size=chunk_size, interpret=interpret)
