@@ -42,13 +42,15 @@ def list_jobs(args) -> int:
     if args.json:
         print(json.dumps([job.to_json() for job in jobs], indent=2))
         return 0
-    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<9} {'PROTO':<5} {'SIZE':>10} {'PAGES':>5} {'COPIES':>6}  {'RECEIVED':<20} TITLE")
+    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<9} {'PROTO':<5} {'SIZE':>10} {'PAGES':>5} {'COPIES':>6} "
+          f"{'COLOR':>5}  {'RECEIVED':<20} TITLE")
     for job in jobs:
         pages = "?" if job.pages is None else str(job.pages)
         copies = job.copies if job.copies is not None else job.copies_requested
+        color = "?" if job.color_pages is None else str(job.color_pages)
         received = job.received_at.strftime("%Y-%m-%d %H:%M:%S")
         print(f"{job.id:>6}  {job.owner[:16]:<16} {job.state:<9} {job.protocol:<5} {job.size:>10} {pages:>5} "
-              f"{copies:>6}  {received:<20} {job.title}")
+              f"{copies:>6} {color:>5}  {received:<20} {job.title}")
     return 0
 
 

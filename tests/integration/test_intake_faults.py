@@ -117,3 +117,29 @@ def test_a_connection_with_malformed_framing_leaves_nothing_on_a_real_server(tmp
         assert "BadCount" in gateway.log()
     finally:
         gateway.stop()
+
+
+def peak_rss_bytes(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def test_memory_stays_flat_while_a_large_job_streams_in(tmp_path):
+    gateway = start_gateway(tmp_path)
+    try:
+        baseline = peak_rss_bytes(gateway.process.pid)
+        sock = lpd_stream_start("127.0.0.1", gateway.ports["lpd"], total=400 * MiB)
+        block = os.urandom(4 * MiB)
+        for _ in range(100):
+            sock.sendall(block)
+        sock.sendall(b"\x00")
+        assert sock.recv(1) == b"\x00"
+        sock.close()
+        [job] = gateway.jobs()
+        assert job["size"] == 400 * MiB
+        grown = peak_rss_bytes(gateway.process.pid) - baseline
+        assert grown < 64 * MiB, f"the gateway grew by {grown / MiB:.0f} MiB for a 400 MiB job"
+    finally:
+        gateway.stop()
