@@ -27,3 +27,96 @@ class NotJobOwner(AccountingError):
         super().__init__(f"{user} does not own job {job_id}")
         self.job_id = job_id
         self.user = user
+
+
+class UnknownUser(AccountingError):
+    def __init__(self, user):
+        super().__init__(f"unknown user {user!r}")
+        self.user = user
+
+
+class DuplicateUser(AccountingError):
+    def __init__(self, user):
+        super().__init__(f"user {user!r} already exists")
+        self.user = user
+
+
+class DuplicateCard(AccountingError):
+    def __init__(self, card, owner=None):
+        super().__init__(f"card {card!r} is already registered" + (f" to {owner}" if owner else ""))
+        self.card = card
+        self.owner = owner
+
+
+class UnknownAccount(AccountingError):
+    def __init__(self, account):
+        super().__init__(f"unknown account {account!r}")
+        self.account = account
+
+
+class UnknownDevice(AccountingError):
+    def __init__(self, device):
+        super().__init__(f"unknown device {device!r}")
+        self.device = device
+
+
+class UnknownPriceList(AccountingError):
+    def __init__(self, price_list):
+        super().__init__(f"unknown price list {price_list!r}")
+        self.price_list = price_list
+
+
+class InsufficientFunds(AccountingError):
+    """A debit would take an account below what it may spend; nothing was written."""
+
+    def __init__(self, account_id, amount, available):
+        super().__init__(f"account {account_id} cannot pay {amount} (available {available})")
+        self.account_id = account_id
+        self.amount = amount
+        self.available = available
+
+
+class AccountNotAllowed(AccountingError):
+    def __init__(self, account, user):
+        super().__init__(f"{user} may not charge account {account!r}")
+        self.account = account
+        self.user = user
+
+
+class InvalidRule(AccountingError):
+    def __init__(self, rule, problem):
+        super().__init__(f"rule {rule!r}: {problem}")
+        self.rule = rule
+        self.problem = problem
+
+
+class CsvImportError(AccountingError):
+    """A row of a user import is malformed; nothing of the file was imported."""
+
+    def __init__(self, line, problem):
+        super().__init__(f"line {line}: {problem}")
+        self.line = line
+        self.problem = problem
+
+
+class LoginFailed(AccountingError):
+    """Card, PIN or password not accepted. Deliberately says nothing about which part."""
+
+    def __init__(self, who, device=None):
+        super().__init__("login failed")
+        self.who = who
+        self.device = device
+
+
+class LoginLocked(AccountingError):
+    def __init__(self, scope, key, until):
+        super().__init__(f"too many failed logins for {scope} {key}; locked until {until:%H:%M:%S} UTC")
+        self.scope = scope
+        self.key = key
+        self.until = until
+
+
+class UnknownSecret(AccountingError):
+    def __init__(self, name):
+        super().__init__(f"no secret named {name!r}")
+        self.name = name

@@ -95,6 +95,7 @@ class JobStore:
                     analyzer_method=facts.get("method"),
                     facts=dumps(facts) if job.facts is not None else None,
                     **{name: facts.get(name) for name in _FACT_COLUMNS},
+                    **_decision_columns(job.decision),
                 )
                 job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
                 conn.execute(
@@ -167,28 +168,37 @@ class JobStore:
         """Move a job to ``new_state`` if the transition is allowed (and, with ``expect``,
         only from one of those states). Atomic: two callers racing for the same change
         cannot both win, which is what makes a double-tapped release print once."""
-        if new_state not in JOB_STATES:
-            raise ValueError(f"unknown job state {new_state!r}")
         with self.db.writer.begin() as conn:
-            old_state = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
-            if old_state is None:
-                raise JobNotFound(job_id)
-            allowed = (expect is None or old_state in expect) and new_state in TRANSITIONS[old_state]
-            if not allowed:
-                raise InvalidStateChange(job_id, old_state, new_state)
-            now = utcnow()
-            changed = conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.state == old_state)
-                .values(state=new_state, state_reason=reason[:255], updated_at=now)
-            ).rowcount
-            if changed != 1:
-                raise InvalidStateChange(job_id, old_state, new_state)
-            conn.execute(
-                insert(job_events).values(job_id=job_id, at=now, old_state=old_state,
-                                          new_state=new_state, actor=actor, reason=reason[:255])
-            )
+            change_state_in(conn, job_id, new_state, actor=actor, reason=reason, expect=expect)
         return self.get_job(job_id)
+
+
+def change_state_in(conn, job_id: int, new_state: str, *, actor: str, reason: str = "",
+                    expect: tuple[str, ...] | None = None, values: dict | None = None) -> str:
+    """``JobStore.change_state`` inside a transaction the caller already holds, so a state
+    change and the ledger entry it goes with commit together. ``values`` are further job
+    columns to set in the same UPDATE. Returns the old state."""
+    if new_state not in JOB_STATES:
+        raise ValueError(f"unknown job state {new_state!r}")
+    old_state = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
+    if old_state is None:
+        raise JobNotFound(job_id)
+    allowed = (expect is None or old_state in expect) and new_state in TRANSITIONS[old_state]
+    if not allowed:
+        raise InvalidStateChange(job_id, old_state, new_state)
+    now = utcnow()
+    changed = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state == old_state)
+        .values(state=new_state, state_reason=reason[:255], updated_at=now, **(values or {}))
+    ).rowcount
+    if changed != 1:
+        raise InvalidStateChange(job_id, old_state, new_state)
+    conn.execute(
+        insert(job_events).values(job_id=job_id, at=now, old_state=old_state,
+                                  new_state=new_state, actor=actor, reason=reason[:255])
+    )
+    return old_state
 
 
 def _held_job(row) -> HeldJob:
@@ -222,4 +232,28 @@ def _held_job(row) -> HeldJob:
         mono_pages=row["mono_pages"],
         analyzer_method=row["analyzer_method"],
         facts=json.loads(row["facts"]) if row["facts"] else None,
+        decision_id=row["decision_id"],
+        decision_action=row["decision_action"],
+        decision_rule=row["decision_rule"],
+        decision_message=row["decision_message"],
+        decision_changes=json.loads(row["decision_changes"]) if row["decision_changes"] else None,
+        price_estimate=row["price_estimate"],
+        account_id=row["account_id"],
+        reserved_amount=row["reserved_amount"],
+        charged_amount=row["charged_amount"],
+        release_device=row["release_device"],
+    )
+
+
+def _decision_columns(decision) -> dict:
+    if decision is None:
+        return {}
+    return dict(
+        decision_id=decision.id,
+        decision_action=decision.action,
+        decision_rule=decision.rule[:127],
+        decision_message=decision.message[:1024],
+        decision_changes=dumps(decision.changes),
+        price_estimate=decision.price_estimate,
+        account_id=decision.account_id,
     )

@@ -26,6 +26,8 @@ class NewJob:
     color_mode: str = ""
     attributes: dict = field(default_factory=dict)
     facts: dict | None = None
+    #: What ``decide`` said about this job at intake; stored with the job by record_jobs.
+    decision: "Decision | None" = None
 
 
 @dataclass
@@ -61,6 +63,16 @@ class HeldJob:
     mono_pages: int | None = None
     analyzer_method: str | None = None
     facts: dict | None = None
+    decision_id: str | None = None
+    decision_action: str | None = None
+    decision_rule: str | None = None
+    decision_message: str | None = None
+    decision_changes: dict | None = None
+    price_estimate: int | None = None
+    account_id: int | None = None
+    reserved_amount: int | None = None
+    charged_amount: int | None = None
+    release_device: str | None = None
 
     def to_json(self) -> dict:
         """A JSON-ready dict (times in ISO 8601 UTC) for the CLI and the APIs."""
@@ -86,3 +98,129 @@ def _iso(value: datetime) -> str:
 
 def dumps(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class Decision:
+    """What accounting said about a job at intake.
+
+    ``action`` is "allow", "deny" or "hold-confirm" (the job is held until its owner
+    confirms the price). ``changes`` holds what must be applied when the job is released:
+    ``{"mono": True, "duplex": True, "copies": 3}`` (each key only when forced).
+    ``notify`` lists the notifications rules asked for (``{"rule", "to", "message"}``).
+    """
+
+    id: str
+    action: str
+    message: str
+    rule: str
+    price_estimate: int
+    changes: dict = field(default_factory=dict)
+    notify: list = field(default_factory=list)
+    account_id: int | None = None
+    require_shared_account: bool = False
+    route_to: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.action == "deny"
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    full_name: str
+    email: str
+    cost_center: str
+    enabled: bool
+    source: str
+    groups: list[str]
+    cards: list[str]
+    has_pin: bool
+    account_id: int | None = None
+    balance: int | None = None
+
+
+@dataclass
+class Account:
+    id: int
+    name: str
+    kind: str
+    user_id: int | None
+    parent_id: int | None
+    balance: int
+    reserved: int
+    overdraft_limit: int
+    restricted: bool
+    enabled: bool
+
+    @property
+    def available(self) -> int:
+        """What may still be spent: balance less reservations, plus the overdraft."""
+        return self.balance - self.reserved + self.overdraft_limit
+
+
+@dataclass
+class LedgerEntry:
+    id: int
+    account_id: int
+    kind: str
+    amount: int
+    balance_after: int
+    job_id: int | None
+    actor: str
+    reason: str
+    idempotency_key: str | None
+    created_at: datetime
+
+
+@dataclass
+class PolicyRecord:
+    decision_id: str
+    at: datetime
+    workstation: str
+    server: str
+    queue: str
+    document_name: str
+    username: str
+    duplex: bool | None
+    color: bool | None
+    impressions: int | None
+    price: int
+    action: str
+    changes: dict
+    notified: bool
+    message: str
+    rule_name: str
+
+
+@dataclass
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    source: str
+    action: str
+    target: str
+    old_value: str | None
+    new_value: str | None
+
+
+@dataclass
+class Device:
+    id: int
+    name: str
+    model: str
+    serial: str
+    mac: str
+    location: str
+    device_class: str
+    color: bool
+    duplex: bool
+    media: list
+    protocol: str
+    endpoint: str
+    price_list: str | None
+    queue: str | None
+    enabled: bool

@@ -1,0 +1,105 @@
+"""All accounting components over one database, usable synchronously from any thread
+(the CLI, the benchmarks, the spooler's committer); ``AccountingService`` wraps the same
+object for the reactor."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from accounting.accounts import AccountStore
+from accounting.audit import AuditLog
+from accounting.database import Database
+from accounting.decisions import DecisionMaker
+from accounting.devices import DeviceStore
+from accounting.jobs import JobStore
+from accounting.ledger import Ledger
+from accounting.logins import LoginGuard
+from accounting.passwords import SecretHasher
+from accounting.pricing import PriceStore
+from accounting.quotas import QuotaStore
+from accounting.records import Decision, HeldJob, LedgerEntry, NewJob, User
+from accounting.release import ReleaseDesk
+from accounting.retention import DEFAULT_EXPIRE_MINUTES, DEFAULT_RETENTION_DAYS, Retention
+from accounting.rules import RuleStore
+from accounting.secrets import SecretStore
+from accounting.users import UserStore
+
+
+@dataclass
+class AccountingSettings:
+    timezone: str = "UTC"
+    server_name: str | None = None
+    #: "create": a job from an unknown user creates the user (source "auto"); "deny": refuse it.
+    unknown_users: str = "create"
+    new_account_restricted: bool = True
+    new_account_balance: int = 0
+    expire_minutes: int = DEFAULT_EXPIRE_MINUTES
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    max_login_failures: int = 5
+    device_max_login_failures: int = 20
+    lockout_minutes: int = 5
+    #: Fernet key file for secrets; kept outside the database. None: secrets unavailable.
+    secrets_key_file: Path | None = None
+    rule_cache_seconds: float = 10.0
+
+
+class AccountingCore:
+    def __init__(self, database: Database, settings: AccountingSettings | None = None, *,
+                 hasher: SecretHasher | None = None):
+        self.database = database
+        self.settings = settings = settings or AccountingSettings()
+        hasher = hasher or SecretHasher()
+        self.jobs = JobStore(database)
+        self.users = UserStore(database, hasher=hasher, new_account_restricted=settings.new_account_restricted,
+                               new_account_balance=settings.new_account_balance)
+        self.accounts = AccountStore(database, hasher=hasher)
+        self.ledger = Ledger(database)
+        self.prices = PriceStore(database)
+        self.rules = RuleStore(database, ttl=settings.rule_cache_seconds)
+        self.devices = DeviceStore(database)
+        self.quotas = QuotaStore(database, timezone_name=settings.timezone)
+        self.audit = AuditLog(database)
+        self.decisions = DecisionMaker(database, users_store=self.users, prices=self.prices, rules=self.rules,
+                                       timezone=settings.timezone, server_name=settings.server_name,
+                                       unknown_users=settings.unknown_users)
+        self.release = ReleaseDesk(database, job_store=self.jobs, prices=self.prices, users_store=self.users)
+        self.logins = LoginGuard(database, users_store=self.users, hasher=hasher,
+                                 max_failures=settings.max_login_failures,
+                                 device_max_failures=settings.device_max_login_failures,
+                                 lockout=timedelta(minutes=settings.lockout_minutes))
+        self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
+                                   retention_days=settings.retention_days)
+        self.secrets = (SecretStore.with_key_file(database, settings.secrets_key_file)
+                        if settings.secrets_key_file else None)
+
+    # The calls intake and release make, by name (each documented on its component).
+    def decide(self, new_job: NewJob, *, at: datetime | None = None) -> Decision:
+        return self.decisions.decide(new_job, at=at)
+
+    def start_release(self, job_id: int, device: str | None, actor: str, *, account: str | None = None) -> HeldJob:
+        return self.release.start_release(job_id, device, actor, account=account)
+
+    def charge_release(self, job_id: int, device: str | None, idempotency_key: str, actor: str) -> LedgerEntry:
+        return self.release.charge_release(job_id, device, idempotency_key, actor)
+
+    def fail_release(self, job_id: int, reason: str, *, actor: str = "release") -> HeldJob:
+        return self.release.fail_release(job_id, reason, actor=actor)
+
+    def refund_shortfall(self, job_id: int, amount: int, *, actor: str, reason: str) -> LedgerEntry:
+        return self.release.refund_shortfall(job_id, amount, actor=actor, reason=reason)
+
+    def authenticate_card(self, card_number: str, *, device: str | None = None) -> User:
+        return self.logins.authenticate_card(card_number, device=device)
+
+    def authenticate_pin(self, username_or_id, pin: str, *, device: str | None = None) -> User:
+        return self.logins.authenticate_pin(username_or_id, pin, device=device)
+
+    def verify_password(self, username: str, password: str, *, device: str | None = None) -> User:
+        return self.logins.verify_password(username, password, device=device)
+
+    def expire_jobs(self, now: datetime | None = None) -> list[HeldJob]:
+        return self.retention.expire_jobs(now)
+
+    def purge_retention(self, now: datetime | None = None, *, days: int | None = None) -> dict:
+        return self.retention.purge_retention(now, days=days)

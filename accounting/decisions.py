@@ -1,0 +1,141 @@
+"""The intake decision: rules, price estimate and balance check for a job that is about
+to be acknowledged. Read-mostly and fast: rules and prices come from memory, the user
+and the account from one indexed read; only denials and changed jobs write (their
+policy record and audit row). An allowed job's decision is stored with the job itself
+by ``JobStore.record_jobs`` (``NewJob.decision``)."""
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+
+from accounting.audit import audit
+from accounting.database import Database
+from accounting.pricing import JobShape, PriceStore, job_shape, price
+from accounting.records import Decision, NewJob, PolicyRecord
+from accounting.rules import RuleContext, RuleStore, evaluate
+from accounting.schema import accounts, groups, policy_records, user_groups, users
+from accounting.time import aware, utcnow
+from accounting.users import UserStore
+
+
+def format_money(amount: int, currency: str = "EUR", minor_digits: int = 2) -> str:
+    sign = "-" if amount < 0 else ""
+    whole, minor = divmod(abs(amount), 10 ** minor_digits)
+    return f"{sign}{whole}.{minor:0{minor_digits}d} {currency}" if minor_digits else f"{sign}{whole} {currency}"
+
+
+class DecisionMaker:
+    def __init__(self, database: Database, *, users_store: UserStore, prices: PriceStore, rules: RuleStore,
+                 timezone: str = "UTC", server_name: str | None = None, unknown_users: str = "create"):
+        if unknown_users not in ("create", "deny"):
+            raise ValueError("unknown_users is 'create' or 'deny'")
+        self.db = database
+        self.users = users_store
+        self.prices = prices
+        self.rules = rules
+        self.tz = ZoneInfo(timezone)
+        self.server_name = server_name or socket.gethostname()
+        self.unknown_users = unknown_users
+
+    def _owner(self, username: str):
+        with self.db.reader.connect() as conn:
+            row = conn.execute(
+                select(users.c.id, users.c.enabled, accounts.c.id.label("account_id"), accounts.c.balance,
+                       accounts.c.reserved, accounts.c.overdraft_limit, accounts.c.restricted)
+                .outerjoin(accounts, accounts.c.user_id == users.c.id).where(users.c.username == username)
+            ).first()
+            if row is None:
+                return None, frozenset()
+            names = frozenset(conn.execute(select(groups.c.name).join(user_groups, user_groups.c.group_id == groups.c.id)
+                                           .where(user_groups.c.user_id == row.id)).scalars())
+            return row, names
+
+    def decide(self, job: NewJob, *, at: datetime | None = None, record: bool = True) -> Decision:
+        at = at or utcnow()
+        decision_id = str(uuid.uuid4())
+        owner, group_names = self._owner(job.owner)
+        if owner is None and self.unknown_users == "create":
+            self.users.ensure_user(job.owner)
+            owner, group_names = self._owner(job.owner)
+        price_list = self.prices.for_queue(job.queue)
+        shape = self._shape(job, price_list, {})
+        estimate = price(price_list, shape)
+        money = lambda amount: format_money(amount, price_list.currency)  # noqa: E731
+        if owner is None:
+            return self._finish(job, at, Decision(id=decision_id, action="deny", rule="unknown-user", price_estimate=estimate,
+                                                  message=f"Unknown user {job.owner}: printing is not allowed."),
+                                shape, record)
+        if not owner.enabled:
+            return self._finish(job, at, Decision(id=decision_id, action="deny", rule="disabled-user", price_estimate=estimate,
+                                                  message="Your user account is disabled.", account_id=owner.account_id),
+                                shape, record)
+        available = None if owner.account_id is None else owner.balance - owner.reserved + owner.overdraft_limit
+        ctx = self._context(job, shape, estimate, group_names, at, available, owner.balance)
+
+        def reprice(changes):
+            new_shape = self._shape(job, price_list, changes)
+            return {"cost": price(price_list, new_shape), "color": new_shape.color, "sheets": new_shape.sheets,
+                    "impressions": new_shape.sides, "duplex": new_shape.duplex, "copies": new_shape.copies,
+                    "color_pages": 0 if changes.get("mono") else ctx.color_pages}
+
+        outcome = evaluate(self.rules.active(), ctx, tz=self.tz, reprice=reprice, format_price=money)
+        estimate = ctx.cost
+        if outcome.changes:
+            shape = self._shape(job, price_list, outcome.changes)
+        decision = Decision(id=decision_id, action=outcome.action, message=outcome.message, rule=outcome.rule,
+                            price_estimate=estimate, changes=dict(outcome.changes), notify=outcome.notify,
+                            account_id=owner.account_id, require_shared_account=outcome.require_shared_account,
+                            route_to=outcome.route_to)
+        if (decision.action != "deny" and owner.restricted and available is not None and estimate > available
+                and not outcome.require_shared_account):
+            decision.action = "deny"
+            decision.rule = "balance"
+            decision.message = (f"Your balance ({money(available)}) does not cover this job ({money(estimate)}).")
+        return self._finish(job, at, decision, shape, record)
+
+    def _shape(self, job: NewJob, price_list, changes) -> JobShape:
+        return job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode, sides=job.sides,
+                         changes=changes, unknown_pages=price_list.unknown_pages)
+
+    def _context(self, job, shape, estimate, group_names, at, available, balance) -> RuleContext:
+        facts = job.facts or {}
+        return RuleContext(
+            user=job.owner, groups=group_names, queue=job.queue, device_class=(job.attributes or {}).get("device_class", ""),
+            pages=shape.pages, copies=shape.copies, impressions=shape.sides, sheets=shape.sheets,
+            color_pages=shape.color_sides // max(1, shape.copies) if shape.copies else 0, duplex=shape.duplex,
+            color=shape.color, media=shape.media, document=job.title or "", language=facts.get("pdl") or "",
+            source_host=job.source_host, at=aware(at), cost=estimate, available=available, quota_left=balance,
+        )
+
+    def _finish(self, job: NewJob, at, decision: Decision, shape: JobShape, record: bool) -> Decision:
+        if record and (decision.action == "deny" or decision.changes):
+            with self.db.writer.begin() as conn:
+                conn.execute(insert(policy_records).values(
+                    decision_id=decision.id, at=at, workstation=job.source_host[:255], server=self.server_name[:255],
+                    queue=job.queue[:127], document_name=(job.title or "")[:1024], username=job.owner[:255],
+                    duplex=shape.duplex, color=shape.color, impressions=shape.sides, price=decision.price_estimate,
+                    action=decision.action if decision.action == "deny" else "change",
+                    changes=json.dumps(decision.changes, sort_keys=True), notified=bool(decision.notify),
+                    message=decision.message[:1024], rule_name=decision.rule[:127],
+                ))
+                audit(conn, actor=job.owner, source=job.source_host, action=f"rule.{decision.action}",
+                      target=decision.rule, new={"decision": decision.id, "changes": decision.changes,
+                                                 "price": decision.price_estimate, "document": job.title}, at=at)
+        return decision
+
+    def policy_records(self, *, since: datetime | None = None, limit: int = 1000) -> list[PolicyRecord]:
+        query = select(policy_records).order_by(policy_records.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(policy_records.c.at >= since)
+        with self.db.reader.connect() as conn:
+            return [PolicyRecord(decision_id=r.decision_id, at=aware(r.at), workstation=r.workstation, server=r.server,
+                                 queue=r.queue, document_name=r.document_name, username=r.username, duplex=r.duplex,
+                                 color=r.color, impressions=r.impressions, price=r.price, action=r.action,
+                                 changes=json.loads(r.changes), notified=r.notified, message=r.message,
+                                 rule_name=r.rule_name)
+                    for r in conn.execute(query)]

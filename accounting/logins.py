@@ -1,0 +1,125 @@
+"""Panel logins: card, PIN and local password, with failure counters per user and per
+device. After ``max_failures`` consecutive failures the user (or the device) is locked
+for ``lockout``; every attempt is audited (never with the PIN or password). A failure
+says nothing about which part was wrong."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from accounting.audit import audit
+from accounting.database import Database
+from accounting.errors import LoginFailed, LoginLocked
+from accounting.passwords import SecretHasher
+from accounting.records import User
+from accounting.schema import cards, login_throttles, users
+from accounting.time import aware, utcnow
+from accounting.users import UserStore, normalize_card
+
+#: Verifying against this keeps the time of "no such user" close to "wrong PIN".
+_DUMMY = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$0nYTtQ6ZgYZpX2T3qvqGmA"
+
+
+class LoginGuard:
+    def __init__(self, database: Database, *, users_store: UserStore, hasher: SecretHasher | None = None,
+                 max_failures: int = 5, lockout: timedelta = timedelta(minutes=5),
+                 device_max_failures: int = 20):
+        self.db = database
+        self.users = users_store
+        self.hasher = hasher or users_store.hasher
+        self.max_failures = max_failures
+        self.device_max_failures = device_max_failures
+        self.lockout = lockout
+
+    # -- counters ---------------------------------------------------------------------
+    def _check_unlocked(self, scope: str, key: str, now: datetime) -> None:
+        with self.db.reader.connect() as conn:
+            until = conn.execute(select(login_throttles.c.locked_until).where(
+                login_throttles.c.scope == scope, login_throttles.c.key == key)).scalar()
+        until = aware(until)
+        if until is not None and until > now:
+            raise LoginLocked(scope, key, until)
+
+    def _fail(self, conn, scope: str, key: str, limit: int, now: datetime) -> None:
+        row = conn.execute(select(login_throttles.c.failures).where(
+            login_throttles.c.scope == scope, login_throttles.c.key == key)).first()
+        if row is None:
+            conn.execute(insert(login_throttles).values(scope=scope, key=key, failures=1, updated_at=now,
+                                                        locked_until=now + self.lockout if limit <= 1 else None))
+            return
+        failures = row.failures + 1
+        locked = now + self.lockout if failures >= limit else None
+        conn.execute(update(login_throttles).where(login_throttles.c.scope == scope, login_throttles.c.key == key)
+                     .values(failures=0 if locked else failures, locked_until=locked, updated_at=now))
+
+    def _reset(self, conn, scope: str, key: str, now: datetime) -> None:
+        conn.execute(update(login_throttles).where(login_throttles.c.scope == scope, login_throttles.c.key == key)
+                     .values(failures=0, locked_until=None, updated_at=now))
+
+    def _outcome(self, *, method: str, username: str | None, device: str | None, ok: bool, now: datetime) -> None:
+        for attempt in range(2):
+            try:
+                with self.db.writer.begin() as conn:
+                    if ok:
+                        self._reset(conn, "user", username, now)
+                    else:
+                        if username is not None:
+                            self._fail(conn, "user", username, self.max_failures, now)
+                        if device is not None:
+                            self._fail(conn, "device", device, self.device_max_failures, now)
+                    audit(conn, actor=username or "(unknown)", source=device or "",
+                          action=f"login.{method}.{'ok' if ok else 'fail'}", at=now)
+                return
+            except IntegrityError:
+                if attempt:
+                    raise
+
+    def _precheck(self, username: str | None, device: str | None, now: datetime) -> None:
+        if device is not None:
+            self._check_unlocked("device", device, now)
+        if username is not None:
+            self._check_unlocked("user", username, now)
+
+    # -- methods ------------------------------------------------------------------------
+    def authenticate_card(self, card_number: str, *, device: str | None = None, now: datetime | None = None) -> User:
+        now = now or utcnow()
+        self._precheck(None, device, now)
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(users.c.username, users.c.enabled).join(cards, cards.c.user_id == users.c.id)
+                               .where(cards.c.number == normalize_card(card_number))).first()
+        if row is not None:
+            self._precheck(row.username, None, now)
+        ok = row is not None and row.enabled
+        self._outcome(method="card", username=row.username if row else None, device=device, ok=ok, now=now)
+        if not ok:
+            raise LoginFailed("card", device)
+        return self.users.get_user(row.username)
+
+    def authenticate_pin(self, username_or_id, pin: str, *, device: str | None = None,
+                         now: datetime | None = None) -> User:
+        return self._secret_login("pin", username_or_id, pin, device, now)
+
+    def verify_password(self, username: str, password: str, *, device: str | None = None,
+                        now: datetime | None = None) -> User:
+        return self._secret_login("password", username, password, device, now)
+
+    def _secret_login(self, method, username_or_id, clear, device, now) -> User:
+        now = now or utcnow()
+        self._precheck(None, device, now)
+        column = users.c.pin_hash if method == "pin" else users.c.password_hash
+        with self.db.reader.connect() as conn:
+            query = select(users.c.username, users.c.enabled, column.label("encoded"))
+            if isinstance(username_or_id, int):
+                query = query.where(users.c.id == username_or_id)
+            else:
+                query = query.where(users.c.username == username_or_id)
+            row = conn.execute(query).first()
+        if row is not None:
+            self._precheck(row.username, None, now)
+        ok = self.hasher.verify(row.encoded if row else _DUMMY, clear or "") and row is not None and row.enabled
+        self._outcome(method=method, username=row.username if row else None, device=device, ok=ok, now=now)
+        if not ok:
+            raise LoginFailed(str(username_or_id), device)
+        return self.users.get_user(row.username)

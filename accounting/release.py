@@ -1,0 +1,154 @@
+"""Release and charging: money moves only when a device accepted the job.
+
+1. ``start_release`` (held → releasing) prices the job for the device it goes to and
+   *reserves* that amount on the account, atomically; a job the account cannot pay is
+   refused before a single byte goes to the printer, and two releases racing for the last
+   euro cannot both reserve it.
+2. ``charge_release`` (releasing → released), once the device accepted the job, turns
+   the reservation into a ledger charge — in the same transaction as the state change,
+   and idempotent by key (and by job: a job is charged at most once).
+3. ``fail_release`` (releasing → held) drops the reservation; nothing is charged.
+4. ``refund_shortfall`` credits back what a job was charged but did not print.
+"""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from accounting.audit import audit
+from accounting.database import Database
+from accounting.errors import AccountingError, InvalidStateChange, JobNotFound, UnknownAccount
+from accounting.jobs import JobStore, change_state_in
+from accounting.ledger import entry_by_key, post, reserve, unreserve
+from accounting.pricing import PriceStore, job_shape, price
+from accounting.records import HeldJob, LedgerEntry
+from accounting.schema import accounts, devices, jobs, ledger_entries, queues, users
+from accounting.users import UserStore
+
+
+class ReleaseDesk:
+    def __init__(self, database: Database, *, job_store: JobStore, prices: PriceStore, users_store: UserStore):
+        self.db = database
+        self.jobs = job_store
+        self.prices = prices
+        self.users = users_store
+
+    def price_for_device(self, conn, job_row, device: str | None) -> int:
+        price_list = None
+        if device:
+            list_id = conn.execute(select(devices.c.price_list_id).where(devices.c.name == device)).scalar()
+            if list_id is not None:
+                price_list = self.prices.by_id(list_id)
+        if price_list is None:
+            queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
+            price_list = self.prices.for_queue(queue)
+        changes = json.loads(job_row.decision_changes) if job_row.decision_changes else {}
+        facts = json.loads(job_row.facts) if job_row.facts else None
+        shape = job_shape(facts, copies_requested=job_row.copies_requested, color_mode=job_row.color_mode,
+                          sides=job_row.sides, changes=changes, unknown_pages=price_list.unknown_pages)
+        return price(price_list, shape)
+
+    def _account_for(self, conn, job_row, account: str | None) -> int:
+        if account is not None:
+            found = conn.execute(select(accounts.c.id).where(accounts.c.name == account)).scalar()
+            if found is None:
+                raise UnknownAccount(account)
+            return found
+        if job_row.account_id is not None:
+            return job_row.account_id
+        found = conn.execute(select(accounts.c.id).join(users, users.c.id == accounts.c.user_id)
+                             .where(users.c.username == job_row.owner)).scalar()
+        if found is None:
+            raise UnknownAccount(job_row.owner)
+        return found
+
+    def start_release(self, job_id: int, device: str | None, actor: str, *, account: str | None = None) -> HeldJob:
+        """Reserve the job's price for ``device`` and mark it releasing. Raises
+        InsufficientFunds (nothing changed) when the account cannot pay. ``account`` names
+        a shared account to charge instead of the owner's (check it with
+        ``AccountStore.check_chargeable`` first)."""
+        if account is None:
+            owner = self._owner(job_id)
+            if owner is not None:
+                self.users.ensure_user(owner)
+        with self.db.writer.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state not in ("held", "aborted"):
+                raise InvalidStateChange(job_id, row.state, "releasing")
+            amount = self.price_for_device(conn, row, device)
+            account_id = self._account_for(conn, row, account)
+            reserve(conn, account_id, amount)
+            change_state_in(conn, job_id, "releasing", actor=actor, reason=f"release at {device}",
+                            expect=("held", "aborted"),
+                            values={"reserved_amount": amount, "account_id": account_id, "release_device": device})
+            audit(conn, actor=actor, source=device or "", action="release.start", target=f"job {job_id}",
+                  new={"price": amount, "account_id": account_id})
+        return self.jobs.get_job(job_id)
+
+    def _owner(self, job_id):
+        with self.db.reader.connect() as conn:
+            return conn.execute(select(jobs.c.owner).where(jobs.c.id == job_id)).scalar()
+
+    def charge_release(self, job_id: int, device: str | None, idempotency_key: str, actor: str) -> LedgerEntry:
+        """Charge the reserved price now that ``device`` accepted the job. A retry (same
+        key, or the same job again) returns the first charge and changes nothing."""
+        with self.db.writer.begin() as conn:
+            existing = entry_by_key(conn, idempotency_key)
+            if existing is not None:
+                return existing
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state == "released":
+                prior = conn.execute(select(ledger_entries.c.idempotency_key).where(
+                    ledger_entries.c.job_id == job_id, ledger_entries.c.kind == "charge")).scalar()
+                if prior is not None:
+                    return entry_by_key(conn, prior)
+            if row.state != "releasing":
+                raise InvalidStateChange(job_id, row.state, "released")
+            amount = row.reserved_amount or 0
+            entry = post(conn, row.account_id, "charge", -amount, actor=actor, job_id=job_id, key=idempotency_key,
+                         reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount)
+            change_state_in(conn, job_id, "released", actor=actor, reason=f"accepted by {device or row.release_device}",
+                            expect=("releasing",), values={"charged_amount": amount, "reserved_amount": None})
+            audit(conn, actor=actor, source=device or "", action="release.charge", target=f"job {job_id}",
+                  new={"amount": amount, "balance": entry.balance_after})
+            return entry
+
+    def fail_release(self, job_id: int, reason: str, *, actor: str = "release", state: str = "held") -> HeldJob:
+        """The device did not take the job: drop the reservation, charge nothing, and put
+        the job back on hold (or ``state="aborted"``)."""
+        with self.db.writer.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state != "releasing":
+                raise InvalidStateChange(job_id, row.state, state)
+            unreserve(conn, row.account_id, row.reserved_amount or 0)
+            change_state_in(conn, job_id, state, actor=actor, reason=reason[:255], expect=("releasing",),
+                            values={"reserved_amount": None})
+            audit(conn, actor=actor, source=row.release_device or "", action="release.fail", target=f"job {job_id}",
+                  new={"reason": reason})
+        return self.jobs.get_job(job_id)
+
+    def refund_shortfall(self, job_id: int, amount: int, *, actor: str, reason: str) -> LedgerEntry:
+        """Give back ``amount`` of a released job's charge (e.g. the counter shows fewer
+        pages than charged). At most one refund per job, never more than was charged."""
+        key = f"refund:job:{job_id}"
+        with self.db.writer.begin() as conn:
+            existing = entry_by_key(conn, key)
+            if existing is not None:
+                return existing
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state != "released" or not row.charged_amount:
+                raise AccountingError(f"job {job_id} has no charge to refund")
+            if not 0 < amount <= row.charged_amount:
+                raise ValueError(f"a refund is between 1 and the charge ({row.charged_amount})")
+            entry = post(conn, row.account_id, "refund", amount, actor=actor, job_id=job_id, key=key, reason=reason)
+            audit(conn, actor=actor, action="ledger.refund", target=f"job {job_id}", new={"amount": amount, "reason": reason})
+            return entry
