@@ -8,7 +8,7 @@ policy, PDF, raster, Ghostscript — from the Python modules, so policy stays in
 Every decision below mirrors a line of ``pcl5.py`` / ``pclxl.py`` / ``postscript.py``.
 """
 from libc.string cimport memchr, memcmp, memcpy
-from libc.stdlib cimport strtod
+from libc.stdlib cimport strtod, malloc, realloc, free
 
 from spooler.pdl import reference as _reference
 from spooler.pdl import postscript as _postscript
@@ -66,8 +66,20 @@ cdef double _pcl_number(const unsigned char* p, Py_ssize_t n):
     """Python ``float(raw)`` or 0.0 when it raises, for raw = [+-]?[0-9.]*"""
     cdef char tmp[40]
     cdef Py_ssize_t i, digits = 0, dots = 0
+    cdef long long acc = 0
+    cdef bint neg = False
     if n <= 0 or n > 38:
         return 0.0
+    i = 0
+    if p[0] == 0x2B or p[0] == 0x2D:
+        neg = p[0] == 0x2D
+        i = 1
+    if 0 < n - i <= 15:
+        while i < n and 0x30 <= p[i] <= 0x39:
+            acc = acc * 10 + (p[i] - 0x30)
+            i += 1
+        if i == n:
+            return <double>(-acc if neg else acc)
     for i in range(n):
         if p[i] == 0x2E:
             dots += 1
@@ -106,7 +118,9 @@ cdef class Pcl5Scanner:
     cdef bint _raster_assume_color
     cdef bint _marked, _color, _front
     cdef int _plane_index
-    cdef bytearray _plane_ref
+    cdef unsigned char* _ref
+    cdef Py_ssize_t _ref_len, _ref_cap
+    cdef bint _has_ref
     cdef bint _row_differs
     cdef bint _plane_last
     cdef Py_ssize_t _plane_k, _plane_n, _plane_pos
@@ -115,6 +129,16 @@ cdef class Pcl5Scanner:
     cdef double _cmd_value[MAX_COMMANDS]
 
     language = "pcl5"
+
+    def __cinit__(self):
+        self._ref = NULL
+        self._ref_len = 0
+        self._ref_cap = 0
+        self._has_ref = False
+
+    def __dealloc__(self):
+        if self._ref != NULL:
+            free(self._ref)
 
     def __init__(self, tally):
         self.tally = tally
@@ -166,7 +190,7 @@ cdef class Pcl5Scanner:
         self._color = False
         self._front = False
         self._plane_index = 0
-        self._plane_ref = None
+        self._has_ref = False
         self._row_differs = False
 
     cdef inline void _mark(self, bint color):
@@ -387,7 +411,7 @@ cdef class Pcl5Scanner:
                 self._set_planes(iv)
             elif final == 0x41 or final == 0x42 or final == 0x43:
                 self._plane_index = 0
-                self._plane_ref = None
+                self._has_ref = False
         elif c == 0x2A and group == 0x76:
             if final == 0x41 or final == 0x42 or final == 0x43:
                 self._component[final - 0x41] = value
@@ -447,10 +471,11 @@ cdef class Pcl5Scanner:
         self._plane_n = n
         self._plane_pos = 0
         if k == 0:
-            self._plane_ref = bytearray() if n <= PLANE_COMPARE_LIMIT else None
+            self._has_ref = n <= PLANE_COMPARE_LIMIT
+            self._ref_len = 0
             self._row_differs = n > PLANE_COMPARE_LIMIT
         elif k > 0:
-            if self._plane_ref is None or len(self._plane_ref) != n:
+            if not self._has_ref or self._ref_len != n:
                 self._row_differs = True
 
     cdef int _payload(self, bytes buf, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop) except -1:
@@ -459,16 +484,14 @@ cdef class Pcl5Scanner:
         if self._payload_kind == 1:
             k = self._plane_k
             if k == 0:
-                if self._plane_ref is not None:
-                    self._plane_ref += buf[start:stop]
+                if self._has_ref:
+                    self._ref_append(d + start, stop - start)
             elif k > 0 and not self._row_differs:
                 p = self._plane_pos
-                if p + (stop - start) > len(self._plane_ref):
+                if not self._has_ref or p + (stop - start) > self._ref_len:
                     self._row_differs = True
-                else:
-                    ref = <const unsigned char*><char*>self._plane_ref
-                    if memcmp(ref + p, d + start, stop - start) != 0:
-                        self._row_differs = True
+                elif memcmp(self._ref + p, d + start, stop - start) != 0:
+                    self._row_differs = True
             self._plane_pos += stop - start
         elif self._payload_kind == 2:
             need = 6 - self._cid_len
@@ -480,6 +503,22 @@ cdef class Pcl5Scanner:
                 i += 1
         return 0
 
+    cdef int _ref_append(self, const unsigned char* p, Py_ssize_t n) except -1:
+        cdef Py_ssize_t cap
+        cdef unsigned char* grown
+        if self._ref_len + n > self._ref_cap:
+            cap = self._ref_cap * 2 if self._ref_cap else 4096
+            while cap < self._ref_len + n:
+                cap *= 2
+            grown = <unsigned char*>realloc(self._ref, cap)
+            if grown == NULL:
+                raise MemoryError()
+            self._ref = grown
+            self._ref_cap = cap
+        memcpy(self._ref + self._ref_len, p, n)
+        self._ref_len += n
+        return 0
+
     cdef int _payload_done(self) except -1:
         cdef int kind = self._payload_kind
         self._payload_kind = 0
@@ -489,7 +528,7 @@ cdef class Pcl5Scanner:
                 if self._row_differs and self._plane_index - self._plane_base >= 2:
                     self._mark(True)
                 self._plane_index = 0
-                self._plane_ref = None
+                self._has_ref = False
                 self._row_differs = False
         elif kind == 2:
             self._configure_image_data()
@@ -1077,6 +1116,19 @@ cdef inline Py_ssize_t _eol(const unsigned char* d, Py_ssize_t pos, Py_ssize_t e
     return -1
 
 
+cdef inline bint _ps_setting_name(const unsigned char* p, Py_ssize_t n):
+    """Could ``p`` start one of the names ``postscript._SETTING`` reads? (A pre-filter only.)"""
+    if n >= 9 and memcmp(p, b"NumCopies", 9) == 0:
+        return True
+    if n >= 7 and memcmp(p, b"#copies", 7) == 0:
+        return True
+    if n >= 6 and memcmp(p, b"Duplex", 6) == 0:
+        return True
+    if n >= 8 and memcmp(p, b"PageSize", 8) == 0:
+        return True
+    return False
+
+
 class DscScanner(_postscript.DscScanner):
     """``postscript.DscScanner`` with its byte loop in C."""
 
@@ -1146,7 +1198,8 @@ cdef object _dsc_scan(object self, bytes data, bint final):
         elif b == 0x2F:
             if end - i < NAME_WINDOW and not final:
                 return self._keep(data, i)
-            self._setting(data[i:i + NAME_WINDOW])
+            if _ps_setting_name(d + i + 1, end - i - 1):
+                self._setting(data[i:i + NAME_WINDOW])
             pos = i + 1
         elif b == 0x1B:
             if end - i >= UEL_LEN and memcmp(d + i, <const char*>UEL, UEL_LEN) == 0:

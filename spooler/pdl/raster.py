@@ -1,7 +1,7 @@
 """PWG Raster (``RaS2``) and Apple URF (``UNIRAST``): what phones send (AirPrint, Mopria).
 
 Both are a stream of pages, each a fixed header followed by run-length coded lines:
-a line-repeat byte, then packets until the line is full — a control byte ``c`` < 128
+a line-repeat byte (the line is printed that many times plus one), then packets until the line is full — a control byte ``c`` < 128
 repeats the next pixel ``c + 1`` times, ``c`` > 128 is followed by ``257 - c`` literal
 pixels, and 128 fills the rest of the line with white. The lines are decoded only to find
 where the next page header starts and whether a pixel is not neutral (R = G = B); their
@@ -40,6 +40,7 @@ class RasterScanner:
         self._buf = bytearray()
         self._state = "sync"
         self._lines_left = 0
+        self._line_repeat = 1
         self._line_fill = 0
         self._bpp = 1
         self._line_pixels = 0
@@ -90,7 +91,8 @@ class RasterScanner:
                 elif self._state == "line":
                     if len(buf) - pos < 1:
                         return
-                    pos += 1  # line repeat count
+                    self._line_repeat = buf[pos] + 1
+                    pos += 1
                     self._line_fill = 0
                     self._state = "packet"
                 else:  # packet
@@ -123,7 +125,7 @@ class RasterScanner:
                     if self._line_fill > self._line_pixels:
                         raise _Broken("raster line overflows its width")
                     if self._line_fill == self._line_pixels:
-                        self._lines_left -= 1
+                        self._lines_left -= self._line_repeat
                         if self._lines_left > 0:
                             self._state = "line"
                         else:
@@ -148,12 +150,17 @@ class RasterScanner:
             gray = space in URF_GRAY_SPACES
             media = media_from_points(width * 72 / dpi, height * 72 / dpi) if dpi else None
             copies = None
+        # Packets count pixels of 8 bits or more, and bytes of pixels packed below 8 bits.
         bytes_pp = max(1, bpp // 8)
-        if width * bytes_pp > MAX_LINE_BYTES or height > 1 << 20 or bytes_pp > 16:
+        if self.language == "pwg":
+            units = bpl // bytes_pp
+        else:
+            units = width if bpp >= 8 else (width * bpp + 7) // 8
+        if units * bytes_pp > MAX_LINE_BYTES or height > 1 << 20 or bytes_pp > 16:
             raise _Broken("raster page header out of range")
         self._bpp = bytes_pp
-        self._line_pixels = width
-        self._lines_left = height if width else 0
+        self._line_pixels = units
+        self._lines_left = height if units else 0
         self._check_color = not gray and bytes_pp >= 3
         self._color = False
         self._page = (copies, bool(duplex), media)
