@@ -103,3 +103,7 @@ class AccountingCore:
 
     def purge_retention(self, now: datetime | None = None, *, days: int | None = None) -> dict:
         return self.retention.purge_retention(now, days=days)
+
+    def test_rule(self, rule, *, since: datetime, until: datetime | None = None):
+        """What ``rule`` would have done to past jobs (``accounting.decisions.RuleTrial``)."""
+        return self.decisions.trial(rule, since=since, until=until)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import uuid
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,8 +18,8 @@ from accounting.audit import audit
 from accounting.database import Database
 from accounting.pricing import JobShape, PriceStore, job_shape, price
 from accounting.records import Decision, NewJob, PolicyRecord
-from accounting.rules import RuleContext, RuleStore, evaluate
-from accounting.schema import accounts, groups, policy_records, user_groups, users
+from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
+from accounting.schema import accounts, groups, jobs, policy_records, queues, user_groups, users
 from accounting.time import aware, utcnow
 from accounting.users import UserStore
 
@@ -27,6 +28,32 @@ def format_money(amount: int, currency: str = "EUR", minor_digits: int = 2) -> s
     sign = "-" if amount < 0 else ""
     whole, minor = divmod(abs(amount), 10 ** minor_digits)
     return f"{sign}{whole}.{minor:0{minor_digits}d} {currency}" if minor_digits else f"{sign}{whole} {currency}"
+
+
+@dataclass
+class TrialJob:
+    job_id: int
+    owner: str
+    title: str
+    effect: str
+    changes: dict
+    price_before: int
+    price_after: int
+
+
+@dataclass
+class RuleTrial:
+    """What a rule would have done to past jobs: counts per effect ("deny", "change",
+    "hold-confirm", "allow", "notify", ...), the money it would have kept from being
+    printed (``saved``, minor units) and the jobs it matched."""
+
+    rule: str
+    since: datetime
+    until: datetime | None
+    examined: int = 0
+    counts: dict = field(default_factory=dict)
+    saved: int = 0
+    jobs: list = field(default_factory=list)
 
 
 class DecisionMaker:
@@ -127,6 +154,54 @@ class DecisionMaker:
                       target=decision.rule, new={"decision": decision.id, "changes": decision.changes,
                                                  "price": decision.price_estimate, "document": job.title}, at=at)
         return decision
+
+    def trial(self, rule: Rule, *, since: datetime, until: datetime | None = None, limit: int = 100_000) -> RuleTrial:
+        """What ``rule`` would have done to the jobs received since ``since``: the rule is
+        evaluated alone (enabled or not) on each past job as intake saw it."""
+        validate(rule)
+        rule = replace(rule, enabled=True)
+        trial = RuleTrial(rule=rule.name, since=since, until=until)
+        query = select(jobs, queues.c.name.label("queue_name")).join(queues, queues.c.id == jobs.c.queue_id).where(
+            jobs.c.received_at >= since).order_by(jobs.c.id).limit(limit)
+        if until is not None:
+            query = query.where(jobs.c.received_at < until)
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(query).all()
+            memberships: dict[str, set] = {}
+            for username, group in conn.execute(select(users.c.username, groups.c.name)
+                                                .join(user_groups, user_groups.c.user_id == users.c.id)
+                                                .join(groups, groups.c.id == user_groups.c.group_id)):
+                memberships.setdefault(username, set()).add(group)
+        for row in rows:
+            job = NewJob(queue=row.queue_name, owner=row.owner, source_host=row.source_host, protocol=row.protocol,
+                         size=row.size, sha256=row.sha256, spool_name=row.spool_name or "", received_at=row.received_at,
+                         title=row.title, copies_requested=row.copies_requested, sides=row.sides,
+                         color_mode=row.color_mode, attributes=json.loads(row.attributes or "{}"),
+                         facts=json.loads(row.facts) if row.facts else None)
+            price_list = self.prices.for_queue(job.queue)
+            shape = self._shape(job, price_list, {})
+            ctx = self._context(job, shape, price(price_list, shape), frozenset(memberships.get(row.owner, ())),
+                                row.received_at, None, None)
+            before = ctx.cost
+
+            def reprice(changes, job=job, price_list=price_list):
+                new_shape = self._shape(job, price_list, changes)
+                return {"cost": price(price_list, new_shape), "color": new_shape.color, "sheets": new_shape.sheets,
+                        "impressions": new_shape.sides, "duplex": new_shape.duplex, "copies": new_shape.copies}
+
+            outcome = evaluate([rule], ctx, tz=self.tz, reprice=reprice)
+            trial.examined += 1
+            if not outcome.matched:
+                continue
+            effect = outcome.action if outcome.action != "allow" or not outcome.changes else "change"
+            if rule.action in ("notify", "require-shared-account", "route"):
+                effect = rule.action
+            trial.counts[effect] = trial.counts.get(effect, 0) + 1
+            trial.saved += max(0, before - ctx.cost) if effect != "deny" else before
+            trial.jobs.append(TrialJob(job_id=row.id, owner=row.owner, title=row.title, effect=effect,
+                                       changes=dict(outcome.changes), price_before=before,
+                                       price_after=0 if effect == "deny" else ctx.cost))
+        return trial
 
     def policy_records(self, *, since: datetime | None = None, limit: int = 1000) -> list[PolicyRecord]:
         query = select(policy_records).order_by(policy_records.c.id.desc()).limit(limit)

@@ -1,0 +1,85 @@
+"""The models are the migrated schema; only accounting/ imports SQLAlchemy."""
+import ast
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from accounting.database import Database, current_revision, migrate
+from accounting.schema import metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_models_equal_the_migrated_schema(database):
+    with database.writer.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_the_database_is_at_the_newest_revision(database):
+    assert current_revision(database.writer) == "0002"
+
+
+def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001")
+        assert current_revision(db.writer) == "0001"
+        with db.writer.connect() as conn:
+            assert not inspect(conn).has_table("ledger_entries")
+            assert "pin_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
+        migrate(db.writer)
+        assert current_revision(db.writer) == "0002"
+    finally:
+        db.dispose()
+
+
+def test_migration_0002_keeps_existing_jobs(tmp_path):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert, select
+
+    from accounting.schema import jobs, queues
+
+    db = Database(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    migrate(db.writer, "0001")
+    now = datetime.now(timezone.utc)
+    with db.writer.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO queues (name, description, created_at) VALUES ('secure', '', '2026-01-01 00:00:00')")
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (queue_id, owner, source_host, protocol, client_job_ref, title, document_format, size,"
+            " sha256, state, state_reason, received_at, updated_at, copies_requested, sides, color_mode, attributes)"
+            " VALUES (1, 'alice', 'ws', 'lpd', '', 't', 'x', 1, 'h', 'held', '', '2026-01-01', '2026-01-01', 1, '',"
+            " '', '{}')")
+    migrate(db.writer)
+    with db.reader.connect() as conn:
+        row = conn.execute(select(jobs.c.owner, jobs.c.price_estimate)).one()
+    assert tuple(row) == ("alice", None)
+    db.dispose()
+
+
+def _imports_sqlalchemy(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("sqlalchemy", "alembic") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ("sqlalchemy", "alembic"):
+            return True
+    return False
+
+
+def test_only_accounting_imports_sqlalchemy():
+    offenders = []
+    for folder in ("spooler", "release_api", "panel_menus"):
+        for path in sorted((ROOT / folder).rglob("*.py")) if (ROOT / folder).exists() else []:
+            if _imports_sqlalchemy(path):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
