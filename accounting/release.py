@@ -6,7 +6,9 @@
    euro cannot both reserve it.
 2. ``charge_release`` (releasing → released), once the device accepted the job, turns
    the reservation into a ledger charge — in the same transaction as the state change,
-   and idempotent by key (and by job: a job is charged at most once).
+   and idempotent by key (and by job: a job is charged at most once). Each step locks
+   the job row first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time), so
+   racing taps on several nodes see each other's outcome instead of charging twice.
 3. ``fail_release`` (releasing → held) drops the reservation; nothing is charged.
 4. ``refund_shortfall`` credits back what a job was charged but did not print.
 """
@@ -73,7 +75,7 @@ class ReleaseDesk:
             if owner is not None:
                 self.users.ensure_user(owner)
         with self.db.writer.begin() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise JobNotFound(job_id)
             if row.state not in ("held", "aborted"):
@@ -99,7 +101,7 @@ class ReleaseDesk:
             existing = entry_by_key(conn, idempotency_key)
             if existing is not None:
                 return existing
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise JobNotFound(job_id)
             if row.state == "released":
@@ -122,7 +124,7 @@ class ReleaseDesk:
         """The device did not take the job: drop the reservation, charge nothing, and put
         the job back on hold (or ``state="aborted"``)."""
         with self.db.writer.begin() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise JobNotFound(job_id)
             if row.state != "releasing":
@@ -142,7 +144,7 @@ class ReleaseDesk:
             existing = entry_by_key(conn, key)
             if existing is not None:
                 return existing
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise JobNotFound(job_id)
             if row.state != "released" or not row.charged_amount:
