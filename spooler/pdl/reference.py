@@ -202,9 +202,13 @@ class Analyzer:
 
     # -- sections -------------------------------------------------------------------------------
     def _start_section(self, data, final):
-        if len(data) < detect.SNIFF_BYTES and not final and not self._announced:
+        if len(data) < detect.SNIFF_BYTES and not final:
             self._pending = data
             return None
+        if data.startswith(UEL):
+            # ENTER LANGUAGE followed at once by a UEL: back to PJL, nothing was entered.
+            self._announced = None
+            return data
         language = detect.sniff(data[:detect.SNIFF_BYTES], self._announced)
         self._announced = None
         env = self._env
@@ -294,9 +298,10 @@ class Analyzer:
             data, self._pending = self._pending, b""
             rest = self._read_pjl(data, final=True)
             while rest:
-                rest = self._scan(rest)
-                if rest and self._section is None:
+                if self._section is None:
                     rest = self._read_pjl(rest, final=True)
+                else:
+                    rest = self._scan(rest)
         if self._section is not None:
             self._end_section(self._fed)
         facts = self._account.facts()
