@@ -12,3 +12,7 @@ class PrintgateError(Exception):
 
 class AnalyzerError(PrintgateError):
     """The page analyzer could not make sense of a job's bytes."""
+
+
+class AnalyzerUsageError(AnalyzerError):
+    """The analyzer was used out of order (``feed`` after ``finish``)."""

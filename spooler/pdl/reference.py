@@ -28,6 +28,7 @@ import shutil
 import tempfile
 
 from spooler.pdl import detect, pdf, postscript
+from spooler.pdl.errors import AnalyzerUsageError
 from spooler.pdl.facts import JobFacts
 from spooler.pdl.pcl5 import Pcl5Scanner
 from spooler.pdl.pclxl import PclXlScanner
@@ -120,7 +121,7 @@ class Analyzer:
     # -- input ----------------------------------------------------------------------------------
     def feed(self, chunk) -> None:
         if self._finished is not None:
-            raise RuntimeError("feed() after finish()")
+            raise AnalyzerUsageError("feed() after finish()")
         if not isinstance(chunk, bytes):
             chunk = bytes(chunk)
         if not chunk:
