@@ -1,0 +1,123 @@
+"""The intake decision: rules, price estimate, balance; policy records for refused and
+changed jobs."""
+from datetime import timedelta
+
+import pytest
+
+from accounting.core import AccountingCore, AccountingSettings
+from accounting.pricing import PriceList
+from accounting.rules import Rule
+from tests.accounting.conftest import T0, new_job
+
+
+@pytest.fixture
+def priced(core):
+    core.prices.save(PriceList(name="std", is_default=True, items={("*", False): 10_000, ("*", True): 50_000}))
+    core.users.add_user("alice", balance=1000, groups=("staff",))
+    return core
+
+
+def test_an_allowed_job_gets_a_price_estimate_and_a_decision_id(priced):
+    decision = priced.decide(new_job(pages=4, color_pages=1))
+    assert (decision.action, decision.price_estimate, decision.rule) == ("allow", 80, "")
+    assert len(decision.id) == 36 and not decision.refused
+
+
+def test_an_allowed_job_writes_no_policy_record(priced):
+    priced.decide(new_job())
+    assert priced.decisions.policy_records() == []
+
+
+def test_a_denied_job_gets_a_policy_record_with_everything_the_report_shows(priced):
+    priced.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}, {"message": "Max 50 pages, please."}))
+    decision = priced.decide(new_job(pages=60, title="thesis.pdf", source_host="ws7"), at=T0)
+    assert (decision.action, decision.message, decision.rule) == ("deny", "Max 50 pages, please.", "too-big")
+    [record] = priced.decisions.policy_records()
+    assert (record.decision_id, record.workstation, record.server, record.queue, record.document_name,
+            record.username, record.duplex, record.color, record.impressions, record.price, record.action,
+            record.message, record.rule_name, record.notified) == (
+        decision.id, "ws7", "gw1", "secure", "thesis.pdf", "alice", False, False, 60, 600, "deny",
+        "Max 50 pages, please.", "too-big", False)
+    assert any(a.action == "rule.deny" for a in priced.audit.entries())
+
+
+def test_a_changed_job_is_repriced_and_recorded(priced):
+    priced.rules.add(Rule("mono", "force-mono", {"color": True}, {"message": "Printed in black and white."}))
+    decision = priced.decide(new_job(pages=4, color_pages=4))
+    assert (decision.action, decision.changes, decision.price_estimate) == ("allow", {"mono": True}, 40)
+    [record] = priced.decisions.policy_records()
+    assert (record.action, record.changes, record.color) == ("change", {"mono": True}, False)
+
+
+def test_the_decision_is_stored_with_the_job(priced):
+    priced.rules.add(Rule("dup", "force-duplex", {"pages": {"min": 2}}))
+    job = new_job(pages=4)
+    job.decision = priced.decide(job)
+    [held] = priced.jobs.record_jobs([job])
+    assert (held.decision_id, held.decision_action, held.decision_rule, held.decision_changes, held.price_estimate) == (
+        job.decision.id, "allow", "dup", {"duplex": True}, 40)
+
+
+def test_a_job_the_balance_cannot_cover_is_denied_with_both_amounts(priced):
+    decision = priced.decide(new_job(pages=200))
+    assert (decision.action, decision.rule) == ("deny", "balance")
+    assert "10.00 EUR" in decision.message and "20.00 EUR" in decision.message
+
+
+def test_an_unrestricted_account_is_not_stopped_by_its_balance(priced):
+    priced.accounts.configure("alice", restricted=False)
+    assert priced.decide(new_job(pages=200)).action == "allow"
+
+
+def test_a_rule_may_require_a_shared_account_instead_of_the_balance(priced):
+    priced.rules.add(Rule("shared", "require-shared-account", {"groups": ["staff"]}))
+    decision = priced.decide(new_job(pages=200))
+    assert decision.action == "allow" and decision.require_shared_account
+
+
+def test_group_membership_is_seen_by_rules(priced):
+    priced.rules.add(Rule("staff-no-color", "deny", {"groups": ["staff"], "color": True}))
+    assert priced.decide(new_job(pages=1, color_pages=1)).action == "deny"
+    assert priced.decide(new_job(pages=1)).action == "allow"
+
+
+def test_hold_confirm_is_returned_with_its_message(priced):
+    priced.rules.add(Rule("confirm", "hold-confirm", {"cost": {"min": 100}}))
+    decision = priced.decide(new_job(pages=20))
+    assert decision.action == "hold-confirm" and "2.00 EUR" in decision.message
+
+
+def test_notify_actions_mark_the_policy_record_notified(priced):
+    priced.rules.add(Rule("tell", "notify", {}, {"to": "owner"}))
+    priced.rules.add(Rule("deny-all", "deny", {"pages": {"min": 10}}))
+    decision = priced.decide(new_job(pages=10))
+    assert decision.notify and priced.decisions.policy_records()[0].notified
+
+
+def test_an_unknown_user_is_created_with_an_empty_personal_account(priced):
+    decision = priced.decide(new_job(owner="newbie", pages=1))
+    assert (decision.action, decision.rule) == ("deny", "balance")
+    assert priced.users.get_user("newbie").source == "auto"
+
+
+def test_unknown_users_can_be_refused_instead(database, hasher):
+    core = AccountingCore(database, AccountingSettings(unknown_users="deny"), hasher=hasher)
+    decision = core.decide(new_job(owner="stranger"))
+    assert (decision.action, decision.rule) == ("deny", "unknown-user")
+
+
+def test_a_disabled_user_is_refused(priced):
+    priced.users.set_enabled("alice", False)
+    assert priced.decide(new_job()).rule == "disabled-user"
+
+
+def test_a_rule_change_is_seen_by_the_next_decision(priced):
+    assert priced.decide(new_job()).action == "allow"
+    priced.rules.add(Rule("closed", "deny", {}))
+    assert priced.decide(new_job()).action == "deny"
+
+
+def test_time_of_day_rules_use_the_job_time(priced):
+    priced.rules.add(Rule("night", "deny", {"hours": "20:00-06:00"}))
+    assert priced.decide(new_job(), at=T0).action == "allow"
+    assert priced.decide(new_job(), at=T0 + timedelta(hours=12)).action == "deny"
