@@ -113,6 +113,7 @@ class Analyzer:
         self._job_name = None
         self._pjl_seen = False
         self._pending = b""
+        self._sniffing = None   # the first bytes of a section, too few yet to tell its language
         self._announced = None
         self._section: _Section | None = None
         self._fed = 0
@@ -129,10 +130,13 @@ class Analyzer:
         self._fed += len(chunk)
         data = chunk
         while data:
-            if self._section is None:
-                data = self._read_pjl(data, final=False)
-            else:
+            if self._section is not None:
                 data = self._scan(data)
+            elif self._sniffing is not None:
+                data, self._sniffing = self._sniffing + data, None
+                data = self._start_section(data, final=False)
+            else:
+                data = self._read_pjl(data, final=False)
 
     def _scan(self, data):
         section = self._section
@@ -154,6 +158,7 @@ class Analyzer:
             if data.startswith(UEL, pos):
                 pos += len(UEL)
                 self._pjl_seen = True
+                self._announced = None
                 continue
             if data[pos] in _PJL_WHITESPACE:
                 pos += 1
@@ -204,7 +209,7 @@ class Analyzer:
     # -- sections -------------------------------------------------------------------------------
     def _start_section(self, data, final):
         if len(data) < detect.SNIFF_BYTES and not final:
-            self._pending = data
+            self._sniffing = data
             return None
         if data.startswith(UEL):
             # ENTER LANGUAGE followed at once by a UEL: back to PJL, nothing was entered.
@@ -295,9 +300,14 @@ class Analyzer:
     def finish(self) -> JobFacts:
         if self._finished is not None:
             return self._finished
-        if self._section is None and self._pending:
+        rest = None
+        if self._section is None and self._sniffing is not None:
+            data, self._sniffing = self._sniffing, None
+            rest = self._start_section(data, final=True)
+        elif self._section is None and self._pending:
             data, self._pending = self._pending, b""
             rest = self._read_pjl(data, final=True)
+        if rest:
             while rest:
                 if self._section is None:
                     rest = self._read_pjl(rest, final=True)
