@@ -1,0 +1,98 @@
+"""Panel logins by card, PIN and password, with lockouts per user and per device."""
+from datetime import timedelta
+
+import pytest
+
+from accounting.errors import LoginFailed, LoginLocked
+from accounting.time import utcnow
+
+
+@pytest.fixture
+def alice(core):
+    core.users.add_user("alice", cards=("C-77",), pin="4321")
+    core.users.set_password("alice", "correct horse")
+    return core
+
+
+def test_a_registered_card_logs_its_owner_in(alice):
+    assert alice.authenticate_card("c-77", device="mfp-1").username == "alice"
+
+
+def test_an_unknown_card_fails(alice):
+    with pytest.raises(LoginFailed):
+        alice.authenticate_card("NOPE", device="mfp-1")
+
+
+def test_the_right_pin_logs_in_by_username_or_id(alice):
+    assert alice.authenticate_pin("alice", "4321").username == "alice"
+    user_id = alice.users.get_user("alice").id
+    assert alice.authenticate_pin(user_id, "4321").username == "alice"
+
+
+def test_a_wrong_pin_or_unknown_user_fails_the_same_way(alice):
+    with pytest.raises(LoginFailed) as wrong:
+        alice.authenticate_pin("alice", "0000")
+    with pytest.raises(LoginFailed) as unknown:
+        alice.authenticate_pin("mallory", "4321")
+    assert str(wrong.value) == str(unknown.value) == "login failed"
+
+
+def test_a_local_password_is_verified(alice):
+    assert alice.verify_password("alice", "correct horse").username == "alice"
+    with pytest.raises(LoginFailed):
+        alice.verify_password("alice", "wrong")
+
+
+def test_a_disabled_user_cannot_log_in(alice):
+    alice.users.set_enabled("alice", False)
+    with pytest.raises(LoginFailed):
+        alice.authenticate_card("C-77")
+
+
+def test_five_wrong_pins_lock_the_user_even_with_the_right_pin(alice):
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            alice.authenticate_pin("alice", "0000", device=None)
+    with pytest.raises(LoginLocked) as caught:
+        alice.authenticate_pin("alice", "4321")
+    assert caught.value.scope == "user"
+
+
+def test_the_lock_ends_after_the_lockout(alice):
+    now = utcnow()
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            alice.logins.authenticate_pin("alice", "0000", now=now)
+    later = now + timedelta(minutes=6)
+    assert alice.logins.authenticate_pin("alice", "4321", now=later).username == "alice"
+
+
+def test_a_success_resets_the_user_counter(alice):
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            alice.authenticate_pin("alice", "0000")
+    alice.authenticate_pin("alice", "4321")
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            alice.authenticate_pin("alice", "0000")
+    assert alice.authenticate_pin("alice", "4321").username == "alice"
+
+
+def test_a_device_guessing_cards_is_locked(alice):
+    for i in range(20):
+        with pytest.raises(LoginFailed):
+            alice.authenticate_card(f"GUESS{i}", device="mfp-9")
+    with pytest.raises(LoginLocked) as caught:
+        alice.authenticate_card("C-77", device="mfp-9")
+    assert caught.value.scope == "device"
+    assert alice.authenticate_card("C-77", device="mfp-1").username == "alice"
+
+
+def test_every_attempt_is_audited_without_the_secret(alice):
+    alice.authenticate_pin("alice", "4321", device="mfp-1")
+    with pytest.raises(LoginFailed):
+        alice.authenticate_pin("alice", "9999", device="mfp-1")
+    entries = [e for e in alice.audit.entries() if e.action.startswith("login.")]
+    assert [(e.action, e.actor, e.source) for e in entries] == [
+        ("login.pin.fail", "alice", "mfp-1"), ("login.pin.ok", "alice", "mfp-1")]
+    assert not any("9999" in str(e.new_value) or "4321" in str(e.new_value) for e in alice.audit.entries())
