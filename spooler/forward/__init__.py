@@ -1,0 +1,25 @@
+"""Release = forward: send a held job's bytes to a printer over LPD, RAW or IPP.
+
+Public API: ``Forwarder`` (retries, outcome), ``PrinterTarget``, ``ForwardJob``,
+``ForcedChanges``, ``ForwardOutcome``, ``register_sender`` for the IPP client, and the
+sans-IO ``ForcedSettingsTransform``.
+"""
+from spooler.forward.errors import (
+    BadTarget, ConnectionLostMidway, ForwardError, ForwardTimeout, InjectionError,
+    PrinterRefusedJob, PrinterUnreachable, SourceChanged, UnsupportedProtocol,
+)
+from spooler.forward.forwarder import (
+    SENDERS, Forwarder, RetryPolicy, SendContext, Sender, Timeouts, register_sender,
+)
+from spooler.forward.inject import ForcedSettingsTransform
+from spooler.forward.job import AttemptResult, ForcedChanges, ForwardJob, ForwardOutcome, PrinterTarget
+from spooler.forward.lpd_client import LpdTimeouts
+from spooler.forward.raw_client import RawTimeouts
+
+__all__ = [
+    "AttemptResult", "BadTarget", "ConnectionLostMidway", "ForcedChanges", "ForcedSettingsTransform",
+    "ForwardError", "ForwardJob", "ForwardOutcome", "ForwardTimeout", "Forwarder", "InjectionError",
+    "LpdTimeouts", "PrinterRefusedJob", "PrinterTarget", "PrinterUnreachable", "RawTimeouts",
+    "RetryPolicy", "SENDERS", "SendContext", "Sender", "SourceChanged", "Timeouts",
+    "UnsupportedProtocol", "register_sender",
+]

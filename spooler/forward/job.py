@@ -1,0 +1,123 @@
+"""What a release hands the forwarder, and what it gets back.
+
+``PrinterTarget`` describes the device (as the devices table will store it), ``ForwardJob``
+the held job (a way to read its plaintext again, and what the control file or IPP request
+says about it), ``ForcedChanges`` what a rule imposed, and ``ForwardOutcome`` the honest
+answer: accepted only when the device acknowledged every byte.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from spooler.forward.errors import BadTarget, ForwardError
+
+PROTOCOLS = ("ipp", "lpd", "raw")
+DEFAULT_PORTS = {"ipp": 631, "lpd": 515, "raw": 9100}
+_HOST = re.compile(r"^[A-Za-z0-9_.:\-\[\]]{1,253}$")
+_QUEUE = re.compile(r"^[^\x00-\x20\x7f/]{1,127}$")
+
+
+@dataclass(frozen=True)
+class PrinterTarget:
+    """A device as the forwarder needs it: protocol ``lpd``, ``raw`` or ``ipp``; ``queue``
+    is the LPD queue name; ``resource`` the IPP path (``/ipp/print``)."""
+
+    protocol: str
+    host: str
+    port: int | None = None
+    queue: str = "lp"
+    resource: str = "/ipp/print"
+    name: str = ""
+
+    def __post_init__(self):
+        if self.protocol not in PROTOCOLS:
+            raise BadTarget(f"unknown protocol {self.protocol!r}", target=self.host)
+        if not _HOST.match(self.host or ""):
+            raise BadTarget(f"bad printer host {self.host!r}", target=self.host)
+        if self.port is not None and not 0 < self.port < 65536:
+            raise BadTarget(f"bad printer port {self.port!r}", target=self.host)
+        if self.protocol == "lpd" and not _QUEUE.match(self.queue or ""):
+            raise BadTarget(f"bad LPD queue name {self.queue!r}", target=self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else DEFAULT_PORTS[self.protocol]
+
+    def describe(self) -> str:
+        where = f"{self.host}:{self.effective_port}"
+        if self.protocol == "lpd":
+            return f"lpd://{where}/{self.queue}"
+        if self.protocol == "ipp":
+            return f"ipp://{where}{self.resource}"
+        return f"socket://{where}"
+
+
+@dataclass(frozen=True)
+class ForcedChanges:
+    """Changes a rule imposed on a job. ``binding`` is PJL's ``LONGEDGE`` or ``SHORTEDGE``."""
+
+    mono: bool = False
+    duplex: bool = False
+    binding: str = "LONGEDGE"
+
+    def __post_init__(self):
+        if self.binding not in ("LONGEDGE", "SHORTEDGE"):
+            raise ValueError(f"binding must be LONGEDGE or SHORTEDGE, not {self.binding!r}")
+
+    @property
+    def any(self) -> bool:
+        return self.mono or self.duplex
+
+
+@dataclass(frozen=True)
+class ForwardJob:
+    """A held job to send. ``open_chunks`` returns a fresh iterator over the job's plaintext
+    each time it is called (``lambda: store.read_chunks(spool_name)``): copies in the data
+    and the sizing pass for LPD read the spool more than once. ``size`` is the plaintext
+    length when known (the job store records it)."""
+
+    job_id: str
+    open_chunks: Callable[[], Iterable[bytes]]
+    size: int | None = None
+    title: str = ""
+    user: str = ""
+    copies: int = 1
+    forced: ForcedChanges = field(default_factory=ForcedChanges)
+    #: LPD only: ``True`` puts N copies into the data file, ``False`` writes N ``l`` lines.
+    copies_in_data: bool = False
+
+    def __post_init__(self):
+        if not 1 <= self.copies <= 999:
+            raise ValueError(f"copies must be 1..999, not {self.copies}")
+
+
+@dataclass(frozen=True)
+class ForwardOutcome:
+    """The result of a release. ``accepted`` means the device acknowledged every byte
+    (``confirmed_by`` says how: ``lpd-ack``, ``peer-close`` or ``grace``). On failure,
+    ``kind`` is one of ``refused``, ``rejected``, ``connection-lost``, ``timeout``,
+    ``source-error``, ``injection-error``, ``unsupported-protocol``, ``bad-target`` and
+    ``reason`` the sentence to show at the panel."""
+
+    job_id: str
+    target: str
+    accepted: bool
+    attempts: int
+    bytes_sent: int
+    total_bytes: int | None = None
+    sha256: str | None = None
+    confirmed_by: str | None = None
+    kind: str | None = None
+    reason: str | None = None
+    error: ForwardError | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """One successful attempt as a sender reports it."""
+
+    bytes_sent: int
+    sha256: str
+    confirmed_by: str
