@@ -1,0 +1,964 @@
+"""IPP operations of the gateway's queues: validation, then one handler per operation.
+
+``IppService.prepare`` checks a decoded request in the fixed order a mature server uses —
+version and request-id, attribute group order, attributes-charset,
+attributes-natural-language, target URI, requesting user — and raises ``IppError`` with
+the status to answer. ``IppService.handle`` then dispatches through ``OPERATIONS``, a
+table of handlers sharing one signature, ``handler(service, request) -> Deferred[Message]``.
+
+Held jobs live in accounting; a job announced by Create-Job lives here (``PendingJob``)
+until its document is committed, under an id from a separate range that stays its IPP
+job-id afterwards. Every state change of a recorded job goes through
+``accounting.change_job_state``.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
+from twisted.logger import Logger
+
+from spooler.intake import JobMetadata
+from spooler.ipp.codec import Attribute, AttributeGroup, Message, Tag
+from spooler.ipp.constants import JobState, OPERATION_NAMES, Operation, Status
+from spooler.ipp.document import Decompressor, DocumentBody
+from spooler.ipp.printer import (
+    DEFAULT_DOCUMENT_FORMAT, DOCUMENT_FORMATS, JOB_TEMPLATE_PRINTER, JOB_TEMPLATE_TAGS, MEDIA,
+    PrinterContext, check_job_template, media_col_database, printer_attributes, queue_uuid,
+)
+from spooler.ipp.replies import IppError, status_for
+
+log = Logger()
+
+__all__ = ["IppRequest", "IppService", "OPERATIONS", "PendingJob", "JobView"]
+
+#: accounting state -> (IPP job-state, job-state-reasons)
+JOB_STATES = {
+    "held": (JobState.PENDING_HELD, "job-hold-until-specified"),
+    "releasing": (JobState.PROCESSING, "job-printing"),
+    "released": (JobState.COMPLETED, "job-completed-successfully"),
+    "canceled": (JobState.CANCELED, "job-canceled-by-user"),
+    "deleted": (JobState.CANCELED, "job-canceled-by-operator"),
+    "expired": (JobState.CANCELED, "job-canceled-by-operator"),
+    "aborted": (JobState.ABORTED, "aborted-by-system"),
+}
+TERMINAL = ("released", "canceled", "deleted", "expired", "aborted")
+NOT_COMPLETED = ("held", "releasing")
+WHICH_JOBS = {
+    "not-completed": NOT_COMPLETED,
+    "completed": TERMINAL,
+    "all": NOT_COMPLETED + TERMINAL,
+    "aborted": ("aborted",),
+    "canceled": ("canceled", "deleted", "expired"),
+    "pending": (),
+    "pending-held": ("held",),
+    "processing": ("releasing",),
+}
+#: Create-Job ids start here so they never collide with accounting's own job ids.
+PENDING_ID_BASE = 1 << 30
+MULTIPLE_OPERATION_TIMEOUT = 120.0
+
+JOB_DESCRIPTION = (
+    "job-uri", "job-id", "job-printer-uri", "job-more-info", "job-name",
+    "job-originating-user-name", "job-state", "job-state-reasons", "job-state-message",
+    "number-of-documents", "time-at-creation", "time-at-processing", "time-at-completed",
+    "job-printer-up-time", "date-time-at-creation", "date-time-at-processing",
+    "date-time-at-completed", "job-k-octets", "job-impressions", "job-media-sheets",
+    "job-impressions-completed", "job-media-sheets-completed", "job-k-octets-processed",
+    "number-of-intervening-jobs", "document-format", "job-uuid", "job-hold-until-actual",
+)
+JOB_TEMPLATE = ("copies", "sides", "print-color-mode", "job-hold-until", "job-priority",
+                "media", "job-account-id")
+
+
+@dataclass
+class IppRequest:
+    """A validated request, with what the HTTP layer knows about it."""
+
+    message: Message
+    operation: AttributeGroup
+    job: AttributeGroup | None
+    queue: object  # spooler.config.QueueConfig
+    printer_uri: str
+    user: str
+    host: str
+    document: DocumentBody
+
+    @property
+    def op(self) -> int:
+        return self.message.code
+
+    def attr(self, name: str):
+        attribute = self.operation.get(name)
+        return attribute.value if attribute is not None else None
+
+
+@dataclass
+class PendingJob:
+    """A job from Create-Job whose document has not been committed yet."""
+
+    id: int
+    queue: str
+    owner: str
+    host: str
+    title: str
+    created_at: datetime
+    template: dict
+    hold: bool
+    state: str = "pending"
+    receiver: object = None
+    document_format: str = DEFAULT_DOCUMENT_FORMAT
+    timeout: object = None
+    committed_id: int | None = None
+
+
+@dataclass
+class JobView:
+    """What IPP shows of a job, from a ``HeldJob`` or a ``PendingJob``."""
+
+    id: int
+    owner: str
+    title: str
+    state: JobState
+    reasons: list[str]
+    message: str
+    created_at: datetime
+    completed_at: datetime | None
+    processing_at: datetime | None
+    size: int
+    copies: int
+    sides: str
+    color_mode: str
+    document_format: str
+    impressions: int | None
+    hold_until: str
+    media: str = ""
+
+    @classmethod
+    def of_held(cls, job, *, ipp_id: int | None = None, client_hold: bool = False) -> "JobView":
+        state, reason = JOB_STATES.get(job.state, (JobState.ABORTED, "aborted-by-system"))
+        terminal = job.state in TERMINAL
+        reasons = [reason]
+        if client_hold and job.state == "held":
+            reasons = ["job-hold-until-specified"]
+        return cls(
+            id=ipp_id or job.id, owner=job.owner, title=job.title or f"job {job.id}",
+            state=state, reasons=reasons,
+            message=job.state_reason or _STATE_MESSAGES.get(job.state, job.state),
+            created_at=job.received_at,
+            processing_at=job.updated_at if job.state in ("releasing",) + TERMINAL else None,
+            completed_at=job.updated_at if terminal else None,
+            size=job.size, copies=job.copies_requested or 1, sides=job.sides,
+            color_mode=job.color_mode, document_format=job.document_format,
+            impressions=job.impressions,
+            hold_until=(job.attributes or {}).get("job-hold-until", "indefinite")
+            if job.state == "held" else "no-hold",
+            media=(job.attributes or {}).get("media", ""),
+        )
+
+    @classmethod
+    def of_pending(cls, job: PendingJob) -> "JobView":
+        states = {"pending": (JobState.PENDING, "job-incoming"),
+                  "canceled": (JobState.CANCELED, "job-canceled-by-user"),
+                  "aborted": (JobState.ABORTED, "aborted-by-system")}
+        state, reason = states[job.state]
+        return cls(
+            id=job.id, owner=job.owner, title=job.title or f"job {job.id}", state=state,
+            reasons=[reason], message="waiting for the document" if job.state == "pending"
+            else job.state, created_at=job.created_at, processing_at=None,
+            completed_at=None if job.state == "pending" else job.created_at, size=0,
+            copies=job.template.get("copies", 1), sides=job.template.get("sides", ""),
+            color_mode=job.template.get("print-color-mode", ""),
+            document_format=job.document_format, impressions=None,
+            hold_until=job.template.get("job-hold-until", "no-hold"),
+            media=job.template.get("media", ""))
+
+
+_STATE_MESSAGES = {
+    "held": "Held until released at a printer",
+    "releasing": "Being released to a printer",
+    "released": "Printed",
+    "canceled": "Canceled",
+    "deleted": "Deleted",
+    "expired": "Expired before it was released",
+    "aborted": "Release failed",
+}
+
+
+class IppService:
+    """The IPP side of the gateway's queues; one per gateway, shared by all connections."""
+
+    def __init__(self, *, intake, accounting, config, clock, gateway_id: str = "printgate"):
+        self.intake = intake
+        self.accounting = accounting
+        self.config = config
+        self.clock = clock
+        self.gateway_id = gateway_id
+        self.start_time = max(1, int(clock.seconds()))
+        self.pending: dict[int, PendingJob] = {}
+        self.aliases: dict[int, int] = {}  # Create-Job id -> accounting job id
+        self.ipp_ids: dict[int, int] = {}  # accounting job id -> Create-Job id
+        self.client_holds: set[int] = set()  # accounting ids held by the client (Hold-Job)
+        self._ids = itertools.count(PENDING_ID_BASE + int(time.time()) % 1_000_000 * 64)
+
+    # ------------------------------------------------------------ validation
+
+    def prepare(self, message: Message, *, host_header: str, peer: str, document: DocumentBody,
+                secure: bool = False, authenticated_user: str | None = None) -> IppRequest:
+        """Validate ``message`` in the fixed order; raise ``IppError`` on the first problem."""
+        if message.version[0] not in (1, 2):
+            raise IppError(Status.SERVER_ERROR_VERSION_NOT_SUPPORTED,
+                           f"IPP version {message.version[0]}.{message.version[1]} is not supported")
+        if message.request_id <= 0:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "request-id must be greater than zero")
+        last = 0
+        for group in message.groups:
+            if group.tag < last:
+                raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "attribute groups are out of order")
+            last = group.tag
+        if len(message.groups_of(Tag.OPERATION)) != 1 or message.groups[0].tag != Tag.OPERATION:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                           "exactly one operation attributes group must come first")
+        op = message.groups[0]
+        attrs = op.attributes
+        if not attrs or attrs[0].name != "attributes-charset":
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                           "attributes-charset must be the first operation attribute")
+        if len(attrs) < 2 or attrs[1].name != "attributes-natural-language":
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                           "attributes-natural-language must be the second operation attribute")
+        charset, language = attrs[0], attrs[1]
+        if len(charset.values) != 1 or charset.tag != Tag.CHARSET:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad attributes-charset")
+        if charset.value.lower() not in ("utf-8", "us-ascii"):
+            raise IppError(Status.CLIENT_ERROR_CHARSET_NOT_SUPPORTED,
+                           f"charset {charset.value!r} is not supported", unsupported=[charset])
+        if len(language.values) != 1 or language.tag != Tag.NATURAL_LANGUAGE:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad attributes-natural-language")
+        queue = self._target_queue(message, op)
+        scheme = "ipps" if secure else "ipp"
+        printer_uri = f"{scheme}://{host_header}/printers/{queue.name}"
+        user = self._requesting_user(op, queue, authenticated_user, peer)
+        return IppRequest(message, op, message.group(Tag.JOB), queue, printer_uri, user, peer,
+                          document)
+
+    def _target_queue(self, message: Message, op: AttributeGroup):
+        printer_uri = op.get("printer-uri")
+        job_uri = op.get("job-uri")
+        target = printer_uri or job_uri
+        if target is None:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "no printer-uri or job-uri")
+        if len(target.values) != 1 or target.tag != Tag.URI:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, f"bad {target.name}")
+        parts = urlsplit(target.value)
+        if parts.scheme not in ("ipp", "ipps", "http", "https"):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, f"{target.name} is not an ipp URI")
+        path = unquote(parts.path).rstrip("/")
+        segments = [s for s in path.split("/") if s]
+        name = None
+        if not segments or segments == ["ipp", "print"]:
+            name = self.config.default_queue
+        elif segments[0] == "printers" and len(segments) in (2, 3):
+            name = segments[1]
+            if len(segments) == 3 and target is printer_uri:
+                raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {target.value}")
+        elif segments[0] == "ipp" and segments[1:2] == ["print"] and len(segments) == 3:
+            name = self.config.default_queue
+        elif segments[0] == "jobs" and len(segments) == 2:
+            name = self.config.default_queue
+        queue = self.config.queue(name) if name else None
+        if queue is None:
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no printer at {target.value}")
+        return queue
+
+    def _requesting_user(self, op: AttributeGroup, queue, authenticated_user: str | None,
+                         peer: str) -> str:
+        """The authenticated name wins; else requesting-user-name if the queue trusts it."""
+        stated = op.get("requesting-user-name")
+        if stated is not None and (len(stated.values) != 1 or stated.tag not in (
+                Tag.NAME, Tag.NAME_WITH_LANGUAGE)):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad requesting-user-name",
+                           unsupported=[stated])
+        if authenticated_user:
+            return authenticated_user
+        if stated is not None and queue.trust_client_user:
+            value = stated.value
+            name = value.text if hasattr(value, "text") else value
+            if name:
+                return name[:255]
+        return "anonymous"
+
+    # ------------------------------------------------------------ dispatch
+
+    def handle(self, request: IppRequest) -> Deferred:
+        """Run the operation; the Deferred always fires with a response ``Message``."""
+        handler = OPERATIONS.get(request.op)
+        if handler is None:
+            request.document.discard()
+            return succeed(self.error_response(request.message, IppError(
+                Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED,
+                f"operation 0x{request.op:04x} is not supported")))
+        d = maybeDeferred(handler, self, request)
+        d.addErrback(self._failed, request)
+        return d
+
+    def _failed(self, failure, request: IppRequest) -> Message:
+        request.document.discard()
+        known = status_for(failure.value)
+        if known is None:
+            log.failure("IPP {operation} from {host} failed", failure,
+                        operation=OPERATION_NAMES.get(request.op, hex(request.op)),
+                        host=request.host)
+            error = IppError(Status.SERVER_ERROR_INTERNAL_ERROR, "internal error")
+        else:
+            error = failure.value if isinstance(failure.value, IppError) else IppError(*known)
+            log.info("IPP {operation} from {user}@{host} refused: {status} {reason}",
+                     operation=OPERATION_NAMES.get(request.op, hex(request.op)),
+                     user=request.user, host=request.host, status=error.status.keyword,
+                     reason=error.message)
+        return self.error_response(request.message, error)
+
+    # ------------------------------------------------------------ responses
+
+    @staticmethod
+    def response(message: Message, status: Status = Status.SUCCESSFUL_OK,
+                 status_message: str | None = None) -> Message:
+        version = message.version if message.version[0] in (1, 2) else (1, 1)
+        reply = Message(version, int(status), message.request_id)
+        op = reply.add_group(Tag.OPERATION)
+        op.add("attributes-charset", Tag.CHARSET, "utf-8")
+        op.add("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en")
+        if status_message:
+            op.add("status-message", Tag.TEXT, status_message[:255])
+        return reply
+
+    def error_response(self, message: Message, error: IppError) -> Message:
+        reply = self.response(message, error.status, error.message)
+        if error.unsupported:
+            reply.add_group(Tag.UNSUPPORTED_GROUP).attributes.extend(error.unsupported)
+        return reply
+
+    def job_uri(self, request: IppRequest, job_id: int) -> str:
+        return f"{request.printer_uri}/{job_id}"
+
+    def job_attributes(self, request: IppRequest, view: JobView, wanted: set[str] | None) -> list[Attribute]:
+        """The job's attributes, limited to ``wanted`` (None: all)."""
+        a = Attribute.of
+        now = int(self.clock.seconds())
+        out: list[Attribute] = []
+
+        def add(name, tag, *values):
+            if wanted is None or name in wanted:
+                out.append(a(name, tag, *values))
+
+        def epoch(dt):
+            return int(dt.timestamp()) if dt is not None else None
+
+        add("job-id", Tag.INTEGER, view.id)
+        add("job-uri", Tag.URI, self.job_uri(request, view.id))
+        add("job-printer-uri", Tag.URI, request.printer_uri)
+        add("job-more-info", Tag.URI,
+            "http://" + request.printer_uri.split("://", 1)[1].split("/", 1)[0] + f"/jobs/{view.id}")
+        add("job-name", Tag.NAME, view.title[:255] or f"job {view.id}")
+        add("job-originating-user-name", Tag.NAME, view.owner[:255])
+        add("job-state", Tag.ENUM, int(view.state))
+        add("job-state-reasons", Tag.KEYWORD, *view.reasons)
+        add("job-state-message", Tag.TEXT, view.message[:255])
+        add("number-of-documents", Tag.INTEGER, 0 if view.state == JobState.PENDING else 1)
+        add("number-of-intervening-jobs", Tag.INTEGER, 0)
+        add("time-at-creation", Tag.INTEGER, max(0, epoch(view.created_at)))
+        for name, dt in (("processing", view.processing_at), ("completed", view.completed_at)):
+            if dt is None:
+                add(f"time-at-{name}", Tag.NO_VALUE)
+                add(f"date-time-at-{name}", Tag.NO_VALUE)
+            else:
+                add(f"time-at-{name}", Tag.INTEGER, max(0, epoch(dt)))
+                add(f"date-time-at-{name}", Tag.DATE_TIME, dt.replace(microsecond=0))
+        add("date-time-at-creation", Tag.DATE_TIME, view.created_at.replace(microsecond=0))
+        add("job-printer-up-time", Tag.INTEGER, max(1, now))
+        add("job-k-octets", Tag.INTEGER, (view.size + 1023) // 1024)
+        add("job-k-octets-processed", Tag.INTEGER,
+            (view.size + 1023) // 1024 if view.state == JobState.COMPLETED else 0)
+        if view.impressions is not None:
+            add("job-impressions", Tag.INTEGER, max(0, view.impressions))
+        else:
+            add("job-impressions", Tag.NO_VALUE)
+        add("job-impressions-completed", Tag.INTEGER,
+            max(0, view.impressions or 0) if view.state == JobState.COMPLETED else 0)
+        add("job-media-sheets-completed", Tag.INTEGER, 0)
+        add("document-format", Tag.MIME_MEDIA_TYPE, view.document_format or DEFAULT_DOCUMENT_FORMAT)
+        add("job-uuid", Tag.URI, queue_uuid(self.gateway_id, f"job/{view.id}"))
+        add("copies", Tag.INTEGER, max(1, view.copies))
+        if view.sides:
+            add("sides", Tag.KEYWORD, view.sides)
+        if view.color_mode:
+            add("print-color-mode", Tag.KEYWORD, view.color_mode)
+        if view.media:
+            add("media", Tag.KEYWORD, view.media)
+        add("job-hold-until", Tag.KEYWORD, view.hold_until)
+        add("job-priority", Tag.INTEGER, 50)
+        return out
+
+    def job_response(self, request: IppRequest, view: JobView, unsupported: list[Attribute]) -> Message:
+        status = Status.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED if unsupported else Status.SUCCESSFUL_OK
+        reply = self.response(request.message, status)
+        if unsupported:
+            reply.add_group(Tag.UNSUPPORTED_GROUP).attributes.extend(unsupported)
+        wanted = {"job-id", "job-uri", "job-state", "job-state-reasons", "job-state-message",
+                  "number-of-intervening-jobs"}
+        reply.add_group(Tag.JOB).attributes.extend(self.job_attributes(request, view, wanted))
+        return reply
+
+    # ------------------------------------------------------------ job checks
+
+    def check_document_format(self, request: IppRequest) -> str:
+        attribute = request.operation.get("document-format")
+        if attribute is None:
+            return DEFAULT_DOCUMENT_FORMAT
+        if len(attribute.values) != 1 or attribute.tag != Tag.MIME_MEDIA_TYPE:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad document-format",
+                           unsupported=[attribute])
+        fmt = attribute.value
+        for known in DOCUMENT_FORMATS:
+            if fmt.lower() == known.lower():
+                return known
+        raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+                       f"document-format {fmt!r} is not supported", unsupported=[attribute])
+
+    def check_compression(self, request: IppRequest, max_output: int) -> Decompressor | None:
+        attribute = request.operation.get("compression")
+        if attribute is None:
+            return None
+        if len(attribute.values) != 1 or attribute.tag != Tag.KEYWORD:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad compression",
+                           unsupported=[attribute])
+        if attribute.value == "none":
+            return None
+        if attribute.value not in ("gzip", "deflate"):
+            raise IppError(Status.CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED,
+                           f"compression {attribute.value!r} is not supported",
+                           unsupported=[attribute])
+        return Decompressor(attribute.value, max_output=max_output)
+
+    def check_job_template(self, request: IppRequest) -> tuple[dict, list[Attribute]]:
+        """Known job attributes with good values -> dict; unknown ones -> ignored list.
+        Bad values of known attributes refuse the job (RFC 8011 section 4.1.7)."""
+        template: dict = {}
+        ignored: list[Attribute] = []
+        bad: list[Attribute] = []
+        fidelity = request.operation.get("ipp-attribute-fidelity")
+        if fidelity is not None and (fidelity.tag != Tag.BOOLEAN or len(fidelity.values) != 1):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad ipp-attribute-fidelity",
+                           unsupported=[fidelity])
+        strict = bool(fidelity is not None and fidelity.value)
+        candidates = list(request.job.attributes) if request.job else []
+        for name in ("job-name", "job-password", "job-password-encryption", "job-hold-until"):
+            attribute = request.operation.get(name)
+            if attribute is not None:
+                candidates.append(attribute)
+        for attribute in candidates:
+            name = attribute.name
+            if name not in JOB_TEMPLATE_TAGS:
+                ignored.append(attribute)
+                continue
+            if not check_job_template(name, attribute):
+                bad.append(attribute)
+                continue
+            value = attribute.value
+            if name == "media-col":
+                value = _media_from_col(value)
+                if value:
+                    template["media"] = value
+                continue
+            if name == "job-name":
+                value = value.text if hasattr(value, "text") else value
+            template[name] = value if len(attribute.values) == 1 else attribute.python_values()
+        if bad or (ignored and strict):
+            raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                           "unsupported job attributes: " + ", ".join(a.name for a in bad + ignored),
+                           unsupported=bad + ignored)
+        return template, ignored
+
+    def job_name(self, request: IppRequest, template: dict) -> str:
+        name = template.get("job-name")
+        if not name:
+            document_name = request.operation.get("document-name")
+            if document_name is not None and document_name.tag in (Tag.NAME, Tag.NAME_WITH_LANGUAGE):
+                value = document_name.value
+                name = value.text if hasattr(value, "text") else value
+        return (name or "")[:1024]
+
+    def metadata(self, request: IppRequest, fmt: str, template: dict, title: str,
+                 client_ref: str = "") -> JobMetadata:
+        kept = {k: v for k, v in template.items()
+                if k not in ("job-name", "job-password", "copies", "sides", "print-color-mode")}
+        password = template.get("job-password")
+        if password:
+            kept["job-password-sha256"] = hashlib.sha256(password).hexdigest()
+        return JobMetadata(
+            protocol="ipp", host=request.host, queue=request.queue.name, user=request.user,
+            title=title, copies=int(template.get("copies", 1)), sides=template.get("sides", ""),
+            color_mode=template.get("print-color-mode", ""), document_format=fmt,
+            client_job_ref=client_ref, attributes=kept)
+
+    def max_job_size(self) -> int:
+        return int(getattr(self.config, "max_job_size", 2 << 30))
+
+    # ------------------------------------------------------------ finding jobs
+
+    def job_id_of(self, request: IppRequest) -> int:
+        job_id = request.operation.get("job-id")
+        if job_id is not None:
+            if len(job_id.values) != 1 or job_id.tag != Tag.INTEGER or job_id.value <= 0:
+                raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad job-id", unsupported=[job_id])
+            if request.operation.get("printer-uri") is None:
+                raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id needs printer-uri")
+            return job_id.value
+        job_uri = request.operation.get("job-uri")
+        if job_uri is None:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "no job-id or job-uri")
+        tail = urlsplit(job_uri.value).path.rstrip("/").rsplit("/", 1)[-1]
+        if not tail.isdigit() or int(tail) <= 0:
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job at {job_uri.value}")
+        return int(tail)
+
+    def find_job(self, request: IppRequest) -> Deferred:
+        """Fires with ``(view, HeldJob | PendingJob)`` or fails with not-found."""
+        job_id = self.job_id_of(request)
+        pending = self.pending.get(job_id)
+        if pending is not None and pending.committed_id is None:
+            return succeed((JobView.of_pending(pending), pending))
+        real_id = self.aliases.get(job_id, job_id)
+        if real_id >= PENDING_ID_BASE:
+            return fail(IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id}"))
+        d = self.accounting.get_job(real_id)
+
+        def found(job):
+            if job.queue != request.queue.name:
+                raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id} on {request.queue.name}")
+            return self.view(job), job
+
+        return d.addCallback(found)
+
+    def view(self, job) -> JobView:
+        return JobView.of_held(job, ipp_id=self.ipp_ids.get(job.id),
+                               client_hold=job.id in self.client_holds)
+
+    def check_owner(self, request: IppRequest, owner: str, job_id: int) -> None:
+        if owner != request.user:
+            raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                           f"{request.user} does not own job {job_id}")
+
+    def committed(self, held, *, hold: bool, pending: PendingJob | None = None) -> JobView:
+        if hold:
+            self.client_holds.add(held.id)
+        if pending is not None:
+            pending.committed_id = held.id
+            self.aliases[pending.id] = held.id
+            self.ipp_ids[held.id] = pending.id
+            self.pending.pop(pending.id, None)
+        log.info("IPP job {job_id} held for {user} from {host}: {size} bytes",
+                 job_id=held.id, user=held.owner, host=held.source_host, size=held.size)
+        return self.view(held)
+
+    def intake_accepting(self) -> bool:
+        return bool(getattr(self.intake, "accepting", True))
+
+    def queued_job_count(self, request: IppRequest) -> Deferred:
+        return self.accounting.count_jobs(queue=request.queue.name, states=NOT_COMPLETED)
+
+
+# ---------------------------------------------------------------- handlers
+# One signature: handler(service, request) -> Deferred[Message] | Message.
+
+
+def _print_job(service: IppService, request: IppRequest):
+    fmt = service.check_document_format(request)
+    template, ignored = service.check_job_template(request)
+    decompressor = service.check_compression(request, service.max_job_size())
+    title = service.job_name(request, template)
+    receiver = service.intake.begin(service.metadata(request, fmt, template, title))
+    hold = template.get("job-hold-until", "no-hold") != "no-hold"
+    d = request.document.attach(receiver.write, decompressor=decompressor)
+
+    def aborted(failure):
+        receiver.abort(f"IPP Print-Job failed: {failure.value}")
+        return failure
+
+    d.addCallbacks(lambda _: receiver.commit(), aborted)
+    d.addCallback(lambda held: service.job_response(request, service.committed(held, hold=hold),
+                                                    ignored))
+    return d
+
+
+def _validate_job(service: IppService, request: IppRequest):
+    request.document.discard()
+    service.check_document_format(request)
+    service.check_compression(request, 0)
+    _, ignored = service.check_job_template(request)
+    status = Status.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED if ignored else Status.SUCCESSFUL_OK
+    reply = service.response(request.message, status)
+    if ignored:
+        reply.add_group(Tag.UNSUPPORTED_GROUP).attributes.extend(ignored)
+    return reply
+
+
+def _create_job(service: IppService, request: IppRequest):
+    request.document.discard()
+    template, ignored = service.check_job_template(request)
+    if not request.queue or not service.intake_accepting():
+        raise IppError(Status.SERVER_ERROR_NOT_ACCEPTING_JOBS, "the gateway is not accepting jobs")
+    job = PendingJob(
+        id=next(service._ids), queue=request.queue.name, owner=request.user, host=request.host,
+        title=service.job_name(request, template), created_at=datetime.now(timezone.utc),
+        template=template, hold=template.get("job-hold-until", "no-hold") != "no-hold")
+    service.pending[job.id] = job
+    job.timeout = service.clock.callLater(MULTIPLE_OPERATION_TIMEOUT, _expire_pending, service, job)
+    log.info("IPP Create-Job {job_id} for {user} from {host}", job_id=job.id, user=job.owner,
+             host=job.host)
+    return service.job_response(request, JobView.of_pending(job), ignored)
+
+
+def _expire_pending(service: IppService, job: PendingJob) -> None:
+    job.timeout = None
+    if job.state != "pending" or job.committed_id is not None:
+        return
+    job.state = "aborted"
+    if job.receiver is not None and not job.receiver.committing:
+        job.receiver.abort("Create-Job timed out waiting for Send-Document")
+    log.info("IPP Create-Job {job_id} timed out", job_id=job.id)
+
+
+def _cancel_timeout(job: PendingJob) -> None:
+    if job.timeout is not None and job.timeout.active():
+        job.timeout.cancel()
+    job.timeout = None
+
+
+def _send_document(service: IppService, request: IppRequest):
+    job_id = service.job_id_of(request)
+    last = request.operation.get("last-document")
+    if last is None or last.tag != Tag.BOOLEAN or len(last.values) != 1:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "last-document is required")
+    job = service.pending.get(job_id)
+    if job is None:
+        if job_id in service.aliases:
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} already has its document")
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
+    service.check_owner(request, job.owner, job_id)
+    if job.state != "pending":
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} is {job.state}")
+    fmt = service.check_document_format(request)
+    decompressor = service.check_compression(request, service.max_job_size())
+    _cancel_timeout(job)
+    if job.receiver is None:
+        title = job.title or service.job_name(request, job.template)
+        job.document_format = fmt
+        job.receiver = service.intake.begin(service.metadata(
+            request, fmt, job.template, title, client_ref=f"ipp-job-id:{job.id}"))
+        write = job.receiver.write
+    else:
+        def write(data):
+            raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
+                           "a job holds one document")
+    receiver = job.receiver
+    d = request.document.attach(write, decompressor=decompressor)
+
+    def aborted(failure):
+        if isinstance(failure.value, IppError) and failure.value.status == \
+                Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED:
+            return failure
+        job.state = "aborted"
+        receiver.abort(f"IPP Send-Document failed: {failure.value}")
+        return failure
+
+    def finished(_):
+        if not last.value:
+            job.timeout = service.clock.callLater(MULTIPLE_OPERATION_TIMEOUT, _expire_pending,
+                                                  service, job)
+            return service.job_response(request, JobView.of_pending(job), [])
+        return _commit_pending(service, request, job)
+
+    d.addCallbacks(finished, aborted)
+    return d
+
+
+def _commit_pending(service: IppService, request: IppRequest, job: PendingJob):
+    if job.receiver is None:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job.id} has no document")
+    receiver = job.receiver
+
+    def failed(failure):
+        job.state = "aborted"
+        return failure
+
+    d = receiver.commit()
+    d.addCallbacks(lambda held: service.job_response(
+        request, service.committed(held, hold=job.hold, pending=job), []), failed)
+    return d
+
+
+def _close_job(service: IppService, request: IppRequest):
+    request.document.discard()
+    job_id = service.job_id_of(request)
+    job = service.pending.get(job_id)
+    if job is None:
+        if job_id in service.aliases:
+            return service.response(request.message)
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
+    service.check_owner(request, job.owner, job_id)
+    _cancel_timeout(job)
+    d = maybeDeferred(_commit_pending, service, request, job)
+    return d.addCallback(lambda _: service.response(request.message))
+
+
+def _cancel_job(service: IppService, request: IppRequest):
+    request.document.discard()
+    d = service.find_job(request)
+
+    def cancel(found):
+        view, job = found
+        service.check_owner(request, view.owner, view.id)
+        if isinstance(job, PendingJob):
+            if job.state != "pending":
+                raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is already {job.state}")
+            _cancel_timeout(job)
+            job.state = "canceled"
+            if job.receiver is not None:
+                job.receiver.abort("canceled by the owner over IPP")
+            return service.response(request.message)
+        if job.state != "held":
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                           f"job {view.id} is {job.state} and cannot be canceled")
+        changed = service.accounting.change_job_state(
+            job.id, "canceled", actor=request.user, reason="Cancel-Job over IPP")
+        service.client_holds.discard(job.id)
+        return changed.addCallback(lambda _: service.response(request.message))
+
+    return d.addCallback(cancel)
+
+
+def _cancel_my_jobs(service: IppService, request: IppRequest):
+    request.document.discard()
+    wanted = None
+    job_ids = request.operation.get("job-ids")
+    if job_ids is not None:
+        if any(v.tag != Tag.INTEGER for v in job_ids.values):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad job-ids", unsupported=[job_ids])
+        wanted = {service.aliases.get(v.value, v.value) for v in job_ids.values}
+    for job in list(service.pending.values()):
+        if job.owner == request.user and job.state == "pending" and (wanted is None or job.id in wanted):
+            _cancel_timeout(job)
+            job.state = "canceled"
+            if job.receiver is not None:
+                job.receiver.abort("canceled by the owner over IPP")
+    d = service.accounting.list_jobs(queue=request.queue.name, owner=request.user, states=("held",))
+
+    def cancel_all(jobs):
+        changes = [service.accounting.change_job_state(
+            job.id, "canceled", actor=request.user, reason="Cancel-My-Jobs over IPP")
+            for job in jobs if wanted is None or job.id in wanted]
+        for job in jobs:
+            service.client_holds.discard(job.id)
+        return gatherResults(changes, consumeErrors=True)
+
+    d.addCallback(cancel_all)
+    return d.addCallback(lambda _: service.response(request.message))
+
+
+def _requested(request: IppRequest, default: set[str] | None, groups: dict[str, set[str]]):
+    """Names in requested-attributes, expanding group keywords; None means all."""
+    attribute = request.operation.get("requested-attributes")
+    if attribute is None:
+        return default
+    names: set[str] = set()
+    for value in attribute.values:
+        if value.tag != Tag.KEYWORD:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad requested-attributes",
+                           unsupported=[attribute])
+        if value.value == "all":
+            return None
+        names |= groups.get(value.value, {value.value})
+    return names
+
+
+_JOB_GROUPS = {"job-description": set(JOB_DESCRIPTION), "job-template": set(JOB_TEMPLATE)}
+
+
+def _get_job_attributes(service: IppService, request: IppRequest):
+    request.document.discard()
+    wanted = _requested(request, None, _JOB_GROUPS)
+    d = service.find_job(request)
+
+    def answer(found):
+        view, _ = found
+        reply = service.response(request.message)
+        reply.add_group(Tag.JOB).attributes.extend(service.job_attributes(request, view, wanted))
+        return reply
+
+    return d.addCallback(answer)
+
+
+def _get_jobs(service: IppService, request: IppRequest):
+    request.document.discard()
+    which_attr = request.operation.get("which-jobs")
+    which = "not-completed"
+    if which_attr is not None:
+        which = which_attr.value
+        if which_attr.tag != Tag.KEYWORD or which not in WHICH_JOBS:
+            raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                           f"which-jobs {which!r} is not supported", unsupported=[which_attr])
+    limit_attr = request.operation.get("limit")
+    limit = None
+    if limit_attr is not None:
+        if limit_attr.tag != Tag.INTEGER or limit_attr.value < 1:
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad limit", unsupported=[limit_attr])
+        limit = limit_attr.value
+    my_jobs_attr = request.operation.get("my-jobs")
+    my_jobs = bool(my_jobs_attr is not None and my_jobs_attr.tag == Tag.BOOLEAN and my_jobs_attr.value)
+    wanted = _requested(request, {"job-id", "job-uri"}, _JOB_GROUPS)
+    owner = request.user if my_jobs else None
+    views: list[JobView] = []
+    if which in ("not-completed", "all", "pending"):
+        views += [JobView.of_pending(j) for j in service.pending.values()
+                  if j.state == "pending" and j.queue == request.queue.name
+                  and (owner is None or j.owner == owner)]
+    states = WHICH_JOBS[which]
+    d = service.accounting.list_jobs(queue=request.queue.name, owner=owner, states=states,
+                                     limit=limit, newest_first=which != "not-completed") \
+        if states else succeed([])
+
+    def answer(jobs):
+        all_views = [service.view(j) for j in jobs] + views
+        if limit:
+            all_views = all_views[:limit]
+        reply = service.response(request.message)
+        for view in all_views:
+            reply.add_group(Tag.JOB).attributes.extend(service.job_attributes(request, view, wanted))
+        return reply
+
+    return d.addCallback(answer)
+
+
+_PRINTER_GROUPS = {"printer-description": set(), "job-template": JOB_TEMPLATE_PRINTER}
+
+
+def _get_printer_attributes(service: IppService, request: IppRequest):
+    request.document.discard()
+    wanted = _requested(request, None, _PRINTER_GROUPS)
+    fmt = request.operation.get("document-format")
+    if fmt is not None and (fmt.tag != Tag.MIME_MEDIA_TYPE or len(fmt.values) != 1):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad document-format", unsupported=[fmt])
+    d = service.queued_job_count(request)
+
+    def answer(count):
+        now = max(1, int(service.clock.seconds()))
+        ctx = PrinterContext(
+            queue=request.queue.name, description=getattr(request.queue, "description", ""),
+            printer_uri=request.printer_uri, uuid=queue_uuid(service.gateway_id, request.queue.name),
+            up_time=now, start_time=service.start_time, queued_jobs=count + sum(
+                1 for j in service.pending.values() if j.state == "pending"),
+            accepting=service.intake_accepting(),
+            secure=request.printer_uri.startswith("ipps:"))
+        attributes = printer_attributes(ctx)
+        reply = service.response(request.message)
+        group = reply.add_group(Tag.PRINTER)
+        describe_all = wanted is None
+        printer_description = "printer-description" in _requested_raw(request)
+        for attribute in attributes:
+            name = attribute.name
+            if describe_all or name in wanted or (printer_description
+                                                  and name not in JOB_TEMPLATE_PRINTER):
+                group.attributes.append(attribute)
+        if wanted is not None and "media-col-database" in wanted:
+            group.attributes.append(media_col_database())
+        return reply
+
+    return d.addCallback(answer)
+
+
+def _requested_raw(request: IppRequest) -> set[str]:
+    attribute = request.operation.get("requested-attributes")
+    return set(attribute.python_values()) if attribute is not None else set()
+
+
+def _hold_job(service: IppService, request: IppRequest):
+    request.document.discard()
+    d = service.find_job(request)
+
+    def hold(found):
+        view, job = found
+        service.check_owner(request, view.owner, view.id)
+        if isinstance(job, PendingJob):
+            if job.state != "pending":
+                raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is {job.state}")
+            job.hold = True
+            job.template["job-hold-until"] = "indefinite"
+        elif job.state != "held":
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is {job.state}")
+        else:
+            service.client_holds.add(job.id)
+        log.info("IPP job {job_id} held by {user}", job_id=view.id, user=request.user)
+        return service.response(request.message)
+
+    return d.addCallback(hold)
+
+
+def _release_job(service: IppService, request: IppRequest):
+    """Release-Job lifts the owner's own hold (job-hold-until / Hold-Job); the job then
+    waits at the gateway, as every job does, to be released at a printer."""
+    request.document.discard()
+    d = service.find_job(request)
+
+    def release(found):
+        view, job = found
+        service.check_owner(request, view.owner, view.id)
+        if isinstance(job, PendingJob):
+            if job.state != "pending" or not job.hold:
+                raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is not held")
+            job.hold = False
+            job.template["job-hold-until"] = "no-hold"
+        elif job.state != "held" or job.id not in service.client_holds:
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is not held by its owner")
+        else:
+            service.client_holds.discard(job.id)
+        log.info("IPP job {job_id} released by {user}", job_id=view.id, user=request.user)
+        return service.response(request.message)
+
+    return d.addCallback(release)
+
+
+OPERATIONS: dict[int, Callable[[IppService, IppRequest], object]] = {
+    Operation.PRINT_JOB: _print_job,
+    Operation.VALIDATE_JOB: _validate_job,
+    Operation.CREATE_JOB: _create_job,
+    Operation.SEND_DOCUMENT: _send_document,
+    Operation.CLOSE_JOB: _close_job,
+    Operation.CANCEL_JOB: _cancel_job,
+    Operation.CANCEL_MY_JOBS: _cancel_my_jobs,
+    Operation.GET_JOB_ATTRIBUTES: _get_job_attributes,
+    Operation.GET_JOBS: _get_jobs,
+    Operation.GET_PRINTER_ATTRIBUTES: _get_printer_attributes,
+    Operation.HOLD_JOB: _hold_job,
+    Operation.RELEASE_JOB: _release_job,
+}
+
+
+def _media_from_col(col) -> str | None:
+    name = col.get("media-size-name") or col.get("media-key")
+    if name is not None:
+        return name.value
+    size = col.get("media-size")
+    if size is not None:
+        dims = (size.value.get("x-dimension").value, size.value.get("y-dimension").value)
+        for key, value in MEDIA.items():
+            if value == dims:
+                return key
+    return None
+

@@ -1,0 +1,302 @@
+"""The Twisted shell of the IPP server: bytes in, ``RequestParser`` and ``IppService`` decide.
+
+Per request: the HTTP head (answering ``100 Continue`` at once), the IPP attributes
+(bounded), then the document streamed through ``DocumentBody`` into the intake pipeline.
+A response is written once the request body has ended (keep-alive); an error found
+while a body is still arriving is answered at once and the connection is closed.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ISSLTransport
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.protocols.policies import TimeoutMixin
+
+from spooler.ipp.codec import (
+    IppDecodeError, Limits, Message, MessageAccumulator, encode_message,
+)
+from spooler.ipp.constants import Status
+from spooler.ipp.document import Decompressor, DocumentBody
+from spooler.ipp.http import (
+    BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
+)
+from spooler.ipp.operations import IppService
+from spooler.ipp.replies import IppError
+
+log = Logger()
+
+__all__ = ["IppProtocol", "IppFactory"]
+
+EARLY_ANSWER_BYTES = 256 * 1024
+IPP_PATHS = ("/", "/ipp/print", "/printers/", "/jobs/", "/ipp/print/")
+
+
+class IppProtocol(Protocol, TimeoutMixin):
+    def __init__(self, factory: "IppFactory"):
+        self.factory = factory
+        self.parser = RequestParser()
+        self.events: deque = deque()
+        self.busy = False  # a complete request is being answered
+        self.head: RequestHead | None = None
+        self.accumulator: MessageAccumulator | None = None
+        self.content_decoder: Decompressor | None = None
+        self.document: DocumentBody | None = None
+        self.request_message: Message | None = None
+        self.body_ended = False
+        self.pending_response: bytes | None = None
+        self.closing = False
+
+    # -- connection ----------------------------------------------------------------------
+    def connectionMade(self):
+        self.callLater = self.factory.clock.callLater
+        self.setTimeout(self.factory.idle_timeout)
+        peer = self.transport.getPeer()
+        self.peer_host = getattr(peer, "host", "unknown")
+
+    def timeoutConnection(self):
+        log.info("IPP connection from {host} idle, closing", host=self.peer_host)
+        self._abort_document(ConnectionDone("idle timeout"))
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason=ConnectionDone()):
+        self.setTimeout(None)
+        self._abort_document(reason.value if hasattr(reason, "value") else reason)
+
+    def _abort_document(self, reason) -> None:
+        if self.document is not None and not self.body_ended:
+            self.document.fail(reason if isinstance(reason, BaseException) else ConnectionDone())
+
+    def dataReceived(self, data: bytes):
+        self.resetTimeout()
+        if self.closing:
+            return
+        try:
+            self.events.extend(self.parser.feed(data))
+        except HttpError as e:
+            self._http_error(e.status, e.reason)
+            return
+        self._drain()
+
+    def _drain(self) -> None:
+        while self.events and not self.busy and not self.closing:
+            event = self.events.popleft()
+            if isinstance(event, RequestHead):
+                self._head(event)
+            elif isinstance(event, BodyData):
+                self._body(event.data)
+            elif isinstance(event, EndOfRequest):
+                self._end()
+        if self.busy and self.events:
+            self.transport.pauseProducing()
+
+    # -- one request ---------------------------------------------------------------------
+    def _head(self, head: RequestHead) -> None:
+        self.head = head
+        self.body_ended = False
+        self.request_message = None
+        self.document = None
+        self.content_decoder = None
+        if head.method != "POST":
+            self.accumulator = None
+            return
+        path = head.target.split("?", 1)[0]
+        if not (path == "/" or path.startswith(IPP_PATHS)):
+            self._http_error(404, "no IPP printer here")
+            return
+        if (head.header("content-type") or "").split(";")[0].strip().lower() != "application/ipp":
+            self._http_error(415, "Content-Type must be application/ipp")
+            return
+        coding = (head.header("content-encoding") or "identity").lower()
+        if coding in ("gzip", "deflate"):
+            self.content_decoder = Decompressor(coding, max_output=self.factory.max_job_size)
+        elif coding != "identity":
+            self._http_error(415, f"Content-Encoding {coding} not supported")
+            return
+        self.accumulator = MessageAccumulator(self.factory.limits)
+        if head.expect_continue:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _body(self, data: bytes) -> None:
+        if self.head is None or self.head.method != "POST":
+            return
+        if self.content_decoder is not None:
+            try:
+                pieces = list(self.content_decoder.decompress(data))
+            except Exception as exc:  # noqa: BLE001 - a bad or oversized encoding
+                self._http_error(400, f"bad Content-Encoding: {exc}")
+                return
+            data = b"".join(pieces)
+        if self.document is not None:
+            self.document.feed(data)
+            self._maybe_answer_early()
+            return
+        if self.accumulator is None:
+            return
+        try:
+            done = self.accumulator.feed(data)
+        except IppDecodeError as exc:
+            self._bad_message(exc)
+            return
+        if done is not None:
+            message, rest = done
+            self._start(message)
+            if self.document is not None:
+                self.document.feed(rest)
+
+    def _end(self) -> None:
+        head = self.head
+        if head is None:
+            return
+        self.body_ended = True
+        self.busy = True
+        if head.method != "POST":
+            self._simple_page(head)
+            return
+        if self.content_decoder is not None:
+            try:
+                tail = b"".join(self.content_decoder.finish())
+            except Exception as exc:  # noqa: BLE001
+                self._http_error(400, f"bad Content-Encoding: {exc}")
+                return
+            if tail:
+                self.body_ended = False
+                self._body(tail)
+                self.body_ended = True
+        if self.request_message is None and self.accumulator is not None and not self.closing:
+            try:
+                message = self.accumulator.finish()
+            except IppDecodeError as exc:
+                self._bad_message(exc)
+                return
+            self._start(message)
+        if self.document is not None:
+            self.document.end()
+        if self.pending_response is not None:
+            response, self.pending_response = self.pending_response, None
+            self._write_response(response)
+
+    def _start(self, message: Message) -> None:
+        self.request_message = message
+        self.accumulator = None
+        self.document = DocumentBody(pause=self.transport.pauseProducing,
+                                     resume=self.transport.resumeProducing)
+        host_header = self.head.header("host") or self._local_host()
+        try:
+            request = self.factory.service.prepare(
+                message, host_header=host_header, peer=self.peer_host, document=self.document,
+                secure=ISSLTransport.providedBy(self.transport),
+                authenticated_user=self.factory.authenticate(self.head, self.transport))
+        except IppError as error:
+            self.document.discard()
+            self._respond(self.factory.service.error_response(message, error))
+            return
+        d = self.factory.service.handle(request)
+        d.addCallback(self._respond)
+        d.addErrback(lambda f: log.failure("IPP response failed", f))
+
+    def _respond(self, response: Message) -> None:
+        if self.closing or self.transport is None:
+            return
+        body = encode_message(response)
+        if self.body_ended:
+            self._write_response(body)
+        else:
+            if response.code >= 0x0400:
+                self.document.discard()
+            self.pending_response = body
+            self._maybe_answer_early()
+
+    def _maybe_answer_early(self) -> None:
+        """A refusal while a large document is still arriving is answered at once and the
+        connection closed, rather than reading the rest of it for nothing."""
+        if (self.pending_response is not None and self.document is not None
+                and self.document.raw_size > EARLY_ANSWER_BYTES):
+            response, self.pending_response = self.pending_response, None
+            self._write_response(response, close=True)
+
+    def _write_response(self, body: bytes, *, close: bool = False) -> None:
+        keep_alive = self.head.keep_alive and not close
+        headers = [("Content-Type", "application/ipp"), ("Content-Length", str(len(body))),
+                   ("Server", "Printgate IPP/2.0"),
+                   ("Connection", "keep-alive" if keep_alive else "close")]
+        self.transport.write(format_response_head(200, headers) + body)
+        self._finish_request(keep_alive)
+
+    def _finish_request(self, keep_alive: bool) -> None:
+        if not keep_alive:
+            self.closing = True
+            self.transport.loseConnection()
+            return
+        self.head = None
+        self.document = None
+        self.pending_response = None
+        self.busy = False
+        self.transport.resumeProducing()
+        self._drain()
+
+    def _bad_message(self, exc: IppDecodeError) -> None:
+        log.info("IPP request from {host} malformed: {reason}", host=self.peer_host, reason=exc)
+        raw = Message((1, 1), 0, 0)
+        error = IppError(Status.CLIENT_ERROR_BAD_REQUEST, exc.reason)
+        self.accumulator = None
+        body = encode_message(self.factory.service.error_response(raw, error))
+        self._write_response(body, close=not self.body_ended)
+
+    def _simple_page(self, head: RequestHead) -> None:
+        text = b"Printgate IPP gateway: print to ipp://<host>/printers/<queue>\n"
+        code = 200 if head.target.split("?", 1)[0] in ("/", "/printers/") or \
+            head.target.startswith("/printers/") else 404
+        response = format_response_head(code, [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(0 if head.method == "HEAD" else len(text))),
+            ("Connection", "keep-alive" if head.keep_alive else "close")])
+        self.transport.write(response + (b"" if head.method == "HEAD" else text))
+        self._finish_request(head.keep_alive)
+
+    def _http_error(self, status: int, reason: str) -> None:
+        log.info("HTTP {status} to {host}: {reason}", status=status, host=self.peer_host,
+                 reason=reason)
+        self._abort_document(ConnectionDone(reason))
+        text = reason.encode("utf-8", "replace") + b"\n"
+        self.transport.write(format_response_head(status, [
+            ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text))),
+            ("Connection", "close")]) + text)
+        self.closing = True
+        self.transport.loseConnection()
+
+    def _local_host(self) -> str:
+        host = self.transport.getHost()
+        return f"{getattr(host, 'host', 'localhost')}:{getattr(host, 'port', 631)}"
+
+
+class IppFactory(Factory):
+    """Builds IPP connections; ``service`` holds what they share (jobs, pending creates).
+
+    ``authenticator(head, transport) -> str | None`` is the hook for HTTP Basic over TLS
+    against local users (and LDAP later): the name it returns wins over
+    requesting-user-name. Without one, the queue's ``trust_client_user`` decides.
+    """
+
+    protocol = IppProtocol
+
+    def __init__(self, *, intake, accounting, config, clock, authenticator=None,
+                 limits: Limits | None = None):
+        self.config = config
+        self.clock = clock
+        self.service = IppService(intake=intake, accounting=accounting, config=config, clock=clock)
+        self.authenticator = authenticator
+        self.limits = limits or Limits()
+        self.idle_timeout = float(getattr(config, "idle_timeout", 60.0))
+        self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
+
+    def buildProtocol(self, addr):
+        protocol = self.protocol(self)
+        return protocol
+
+    def authenticate(self, head: RequestHead, transport) -> str | None:
+        if self.authenticator is None:
+            return None
+        return self.authenticator(head, transport)
