@@ -108,7 +108,7 @@ class AccountStore:
                 account_members.c.user_id == user_id, account_members.c.group_id.in_(group_ids)))
             rows = conn.execute(select(accounts).where(
                 accounts.c.enabled.is_(True), or_(accounts.c.user_id == user_id, accounts.c.id.in_(shared))
-            ).order_by(accounts.c.kind.desc(), accounts.c.name)).all()
+            ).order_by(accounts.c.kind, accounts.c.name)).all()
         return [_account(row) for row in rows]
 
     def check_chargeable(self, username: str, account, pin: str | None = None) -> Account:
