@@ -1,0 +1,295 @@
+"""One behaviour per test, on both backends: PJL, PCL 5, PCL XL, PostScript, PDF, raster."""
+import struct
+
+import pytest
+
+from tests.spooler.pdl.conftest import analyze_bytes
+
+UEL = b"\x1b%-12345X"
+
+
+def pjl(body, *lines, lang="PCL"):
+    head = UEL + b"".join(b"@PJL " + line.encode() + b"\r\n" for line in lines)
+    return head + f"@PJL ENTER LANGUAGE={lang}\r\n".encode() + body + UEL
+
+
+def pcl_pages(n, copies=None, extra=b""):
+    body = b"\x1bE" + (b"\x1b&l%dX" % copies if copies else b"") + extra
+    return body + b"".join(b"page %d\x0c" % i for i in range(n)) + b"\x1bE"
+
+
+# -- PJL and the copies rule -------------------------------------------------------------------
+
+def test_pjl_qty_multiplies_in_stream_copies(backend):
+    f = analyze_bytes(backend, pjl(pcl_pages(2, copies=2), "SET QTY=3"))
+    assert (f.pages, f.copies, f.impressions) == (2, 6, 12)
+
+
+def test_in_stream_copies_override_pjl_copies(backend):
+    f = analyze_bytes(backend, pjl(pcl_pages(2, copies=1), "SET COPIES=5"))
+    assert (f.copies, f.impressions) == (1, 2)
+
+
+def test_pjl_copies_apply_when_the_stream_says_nothing(backend):
+    f = analyze_bytes(backend, pjl(pcl_pages(3), "SET COPIES=4"))
+    assert (f.copies, f.impressions, f.sheets) == (4, 12, 12)
+
+
+def test_pjl_duplex_makes_sheets_of_two_sides(backend):
+    f = analyze_bytes(backend, pjl(pcl_pages(3), "SET DUPLEX=ON", "SET QTY=2"))
+    assert (f.duplex, f.impressions, f.sheets) == (True, 6, 4)
+
+
+def test_in_stream_simplex_overrides_pjl_duplex(backend):
+    f = analyze_bytes(backend, pjl(pcl_pages(2, extra=b"\x1b&l0S"), "SET DUPLEX=ON"))
+    assert (f.duplex, f.sheets) == (False, 2)
+
+
+def test_pjl_is_read_in_lower_case_and_with_spaces(backend):
+    data = UEL + b'@pjl set qty = 2\n@PJL SET  USERNAME = "bob"\n@pjl enter language = pcl\n' + pcl_pages(1) + UEL
+    f = analyze_bytes(backend, data)
+    assert (f.impressions, f.user_name, f.pdl) == (2, "bob", "pcl5")
+
+
+def test_eoj_resets_the_pjl_environment_between_jobs(backend):
+    job1 = pjl(pcl_pages(1), 'JOB NAME="a"', "SET COPIES=3") + b"@PJL EOJ\r\n"
+    job2 = pjl(pcl_pages(1), 'JOB NAME="b"') + b"@PJL EOJ\r\n" + UEL
+    f = analyze_bytes(backend, job1 + job2)
+    assert (f.pages, f.impressions) == (2, 4)
+
+
+def test_a_pcl5_banner_and_a_pcl_xl_job_share_one_file(backend):
+    xl = xl_stream(xl_page() * 3)
+    data = UEL + b"@PJL ENTER LANGUAGE=PCL\n" + pcl_pages(1) + UEL + b"@PJL ENTER LANGUAGE=PCLXL\n" + xl + UEL
+    f = analyze_bytes(backend, data)
+    assert (f.pdl, f.languages, f.pages) == ("pclxl", ["pcl5", "pclxl"], 4)
+
+
+def test_a_pjl_only_job_has_no_pages(backend):
+    f = analyze_bytes(backend, UEL + b"@PJL INFO STATUS\r\n" + UEL)
+    assert (f.pdl, f.pages) == ("unknown", None)
+
+
+# -- PCL 5 ---------------------------------------------------------------------------------------
+
+def test_form_feeds_inside_raster_data_are_not_pages(backend):
+    row = b"\x1b*b8W" + b"\x0c" * 8
+    data = b"\x1bE\x1b*r1A" + row * 50 + b"\x1b*rB\x0c\x1bE"
+    assert analyze_bytes(backend, data).pages == 1
+
+
+def test_a_reset_ejects_only_a_marked_page(backend):
+    assert analyze_bytes(backend, b"\x1bE\x1bE\x1bEtext\x1bE\x1bE").pages == 1
+
+
+def test_page_size_change_ejects_a_marked_page(backend):
+    f = analyze_bytes(backend, b"\x1bE\x1b&l26Aone\x1b&l27Atwo\x1bE")
+    assert (f.pages, f.media, f.sheets) == (2, ["a3", "a4"], 2)
+
+
+def test_combined_escape_sequences_apply_every_command(backend):
+    f = analyze_bytes(backend, b"\x1bE\x1b&l2a3x1S" + b"a\x0cb\x0c" + b"\x1bE")
+    assert (f.pages, f.copies, f.duplex, f.media, f.sheets) == (2, 3, True, ["letter"], 3)
+
+
+def test_binary_payloads_are_skipped_by_length(backend):
+    font = b"\x1b)s40W" + b"\x1bE\x0c" * 13 + b"x"
+    macro = b"\x1b&f0X" + b"ink" + b"\x1b&f1X"
+    data = b"\x1bE" + font + macro + b"\x1b&p3X\x0c\x0c\x0c" + b"\x0c\x1bE"
+    assert analyze_bytes(backend, data).pages == 1
+
+
+def test_hpgl2_drawing_marks_the_page(backend):
+    data = b"\x1bE\x1b%0BIN;SP1;PU0,0;PD100,100;\x1b%0A\x1bE"
+    assert analyze_bytes(backend, data).pages == 1
+    assert analyze_bytes(backend, b"\x1bE\x1b%0BIN;SP1;\x1b%0A\x1bE").pages == 0
+
+
+def test_colour_comes_from_differing_raster_planes(backend):
+    gray_row = b"\x1b*b2V\x01\x02\x1b*b2V\x01\x02\x1b*b2W\x01\x02"
+    color_row = b"\x1b*b2V\x01\x02\x1b*b2V\x00\x00\x1b*b2W\x01\x02"
+    head = b"\x1bE\x1b*r-3U\x1b*r1A"
+    f = analyze_bytes(backend, head + gray_row * 3 + b"\x0c" + color_row + b"\x0c\x1bE")
+    assert (f.pages, f.color_pages, f.mono_pages) == (2, 1, 1)
+
+
+def test_colour_comes_from_a_non_neutral_foreground(backend):
+    data = b"\x1bE\x1b*r3Ublack\x0c\x1b*v1Sred\x0c\x1b*v0a0b0c5I\x1b*v5Sblack\x0c\x1bE"
+    f = analyze_bytes(backend, data)
+    assert (f.pages, f.color_pages) == (3, 1)
+
+
+def test_duplex_side_command_starts_a_new_sheet(backend):
+    f = analyze_bytes(backend, b"\x1bE\x1b&l1Sa\x0c\x1b&a1Gb\x0cc\x0c\x1bE")
+    assert (f.pages, f.sheets) == (3, 2)
+
+
+def test_truncated_pcl_counts_the_marked_page_and_warns(backend):
+    f = analyze_bytes(backend, b"\x1bEtext\x1b*b100W\x00\x00")
+    assert f.pages == 1 and any("truncated" in w for w in f.warnings)
+
+
+def test_lying_raster_lengths_do_not_hang_or_crash(backend):
+    data = b"\x1bE" + b"\x1b*b2147483647W" + b"x" * 1000
+    assert analyze_bytes(backend, data).pages == 1
+    data = b"\x1bE" + b"\x1b*b99999999999999999999999999999999999W" + b"x\x0c"
+    f = analyze_bytes(backend, data)
+    assert f.pages == 1 and f.warnings
+
+
+def test_plain_text_is_counted_by_form_feeds(backend):
+    f = analyze_bytes(backend, b"Hello\nworld\x0cpage two\n")
+    assert (f.pdl, f.pages) == ("text", 2)
+
+
+# -- PCL XL ----------------------------------------------------------------------------------------
+
+def xl_stream(body, big=False):
+    return (b"( HP-PCL XL;2;0\n" if big else b") HP-PCL XL;2;0\n") + b"\xc0\x00\xf8\x86\x41" + body + b"\x42"
+
+
+def xl_page(copies=None, duplex=False, media=2, rgb=None, data=b"", big=False):
+    begin = b"\xc0" + bytes([media]) + b"\xf8\x25" + (b"\xc0\x01\xf8\x35" if duplex else b"\xc0\x00\xf8\x34") + b"\x43"
+    body = b""
+    if rgb is not None:
+        body += b"\xc0\x02\xf8\x03\x6a" + b"\xc8\xc0\x03" + bytes(rgb) + b"\xf8\x0b\x63"
+    if data:
+        body += b"\xfa" + struct.pack(">I" if big else "<I", len(data)) + data
+    end = (b"\xc1" + struct.pack(">H" if big else "<H", copies) + b"\xf8\x31" if copies else b"") + b"\x44"
+    return begin + body + end
+
+
+def test_pcl_xl_pages_copies_duplex_and_media(backend):
+    f = analyze_bytes(backend, xl_stream(xl_page(copies=2, duplex=True, media=5) * 3))
+    assert (f.pages, f.copies, f.duplex, f.media, f.sheets) == (3, 2, True, ["a3"], 4)
+
+
+def test_pcl_xl_big_endian_binding(backend):
+    f = analyze_bytes(backend, xl_stream(xl_page(copies=3, big=True, data=b"\x44" * 300), big=True))
+    assert (f.pages, f.copies) == (1, 3)
+
+
+def test_pcl_xl_embedded_data_is_skipped_by_length(backend):
+    f = analyze_bytes(backend, xl_stream(xl_page(data=b"\x43\x44" * 40000)))
+    assert f.pages == 1
+
+
+def test_pcl_xl_gray_rgb_is_not_colour(backend):
+    f = analyze_bytes(backend, xl_stream(xl_page(rgb=(9, 9, 9)) + xl_page(rgb=(200, 0, 0))))
+    assert (f.color_pages, f.mono_pages) == (1, 1)
+
+
+def test_pcl_xl_grammar_errors_make_the_pages_unknown(backend):
+    f = analyze_bytes(backend, xl_stream(xl_page() + b"\x07\x08" + xl_page()))
+    assert f.pages is None and any("grammar" in w for w in f.warnings)
+
+
+def test_pcl_xl_ascii_binding_is_unknown_not_guessed(backend):
+    f = analyze_bytes(backend, b"' HP-PCL XL;2;0\nBeginSession\n")
+    assert f.pages is None and f.warnings
+
+
+# -- PostScript ------------------------------------------------------------------------------------
+
+def dsc(pages, *, header="%!PS-Adobe-3.0\n%%Pages: {n}\n%%EndComments\n", setup="", body=b""):
+    out = header.format(n=pages).encode() + b"%%BeginSetup\n" + setup.encode() + b"%%EndSetup\n"
+    for i in range(pages):
+        out += b"%%%%Page: %d %d\nshowpage\n" % (i + 1, i + 1)
+    return out + body + b"%%Trailer\n%%EOF\n"
+
+
+def test_dsc_pages_copies_and_duplex(backend):
+    f = analyze_bytes(backend, dsc(3, setup="<< /NumCopies 2 /Duplex true >> setpagedevice\n"))
+    assert (f.pages, f.copies, f.duplex, f.sheets, f.method) == (3, 2, True, 4, "dsc")
+
+
+def test_binary_sections_and_embedded_documents_are_not_pages(backend):
+    embedded = b"%%BeginDocument: x.eps\n%%Page: 1 1\n%%EndDocument\n"
+    binary = b"%%BeginBinary: 20\n\n%%Page: 9 9\n%%Page:\n"
+    data = b"%!PS-Adobe-3.0\n%%Pages: 1\n%%EndComments\n%%Page: 1 1\n" + embedded + binary + b"showpage\n%%EOF\n"
+    assert analyze_bytes(backend, data).pages == 1
+
+
+def test_pages_disagreeing_with_the_header_are_interpreted(backend):
+    f = analyze_bytes(backend, dsc(2, header="%!PS-Adobe-3.0\n%%Pages: 5\n%%EndComments\n"))
+    assert (f.method, f.pages) == ("interpreted", 2)
+    assert any("DSC not used" in w for w in f.warnings)
+
+
+def test_a_cover_page_outside_the_pages_is_interpreted(backend):
+    f = analyze_bytes(backend, dsc(2, setup="%%EndSetup\nshowpage\n"))
+    assert (f.method, f.pages) == ("interpreted", 3)
+
+
+def test_without_interpretation_untrusted_dsc_leaves_pages_unknown(backend):
+    f = analyze_bytes(backend, b"%!PS\nshowpage showpage\n", interpret=False)
+    assert (f.pdl, f.pages, f.method) == ("postscript", None, "interpreted")
+
+
+def test_deep_and_huge_dsc_is_bounded(backend):
+    deep = b"%%BeginDocument\n" * 100000 + b"%" * 5_000_000 + b"\n"
+    f = analyze_bytes(backend, b"%!PS-Adobe-3.0\n" + deep + b"%%Page: 1 1\n", interpret=False)
+    assert f.pages is None and f.warnings
+
+
+def test_ghostscript_runs_with_a_time_limit(backend, monkeypatch):
+    from spooler.pdl import postscript
+
+    monkeypatch.setattr(postscript, "GS_TIMEOUT", 1.0)
+    f = analyze_bytes(backend, b"%!PS\n{ } loop\n")
+    assert f.pages is None and any("too long" in w or "failed" in w for w in f.warnings)
+
+
+# -- PDF -------------------------------------------------------------------------------------------
+
+def minimal_pdf(kids_count=1, loop=False):
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    if loop:
+        objs.append(b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>")
+    else:
+        objs.append(b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (3 + i) for i in range(kids_count)) + b"] /Count %d >>" % kids_count)
+    for _ in range(kids_count):
+        objs.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>")
+    out = b"%PDF-1.4\n"
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def test_pdf_pages_and_media(backend):
+    f = analyze_bytes(backend, minimal_pdf(3))
+    assert (f.pdl, f.pages, f.media, f.method) == ("pdf", 3, ["a4"], "header")
+
+
+def test_pdf_page_tree_loops_do_not_hang(backend):
+    f = analyze_bytes(backend, minimal_pdf(1, loop=True))
+    assert f.pdl == "pdf"
+
+
+def test_truncated_pdf_is_reported_not_raised(backend):
+    f = analyze_bytes(backend, minimal_pdf(2)[:60])
+    assert f.pdl == "pdf" and f.pages is None and f.warnings
+
+
+def test_pdf_copies_come_from_the_pjl_around_it(backend):
+    f = analyze_bytes(backend, pjl(minimal_pdf(2), "SET COPIES=3", "SET DUPLEX=ON", lang="PDF"))
+    assert (f.pages, f.copies, f.impressions, f.sheets) == (2, 3, 6, 3)
+
+
+# -- raster ---------------------------------------------------------------------------------------
+
+def test_truncated_pwg_raster_is_not_guessed(backend, corpus):
+    import os
+
+    directory, jobs = corpus
+    job = next(j for j in jobs if j.variant == "pwg-srgb")
+    with open(os.path.join(directory, job.path), "rb") as fh:
+        data = fh.read()
+    f = analyze_bytes(backend, data[: len(data) // 2])
+    assert f.pages < job.pages and any("truncated" in w for w in f.warnings)
