@@ -156,8 +156,8 @@ class ForcedSettingsTransform:
             if len(stripped) < len(rest) and (stripped or final):
                 pos += len(rest) - len(stripped)
                 continue
-            if not rest or (not final and (not stripped or _is_prefix(rest[:9], UEL)
-                                           or _is_prefix(rest[:4].upper(), _PJL))):
+            if not rest or (not final and (not stripped or len(rest) < len(UEL) and _is_prefix(rest, UEL)
+                                           or len(rest) < 4 and _is_prefix(rest.upper(), _PJL))):
                 if final:
                     # The stream ended inside a header: no page description follows.
                     self._state = _PASS
