@@ -1,0 +1,59 @@
+"""Memory stays flat and time linear while a long streaming job is fed."""
+import time
+import tracemalloc
+
+from tests.spooler.pdl.test_languages import xl_page, xl_stream
+
+MiB = 1 << 20
+
+
+def stream_peak(cls, head: bytes, unit: bytes, total: int, tail: bytes = b""):
+    """Feed ``head``, ``unit`` repeated to ``total`` bytes, ``tail``; return (facts, peak bytes, seconds)."""
+    block = unit * max(1, (64 * 1024) // len(unit))
+    a = cls()
+    tracemalloc.start()
+    t = time.perf_counter()
+    a.feed(head)
+    fed = 0
+    while fed < total:
+        a.feed(block)
+        fed += len(block)
+    a.feed(tail)
+    facts = a.finish()
+    seconds = time.perf_counter() - t
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return facts, peak, seconds, fed
+
+
+def test_pcl5_memory_is_flat_for_a_long_job(backend):
+    unit = b"\x1b*b40W" + bytes(range(40)) + b"\x1b*b2W\x0c\x0c" + b"text\x0c"
+    facts, peak, _, fed = stream_peak(backend, b"\x1bE", unit, 8 * MiB)
+    assert facts.pages == fed // len(unit)
+    assert peak < 2 * MiB
+
+
+def test_pclxl_memory_is_flat_for_a_long_job(backend):
+    page = xl_page(copies=2, data=b"\x44" * 2000)
+    head = b") HP-PCL XL;2;0\n\xc0\x00\xf8\x86\x41"
+    facts, peak, _, fed = stream_peak(backend, head, page, 8 * MiB, b"\x42")
+    assert facts.pages == fed // len(page)
+    assert peak < 2 * MiB
+
+
+def test_dsc_memory_is_flat_for_a_long_job(backend):
+    page = b"%%Page: x 1\n" + b"0 0 moveto (text) show /Helvetica findfont 12 scalefont setfont\n" * 40 + b"showpage\n"
+    head = b"%!PS-Adobe-3.0\n%%Pages: (atend)\n%%EndComments\n"
+    # without a path the section is spooled for a possible interpretation: memory is capped by
+    # the spooled file's in-memory limit, whatever the job's size
+    facts, peak, _, fed = stream_peak(lambda: backend(interpret=False), head, page, 24 * MiB, b"%%Trailer\n%%EOF\n")
+    assert facts.pages == fed // len(page)
+    from spooler.pdl.reference import SPOOL_MEMORY
+    assert peak < SPOOL_MEMORY + 4 * MiB
+
+
+def test_time_is_linear_in_input_size(backend):
+    unit = b"\x1b*b40W" + bytes(range(40)) + b"text\x0c"
+    _, _, small, _ = stream_peak(backend, b"\x1bE", unit, 1 * MiB)
+    _, _, large, _ = stream_peak(backend, b"\x1bE", unit, 8 * MiB)
+    assert large < small * 8 * 3 + 0.5
