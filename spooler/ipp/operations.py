@@ -846,16 +846,24 @@ def _get_jobs(service: IppService, request: IppRequest):
     return d.addCallback(answer)
 
 
-_PRINTER_GROUPS = {"printer-description": set(), "job-template": JOB_TEMPLATE_PRINTER}
-
-
 def _get_printer_attributes(service: IppService, request: IppRequest):
     request.document.discard()
-    wanted = _requested(request, None, _PRINTER_GROUPS)
+    requested = request.operation.get("requested-attributes")
+    keywords = set(requested.python_values()) if requested is not None else {"all"}
+    if requested is not None and any(v.tag != Tag.KEYWORD for v in requested.values):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad requested-attributes",
+                       unsupported=[requested])
     fmt = request.operation.get("document-format")
     if fmt is not None and (fmt.tag != Tag.MIME_MEDIA_TYPE or len(fmt.values) != 1):
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad document-format", unsupported=[fmt])
     d = service.queued_job_count(request)
+
+    def wanted(name: str) -> bool:
+        if "all" in keywords or name in keywords:
+            return True
+        template = name in JOB_TEMPLATE_PRINTER
+        return ("job-template" in keywords and template) or (
+            "printer-description" in keywords and not template)
 
     def answer(count):
         now = max(1, int(service.clock.seconds()))
@@ -866,26 +874,15 @@ def _get_printer_attributes(service: IppService, request: IppRequest):
                 1 for j in service.pending.values() if j.state == "pending"),
             accepting=service.intake_accepting(),
             secure=request.printer_uri.startswith("ipps:"))
-        attributes = printer_attributes(ctx)
         reply = service.response(request.message)
         group = reply.add_group(Tag.PRINTER)
-        describe_all = wanted is None
-        printer_description = "printer-description" in _requested_raw(request)
-        for attribute in attributes:
-            name = attribute.name
-            if describe_all or name in wanted or (printer_description
-                                                  and name not in JOB_TEMPLATE_PRINTER):
-                group.attributes.append(attribute)
-        if wanted is not None and "media-col-database" in wanted:
+        group.attributes.extend(a for a in printer_attributes(ctx) if wanted(a.name))
+        # media-col-database is large: only when asked for by name (PWG 5100.7).
+        if "media-col-database" in keywords:
             group.attributes.append(media_col_database())
         return reply
 
     return d.addCallback(answer)
-
-
-def _requested_raw(request: IppRequest) -> set[str]:
-    attribute = request.operation.get("requested-attributes")
-    return set(attribute.python_values()) if attribute is not None else set()
 
 
 def _hold_job(service: IppService, request: IppRequest):

@@ -328,4 +328,4 @@ JOB_TEMPLATE_PRINTER = {
 } | {"media-ready", "media-col-ready", "media-size-supported", "media-source-supported",
      "media-type-supported", "media-bottom-margin-supported", "media-left-margin-supported",
      "media-right-margin-supported", "media-top-margin-supported", "media-col-default",
-     "media-col-supported", "media-col-database"}
+     "media-col-supported"}
