@@ -1,0 +1,197 @@
+"""Page counting speed, side by side: our Cython backend, our reference, Ghostscript, and a
+plain read-and-scan of the same bytes (the physical limit of one pass).
+
+    python3 benchmarks/pagecount.py [--seconds 2] [--stream-mib 256] [--corpus DIR]
+
+Per language it prints MB/s and files/s. *stream* rows feed one long job of that language
+through ``Analyzer.feed`` in 64 KiB chunks (a long job made by repeating a corpus job's
+body); *files* rows analyze each corpus job of that language as its own job
+(``analyze_path``), which is what small PDFs and phone raster jobs look like. Ghostscript
+(``-sDEVICE=nullpage``) runs on the PostScript and PDF files only: it cannot read PCL.
+Run by hand; never part of the test suite. The corpus is the one the tests generate
+(``tests/spooler/pdl/corpus.py``), built once into ``test-artifacts/bench-corpus``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from spooler.pdl import reference  # noqa: E402
+from tests.spooler.pdl import corpus as corpus_module  # noqa: E402
+
+CHUNK = 64 * 1024
+
+
+def load_corpus(directory):
+    manifest = os.path.join(directory, "manifest.jsonl")
+    if not os.path.exists(manifest):
+        corpus_module.build(directory)
+    import json
+
+    with open(manifest) as f:
+        return [json.loads(line) for line in f]
+
+
+def stream_body(path: str, pdl: str) -> bytes:
+    """A job's bytes that can be repeated into one long job of the same language."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if pdl == "pclxl":
+        start = data.index(b"HP-PCL XL")
+        start = data.index(b"\n", start) + 1
+        first = data.index(b"\x43", start)  # BeginPage (attributes before it are kept below)
+        end = data.rindex(b"\x44") + 1      # last EndPage
+        head = data[:data.index(b"\n", data.index(b"HP-PCL XL")) + 1]
+        prefix = head[head.index(b"\x1b%-12345X") if b"\x1b%-12345X" in head else 0:]
+        body = data[start:end]
+        return prefix, body, b"\x42"
+    if pdl == "postscript":
+        pages = data.index(b"%%Page:")
+        trailer = data.rindex(b"%%Trailer")
+        import re
+
+        head = re.sub(rb"%%Pages: \d+", b"%%Pages: (atend)", data[:pages])
+        return head, data[pages:trailer], data[trailer:]
+    return b"", data, b""
+
+
+def timed(fn, seconds):
+    n = 0
+    t0 = time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        dt = time.perf_counter() - t0
+        if dt >= seconds:
+            return n, dt
+
+
+def bench_stream(cls, head, body, tail, mib, seconds, path=None):
+    reps = max(1, (mib << 20) // max(1, len(body)))
+    big = head + body * reps + tail
+    chunks = [big[i:i + CHUNK] for i in range(0, len(big), CHUNK)]
+
+    def run():
+        a = cls(path, interpret=False) if path else cls(interpret=False)
+        for c in chunks:
+            a.feed(c)
+        run.facts = a.finish()
+
+    n, dt = timed(run, seconds)
+    return len(big) * n / dt / 1e6, n / dt, run.facts
+
+
+def bench_scan(head, body, tail, mib, seconds):
+    reps = max(1, (mib << 20) // max(1, len(body)))
+    big = head + body * reps + tail
+    chunks = [big[i:i + CHUNK] for i in range(0, len(big), CHUNK)]
+
+    def run():
+        n = 0
+        for c in chunks:
+            n += c.count(b"\x0c")
+        return n
+
+    n, dt = timed(run, seconds)
+    return len(big) * n / dt / 1e6
+
+
+def bench_files(fn, paths, seconds):
+    size = sum(os.path.getsize(p) for p in paths)
+
+    def run():
+        for p in paths:
+            fn(p)
+
+    n, dt = timed(run, seconds)
+    return size * n / dt / 1e6, len(paths) * n / dt
+
+
+def gs_count(path):
+    subprocess.run(["gs", "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-sDEVICE=nullpage", path],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--stream-mib", type=int, default=256)
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(HERE), "test-artifacts", "bench-corpus"))
+    args = parser.parse_args(argv)
+
+    from spooler.pdl import _scan
+
+    jobs = load_corpus(args.corpus)
+    rows = []
+    streams = {
+        "pcl5 (ljet4 raster)": ("pcl5", "pcl5-ljet4", "long"),
+        "pcl5 (cljet5 colour)": ("pcl5", "pcl5-cljet5", "mixed"),
+        "pcl5 (text)": ("pcl5", "pcl5-text", "text"),
+        "pclxl (pxlmono)": ("pclxl", "pclxl-pxlmono", "long"),
+        "pclxl (pxlcolor)": ("pclxl", "pclxl-pxlcolor", "mixed"),
+        "postscript (DSC)": ("postscript", "ps-dsc", "long"),
+        "postscript (ps2write DSC)": ("postscript", "ps-ps2write", "long"),
+    }
+    by_variant = {(j["variant"], j["path"].split("_")[0]): j for j in jobs}
+    for label, (pdl, variant, doc) in streams.items():
+        job = by_variant.get((variant, doc))
+        if job is None:
+            continue
+        path = os.path.join(args.corpus, job["path"])
+        head, body, tail = stream_body(path, pdl)
+        cy, _, facts = bench_stream(_scan.Analyzer, head, body, tail, args.stream_mib, args.seconds)
+        # PostScript without a path is also copied to a spooled file for a possible Ghostscript run
+        cy_path = None
+        if pdl == "postscript":
+            cy_path, _, _ = bench_stream(_scan.Analyzer, head, body, tail, args.stream_mib, args.seconds, path="/nonexistent")
+        ref, _, rfacts = bench_stream(reference.Analyzer, head, body, tail, max(1, args.stream_mib // 32), args.seconds)
+        scan = bench_scan(head, body, tail, args.stream_mib, args.seconds)
+        rows.append((label, "stream", cy, cy_path, ref, None, scan, facts.pages))
+
+    files = {}
+    for j in jobs:
+        files.setdefault(j["pdl"], []).append(os.path.join(args.corpus, j["path"]))
+    for pdl, paths in sorted(files.items()):
+        if pdl == "postscript":
+            paths = [p for p, j in zip(paths, [j for j in jobs if j["pdl"] == pdl]) if j["method"] == "dsc"]
+        cy, cy_fps = bench_files(lambda p: _scan.analyze_path(p, interpret=False), paths, args.seconds)
+        ref, ref_fps = bench_files(lambda p: reference.analyze_path(p, interpret=False), paths, args.seconds)
+        gs = gs_fps = None
+        if pdl in ("postscript", "pdf") and shutil.which("gs"):
+            gs, gs_fps = bench_files(gs_count, paths, args.seconds)
+        raw, raw_fps = bench_files(lambda p: open(p, "rb").read().count(b"\x0c"), paths, args.seconds)
+        rows.append((f"{pdl} ({len(paths)} files)", "files", (cy, cy_fps), None, (ref, ref_fps), (gs, gs_fps), (raw, raw_fps), None))
+
+    print(f"Printgate page analyzer benchmark — 64 KiB feed() chunks, one core, {time.strftime('%Y-%m-%d %H:%M')}")
+    print()
+    print(f"{'stream (one long job)':32s} {'cython MB/s':>12s} {'ref MB/s':>10s} {'scan MB/s':>10s} {'cy/ref':>8s} {'cy/scan':>8s}")
+    for label, kind, cy, cy_path, ref, _, scan, _ in rows:
+        if kind != "stream":
+            continue
+        extra = f"   (with spool path: {cy_path:,.0f} MB/s)" if cy_path else ""
+        print(f"{label:32s} {cy:12,.0f} {ref:10,.1f} {scan:10,.0f} {cy / ref:8.0f}x {cy / scan:8.2f}{extra}")
+    print()
+    print(f"{'files (each its own job)':32s} {'cython':>17s} {'reference':>17s} {'ghostscript':>17s} {'read+scan':>17s} {'cy/gs':>7s}")
+    print(f"{'':32s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s}")
+    for label, kind, cy, _, ref, gs, raw, _ in rows:
+        if kind != "files":
+            continue
+
+        def cell(v):
+            return f"{v[0]:7,.1f} {v[1]:9,.0f}" if v and v[0] is not None else f"{'-':>17s}"
+
+        ratio = f"{cy[1] / gs[1]:6.0f}x" if gs and gs[0] else f"{'-':>7s}"
+        print(f"{label:32s} {cell(cy)} {cell(ref)} {cell(gs)} {cell(raw)} {ratio}")
+    print()
+    print("pkpgcounter (the open anchor, as stated in issue 3, not measured here): ~21 MB/s, ~60% exact.")
+
+
+if __name__ == "__main__":
+    main()
