@@ -44,6 +44,20 @@ class AccountingSettings:
     rule_cache_seconds: float = 10.0
 
 
+def open_core(url: str, *, data_dir: Path | None = None, settings: AccountingSettings | None = None
+              ) -> "AccountingCore":
+    """Open (and migrate) the database at ``url`` for a command-line tool or a script.
+    The secrets key defaults to ``<data_dir>/secrets.key`` — a file, never a row."""
+    from accounting.database import migrate
+
+    settings = settings or AccountingSettings()
+    if settings.secrets_key_file is None and data_dir is not None:
+        settings.secrets_key_file = Path(data_dir) / "secrets.key"
+    database = Database(url)
+    migrate(database.writer)
+    return AccountingCore(database, settings)
+
+
 class AccountingCore:
     def __init__(self, database: Database, settings: AccountingSettings | None = None, *,
                  hasher: SecretHasher | None = None):

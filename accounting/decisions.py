@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 
 from accounting.audit import audit
 from accounting.database import Database
+from accounting.money import format_amount
 from accounting.pricing import JobShape, PriceStore, job_shape, price
 from accounting.records import Decision, NewJob, PolicyRecord
 from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
@@ -24,10 +25,8 @@ from accounting.time import aware, utcnow
 from accounting.users import UserStore
 
 
-def format_money(amount: int, currency: str = "EUR", minor_digits: int = 2) -> str:
-    sign = "-" if amount < 0 else ""
-    whole, minor = divmod(abs(amount), 10 ** minor_digits)
-    return f"{sign}{whole}.{minor:0{minor_digits}d} {currency}" if minor_digits else f"{sign}{whole} {currency}"
+def format_money(amount: int, currency: str = "EUR") -> str:
+    return format_amount(amount, currency)
 
 
 @dataclass

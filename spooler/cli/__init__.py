@@ -6,7 +6,7 @@ import importlib
 import sys
 
 #: Modules of ``spooler.cli`` that add a command group; each defines ``register``.
-COMMAND_MODULES = ("serve", "jobs", "analyze")
+COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup")
 
 
 def build_parser() -> argparse.ArgumentParser:

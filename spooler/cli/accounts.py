@@ -1,0 +1,133 @@
+"""``printgate accounts list|topup|adjust|add-shared|allow``: personal and shared
+accounts and their money. Amounts are typed in currency units ("12.50"), converted
+exactly to minor units.
+
+The small helpers the other accounting command groups share (opening the database,
+turning accounting errors into one clear line) live here too."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+
+def open_core(args):
+    """The accounting components for the data directory (or database URL) in ``args``."""
+    from accounting.core import open_core as open_accounting
+    from accounting.database import sqlite_url
+    from spooler.config import load_config
+
+    config = load_config(args.config, args.data_dir)
+    if not config.database_url:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    core = open_accounting(config.database_url or sqlite_url(config.data_dir), data_dir=config.data_dir)
+    return core
+
+
+def reports_errors(handler):
+    """Print accounting and input errors as one ``printgate: ...`` line; exit status 1."""
+
+    @functools.wraps(handler)
+    def run(args):
+        from accounting.errors import AccountingError
+
+        try:
+            return handler(args)
+        except (AccountingError, ValueError, OSError) as exc:
+            print(f"printgate: {exc}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("accounts", help="accounts, balances, top-ups and adjustments")
+    commands = parser.add_subparsers(dest="accounts_command", required=True)
+    listing = commands.add_parser("list", help="accounts with balance, reservations and limits")
+    listing.add_argument("--kind", choices=("personal", "shared"), default=None)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=list_accounts)
+    topup = commands.add_parser("topup", help="add money to an account")
+    topup.add_argument("account")
+    topup.add_argument("amount", help="in currency units, e.g. 10.00")
+    topup.add_argument("--reason", default="top-up")
+    topup.set_defaults(handler=topup_account)
+    adjust = commands.add_parser("adjust", help="correct a balance up or down (reason required)")
+    adjust.add_argument("account")
+    adjust.add_argument("amount", help="signed, in currency units, e.g. -2.50")
+    adjust.add_argument("--reason", required=True)
+    adjust.set_defaults(handler=adjust_account)
+    shared = commands.add_parser("add-shared", help="create a shared account (cost center, client code)")
+    shared.add_argument("name")
+    shared.add_argument("--parent", default=None)
+    shared.add_argument("--restricted", action="store_true", help="may not go below zero (plus overdraft)")
+    shared.add_argument("--overdraft", default="0")
+    shared.add_argument("--pin", default=None)
+    shared.set_defaults(handler=add_shared)
+    allow = commands.add_parser("allow", help="let a user or group charge a shared account")
+    allow.add_argument("account")
+    who = allow.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user")
+    who.add_argument("--group")
+    allow.set_defaults(handler=allow_account)
+
+
+def _row(account) -> dict:
+    return {"id": account.id, "name": account.name, "kind": account.kind, "balance": account.balance,
+            "reserved": account.reserved, "overdraft_limit": account.overdraft_limit,
+            "restricted": account.restricted, "enabled": account.enabled}
+
+
+@reports_errors
+def list_accounts(args) -> int:
+    from accounting.money import format_amount
+
+    core = open_core(args)
+    accounts = core.accounts.list(kind=args.kind)
+    if args.json:
+        print(json.dumps([_row(a) for a in accounts], indent=2))
+        return 0
+    print(f"{'ACCOUNT':<24} {'KIND':<9} {'BALANCE':>12} {'RESERVED':>10} {'OVERDRAFT':>10} RESTRICTED")
+    for a in accounts:
+        print(f"{a.name[:24]:<24} {a.kind:<9} {format_amount(a.balance):>12} {format_amount(a.reserved):>10} "
+              f"{format_amount(a.overdraft_limit):>10} {'yes' if a.restricted else 'no'}")
+    return 0
+
+
+@reports_errors
+def topup_account(args) -> int:
+    from accounting.money import format_amount, parse_amount
+
+    core = open_core(args)
+    entry = core.ledger.topup(args.account, parse_amount(args.amount), actor="cli", reason=args.reason)
+    print(f"{args.account}: +{format_amount(entry.amount)}, balance {format_amount(entry.balance_after)}")
+    return 0
+
+
+@reports_errors
+def adjust_account(args) -> int:
+    from accounting.money import format_amount, parse_amount
+
+    core = open_core(args)
+    entry = core.ledger.adjust(args.account, parse_amount(args.amount), actor="cli", reason=args.reason)
+    print(f"{args.account}: {format_amount(entry.amount)}, balance {format_amount(entry.balance_after)}")
+    return 0
+
+
+@reports_errors
+def add_shared(args) -> int:
+    from accounting.money import parse_amount
+
+    core = open_core(args)
+    account = core.accounts.create_shared(args.name, parent=args.parent, restricted=args.restricted,
+                                          overdraft_limit=parse_amount(args.overdraft), pin=args.pin, actor="cli")
+    print(f"shared account {account.name} created")
+    return 0
+
+
+@reports_errors
+def allow_account(args) -> int:
+    core = open_core(args)
+    core.accounts.allow(args.account, user=args.user, group=args.group, actor="cli")
+    print(f"{args.user or 'group ' + args.group} may charge {args.account}")
+    return 0

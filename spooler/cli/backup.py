@@ -1,0 +1,46 @@
+"""``printgate backup --to DIR``: a consistent snapshot of the database (SQLite online
+backup, or ``pg_dump`` for PostgreSQL) and the configuration file, taken while the
+gateway runs. How to restore is in ``accounting.backup``; ``--restore-from DIR`` does it
+(stop the gateway first)."""
+from __future__ import annotations
+
+from spooler.cli.accounts import reports_errors
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("backup", help="snapshot the database and configuration (or restore one)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", help="a new or empty directory")
+    where.add_argument("--restore-from", help="a backup directory; the gateway must be stopped")
+    parser.set_defaults(handler=run)
+
+
+@reports_errors
+def run(args) -> int:
+    from accounting.backup import backup_database, restore_database
+    from accounting.database import Database, migrate, sqlite_url
+    from spooler.config import load_config
+
+    config = load_config(args.config, args.data_dir)
+    url = config.database_url or sqlite_url(config.data_dir)
+    if args.restore_from:
+        if not config.database_url:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        restore_database(args.restore_from, url)
+        database = Database(url)
+        try:
+            migrate(database.writer)
+        finally:
+            database.dispose()
+        print(f"restored {args.restore_from}")
+        return 0
+    if not config.database_url and not (config.data_dir / "printgate.sqlite3").exists():
+        print(f"printgate: no database in {config.data_dir}")
+        return 1
+    database = Database(url)
+    try:
+        path = backup_database(database, args.to, config_file=args.config)
+    finally:
+        database.dispose()
+    print(f"backup written to {path}")
+    return 0
