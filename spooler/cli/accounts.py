@@ -21,11 +21,17 @@ def open_core(args):
     if not config.database_url:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     core = open_accounting(config.database_url or sqlite_url(config.data_dir), data_dir=config.data_dir)
+    _opened.append(core)
     return core
 
 
+#: Databases opened by the running command; closed when it ends (see reports_errors).
+_opened: list = []
+
+
 def reports_errors(handler):
-    """Print accounting and input errors as one ``printgate: ...`` line; exit status 1."""
+    """Print accounting and input errors as one ``printgate: ...`` line; exit status 1.
+    Closes the databases the command opened."""
 
     @functools.wraps(handler)
     def run(args):
@@ -36,6 +42,9 @@ def reports_errors(handler):
         except (AccountingError, ValueError, OSError) as exc:
             print(f"printgate: {exc}", file=sys.stderr)
             return 1
+        finally:
+            while _opened:
+                _opened.pop().database.dispose()
 
     return run
 

@@ -83,3 +83,26 @@ def test_only_accounting_imports_sqlalchemy():
             if _imports_sqlalchemy(path):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_path):
+    from accounting.backup import backup_database, restore_database
+    from accounting.core import AccountingCore
+    from accounting.passwords import SecretHasher, fast_hasher
+
+    url = postgres_server.create_database("backup_source", template=postgres_server.template)
+    source = Database(url)
+    AccountingCore(source, hasher=SecretHasher(fast_hasher())).users.add_user("alice", balance=42)
+    backup_database(source, tmp_path / "bk")
+    source.dispose()
+    target_url = postgres_server.create_database("backup_target")
+    restore_database(tmp_path / "bk", target_url)
+    target = Database(target_url)
+    try:
+        core = AccountingCore(target)
+        assert core.accounts.personal("alice").balance == 42
+        assert current_revision(target.writer) == "0002"
+    finally:
+        target.dispose()
+        postgres_server.drop_database("backup_source")
+        postgres_server.drop_database("backup_target")
