@@ -293,3 +293,34 @@ def test_truncated_pwg_raster_is_not_guessed(backend, corpus):
         data = fh.read()
     f = analyze_bytes(backend, data[: len(data) // 2])
     assert f.pages < job.pages and any("truncated" in w for w in f.warnings)
+
+
+def test_the_fast_pdf_walk_never_disagrees_with_qpdf(corpus):
+    import os
+
+    from spooler.pdl import pdf, policy
+
+    directory, jobs = corpus
+    walked = 0
+    for job in jobs:
+        if job.pdl != "pdf":
+            continue
+        path = os.path.join(directory, job.path)
+        fast = pdf.fast_count(path)
+        if fast is None:
+            continue
+        walked += 1
+        import pikepdf
+
+        with pikepdf.open(path) as doc:
+            assert fast[0] == len(doc.pages), job.path
+    assert walked >= 10
+
+
+def test_the_fast_pdf_walk_gives_up_on_lying_offsets(tmp_path):
+    from spooler.pdl import pdf
+
+    data = minimal_pdf(2)
+    bad = data.replace(b"0000000009 00000 n", b"0000000001 00000 n")
+    (tmp_path / "a.pdf").write_bytes(bad)
+    assert pdf.fast_count(str(tmp_path / "a.pdf")) is None
