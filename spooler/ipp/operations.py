@@ -931,6 +931,14 @@ def _release_job(service: IppService, request: IppRequest):
     return d.addCallback(release)
 
 
+def _identify_printer(service: IppService, request: IppRequest):
+    """A virtual printer has no panel to flash: the request is acknowledged and logged."""
+    request.document.discard()
+    log.info("IPP Identify-Printer on {queue} by {user}@{host}", queue=request.queue.name,
+             user=request.user, host=request.host)
+    return service.response(request.message)
+
+
 OPERATIONS: dict[int, Callable[[IppService, IppRequest], object]] = {
     Operation.PRINT_JOB: _print_job,
     Operation.VALIDATE_JOB: _validate_job,
@@ -944,6 +952,7 @@ OPERATIONS: dict[int, Callable[[IppService, IppRequest], object]] = {
     Operation.GET_PRINTER_ATTRIBUTES: _get_printer_attributes,
     Operation.HOLD_JOB: _hold_job,
     Operation.RELEASE_JOB: _release_job,
+    Operation.IDENTIFY_PRINTER: _identify_printer,
 }
 
 

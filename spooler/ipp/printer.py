@@ -7,6 +7,7 @@ checked against the same tables (``JOB_TEMPLATE``).
 """
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ OPERATIONS_SUPPORTED = (
     Operation.SEND_DOCUMENT, Operation.CANCEL_JOB, Operation.GET_JOB_ATTRIBUTES,
     Operation.GET_JOBS, Operation.GET_PRINTER_ATTRIBUTES, Operation.HOLD_JOB,
     Operation.RELEASE_JOB, Operation.CANCEL_MY_JOBS, Operation.CLOSE_JOB,
+    Operation.IDENTIFY_PRINTER,
 )
 
 #: Job template attributes a job may carry: name -> accepted value tags.
@@ -303,7 +305,15 @@ def printer_attributes(ctx: PrinterContext) -> list[Attribute]:
         a("urf-supported", Tag.KEYWORD, "V1.4", "CP1", "DM1", "IS1", "MT1-2-3-4-5", "RS300-600",
           "SRGB24", "W8"),
         a("printer-get-attributes-supported", Tag.KEYWORD, "document-format"),
+        a("identify-actions-default", Tag.KEYWORD, "display"),
         a("identify-actions-supported", Tag.KEYWORD, "display"),
+        a("printer-config-change-date-time", Tag.DATE_TIME,
+          datetime.datetime.fromtimestamp(ctx.start_time, datetime.timezone.utc)),
+        a("printer-current-time", Tag.DATE_TIME,
+          datetime.datetime.fromtimestamp(ctx.up_time, datetime.timezone.utc)),
+        a("print-rendering-intent-default", Tag.KEYWORD, "auto"),
+        a("print-rendering-intent-supported", Tag.KEYWORD, "auto"),
+        a("preferred-attributes-supported", Tag.BOOLEAN, False),
         a("printer-kind", Tag.KEYWORD, "document"),
     ]
     return attrs

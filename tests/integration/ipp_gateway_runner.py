@@ -48,7 +48,7 @@ def main():
             for job in jobs:
                 if job.id in factory.service.client_holds:
                     continue
-                if (datetime.now(timezone.utc) - job.received_at).total_seconds() < 0.3:
+                if (datetime.now(timezone.utc) - job.received_at).total_seconds() < 1.5:
                     continue
                 yield gateway.accounting.change_job_state(job.id, "releasing", actor="panel", reason="")
                 yield gateway.accounting.change_job_state(job.id, "released", actor="panel", reason="")
