@@ -563,8 +563,6 @@ class IppService:
             self.aliases[pending.id] = held.id
             self.ipp_ids[held.id] = pending.id
             self.pending.pop(pending.id, None)
-        log.info("IPP job {job_id} held for {user} from {host}: {size} bytes",
-                 job_id=held.id, user=held.owner, host=held.source_host, size=held.size)
         return self.view(held)
 
     def intake_accepting(self) -> bool:
