@@ -285,9 +285,13 @@ class Bench:
         rows = []
         for concurrency in self.args.concurrency:
             for label, port, kwargs, pids, kind in self.targets(proto):
-                r = self.measure(proto, label, port, kwargs, pids, kind, concurrency=concurrency)
-                rows.append(r)
-                self.progress(r)
+                best = None
+                for _ in range(self.args.repeat):  # best of N: the machine is shared
+                    r = self.measure(proto, label, port, kwargs, pids, kind, concurrency=concurrency)
+                    self.progress(r)
+                    if best is None or (rate(r) or 0) > (rate(best) or 0):
+                        best = r
+                rows.append(best)
         return rows
 
     def large(self) -> list[dict]:
@@ -385,12 +389,16 @@ def small_table(proto, rows, goal):
         err = str(r.get("errors", "")) if not r.get("na") else ""
         if r.get("first_errors"):
             FIRST_ERRORS.append(f"{r['label']} c={c}: {r['first_errors'][0]}")
+        if r.get("busy_retries"):
+            FIRST_ERRORS.append(f"{r['label']} c={c}: no error, but {r['busy_retries']} server-error-busy answers "
+                                "retried after 1 ms (latency includes the retries)")
         out.append([r["label"], c, fmt_rate(r), ms(r.get("p50")), ms(r.get("p99")),
                     ratio(mine, sink), ratio(mine, cups) if cups_label else "-", cpu, err, g])
     return out
 
 
 SINK_RAW_SMALL: dict = {}
+LOAD_AT_START = None
 FIRST_ERRORS: list = []
 
 
@@ -405,13 +413,18 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="short run: 1 s per cell, 1 large job")
     p.add_argument("--duration", type=float, default=None, help="seconds per small-job cell (default 3, quick 1)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="runs per small-job cell, best kept (default 2, quick 1): the machine is shared")
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
     args = p.parse_args(argv)
     args.duration = args.duration or (1.0 if args.quick else 3.0)
     args.large_jobs = 1 if args.quick else 2
+    args.repeat = args.repeat or (1 if args.quick else 2)
     args.concurrency = [1, 16, 64]
 
+    global LOAD_AT_START
+    LOAD_AT_START = tuple(round(x, 2) for x in os.getloadavg())
     tmp = Path(tempfile.mkdtemp(prefix="printgate-bench-"))
     bench = Bench(args, tmp)
     t0 = time.time()
@@ -447,12 +460,14 @@ def report(bench, results, args, total):
     import platform
 
     print(f"\nPrintgate intake benchmark  ({'quick' if args.quick else 'full'}: {args.duration:g} s per small-job cell, "
+          f"best of {args.repeat}, "
           f"{args.large_jobs} large job(s) after 1 warm-up; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
           f"wall {total:.0f} s)")
     print("Small jobs: 10 KiB PJL/PCL, c = concurrent clients; latency = connect .. acknowledgement; "
           "srv CPU = server-side CPU ms per job.")
     header = ["target", "c", "jobs/s", "p50 ms", "p99 ms", "vs fsync sink", "vs cupsd", "srv CPU ms/job", "errors", "goal"]
-    print_table("LPD small jobs (cupsd via cups-lpd: timed until cupsd holds every job)", header,
+    print_table("LPD small jobs (cupsd via cups-lpd: jobs/s timed until cupsd has spooled every acknowledged job; "
+                "its p50/p99 are cups-lpd's acknowledgements, which come before cupsd has the job)", header,
                 small_table("lpd", results["lpd"], lambda m, s, c: goal_text(m, c, 3.0) + " vs cupsd"))
     print_table("RAW small jobs", header,
                 small_table("raw", results["raw"], lambda m, s, c: goal_text(m, s, 0.8) + " vs sink"))
@@ -463,7 +478,9 @@ def report(bench, results, args, total):
     for r in results["large"]:
         if r.get("first_errors"):
             FIRST_ERRORS.append(f"{r['label']} large: {r['first_errors'][0]}")
-    notes = bench.notes + [f"first error of {e}" for e in FIRST_ERRORS]
+    notes = bench.notes + [f"{e}" for e in FIRST_ERRORS]
+    notes.append(f"load average at start {LOAD_AT_START}, at end {tuple(round(x, 2) for x in os.getloadavg())} "
+                 "(the machine is shared: other work running at the same time skews every row)")
     if notes:
         print("\nNotes:")
         for n in notes:

@@ -116,6 +116,9 @@ class HttpResponseParser:
         return status, b"", True  # no length: not expected from these servers
 
 
+IPP_BUSY = 0x0507  # server-error-busy
+
+
 def ipp_ok(status: int, body: bytes) -> bool:
     return status == 200 and len(body) >= 4 and struct.unpack(">H", body[2:4])[0] < 0x0100
 
@@ -239,8 +242,10 @@ async def run_small(args) -> dict:
                                      args.host, args.port)
         await done
 
+    busy = 0
+
     async def worker():
-        nonlocal last_done
+        nonlocal last_done, busy
         conn = None
         while time.perf_counter() < deadline:
             n = next(counter)
@@ -253,16 +258,23 @@ async def run_small(args) -> dict:
                 elif args.proto == "lpd":
                     await asyncio.wait_for(one_lpd(n), args.timeout)
                 else:
-                    if conn is None or conn.lost is not None:
-                        _, conn = await loop.create_connection(IppConnection, args.host, args.port)
-                    body_head = ipp_print_job_header(args.printer_uri, n, document_format=args.document_format)
-                    head = http_post_head(host_port, args.resource, len(body_head) + len(data))
-                    status, body, close = await asyncio.wait_for(conn.request([head, body_head, data]), args.timeout)
-                    if close:
-                        conn.transport.close()
-                        conn = None
-                    if not ipp_ok(status, body):
+                    while True:
+                        if conn is None or conn.lost is not None:
+                            _, conn = await loop.create_connection(IppConnection, args.host, args.port)
+                        body_head = ipp_print_job_header(args.printer_uri, n, document_format=args.document_format)
+                        head = http_post_head(host_port, args.resource, len(body_head) + len(data))
+                        status, body, close = await asyncio.wait_for(conn.request([head, body_head, data]),
+                                                                     args.timeout)
+                        if close:
+                            conn.transport.close()
+                            conn = None
+                        if ipp_ok(status, body):
+                            break
                         code = struct.unpack(">H", body[2:4])[0] if len(body) >= 4 else None
+                        if code == IPP_BUSY and time.perf_counter() < min(t0 + args.timeout, deadline + 5):
+                            busy += 1  # ippeveprinter takes one job at a time: retry like a client would
+                            await asyncio.sleep(0.001)
+                            continue
                         raise JobFailed(f"IPP HTTP {status} status {code if code is None else hex(code)}")
             except (OSError, JobFailed, asyncio.TimeoutError, ValueError) as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
@@ -280,7 +292,9 @@ async def run_small(args) -> dict:
             conn.transport.close()
 
     await asyncio.gather(*(worker() for _ in range(args.concurrency)))
-    return _result(latencies, errors, last_done - start, args.size, t_start)
+    result = _result(latencies, errors, last_done - start, args.size, t_start)
+    result["busy_retries"] = busy
+    return result
 
 
 # -- large jobs (blocking, no copies) -------------------------------------------------
@@ -322,8 +336,15 @@ def large_job(args, data: bytes, n: int) -> None:
                 if result is not None:
                     status, body, _ = result
                     if not ipp_ok(status, body):
+                        code = struct.unpack(">H", body[2:4])[0] if len(body) >= 4 else None
+                        if code == IPP_BUSY:
+                            raise Busy()
                         raise JobFailed(f"IPP HTTP {status} body {body[:8].hex()}")
                     return
+
+
+class Busy(Exception):
+    pass
 
 
 def run_large(args) -> dict:
@@ -334,7 +355,14 @@ def run_large(args) -> dict:
     for n in range(1, args.jobs + 1):
         t0 = time.perf_counter()
         try:
-            large_job(args, data, n)
+            for _ in range(1000):
+                try:
+                    large_job(args, data, n)
+                    break
+                except Busy:  # ippeveprinter still processing the previous job
+                    time.sleep(0.01)
+            else:
+                raise JobFailed("server-error-busy 1000 times")
         except (OSError, JobFailed) as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
             continue
