@@ -1137,31 +1137,37 @@ class DscScanner(_postscript.DscScanner):
 
 
 cdef object _dsc_scan(object self, bytes data, bint final):
+    """``postscript.DscScanner._scan`` with the scanner's counters held in C between the
+    (rare) calls into the Python policy, which may change them."""
     cdef const unsigned char* d = data
     cdef Py_ssize_t pos = 0, end = len(data), take, nl, i, eol, lim
     cdef int b, prev
-    cdef Py_ssize_t skip
+    cdef Py_ssize_t skip = self._skip
+    cdef Py_ssize_t skip_lines = self._skip_lines
+    cdef bint skip_to_eol = self._skip_to_eol
+    cdef bint outside = self._outside
+    cdef int last = self._prev
     cdef const unsigned char* table
     while pos < end:
-        skip = self._skip
         if skip:
             take = skip if skip < end - pos else end - pos
-            self._skip = skip - take
+            skip -= take
             pos += take
             continue
-        if self._skip_lines or self._skip_to_eol:
-            nl = _eol(d, pos, end, bool(self._skip_lines))
+        if skip_lines or skip_to_eol:
+            nl = _eol(d, pos, end, skip_lines > 0)
             if nl < 0:
-                self._prev = d[end - 1]
-                return None
+                last = d[end - 1]
+                pos = end
+                break
             pos = nl + 1
-            self._prev = d[nl]
-            if self._skip_to_eol:
-                self._skip_to_eol = False
+            last = d[nl]
+            if skip_to_eol:
+                skip_to_eol = False
             else:
-                self._skip_lines -= 1
+                skip_lines -= 1
             continue
-        if self._outside:
+        if outside:
             table = PS_INTERESTING_OUT
         else:
             table = PS_INTERESTING
@@ -1169,10 +1175,11 @@ cdef object _dsc_scan(object self, bytes data, bint final):
         while i < end and not table[d[i]]:
             i += 1
         if i >= end:
-            self._prev = d[end - 1]
-            return None
+            last = d[end - 1]
+            pos = end
+            break
         b = d[i]
-        prev = d[i - 1] if i > 0 else self._prev
+        prev = d[i - 1] if i > 0 else last
         if b == 0x25:
             if prev != 0x0A and prev != 0x0D:
                 pos = i + 1
@@ -1183,40 +1190,97 @@ cdef object _dsc_scan(object self, bytes data, bint final):
             eol = _eol(d, i, lim, False)
             if eol < 0:
                 if end - i <= LINE_LIMIT and not final:
-                    return self._keep(data, i)
+                    return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
                 lim = i + LINE_LIMIT
                 if lim > end:
                     lim = end
                 line = data[i:lim]
-                self._skip_to_eol = end - i > LINE_LIMIT
+                skip_to_eol = end - i > LINE_LIMIT
                 pos = lim
             else:
                 line = data[i:eol]
                 pos = eol
-            self._prev = d[pos - 1]
-            self._comment(line)
+            last = d[pos - 1]
+            if _dsc_comment_matters(d + i, (eol if eol >= 0 else lim) - i) or self.conforming is None:
+                self._skip = skip
+                self._skip_lines = skip_lines
+                self._skip_to_eol = skip_to_eol
+                self._prev = last
+                self._comment(line)
+                skip = self._skip
+                skip_lines = self._skip_lines
+                skip_to_eol = self._skip_to_eol
+                outside = self._outside
         elif b == 0x2F:
             if end - i < NAME_WINDOW and not final:
-                return self._keep(data, i)
+                return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if _ps_setting_name(d + i + 1, end - i - 1):
                 self._setting(data[i:i + NAME_WINDOW])
             pos = i + 1
         elif b == 0x1B:
             if end - i >= UEL_LEN and memcmp(d + i, <const char*>UEL, UEL_LEN) == 0:
+                _dsc_store(self, last, skip, skip_lines, skip_to_eol)
                 self._end_section()
                 return data[i:]
             if end - i < UEL_LEN and memcmp(d + i, <const char*>UEL, end - i) == 0 and not final:
-                return self._keep(data, i)
+                return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             pos = i + 1
         else:
             if end - i < 9 and not final:
-                return self._keep(data, i)
+                return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if (end - i >= 8 and memcmp(d + i, b"showpage", 8) == 0 and PS_DELIM[prev]
                     and (i + 8 >= end or PS_DELIM[d[i + 8]])):
                 self._showpage_outside()
             pos = i + 1
     if end:
-        self._prev = d[end - 1]
+        last = d[end - 1]
+    _dsc_store(self, last, skip, skip_lines, skip_to_eol)
+    return None
+
+
+cdef bint _dsc_comment_matters(const unsigned char* p, Py_ssize_t n):
+    """Would ``DscScanner._comment`` act on this line? (A pre-filter: False only when it would not.)"""
+    cdef Py_ssize_t k = 2
+    if n >= 2 and p[1] == 0x21:  # %!
+        return True
+    if n < 2 or p[1] != 0x25:
+        return False
+    while k < n and p[k] != 0x3A:
+        k += 1
+    k -= 2  # length of the key
+    p += 2
+    if k == 4:
+        return memcmp(p, b"Page", 4) == 0
+    if k == 5:
+        return memcmp(p, b"Pages", 5) == 0
+    if k == 3:
+        return memcmp(p, b"EOF", 3) == 0
+    if k == 7:
+        return memcmp(p, b"Trailer", 7) == 0
+    if k == 8:
+        return memcmp(p, b"EndSetup", 8) == 0
+    if k == 9:
+        return memcmp(p, b"EndProlog", 9) == 0 or memcmp(p, b"BeginData", 9) == 0
+    if k == 11:
+        return memcmp(p, b"EndDocument", 11) == 0 or memcmp(p, b"BoundingBox", 11) == 0 or memcmp(p, b"BeginBinary", 11) == 0
+    if k == 13:
+        return memcmp(p, b"BeginDocument", 13) == 0
+    if k == 15:
+        return memcmp(p, b"PageBoundingBox", 15) == 0
+    return False
+
+
+cdef inline void _dsc_store(object self, int last, Py_ssize_t skip, Py_ssize_t skip_lines, bint skip_to_eol):
+    self._prev = last
+    self._skip = skip
+    self._skip_lines = skip_lines
+    self._skip_to_eol = skip_to_eol
+
+
+cdef object _dsc_keep(object self, bytes data, Py_ssize_t i, int last, Py_ssize_t skip,
+                      Py_ssize_t skip_lines, bint skip_to_eol):
+    _dsc_store(self, data[i - 1] if i > 0 else last, skip, skip_lines, skip_to_eol)
+    self._carry = data[i:]
     return None
 
 

@@ -35,6 +35,8 @@ scanned without rendering), colour counts are ``None``.
 """
 from __future__ import annotations
 
+import functools
+
 from spooler.pdl.facts import JobFacts
 
 #: Named media by size in PostScript points (width, height), portrait, ±3 pt tolerance.
@@ -58,6 +60,7 @@ MEDIA_POINTS = {
 MAX_COPIES = 9999
 
 
+@functools.lru_cache(maxsize=1024)
 def media_from_points(width: float, height: float) -> str | None:
     """Name a page size given in points, or ``None`` when it is not a known size."""
     if width > height:

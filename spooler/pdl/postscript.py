@@ -26,6 +26,7 @@ which ``ext/_scan.pyx`` replaces.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import resource
@@ -329,6 +330,7 @@ def _copies(raw: bytes):
     return max(1, min(9999, int(v)))
 
 
+@functools.lru_cache(maxsize=256)
 def _bbox_media(value: bytes):
     parts = value.split()
     if len(parts) != 4:
