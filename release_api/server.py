@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from twisted.internet.endpoints import SSL4ServerEndpoint, TCP4ServerEndpoint
+from twisted.internet.endpoints import TCP4ServerEndpoint
+from twisted.protocols.tls import TLSMemoryBIOFactory
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -36,9 +37,9 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
-def build_site(services: PanelServices, **panel_options) -> tuple[Site, PanelApp]:
+def build_site(services: PanelServices, *, reactor=None, **panel_options) -> tuple[Site, PanelApp]:
     panel = PanelApp(services, **panel_options)
-    site = Site(ReleaseRoot(panel))
+    site = Site(ReleaseRoot(panel), reactor=reactor)
     site.displayTracebacks = False
     return site, panel
 
@@ -51,16 +52,19 @@ def listen_release_api(reactor, services: PanelServices, *, data_dir: Path, http
     from twisted.internet import defer
 
     files = ensure_certificate(Path(data_dir), hostnames=hostnames, cert_file=cert_file, key_file=key_file)
-    site, panel = build_site(services, **panel_options)
-    https = SSL4ServerEndpoint(reactor, https_port, server_context_factory(files), interface=interface)
+    site, panel = build_site(services, reactor=reactor, **panel_options)
+    # TLS wrapped here rather than by listenSSL so that every timer (TLS write
+    # aggregation, HTTP timeouts) runs on the reactor we were given, not the global one.
+    tls_site = TLSMemoryBIOFactory(server_context_factory(files), False, site, clock=reactor)
+    https = TCP4ServerEndpoint(reactor, https_port, interface=interface)
 
     @defer.inlineCallbacks
     def start():
-        https_listener = yield https.listen(site)
+        https_listener = yield https.listen(tls_site)
         actual_https = https_listener.getHost().port
         http_listener = None
         if http_port is not None:
-            redirect = Site(HttpsRedirect(https_port=actual_https, public_host=public_host))
+            redirect = Site(HttpsRedirect(https_port=actual_https, public_host=public_host), reactor=reactor)
             http_listener = yield TCP4ServerEndpoint(reactor, http_port, interface=interface).listen(redirect)
         return ReleaseApiListeners(https_listener, http_listener, files, panel)
 
