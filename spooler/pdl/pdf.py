@@ -60,7 +60,8 @@ def count_pages(path: str, tally) -> list[str]:
     except PdfError:
         raise
     except Exception as exc:
-        raise PdfError(f"PDF could not be read: {type(exc).__name__}: {exc}"[:200]) from None
+        detail = str(exc).replace(str(path), "<job>")
+        raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
     return warnings
 
 
