@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
-from accounting.audit import audit
 from accounting.database import Database
 from accounting.money import format_amount
+from accounting.policy import write_policy_record
 from accounting.pricing import JobShape, PriceStore, job_shape, price
 from accounting.records import Decision, NewJob, PolicyRecord
 from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
@@ -55,6 +55,17 @@ class RuleTrial:
     jobs: list = field(default_factory=list)
 
 
+#: Built once: the user, their personal account and groups in one indexed read.
+_OWNER = (
+    select(users.c.id, users.c.enabled, accounts.c.id.label("account_id"), accounts.c.balance, accounts.c.reserved,
+           accounts.c.overdraft_limit, accounts.c.restricted, groups.c.name.label("group_name"))
+    .outerjoin(accounts, accounts.c.user_id == users.c.id)
+    .outerjoin(user_groups, user_groups.c.user_id == users.c.id)
+    .outerjoin(groups, groups.c.id == user_groups.c.group_id)
+    .where(users.c.username == bindparam("username"))
+)
+
+
 class DecisionMaker:
     def __init__(self, database: Database, *, users_store: UserStore, prices: PriceStore, rules: RuleStore,
                  timezone: str = "UTC", server_name: str | None = None, unknown_users: str = "create"):
@@ -70,16 +81,10 @@ class DecisionMaker:
 
     def _owner(self, username: str):
         with self.db.reader.connect() as conn:
-            row = conn.execute(
-                select(users.c.id, users.c.enabled, accounts.c.id.label("account_id"), accounts.c.balance,
-                       accounts.c.reserved, accounts.c.overdraft_limit, accounts.c.restricted)
-                .outerjoin(accounts, accounts.c.user_id == users.c.id).where(users.c.username == username)
-            ).first()
-            if row is None:
-                return None, frozenset()
-            names = frozenset(conn.execute(select(groups.c.name).join(user_groups, user_groups.c.group_id == groups.c.id)
-                                           .where(user_groups.c.user_id == row.id)).scalars())
-            return row, names
+            rows = conn.execute(_OWNER, {"username": username}).all()
+        if not rows:
+            return None, frozenset()
+        return rows[0], frozenset(row.group_name for row in rows if row.group_name is not None)
 
     def decide(self, job: NewJob, *, at: datetime | None = None, record: bool = True) -> Decision:
         at = at or utcnow()
@@ -139,19 +144,18 @@ class DecisionMaker:
         )
 
     def _finish(self, job: NewJob, at, decision: Decision, shape: JobShape, record: bool) -> Decision:
-        if record and (decision.action == "deny" or decision.changes):
+        if decision.action == "deny" or decision.changes:
+            decision.policy = dict(
+                decision_id=decision.id, at=at, workstation=job.source_host[:255], server=self.server_name[:255],
+                queue=job.queue[:127], document_name=(job.title or "")[:1024], username=job.owner[:255],
+                duplex=shape.duplex, color=shape.color, impressions=shape.sides, price=decision.price_estimate,
+                action="deny" if decision.action == "deny" else "change",
+                changes=json.dumps(decision.changes, sort_keys=True), notified=bool(decision.notify),
+                message=decision.message[:1024], rule_name=decision.rule[:127],
+            )
+        if record and decision.action == "deny":
             with self.db.writer.begin() as conn:
-                conn.execute(insert(policy_records).values(
-                    decision_id=decision.id, at=at, workstation=job.source_host[:255], server=self.server_name[:255],
-                    queue=job.queue[:127], document_name=(job.title or "")[:1024], username=job.owner[:255],
-                    duplex=shape.duplex, color=shape.color, impressions=shape.sides, price=decision.price_estimate,
-                    action=decision.action if decision.action == "deny" else "change",
-                    changes=json.dumps(decision.changes, sort_keys=True), notified=bool(decision.notify),
-                    message=decision.message[:1024], rule_name=decision.rule[:127],
-                ))
-                audit(conn, actor=job.owner, source=job.source_host, action=f"rule.{decision.action}",
-                      target=decision.rule, new={"decision": decision.id, "changes": decision.changes,
-                                                 "price": decision.price_estimate, "document": job.title}, at=at)
+                write_policy_record(conn, decision)
         return decision
 
     def trial(self, rule: Rule, *, since: datetime, until: datetime | None = None, limit: int = 100_000) -> RuleTrial:

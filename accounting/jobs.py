@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 
 from accounting.database import Database
 from accounting.errors import InvalidStateChange, JobNotFound
+from accounting.policy import write_policy_record
 from accounting.records import HeldJob, JobEvent, NewJob, dumps
 from accounting.schema import JOB_STATES, job_events, jobs, queues
 
@@ -98,6 +99,8 @@ class JobStore:
                     **_decision_columns(job.decision),
                 )
                 job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
+                if job.decision is not None and job.decision.action != "deny":
+                    write_policy_record(conn, job.decision)
                 conn.execute(
                     insert(job_events).values(
                         job_id=job_id, at=job.received_at, old_state=None, new_state="held",

@@ -120,6 +120,9 @@ class Decision:
     account_id: int | None = None
     require_shared_account: bool = False
     route_to: str | None = None
+    #: The policy record of a refused or changed job (written by decide for a refusal,
+    #: by record_jobs with the job for a change).
+    policy: dict | None = None
 
     @property
     def refused(self) -> bool:

@@ -45,6 +45,10 @@ def test_a_changed_job_is_repriced_and_recorded(priced):
     priced.rules.add(Rule("mono", "force-mono", {"color": True}, {"message": "Printed in black and white."}))
     decision = priced.decide(new_job(pages=4, color_pages=4))
     assert (decision.action, decision.changes, decision.price_estimate) == ("allow", {"mono": True}, 40)
+    assert priced.decisions.policy_records() == []  # written with the job, in its group commit
+    job = new_job(pages=4, color_pages=4)
+    job.decision = decision
+    priced.jobs.record_jobs([job])
     [record] = priced.decisions.policy_records()
     assert (record.action, record.changes, record.color) == ("change", {"mono": True}, False)
 
