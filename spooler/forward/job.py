@@ -93,6 +93,19 @@ class ForwardJob:
             raise ValueError(f"copies must be 1..999, not {self.copies}")
 
 
+#: What a person at the panel is told for each kind of failure (``reason`` is for logs).
+FAILURE_MESSAGES = {
+    "refused": "The printer could not be reached.",
+    "rejected": "The printer refused the job.",
+    "connection-lost": "The printer stopped receiving the job part way through.",
+    "timeout": "The printer did not answer in time.",
+    "source-error": "The stored job could not be read.",
+    "injection-error": "The job could not be changed as the print rules require.",
+    "unsupported-protocol": "This printer's connection type is not supported yet.",
+    "bad-target": "This printer is not set up correctly.",
+}
+
+
 @dataclass(frozen=True)
 class ForwardOutcome:
     """The result of a release. ``accepted`` means the device acknowledged every byte
@@ -112,6 +125,13 @@ class ForwardOutcome:
     kind: str | None = None
     reason: str | None = None
     error: ForwardError | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def message(self) -> str:
+        """A sentence for the panel: empty when accepted."""
+        if self.accepted:
+            return ""
+        return FAILURE_MESSAGES.get(self.kind or "", "The job could not be sent to the printer.")
 
 
 @dataclass(frozen=True)

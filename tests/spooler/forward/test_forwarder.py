@@ -41,6 +41,7 @@ def test_a_refused_connection_is_retried_with_growing_waits_then_reported():
     outcome = result_of(d)
     assert calls == [0, 1, 3, 6]
     assert not outcome.accepted and outcome.kind == "refused" and outcome.attempts == 4
+    assert outcome.message == "The printer could not be reached."
 
 
 def test_a_retry_that_succeeds_is_accepted_with_its_attempt_count():
