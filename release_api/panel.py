@@ -47,6 +47,7 @@ from release_api.errors import (
 )
 from release_api.services import PanelDevice, PanelServices, PanelUser
 from release_api.sessions import PanelSession, PanelSessions
+from release_api.throttle import LoginThrottle
 
 log = Logger()
 
@@ -171,14 +172,20 @@ class PanelApp(Resource):
 
     def __init__(self, services: PanelServices, *, renderer: PanelRenderer | None = None,
                  sessions: PanelSessions | None = None, verifier: DeviceRequestVerifier | None = None,
-                 device_cookies: DeviceCookies | None = None, secure_cookies: bool = True):
+                 device_cookies: DeviceCookies | None = None, throttle: LoginThrottle | None = None,
+                 secure_cookies: bool = True):
         super().__init__()
         self.services = services
         self.renderer = renderer if renderer is not None else PanelRenderer()
         self.sessions = sessions if sessions is not None else PanelSessions(idle_timeout=menus.IDLE_LOGOUT_SECONDS)
         self.verifier = verifier if verifier is not None else DeviceRequestVerifier(services.device_secret)
         self.device_cookies = device_cookies if device_cookies is not None else DeviceCookies(secrets.token_bytes(32))
+        self.throttle = throttle if throttle is not None else LoginThrottle()
         self.secure_cookies = secure_cookies
+        # Job ids being released right now, whoever asked: a double tap, a retried POST or
+        # the same user at two panels cannot start a second release of the same job here.
+        # (The services must be idempotent too: this guard is per gateway process.)
+        self._releasing: set[str] = set()
         self._css = stylesheet()
 
     # -- plumbing -----------------------------------------------------------------------
@@ -337,7 +344,7 @@ class PanelApp(Resource):
         if not _CARD.match(card):
             raise LoginFailed("malformed card number")
         try:
-            user = yield defer.maybeDeferred(self.services.authenticate_card, card, call.device)
+            user = yield self._login_call(call, self.services.authenticate_card, card, call.device)
         except UnknownCard:
             session.pending_card = card
             log.info("Unknown card presented at {device_id}; offering to link it", device_id=call.device.device_id)
@@ -363,7 +370,7 @@ class PanelApp(Resource):
             pin, session.pin_digits = session.pin_digits, ""
             if not pin:
                 raise BadPanelRequest("no PIN entered", field="key")
-            user = yield defer.maybeDeferred(self.services.authenticate_pin, pin, call.device)
+            user = yield self._login_call(call, self.services.authenticate_pin, pin, call.device)
             return self._logged_in(call, session, user, "pin")
         else:
             raise BadPanelRequest(f"unknown key {key!r}", field="key")
@@ -376,8 +383,8 @@ class PanelApp(Resource):
     @defer.inlineCallbacks
     def _password_login(self, call: _Call):
         session = self._anonymous_post(call)
-        user = yield defer.maybeDeferred(self.services.verify_password, call.field("username", limit=128),
-                                         call.field("password", limit=256), call.device)
+        user = yield self._login_call(call, self.services.verify_password, call.field("username", limit=128),
+                                      call.field("password", limit=256), call.device)
         return self._logged_in(call, session, user, "password")
 
     @defer.inlineCallbacks
@@ -386,11 +393,28 @@ class PanelApp(Resource):
         card = session.pending_card
         if not card:
             raise BadPanelRequest("no card waiting to be linked")
-        user = yield defer.maybeDeferred(self.services.verify_password, call.field("username", limit=128),
-                                         call.field("password", limit=256), call.device)
+        user = yield self._login_call(call, self.services.verify_password, call.field("username", limit=128),
+                                      call.field("password", limit=256), call.device)
         yield defer.maybeDeferred(self.services.link_card, card, user, call.device)
         log.info("Card linked to {user} at {device_id}", user=user.username, device_id=call.device.device_id)
         return self._logged_in(call, session, user, "card-link")
+
+    def _login_call(self, call: _Call, function, *args) -> defer.Deferred:
+        """Ask the services to authenticate, behind the per-device brake."""
+        device_id = call.device.device_id
+        self.throttle.check(device_id)
+
+        def failed(failure):
+            if failure.check(LoginFailed) and self.throttle.failed(device_id):
+                log.warn("Logins at {device_id} locked for {seconds:g} s after repeated failures",
+                         device_id=device_id, seconds=self.throttle.lockout)
+            return failure
+
+        def succeeded(user):
+            self.throttle.succeeded(device_id)
+            return user
+
+        return defer.maybeDeferred(function, *args).addCallbacks(succeeded, failed)
 
     def _logged_in(self, call: _Call, session: PanelSession, user: PanelUser, method: str):
         fresh = self.sessions.log_in(session, user)
@@ -442,14 +466,14 @@ class PanelApp(Resource):
                           for j in chosen)
             session.last_result = ResultView(f"Deleted {len(deleted)} of {len(chosen)}", len(deleted) == len(chosen), lines)
             return _Redirect("/panel/result")
-        busy = session.releasing.intersection(chosen)
+        busy = self._releasing.intersection(chosen)
         if busy:
             raise ReleaseInProgress(sorted(busy))
-        session.releasing.update(chosen)
+        self._releasing.update(chosen)
         try:
             results = yield defer.maybeDeferred(self.services.release, chosen, call.device, session.user)
         finally:
-            session.releasing.difference_update(chosen)
+            self._releasing.difference_update(chosen)
         lines = tuple(ResultLine(held[r.job_id].title if r.job_id in held else r.title, r.released,
                                  "sent to the printer" if r.released else (r.message or "not printed"))
                       for r in results)

@@ -12,7 +12,7 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from release_api.errors import CsrfRejected, PanelSessionExpired
@@ -30,7 +30,6 @@ class PanelSession:
     pin_digits: str = ""
     pending_card: str | None = None
     last_result: object = None
-    releasing: set = field(default_factory=set)
 
     def check_csrf(self, submitted: str | None) -> None:
         if not submitted or not hmac.compare_digest(submitted.encode(), self.csrf.encode()):

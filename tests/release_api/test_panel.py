@@ -274,3 +274,19 @@ def test_unknown_pages_are_404_and_the_stylesheet_needs_no_device(world):
     assert browser().get("/panel/nope").status == 404
     css = browser(signed=False).get("/panel/static/panel.css")
     assert css.status == 200 and css.header("content-type").startswith("text/css")
+
+
+def test_five_wrong_pins_at_a_device_lock_it_for_a_while(world):
+    clock, _, browser = world
+    b = browser()
+    for attempt in range(5):
+        csrf = csrf_of(b.get("/panel/pin"))
+        b.post("/panel/pin", {"csrf": csrf, "key": "9"})
+        assert b.post("/panel/pin", {"csrf": csrf, "key": "ok"}).status == 401
+    csrf = csrf_of(b.get("/panel/pin"))
+    for key in "2468":
+        b.post("/panel/pin", {"csrf": csrf, "key": key})
+    locked = b.post("/panel/pin", {"csrf": csrf, "key": "ok"})
+    assert locked.status == 429
+    assert browser("mfp-roomy").post("/panel/card", {"csrf": csrf_of(browser("mfp-roomy").get("/panel/")),
+                                                    "card_number": "x"}).status != 429

@@ -1,0 +1,64 @@
+"""Panel screens rendered from plain data: every screen at every size, autoescaping, money."""
+import datetime
+
+import pytest
+
+from panel_menus.menus import SCREEN_SIZES
+from panel_menus.render import SCREENS, PanelRenderer, UnknownScreen, format_money, format_time
+from release_api.services import Balance, PanelDevice
+from tests.release_api.panel_test_double import ALICE, sample_jobs
+
+CONTEXT = dict(
+    device=PanelDevice("d", "2F <Copy> room"), user=ALICE, balance=Balance(1250, "EUR"), csrf="tok",
+    jobs=sample_jobs(), digits=3, results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
+)
+
+
+@pytest.mark.parametrize("size", list(SCREEN_SIZES))
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_every_screen_renders_at_every_size(screen, size):
+    html = PanelRenderer().render(screen, size, **CONTEXT)
+    assert f"screen-{SCREEN_SIZES[size].density}" in html
+    assert f'width={SCREEN_SIZES[size].width}' in html
+    assert "2F &lt;Copy&gt; room" in html and "<Copy>" not in html
+
+
+def test_no_screen_loads_anything_from_elsewhere():
+    for screen in SCREENS:
+        html = PanelRenderer().render(screen, "800x480", **CONTEXT)
+        assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_an_unknown_screen_is_an_error():
+    with pytest.raises(UnknownScreen):
+        PanelRenderer().render("admin", "800x480")
+
+
+def test_an_unknown_size_falls_back_to_800x480():
+    assert "width=800" in PanelRenderer().render("idle", "1x1")
+
+
+@pytest.mark.parametrize("minor, currency, text", [
+    (1250, "EUR", "€12.50"), (-30, "EUR", "-€0.30"), (500, "JPY", "¥500"), (123456789, "USD", "$1,234,567.89"),
+    (1005, "SEK", "10.05 SEK"), (1234, "KWD", "1.234 KWD"),
+])
+def test_money_is_formatted_from_minor_units(minor, currency, text):
+    assert format_money(minor, currency) == text
+
+
+def test_times_today_show_the_clock_and_older_ones_the_date():
+    now = datetime.datetime(2026, 11, 21, 12, 0)
+    assert format_time(datetime.datetime(2026, 11, 21, 9, 5), now) == "09:05"
+    assert format_time(datetime.datetime(2026, 11, 19, 9, 5), now) == "19 Nov 09:05"
+
+
+def test_the_job_list_marks_forced_changes_and_jobs_this_device_cannot_print():
+    html = PanelRenderer().render("jobs", "480x272", **CONTEXT)
+    assert "Changed: duplex — rule &#39;Save paper&#39;: jobs over 10 pages" in html
+    assert 'class="job job-blocked"' in html and 'value="j3" disabled' in html
+    assert "Cannot print here" in html and "€1.50" in html
+
+
+def test_logged_in_pages_refresh_to_the_idle_logout():
+    html = PanelRenderer().render("jobs", "800x480", refresh_to="/panel/logout?why=idle", **CONTEXT)
+    assert '<meta http-equiv="refresh" content="60;url=/panel/logout?why=idle">' in html
