@@ -41,6 +41,37 @@ class PrinterTarget:
         if self.protocol == "lpd" and not _QUEUE.match(self.queue or ""):
             raise BadTarget(f"bad LPD queue name {self.queue!r}", target=self.host)
 
+    @classmethod
+    def from_endpoint(cls, protocol: str, endpoint: str, *, queue: str | None = None, name: str = "") -> "PrinterTarget":
+        """From a devices-table style endpoint: ``host``, ``host:port``, ``[v6]:port`` or a
+        URI (``lpd://host:515/queue``, ``socket://host:9100``, ``ipp://host:631/ipp/print``)."""
+        from urllib.parse import urlsplit
+
+        text = (endpoint or "").strip()
+        path = ""
+        if "://" in text:
+            parts = urlsplit(text)
+            scheme = {"socket": "raw", "ipps": "ipp", "http": "ipp", "https": "ipp"}.get(parts.scheme, parts.scheme)
+            if scheme != protocol:
+                raise BadTarget(f"endpoint {endpoint!r} does not speak {protocol}", target=endpoint)
+            try:
+                host, port = parts.hostname or "", parts.port
+            except ValueError:
+                raise BadTarget(f"bad port in {endpoint!r}", target=endpoint) from None
+            path = parts.path
+        else:
+            host, _, port_text = text.rpartition(":") if text.count(":") == 1 or text.startswith("[") else (text, "", "")
+            host = host.strip("[]")
+            if port_text and not port_text.isdigit():
+                raise BadTarget(f"bad port in {endpoint!r}", target=endpoint)
+            port = int(port_text) if port_text else None
+        fields = dict(protocol=protocol, host=host, port=port, name=name)
+        if protocol == "lpd":
+            fields["queue"] = queue or path.strip("/") or "lp"
+        if protocol == "ipp" and path:
+            fields["resource"] = path
+        return cls(**fields)
+
     @property
     def effective_port(self) -> int:
         return self.port if self.port is not None else DEFAULT_PORTS[self.protocol]

@@ -88,3 +88,20 @@ def test_a_bad_target_is_refused_when_it_is_described():
         PrinterTarget("lpd", "host name with spaces", 515)
     with pytest.raises(BadTarget):
         PrinterTarget("lpd", "printer", 515, queue="a/b")
+
+
+@pytest.mark.parametrize("protocol, endpoint, queue, expected", [
+    ("lpd", "10.0.0.5", "secure", PrinterTarget("lpd", "10.0.0.5", None, queue="secure")),
+    ("lpd", "lpd://printer.example:5515/floor3", None, PrinterTarget("lpd", "printer.example", 5515, queue="floor3")),
+    ("raw", "socket://10.0.0.6:9101", None, PrinterTarget("raw", "10.0.0.6", 9101)),
+    ("raw", "10.0.0.6:9100", None, PrinterTarget("raw", "10.0.0.6", 9100)),
+    ("raw", "[fe80::1]:9100", None, PrinterTarget("raw", "fe80::1", 9100)),
+    ("ipp", "ipp://mfp:631/ipp/print", None, PrinterTarget("ipp", "mfp", 631, resource="/ipp/print")),
+])
+def test_a_target_is_read_from_a_device_endpoint(protocol, endpoint, queue, expected):
+    assert PrinterTarget.from_endpoint(protocol, endpoint, queue=queue) == expected
+
+
+def test_an_endpoint_of_another_protocol_is_a_bad_target():
+    with pytest.raises(BadTarget):
+        PrinterTarget.from_endpoint("lpd", "socket://10.0.0.6:9100")
