@@ -83,6 +83,9 @@ class RasterScanner:
                     size = PWG_HEADER if self.language == "pwg" else URF_HEADER
                     if len(buf) - pos < size:
                         return
+                    if buf.startswith(PWG_SYNC if self.language == "pwg" else URF_SYNC, pos):
+                        self._state = "sync"  # the document again: a client's manual copies
+                        continue
                     self._header(bytes(buf[pos:pos + size]))
                     pos += size
                     self._state = "line" if self._lines_left else "header"

@@ -89,6 +89,50 @@ class _UelFinder:
         self._carry = b""
 
 
+class _PdfCollector:
+    """A PDF section ends at a UEL, or where a second PDF starts after ``%%EOF`` (a client that
+    makes copies by sending the document N times: each copy is its own section)."""
+
+    def __init__(self):
+        self._carry = b""
+        self._tail = b""
+        self.warnings: list[str] = []
+
+    def feed(self, data):
+        if self._carry:
+            data = self._carry + data
+            self._carry = b""
+        window = self._tail + data
+        base = len(self._tail)
+        uel = data.find(UEL)
+        limit = uel if uel >= 0 else len(data)
+        start = base
+        while True:
+            i = window.find(b"%PDF-", start, base + limit)
+            if i < 0:
+                break
+            j = window.rfind(b"%%EOF", 0, i)
+            if j >= 0 and not window[j + 5:i].strip(b"\r\n\t \x00\x04"):
+                return data[i - base:]
+            start = i + 1
+        if uel >= 0:
+            return data[uel:]
+        keep = 0
+        for marker in (UEL, b"%PDF-"):
+            for k in range(len(marker) - 1, 0, -1):
+                if k > keep and data.endswith(marker[:k]):
+                    keep = k
+                    break
+        if keep:
+            self._carry = data[-keep:]
+            data = data[:-keep]
+        self._tail = (self._tail + data)[-64:]
+        return None
+
+    def close(self):
+        self._carry = b""
+
+
 class Analyzer:
     """Streaming analyzer: ``feed(chunk)`` any number of times, then ``finish()``.
 
@@ -228,6 +272,8 @@ class Analyzer:
             scanner = self.scanners[language](tally)
         elif language in ("pwg", "urf"):
             scanner = RasterScanner(tally, language)
+        elif language == "pdf":
+            scanner = _PdfCollector()
         else:
             scanner = _UelFinder()
         self._section = _Section(language, scanner, tally, qty, self._fed - len(data))

@@ -324,3 +324,10 @@ def test_the_fast_pdf_walk_gives_up_on_lying_offsets(tmp_path):
     bad = data.replace(b"0000000009 00000 n", b"0000000001 00000 n")
     (tmp_path / "a.pdf").write_bytes(bad)
     assert pdf.fast_count(str(tmp_path / "a.pdf")) is None
+
+
+def test_a_document_sent_several_times_is_counted_every_time(backend):
+    """Clients without copy support send the document N times (CUPS socket/lpd backends)."""
+    pdf = minimal_pdf(2)
+    f = analyze_bytes(backend, pdf * 3, chunks=[7] * 200)
+    assert (f.pdl, f.impressions) == ("pdf", 6)
