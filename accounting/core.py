@@ -77,6 +77,7 @@ class AccountingCore:
         self.decisions = DecisionMaker(database, users_store=self.users, prices=self.prices, rules=self.rules,
                                        timezone=settings.timezone, server_name=settings.server_name,
                                        unknown_users=settings.unknown_users)
+        self.jobs.pending_policy_records = self.decisions.pending
         self.release = ReleaseDesk(database, job_store=self.jobs, prices=self.prices, users_store=self.users)
         self.logins = LoginGuard(database, users_store=self.users, hasher=hasher,
                                  max_failures=settings.max_login_failures,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -55,6 +57,47 @@ class RuleTrial:
     jobs: list = field(default_factory=list)
 
 
+class PendingPolicyRecords:
+    """Policy records of refused jobs, waiting for a commit. A refusal must not make the
+    sender wait for a disk flush, so its record is written with the next group commit
+    of jobs (``JobStore.record_jobs`` drains this), or by the first decision made a
+    second after it, or by ``flush`` (the service calls it on close). A crash can lose
+    at most that second of refusal records — never money, never a job."""
+
+    max_age = 1.0
+
+    def __init__(self, database: Database):
+        self.db = database
+        self._lock = threading.Lock()
+        self._decisions: list = []
+        self._oldest = 0.0
+
+    def add(self, decision) -> None:
+        with self._lock:
+            if not self._decisions:
+                self._oldest = time.monotonic()
+            self._decisions.append(decision)
+
+    def take(self) -> list:
+        with self._lock:
+            taken, self._decisions = self._decisions, []
+            return taken
+
+    def due(self) -> bool:
+        return bool(self._decisions) and time.monotonic() - self._oldest > self.max_age
+
+    def write(self, conn, decisions) -> None:
+        for decision in decisions:
+            write_policy_record(conn, decision)
+
+    def flush(self) -> int:
+        decisions = self.take()
+        if decisions:
+            with self.db.writer.begin() as conn:
+                self.write(conn, decisions)
+        return len(decisions)
+
+
 #: Built once: the user, their personal account and groups in one indexed read.
 _OWNER = (
     select(users.c.id, users.c.enabled, accounts.c.id.label("account_id"), accounts.c.balance, accounts.c.reserved,
@@ -78,6 +121,7 @@ class DecisionMaker:
         self.tz = ZoneInfo(timezone)
         self.server_name = server_name or socket.gethostname()
         self.unknown_users = unknown_users
+        self.pending = PendingPolicyRecords(database)
 
     def _owner(self, username: str):
         with self.db.reader.connect() as conn:
@@ -87,6 +131,8 @@ class DecisionMaker:
         return rows[0], frozenset(row.group_name for row in rows if row.group_name is not None)
 
     def decide(self, job: NewJob, *, at: datetime | None = None, record: bool = True) -> Decision:
+        if self.pending.due():
+            self.pending.flush()
         at = at or utcnow()
         decision_id = str(uuid.uuid4())
         owner, group_names = self._owner(job.owner)
@@ -154,8 +200,7 @@ class DecisionMaker:
                 message=decision.message[:1024], rule_name=decision.rule[:127],
             )
         if record and decision.action == "deny":
-            with self.db.writer.begin() as conn:
-                write_policy_record(conn, decision)
+            self.pending.add(decision)
         return decision
 
     def trial(self, rule: Rule, *, since: datetime, until: datetime | None = None, limit: int = 100_000) -> RuleTrial:
@@ -206,7 +251,11 @@ class DecisionMaker:
                                        price_after=0 if effect == "deny" else ctx.cost))
         return trial
 
+    def flush(self) -> int:
+        return self.pending.flush()
+
     def policy_records(self, *, since: datetime | None = None, limit: int = 1000) -> list[PolicyRecord]:
+        self.flush()
         query = select(policy_records).order_by(policy_records.c.id.desc()).limit(limit)
         if since is not None:
             query = query.where(policy_records.c.at >= since)

@@ -44,9 +44,11 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class JobStore:
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, *, pending_policy_records=None):
         self.db = database
         self._queue_ids: dict[str, int] = {}
+        #: Refusal records waiting for a commit (accounting.decisions); drained here.
+        self.pending_policy_records = pending_policy_records
 
     # -- queues ---------------------------------------------------------------------
     def ensure_queues(self, names) -> None:
@@ -71,44 +73,58 @@ class JobStore:
     def record_jobs(self, new_jobs: list[NewJob]) -> list[HeldJob]:
         """Record several jobs in one transaction (group commit); all or none."""
         ids = []
-        with self.db.writer.begin() as conn:
-            for job in new_jobs:
-                facts = job.facts or {}
-                values = dict(
-                    queue_id=self._queue_id(conn, job.queue),
-                    owner=job.owner,
-                    source_host=job.source_host,
-                    protocol=job.protocol,
-                    client_job_ref=job.client_job_ref,
-                    title=job.title,
-                    document_format=job.document_format,
-                    size=job.size,
-                    sha256=job.sha256,
-                    spool_name=job.spool_name,
-                    state="held",
-                    state_reason="job-hold-until-specified",
-                    received_at=job.received_at,
-                    updated_at=job.received_at,
-                    copies_requested=job.copies_requested,
-                    sides=job.sides,
-                    color_mode=job.color_mode,
-                    attributes=dumps(job.attributes),
-                    analyzer_method=facts.get("method"),
-                    facts=dumps(facts) if job.facts is not None else None,
-                    **{name: facts.get(name) for name in _FACT_COLUMNS},
-                    **_decision_columns(job.decision),
-                )
-                job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
-                if job.decision is not None and job.decision.action != "deny":
-                    write_policy_record(conn, job.decision)
-                conn.execute(
-                    insert(job_events).values(
-                        job_id=job_id, at=job.received_at, old_state=None, new_state="held",
-                        actor=job.owner, reason=f"received over {job.protocol}",
-                    )
-                )
-                ids.append(job_id)
+        pending = self.pending_policy_records
+        refusals = pending.take() if pending is not None else []
+        try:
+            with self.db.writer.begin() as conn:
+                if refusals:
+                    pending.write(conn, refusals)
+                ids = self._insert_jobs(conn, new_jobs)
+        except BaseException:
+            for decision in refusals:
+                pending.add(decision)
+            raise
         return [self.get_job(job_id) for job_id in ids]
+
+    def _insert_jobs(self, conn, new_jobs) -> list[int]:
+        ids = []
+        for job in new_jobs:
+            facts = job.facts or {}
+            values = dict(
+                queue_id=self._queue_id(conn, job.queue),
+                owner=job.owner,
+                source_host=job.source_host,
+                protocol=job.protocol,
+                client_job_ref=job.client_job_ref,
+                title=job.title,
+                document_format=job.document_format,
+                size=job.size,
+                sha256=job.sha256,
+                spool_name=job.spool_name,
+                state="held",
+                state_reason="job-hold-until-specified",
+                received_at=job.received_at,
+                updated_at=job.received_at,
+                copies_requested=job.copies_requested,
+                sides=job.sides,
+                color_mode=job.color_mode,
+                attributes=dumps(job.attributes),
+                analyzer_method=facts.get("method"),
+                facts=dumps(facts) if job.facts is not None else None,
+                **{name: facts.get(name) for name in _FACT_COLUMNS},
+                **_decision_columns(job.decision),
+            )
+            job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
+            if job.decision is not None and job.decision.action != "deny":
+                write_policy_record(conn, job.decision)
+            conn.execute(
+                insert(job_events).values(
+                    job_id=job_id, at=job.received_at, old_state=None, new_state="held",
+                    actor=job.owner, reason=f"received over {job.protocol}",
+                )
+            )
+            ids.append(job_id)
+        return ids
 
     # -- reading ----------------------------------------------------------------------
     def _select(self):

@@ -109,5 +109,11 @@ class AccountingService:
     def grant_quotas(self, now=None):
         return self._run(self.core.quotas.grant_due, now)
 
+    def flush_policy_records(self):
+        return self._run(self.core.decisions.flush)
+
     def close(self) -> None:
-        self.database.dispose()
+        try:
+            self.core.decisions.flush()
+        finally:
+            self.database.dispose()

@@ -32,13 +32,32 @@ def test_a_denied_job_gets_a_policy_record_with_everything_the_report_shows(pric
     priced.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}, {"message": "Max 50 pages, please."}))
     decision = priced.decide(new_job(pages=60, title="thesis.pdf", source_host="ws7"), at=T0)
     assert (decision.action, decision.message, decision.rule) == ("deny", "Max 50 pages, please.", "too-big")
-    [record] = priced.decisions.policy_records()
+    [record] = priced.decisions.policy_records()  # reading flushes pending refusals
     assert (record.decision_id, record.workstation, record.server, record.queue, record.document_name,
             record.username, record.duplex, record.color, record.impressions, record.price, record.action,
             record.message, record.rule_name, record.notified) == (
         decision.id, "ws7", "gw1", "secure", "thesis.pdf", "alice", False, False, 60, 600, "deny",
         "Max 50 pages, please.", "too-big", False)
     assert any(a.action == "rule.deny" for a in priced.audit.entries())
+
+
+def test_a_refusal_record_waits_for_the_next_group_commit_not_for_its_own(priced):
+    priced.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}))
+    priced.decide(new_job(pages=60))
+    with priced.database.reader.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM policy_records").scalar() == 0
+    priced.jobs.record_jobs([new_job(pages=1)])
+    with priced.database.reader.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM policy_records").scalar() == 1
+
+
+def test_a_refusal_record_older_than_a_second_is_written_by_the_next_decision(priced, monkeypatch):
+    priced.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}))
+    priced.decide(new_job(pages=60))
+    monkeypatch.setattr(priced.decisions.pending, "max_age", 0.0)
+    priced.decide(new_job(pages=1))
+    with priced.database.reader.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM policy_records").scalar() == 1
 
 
 def test_a_changed_job_is_repriced_and_recorded(priced):
