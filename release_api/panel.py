@@ -311,7 +311,8 @@ class PanelApp(Resource):
                     return _Page("error", dict(title=title, text=text, back=None), status)
                 if isinstance(error, LockedOut):
                     request.setHeader(b"retry-after", str(error.retry_after).encode())
-                return _Page("error", dict(title=title, text=text, back=BACK_LINKS.get(route, "/panel/")), status)
+                return _Page("error", dict(title=title, text=text, back=BACK_LINKS.get(route, "/panel/"),
+                                           refresh_to="/panel/"), status)
         log.failure("Panel {route} failed", failure, route=route)
         return _Page("error", dict(title="Something went wrong", text="Please try again or ask for help.",
                                    back="/panel/"), 500)

@@ -62,3 +62,8 @@ def test_the_job_list_marks_forced_changes_and_jobs_this_device_cannot_print():
 def test_logged_in_pages_refresh_to_the_idle_logout():
     html = PanelRenderer().render("jobs", "800x480", refresh_to="/panel/logout?why=idle", **CONTEXT)
     assert '<meta http-equiv="refresh" content="60;url=/panel/logout?why=idle">' in html
+
+
+def test_print_all_says_how_many_jobs_it_will_print():
+    html = PanelRenderer().render("jobs", "480x272", **CONTEXT)
+    assert "Print all (3)" in html
