@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
-from twisted.logger import Logger
 
 from spooler.forward.errors import ConnectionLostMidway, ForwardTimeout, PrinterRefusedJob, SourceChanged
 from spooler.forward.job import AttemptResult
 from spooler.forward.payload import DocumentProducer
 
-log = Logger()
 
 _UNSAFE = re.compile(r"[^\x21-\x7e ]")
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")

@@ -1,11 +1,13 @@
 """The panel's HTTP flow over an in-memory transport, with the services TEST DOUBLE."""
 import re
+from urllib.parse import urlencode
 
 import pytest
 from twisted.internet import defer
+from twisted.internet.testing import StringTransport
 
 from release_api.device_auth import DeviceRequestSigner, DeviceRequestVerifier
-from release_api.panel import DeviceCookies, PanelApp
+from release_api.panel import DeviceCookies
 from release_api.server import build_site
 from release_api.sessions import PanelSessions
 from tests.release_api.panel_http import InMemoryPanelBrowser
@@ -213,9 +215,6 @@ def test_a_double_tap_while_a_release_is_running_prints_once(world):
     card_login(b)
     csrf = csrf_of(b.get("/panel/jobs"))
     form = {"csrf": csrf, "action": "release", "job": "j1"}
-    first_browser_request = b.site.buildProtocol(None)  # noqa: F841 (documenting: the first request stays open)
-    from twisted.internet.testing import StringTransport
-    from urllib.parse import urlencode
     body = urlencode(form).encode()
     raw = (f"POST /panel/jobs HTTP/1.0\r\nContent-Length: {len(body)}\r\n"
            f"Content-Type: application/x-www-form-urlencoded\r\nCookie: pg_panel={b.cookies['pg_panel']}\r\n"
