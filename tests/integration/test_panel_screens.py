@@ -91,3 +91,11 @@ def test_every_screen_renders_touch_sized_and_uncut(server, size):
     assert problems == {}, problems
     for name in ("01-idle", "02-pin", "06-jobs", "07-result"):
         assert (ARTIFACTS / "panel" / f"{name}-{size}.png").stat().st_size > 2000
+
+
+def test_a_missing_chromium_fails_the_test_naming_the_package(monkeypatch):
+    import tests.fixtures.browser as browser_fixture
+
+    monkeypatch.setattr(browser_fixture, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y --no-install-recommends chromium"):
+        browser_fixture.require_chromium()

@@ -105,3 +105,23 @@ def test_a_target_is_read_from_a_device_endpoint(protocol, endpoint, queue, expe
 def test_an_endpoint_of_another_protocol_is_a_bad_target():
     with pytest.raises(BadTarget):
         PrinterTarget.from_endpoint("lpd", "socket://10.0.0.6:9100")
+
+
+def test_the_ipp_client_plugs_in_through_the_sender_table():
+    from spooler.forward import ForcedChanges, register_sender
+    from spooler.forward.forwarder import SENDERS, send_ipp_unavailable
+
+    seen = []
+
+    def send_ipp(context, job, target):
+        seen.append((job.forced, target.resource))
+        return defer.succeed(AttemptResult(1, "cafe", "ipp-completed"))
+
+    register_sender("ipp", send_ipp)
+    try:
+        job = ForwardJob(job_id="j", open_chunks=lambda: iter([b"x"]), forced=ForcedChanges(mono=True))
+        outcome = result_of(Forwarder(Clock()).forward(job, PrinterTarget("ipp", "mfp", 631)))
+    finally:
+        SENDERS["ipp"] = send_ipp_unavailable
+    assert outcome.accepted and outcome.confirmed_by == "ipp-completed"
+    assert seen == [(ForcedChanges(mono=True), "/ipp/print")]
