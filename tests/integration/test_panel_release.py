@@ -15,7 +15,7 @@ from release_api.device_auth import DeviceRequestSigner
 from release_api.services import ForcedChangeView, HeldJobView, JobReleaseResult
 from spooler.forward import ForcedChanges, Forwarder, ForwardJob, PrinterTarget, RetryPolicy
 from spooler.spool import SpoolStore
-from tests.fixtures.browser import chromium, panel_server
+from tests.fixtures.browser import ARTIFACTS, chromium, panel_server
 from tests.fixtures.printer_sinks import LpdSink, RawSink, unused_port
 from tests.release_api.panel_test_double import ALICE, InMemoryPanelServicesTestDouble
 
@@ -137,7 +137,7 @@ def _journey(tmp_path, target, jobs, screenshot_name):
 
     with panel_server(make_services, tmp_path / "release") as server:
         signer = DeviceRequestSigner("mfp-regular", services.devices["mfp-regular"][0])
-        with chromium("800x480", device_signer=signer) as browser:
+        with chromium("800x480", device_signer=signer, artifacts=ARTIFACTS / "release") as browser:
             page = browser.page
             page.goto(server.url + "/panel/launch")
             page.fill("#card_number", "04A1B2C3")
