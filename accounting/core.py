@@ -78,7 +78,8 @@ class AccountingCore:
                                        timezone=settings.timezone, server_name=settings.server_name,
                                        unknown_users=settings.unknown_users)
         self.jobs.pending_policy_records = self.decisions.pending
-        self.release = ReleaseDesk(database, job_store=self.jobs, prices=self.prices, users_store=self.users)
+        self.release = ReleaseDesk(database, job_store=self.jobs, prices=self.prices, users_store=self.users,
+                                   recheck=self.decisions.recheck)
         self.logins = LoginGuard(database, users_store=self.users, hasher=hasher,
                                  max_failures=settings.max_login_failures,
                                  device_max_failures=settings.device_max_login_failures,

@@ -20,7 +20,7 @@ from accounting.database import Database
 from accounting.money import format_amount
 from accounting.policy import write_policy_record
 from accounting.pricing import JobShape, PriceStore, job_shape, price
-from accounting.records import Decision, NewJob, PolicyRecord
+from accounting.records import Decision, HeldJob, NewJob, PolicyRecord
 from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
 from accounting.schema import accounts, groups, jobs, policy_records, queues, user_groups, users
 from accounting.time import aware, utcnow
@@ -174,6 +174,15 @@ class DecisionMaker:
             decision.rule = "balance"
             decision.message = (f"Your balance ({money(available)}) does not cover this job ({money(estimate)}).")
         return self._finish(job, at, decision, shape, record)
+
+    def recheck(self, job: HeldJob, *, at: datetime | None = None) -> Decision:
+        """The rules again for a held job at release time (nothing is recorded). The
+        balance is not judged here: the release reserves the device's price instead."""
+        new = NewJob(queue=job.queue, owner=job.owner, source_host=job.source_host, protocol=job.protocol,
+                     size=job.size, sha256=job.sha256, spool_name=job.spool_name or "", received_at=job.received_at,
+                     title=job.title, copies_requested=job.copies_requested, sides=job.sides,
+                     color_mode=job.color_mode, attributes=job.attributes, facts=job.facts)
+        return self.decide(new, at=at, record=False)
 
     def _shape(self, job: NewJob, price_list, changes) -> JobShape:
         return job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode, sides=job.sides,

@@ -120,3 +120,14 @@ class UnknownSecret(AccountingError):
     def __init__(self, name):
         super().__init__(f"no secret named {name!r}")
         self.name = name
+
+
+class ReleaseRefused(AccountingError):
+    """A rule refuses the job at release (rules are re-checked then: time of day, a rule
+    added since the job arrived). ``message`` is what the user sees at the panel."""
+
+    def __init__(self, job_id, rule, message):
+        super().__init__(message)
+        self.job_id = job_id
+        self.rule = rule
+        self.message = message

@@ -1,6 +1,7 @@
 """Release and charging: money moves only when a device accepted the job.
 
-1. ``start_release`` (held → releasing) prices the job for the device it goes to and
+1. ``start_release`` (held → releasing) re-checks the rules (a job refused now —
+   night hours, a rule added since it arrived — raises ReleaseRefused), prices the job for the device it goes to and
    *reserves* that amount on the account, atomically; a job the account cannot pay is
    refused before a single byte goes to the printer, and two releases racing for the last
    euro cannot both reserve it.
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from accounting.audit import audit
 from accounting.database import Database
-from accounting.errors import AccountingError, InvalidStateChange, JobNotFound, UnknownAccount
+from accounting.errors import AccountingError, InvalidStateChange, JobNotFound, ReleaseRefused, UnknownAccount
 from accounting.jobs import JobStore, change_state_in
 from accounting.ledger import entry_by_key, post, reserve, unreserve
 from accounting.pricing import PriceStore, job_shape, price
@@ -30,8 +31,12 @@ from accounting.users import UserStore
 
 
 class ReleaseDesk:
-    def __init__(self, database: Database, *, job_store: JobStore, prices: PriceStore, users_store: UserStore):
+    def __init__(self, database: Database, *, job_store: JobStore, prices: PriceStore, users_store: UserStore,
+                 recheck=None):
+        """``recheck(held_job) -> Decision`` re-runs the rules at release (see
+        ``DecisionMaker.recheck``); None skips that."""
         self.db = database
+        self.recheck = recheck
         self.jobs = job_store
         self.prices = prices
         self.users = users_store
@@ -70,6 +75,14 @@ class ReleaseDesk:
         InsufficientFunds (nothing changed) when the account cannot pay. ``account`` names
         a shared account to charge instead of the owner's (check it with
         ``AccountStore.check_chargeable`` first)."""
+        if self.recheck is not None:
+            job = self.jobs.get_job(job_id)
+            decision = self.recheck(job)
+            if decision.action == "deny" and decision.rule not in ("balance", "unknown-user"):
+                with self.db.writer.begin() as conn:
+                    audit(conn, actor=actor, source=device or "", action="release.refused", target=f"job {job_id}",
+                          new={"rule": decision.rule, "message": decision.message})
+                raise ReleaseRefused(job_id, decision.rule, decision.message)
         if account is None:
             owner = self._owner(job_id)
             if owner is not None:

@@ -153,3 +153,16 @@ def test_release_start_charge_and_failure_are_audited(priced):
     priced.charge_release(job.id, "mfp-2", "k", "alice")
     actions = [a.action for a in priced.audit.entries()]
     assert {"release.start", "release.fail", "release.charge"} <= set(actions)
+
+
+def test_rules_are_checked_again_at_release(priced):
+    from accounting.errors import ReleaseRefused
+    from accounting.rules import Rule
+
+    job = held(priced, pages=3)
+    priced.rules.add(Rule("no-reports", "deny", {"document": "report*"}, {"message": "Reports are paused."}))
+    with pytest.raises(ReleaseRefused) as caught:
+        priced.start_release(job.id, "mfp-1", "alice")
+    assert (caught.value.rule, caught.value.message) == ("no-reports", "Reports are paused.")
+    assert priced.jobs.get_job(job.id).state == "held"
+    assert any(a.action == "release.refused" for a in priced.audit.entries())
