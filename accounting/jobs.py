@@ -51,13 +51,17 @@ class JobStore:
         self.pending_policy_records = pending_policy_records
 
     # -- queues ---------------------------------------------------------------------
-    def ensure_queues(self, names) -> None:
-        """Create the queues named in the configuration that the database lacks."""
+    def ensure_queues(self, names, *, expire_minutes: dict | None = None) -> None:
+        """Create the queues named in the configuration that the database lacks, and set
+        each queue's hold time (``{name: minutes}``; held jobs expire after it)."""
+        expire_minutes = expire_minutes or {}
         with self.db.writer.begin() as conn:
             existing = set(conn.execute(select(queues.c.name)).scalars())
             for name in names:
                 if name not in existing:
                     conn.execute(insert(queues).values(name=name, description="", created_at=utcnow()))
+            for name, minutes in expire_minutes.items():
+                conn.execute(update(queues).where(queues.c.name == name).values(expire_minutes=minutes))
 
     def _queue_id(self, conn, name: str) -> int:
         if name not in self._queue_ids:

@@ -2,11 +2,9 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
 from accounting.pricing import PriceList
 from accounting.retention import check_retention_days
-from accounting.schema import queues
 from accounting.time import utcnow
 from tests.accounting.conftest import T0, new_job
 
@@ -19,11 +17,8 @@ def test_held_jobs_expire_after_four_hours_by_default(core):
     assert core.jobs.get_job(young.id).state == "held"
 
 
-def test_a_queue_may_keep_jobs_longer_or_shorter(core, database):
-    core.jobs.ensure_queues(["quick", "slow"])
-    with database.writer.begin() as conn:
-        conn.execute(update(queues).where(queues.c.name == "quick").values(expire_minutes=30))
-        conn.execute(update(queues).where(queues.c.name == "slow").values(expire_minutes=24 * 60))
+def test_a_queue_may_keep_jobs_longer_or_shorter(core):
+    core.jobs.ensure_queues(["quick", "slow"], expire_minutes={"quick": 30, "slow": 24 * 60})
     quick, slow, default = core.jobs.record_jobs([new_job(queue="quick"), new_job(queue="slow"), new_job()])
     assert [j.id for j in core.expire_jobs(T0 + timedelta(minutes=31))] == [quick.id]
     assert [j.id for j in core.expire_jobs(T0 + timedelta(hours=5))] == [default.id]
