@@ -36,6 +36,7 @@ def count_pages(path: str, tally) -> list[str]:
         for media in fast[1]:
             tally.add_page(media=media, color=None)
         return []
+    check_object_streams(path)
     try:
         import pikepdf
     except ImportError as exc:  # pragma: no cover - pikepdf is a dependency
@@ -291,3 +292,53 @@ def _value_after(tok, tokens, depth=0):
     if tok.group(9) or tok.group(10) or tok.group(11):
         return tok.group(0).strip(), None
     raise _GiveUp
+
+
+# -- zip bombs --------------------------------------------------------------------------------------
+#
+# To read the page tree qpdf inflates the object streams that hold page objects, in memory and
+# in full: a 2 MB file whose object stream inflates to 2 GB costs 2 GB and 15 s. Before qpdf
+# sees a file, every object stream (and xref stream) is inflated here, piecewise, into nothing,
+# and the file is refused when they add up to more than ``INFLATE_LIMIT`` bytes.
+
+import zlib
+
+INFLATE_LIMIT = int(os.environ.get("PRINTGATE_PDF_INFLATE_LIMIT", str(256 << 20)))
+_OBJSTM = re.compile(rb"/Type\s*/(?:ObjStm|XRef)\b")
+_STREAM = re.compile(rb"stream\r?\n")
+
+
+def check_object_streams(path, limit: int | None = None) -> int:
+    """Inflate every object/xref stream of the file at ``path`` without keeping the output.
+
+    Returns the bytes they inflate to; raises ``PdfError`` beyond ``limit``.
+    """
+    limit = INFLATE_LIMIT if limit is None else limit
+    total = 0
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            for hit in _OBJSTM.finditer(m):
+                s = _STREAM.search(m, hit.end(), hit.end() + 4096)
+                if s is None:
+                    continue
+                inflater = zlib.decompressobj()
+                pos = s.end()
+                end = len(m)
+                while pos < end and not inflater.eof:
+                    block = m[pos:pos + (1 << 16)]
+                    pos += len(block)
+                    data = block
+                    while data:
+                        try:
+                            out = inflater.decompress(data, 1 << 20)
+                        except zlib.error:
+                            data = b""
+                            pos = end
+                            break
+                        total += len(out)
+                        if total > limit:
+                            raise PdfError(f"PDF object streams inflate beyond {limit >> 20} MiB (a zip bomb?)")
+                        data = inflater.unconsumed_tail
+    return total

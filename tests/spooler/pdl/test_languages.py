@@ -331,3 +331,42 @@ def test_a_document_sent_several_times_is_counted_every_time(backend):
     pdf = minimal_pdf(2)
     f = analyze_bytes(backend, pdf * 3, chunks=[7] * 200)
     assert (f.pdl, f.impressions) == ("pdf", 6)
+
+
+def objstm_bomb(pad_mib: int) -> bytes:
+    """A PDF whose page objects sit in an object stream padded to inflate to ``pad_mib`` MiB."""
+    import zlib
+
+    o3 = b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>"
+    o4 = b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 595 842] >>"
+    header = b"3 0 4 %d " % (len(o3) + 1)
+    comp = zlib.compressobj(9)
+    data = comp.compress(header + o3 + b" " + o4 + b" ")
+    for _ in range(pad_mib):
+        data += comp.compress(b" " * (1 << 20))
+    data += comp.flush()
+    out = b"%PDF-1.5\n"
+    off1 = len(out)
+    out += b"1 0 obj\n<< /Type /Catalog /Pages 3 0 R >>\nendobj\n"
+    off5 = len(out)
+    out += (b"5 0 obj\n<< /Type /ObjStm /N 2 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
+            % (len(header), len(data)) + data + b"\nendstream\nendobj\n")
+    xoff = len(out)
+    rows = [(0, 0, 255), (1, off1, 0), (0, 0, 0), (2, 5, 0), (2, 5, 1), (1, off5, 0), (1, xoff, 0)]
+    raw = b"".join(struct.pack(">BIH", *r) for r in rows)
+    out += (b"6 0 obj\n<< /Type /XRef /Size 7 /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n" % len(raw)
+            + raw + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xoff)
+    return out
+
+
+def test_object_streams_are_read_within_the_inflate_limit(backend):
+    f = analyze_bytes(backend, objstm_bomb(1))
+    assert (f.pages, f.media) == (1, ["a4"])
+
+
+def test_an_object_stream_zip_bomb_is_refused(backend, monkeypatch):
+    from spooler.pdl import pdf
+
+    monkeypatch.setattr(pdf, "INFLATE_LIMIT", 8 << 20)
+    f = analyze_bytes(backend, objstm_bomb(24))
+    assert f.pages is None and any("zip bomb" in w for w in f.warnings)
