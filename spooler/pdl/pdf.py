@@ -340,5 +340,5 @@ def check_object_streams(path, limit: int | None = None) -> int:
                         total += len(out)
                         if total > limit:
                             raise PdfError(f"PDF object streams inflate beyond {limit >> 20} MiB (a zip bomb?)")
-                        data = inflater.unconsumed_tail
+                        data = b"" if inflater.eof else inflater.unconsumed_tail
     return total
