@@ -11,7 +11,7 @@ Signs: credits (top-up, refund, quota grant) are positive, charges negative.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounting.audit import audit

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, literal, or_, select
+from sqlalchemy import delete, select
 
 from accounting.audit import audit
 from accounting.database import Database

@@ -44,7 +44,7 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
 def test_migration_0002_keeps_existing_jobs(tmp_path):
     from datetime import datetime, timezone
 
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
     from accounting.schema import jobs, queues
 
