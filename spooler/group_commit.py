@@ -1,16 +1,20 @@
 """Group commit: make finished jobs durable and record them, many at a time.
 
-One thread takes every job that finished receiving since it last looked, fsyncs each
-spool file and renames it into place, fsyncs the spool directory once, and records all
-the jobs in one database transaction. Only then is each job's Deferred fired, and only
-then may a protocol send its positive acknowledgement. Under load the fixed costs (the
-directory fsync, the database commit's fsync) are shared by the whole group.
+A job's spool file is fsynced and renamed into place by a pool of threads as soon as its
+receive ends (fsyncs of different files proceed in parallel, as they do on disk). Jobs
+whose files are durable wait for the commit thread, which fsyncs the spool directory once
+for everything it has, records all those jobs in one database transaction, and only then
+fires each job's Deferred: only then may a protocol send its positive acknowledgement.
+Under load the fixed costs (the directory fsync, the database commit's fsync) are shared
+by the whole group.
 """
 from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
@@ -30,13 +34,16 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, *, reactor, record_jobs, jobs_dir, max_group: int = 256):
-        """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in this thread."""
+    def __init__(self, *, reactor, record_jobs, jobs_dir, max_group: int = 256, fsync_threads: int = 16):
+        """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the commit thread."""
         self._reactor = reactor
         self._record_jobs = record_jobs
         self._jobs_dir = jobs_dir
         self._max_group = max_group
-        self._queue: queue.Queue = queue.Queue()
+        self._fsync_pool = ThreadPoolExecutor(fsync_threads, thread_name_prefix="printgate-fsync")
+        self._ready: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._outstanding = 0
         self._thread = threading.Thread(target=self._run, name="printgate-group-commit", daemon=True)
         self._thread.start()
         self.groups = 0
@@ -46,21 +53,40 @@ class GroupCommitter:
         """Commit ``files``, a list of ``(SpoolWriter, make_record)``; the Deferred fires
         with the list of recorded ``HeldJob`` once all are durable, or fails with none kept."""
         deferred = Deferred()
-        self._queue.put(_Pending(list(files), deferred))
+        with self._lock:
+            self._outstanding += 1
+        self._fsync_pool.submit(self._make_durable, _Pending(list(files), deferred))
         return deferred
 
+    @property
+    def idle(self) -> bool:
+        """Nothing submitted is still waiting for its outcome."""
+        with self._lock:
+            return self._outstanding == 0
+
     def stop(self, timeout: float | None = None) -> None:
-        """Finish what was submitted, then end the thread."""
-        self._queue.put(_STOP)
+        """Finish what was submitted, then end the threads."""
+        self._fsync_pool.shutdown(wait=True)
+        self._ready.put(_STOP)
         self._thread.join(timeout)
+
+    def _make_durable(self, item: _Pending) -> None:
+        try:
+            for writer, _ in item.files:
+                writer.make_durable()
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting protocol
+            self._remove(item)
+            self._settle(item, exc)
+            return
+        self._ready.put(item)
 
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            group = [self._queue.get()]
+            group = [self._ready.get()]
             while len(group) < self._max_group:
                 try:
-                    group.append(self._queue.get_nowait())
+                    group.append(self._ready.get_nowait())
                 except queue.Empty:
                     break
             if _STOP in group:
@@ -70,40 +96,32 @@ class GroupCommitter:
                 self._commit(group)
 
     def _commit(self, group: list[_Pending]) -> None:
-        durable: list[_Pending] = []
-        for item in group:
-            try:
-                for writer, _ in item.files:
-                    writer.make_durable()
-                durable.append(item)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiting protocol
-                self._remove(item)
-                self._fail(item, exc)
-        if not durable:
-            return
         try:
             fsync_directory(self._jobs_dir)
-            records = [make_record() for item in durable for _, make_record in item.files]
+            records = [make_record() for item in group for _, make_record in item.files]
             held = self._record_jobs(records)
         except Exception as exc:  # noqa: BLE001
-            log.failure("recording {count} jobs failed; their spool files are removed", count=len(records))
-            for item in durable:
+            log.failure("recording {count} jobs failed; their spool files are removed", count=len(group))
+            for item in group:
                 self._remove(item)
-                self._fail(item, exc)
+                self._settle(item, exc)
             return
         self.groups += 1
         self.committed += len(held)
         position = 0
-        for item in durable:
+        for item in group:
             jobs = held[position:position + len(item.files)]
             position += len(item.files)
-            self._reactor.callFromThread(item.deferred.callback, jobs)
+            self._settle(item, jobs)
+
+    def _settle(self, item: _Pending, outcome) -> None:
+        fire = item.deferred.errback if isinstance(outcome, Exception) else item.deferred.callback
+        self._reactor.callFromThread(fire, outcome)
+        with self._lock:
+            self._outstanding -= 1
 
     @staticmethod
     def _remove(item: _Pending) -> None:
         for writer, _ in item.files:
             writer.discard()
             writer.store.remove(writer.name)
-
-    def _fail(self, item: _Pending, exc: Exception) -> None:
-        self._reactor.callFromThread(item.deferred.errback, exc)

@@ -38,7 +38,7 @@ class IntakeStack:
             try:
                 function, args = self.reactor.calls.get(timeout=0.05)
             except queue.Empty:
-                if self.committer._queue.empty() and self.reactor.calls.empty():
+                if self.committer.idle and self.reactor.calls.empty():
                     return
                 continue
             function(*args)
