@@ -199,6 +199,7 @@ class DecisionMaker:
         )
 
     def _finish(self, job: NewJob, at, decision: Decision, shape: JobShape, record: bool) -> Decision:
+        decision.uncounted = not shape.counted
         if decision.action == "deny" or decision.changes:
             decision.policy = dict(
                 decision_id=decision.id, at=at, workstation=job.source_host[:255], server=self.server_name[:255],

@@ -120,6 +120,9 @@ class Decision:
     account_id: int | None = None
     require_shared_account: bool = False
     route_to: str | None = None
+    #: The analyzer could not count the pages: the price assumed the price list's
+    #: ``unknown_pages`` (the job is flagged for the admin).
+    uncounted: bool = False
     #: The policy record of a refused or changed job (written by decide for a refusal,
     #: by record_jobs with the job for a change).
     policy: dict | None = None

@@ -144,3 +144,11 @@ def test_time_of_day_rules_use_the_job_time(priced):
     priced.rules.add(Rule("night", "deny", {"hours": "20:00-06:00"}))
     assert priced.decide(new_job(), at=T0).action == "allow"
     assert priced.decide(new_job(), at=T0 + timedelta(hours=12)).action == "deny"
+
+
+def test_a_job_the_analyzer_could_not_count_is_priced_by_the_unknown_page_rule_and_flagged(priced):
+    priced.prices.save(PriceList(name="std", is_default=True, unknown_pages=5,
+                                 items={("*", False): 10_000, ("*", True): 50_000}))
+    decision = priced.decide(new_job(facts=False, color_mode="monochrome"))
+    assert (decision.uncounted, decision.price_estimate) == (True, 50)
+    assert priced.decide(new_job(pages=1)).uncounted is False
