@@ -649,6 +649,11 @@ XL_SCALAR[0xC4] = 4
 XL_SCALAR[0xC5] = 4
 
 
+cdef unsigned char XL_OP_ACTS[256]
+for _i in range(256):
+    XL_OP_ACTS[_i] = 1 if _i in (0x43, 0x44, 0x6A, 0x63, 0x79, 0xB0, 0xB1, 0xB2) else 0
+
+
 cdef struct XlValue:
     int kind
     double num            # scalar value
@@ -668,6 +673,9 @@ cdef class PclXlScanner:
     cdef Py_ssize_t _skip
     cdef XlValue _value
     cdef bint _have_value
+    cdef const unsigned char* _value_ptr   # array bytes still in the caller's buffer (deferred copy)
+    cdef bint _value_deferred
+    cdef bint _any_attr
     cdef XlValue _attrs[N_SLOTS]
     cdef bint _has[N_SLOTS]
     cdef XlValue _page_attrs[N_SLOTS]
@@ -696,6 +704,8 @@ cdef class PclXlScanner:
         self._big = False
         self._skip = 0
         self._have_value = False
+        self._value_deferred = False
+        self._any_attr = False
         cdef int i
         for i in range(N_SLOTS):
             self._has[i] = False
@@ -793,17 +803,52 @@ cdef class PclXlScanner:
             if XL_WS[b]:
                 pos += 1
                 continue
+            # the commonest tokens, inline: ubyte/uint16 values, ubyte attribute ids, operators
+            if b == 0xC0 and pos + 2 <= end:
+                self._value.kind = K_INT
+                self._value.num = d[pos + 1]
+                self._have_value = True
+                self._value_deferred = False
+                pos += 2
+                continue
+            if b == 0xF8 and pos + 2 <= end and XL_SLOT[d[pos + 1]] < 0:
+                self._have_value = False
+                self._value_deferred = False
+                pos += 2
+                continue
+            if 0x40 <= b <= 0xBF and not XL_OP_ACTS[b]:
+                if self._any_attr:
+                    self._clear_attrs()
+                self._have_value = False
+                self._value_deferred = False
+                pos += 1
+                continue
             r = self._token(d, pos, end, b)
             if r == -1:
+                self._materialize()
                 self._carry = buf[pos:]
                 return None
             if r == -2:
+                self._materialize()
                 if b == 0x1B:
                     self._end_section()
                     return buf[pos:]
                 return self._fail(f"PCL XL grammar broken at byte 0x{b:02x}", buf, pos)
             pos = r
+        self._materialize()
         return None
+
+    cdef inline void _materialize(self):
+        """Copy a deferred array value out of the caller's buffer before it goes away."""
+        if self._value_deferred:
+            memcpy(self._value.raw, self._value_ptr, self._value.count * XL_SCALAR[self._value.tag])
+            self._value_deferred = False
+
+    cdef inline void _clear_attrs(self):
+        cdef int i
+        for i in range(N_SLOTS):
+            self._has[i] = False
+        self._any_attr = False
 
     cdef Py_ssize_t _token(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int b) except -3:
         cdef int size, ltag, lsize, esize, tag, slot, attr, i
@@ -816,6 +861,7 @@ cdef class PclXlScanner:
             self._value.kind = K_REAL if b == 0xC5 else K_INT
             self._value.num = self._num(d + pos + 1, b)
             self._have_value = True
+            self._value_deferred = False
             return pos + 1 + size
         if 0xC8 <= b <= 0xCD:
             if pos + 2 > end:
@@ -834,6 +880,7 @@ cdef class PclXlScanner:
             if total > ARRAY_KEEP:
                 self._value.kind = K_NONE
                 self._have_value = True
+                self._value_deferred = False
                 self._skip = total
                 return start
             if start + total > end:
@@ -841,7 +888,8 @@ cdef class PclXlScanner:
             self._value.kind = K_ARRAY
             self._value.tag = tag
             self._value.count = <int>n
-            memcpy(self._value.raw, d + start, total)
+            self._value_ptr = d + start
+            self._value_deferred = True
             self._have_value = True
             return start + total
         if 0xD0 <= b <= 0xD5:
@@ -850,6 +898,7 @@ cdef class PclXlScanner:
                 return -1
             self._value.kind = K_XY
             self._have_value = True
+            self._value_deferred = False
             return pos + 1 + 2 * size
         if 0xE0 <= b <= 0xE5:
             size = XL_SCALAR[b - 0x20]
@@ -857,6 +906,7 @@ cdef class PclXlScanner:
                 return -1
             self._value.kind = K_NONE
             self._have_value = True
+            self._value_deferred = False
             return pos + 1 + 4 * size
         if b == 0xF8 or b == 0xF9:
             n = 2 if b == 0xF8 else 3
@@ -865,12 +915,15 @@ cdef class PclXlScanner:
             attr = d[pos + 1] if b == 0xF8 else <int>self._num(d + pos + 1, 0xC1)
             slot = XL_SLOT[attr] if attr < 256 else -1
             if slot >= 0:
+                self._materialize()
                 if self._have_value:
                     self._copy_value(&self._attrs[slot], &self._value)
                 else:
                     self._attrs[slot].kind = K_NONE
                 self._has[slot] = True
+                self._any_attr = True
             self._have_value = False
+            self._value_deferred = False
             return pos + n
         if b == 0xFA or b == 0xFB:
             n = 5 if b == 0xFA else 2
@@ -885,9 +938,9 @@ cdef class PclXlScanner:
             return pos + n
         if 0x40 <= b <= 0xBF:
             self._operator(b)
-            for i in range(N_SLOTS):
-                self._has[i] = False
+            self._clear_attrs()
             self._have_value = False
+            self._value_deferred = False
             return pos + 1
         return -2
 
