@@ -29,6 +29,9 @@ and one otherwise; a change of media size or of duplex mode starts a new sheet. 
 uncollated in-stream copies of a page are copies of the sheet it starts, so
 ``sheets = QTY × Σ(copies of each sheet's first page)``.
 
+PJL ``SET RENDERMODE=GRAYSCALE`` (or ``SET PLANESINUSE=1``) makes the printer render every
+page in grey: such pages count as mono whatever the stream draws.
+
 A page is colour when it visibly uses a non-neutral colour (not merely when the driver
 declared an RGB colour space). Where a language gives no way to know (PostScript and PDF
 scanned without rendering), colour counts are ``None``.
@@ -93,7 +96,7 @@ class PageTally:
     __slots__ = (
         "default_copies", "default_duplex", "default_media", "pages", "impressions", "sheets",
         "color_pages", "mono_pages", "color_known", "media", "copies_seen", "duplex_seen",
-        "_sheet_media", "_sheet_duplex", "_sheet_sides",
+        "_sheet_media", "_sheet_duplex", "_sheet_sides", "force_mono",
     )
 
     def __init__(self, default_copies: int = 1, default_duplex: bool = False, default_media: str | None = None):
@@ -112,6 +115,7 @@ class PageTally:
         self._sheet_media = None
         self._sheet_duplex = False
         self._sheet_sides = 0
+        self.force_mono = False
 
     def add_page(self, copies=None, duplex=None, media=None, color=None, front=False) -> None:
         """Record one page as printed. ``color`` is True/False, or None when unknowable.
@@ -129,6 +133,8 @@ class PageTally:
             self.duplex_seen = True
         if media:
             self.media.add(media)
+        if color is not None and self.force_mono:
+            color = False
         if color is None:
             self.color_known = False
         elif color:

@@ -267,6 +267,8 @@ class Analyzer:
             default_duplex=env.get("DUPLEX", "").upper() == "ON",
             default_media=_PAPER.get(env.get("PAPER", "").upper()),
         )
+        tally.force_mono = (env.get("RENDERMODE", "").upper() == "GRAYSCALE"
+                            or env.get("PLANESINUSE", "").strip() == "1")
         qty = _env_int(env, "QTY")
         if language in self.scanners:
             scanner = self.scanners[language](tally)

@@ -370,3 +370,11 @@ def test_an_object_stream_zip_bomb_is_refused(backend, monkeypatch):
     monkeypatch.setattr(pdf, "INFLATE_LIMIT", 8 << 20)
     f = analyze_bytes(backend, objstm_bomb(24))
     assert f.pages is None and any("zip bomb" in w for w in f.warnings)
+
+
+def test_pjl_grayscale_rendering_makes_colour_pages_mono(backend):
+    page = xl_page(rgb=(200, 0, 0))
+    f = analyze_bytes(backend, pjl(xl_stream(page), "SET RENDERMODE=GRAYSCALE", lang="PCLXL"))
+    assert (f.color_pages, f.mono_pages) == (0, 1)
+    f = analyze_bytes(backend, pjl(xl_stream(page), "SET RENDERMODE=COLOR", lang="PCLXL"))
+    assert (f.color_pages, f.mono_pages) == (1, 0)
