@@ -74,3 +74,21 @@ def test_bad_quotas_are_refused(core):
         core.quotas.add("q", user="alice", group="x", period="daily", amount=5)
     with pytest.raises(ValueError):
         core.quotas.add("q", user="alice", period="daily", amount=0)
+
+
+def test_nodes_granting_at_the_same_time_grant_once(core):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    for name in ("a", "b", "c"):
+        core.users.add_user(name, groups=("students",))
+    core.quotas.add("weekly", group="students", period="weekly", amount=100)
+    barrier = threading.Barrier(8)
+
+    def grant(_):
+        barrier.wait()
+        return len(core.quotas.grant_due(WED))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(grant, range(8))) == 3
+    assert [u.balance for u in core.users.list_users()] == [100, 100, 100]

@@ -166,3 +166,21 @@ def test_rules_are_checked_again_at_release(priced):
     assert (caught.value.rule, caught.value.message) == ("no-reports", "Reports are paused.")
     assert priced.jobs.get_job(job.id).state == "held"
     assert any(a.action == "release.refused" for a in priced.audit.entries())
+
+
+def test_two_devices_racing_to_release_one_job_release_it_once(priced):
+    job = held(priced, pages=3)
+    barrier = threading.Barrier(10)
+
+    def start(i):
+        barrier.wait()
+        try:
+            priced.start_release(job.id, f"mfp-{i}", "alice")
+            return True
+        except InvalidStateChange:
+            return False
+
+    with ThreadPoolExecutor(10) as pool:
+        assert sum(pool.map(start, range(10))) == 1
+    assert priced.accounts.personal("alice").reserved == 30
+    priced.fail_release(job.id, "test over")
