@@ -73,20 +73,32 @@ class Retention:
             expired.append(self.jobs.get_job(job_id))
         return expired
 
-    def purge_retention(self, now: datetime | None = None, *, days: int | None = None, actor: str = "retention") -> dict:
+    def purge_retention(self, now: datetime | None = None, *, days: int | None = None, actor: str = "retention",
+                        batch: int = 5_000) -> dict:
         """Delete finished jobs (with their history), policy records, audit entries and
-        stale login counters older than the retention period. Returns counts per table."""
+        stale login counters older than the retention period. Returns counts per table.
+        Works in batches of ``batch`` rows, one short transaction each, so intake never
+        waits long behind a purge of months of history."""
         now = now or utcnow()
         cutoff = now - timedelta(days=check_retention_days(days or self.retention_days))
-        counts = {}
+        counts = {"jobs": 0, "job_events": 0, "policy_records": 0, "audit_log": 0, "login_throttles": 0}
+        while True:
+            with self.db.writer.begin() as conn:
+                ids = list(conn.execute(select(jobs.c.id).where(
+                    jobs.c.state.in_(FINAL_STATES), jobs.c.updated_at < cutoff).limit(batch)).scalars())
+                if not ids:
+                    break
+                counts["job_events"] += conn.execute(delete(job_events).where(job_events.c.job_id.in_(ids))).rowcount
+                counts["jobs"] += conn.execute(delete(jobs).where(jobs.c.id.in_(ids))).rowcount
+        for name, table, column in (("policy_records", policy_records, policy_records.c.at),
+                                    ("audit_log", audit_log, audit_log.c.at),
+                                    ("login_throttles", login_throttles, login_throttles.c.updated_at)):
+            while True:
+                with self.db.writer.begin() as conn:
+                    ids = list(conn.execute(select(table.c.id).where(column < cutoff).limit(batch)).scalars())
+                    if not ids:
+                        break
+                    counts[name] += conn.execute(delete(table).where(table.c.id.in_(ids))).rowcount
         with self.db.writer.begin() as conn:
-            old_jobs = select(jobs.c.id).where(jobs.c.state.in_(FINAL_STATES), jobs.c.updated_at < cutoff)
-            counts["job_events"] = conn.execute(delete(job_events).where(job_events.c.job_id.in_(old_jobs))).rowcount
-            counts["jobs"] = conn.execute(delete(jobs).where(jobs.c.state.in_(FINAL_STATES),
-                                                             jobs.c.updated_at < cutoff)).rowcount
-            counts["policy_records"] = conn.execute(delete(policy_records).where(policy_records.c.at < cutoff)).rowcount
-            counts["audit_log"] = conn.execute(delete(audit_log).where(audit_log.c.at < cutoff)).rowcount
-            counts["login_throttles"] = conn.execute(delete(login_throttles).where(
-                login_throttles.c.updated_at < cutoff)).rowcount
             audit(conn, actor=actor, action="retention.purge", target=f"before {cutoff:%Y-%m-%d}", new=counts, at=now)
         return counts

@@ -63,3 +63,12 @@ def test_retention_keeps_recent_history(core):
 def test_retention_is_thirty_to_two_thousand_days(days):
     with pytest.raises(ValueError):
         check_retention_days(days)
+
+
+def test_a_purge_larger_than_one_batch_removes_everything_old(core):
+    jobs = core.jobs.record_jobs([new_job() for _ in range(7)])
+    for job in jobs:
+        core.jobs.change_state(job.id, "canceled", actor="alice")
+    counts = core.retention.purge_retention(utcnow() + timedelta(days=101), batch=3)
+    assert counts["jobs"] == 7 and counts["job_events"] == 14
+    assert core.jobs.list_jobs(states=None) == []
