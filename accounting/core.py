@@ -86,8 +86,15 @@ class AccountingCore:
                                  lockout=timedelta(minutes=settings.lockout_minutes))
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
-        self.secrets = (SecretStore.with_key_file(database, settings.secrets_key_file)
-                        if settings.secrets_key_file else None)
+        self._secrets: SecretStore | None = None
+
+    @property
+    def secrets(self) -> SecretStore | None:
+        """The secret store; its key file is read (or created) on first use. None when
+        no key file is configured."""
+        if self._secrets is None and self.settings.secrets_key_file:
+            self._secrets = SecretStore.with_key_file(self.database, self.settings.secrets_key_file)
+        return self._secrets
 
     # The calls intake and release make, by name (each documented on its component).
     def decide(self, new_job: NewJob, *, at: datetime | None = None) -> Decision:

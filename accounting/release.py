@@ -91,13 +91,13 @@ class ReleaseDesk:
             row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if row is None:
                 raise JobNotFound(job_id)
-            if row.state not in ("held", "aborted"):
+            if row.state != "held":
                 raise InvalidStateChange(job_id, row.state, "releasing")
             amount = self.price_for_device(conn, row, device)
             account_id = self._account_for(conn, row, account)
             reserve(conn, account_id, amount)
             change_state_in(conn, job_id, "releasing", actor=actor, reason=f"release at {device}",
-                            expect=("held", "aborted"),
+                            expect=("held",),
                             values={"reserved_amount": amount, "account_id": account_id, "release_device": device})
             audit(conn, actor=actor, source=device or "", action="release.start", target=f"job {job_id}",
                   new={"price": amount, "account_id": account_id})
