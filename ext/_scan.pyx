@@ -26,7 +26,8 @@ cdef Py_ssize_t UEL_LEN = 9
 
 DEF SEQUENCE_LIMIT = 256
 DEF VALUE_DIGITS_LIMIT = 32
-DEF PLANE_COMPARE_LIMIT = 1048576
+DEF PLANE_COMPARE_LIMIT = 65536
+DEF BAND_ROWS = 32
 DEF MAX_COMMANDS = 300
 
 cdef unsigned char PCL_MARKING[256]
@@ -92,6 +93,101 @@ cdef double _pcl_number(const unsigned char* p, Py_ssize_t n):
     return strtod(tmp, NULL)
 
 
+cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
+                            unsigned char* out, Py_ssize_t seed_len) nogil:
+    """``pcl5.decode_row``: decode into ``out`` (which holds the seed row of ``seed_len``
+    bytes for mode 3); return the row's length (at most ``PLANE_COMPARE_LIMIT``)."""
+    cdef Py_ssize_t i = 0, length = 0, count, offset, cursor, take, stop, j
+    cdef int c, b
+    if mode == 0:
+        length = n if n < PLANE_COMPARE_LIMIT else PLANE_COMPARE_LIMIT
+        memcpy(out, data, length)
+        return length
+    if mode == 1:
+        while i + 1 < n and length < PLANE_COMPARE_LIMIT:
+            count = data[i] + 1
+            if count > PLANE_COMPARE_LIMIT - length:
+                count = PLANE_COMPARE_LIMIT - length
+            for j in range(count):
+                out[length + j] = data[i + 1]
+            length += count
+            i += 2
+        return length
+    if mode == 2:
+        while i < n and length < PLANE_COMPARE_LIMIT:
+            c = data[i]
+            i += 1
+            if c < 128:
+                take = c + 1
+                if take > n - i:
+                    take = n - i
+                if take > PLANE_COMPARE_LIMIT - length:
+                    take = PLANE_COMPARE_LIMIT - length
+                memcpy(out + length, data + i, take)
+                length += take
+                i += c + 1
+            elif c > 128:
+                if i < n:
+                    count = 257 - c
+                    if count > PLANE_COMPARE_LIMIT - length:
+                        count = PLANE_COMPARE_LIMIT - length
+                    for j in range(count):
+                        out[length + j] = data[i]
+                    length += count
+                i += 1
+        return length
+    # mode 3: delta row, edits the seed in place
+    length = seed_len
+    cursor = 0
+    while i < n:
+        c = data[i]
+        i += 1
+        count = (c >> 5) + 1
+        offset = c & 31
+        if offset == 31:
+            while i < n:
+                b = data[i]
+                i += 1
+                offset += b
+                if b != 255:
+                    break
+        cursor += offset
+        if cursor >= PLANE_COMPARE_LIMIT:
+            break
+        take = count if count <= n - i else (n - i if n > i else 0)
+        i += count
+        stop = cursor + take
+        if stop > PLANE_COMPARE_LIMIT:
+            stop = PLANE_COMPARE_LIMIT
+        if stop > length:
+            for j in range(length, stop):
+                out[j] = 0
+            length = stop
+        if stop > cursor:
+            memcpy(out + cursor, data + i - count, stop - cursor)
+        cursor += take
+    return length
+
+
+cdef long long _popcount(const unsigned char* p, Py_ssize_t n) nogil:
+    cdef long long total = 0
+    cdef unsigned long long w
+    cdef Py_ssize_t i = 0
+    while i + 8 <= n:
+        memcpy(&w, p + i, 8)
+        total += __builtin_popcountll(w)
+        i += 8
+    while i < n:
+        total += __builtin_popcount(p[i])
+        i += 1
+    return total
+
+
+cdef extern from *:
+    int __builtin_popcountll(unsigned long long) nogil
+    int __builtin_popcount(unsigned int) nogil
+
+
 cdef class Pcl5Scanner:
     """Cython twin of ``spooler.pdl.pcl5.Pcl5Scanner``."""
 
@@ -118,10 +214,15 @@ cdef class Pcl5Scanner:
     cdef bint _raster_assume_color
     cdef bint _marked, _color, _front
     cdef int _plane_index
-    cdef unsigned char* _ref
+    cdef unsigned char* _ref          # the encoded payload of the plane being read
     cdef Py_ssize_t _ref_len, _ref_cap
     cdef bint _has_ref
-    cdef bint _row_differs
+    cdef bint _plane_overflow
+    cdef unsigned char* _seed[3]      # decoded rows of the compared planes (seed rows)
+    cdef Py_ssize_t _seed_len[3]
+    cdef long long _band[3]
+    cdef int _band_rows
+    cdef long _compression
     cdef bint _plane_last
     cdef Py_ssize_t _plane_k, _plane_n, _plane_pos
     # commands of the sequence being applied
@@ -131,14 +232,24 @@ cdef class Pcl5Scanner:
     language = "pcl5"
 
     def __cinit__(self):
+        cdef int k
         self._ref = NULL
         self._ref_len = 0
         self._ref_cap = 0
         self._has_ref = False
+        for k in range(3):
+            self._seed[k] = <unsigned char*>malloc(PLANE_COMPARE_LIMIT)
+            self._seed_len[k] = 0
+            if self._seed[k] == NULL:
+                raise MemoryError()
 
     def __dealloc__(self):
+        cdef int k
         if self._ref != NULL:
             free(self._ref)
+        for k in range(3):
+            if self._seed[k] != NULL:
+                free(self._seed[k])
 
     def __init__(self, tally):
         self.tally = tally
@@ -164,6 +275,14 @@ cdef class Pcl5Scanner:
         self._fg_neutral = True
         self._component[0] = self._component[1] = self._component[2] = 0
         self._raster_assume_color = False
+        self._compression = 0
+        self._reset_seeds()
+        self._plane_index = 0
+        self._band[0] = self._band[1] = self._band[2] = 0
+        self._band_rows = 0
+
+    cdef inline void _reset_seeds(self):
+        self._seed_len[0] = self._seed_len[1] = self._seed_len[2] = 0
 
     cdef void _set_palette(self, int kind):
         cdef int i
@@ -190,8 +309,8 @@ cdef class Pcl5Scanner:
         self._color = False
         self._front = False
         self._plane_index = 0
-        self._has_ref = False
-        self._row_differs = False
+        self._band[0] = self._band[1] = self._band[2] = 0
+        self._band_rows = 0
 
     cdef inline void _mark(self, bint color):
         if not self._defining_macro:
@@ -200,6 +319,7 @@ cdef class Pcl5Scanner:
                 self._color = True
 
     cdef int _eject(self) except -1:
+        self._band_flush()
         self.tally.add_page(
             copies=None if self._copies < 0 else self._copies,
             duplex=None if self._duplex < 0 else bool(self._duplex),
@@ -410,8 +530,14 @@ cdef class Pcl5Scanner:
             if final == 0x55:
                 self._set_planes(iv)
             elif final == 0x41 or final == 0x42 or final == 0x43:
+                self._band_flush()
+                self._reset_seeds()
                 self._plane_index = 0
-                self._has_ref = False
+        elif c == 0x2A and group == 0x62:
+            if final == 0x4D:
+                self._compression = iv
+            elif final == 0x59:
+                self._reset_seeds()
         elif c == 0x2A and group == 0x76:
             if final == 0x41 or final == 0x42 or final == 0x43:
                 self._component[final - 0x41] = value
@@ -443,6 +569,8 @@ cdef class Pcl5Scanner:
         self._set_palette(iv)
         self._fg_neutral = True
         self._raster_assume_color = False
+        self._reset_seeds()
+        self._plane_index = 0
 
     cdef int _start_payload(self, int c, int group, int final, Py_ssize_t n) except -1:
         self._payload_kind = 0
@@ -468,31 +596,15 @@ cdef class Pcl5Scanner:
         self._plane_last = last
         k = self._plane_index - self._plane_base
         self._plane_k = k
-        self._plane_n = n
-        self._plane_pos = 0
-        if k == 0:
-            self._has_ref = n <= PLANE_COMPARE_LIMIT
-            self._ref_len = 0
-            self._row_differs = n > PLANE_COMPARE_LIMIT
-        elif k > 0:
-            if not self._has_ref or self._ref_len != n:
-                self._row_differs = True
+        self._has_ref = 0 <= k <= 2
+        self._ref_len = 0
+        self._plane_overflow = n > PLANE_COMPARE_LIMIT
 
     cdef int _payload(self, bytes buf, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop) except -1:
-        cdef Py_ssize_t k, p, need, i
-        cdef const unsigned char* ref
+        cdef Py_ssize_t need, i
         if self._payload_kind == 1:
-            k = self._plane_k
-            if k == 0:
-                if self._has_ref:
-                    self._ref_append(d + start, stop - start)
-            elif k > 0 and not self._row_differs:
-                p = self._plane_pos
-                if not self._has_ref or p + (stop - start) > self._ref_len:
-                    self._row_differs = True
-                elif memcmp(self._ref + p, d + start, stop - start) != 0:
-                    self._row_differs = True
-            self._plane_pos += stop - start
+            if self._has_ref and not self._plane_overflow:
+                self._ref_append(d + start, stop - start)
         elif self._payload_kind == 2:
             need = 6 - self._cid_len
             i = start
@@ -521,18 +633,53 @@ cdef class Pcl5Scanner:
 
     cdef int _payload_done(self) except -1:
         cdef int kind = self._payload_kind
+        cdef Py_ssize_t k, missing
         self._payload_kind = 0
         if kind == 1:
+            k = self._plane_k
+            if 0 <= k <= 2:
+                self._decode_plane(k)
             self._plane_index += 1
             if self._plane_last:
-                if self._row_differs and self._plane_index - self._plane_base >= 2:
-                    self._mark(True)
+                missing = self._plane_index - self._plane_base
+                if missing < 0:
+                    missing = 0
+                while missing < 3:
+                    self._seed_len[missing] = 0
+                    missing += 1
+                self._band_rows += 1
+                if self._band_rows >= BAND_ROWS:
+                    self._band_flush()
                 self._plane_index = 0
-                self._has_ref = False
-                self._row_differs = False
         elif kind == 2:
             self._configure_image_data()
         return 0
+
+    cdef int _decode_plane(self, Py_ssize_t k) except -1:
+        cdef long mode = self._compression
+        if self._plane_overflow or not (0 <= mode <= 3):
+            self._mark(True)
+            w = "raster colour not decoded (compression mode or size); its pages count as colour"
+            if w not in self.warnings:
+                self.warnings.append(w)
+            return 0
+        self._seed_len[k] = _decode_row(mode, self._ref, self._ref_len, self._seed[k], self._seed_len[k])
+        self._band[k] += _popcount(self._seed[k], self._seed_len[k])
+        return 0
+
+    cdef void _band_flush(self):
+        cdef long long high, low
+        if self._band_rows:
+            high = self._band[0]
+            low = self._band[0]
+            if self._band[1] > high: high = self._band[1]
+            if self._band[2] > high: high = self._band[2]
+            if self._band[1] < low: low = self._band[1]
+            if self._band[2] < low: low = self._band[2]
+            if 5 * (high - low) > high + 256:
+                self._mark(True)
+        self._band[0] = self._band[1] = self._band[2] = 0
+        self._band_rows = 0
 
     cdef int _configure_image_data(self) except -1:
         cdef int space, encoding
@@ -544,6 +691,8 @@ cdef class Pcl5Scanner:
         self._palette[0] = 1
         self._palette[1] = 1
         self._fg_neutral = True
+        self._reset_seeds()
+        self._plane_index = 0
         if (space == 0 or space == 1) and encoding == 2:
             self._planes = 3
             self._plane_base = 0

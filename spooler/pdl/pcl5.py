@@ -18,10 +18,14 @@ last eject.
 
 Colour: a page is colour when a printable character or solid fill is drawn with a
 non-neutral foreground colour (palette entry from ``ESC*r#U`` defaults or ``ESC*v#A/B/C``
-+ ``ESC*v#I``), or when the colour planes of one raster row differ (C=M=Y and R=G=B rows
-are neutral; planes are compared by their encoded bytes, which the same compressor and seed
-rows make identical exactly when the planes are). Raster in a direct-by-pixel or indexed
-CID colour space is not decoded; a page using it counts as colour, with a warning.
++ ``ESC*v#I``), or when its colour planes (CMY, RGB, or the CMY of KCMY) are out of
+balance. Raster rows are decoded (compression modes 0–3: unencoded, run-length, TIFF
+PackBits, delta row) and the set pixels of each compared plane are counted over bands of
+``BAND_ROWS`` rows: a band whose plane counts differ by more than a fifth
+(``5 × (max − min) > max + 256``) is colour. Grey, even dithered with a different screen
+per plane, keeps the three planes in balance; a red block does not. Raster in another
+compression mode, or in a direct-by-pixel or indexed CID colour space, is not decoded; a
+page using it counts as colour, with a warning.
 
 This module is the specification; ``ext/_scan.pyx`` implements the same machine in Cython.
 """
@@ -63,8 +67,11 @@ HPGL_DRAWING = frozenset(
                          "AR", "AT", "BR", "BZ", "FP", "EP", "PW")
 )
 
-#: A plane of one raster row longer than this is not compared; the page counts as colour.
-PLANE_COMPARE_LIMIT = 1 << 20
+#: A plane of one raster row longer than this (encoded or decoded) is not decoded; the
+#: page counts as colour.
+PLANE_COMPARE_LIMIT = 1 << 16
+#: Raster rows per colour-balance band.
+BAND_ROWS = 32
 #: A parameterized escape longer than this is malformed: its ESC is ignored.
 SEQUENCE_LIMIT = 256
 #: Digits in one value beyond this make the sequence malformed.
@@ -117,14 +124,22 @@ class Pcl5Scanner:
         self._fg_neutral = True
         self._component = [0, 0, 0]
         self._raster_assume_color = False
+        self._compression = 0
+        self._reset_raster()
+
+    def _reset_raster(self):
+        self._seeds = [bytearray(), bytearray(), bytearray()]
+        self._plane_index = 0
+        self._band = [0, 0, 0]
+        self._band_rows = 0
 
     def _new_page(self):
         self._marked = False
         self._color = False
         self._front = False
         self._plane_index = 0
-        self._plane_ref = None
-        self._row_differs = False
+        self._band = [0, 0, 0]
+        self._band_rows = 0
 
     def _mark(self, color=False):
         if not self._defining_macro:
@@ -133,6 +148,7 @@ class Pcl5Scanner:
                 self._color = True
 
     def _eject(self):
+        self._band_flush()
         self.tally.add_page(copies=self.copies, duplex=self.duplex, media=self.media,
                             color=self._color, front=self._front)
         self._new_page()
@@ -331,8 +347,14 @@ class Pcl5Scanner:
             if final == 0x55:
                 self._set_planes(iv)
             elif final in (0x41, 0x42, 0x43):
+                self._band_flush()
+                self._seeds = [bytearray(), bytearray(), bytearray()]
                 self._plane_index = 0
-                self._plane_ref = None
+        elif c == 0x2A and group == 0x62:  # *b
+            if final == 0x4D:
+                self._compression = iv
+            elif final == 0x59:
+                self._seeds = [bytearray(), bytearray(), bytearray()]
         elif c == 0x2A and group == 0x76:  # *v
             if final in (0x41, 0x42, 0x43):
                 self._component[final - 0x41] = value
@@ -358,6 +380,8 @@ class Pcl5Scanner:
         self._palette = list(_PALETTE_NEUTRAL[iv])
         self._fg_neutral = True
         self._raster_assume_color = False
+        self._seeds = [bytearray(), bytearray(), bytearray()]
+        self._plane_index = 0
 
     # -- payloads ---------------------------------------------------------------------------
     def _start_payload(self, key, n):
@@ -383,29 +407,14 @@ class Pcl5Scanner:
         self._plane_last = last
         k = self._plane_index - self._plane_base
         self._plane_k = k
-        self._plane_n = n
-        self._plane_pos = 0
-        if k == 0:
-            self._plane_ref = bytearray() if n <= PLANE_COMPARE_LIMIT else None
-            self._row_differs = n > PLANE_COMPARE_LIMIT
-        elif k > 0:
-            ref = self._plane_ref
-            if ref is None or len(ref) != n:
-                self._row_differs = True
+        self._plane_buf = bytearray() if 0 <= k <= 2 else None
+        self._plane_overflow = n > PLANE_COMPARE_LIMIT
 
     def _payload(self, data, start, stop):
         kind = self._payload_kind
         if kind == 1:
-            k = self._plane_k
-            if k == 0:
-                if self._plane_ref is not None:
-                    self._plane_ref += data[start:stop]
-            elif k > 0 and not self._row_differs:
-                ref = self._plane_ref
-                p = self._plane_pos
-                if ref[p:p + (stop - start)] != data[start:stop]:
-                    self._row_differs = True
-            self._plane_pos += stop - start
+            if self._plane_buf is not None and not self._plane_overflow:
+                self._plane_buf += data[start:stop]
         elif kind == 2:
             need = 6 - len(self._cid)
             if need > 0:
@@ -415,15 +424,39 @@ class Pcl5Scanner:
         kind = self._payload_kind
         self._payload_kind = 0
         if kind == 1:
+            k = self._plane_k
+            if 0 <= k <= 2:
+                self._decode_plane(k)
             self._plane_index += 1
             if self._plane_last:
-                if self._row_differs and self._plane_index - self._plane_base >= 2:
-                    self._mark(True)
+                for missing in range(max(0, self._plane_index - self._plane_base), 3):
+                    self._seeds[missing] = bytearray()
+                self._band_rows += 1
+                if self._band_rows >= BAND_ROWS:
+                    self._band_flush()
                 self._plane_index = 0
-                self._plane_ref = None
-                self._row_differs = False
         elif kind == 2:
             self._configure_image_data(bytes(self._cid))
+
+    def _decode_plane(self, k):
+        mode = self._compression
+        if self._plane_overflow or mode not in (0, 1, 2, 3):
+            self._mark(True)
+            w = "raster colour not decoded (compression mode or size); its pages count as colour"
+            if w not in self.warnings:
+                self.warnings.append(w)
+            return
+        row = decode_row(mode, bytes(self._plane_buf), self._seeds[k])
+        self._seeds[k] = row
+        self._band[k] += int.from_bytes(row, "big").bit_count()
+
+    def _band_flush(self):
+        if self._band_rows:
+            high, low = max(self._band), min(self._band)
+            if 5 * (high - low) > high + 256:
+                self._mark(True)
+        self._band = [0, 0, 0]
+        self._band_rows = 0
 
     def _configure_image_data(self, cid):
         if len(cid) < 2:
@@ -431,6 +464,8 @@ class Pcl5Scanner:
         space, encoding = cid[0], cid[1]
         self._palette = [True] * 2
         self._fg_neutral = True
+        self._seeds = [bytearray(), bytearray(), bytearray()]
+        self._plane_index = 0
         if space in (0, 1) and encoding == 2:  # RGB/CMY direct by plane
             self._planes, self._plane_base = 3, 0
             self._raster_assume_color = False
@@ -473,6 +508,57 @@ class Pcl5Scanner:
             self.warnings.append("PCL stream ends inside binary data (truncated job)")
         self._carry = b""
         self._eject_if_marked()
+
+
+def decode_row(mode: int, data: bytes, seed: bytearray) -> bytearray:
+    """One raster plane row in PCL compression ``mode`` 0–3 (3 edits ``seed``), at most
+    ``PLANE_COMPARE_LIMIT`` bytes."""
+    limit = PLANE_COMPARE_LIMIT
+    if mode == 0:
+        return bytearray(data[:limit])
+    out = bytearray()
+    i, n = 0, len(data)
+    if mode == 1:
+        while i + 1 < n and len(out) < limit:
+            out += data[i + 1:i + 2] * (data[i] + 1)
+            i += 2
+        return out[:limit]
+    if mode == 2:
+        while i < n and len(out) < limit:
+            c = data[i]
+            i += 1
+            if c < 128:
+                out += data[i:i + c + 1]
+                i += c + 1
+            elif c > 128:
+                out += data[i:i + 1] * (257 - c)
+                i += 1
+        return out[:limit]
+    out = bytearray(seed)
+    cursor = 0
+    while i < n:
+        cmd = data[i]
+        i += 1
+        count = (cmd >> 5) + 1
+        offset = cmd & 31
+        if offset == 31:
+            while i < n:
+                b = data[i]
+                i += 1
+                offset += b
+                if b != 255:
+                    break
+        cursor += offset
+        if cursor >= limit:
+            break
+        chunk = data[i:i + count]
+        i += count
+        stop = min(cursor + len(chunk), limit)
+        if stop > len(out):
+            out += bytes(stop - len(out))
+        out[cursor:stop] = chunk[:stop - cursor]
+        cursor += len(chunk)
+    return out
 
 
 def _number(raw: bytes) -> float:

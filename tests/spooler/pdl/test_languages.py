@@ -105,12 +105,24 @@ def test_hpgl2_drawing_marks_the_page(backend):
     assert analyze_bytes(backend, b"\x1bE\x1b%0BIN;SP1;\x1b%0A\x1bE").pages == 0
 
 
-def test_colour_comes_from_differing_raster_planes(backend):
-    gray_row = b"\x1b*b2V\x01\x02\x1b*b2V\x01\x02\x1b*b2W\x01\x02"
-    color_row = b"\x1b*b2V\x01\x02\x1b*b2V\x00\x00\x1b*b2W\x01\x02"
-    head = b"\x1bE\x1b*r-3U\x1b*r1A"
-    f = analyze_bytes(backend, head + gray_row * 3 + b"\x0c" + color_row + b"\x0c\x1bE")
-    assert (f.pages, f.color_pages, f.mono_pages) == (2, 1, 1)
+def test_colour_comes_from_unbalanced_raster_planes(backend):
+    def row(c, m, y):
+        return b"".join(b"\x1b*b100" + final + bytes([v]) * 100 for final, v in ((b"V", c), (b"V", m), (b"W", y)))
+
+    head = b"\x1bE\x1b*r-3U\x1b*b0M\x1b*r1A"
+    grey = row(0xAA, 0xAA, 0xAA) * 40
+    dithered_grey = (row(0xAA, 0x55, 0xA5) + row(0x55, 0xAA, 0x5A)) * 20  # other screen per plane
+    red = row(0x00, 0xFF, 0xFF) * 40
+    f = analyze_bytes(backend, head + grey + b"\x0c" + dithered_grey + b"\x0c" + red + b"\x0c\x1bE")
+    assert (f.pages, f.color_pages, f.mono_pages) == (3, 1, 2)
+
+
+def test_delta_row_and_packbits_rows_are_decoded_for_colour(backend):
+    seed = b"\x1b*b2M\x1b*b2V\xe1\xff\x1b*b2V\xe1\xff\x1b*b2W\xe1\xff"      # 32 x 0xFF in C, M, Y
+    clear_c = b"\xe0" + bytes(8)  # delta row: replace 8 bytes at the cursor with zeros
+    red = b"\x1b*b3M" + (b"\x1b*b36V" + clear_c * 4 + b"\x1b*b0V\x1b*b0W") * 40  # C cleared, M Y kept
+    f = analyze_bytes(backend, b"\x1bE\x1b*r-3U\x1b*r1A" + seed + red + b"\x0c\x1bE")
+    assert f.color_pages == 1
 
 
 def test_colour_comes_from_a_non_neutral_foreground(backend):
