@@ -131,3 +131,12 @@ class ReleaseRefused(AccountingError):
         self.job_id = job_id
         self.rule = rule
         self.message = message
+
+
+class SharedAccountRequired(AccountingError):
+    """A rule says this job must be charged to a shared account; none was chosen."""
+
+    def __init__(self, job_id, rule=None):
+        super().__init__(f"job {job_id} must be charged to a shared account")
+        self.job_id = job_id
+        self.rule = rule

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from accounting.audit import audit
 from accounting.database import Database
-from accounting.errors import AccountingError, InvalidStateChange, JobNotFound, ReleaseRefused, UnknownAccount
+from accounting.errors import (AccountingError, InvalidStateChange, JobNotFound, ReleaseRefused,
+                               SharedAccountRequired, UnknownAccount)
 from accounting.jobs import JobStore, change_state_in
 from accounting.ledger import entry_by_key, post, reserve, unreserve
 from accounting.pricing import PriceStore, job_shape, price
@@ -83,6 +84,8 @@ class ReleaseDesk:
                     audit(conn, actor=actor, source=device or "", action="release.refused", target=f"job {job_id}",
                           new={"rule": decision.rule, "message": decision.message})
                 raise ReleaseRefused(job_id, decision.rule, decision.message)
+            if decision.require_shared_account and account is None:
+                raise SharedAccountRequired(job_id)
         if account is None:
             owner = self._owner(job_id)
             if owner is not None:

@@ -184,3 +184,17 @@ def test_two_devices_racing_to_release_one_job_release_it_once(priced):
         assert sum(pool.map(start, range(10))) == 1
     assert priced.accounts.personal("alice").reserved == 30
     priced.fail_release(job.id, "test over")
+
+
+def test_a_job_a_rule_sends_to_a_shared_account_cannot_go_to_the_personal_one(priced):
+    from accounting.errors import SharedAccountRequired
+    from accounting.rules import Rule
+
+    priced.accounts.create_shared("cc-1")
+    priced.accounts.allow("cc-1", user="alice")
+    priced.rules.add(Rule("bill-projects", "require-shared-account", {"document": "report*"}))
+    job = held(priced, pages=3)
+    with pytest.raises(SharedAccountRequired):
+        priced.start_release(job.id, "mfp-1", "alice")
+    assert priced.start_release(job.id, "mfp-1", "alice", account="cc-1").state == "releasing"
+    priced.fail_release(job.id, "test over")
