@@ -27,6 +27,8 @@ import os
 import shutil
 import tempfile
 
+from twisted.logger import Logger
+
 from spooler.pdl import detect, pdf, postscript
 from spooler.pdl.errors import AnalyzerUsageError
 from spooler.pdl.facts import JobFacts
@@ -50,6 +52,11 @@ _PAPER = {"LETTER": "letter", "LEGAL": "legal", "A4": "a4", "A3": "a3", "A5": "a
           "B4": "b4", "JISB4": "b4"}
 
 _PJL_WHITESPACE = b"\r\n\t \x00\x04"
+
+log = Logger(namespace="printgate.analyzer")
+
+#: The warning a job carries when the analyzer itself failed (a bug: tests assert it never appears).
+INTERNAL_FAILURE = "analyzer failed on this job"
 
 
 class _Section:
@@ -162,11 +169,27 @@ class Analyzer:
         self._section: _Section | None = None
         self._fed = 0
         self._finished = None
+        self._failed = None
 
     # -- input ----------------------------------------------------------------------------------
     def feed(self, chunk) -> None:
+        """Take the job's next bytes. Never raises on what the bytes say: a job the analyzer
+        cannot read is still a job (it is reported with unknown pages and a warning)."""
         if self._finished is not None:
             raise AnalyzerUsageError("feed() after finish()")
+        if self._failed is not None:
+            return
+        try:
+            self._feed(chunk)
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose the job
+            self._fail(exc)
+
+    def _fail(self, exc):
+        self._failed = f"{type(exc).__name__}: {exc}"[:200]
+        self._section = None
+        log.failure("page analyzer failed after {fed} bytes ({backend})", fed=self._fed, backend=self.backend)
+
+    def _feed(self, chunk) -> None:
         if not isinstance(chunk, bytes):
             chunk = bytes(chunk)
         if not chunk:
@@ -348,6 +371,26 @@ class Analyzer:
     def finish(self) -> JobFacts:
         if self._finished is not None:
             return self._finished
+        if self._failed is None:
+            try:
+                self._finish_sections()
+            except Exception as exc:  # noqa: BLE001 - a bug must not lose the job
+                self._fail(exc)
+        if self._failed is not None:
+            facts = JobFacts(warnings=[f"{INTERNAL_FAILURE} ({self._failed})"])
+        else:
+            facts = self._account.facts()
+        if facts.pdl == "unknown" and self._pjl_seen and not self._account.sections and self._failed is None:
+            facts.warnings = ["PJL only: no page description language in the job"]
+        facts.pjl = dict(self._pjl)
+        for k, v in self._jobattrs.items():
+            facts.pjl[f"JOBATTR:{k}"] = v
+        facts.job_name = self._job_name or self._pjl.get("JOBNAME") or _first(self._jobattrs, NAME_JOBATTRS)
+        facts.user_name = self._pjl.get("USERNAME") or _first(self._jobattrs, USER_JOBATTRS)
+        self._finished = facts
+        return facts
+
+    def _finish_sections(self) -> None:
         rest = None
         if self._section is None and self._sniffing is not None:
             data, self._sniffing = self._sniffing, None
@@ -363,16 +406,6 @@ class Analyzer:
                     rest = self._scan(rest)
         if self._section is not None:
             self._end_section(self._fed)
-        facts = self._account.facts()
-        if facts.pdl == "unknown" and self._pjl_seen and not self._account.sections:
-            facts.warnings = ["PJL only: no page description language in the job"]
-        facts.pjl = dict(self._pjl)
-        for k, v in self._jobattrs.items():
-            facts.pjl[f"JOBATTR:{k}"] = v
-        facts.job_name = self._job_name or self._pjl.get("JOBNAME") or _first(self._jobattrs, NAME_JOBATTRS)
-        facts.user_name = self._pjl.get("USERNAME") or _first(self._jobattrs, USER_JOBATTRS)
-        self._finished = facts
-        return facts
 
 
 class _SpoolError(Exception):

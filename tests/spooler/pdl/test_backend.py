@@ -35,3 +35,15 @@ def test_both_backends_raise_the_same_exception_types():
             pass
         else:
             raise AssertionError("feed after finish must raise")
+
+
+def test_an_internal_failure_is_a_warning_not_a_lost_job(monkeypatch):
+    from spooler.pdl import reference
+
+    for cls in (reference.Analyzer, spooler.pdl.Analyzer):
+        a = cls()
+        monkeypatch.setattr(a, "_read_pjl", lambda *args, **kw: 1 / 0)
+        a.feed(b"\x1bEpage\x0c")
+        a.feed(b"more")
+        facts = a.finish()
+        assert facts.pages is None and reference.INTERNAL_FAILURE in facts.warnings[0]

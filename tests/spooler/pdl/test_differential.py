@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import spooler.pdl
 from spooler.pdl import reference
+from spooler.pdl.reference import INTERNAL_FAILURE
 
 from tests.spooler.pdl.conftest import analyze_bytes, analyzer_classes
 
@@ -59,6 +60,7 @@ def assert_same(data, chunks=None):
     values = list(results.values())
     assert all(v == values[0] for v in values), (data[:200], results)
     assert values[0][0] == "ok", values[0]
+    assert not any(INTERNAL_FAILURE in w for w in values[0][1]["warnings"]), values[0][1]["warnings"]
     return values[0][1]
 
 
