@@ -10,6 +10,8 @@ FIELDS = ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "color_pa
 def register(subparsers) -> None:
     parser = subparsers.add_parser("analyze", help="count pages, copies, duplex and color of print files")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--no-interpret", action="store_true",
+                        help="never run Ghostscript (PostScript without trustworthy DSC stays uncounted)")
     parser.add_argument("files", nargs="+")
     parser.set_defaults(handler=run)
 
@@ -20,7 +22,7 @@ def run(args) -> int:
     status = 0
     for path in args.files:
         try:
-            facts = analyze_path(path)
+            facts = analyze_path(path, interpret=not args.no_interpret)
         except (OSError, AnalyzerError) as exc:
             print(f"{path}: error: {exc}", file=sys.stderr)
             status = 1
