@@ -390,3 +390,31 @@ def test_pjl_grayscale_rendering_makes_colour_pages_mono(backend):
     assert (f.color_pages, f.mono_pages) == (0, 1)
     f = analyze_bytes(backend, pjl(xl_stream(page), "SET RENDERMODE=COLOR", lang="PCLXL"))
     assert (f.color_pages, f.mono_pages) == (1, 0)
+
+
+def test_a_pdf_whose_xref_chain_loops_does_not_hang(backend):
+    data = minimal_pdf(1)
+    xref_at = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n")[0])
+    looped = data.replace(b"/Root 1 0 R >>", b"/Root 1 0 R /Prev %d >>" % xref_at)
+    f = analyze_bytes(backend, looped)
+    assert f.pdl == "pdf"
+
+
+def test_lying_lengths_in_pcl_xl_postscript_and_raster_do_not_hang(backend):
+    xl = xl_stream(xl_page() + b"\xfa\xff\xff\xff\xff" + b"\x43\x44" * 100)
+    f = analyze_bytes(backend, xl)
+    assert f.pages == 1 and any("truncated" in w for w in f.warnings)
+    ps = b"%!PS-Adobe-3.0\n%%Pages: 1\n%%Page: 1 1\n%%BeginBinary: 99999999999\nshowpage\n"
+    f = analyze_bytes(backend, ps, interpret=False)
+    assert f.pdl == "postscript"
+    pwg = b"RaS2" + bytes(372) + struct.pack(">II", 0xFFFFFFFF, 0xFFFFFFFF) + bytes(1796 - 380) + b"\x00" * 64
+    f = analyze_bytes(backend, pwg)
+    assert f.pages is None and f.warnings
+
+
+def test_ghostscript_runs_with_a_memory_limit(backend, monkeypatch):
+    from spooler.pdl import postscript
+
+    monkeypatch.setattr(postscript, "GS_MEMORY", 300 << 20)
+    f = analyze_bytes(backend, b"%!PS\n/big 2000000000 string def showpage\n")
+    assert f.pages is None and any("Ghostscript" in w for w in f.warnings)
