@@ -151,6 +151,22 @@ class PageTally:
         self._sheet_sides += 1
 
 
+
+
+    def merge(self, other: "PageTally") -> None:
+        """Add ``other``'s pages to this tally (sheets do not continue across the two)."""
+        self.pages += other.pages
+        self.impressions += other.impressions
+        self.sheets += other.sheets
+        self.color_pages += other.color_pages
+        self.mono_pages += other.mono_pages
+        self.color_known = self.color_known and other.color_known
+        self.media |= other.media
+        if len(self.copies_seen) < 64:
+            self.copies_seen |= other.copies_seen
+        self.duplex_seen = self.duplex_seen or other.duplex_seen
+
+
 class JobAccount:
     """Sections of one spool file (a PJL job may hold several languages) → ``JobFacts``."""
 
@@ -158,7 +174,20 @@ class JobAccount:
         self.sections: list[tuple[str, PageTally, int, str]] = []
         self.warnings: list[str] = []
 
+    #: Sections kept one by one; beyond this a job made of endless tiny sections is folded
+    #: into one running total per (language, qty, method), so memory stays bounded.
+    SECTION_LIMIT = 256
+
     def add_section(self, language: str, tally: PageTally | None, qty: int, method: str) -> None:
+        if len(self.sections) >= self.SECTION_LIMIT:
+            for i, (lang, t, q, m) in enumerate(self.sections):
+                if (lang, q, m) == (language, qty, method) and (t is None) == (tally is None):
+                    if t is not None:
+                        t.merge(tally)
+                    return
+            self.warn("too many sections in one job; later ones are folded together")
+            if len(self.sections) >= 2 * self.SECTION_LIMIT:
+                return
         self.sections.append((language, tally, qty, method))
 
     def warn(self, text: str) -> None:

@@ -57,3 +57,16 @@ def test_time_is_linear_in_input_size(backend):
     _, _, small, _ = stream_peak(backend, b"\x1bE", unit, 1 * MiB)
     _, _, large, _ = stream_peak(backend, b"\x1bE", unit, 8 * MiB)
     assert large < small * 8 * 3 + 0.5
+
+
+def test_endless_tiny_sections_are_folded_not_kept(backend):
+    section = b"\x1b%-12345X@PJL ENTER LANGUAGE=PCL\n\x1bEx\x0c"
+    a = backend()
+    tracemalloc.start()
+    for _ in range(200):
+        a.feed(section * 100)
+    facts = a.finish()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert facts.pages == 20000 and facts.impressions == 20000
+    assert peak < 4 * MiB
