@@ -61,6 +61,8 @@ MEDIA_POINTS = {
 }
 
 MAX_COPIES = 9999
+#: Distinct media names remembered per section (custom sizes are unbounded in number).
+MEDIA_LIMIT = 64
 
 
 @functools.lru_cache(maxsize=1024)
@@ -131,7 +133,7 @@ class PageTally:
         self.copies_seen.add(copies)
         if duplex:
             self.duplex_seen = True
-        if media:
+        if media and len(self.media) < MEDIA_LIMIT:
             self.media.add(media)
         if color is not None and self.force_mono:
             color = False
