@@ -299,6 +299,11 @@ class IppService:
     def handle(self, request: IppRequest) -> Deferred:
         """Run the operation; the Deferred always fires with a response ``Message``."""
         handler = OPERATIONS.get(request.op)
+        log.debug("IPP {operation} from {user}@{host}: {attributes}",
+                  operation=OPERATION_NAMES.get(request.op, hex(request.op)), user=request.user,
+                  host=request.host, attributes=[
+                      (a.name, a.python_values()) for g in request.message.groups
+                      for a in g.attributes if a.name != "job-password"])
         if handler is None:
             request.document.discard()
             return succeed(self.error_response(request.message, IppError(
