@@ -261,3 +261,146 @@ def format_response_head(status: int, headers: list[tuple[str, str]]) -> bytes:
     lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
     lines += [f"{k}: {v}" for k, v in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+# ---------------------------------------------------------------- client side
+
+_STATUS_LINE = re.compile(rb"^HTTP/1\.(\d) (\d{3})(?: (.*))?$")
+
+
+@dataclass
+class Response:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return default
+
+
+class ResponseParser:
+    """Incremental parser of HTTP/1.1 responses to our requests; the body of an IPP
+    response is small, so it is collected (bounded by ``max_body``).
+
+    ``feed`` returns a ``Response`` once one is complete (``100 Continue`` is skipped),
+    else None. ``connection_closed`` finishes a body delimited by the close."""
+
+    def __init__(self, *, max_body: int = 4 << 20):
+        self.max_body = max_body
+        self._buffer = bytearray()
+        self._head: tuple[int, str, list] | None = None
+        self._body = bytearray()
+        self._length: int | None = None
+        self._chunked = False
+        self._chunk_left = 0
+        self._state = "head"
+
+    def feed(self, data: bytes) -> Response | None:
+        self._buffer += data
+        while True:
+            if self._state == "head":
+                end = self._buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(self._buffer) > MAX_HEAD_BYTES:
+                        raise HttpError(502, "response head too large")
+                    return None
+                lines = bytes(self._buffer[:end]).split(b"\r\n")
+                del self._buffer[:end + 4]
+                match = _STATUS_LINE.match(lines[0])
+                if not match:
+                    raise HttpError(502, "malformed status line")
+                status = int(match.group(2))
+                headers = []
+                for line in lines[1:]:
+                    name, sep, value = line.partition(b":")
+                    if not sep:
+                        raise HttpError(502, "malformed response header")
+                    headers.append((name.strip().decode("latin-1").lower(),
+                                    value.strip().decode("latin-1")))
+                if 100 <= status < 200:
+                    continue
+                self._head = (status, (match.group(3) or b"").decode("latin-1"), headers)
+                te = ",".join(v for k, v in headers if k == "transfer-encoding").lower()
+                cl = [v for k, v in headers if k == "content-length"]
+                if "chunked" in te:
+                    self._chunked = True
+                    self._state = "chunk-size"
+                elif cl:
+                    if not cl[0].isdigit():
+                        raise HttpError(502, "bad Content-Length in response")
+                    self._length = int(cl[0])
+                    if self._length > self.max_body:
+                        raise HttpError(502, "response body too large")
+                    self._state = "body"
+                else:
+                    self._state = "until-close"
+            elif self._state == "body":
+                need = self._length - len(self._body)
+                self._body += self._buffer[:need]
+                del self._buffer[:need]
+                if len(self._body) < self._length:
+                    return None
+                return self._done()
+            elif self._state == "chunk-size":
+                end = self._buffer.find(b"\r\n")
+                if end < 0:
+                    if len(self._buffer) > MAX_CHUNK_LINE:
+                        raise HttpError(502, "chunk-size line too long")
+                    return None
+                line = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
+                del self._buffer[:end + 2]
+                try:
+                    size = int(line, 16)
+                except ValueError:
+                    raise HttpError(502, "malformed chunk size") from None
+                if size == 0:
+                    self._state = "trailer"
+                else:
+                    self._chunk_left = size
+                    self._state = "chunk"
+            elif self._state == "chunk":
+                take = self._buffer[:self._chunk_left]
+                del self._buffer[:len(take)]
+                self._body += take
+                self._chunk_left -= len(take)
+                if len(self._body) > self.max_body:
+                    raise HttpError(502, "response body too large")
+                if self._chunk_left:
+                    return None
+                self._state = "chunk-crlf"
+            elif self._state == "chunk-crlf":
+                if len(self._buffer) < 2:
+                    return None
+                del self._buffer[:2]
+                self._state = "chunk-size"
+            elif self._state == "trailer":
+                end = self._buffer.find(b"\r\n")
+                if end < 0:
+                    return None
+                del self._buffer[:end + 2]
+                if end == 0:
+                    return self._done()
+            elif self._state == "until-close":
+                self._body += self._buffer
+                self._buffer.clear()
+                if len(self._body) > self.max_body:
+                    raise HttpError(502, "response body too large")
+                return None
+            else:
+                return None
+
+    def connection_closed(self) -> Response | None:
+        if self._state == "until-close":
+            return self._done()
+        return None
+
+    def _done(self) -> Response:
+        status, reason, headers = self._head
+        response = Response(status, reason, headers, bytes(self._body))
+        self._state = "done"
+        return response
