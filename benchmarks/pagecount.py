@@ -153,18 +153,21 @@ def main(argv=None):
             cy_path, _, _ = bench_stream(_scan.Analyzer, head, body, tail, args.stream_mib, args.seconds, path="/nonexistent")
         ref, _, rfacts = bench_stream(reference.Analyzer, head, body, tail, max(1, args.stream_mib // 32), args.seconds)
         scan = bench_scan(head, body, tail, args.stream_mib, args.seconds)
-        rows.append((label, "stream", cy, cy_path, ref, None, scan, facts.pages))
+        per_page = f" {len(body) // max(1, job['pages']) / 1024:.1f}K/pg"
+        rows.append((label + per_page, "stream", cy, cy_path, ref, None, scan, facts.pages))
 
     files = {}
     for j in jobs:
         files.setdefault(j["pdl"], []).append(os.path.join(args.corpus, j["path"]))
+        if j["variant"] in ("pdf-pdfwrite", "pdf-linearized", "pdf-incremental"):
+            files.setdefault("pdf, plain xref", []).append(os.path.join(args.corpus, j["path"]))
     for pdl, paths in sorted(files.items()):
         if pdl == "postscript":
             paths = [p for p, j in zip(paths, [j for j in jobs if j["pdl"] == pdl]) if j["method"] == "dsc"]
         cy, cy_fps = bench_files(lambda p: _scan.analyze_path(p, interpret=False), paths, args.seconds)
         ref, ref_fps = bench_files(lambda p: reference.analyze_path(p, interpret=False), paths, args.seconds)
         gs = gs_fps = None
-        if pdl in ("postscript", "pdf") and shutil.which("gs"):
+        if pdl.split(",")[0] in ("postscript", "pdf") and shutil.which("gs"):
             gs, gs_fps = bench_files(gs_count, paths, args.seconds)
         raw, raw_fps = bench_files(lambda p: open(p, "rb").read().count(b"\x0c"), paths, args.seconds)
         rows.append((f"{pdl} ({len(paths)} files)", "files", (cy, cy_fps), None, (ref, ref_fps), (gs, gs_fps), (raw, raw_fps), None))

@@ -165,6 +165,9 @@ class DscScanner:
     # -- policy ---------------------------------------------------------------------------------
     def _comment(self, line: bytes) -> None:
         """Act on one ``%``-line (cut at ``LINE_LIMIT``), as the byte loop found it."""
+        if line.startswith(b"%%Page:") and self.conforming is not None and not self._depth:
+            self._new_page()  # the commonest line, first
+            return
         if self.conforming is None:
             self.conforming = line.startswith(b"%!PS-Adobe-")
         if line.startswith(b"%!"):
@@ -201,12 +204,7 @@ class DscScanner:
         if self._depth:
             return
         if key == b"Page":
-            self._close_page()
-            self._in_page = True
-            self._outside = False
-            self._pages_found += 1
-            self._page_media = None
-            self._page_bbox_media = None
+            self._new_page()
         elif key == b"Pages":
             n = _int(value.split()[0]) if value else None
             if n is not None and n >= 0:
@@ -263,13 +261,21 @@ class DscScanner:
         if self.distrust is None:
             self.distrust = why
 
+    def _new_page(self):
+        self._close_page()
+        self._in_page = True
+        self._outside = False
+        self._pages_found += 1
+        self._page_media = None
+        self._page_bbox_media = None
+
     def _close_page(self):
         if not self._in_page:
             return
         self._in_page = False
         copies = self.copies if self.copies is not None else self.hash_copies
         media = self._page_media or self._page_bbox_media or self.media or self._doc_media
-        self.tally.add_page(copies=copies, duplex=self.duplex, media=media, color=None)
+        self.tally.add_page(copies, self.duplex, media, None)
 
     def _end_section(self):
         if self._carry:
