@@ -34,10 +34,14 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, *, reactor, record_jobs, jobs_dir, max_group: int = 256, fsync_threads: int = 16):
-        """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the commit thread."""
+    def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, max_group: int = 256,
+                 fsync_threads: int = 16):
+        """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the commit thread;
+        so does ``admit(new_job)``, which raises (e.g. ``JobRefused``) for a job that may
+        not be kept — that job's whole unit is then refused and its files removed."""
         self._reactor = reactor
         self._record_jobs = record_jobs
+        self._admit = admit
         self._jobs_dir = jobs_dir
         self._max_group = max_group
         self._fsync_pool = ThreadPoolExecutor(fsync_threads, thread_name_prefix="printgate-fsync")
@@ -95,10 +99,28 @@ class GroupCommitter:
             if group:
                 self._commit(group)
 
+    def _admitted(self, group: list[_Pending]) -> tuple[list[_Pending], list]:
+        admitted, records = [], []
+        for item in group:
+            try:
+                unit = [make_record() for _, make_record in item.files]
+                if self._admit is not None:
+                    for record in unit:
+                        self._admit(record)
+            except Exception as exc:  # noqa: BLE001 - the refusal goes back to the sender
+                self._remove(item)
+                self._settle(item, exc)
+                continue
+            admitted.append(item)
+            records.extend(unit)
+        return admitted, records
+
     def _commit(self, group: list[_Pending]) -> None:
+        group, records = self._admitted(group)
+        if not group:
+            return
         try:
             fsync_directory(self._jobs_dir)
-            records = [make_record() for item in group for _, make_record in item.files]
             held = self._record_jobs(records)
         except Exception as exc:  # noqa: BLE001
             log.failure("recording {count} jobs failed; their spool files are removed", count=len(group))

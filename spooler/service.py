@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from accounting.database import sqlite_url
+from accounting.core import AccountingSettings
 from accounting.service import AccountingService
 from spooler.config import DEFAULT_PORTS, GatewayConfig
 from spooler.group_commit import GroupCommitter
-from spooler.intake import IntakePipeline
+from spooler.intake import IntakePipeline, admission
 from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
@@ -41,8 +43,13 @@ class Gateway:
         config = self.config
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key")
         self.accounting = AccountingService.open(
-            url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues)
+            url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
+            settings=settings,
+        )
+        self.accounting.jobs.ensure_queues(
+            list(config.queues), expire_minutes={name: round(q.expire_hours * 60) for name, q in config.queues.items()}
         )
         temporaries = self.spool.clean_temporaries()
         orphans = self.spool.remove_orphans(self.accounting.jobs.live_spool_names())
@@ -50,9 +57,29 @@ class Gateway:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
         self.committer = GroupCommitter(
-            reactor=self.reactor, record_jobs=self.accounting.jobs.record_jobs, jobs_dir=self.spool.jobs_dir
+            reactor=self.reactor, record_jobs=self.accounting.jobs.record_jobs, jobs_dir=self.spool.jobs_dir,
+            admit=admission(self.accounting.core.decide),
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer)
+
+    def start_housekeeping(self) -> None:
+        """Expire held jobs (deleting their spool files) every minute, and purge history
+        past its retention once a day."""
+        self._expiry = LoopingCall(self.expire_jobs)
+        self._expiry.clock = self.reactor
+        self._expiry.start(60, now=True).addErrback(lambda f: log.failure("expiry stopped", f))
+        self._retention = LoopingCall(self.accounting.purge_retention)
+        self._retention.clock = self.reactor
+        self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
+
+    @inlineCallbacks
+    def expire_jobs(self):
+        expired = yield self.accounting.expire_jobs()
+        for job in expired:
+            if job.spool_name:
+                self.spool.remove(job.spool_name)
+            log.info("job {job_id} of {owner} expired after {hours} h held", job_id=job.id, owner=job.owner,
+                     hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
 
     def build_factories(self) -> dict:
         return {
@@ -67,6 +94,7 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        self.start_housekeeping()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
 
@@ -91,6 +119,9 @@ class Gateway:
     def stop(self):
         """Stop accepting, drop receives in progress, finish the ones being committed."""
         log.info("shutting down: no new jobs")
+        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
+            if loop is not None and loop.running:
+                loop.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
