@@ -491,17 +491,26 @@ class MessageAccumulator:
 
     ``feed(data)`` returns ``None`` until the end-of-attributes tag arrives, then
     ``(message, rest)`` where ``rest`` is the start of the document data.
+
+    A decode is retried only when the buffer has doubled since the last attempt, so a
+    peer trickling its attributes a byte at a time costs O(n log n), not O(n^2); the
+    bytes held meanwhile stay below ``2 * limits.max_message_bytes``.
     """
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS):
         self.limits = limits
         self._buffer = bytearray()
         self._done = False
+        self._attempted = 0
 
     def feed(self, data: bytes) -> tuple[Message, bytes] | None:
         if self._done:
             raise RuntimeError("message already decoded")
         self._buffer += data
+        size = len(self._buffer)
+        if self._attempted and size < 2 * self._attempted and size < self.limits.max_message_bytes:
+            return None
+        self._attempted = size
         try:
             message, offset = decode_message(self._buffer, self.limits)
         except NeedMoreData:
@@ -511,15 +520,18 @@ class MessageAccumulator:
         self._buffer = bytearray()
         return message, rest
 
-    def finish(self) -> Message:
-        """The body ended: decode what there is (a truncated message is an error)."""
+    def finish(self) -> tuple[Message, bytes]:
+        """The body ended: decode what there is (a truncated message is an error);
+        returns the message and the document data after it."""
         try:
-            message, _ = decode_message(self._buffer, self.limits)
+            message, offset = decode_message(self._buffer, self.limits)
         except NeedMoreData:
             raise IppDecodeError("message ends before the end-of-attributes tag",
                                  offset=len(self._buffer)) from None
-        return message
-
+        self._done = True
+        rest = bytes(self._buffer[offset:])
+        self._buffer = bytearray()
+        return message, rest
 
 # ---------------------------------------------------------------- encoding
 

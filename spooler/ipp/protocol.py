@@ -167,11 +167,13 @@ class IppProtocol(Protocol, TimeoutMixin):
                 self.body_ended = True
         if self.request_message is None and self.accumulator is not None and not self.closing:
             try:
-                message = self.accumulator.finish()
+                message, rest = self.accumulator.finish()
             except IppDecodeError as exc:
                 self._bad_message(exc)
                 return
             self._start(message)
+            if self.document is not None:
+                self.document.feed(rest)
         if self.document is not None:
             self.document.end()
         if self.pending_response is not None:
