@@ -76,7 +76,6 @@ class JobStore:
     # -- recording --------------------------------------------------------------------
     def record_jobs(self, new_jobs: list[NewJob]) -> list[HeldJob]:
         """Record several jobs in one transaction (group commit); all or none."""
-        ids = []
         pending = self.pending_policy_records
         refusals = pending.take() if pending is not None else []
         try:
@@ -84,17 +83,23 @@ class JobStore:
                 if refusals:
                     pending.write(conn, refusals)
                 ids = self._insert_jobs(conn, new_jobs)
+                rows = conn.execute(self._select().where(jobs.c.id.in_(ids))).mappings().all() if ids else []
         except BaseException:
             for decision in refusals:
                 pending.add(decision)
             raise
-        return [self.get_job(job_id) for job_id in ids]
+        by_id = {row["id"]: _held_job(row) for row in rows}
+        return [by_id[job_id] for job_id in ids]
 
     def _insert_jobs(self, conn, new_jobs) -> list[int]:
-        ids = []
+        """One multi-row INSERT for the jobs and one for their first history rows: the
+        group committer calls this for every acknowledged job, so it stays lean."""
+        if not new_jobs:
+            return []
+        rows = []
         for job in new_jobs:
             facts = job.facts or {}
-            values = dict(
+            rows.append(dict(
                 queue_id=self._queue_id(conn, job.queue),
                 owner=job.owner,
                 source_host=job.source_host,
@@ -117,17 +122,17 @@ class JobStore:
                 facts=dumps(facts) if job.facts is not None else None,
                 **{name: facts.get(name) for name in _FACT_COLUMNS},
                 **_decision_columns(job.decision),
-            )
-            job_id = conn.execute(insert(jobs).values(**values)).inserted_primary_key[0]
+            ))
+        result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
+        ids = [job_id for (job_id,) in result]
+        for job in new_jobs:
             if job.decision is not None and job.decision.action != "deny":
                 write_policy_record(conn, job.decision)
-            conn.execute(
-                insert(job_events).values(
-                    job_id=job_id, at=job.received_at, old_state=None, new_state="held",
-                    actor=job.owner, reason=f"received over {job.protocol}",
-                )
-            )
-            ids.append(job_id)
+        conn.execute(insert(job_events), [
+            dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=job.owner,
+                 reason=f"received over {job.protocol}")
+            for job_id, job in zip(ids, new_jobs)
+        ])
         return ids
 
     # -- reading ----------------------------------------------------------------------
