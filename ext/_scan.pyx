@@ -14,7 +14,8 @@ from spooler.pdl import reference as _reference
 from spooler.pdl import postscript as _postscript
 from spooler.pdl.errors import AnalyzerError  # noqa: F401  (same exception types)
 from spooler.pdl.facts import JobFacts  # noqa: F401
-from spooler.pdl.pcl5 import PAGE_SIZES as _PCL_PAGE_SIZES
+from spooler.pdl.pcl5 import DOC_HEAD as _DOC_HEAD, PAGE_SIZES as _PCL_PAGE_SIZES
+from zlib import crc32 as _crc32
 from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
 
 cdef bytes UEL = b"\x1b%-12345X"
@@ -225,6 +226,14 @@ cdef class Pcl5Scanner:
     cdef long _compression
     cdef bint _plane_last
     cdef Py_ssize_t _plane_k, _plane_n, _plane_pos
+    # documents (a client's manual copies): see pcl5.Pcl5Scanner
+    cdef Py_ssize_t _fed, _buf_base, _doc_start
+    cdef bytes _buf
+    cdef Py_ssize_t _docs
+    cdef bint _docs_alike
+    cdef object _doc_sig
+    cdef bytearray _doc_head
+    cdef object _doc_pages, _doc_impressions, _doc_sheets, _doc_color
     # commands of the sequence being applied
     cdef int _cmd_final[MAX_COMMANDS]
     cdef double _cmd_value[MAX_COMMANDS]
@@ -262,8 +271,63 @@ cdef class Pcl5Scanner:
         self._hpgl = False
         self._hpgl_prev = 0
         self._defining_macro = False
+        self._fed = 0
+        self._buf = b""
+        self._buf_base = 0
+        self._docs = 0
+        self._docs_alike = True
+        self._doc_sig = None
+        self._doc_start = 0
+        self._doc_head = bytearray()
+        self._doc_pages = self._doc_impressions = self._doc_sheets = self._doc_color = 0
         self._reset_environment()
         self._new_page()
+
+    cdef int _doc_boundary(self, bytes data, Py_ssize_t pos) except -1:
+        self._collect_head(data, pos)
+        t = self.tally
+        pages = t.pages - self._doc_pages
+        if pages:
+            sig = (self._buf_base + pos - self._doc_start, _crc32(bytes(self._doc_head)), pages,
+                   t.impressions - self._doc_impressions, t.sheets - self._doc_sheets,
+                   t.color_pages - self._doc_color)
+            if self._doc_sig is None:
+                self._doc_sig = sig
+            elif sig != self._doc_sig:
+                self._docs_alike = False
+            self._docs += 1
+        self._doc_start = self._buf_base + pos
+        self._doc_head = bytearray()
+        self._doc_pages = t.pages
+        self._doc_impressions = t.impressions
+        self._doc_sheets = t.sheets
+        self._doc_color = t.color_pages
+        return 0
+
+    cdef int _collect_head(self, bytes data, Py_ssize_t upto) except -1:
+        cdef Py_ssize_t have = len(self._doc_head), lo, hi
+        if have >= _DOC_HEAD:
+            return 0
+        lo = self._doc_start + have - self._buf_base
+        hi = self._doc_start + _DOC_HEAD - self._buf_base
+        if upto < hi:
+            hi = upto
+        if hi > lo >= 0:
+            self._doc_head += data[lo:hi]
+        return 0
+
+    def feed(self, data):
+        cdef Py_ssize_t before = len(self._carry), total, done
+        self._buf_base = self._fed - before
+        self._fed += len(data)
+        result = self._feed(data)
+        if result is not None:
+            self._fed -= len(result)
+        total = before + len(data)
+        done = total - (len(result) if result is not None else len(self._carry))
+        self._collect_head(self._buf, done)
+        self._buf = b""
+        return result
 
     cdef void _reset_environment(self):
         self._copies = -1
@@ -337,13 +401,14 @@ cdef class Pcl5Scanner:
         if w not in self.warnings:
             self.warnings.append(w)
 
-    def feed(self, data):
+    cdef object _feed(self, data):
         cdef bytes buf
         if self._carry:
             buf = self._carry + data
             self._carry = b""
         else:
             buf = data
+        self._buf = buf
         cdef const unsigned char* d = buf
         cdef Py_ssize_t pos = 0, end = len(buf), take, stop, r, k
         cdef int c
@@ -411,6 +476,7 @@ cdef class Pcl5Scanner:
             elif 0x30 <= c <= 0x7E:
                 if c == 0x45:
                     self._eject_if_marked()
+                    self._doc_boundary(buf, pos)
                     self._reset_environment()
                     self._defining_macro = False
                 pos += 2
@@ -731,6 +797,14 @@ cdef class Pcl5Scanner:
         return stop
 
     def close(self):
+        self._close_streams()
+        self._buf_base = self._fed
+        self._doc_boundary(b"", 0)
+        if self._docs >= 2 and self._docs_alike:
+            self.tally.fold_copies(self._docs)
+            self.warnings.append(f"the same document {self._docs} times: counted as {self._docs} copies")
+
+    cdef int _close_streams(self) except -1:
         if self._carry and not self._skip:
             w = "PCL stream ends inside an escape sequence"
             if w not in self.warnings:
@@ -739,6 +813,7 @@ cdef class Pcl5Scanner:
             self.warnings.append("PCL stream ends inside binary data (truncated job)")
         self._carry = b""
         self._eject_if_marked()
+        return 0
 
 
 # ----------------------------------------------------------------------------------------------

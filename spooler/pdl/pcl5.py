@@ -32,6 +32,7 @@ This module is the specification; ``ext/_scan.pyx`` implements the same machine 
 from __future__ import annotations
 
 import re
+import zlib
 
 from spooler.pdl.errors import AnalyzerError
 
@@ -70,6 +71,8 @@ HPGL_DRAWING = frozenset(
 #: A plane of one raster row longer than this (encoded or decoded) is not decoded; the
 #: page counts as colour.
 PLANE_COMPARE_LIMIT = 1 << 16
+#: Bytes of each document compared when telling repeated documents apart.
+DOC_HEAD = 4096
 #: Raster rows per colour-balance band.
 BAND_ROWS = 32
 #: A parameterized escape longer than this is malformed: its ESC is ignored.
@@ -110,6 +113,15 @@ class Pcl5Scanner:
         self._hpgl = False
         self._hpgl_prev = 0
         self._defining_macro = False
+        self._fed = 0
+        self._buf = b""
+        self._buf_base = 0
+        self._docs = 0
+        self._docs_alike = True
+        self._doc_sig = None
+        self._doc_start = 0
+        self._doc_head = bytearray()
+        self._doc_pages = self._doc_impressions = self._doc_sheets = self._doc_color = 0
         self._reset_environment()
         self._new_page()
 
@@ -157,11 +169,62 @@ class Pcl5Scanner:
         if self._marked:
             self._eject()
 
+    # -- documents: a client's manual copies --------------------------------------------------
+    #
+    # Clients without a copies setting send the whole document N times (CUPS socket and lpd
+    # backends do by default). A *document* here runs from one ``ESC E`` to the next; when a
+    # section holds two or more documents with pages and they are all alike — same length, same
+    # first ``DOC_HEAD`` bytes, same pages, impressions, sheets and colour — the section is
+    # one document printed N times: pages are folded into copies (impressions are unchanged).
+
+    def _doc_boundary(self, data, pos):
+        self._collect_head(data, pos)
+        pages = self.tally.pages - self._doc_pages
+        if pages:
+            t = self.tally
+            sig = (self._buf_base + pos - self._doc_start, zlib.crc32(bytes(self._doc_head)), pages,
+                   t.impressions - self._doc_impressions, t.sheets - self._doc_sheets,
+                   t.color_pages - self._doc_color)
+            if self._doc_sig is None:
+                self._doc_sig = sig
+            elif sig != self._doc_sig:
+                self._docs_alike = False
+            self._docs += 1
+        self._doc_start = self._buf_base + pos
+        self._doc_head = bytearray()
+        t = self.tally
+        self._doc_pages, self._doc_impressions, self._doc_sheets, self._doc_color = (
+            t.pages, t.impressions, t.sheets, t.color_pages)
+
+    def _collect_head(self, data, upto):
+        """Add the processed bytes of ``data`` (before ``upto``) to the document's head."""
+        have = len(self._doc_head)
+        if have >= DOC_HEAD:
+            return
+        lo = self._doc_start + have - self._buf_base
+        hi = min(upto, self._doc_start + DOC_HEAD - self._buf_base)
+        if hi > lo >= 0:
+            self._doc_head += data[lo:hi]
+
     # -- streaming --------------------------------------------------------------------------
     def feed(self, data: bytes):
+        self._buf_base = self._fed - len(self._carry)
+        self._fed += len(data)
+        before = len(self._carry)
+        result = self._feed(data)
+        if result is not None:
+            self._fed -= len(result)  # the section ends where the UEL starts
+        total = before + len(data)
+        done = total - (len(result) if result is not None else len(self._carry))
+        self._collect_head(self._buf, done)
+        self._buf = b""
+        return result
+
+    def _feed(self, data: bytes):
         if self._carry:
             data = self._carry + data
             self._carry = b""
+        self._buf = data
         pos = 0
         end = len(data)
         while pos < end:
@@ -219,6 +282,7 @@ class Pcl5Scanner:
             elif 0x30 <= c <= 0x7E:
                 if c == 0x45:  # ESC E
                     self._eject_if_marked()
+                    self._doc_boundary(data, pos)
                     self._reset_environment()
                     self._defining_macro = False
                 pos += 2
@@ -501,6 +565,14 @@ class Pcl5Scanner:
         return stop
 
     def close(self):
+        self._close_streams()
+        self._buf_base = self._fed
+        self._doc_boundary(b"", 0)
+        if self._docs >= 2 and self._docs_alike:
+            self.tally.fold_copies(self._docs)
+            self.warnings.append(f"the same document {self._docs} times: counted as {self._docs} copies")
+
+    def _close_streams(self):
         if self._carry and not self._skip:
             if "PCL stream ends inside an escape sequence" not in self.warnings:
                 self.warnings.append("PCL stream ends inside an escape sequence")

@@ -155,6 +155,14 @@ class PageTally:
 
 
 
+    def fold_copies(self, n: int) -> None:
+        """The pages seen are one document printed ``n`` times: count them as ``n`` copies.
+        Impressions and sheets (what is printed) do not change."""
+        self.pages //= n
+        self.color_pages //= n
+        self.mono_pages //= n
+        self.copies_seen = {clamp_copies(c * n) for c in self.copies_seen}
+
     def merge(self, other: "PageTally") -> None:
         """Add ``other``'s pages to this tally (sheets do not continue across the two)."""
         self.pages += other.pages

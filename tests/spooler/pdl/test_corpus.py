@@ -85,7 +85,7 @@ def test_the_shared_corpus_dev_is_counted_exactly_when_present():
     manifest = os.path.join(CORPUS_DEV, "manifest.jsonl")
     if not os.path.exists(manifest):
         pytest.skip("corpus-dev not present")
-    known_wrong = {"d030_pcl5-cljet5.pcl"}  # three concatenated copies of the job: see the report
+    known_wrong = set()
     wrong = []
     with open(manifest) as f:
         rows = [json.loads(line) for line in f]

@@ -418,3 +418,15 @@ def test_ghostscript_runs_with_a_memory_limit(backend, monkeypatch):
     monkeypatch.setattr(postscript, "GS_MEMORY", 300 << 20)
     f = analyze_bytes(backend, b"%!PS\n/big 2000000000 string def showpage\n")
     assert f.pages is None and any("Ghostscript" in w for w in f.warnings)
+
+
+def test_a_pcl_document_sent_three_times_is_three_copies(backend):
+    doc = b"\x1bE\x1b&l26A" + b"page one\x0cpage two\x0c"
+    f = analyze_bytes(backend, doc * 3 + b"\x1bE", chunks=[5] * 30)
+    assert (f.pages, f.copies, f.impressions) == (2, 3, 6)
+    assert any("same document 3 times" in w for w in f.warnings)
+
+
+def test_different_pcl_documents_are_not_taken_for_copies(backend):
+    f = analyze_bytes(backend, b"\x1bEpage one\x0c\x1bEpage two\x0c\x1bE")
+    assert (f.pages, f.copies, f.impressions) == (2, 1, 2)
