@@ -219,3 +219,31 @@ class ClientAgainstMisbehavingPrinters(unittest.TestCase):
         printer = IppPrinter(uri, reactor=reactor, timeout=5)
         with self.assertRaises(PrinterClosedEarly):
             await printer.get_printer_attributes()
+
+
+class ClientAgainstTheGateway(unittest.TestCase):
+    """Our client and our server agree: a job printed with the client is held as sent."""
+
+    timeout = 60
+
+    def setUp(self):
+        import tempfile
+
+        from tests.integration.test_ipp_conformance import RunningGateway
+        self.tmp = Path(tempfile.mkdtemp(prefix="ipp-client-gateway-"))
+        self.gateway = RunningGateway(self.tmp, panel=False)
+        self.addCleanup(self.gateway.stop)
+
+    async def test_a_job_printed_by_the_client_is_held_with_its_attributes(self):
+        printer = IppPrinter(self.gateway.uri, reactor=reactor, user="carol", timeout=10)
+        data = b"%PDF-1.7\n" + b"%" * 200_000 + b"\n%%EOF\n"
+        job = await printer.print_document(
+            lambda: (data[i:i + 8192] for i in range(0, len(data), 8192)),
+            JobOptions(job_name="via client", user="carol", copies=2, sides="two-sided-long-edge",
+                       color_mode="monochrome", document_format="application/pdf"))
+        self.assertEqual(job.state, JobState.PENDING_HELD)
+        state = await printer.get_job_attributes(job.job_id, "carol")
+        self.assertEqual(state["job-state"], JobState.PENDING_HELD)
+        [held] = [j for j in self.gateway.jobs() if j["title"] == "via client"]
+        self.assertEqual((held["owner"], held["copies_requested"], held["sides"], held["size"]),
+                         ("carol", 2, "two-sided-long-edge", len(data)))

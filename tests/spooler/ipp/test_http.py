@@ -116,3 +116,30 @@ def test_random_bytes_parse_or_raise_http_error(data):
 def test_response_heads_are_formatted():
     assert format_response_head(200, [("Content-Length", "0")]) == (
         b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+
+# ---------------------------------------------------------------- responses (client side)
+
+from spooler.ipp.http import ResponseParser  # noqa: E402
+
+
+def test_a_response_with_content_length_is_parsed_across_reads():
+    wire = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    parser = ResponseParser()
+    results = [parser.feed(wire[i:i + 3]) for i in range(0, len(wire), 3)]
+    response = [r for r in results if r is not None][0]
+    assert (response.status, response.body) == (200, b"hello")
+
+
+def test_a_chunked_response_and_a_close_delimited_one_are_parsed():
+    chunked = ResponseParser().feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                    b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    assert chunked.body == b"abcde"
+    parser = ResponseParser()
+    assert parser.feed(b"HTTP/1.0 200 OK\r\n\r\npartial") is None
+    assert parser.connection_closed().body == b"partial"
+
+
+def test_an_oversized_response_is_refused():
+    with pytest.raises(HttpError):
+        ResponseParser(max_body=10).feed(b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n")
