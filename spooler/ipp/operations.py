@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -63,6 +64,12 @@ WHICH_JOBS = {
 #: Create-Job ids start here so they never collide with accounting's own job ids.
 PENDING_ID_BASE = 1 << 30
 MULTIPLE_OPERATION_TIMEOUT = 120.0
+#: Bounds on what Create-Job keeps in memory: jobs waiting for a document (per gateway and
+#: per client host), how long a finished one is remembered, and how many id aliases.
+MAX_PENDING = 1000
+MAX_PENDING_PER_HOST = 50
+FORGET_AFTER = 600.0
+MAX_ALIASES = 100_000
 
 JOB_DESCRIPTION = (
     "job-uri", "job-id", "job-printer-uri", "job-more-info", "job-name",
@@ -202,8 +209,9 @@ class IppService:
         self.gateway_id = gateway_id
         self.start_time = max(1, int(clock.seconds()))
         self.pending: dict[int, PendingJob] = {}
-        self.aliases: dict[int, int] = {}  # Create-Job id -> accounting job id
-        self.ipp_ids: dict[int, int] = {}  # accounting job id -> Create-Job id
+        # Create-Job id <-> accounting job id, newest MAX_ALIASES kept.
+        self.aliases: OrderedDict[int, int] = OrderedDict()
+        self.ipp_ids: OrderedDict[int, int] = OrderedDict()
         self.client_holds: set[int] = set()  # accounting ids held by the client (Hold-Job)
         self._ids = itertools.count(PENDING_ID_BASE + int(time.time()) % 1_000_000 * 64)
 
@@ -567,6 +575,9 @@ class IppService:
             pending.committed_id = held.id
             self.aliases[pending.id] = held.id
             self.ipp_ids[held.id] = pending.id
+            while len(self.aliases) > MAX_ALIASES:
+                _, real = self.aliases.popitem(last=False)
+                self.ipp_ids.pop(real, None)
             self.pending.pop(pending.id, None)
         return self.view(held)
 
@@ -617,6 +628,10 @@ def _create_job(service: IppService, request: IppRequest):
     template, ignored = service.check_job_template(request)
     if not request.queue or not service.intake_accepting():
         raise IppError(Status.SERVER_ERROR_NOT_ACCEPTING_JOBS, "the gateway is not accepting jobs")
+    waiting = [j for j in service.pending.values() if j.state == "pending"]
+    if len(waiting) >= MAX_PENDING or sum(
+            1 for j in waiting if j.host == request.host) >= MAX_PENDING_PER_HOST:
+        raise IppError(Status.SERVER_ERROR_BUSY, "too many jobs are waiting for their documents")
     job = PendingJob(
         id=next(service._ids), queue=request.queue.name, owner=request.user, host=request.host,
         title=service.job_name(request, template), created_at=datetime.now(timezone.utc),
@@ -628,11 +643,18 @@ def _create_job(service: IppService, request: IppRequest):
     return service.job_response(request, JobView.of_pending(job), ignored)
 
 
+def _forget_later(service: IppService, job: PendingJob) -> None:
+    """A Create-Job that ended without a document is remembered a while (so the client
+    can see it aborted or canceled), then dropped."""
+    service.clock.callLater(FORGET_AFTER, service.pending.pop, job.id, None)
+
+
 def _expire_pending(service: IppService, job: PendingJob) -> None:
     job.timeout = None
     if job.state != "pending" or job.committed_id is not None:
         return
     job.state = "aborted"
+    _forget_later(service, job)
     if job.receiver is not None and not job.receiver.committing:
         job.receiver.abort("Create-Job timed out waiting for Send-Document")
     log.info("IPP Create-Job {job_id} timed out", job_id=job.id)
@@ -678,6 +700,7 @@ def _send_document(service: IppService, request: IppRequest):
                 Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED:
             return failure
         job.state = "aborted"
+        _forget_later(service, job)
         receiver.abort(f"IPP Send-Document failed: {failure.value}")
         return failure
 
@@ -699,6 +722,7 @@ def _commit_pending(service: IppService, request: IppRequest, job: PendingJob):
 
     def failed(failure):
         job.state = "aborted"
+        _forget_later(service, job)
         return failure
 
     d = receiver.commit()
@@ -733,6 +757,7 @@ def _cancel_job(service: IppService, request: IppRequest):
                 raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is already {job.state}")
             _cancel_timeout(job)
             job.state = "canceled"
+            _forget_later(service, job)
             if job.receiver is not None:
                 job.receiver.abort("canceled by the owner over IPP")
             return service.response(request.message)
@@ -759,6 +784,7 @@ def _cancel_my_jobs(service: IppService, request: IppRequest):
         if job.owner == request.user and job.state == "pending" and (wanted is None or job.id in wanted):
             _cancel_timeout(job)
             job.state = "canceled"
+            _forget_later(service, job)
             if job.receiver is not None:
                 job.receiver.abort("canceled by the owner over IPP")
     d = service.accounting.list_jobs(queue=request.queue.name, owner=request.user, states=("held",))

@@ -507,3 +507,35 @@ def test_validate_job_checks_without_creating_anything(gw):
     bad = gw.call(request(Operation.VALIDATE_JOB, A("document-format", Tag.MIME_MEDIA_TYPE, "text/x-nope")))
     assert bad.code == Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED
     assert gw.intake.receivers == []
+
+
+def test_create_jobs_waiting_for_documents_are_bounded_per_host(gw):
+    from spooler.ipp import operations
+    for _ in range(operations.MAX_PENDING_PER_HOST):
+        assert gw.call(create_job()).code == Status.SUCCESSFUL_OK
+    assert gw.call(create_job()).code == Status.SERVER_ERROR_BUSY
+
+
+def test_a_timed_out_create_job_is_forgotten_later(gw):
+    job_id = attr(gw.call(create_job()), "job-id")[0]
+    gw.clock.advance(121)
+    gw.clock.advance(601)
+    assert job_id not in gw.factory.service.pending
+
+
+def test_a_nesting_bomb_over_http_is_a_bad_request(gw):
+    message = request(Operation.GET_PRINTER_ATTRIBUTES)
+    body = bytearray(encode_message(message)[:-1]) + b"\x02"
+    body += b"\x34\x00\x01c\x00\x00" + b"\x4a\x00\x00\x00\x01m\x34\x00\x00\x00\x00" * 5000
+    protocol, transport = gw.connect()
+    protocol.dataReceived(http_request(bytes(body) + b"\x03"))
+    assert responses(transport.value())[-1].code == Status.CLIENT_ERROR_BAD_REQUEST
+
+
+def test_a_huge_attribute_count_over_http_is_a_bad_request(gw):
+    message = request(Operation.GET_PRINTER_ATTRIBUTES)
+    body = bytearray(encode_message(message)[:-1])
+    body += b"\x44\x00\x01a\x00\x01x" + b"\x44\x00\x00\x00\x01x" * 20_000 + b"\x03"
+    protocol, transport = gw.connect()
+    protocol.dataReceived(http_request(bytes(body)))
+    assert responses(transport.value())[-1].code == Status.CLIENT_ERROR_BAD_REQUEST
