@@ -1,7 +1,7 @@
 """Release = forward: send a held job's bytes to a printer over LPD, RAW or IPP.
 
 Public API: ``Forwarder`` (retries, outcome), ``PrinterTarget``, ``ForwardJob``,
-``ForcedChanges``, ``ForwardOutcome``, ``register_sender`` for the IPP client, and the
+``ForcedChanges``, ``ForwardOutcome``, ``register_sender`` (the IPP sender, ``ipp_sender.send_ipp``, is registered on import), and the
 sans-IO ``ForcedSettingsTransform``.
 """
 from spooler.forward.errors import (
@@ -12,9 +12,12 @@ from spooler.forward.forwarder import (
     SENDERS, Forwarder, RetryPolicy, SendContext, Sender, Timeouts, register_sender,
 )
 from spooler.forward.inject import ForcedSettingsTransform
+from spooler.forward.ipp_sender import send_ipp
 from spooler.forward.job import AttemptResult, ForcedChanges, ForwardJob, ForwardOutcome, PrinterTarget
 from spooler.forward.lpd_client import LpdTimeouts
 from spooler.forward.raw_client import RawTimeouts
+
+register_sender("ipp", send_ipp)
 
 __all__ = [
     "AttemptResult", "BadTarget", "ConnectionLostMidway", "ForcedChanges", "ForcedSettingsTransform",

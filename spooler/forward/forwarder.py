@@ -59,6 +59,8 @@ class Timeouts:
     connect: float = 10.0
     lpd: LpdTimeouts = field(default_factory=LpdTimeouts)
     raw: RawTimeouts = field(default_factory=RawTimeouts)
+    #: IPP: how long a printer may take to report a sent job completed.
+    ipp_job: float = 300.0
 
 
 def _deferred_call(function):
@@ -154,7 +156,7 @@ def send_raw(context: SendContext, job: ForwardJob, target: PrinterTarget) -> de
 
 
 def send_ipp_unavailable(context: SendContext, job: ForwardJob, target: PrinterTarget) -> defer.Deferred:
-    """Placeholder until ``spooler/ipp/client.py`` registers the real IPP sender."""
+    """What ``SENDERS["ipp"]`` is until ``spooler.forward`` registers ``ipp_sender.send_ipp``."""
     return defer.fail(UnsupportedProtocol("ipp"))
 
 

@@ -118,6 +118,9 @@ class ForwardJob:
     forced: ForcedChanges = field(default_factory=ForcedChanges)
     #: LPD only: ``True`` puts N copies into the data file, ``False`` writes N ``l`` lines.
     copies_in_data: bool = False
+    #: IPP only: the MIME type intake recorded; empty or ``application/octet-stream`` lets
+    #: the IPP sender recognise PDF and PostScript from the first bytes.
+    document_format: str = ""
 
     def __post_init__(self):
         if not 1 <= self.copies <= 999:

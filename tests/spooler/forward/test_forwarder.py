@@ -76,9 +76,9 @@ def test_no_retry_starts_after_the_deadline():
     assert len(calls) == 3 and result_of(d).attempts == 3
 
 
-def test_ipp_waits_for_the_ipp_client_and_says_so():
+def test_a_protocol_without_a_sender_says_so():
     clock = Clock()
-    fw = Forwarder(clock, run_blocking=defer.maybeDeferred)
+    fw = Forwarder(clock, run_blocking=defer.maybeDeferred, senders={})
     outcome = result_of(fw.forward(JOB, PrinterTarget("ipp", "127.0.0.1", 631)))
     assert outcome.kind == "unsupported-protocol" and "ipp" in outcome.reason
 
