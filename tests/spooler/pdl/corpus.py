@@ -30,6 +30,7 @@ class Doc:
     media: list[str]
     color: list[bool]
     gray: bool = False  # mono pages carry a neutral grey fill
+    images: bool = False  # every page carries a sampled image (grey on mono pages, RGB on colour)
 
     @property
     def pages(self) -> int:
@@ -82,6 +83,7 @@ DOCS = [
     Doc("long", ["a4"] * 12, [i % 5 == 0 for i in range(12)]),
     Doc("grey", ["a4", "a4", "a4"], [False, False, True], gray=True),
     Doc("color", ["letter", "letter"], [True, True]),
+    Doc("photo", ["a4", "a4", "a4"], [False, True, False], images=True),
 ]
 
 
@@ -127,6 +129,16 @@ def ps_program(doc: Doc, *, dsc=True, copies=None, hash_copies=None, duplex=None
         w("12 F")
         for line in range(8):
             w(f"72 {height - 140 - 16 * line} moveto (Line {line} of page {i}: quick brown fox, 0123456789.) show")
+        if doc.images:
+            # a 64x64 sampled image: a grey ramp, or an RGB gradient on colour pages
+            w("gsave 72 300 translate 300 300 scale")
+            if color:
+                data = bytes(v for y in range(64) for x in range(64) for v in (x * 4, 255 - y * 4, 128))
+                w("64 64 8 [64 0 0 -64 0 64] {<" + data.hex() + ">} false 3 colorimage")
+            else:
+                data = bytes((x * 4 + y) % 256 for y in range(64) for x in range(64))
+                w("64 64 8 [64 0 0 -64 0 64] {<" + data.hex() + ">} image")
+            w("grestore")
         if doc.gray and not color:
             w("0.55 setgray 72 200 300 120 rectfill 0 setgray")
         if color:
