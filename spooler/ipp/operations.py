@@ -93,7 +93,7 @@ class IppRequest:
     job: AttributeGroup | None
     queue: object  # spooler.config.QueueConfig
     printer_uri: str
-    user: str
+    user: str | None  # None: nobody we can name (untrusted queue, not authenticated)
     host: str
     document: DocumentBody
 
@@ -176,7 +176,8 @@ class JobView:
                   "aborted": (JobState.ABORTED, "aborted-by-system")}
         state, reason = states[job.state]
         return cls(
-            id=job.id, owner=job.owner, title=job.title or f"job {job.id}", state=state,
+            id=job.id, owner=job.owner or f"unknown@{job.host}", title=job.title or f"job {job.id}",
+            state=state,
             reasons=[reason], message="waiting for the document" if job.state == "pending"
             else job.state, created_at=job.created_at, processing_at=None,
             completed_at=None if job.state == "pending" else job.created_at, size=0,
@@ -286,8 +287,10 @@ class IppService:
         return queue
 
     def _requesting_user(self, op: AttributeGroup, queue, authenticated_user: str | None,
-                         peer: str) -> str:
-        """The authenticated name wins; else requesting-user-name if the queue trusts it."""
+                         peer: str) -> str | None:
+        """The authenticated name wins; else requesting-user-name if the queue trusts it;
+        else None, and the intake pipeline works the owner out (PJL, address map) while
+        job operations that need an owner are refused."""
         stated = op.get("requesting-user-name")
         if stated is not None and (len(stated.values) != 1 or stated.tag not in (
                 Tag.NAME, Tag.NAME_WITH_LANGUAGE)):
@@ -300,7 +303,7 @@ class IppService:
             name = value.text if hasattr(value, "text") else value
             if name:
                 return name[:255]
-        return "anonymous"
+        return None
 
     # ------------------------------------------------------------ dispatch
 
@@ -379,7 +382,7 @@ class IppService:
         add("job-more-info", Tag.URI,
             "http://" + request.printer_uri.split("://", 1)[1].split("/", 1)[0] + f"/jobs/{view.id}")
         add("job-name", Tag.NAME, view.title[:255] or f"job {view.id}")
-        add("job-originating-user-name", Tag.NAME, view.owner[:255])
+        add("job-originating-user-name", Tag.NAME, (view.owner or "anonymous")[:255])
         add("job-state", Tag.ENUM, int(view.state))
         add("job-state-reasons", Tag.KEYWORD, *view.reasons)
         add("job-state-message", Tag.TEXT, view.message[:255])
@@ -563,7 +566,13 @@ class IppService:
         return JobView.of_held(job, ipp_id=self.ipp_ids.get(job.id),
                                client_hold=job.id in self.client_holds)
 
-    def check_owner(self, request: IppRequest, owner: str, job_id: int) -> None:
+    def check_owner(self, request: IppRequest, owner: str | None, job_id: int,
+                    host: str | None = None) -> None:
+        if request.user is None:
+            if owner is None and host is not None and host == request.host:
+                return  # an unnamed client finishing the Create-Job it started
+            raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
+                           f"who are you? job {job_id} needs its owner's name")
         if owner != request.user:
             raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                            f"{request.user} does not own job {job_id}")
@@ -676,7 +685,7 @@ def _send_document(service: IppService, request: IppRequest):
         if job_id in service.aliases:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} already has its document")
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
-    service.check_owner(request, job.owner, job_id)
+    service.check_owner(request, job.owner, job_id, job.host)
     if job.state != "pending":
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} is {job.state}")
     fmt = service.check_document_format(request)
@@ -739,7 +748,7 @@ def _close_job(service: IppService, request: IppRequest):
         if job_id in service.aliases:
             return service.response(request.message)
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
-    service.check_owner(request, job.owner, job_id)
+    service.check_owner(request, job.owner, job_id, job.host)
     _cancel_timeout(job)
     d = maybeDeferred(_commit_pending, service, request, job)
     return d.addCallback(lambda _: service.response(request.message))
@@ -774,6 +783,8 @@ def _cancel_job(service: IppService, request: IppRequest):
 
 def _cancel_my_jobs(service: IppService, request: IppRequest):
     request.document.discard()
+    if request.user is None:
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED, "Cancel-My-Jobs needs a user name")
     wanted = None
     job_ids = request.operation.get("job-ids")
     if job_ids is not None:
@@ -853,6 +864,8 @@ def _get_jobs(service: IppService, request: IppRequest):
     my_jobs = bool(my_jobs_attr is not None and my_jobs_attr.tag == Tag.BOOLEAN and my_jobs_attr.value)
     wanted = _requested(request, {"job-id", "job-uri"}, _JOB_GROUPS)
     owner = request.user if my_jobs else None
+    if my_jobs and owner is None:
+        return service.response(request.message)
     views: list[JobView] = []
     if which in ("not-completed", "all", "pending"):
         views += [JobView.of_pending(j) for j in service.pending.values()

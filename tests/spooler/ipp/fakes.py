@@ -77,7 +77,8 @@ class FakeAccounting:
     def record(self, meta, data: bytes) -> HeldJob:
         now = datetime.now(timezone.utc)
         job = HeldJob(
-            id=next(self._ids), queue=meta.queue, owner=meta.user, source_host=meta.host,
+            id=next(self._ids), queue=meta.queue, owner=meta.user or f"unknown@{meta.host}",
+            source_host=meta.host,
             protocol=meta.protocol, title=meta.title, client_job_ref=meta.client_job_ref,
             document_format=meta.document_format, size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), spool_name="0" * 32, state="held",

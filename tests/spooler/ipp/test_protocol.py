@@ -539,3 +539,38 @@ def test_a_huge_attribute_count_over_http_is_a_bad_request(gw):
     protocol, transport = gw.connect()
     protocol.dataReceived(http_request(bytes(body)))
     assert responses(transport.value())[-1].code == Status.CLIENT_ERROR_BAD_REQUEST
+
+
+def untrusting_gateway():
+    from spooler.config import QueueConfig
+    gw = Gateway()
+    gw.factory.config.queues = {"secure": QueueConfig("secure", trust_client_user=False)}
+    return gw
+
+
+def test_an_untrusted_queue_leaves_the_owner_to_the_intake_pipeline():
+    gw = untrusting_gateway()
+    reply = gw.call(print_job(user="mallory"), b"%PDF")
+    assert reply.code == Status.SUCCESSFUL_OK
+    assert gw.intake.receivers[0].metadata.user is None
+
+
+def test_an_unnamed_client_cannot_cancel_jobs_on_an_untrusted_queue():
+    gw = untrusting_gateway()
+    job_id = held_job(gw)
+    reply = gw.call(request(Operation.CANCEL_JOB, A("job-id", Tag.INTEGER, job_id)))
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHENTICATED
+    assert gw.call(request(Operation.CANCEL_MY_JOBS)).code == Status.CLIENT_ERROR_NOT_AUTHENTICATED
+    assert gw.accounting.changes == []
+
+
+def test_an_unnamed_client_can_finish_its_own_create_job():
+    gw = untrusting_gateway()
+    job_id = attr(gw.call(create_job()), "job-id")[0]
+    assert gw.call(send_document(job_id), b"%PDF").code == Status.SUCCESSFUL_OK
+
+
+def test_the_authenticated_name_wins_over_requesting_user_name(gw):
+    gw.factory.authenticator = lambda head, transport: "verified-alice"
+    gw.call(print_job(user="mallory"), b"%PDF")
+    assert gw.intake.receivers[0].metadata.user == "verified-alice"
