@@ -2,6 +2,7 @@
 listeners. ``Gateway.start`` is what ``printgate serve`` runs."""
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
@@ -18,6 +19,11 @@ from spooler.intake import IntakePipeline, admission
 from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
+
+#: Plain-HTTP port that only redirects to HTTPS: (standard, fallback). It listens only
+#: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
+#: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
+HTTP_REDIRECT_PORTS = (80, 10080)
 
 log = Logger()
 
@@ -82,10 +88,22 @@ class Gateway:
                      hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
 
     def build_factories(self) -> dict:
+        from spooler.ipp.protocol import IppFactory
+
         return {
             "lpd": LpdFactory(intake=self.intake, accounting=self.accounting, spool=self.spool, config=self.config),
             "raw": RawFactory(intake=self.intake, config=self.config),
+            "ipp": IppFactory(intake=self.intake, accounting=self.accounting, config=self.config, clock=self.reactor),
         }
+
+    def build_panel_services(self):
+        """The accounting-backed services of the printer panels, releasing through a
+        ``Forwarder`` on this reactor."""
+        from release_api.gateway_services import GatewayPanelServices
+        from spooler.forward import Forwarder
+
+        self.forwarder = Forwarder(self.reactor)
+        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -94,6 +112,7 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
@@ -114,6 +133,73 @@ class Gateway:
             port = self.reactor.listenTCP(fallback, factory, interface=bind)
             reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
             return Listener(name, port, bind, fallback, note=f"port {standard} unavailable ({reason}), using {fallback}")
+
+    def _listen_release_api(self) -> list[Listener]:
+        """HTTPS (panel) on ``ports["https"]`` (443, else 10443) and the plain-HTTP
+        redirect (see ``HTTP_REDIRECT_PORTS``). Listening on TCP is synchronous, so the
+        Deferred ``listen_release_api`` returns has fired when it returns."""
+        from twisted.python.failure import Failure
+
+        from twisted.web.server import Site
+
+        from release_api.redirect import HttpsRedirect
+        from release_api.server import listen_release_api
+
+        configured = self.config.ports.get("https")
+        if configured == 0:
+            return []
+        self.panel_services = self.build_panel_services()
+        bind = self.config.bind
+        public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
+        hostnames = sorted({public_host, "localhost", "127.0.0.1"} | ({bind} if bind else set()))
+        http_setting = self.config.ports.get("http")
+
+        def listen_https(port):
+            outcome = []
+            listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
+                               https_port=port, interface=bind, public_host=public_host,
+                               hostnames=hostnames).addBoth(outcome.append)
+            if isinstance(outcome[0], Failure):
+                outcome[0].raiseException()
+            return outcome[0]
+
+        def unavailable(port, exc):
+            reason = getattr(exc.socketError, "strerror", None) or str(exc.socketError)
+            return f"port {port} unavailable ({reason}), using the fallback"
+
+        listeners = []
+        if configured is not None:
+            api = listen_https(configured)
+            listeners.append(Listener("https", api.https_port, bind, api.https_port.getHost().port))
+        else:
+            standard, fallback = DEFAULT_PORTS["https"]
+            try:
+                api = listen_https(standard)
+                listeners.append(Listener("https", api.https_port, bind, standard))
+            except CannotListenError as exc:
+                api = listen_https(fallback)
+                listeners.append(Listener("https", api.https_port, bind, fallback, note=unavailable(standard, exc)))
+        self.release_api = api
+        https_number = listeners[0].number
+        self.panel_url = f"https://{public_host}{'' if https_number == 443 else f':{https_number}'}/panel/"
+        if http_setting == 0 or (configured is not None and http_setting is None):
+            return listeners
+        redirect = Site(HttpsRedirect(https_port=https_number, public_host=public_host), reactor=self.reactor)
+        candidates = [http_setting] if http_setting is not None else list(HTTP_REDIRECT_PORTS)
+        notes = []
+        for port in candidates:
+            try:
+                listening = self.reactor.listenTCP(port, redirect, interface=bind)
+            except CannotListenError as exc:
+                if http_setting is not None:
+                    raise
+                notes.append(unavailable(port, exc))
+                continue
+            notes.append("redirects to HTTPS")
+            listeners.append(Listener("http", listening, bind, listening.getHost().port, note="; ".join(notes)))
+            return listeners
+        log.warn("no plain-HTTP redirect: {notes}", notes="; ".join(notes))
+        return listeners
 
     @inlineCallbacks
     def stop(self):

@@ -6,7 +6,8 @@ import importlib
 import sys
 
 #: Modules of ``spooler.cli`` that add a command group; each defines ``register``.
-COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup")
+COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup",
+                   "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

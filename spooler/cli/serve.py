@@ -10,6 +10,9 @@ def register(subparsers) -> None:
     for name in ("lpd", "raw", "ipp", "https"):
         parser.add_argument(f"--{name}-port", type=int, default=None,
                             help=f"{name.upper()} port (0 disables; default: standard, else fallback)")
+    parser.add_argument("--http-port", type=int, default=None,
+                        help="plain-HTTP port that redirects to HTTPS (0 disables; default: 80, else 10080, "
+                             "and none when --https-port is given)")
     parser.set_defaults(handler=run)
 
 
@@ -31,7 +34,7 @@ def run(args) -> int:
         return 2
     if args.bind is not None:
         config.bind = args.bind
-    for name in ("lpd", "raw", "ipp", "https"):
+    for name in ("lpd", "raw", "ipp", "https", "http"):
         value = getattr(args, f"{name}_port")
         if value is not None:
             config.ports[name] = value
@@ -44,6 +47,10 @@ def run(args) -> int:
         note = f"  ({listener.note})" if listener.note else ""
         print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
     print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
+    panel_url = getattr(gateway, "panel_url", None)
+    if panel_url:
+        print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
+              "credentials from `printgate devices add`)", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0
