@@ -189,6 +189,9 @@ class GatewayPanelServices:
         shape = job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode,
                           sides=job.sides, changes=changes, unknown_pages=price_list.unknown_pages)
         reason = job.decision_message or (f"rule '{job.decision_rule}'" if job.decision_rule else "a print rule")
+        if sum(1 for key in ("mono", "duplex", "copies") if changes.get(key)) > 1:
+            # The decision keeps the message of the last rule that changed the job only.
+            reason = f"print rules (the last: {reason})"
         forced = []
         if changes.get("mono"):
             forced.append(ForcedChangeView("mono", reason))
