@@ -85,53 +85,62 @@ _HEAD, _BODY_LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_CRLF, _TRAILER = range(6)
 
 
 class RequestParser:
-    """Incremental request parser; one instance per connection."""
+    """Incremental request parser; one instance per connection.
+
+    Body bytes are handed on as slices of what was fed (the whole read when it is all
+    body), never gathered; only an unfinished head, chunk-size line or trailer is kept
+    between calls."""
 
     def __init__(self, *, max_head_bytes: int = MAX_HEAD_BYTES):
         self.max_head_bytes = max_head_bytes
-        self._buffer = bytearray()
+        self._buffer = b""
         self._state = _HEAD
         self._remaining = 0
         self.head: RequestHead | None = None
 
     def feed(self, data: bytes) -> list:
-        self._buffer += data
+        if self._buffer:
+            data = self._buffer + data
+            self._buffer = b""
         events: list = []
-        while True:
-            if self._state == _HEAD:
-                if not self._parse_head(events):
-                    break
-            elif self._state == _BODY_LENGTH:
-                if not self._buffer:
-                    break
-                n = min(self._remaining, len(self._buffer))
-                events.append(BodyData(bytes(self._buffer[:n])))
-                del self._buffer[:n]
+        pos = 0
+        end = len(data)
+        while pos < end:
+            state = self._state
+            if state == _BODY_LENGTH or state == _CHUNK_DATA:
+                n = min(self._remaining, end - pos)
+                events.append(BodyData(data if (pos == 0 and n == end) else data[pos:pos + n]))
+                pos += n
                 self._remaining -= n
                 if self._remaining == 0:
-                    self._end(events)
-            elif self._state == _CHUNK_SIZE:
-                if not self._parse_chunk_size(events):
+                    if state == _BODY_LENGTH:
+                        self._end(events)
+                    else:
+                        self._state = _CHUNK_CRLF
+            elif state == _HEAD:
+                new = self._parse_head(data, pos, events)
+                if new is None:
                     break
-            elif self._state == _CHUNK_DATA:
-                if not self._buffer:
+                pos = new
+            elif state == _CHUNK_SIZE:
+                new = self._parse_chunk_size(data, pos)
+                if new is None:
                     break
-                n = min(self._remaining, len(self._buffer))
-                events.append(BodyData(bytes(self._buffer[:n])))
-                del self._buffer[:n]
-                self._remaining -= n
-                if self._remaining == 0:
-                    self._state = _CHUNK_CRLF
-            elif self._state == _CHUNK_CRLF:
-                if len(self._buffer) < 2:
+                pos = new
+            elif state == _CHUNK_CRLF:
+                if end - pos < 2:
                     break
-                if self._buffer[:2] != b"\r\n":
+                if data[pos:pos + 2] != b"\r\n":
                     raise HttpError(400, "chunk data not followed by CRLF")
-                del self._buffer[:2]
+                pos += 2
                 self._state = _CHUNK_SIZE
-            elif self._state == _TRAILER:
-                if not self._parse_trailer(events):
+            elif state == _TRAILER:
+                new = self._parse_trailer(data, pos, events)
+                if new is None:
                     break
+                pos = new
+        if pos < end:
+            self._buffer = data[pos:]
         return events
 
     @property
@@ -143,19 +152,19 @@ class RequestParser:
         events.append(EndOfRequest())
         self._state = _HEAD
 
-    def _parse_head(self, events: list) -> bool:
+    def _parse_head(self, data: bytes, pos: int, events: list) -> int | None:
         # Tolerate the stray CRLF some clients send after a body (RFC 9112 section 2.2).
-        while self._buffer[:2] == b"\r\n":
-            del self._buffer[:2]
-        end = self._buffer.find(b"\r\n\r\n")
+        while data.startswith(b"\r\n", pos):
+            pos += 2
+        end = data.find(b"\r\n\r\n", pos)
         if end < 0:
-            if len(self._buffer) > self.max_head_bytes:
+            if len(data) - pos > self.max_head_bytes:
                 raise HttpError(431, "request head too large")
-            return False
-        if end > self.max_head_bytes:
+            return None
+        if end - pos > self.max_head_bytes:
             raise HttpError(431, "request head too large")
-        raw = bytes(self._buffer[:end])
-        del self._buffer[:end + 4]
+        raw = data[pos:end]
+        pos = end + 4
         lines = raw.split(b"\r\n")
         match = _REQUEST_LINE.match(lines[0])
         if not match:
@@ -171,11 +180,7 @@ class RequestParser:
             name, sep, value = line.partition(b":")
             if not sep or not _TOKEN.match(name):
                 raise HttpError(400, "malformed header field")
-            try:
-                headers.append((name.decode("ascii").lower(),
-                                value.strip(b" \t").decode("latin-1")))
-            except UnicodeDecodeError:
-                raise HttpError(400, "malformed header field") from None
+            headers.append((name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")))
         head = RequestHead(method.decode("ascii"), target.decode("latin-1"), version, headers)
         self._frame(head)
         self.head = head
@@ -187,7 +192,7 @@ class RequestParser:
             self._remaining = head.content_length
         else:
             self._end(events)
-        return True
+        return pos
 
     def _frame(self, head: RequestHead) -> None:
         connection = {t.strip().lower() for v in self._all(head, "connection")
@@ -222,16 +227,13 @@ class RequestParser:
     def _all(head: RequestHead, name: str) -> list[str]:
         return [v for k, v in head.headers if k == name]
 
-    def _parse_chunk_size(self, events: list) -> bool:
-        end = self._buffer.find(b"\r\n")
+    def _parse_chunk_size(self, data: bytes, pos: int) -> int | None:
+        end = data.find(b"\r\n", pos, pos + MAX_CHUNK_LINE + 2)
         if end < 0:
-            if len(self._buffer) > MAX_CHUNK_LINE:
+            if len(data) - pos > MAX_CHUNK_LINE:
                 raise HttpError(400, "chunk-size line too long")
-            return False
-        if end > MAX_CHUNK_LINE:
-            raise HttpError(400, "chunk-size line too long")
-        line = bytes(self._buffer[:end]).split(b";", 1)[0].strip()
-        del self._buffer[:end + 2]
+            return None
+        line = data[pos:end].split(b";", 1)[0].strip()
         if not line or len(line) > 15 or any(c not in b"0123456789abcdefABCDEF" for c in line):
             raise HttpError(400, "malformed chunk size")
         size = int(line, 16)
@@ -240,21 +242,19 @@ class RequestParser:
         else:
             self._remaining = size
             self._state = _CHUNK_DATA
-        return True
+        return end + 2
 
-    def _parse_trailer(self, events: list) -> bool:
-        if self._buffer[:2] == b"\r\n":
-            del self._buffer[:2]
+    def _parse_trailer(self, data: bytes, pos: int, events: list) -> int | None:
+        if data.startswith(b"\r\n", pos):
             self._end(events)
-            return True
-        end = self._buffer.find(b"\r\n\r\n")
+            return pos + 2
+        end = data.find(b"\r\n\r\n", pos)
         if end < 0:
-            if len(self._buffer) > MAX_TRAILER_BYTES:
+            if len(data) - pos > MAX_TRAILER_BYTES:
                 raise HttpError(431, "trailer section too large")
-            return False
-        del self._buffer[:end + 4]
+            return None
         self._end(events)
-        return True
+        return end + 4
 
 
 def format_response_head(status: int, headers: list[tuple[str, str]]) -> bytes:

@@ -51,6 +51,7 @@ class IppProtocol(Protocol, TimeoutMixin):
 
     # -- connection ----------------------------------------------------------------------
     def connectionMade(self):
+        self.factory.connections.add(self)
         self.callLater = self.factory.clock.callLater
         self.setTimeout(self.factory.idle_timeout)
         peer = self.transport.getPeer()
@@ -62,6 +63,7 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.transport.abortConnection()
 
     def connectionLost(self, reason=ConnectionDone()):
+        self.factory.connections.discard(self)
         self.setTimeout(None)
         self._abort_document(reason.value if hasattr(reason, "value") else reason)
 
@@ -293,6 +295,7 @@ class IppFactory(Factory):
         self.limits = limits or Limits()
         self.idle_timeout = float(getattr(config, "idle_timeout", 60.0))
         self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
+        self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
 
     def buildProtocol(self, addr):
         protocol = self.protocol(self)
