@@ -574,3 +574,33 @@ def test_the_authenticated_name_wins_over_requesting_user_name(gw):
     gw.factory.authenticator = lambda head, transport: "verified-alice"
     gw.call(print_job(user="mallory"), b"%PDF")
     assert gw.intake.receivers[0].metadata.user == "verified-alice"
+
+
+def test_an_http_gzip_encoded_request_is_decoded_before_parsing(gw):
+    body = gzip.compress(encode_message(print_job()) + b"%PDF gzip over http")
+    wire = http_request(body).replace(b"Content-Type: application/ipp\r\n",
+                                      b"Content-Type: application/ipp\r\nContent-Encoding: gzip\r\n")
+    protocol, transport = gw.connect()
+    protocol.dataReceived(wire)
+    assert responses(transport.value())[-1].code == Status.SUCCESSFUL_OK
+    assert gw.intake.receivers[0].data == b"%PDF gzip over http"
+
+
+def test_over_tls_the_printer_uri_is_ipps_and_security_is_tls(gw):
+    from twisted.internet.interfaces import ISSLTransport
+    from zope.interface import directlyProvides
+    protocol = gw.factory.buildProtocol(None)
+    transport = StringTransport(peerAddress=_Addr("192.0.2.7", 40000))
+    directlyProvides(transport, ISSLTransport)
+    protocol.makeConnection(transport)
+    protocol.dataReceived(http_request(encode_message(request(Operation.GET_PRINTER_ATTRIBUTES))))
+    reply = responses(transport.value())[-1]
+    assert attr(reply, "printer-uri-supported", Tag.PRINTER) == [f"ipps://{HOST}/printers/secure"]
+    assert attr(reply, "uri-security-supported", Tag.PRINTER) == ["tls"]
+
+
+def test_a_non_ipp_content_type_is_415(gw):
+    protocol, transport = gw.connect()
+    protocol.dataReceived(b"POST /printers/secure HTTP/1.1\r\nContent-Type: text/plain\r\n"
+                          b"Content-Length: 2\r\n\r\nhi")
+    assert transport.value().startswith(b"HTTP/1.1 415")
