@@ -211,7 +211,7 @@ def printer_attributes(ctx: PrinterContext) -> list[Attribute]:
         a("printer-info", Tag.TEXT, ctx.description or f"Printgate secure queue {ctx.queue}"),
         a("printer-location", Tag.TEXT, "Any Printgate printer"),
         a("printer-make-and-model", Tag.TEXT, "Printgate Secure Print Release"),
-        a("printer-more-info", Tag.URI, "https://" + _host_of(ctx.printer_uri) + "/"),
+        a("printer-more-info", Tag.URI, "https://" + _hostname_of(ctx.printer_uri) + "/"),
         a("printer-device-id", Tag.TEXT,
           "MFG:Printgate;MDL:Secure Print Release;CMD:PDF,PS,PCL,PCLXL,PWGRaster,URF;"),
         a("printer-uuid", Tag.URI, ctx.uuid),
@@ -327,9 +327,12 @@ def media_col_database() -> Attribute:
     return Attribute("media-col-database", [Value(Tag.BEGIN_COLLECTION, c) for c in cols])
 
 
-def _host_of(uri: str) -> str:
-    rest = uri.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
+def _hostname_of(uri: str) -> str:
+    """The host of ``uri`` without the IPP port: the web pages live on the HTTPS port."""
+    host = uri.split("://", 1)[-1].split("/", 1)[0]
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if ":" in host else host
 
 
 #: Attribute names of each requested-attributes group keyword (RFC 8011 section 4.2.5.1).
