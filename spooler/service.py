@@ -98,11 +98,14 @@ class Gateway:
 
     def build_panel_services(self):
         """The accounting-backed services of the printer panels, releasing through a
-        ``Forwarder`` on this reactor."""
+        ``Forwarder`` on this reactor. Someone is standing at the printer waiting: an
+        unreachable printer is tried 3 times within a few seconds, not for a minute."""
         from release_api.gateway_services import GatewayPanelServices
-        from spooler.forward import Forwarder
+        from spooler.forward import Forwarder, RetryPolicy, Timeouts
 
-        self.forwarder = Forwarder(self.reactor)
+        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
+                                                                   deadline=10.0),
+                                   timeouts=Timeouts(connect=5.0))
         return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor)
 
     def start(self) -> list[Listener]:

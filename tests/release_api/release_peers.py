@@ -203,3 +203,74 @@ def set_pin(gateway: ReleaseGateway, username: str, pin: str) -> None:
     subprocess.run([sys.executable, "-m", "spooler", "--data-dir", str(gateway.process.data_dir), "users", "set-pin",
                     username, "--stdin"], input=pin + "\n", text=True, check=True, capture_output=True, cwd=ROOT,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
+
+
+class HttpsPanelClient:
+    """A panel agent over real HTTPS (no browser): every request HMAC-signed as the
+    device, cookies kept, redirects not followed. For the negative journeys."""
+
+    def __init__(self, base_url: str, signer: DeviceRequestSigner | None):
+        import ssl
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.signer = signer
+        self.cookies: dict[str, str] = {}
+        self.context = ssl.create_default_context()
+        self.context.check_hostname = False
+        self.context.verify_mode = ssl.CERT_NONE
+
+    def request(self, method: str, path: str, form: dict | None = None, *, authorization: str | None = None,
+                timeout: float = 30.0):
+        import http.client
+        from urllib.parse import urlencode
+
+        body = urlencode(form, doseq=True).encode() if form is not None else b""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if authorization is None and self.signer is not None:
+            authorization = self.signer.authorization(method, path, body)
+        if authorization:
+            headers["Authorization"] = authorization
+        connection = http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for header, value in response.getheaders():
+                if header.lower() == "set-cookie":
+                    name, _, rest = value.partition("=")
+                    self.cookies[name.strip()] = rest.split(";", 1)[0]
+            return response.status, dict((k.lower(), v) for k, v in response.getheaders()), text
+        finally:
+            connection.close()
+
+    @staticmethod
+    def csrf(html: str) -> str:
+        import re
+
+        match = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert match, html[:2000]
+        return match.group(1)
+
+    def enter_pin(self, digits: str):
+        """Open the PIN pad, press each digit, then OK; the response to OK."""
+        status, _, html = self.request("GET", "/panel/pin")
+        assert status == 200, (status, html[:500])
+        token = self.csrf(html)
+        for digit in digits:
+            status, _, html = self.request("POST", "/panel/pin", {"csrf": token, "key": digit})
+            assert status == 200, (status, html[:500])
+        return self.request("POST", "/panel/pin", {"csrf": token, "key": "ok"})
+
+    def card_login(self, card: str = CARD):
+        status, _, html = self.request("GET", "/panel/")
+        assert status == 200, (status, html[:500])
+        return self.request("POST", "/panel/card", {"csrf": self.csrf(html), "card_number": card})
+
+
+def user_id_of(gateway: ReleaseGateway, username: str) -> int:
+    users = json.loads(gateway.process.cli("users", "list", "--json").stdout)
+    return next(u["id"] for u in users if u["username"] == username)
