@@ -136,8 +136,10 @@ def main(argv=None):
         "pcl5 (text)": ("pcl5", "pcl5-text", "text"),
         "pclxl (pxlmono)": ("pclxl", "pclxl-pxlmono", "long"),
         "pclxl (pxlcolor)": ("pclxl", "pclxl-pxlcolor", "mixed"),
+        "pclxl (pxlcolor, images)": ("pclxl", "pclxl-pxlcolor", "photo"),
         "postscript (DSC)": ("postscript", "ps-dsc", "long"),
         "postscript (ps2write DSC)": ("postscript", "ps-ps2write", "long"),
+        "postscript (ps2write, images)": ("postscript", "ps-ps2write", "photo"),
     }
     by_variant = {(j["variant"], j["path"].split("_")[0]): j for j in jobs}
     for label, (pdl, variant, doc) in streams.items():
@@ -174,12 +176,12 @@ def main(argv=None):
 
     print(f"Printgate page analyzer benchmark — 64 KiB feed() chunks, one core, {time.strftime('%Y-%m-%d %H:%M')}")
     print()
-    print(f"{'stream (one long job)':32s} {'cython MB/s':>12s} {'ref MB/s':>10s} {'scan MB/s':>10s} {'cy/ref':>8s} {'cy/scan':>8s}")
+    print(f"{'stream (one long job), size/page':38s} {'cython MB/s':>12s} {'ref MB/s':>10s} {'scan MB/s':>10s} {'cy/ref':>8s} {'cy/scan':>8s}")
     for label, kind, cy, cy_path, ref, _, scan, _ in rows:
         if kind != "stream":
             continue
         extra = f"   (with spool path: {cy_path:,.0f} MB/s)" if cy_path else ""
-        print(f"{label:32s} {cy:12,.0f} {ref:10,.1f} {scan:10,.0f} {cy / ref:8.0f}x {cy / scan:8.2f}{extra}")
+        print(f"{label:38s} {cy:12,.0f} {ref:10,.1f} {scan:10,.0f} {cy / ref:8.0f}x {cy / scan:8.2f}{extra}")
     print()
     print(f"{'files (each its own job)':32s} {'cython':>17s} {'reference':>17s} {'ghostscript':>17s} {'read+scan':>17s} {'cy/gs':>7s}")
     print(f"{'':32s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s} {'MB/s   files/s':>17s}")
