@@ -244,6 +244,9 @@ class GatewayPanelServices:
         actor = user.username
         job = yield self._run(self._owned_held_job, job_id, user)
         title = job.title or f"Job {job.id}"
+        if job.state != "held":
+            already = {"releasing": "This job is already being printed.", "released": "This job was already printed."}
+            return JobReleaseResult(job_id, False, already.get(job.state, "This job is no longer waiting."), title)
         registered = yield self._run(self.core.devices.get, panel_device.device_id)
         try:
             target = PrinterTarget.from_endpoint(registered.protocol, registered.endpoint, name=registered.name)
@@ -252,7 +255,7 @@ class GatewayPanelServices:
                      reason=str(error))
             return JobReleaseResult(job_id, False, "This printer is not set up correctly. Nothing was charged.", title)
         try:
-            started = yield self.accounting.start_release(job.id, registered.name, actor)
+            started = yield self._run(self.core.start_release, job.id, registered.name, actor)
         except InvalidStateChange:
             return JobReleaseResult(job_id, False, "This job is already being printed.", title)
         except InsufficientFunds:
@@ -280,7 +283,7 @@ class GatewayPanelServices:
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{registered.name}"
         for attempt in range(3):
             try:
-                entry = yield self.accounting.charge_release(started.id, registered.name, key, actor)
+                entry = yield self._run(self.core.charge_release, started.id, registered.name, key, actor)
                 break
             except Exception:
                 log.failure("Charging job {job_id} (printed at {device_id}) failed; attempt {attempt}",
