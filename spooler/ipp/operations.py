@@ -463,8 +463,11 @@ class IppService:
         return Decompressor(attribute.value, max_output=max_output)
 
     def check_job_template(self, request: IppRequest) -> tuple[dict, list[Attribute]]:
-        """Known job attributes with good values -> dict; unknown ones -> ignored list.
-        Bad values of known attributes refuse the job (RFC 8011 section 4.1.7)."""
+        """Known job attributes with good values -> dict; the rest -> ignored list.
+
+        RFC 8011 section 4.1.7: with ipp-attribute-fidelity true an unsupported attribute
+        or value refuses the job; otherwise it is left out (the default is used) and
+        echoed with successful-ok-ignored-or-substituted-attributes."""
         template: dict = {}
         ignored: list[Attribute] = []
         bad: list[Attribute] = []
@@ -495,11 +498,11 @@ class IppService:
             if name == "job-name":
                 value = value.text if hasattr(value, "text") else value
             template[name] = value if len(attribute.values) == 1 else attribute.python_values()
-        if bad or (ignored and strict):
+        if (bad or ignored) and strict:
             raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                            "unsupported job attributes: " + ", ".join(a.name for a in bad + ignored),
                            unsupported=bad + ignored)
-        return template, ignored
+        return template, bad + ignored
 
     def job_name(self, request: IppRequest, template: dict) -> str:
         name = template.get("job-name")

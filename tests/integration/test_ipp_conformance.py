@@ -71,16 +71,18 @@ def ipptool_suite(tmp_path_factory):
     if not (STOCK / "ipp-1.1.test").exists():
         pytest.fail("the stock ipptool test files are missing: install them with "
                     "`apt-get install -y --no-install-recommends cups-ipp-utils`", pytrace=False)
-    suite = tmp_path_factory.mktemp("ipptool-suite")
+    # Laid out like /usr/share/cups: some files name ../data/testprint.ps.
+    suite = tmp_path_factory.mktemp("cups") / "ipptool"
+    suite.mkdir()
     for test in STOCK.glob("*.test"):
         shutil.copy(test, suite / test.name)
-    (suite / "data").mkdir()
+    (suite.parent / "data").mkdir()
     for paper in ("a4", "letter"):
         code = DOCUMENT_PS.format(text=f"Printgate {paper} test page")
         _gs(gs, "pdfwrite", suite / f"document-{paper}.pdf", f"-sPAPERSIZE={paper}", code=code)
         _gs(gs, "ps2write", suite / f"document-{paper}.ps", f"-sPAPERSIZE={paper}", code=code)
         _gs(gs, "pdfwrite", suite / f"onepage-{paper}.pdf", f"-sPAPERSIZE={paper}", code=code)
-    shutil.copy(suite / "document-a4.ps", suite / "data" / "testprint.ps")
+    shutil.copy(suite / "document-a4.ps", suite.parent / "data" / "testprint.ps")
     square = "0 0 moveto 100 0 rlineto 0 100 rlineto closepath fill showpage"
     _gs(gs, "jpeg", suite / "color.jpg", "-r30", "-g120x180", code="1 0 0 setrgbcolor " + square)
     _gs(gs, "jpeggray", suite / "gray.jpg", "-r30", "-g120x180", code="0.5 setgray " + square)

@@ -272,10 +272,18 @@ def test_unknown_job_attributes_are_ignored_and_echoed(gw):
     assert attr(reply, "x-vendor-glitter", Tag.UNSUPPORTED_GROUP) == ["lots"]
 
 
-def test_bad_values_of_known_attributes_refuse_the_job(gw):
+def test_bad_values_of_known_attributes_are_substituted_and_echoed(gw):
     reply = gw.call(print_job(job=[A("copies", Tag.INTEGER, 0)]), b"%PDF")
-    assert reply.code == Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+    assert reply.code == Status.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED
     assert attr(reply, "copies", Tag.UNSUPPORTED_GROUP) == [0]
+    assert gw.intake.receivers[0].metadata.copies == 1
+
+
+def test_bad_values_with_fidelity_refuse_the_job(gw):
+    reply = gw.call(print_job(A("ipp-attribute-fidelity", Tag.BOOLEAN, True),
+                              job=[A("sides", Tag.KEYWORD, "three-sided")]), b"%PDF")
+    assert reply.code == Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
+    assert attr(reply, "sides", Tag.UNSUPPORTED_GROUP) == ["three-sided"]
     assert gw.intake.receivers == []
 
 
