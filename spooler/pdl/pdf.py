@@ -10,10 +10,11 @@ what prints on most devices, so it is not used). A PDF carries no copies or dupl
 own that printers honour: those come from the PJL around it.
 
 qpdf needs the whole file: the analyzer hands it a path (the spool file itself, or the
-section copied to a bounded spooled temporary file). Memory: qpdf keeps the xref table and
-the objects it resolves, not page contents; a stream is inflated only when an object
-stream must be read, and such streams are capped by ``qpdf``'s own limits plus the address
-space limit of the process that asks, when run out of process (``count_pages_isolated``).
+section copied to a bounded spooled temporary file). Memory: our walk maps the file and
+reads only the xref, trailer and page-tree objects; qpdf keeps the xref table and the
+objects it resolves, not page contents, but inflates whole object streams in memory, so
+before qpdf sees a file every object and xref stream is inflated here piecewise into
+nothing and the file is refused beyond ``INFLATE_LIMIT`` (see ``check_object_streams``).
 """
 from __future__ import annotations
 

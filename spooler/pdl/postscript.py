@@ -6,8 +6,7 @@ count), ``%%Pages:`` (header or ``(atend)`` trailer), ``%%BeginBinary: n`` and
 ``%%BeginData: n [type [Bytes|Lines]]`` payloads skipped unread, and the page device
 settings a job makes: ``/NumCopies n``, ``/#copies n``, ``/Duplex true|false`` and
 ``/PageSize [w h]`` (usually inside ``%%BeginFeature`` or page setup). A page takes the
-settings in force when it ends (Ghostscript's null device ignores ``/Duplex``, so the prologue
-remembers what the job asked for). Media also comes from ``%%PageBoundingBox`` (what
+settings in force when it ends. Media also comes from ``%%PageBoundingBox`` (what
 ``ps2write`` writes) and the document ``%%BoundingBox``.
 
 The scan gives up, and the section is interpreted by Ghostscript instead (method
@@ -16,7 +15,8 @@ The scan gives up, and the section is interpreted by Ghostscript instead (method
 joined after the first, when ``showpage`` appears outside any page (a cover page), or when
 nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=nullpage``
 in a subprocess with CPU-time, wall-time and address-space limits; an ``EndPage`` procedure
-prints, per page, the copies, duplex and size in force.
+prints, per page, the copies, duplex and size in force (the null device ignores ``/Duplex``,
+so the prologue remembers what the job asked ``setpagedevice`` for).
 
 Colour is not known from a scan; it is ``None`` for PostScript.
 

@@ -9,10 +9,10 @@ they arrive, to a scanner for its language:
 ========== ============================ =================== ===========================
 language   scanner                      method              memory
 ========== ============================ =================== ===========================
-pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (≤ 1 MiB per plane)
+pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (4 × 64 KiB planes)
 pclxl      ``pclxl.PclXlScanner``       scan                constant
 postscript ``postscript.DscScanner``    dsc / interpreted   constant + spooled copy
-pdf        ``pdf.count_pages``          header              spooled copy, qpdf
+pdf        ``pdf.count_pages``          header              spooled copy; mmap walk or qpdf
 pwg, urf   ``raster.RasterScanner``     header              constant
 ========== ============================ =================== ===========================
 
@@ -20,6 +20,9 @@ PostScript and PDF sections are copied to a ``SpooledTemporaryFile`` (in memory 
 ``SPOOL_MEMORY``, then on disk, at most ``SPOOL_LIMIT`` bytes) unless the analyzer was given
 the path of the file it is reading, in which case the section is read back from there.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
+
+``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
+for PostScript (at most ``postscript.GS_TIMEOUT`` seconds). Call it off the reactor thread.
 """
 from __future__ import annotations
 
