@@ -172,3 +172,19 @@ def test_a_double_release_prints_and_charges_once(lpd_printer_gateway, tmp_path)
     assert received.sha256 == hashlib.sha256(data).hexdigest()
     assert sink.connections == 1
     assert [c["job_id"] for c in gateway.charges()] == [job["id"]]
+
+
+def test_an_ipp_printer_that_is_down_leaves_the_job_held_and_charges_nothing(tmp_path):
+    make_postscript(tmp_path / "doc.ps", pages=1)
+    endpoint = f"ipp://127.0.0.1:{unused_port()}/ipp/print"
+    with release_gateway(tmp_path, protocol="ipp", endpoint=endpoint) as gateway:
+        print_with_cups_lpd(gateway.lpd_port, tmp_path / "doc.ps", title="Minutes")
+        [job] = gateway.wait_for_held()
+        panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
+        assert panel.card_login()[0] == 303
+        status, _, html = panel.request("GET", "/panel/jobs")
+        status, headers, _ = panel.request("POST", "/panel/jobs", {"csrf": panel.csrf(html), "action": "release_all"})
+        assert status == 303 and headers["location"] == "/panel/result"
+        status, _, html = panel.request("GET", "/panel/result")
+        assert "The printer could not be reached. Nothing was charged." in html
+        assert gateway.job(job["id"])["state"] == "held" and gateway.charges() == []
