@@ -23,6 +23,8 @@ class JobFacts:
     color_pages: int | None = None
     mono_pages: int | None = None
     media: list[str] = field(default_factory=list)
+    #: Impressions (all copies) on each media size: what a price per size needs.
+    media_impressions: dict[str, int] = field(default_factory=dict)
     pjl: dict[str, str] = field(default_factory=dict)
     job_name: str | None = None
     user_name: str | None = None

@@ -111,7 +111,7 @@ class PageTally:
         self.color_pages = 0
         self.mono_pages = 0
         self.color_known = True
-        self.media: set[str] = set()
+        self.media: dict[str, int] = {}  # media name -> impressions on it
         self.copies_seen: set[int] = set()
         self.duplex_seen = False
         self._sheet_media = None
@@ -133,8 +133,8 @@ class PageTally:
         self.copies_seen.add(copies)
         if duplex:
             self.duplex_seen = True
-        if media and len(self.media) < MEDIA_LIMIT:
-            self.media.add(media)
+        if media and (media in self.media or len(self.media) < MEDIA_LIMIT):
+            self.media[media] = self.media.get(media, 0) + copies
         if color is not None and self.force_mono:
             color = False
         if color is None:
@@ -171,7 +171,9 @@ class PageTally:
         self.color_pages += other.color_pages
         self.mono_pages += other.mono_pages
         self.color_known = self.color_known and other.color_known
-        self.media |= other.media
+        for name, n in other.media.items():
+            if name in self.media or len(self.media) < MEDIA_LIMIT:
+                self.media[name] = self.media.get(name, 0) + n
         if len(self.copies_seen) < 64:
             self.copies_seen |= other.copies_seen
         self.duplex_seen = self.duplex_seen or other.duplex_seen
@@ -232,7 +234,7 @@ class JobAccount:
         pages = impressions = sheets = color = mono = 0
         color_known = True
         copies_seen: set[int] = set()
-        media: set[str] = set()
+        media: dict[str, int] = {}
         duplex = False
         for _, tally, qty, _ in real:
             pages += tally.pages
@@ -242,7 +244,8 @@ class JobAccount:
             mono += tally.mono_pages
             color_known = color_known and tally.color_known
             copies_seen.update(clamp_copies(c * qty) for c in tally.copies_seen)
-            media |= tally.media
+            for name, n in tally.media.items():
+                media[name] = media.get(name, 0) + n * qty
             duplex = duplex or tally.duplex_seen
         facts.pages = pages
         facts.impressions = impressions
@@ -259,4 +262,5 @@ class JobAccount:
             facts.color_pages = color
             facts.mono_pages = mono
         facts.media = sorted(media)
+        facts.media_impressions = {name: media[name] for name in sorted(media)}
         return facts

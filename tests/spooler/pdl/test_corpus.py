@@ -17,12 +17,13 @@ def expected(job):
         "sheets": job.sheets, "duplex": job.duplex, "media": sorted(set(job.media)), "method": job.method,
         "color_pages": job.color_pages,
         "mono_pages": None if job.color_pages is None else job.pages - job.color_pages,
+        "media_impressions": {m: job.media.count(m) * job.copies for m in sorted(set(job.media))},
     }
 
 
 def observed(facts):
     return {k: getattr(facts, k) for k in ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "media",
-                                            "method", "color_pages", "mono_pages")}
+                                            "method", "color_pages", "mono_pages", "media_impressions")}
 
 
 def test_every_generated_job_is_counted_exactly_by_both_backends(corpus):
