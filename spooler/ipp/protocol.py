@@ -154,6 +154,7 @@ class IppProtocol(Protocol, TimeoutMixin):
             return
         self.body_ended = True
         self.busy = True
+        self.setTimeout(None)  # our turn: a slow commit is not the client idling
         if head.method != "POST":
             self._simple_page(head)
             return
@@ -238,6 +239,7 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.document = None
         self.pending_response = None
         self.busy = False
+        self.setTimeout(self.factory.idle_timeout)
         self.transport.resumeProducing()
         self._drain()
 

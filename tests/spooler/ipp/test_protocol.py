@@ -612,3 +612,15 @@ def test_a_non_ipp_content_type_is_415(gw):
     protocol.dataReceived(b"POST /printers/secure HTTP/1.1\r\nContent-Type: text/plain\r\n"
                           b"Content-Length: 2\r\n\r\nhi")
     assert transport.value().startswith(b"HTTP/1.1 415")
+
+
+def test_a_slow_commit_does_not_time_the_client_out(gw):
+    gw.intake.hold_commits = True
+    protocol, transport = gw.connect()
+    protocol.dataReceived(http_request(encode_message(print_job()) + b"%PDF"))
+    gw.clock.advance(300)
+    assert not transport.disconnecting
+    gw.intake.receivers[0].commit_deferred.callback(None)
+    assert responses(transport.value())[-1].code == Status.SUCCESSFUL_OK
+    gw.clock.advance(61)
+    assert transport.disconnecting
