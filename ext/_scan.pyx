@@ -17,6 +17,7 @@ from spooler.pdl.facts import JobFacts  # noqa: F401
 from spooler.pdl.pcl5 import DOC_HEAD as _DOC_HEAD, PAGE_SIZES as _PCL_PAGE_SIZES
 from zlib import crc32 as _crc32
 from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
+from spooler.pdl import raster as _raster
 
 cdef bytes UEL = b"\x1b%-12345X"
 cdef Py_ssize_t UEL_LEN = 9
@@ -1562,13 +1563,175 @@ cdef object _dsc_keep(object self, bytes data, Py_ssize_t i, int last, Py_ssize_
 
 
 # ----------------------------------------------------------------------------------------------
+# PWG raster and URF: the packet loop; page headers are read by raster.page_header
+# ----------------------------------------------------------------------------------------------
+
+DEF R_SYNC = 0
+DEF R_HEADER = 1
+DEF R_LINE = 2
+DEF R_PACKET = 3
+
+
+cdef class RasterScanner:
+    """Cython twin of ``spooler.pdl.raster.RasterScanner``."""
+
+    cdef public object tally
+    cdef public str language
+    cdef public list warnings
+    cdef public object failed
+    cdef bytes _carry
+    cdef int _state
+    cdef bint _pwg
+    cdef long long _lines_left, _line_repeat, _line_fill, _line_pixels
+    cdef int _bpp
+    cdef bint _check_color, _color
+    cdef object _page
+
+    def __init__(self, tally, language):
+        self.tally = tally
+        self.language = language
+        self._pwg = language == "pwg"
+        self.warnings = []
+        self.failed = None
+        self._carry = b""
+        self._state = R_SYNC
+        self._lines_left = 0
+        self._line_repeat = 1
+        self._line_fill = 0
+        self._bpp = 1
+        self._line_pixels = 0
+        self._check_color = False
+        self._page = None
+        self._color = False
+
+    def feed(self, data):
+        if self.failed:
+            return None
+        cdef bytes buf = self._carry + data if self._carry else data
+        self._carry = b""
+        try:
+            pos = self._run(buf)
+        except _raster._Broken as exc:
+            self.failed = str(exc)
+            self.warnings.append(self.failed)
+            return None
+        self._carry = buf[pos:]
+        return None
+
+    cdef Py_ssize_t _run(self, bytes buf) except -1:
+        cdef const unsigned char* d = buf
+        cdef Py_ssize_t pos = 0, end = len(buf), need, size, used, k
+        cdef int c, bpp
+        cdef long long n
+        while True:
+            if self._state == R_SYNC:
+                need = 4 if self._pwg else 12
+                if end - pos < need:
+                    return pos
+                if self._pwg:
+                    if memcmp(d + pos, b"RaS2", 4) != 0:
+                        raise _raster._Broken("PWG raster sync word missing")
+                elif memcmp(d + pos, b"UNIRAST\x00", 8) != 0:
+                    raise _raster._Broken("URF sync word missing")
+                pos += need
+                self._state = R_HEADER
+            elif self._state == R_HEADER:
+                size = 1796 if self._pwg else 32
+                if end - pos < size:
+                    return pos
+                if (self._pwg and memcmp(d + pos, b"RaS2", 4) == 0) or (
+                        not self._pwg and memcmp(d + pos, b"UNIRAST\x00", 8) == 0):
+                    self._state = R_SYNC
+                    continue
+                self._header(buf[pos:pos + size])
+                pos += size
+                self._state = R_LINE if self._lines_left else R_HEADER
+                if not self._lines_left:
+                    self._end_page()
+            elif self._state == R_LINE:
+                if end - pos < 1:
+                    return pos
+                self._line_repeat = d[pos] + 1
+                pos += 1
+                self._line_fill = 0
+                self._state = R_PACKET
+            else:
+                if end - pos < 1:
+                    return pos
+                c = d[pos]
+                bpp = self._bpp
+                if c == 128:
+                    n = self._line_pixels - self._line_fill
+                    used = 1
+                elif c < 128:
+                    if end - pos < 1 + bpp:
+                        return pos
+                    n = c + 1
+                    used = 1 + bpp
+                    if self._check_color and not self._color:
+                        self._color = not _raster_neutral(d + pos + 1, bpp)
+                else:
+                    n = 257 - c
+                    used = 1 + n * bpp
+                    if end - pos < used:
+                        return pos
+                    if self._check_color and not self._color:
+                        for k in range(n):
+                            if not _raster_neutral(d + pos + 1 + k * bpp, bpp):
+                                self._color = True
+                                break
+                pos += used
+                self._line_fill += n
+                if self._line_fill > self._line_pixels:
+                    raise _raster._Broken("raster line overflows its width")
+                if self._line_fill == self._line_pixels:
+                    self._lines_left -= self._line_repeat
+                    if self._lines_left > 0:
+                        self._state = R_LINE
+                    else:
+                        self._end_page()
+                        self._state = R_HEADER
+
+    cdef int _header(self, bytes h) except -1:
+        copies, duplex, media, bpp, units, lines, check = _raster.page_header(self.language, h)
+        self._bpp = bpp
+        self._line_pixels = units
+        self._lines_left = lines
+        self._check_color = check
+        self._color = False
+        self._page = (copies, duplex, media)
+        return 0
+
+    cdef int _end_page(self) except -1:
+        copies, duplex, media = self._page
+        self.tally.add_page(copies=copies, duplex=duplex, media=media, color=bool(self._color))
+        self._page = None
+        return 0
+
+    def close(self):
+        if self.failed:
+            return
+        if self._state != R_HEADER or self._carry:
+            if self._state != R_SYNC:
+                self.warnings.append("raster job truncated")
+
+
+cdef inline bint _raster_neutral(const unsigned char* p, int bpp) nogil:
+    if bpp == 3:
+        return p[0] == p[1] and p[1] == p[2]
+    if bpp == 6:
+        return memcmp(p, p + 2, 2) == 0 and memcmp(p + 2, p + 4, 2) == 0
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
 # The public names
 # ----------------------------------------------------------------------------------------------
 
 class Analyzer(_reference.Analyzer):
     __doc__ = _reference.Analyzer.__doc__
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
-                "postscript": DscScanner}
+                "postscript": DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
     backend = "cython"
 
 

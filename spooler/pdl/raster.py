@@ -138,35 +138,10 @@ class RasterScanner:
             del buf[:pos]
 
     def _header(self, h: bytes):
-        if self.language == "pwg":
-            (duplex,) = struct.unpack_from(">I", h, 272)
-            (copies,) = struct.unpack_from(">I", h, 340)
-            w_pt, h_pt = struct.unpack_from(">II", h, 352)
-            width, height, _, bpc, bpp, bpl, order, space = struct.unpack_from(">IIIIIIII", h, 372)
-            gray = space in PWG_GRAY_SPACES
-            media = media_from_points(w_pt, h_pt)
-            copies = copies or None
-        else:
-            bpp, space, dup = h[0], h[1], h[2]
-            width, height, dpi = struct.unpack_from(">III", h, 12)
-            duplex = dup in (2, 3)
-            gray = space in URF_GRAY_SPACES
-            media = media_from_points(width * 72 / dpi, height * 72 / dpi) if dpi else None
-            copies = None
-        # Packets count pixels of 8 bits or more, and bytes of pixels packed below 8 bits.
-        bytes_pp = max(1, bpp // 8)
-        if self.language == "pwg":
-            units = bpl // bytes_pp
-        else:
-            units = width if bpp >= 8 else (width * bpp + 7) // 8
-        if units * bytes_pp > MAX_LINE_BYTES or height > 1 << 20 or bytes_pp > 16:
-            raise _Broken("raster page header out of range")
-        self._bpp = bytes_pp
-        self._line_pixels = units
-        self._lines_left = height if units else 0
-        self._check_color = not gray and bytes_pp >= 3
+        copies, duplex, media, self._bpp, self._line_pixels, self._lines_left, self._check_color = (
+            page_header(self.language, h))
         self._color = False
-        self._page = (copies, bool(duplex), media)
+        self._page = (copies, duplex, media)
 
     def _end_page(self):
         copies, duplex, media = self._page
@@ -183,6 +158,35 @@ class RasterScanner:
 
 class _Broken(Exception):
     pass
+
+
+def page_header(language: str, h: bytes):
+    """``(copies, duplex, media, bytes per pixel unit, units per line, lines, check colour)``
+    from one page header; raises ``_Broken`` when it is out of range."""
+    if language == "pwg":
+        (duplex,) = struct.unpack_from(">I", h, 272)
+        (copies,) = struct.unpack_from(">I", h, 340)
+        w_pt, h_pt = struct.unpack_from(">II", h, 352)
+        width, height, _, bpc, bpp, bpl, order, space = struct.unpack_from(">IIIIIIII", h, 372)
+        gray = space in PWG_GRAY_SPACES
+        media = media_from_points(w_pt, h_pt)
+        copies = copies or None
+    else:
+        bpp, space, dup = h[0], h[1], h[2]
+        width, height, dpi = struct.unpack_from(">III", h, 12)
+        duplex = dup in (2, 3)
+        gray = space in URF_GRAY_SPACES
+        media = media_from_points(width * 72 / dpi, height * 72 / dpi) if dpi else None
+        copies = None
+    # Packets count pixels of 8 bits or more, and bytes of pixels packed below 8 bits.
+    bytes_pp = max(1, bpp // 8)
+    if language == "pwg":
+        units = bpl // bytes_pp
+    else:
+        units = width if bpp >= 8 else (width * bpp + 7) // 8
+    if units * bytes_pp > MAX_LINE_BYTES or height > 1 << 20 or bytes_pp > 16:
+        raise _Broken("raster page header out of range")
+    return copies, bool(duplex), media, bytes_pp, units, (height if units else 0), (not gray and bytes_pp >= 3)
 
 
 def _neutral(buf, pos, bpp) -> bool:

@@ -154,7 +154,7 @@ class Analyzer:
 
     #: The byte loops; the Cython backend substitutes its own classes.
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
-                "postscript": postscript.DscScanner}
+                "postscript": postscript.DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
     backend = "reference"
 
     def __init__(self, path=None, *, interpret: bool = True):
@@ -296,10 +296,10 @@ class Analyzer:
         tally.force_mono = (env.get("RENDERMODE", "").upper() == "GRAYSCALE"
                             or env.get("PLANESINUSE", "").strip() == "1")
         qty = _env_int(env, "QTY")
-        if language in self.scanners:
+        if language in ("pwg", "urf"):
+            scanner = self.scanners[language](tally, language)
+        elif language in self.scanners:
             scanner = self.scanners[language](tally)
-        elif language in ("pwg", "urf"):
-            scanner = RasterScanner(tally, language)
         elif language == "pdf":
             scanner = _PdfCollector()
         else:
