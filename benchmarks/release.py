@@ -25,7 +25,6 @@ panel agent.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import http.client
 import json

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     add.add_argument("--protocol", choices=("ipp", "lpd", "raw"), default="ipp",
                      help="how the gateway sends released jobs to it (default ipp)")
     add.add_argument("--endpoint", required=True,
-                     help="HOST[:PORT][/queue-or-path] or a URI (ipp://h:631/ipp/print, lpd://h/queue, socket://h:9100)")
+                     help="HOST[:PORT][/queue-or-path] or a URI "
+                          "(ipp://h:631/ipp/print, lpd://h/queue, socket://h:9100)")
     add.add_argument("--screen", default="800x480", help="panel size: 480x272, 800x480 or 1024x600")
     add.add_argument("--color", action="store_true", help="prints colour")
     add.add_argument("--duplex", action="store_true", help="prints two-sided")

@@ -16,7 +16,9 @@ import hashlib
 from twisted.internet import defer
 from twisted.internet.error import ConnectError, ConnectingCancelledError, TimeoutError as ConnectTimeoutError
 
-from spooler.forward.errors import ConnectionLostMidway, ForwardTimeout, InjectionError, PrinterRefusedJob, PrinterUnreachable
+from spooler.forward.errors import (
+    ConnectionLostMidway, ForwardTimeout, InjectionError, PrinterRefusedJob, PrinterUnreachable,
+)
 from spooler.forward.job import AttemptResult, ForwardJob, PrinterTarget
 from spooler.ipp.client import (
     DocumentFormatNotSupported, IppClientError, IppPrinter, IppStatusError, JobOptions, PrinterBusy, PrinterClosedEarly,
