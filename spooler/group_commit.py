@@ -31,6 +31,7 @@ class _Pending:
 
     files: list  # of (SpoolWriter, () -> accounting.records.NewJob)
     deferred: Deferred
+    records: list | None = None
 
 
 class GroupCommitter:
@@ -75,9 +76,12 @@ class GroupCommitter:
         self._thread.join(timeout)
 
     def _make_durable(self, item: _Pending) -> None:
+        """In a pool thread: fsync and rename the files, and build their records (which
+        finishes the page analysis, possibly in a subprocess) in parallel with others."""
         try:
             for writer, _ in item.files:
                 writer.make_durable()
+            item.records = [make_record() for _, make_record in item.files]
         except Exception as exc:  # noqa: BLE001 - handed to the waiting protocol
             self._remove(item)
             self._settle(item, exc)
@@ -103,7 +107,7 @@ class GroupCommitter:
         admitted, records = [], []
         for item in group:
             try:
-                unit = [make_record() for _, make_record in item.files]
+                unit = item.records
                 if self._admit is not None:
                     for record in unit:
                         self._admit(record)

@@ -174,13 +174,15 @@ class JobReceiver:
 
     def prepare(self):
         """Finish receiving: returns ``(writer, make_record)`` for the group committer.
-        Raises (after aborting) when the job cannot be kept, e.g. no owner."""
+        Raises (after aborting) when the job cannot be kept, e.g. no owner.
+
+        ``make_record`` finishes the page analysis, which may run qpdf or Ghostscript, so
+        the committer calls it in one of its threads, never on the reactor."""
         if self.finished or self.committing:
             raise SpoolWriteError("job already finished")
         self.committing = True
         try:
             owner, pjl_name = self.pipeline.resolve_owner(self.metadata, bytes(self._head))
-            facts = self._facts()
             self.writer.finish()
         except Exception as exc:
             self.abort(str(exc))
@@ -190,6 +192,7 @@ class JobReceiver:
         received_at = datetime.now(timezone.utc)
 
         def make_record() -> NewJob:
+            facts = self._facts()
             return NewJob(
                 queue=metadata.queue, owner=owner, source_host=metadata.host, protocol=metadata.protocol,
                 size=self.writer.size, sha256=self.writer.sha256, spool_name=self.writer.name,
