@@ -624,3 +624,21 @@ def test_a_slow_commit_does_not_time_the_client_out(gw):
     assert responses(transport.value())[-1].code == Status.SUCCESSFUL_OK
     gw.clock.advance(61)
     assert transport.disconnecting
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(document=st.binary(max_size=5000), chunked=st.booleans(), data=st.data())
+def test_the_held_bytes_do_not_depend_on_how_the_request_was_cut(document, chunked, data):
+    gw = Gateway()
+    wire = http_request(encode_message(print_job()) + document, chunked=chunked, pieces=3)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=12)))
+    protocol, transport = gw.connect()
+    last = 0
+    for cut in cuts + [len(wire)]:
+        protocol.dataReceived(wire[last:cut])
+        last = cut
+    assert responses(transport.value())[-1].code == Status.SUCCESSFUL_OK
+    assert gw.intake.receivers[0].data == document
