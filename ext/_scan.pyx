@@ -226,7 +226,7 @@ cdef class Pcl5Scanner:
     cdef int _band_rows
     cdef long _compression
     cdef bint _plane_last
-    cdef Py_ssize_t _plane_k, _plane_n, _plane_pos
+    cdef Py_ssize_t _plane_k
     # documents (a client's manual copies): see pcl5.Pcl5Scanner
     cdef Py_ssize_t _fed, _buf_base, _doc_start
     cdef bytes _buf
@@ -1459,7 +1459,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
         b = d[i]
         prev = d[i - 1] if i > 0 else last
         if b == 0x25:
-            if prev != 0x0A and prev != 0x0D:
+            if prev != 0x0A and prev != 0x0D and prev != 0x04:
                 pos = i + 1
                 continue
             lim = i + LINE_LIMIT + 1

@@ -118,7 +118,7 @@ class DscScanner:
             b = data[i]
             prev = data[i - 1] if i > 0 else self._prev
             if b == 0x25:  # %
-                if prev not in (0x0A, 0x0D):
+                if prev not in (0x0A, 0x0D, 0x04):  # line start (^D ends a job, as drivers send it)
                     pos = i + 1
                     continue
                 eol = _eol(data, i, min(end, i + LINE_LIMIT + 1), lf_only=False)

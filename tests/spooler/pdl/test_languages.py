@@ -430,3 +430,8 @@ def test_a_pcl_document_sent_three_times_is_three_copies(backend):
 def test_different_pcl_documents_are_not_taken_for_copies(backend):
     f = analyze_bytes(backend, b"\x1bEpage one\x0c\x1bEpage two\x0c\x1bE")
     assert (f.pages, f.copies, f.impressions) == (2, 1, 2)
+
+
+def test_a_control_d_before_the_dsc_header_is_still_dsc(backend):
+    f = analyze_bytes(backend, pjl(b"\x04" + dsc(2) + b"\x04", lang="POSTSCRIPT"), interpret=False)
+    assert (f.pages, f.method) == (2, "dsc")
