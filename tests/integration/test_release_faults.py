@@ -13,7 +13,8 @@ from release_api.device_auth import DeviceRequestSigner
 from tests.fixtures.browser import ARTIFACTS, chromium
 from tests.fixtures.printer_sinks import LpdSink, RawSink, unused_port
 from tests.release_api.release_peers import (
-    CARD, HttpsPanelClient, make_postscript, print_with_cups_lpd, release_gateway, set_pin, user_id_of,
+    CARD, HttpsPanelClient, ippeveprinter, make_postscript, print_with_cups_lpd, release_gateway, set_pin,
+    user_id_of,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -187,4 +188,21 @@ def test_an_ipp_printer_that_is_down_leaves_the_job_held_and_charges_nothing(tmp
         assert status == 303 and headers["location"] == "/panel/result"
         status, _, html = panel.request("GET", "/panel/result")
         assert "The printer could not be reached. Nothing was charged." in html
+        assert gateway.job(job["id"])["state"] == "held" and gateway.charges() == []
+
+
+def test_an_ipp_printer_that_cannot_do_a_forced_duplex_gets_nothing_and_nothing_is_charged(tmp_path):
+    make_postscript(tmp_path / "draft.ps", pages=2)
+    rules = (("Two-sided drafts", "force-duplex", {"document": "*draft*"}),)
+    with ippeveprinter(tmp_path / "printer", duplex=False) as printer, \
+            release_gateway(tmp_path, protocol="ipp", endpoint=printer.endpoint, rules=rules) as gateway:
+        print_with_cups_lpd(gateway.lpd_port, tmp_path / "draft.ps", title="Essay draft")
+        [job] = gateway.wait_for_held()
+        panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
+        assert panel.card_login()[0] == 303
+        status, _, html = panel.request("GET", "/panel/jobs")
+        panel.request("POST", "/panel/jobs", {"csrf": panel.csrf(html), "action": "release_all"})
+        status, _, html = panel.request("GET", "/panel/result")
+        assert "The job could not be changed as the print rules require. Nothing was charged." in html
+        assert printer.documents() == [] and printer.job_environments() == []
         assert gateway.job(job["id"])["state"] == "held" and gateway.charges() == []
