@@ -117,3 +117,26 @@ def test_forced_mono_and_duplex_are_injected_for_a_raw_printer(tmp_path):
         assert b"/ProcessColorModel /DeviceGray" in data and b"/Duplex true" in data, data[:2000]
         assert data.startswith(document[:len(b"%!PS-Adobe-3.0")])
         assert_one_charge(gateway, job)
+
+
+def test_an_unknown_card_is_linked_after_one_password_login_and_then_logs_in_alone(tmp_path):
+    from accounting.core import open_core
+    from accounting.database import sqlite_url
+    from tests.release_api.release_peers import HttpsPanelClient
+
+    with LpdSink() as sink, \
+            release_gateway(tmp_path, protocol="lpd", endpoint=f"127.0.0.1:{sink.port}/floor3") as gateway:
+        data_dir = gateway.process.data_dir
+        core = open_core(sqlite_url(data_dir), data_dir=data_dir)
+        core.users.set_password("alice", "correct horse")
+        core.database.dispose()
+        panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
+        status, _, html = panel.card_login("CAFE0042")
+        assert status == 200 and 'action="/panel/link"' in html
+        status, headers, _ = panel.request("POST", "/panel/link", {"csrf": panel.csrf(html), "username": "alice",
+                                                                   "password": "correct horse"})
+        assert status == 303 and headers["location"] == "/panel/jobs"
+        again = HttpsPanelClient(gateway.panel_url, gateway.signer())
+        status, headers, _ = again.card_login("cafe0042")
+        assert status == 303 and headers["location"] == "/panel/jobs"
+        assert "CAFE0042" in gateway.process.cli("users", "list", "--json").stdout
