@@ -37,7 +37,7 @@ class MenuItem:
 
 
 LOGIN_MENU = (
-    MenuItem("pin", "PIN", "/panel/pin", "Type your PIN"),
+    MenuItem("pin", "PIN", "/panel/pin", "Your number, then your PIN"),
     MenuItem("password", "Username", "/panel/password", "Username and password"),
 )
 

@@ -62,11 +62,23 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
+        self.recover_interrupted_releases()
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=self.accounting.jobs.record_jobs, jobs_dir=self.spool.jobs_dir,
             admit=admission(self.accounting.core.decide),
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer)
+
+    def recover_interrupted_releases(self) -> None:
+        """Jobs this node was releasing when it stopped go back on hold, uncharged: the
+        printer's acceptance was never confirmed, and money is only taken for that."""
+        ours = self.spool.spool_names()
+        for job in self.accounting.jobs.list_jobs(states=("releasing",)):
+            if job.spool_name in ours:
+                self.accounting.core.fail_release(
+                    job.id, "the gateway stopped during the release; nothing was charged", actor="gateway-start")
+                log.warn("job {job_id} of {owner} was being released when the gateway stopped: held again, "
+                         "nothing charged", job_id=job.id, owner=job.owner)
 
     def start_housekeeping(self) -> None:
         """Expire held jobs (deleting their spool files) every minute, and purge history

@@ -1,0 +1,56 @@
+"""What a restart finds: a release the gateway was in the middle of goes back on hold."""
+from datetime import datetime, timezone
+
+from twisted.python.threadpool import ThreadPool
+
+from accounting.records import NewJob
+from spooler.config import GatewayConfig
+from spooler.service import Gateway
+
+
+class QuietReactor:
+    def getThreadPool(self):
+        return ThreadPool()
+
+    def callFromThread(self, function, *args):
+        function(*args)
+
+
+def open_gateway(data_dir):
+    gateway = Gateway(GatewayConfig(data_dir=data_dir), reactor=QuietReactor())
+    gateway.open_storage()
+    return gateway
+
+
+def close(gateway):
+    gateway.committer.stop(5)
+    gateway.accounting.close()
+
+
+def held_job(gateway, owner="alice"):
+    writer = gateway.spool.create()
+    writer.write(b"%!PS\nshowpage\n")
+    writer.finish()
+    writer.make_durable()
+    [job] = gateway.accounting.jobs.record_jobs([NewJob(
+        queue="secure", owner=owner, source_host="127.0.0.1", protocol="lpd", size=writer.size,
+        sha256=writer.sha256, spool_name=writer.name, received_at=datetime.now(timezone.utc))])
+    return job
+
+
+def test_a_job_left_releasing_by_a_crash_is_held_again_and_not_charged(tmp_path):
+    gateway = open_gateway(tmp_path)
+    job = held_job(gateway)
+    gateway.accounting.core.start_release(job.id, None, "alice")
+    assert gateway.accounting.jobs.get_job(job.id).state == "releasing"
+    close(gateway)
+
+    restarted = open_gateway(tmp_path)
+    try:
+        again = restarted.accounting.jobs.get_job(job.id)
+        assert again.state == "held"
+        assert "nothing was charged" in again.state_reason
+        assert not again.charged_amount and not again.reserved_amount
+        assert restarted.spool.path(again.spool_name).exists()
+    finally:
+        close(restarted)
