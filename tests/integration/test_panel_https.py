@@ -31,23 +31,6 @@ def test_https_serves_the_stylesheet_with_the_generated_certificate(server):
     assert connection.sock.version() in ("TLSv1.2", "TLSv1.3")
 
 
-@pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
-def test_a_tls_1_1_client_gets_no_handshake(server):
-    # Proves little on its own (the wheel's OpenSSL refuses 1.1 anyway; see PEERS.md):
-    # tests/release_api/test_tls.py asserts the configured minimum.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        context.minimum_version = ssl.TLSVersion.TLSv1_1
-        context.maximum_version = ssl.TLSVersion.TLSv1_1
-    except (ValueError, ssl.SSLError):
-        pytest.skip("this Python's OpenSSL cannot even offer TLS 1.1")
-    with socket.create_connection(("127.0.0.1", https_port(server)), timeout=5) as raw:
-        with pytest.raises((ssl.SSLError, ConnectionResetError)):
-            context.wrap_socket(raw, server_hostname="127.0.0.1")
-
-
 def test_plain_http_redirects_to_https(tmp_path):
     with panel_server(InMemoryPanelServicesTestDouble(), tmp_path, http_port=0,
                       public_host="print.example.org") as running:
