@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
-FIELDS = ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "color_pages", "mono_pages", "media", "method", "warnings")
+FIELDS = ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "color_pages", "mono_pages", "media",
+          "media_impressions", "method", "warnings")
 
 
 def register(subparsers) -> None:

@@ -435,3 +435,12 @@ def test_different_pcl_documents_are_not_taken_for_copies(backend):
 def test_a_control_d_before_the_dsc_header_is_still_dsc(backend):
     f = analyze_bytes(backend, pjl(b"\x04" + dsc(2) + b"\x04", lang="POSTSCRIPT"), interpret=False)
     assert (f.pages, f.method) == (2, "dsc")
+
+
+def test_a_pjl_wrapped_section_is_read_back_from_the_path_for_ghostscript(backend, tmp_path):
+    from spooler.pdl.reference import analyze_path
+
+    job = tmp_path / "job.prn"
+    job.write_bytes(pjl(b"%!PS\n/#copies 2 def\nshowpage showpage showpage\n", "SET QTY=2", lang="POSTSCRIPT"))
+    f = analyze_path(job, analyzer_class=backend, chunk_size=7)
+    assert (f.method, f.pages, f.copies, f.impressions) == ("interpreted", 3, 4, 12)
