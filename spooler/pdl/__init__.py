@@ -7,6 +7,12 @@ module ``spooler.pdl._scan`` (built from ``ext/``) exposes the same names and is
 ``PRINTGATE_NO_EXTENSIONS=1`` selects the reference. When the extension is not built the
 reference is used and ``BACKEND`` says so (the test suite fails in that case unless
 ``PRINTGATE_NO_EXTENSIONS`` is set: a missing extension is a bug, not a slowdown).
+
+Where things are: ``policy`` (what counts: copies rule, sheets, colour), ``reference``
+(PJL framing and sections), ``pcl5``, ``pclxl``, ``postscript``, ``pdf``, ``raster``,
+``detect``; ``ext/_scan.pyx`` (the Cython byte loops). Tests: ``tests/spooler/pdl`` (both
+backends; corpus generated with Ghostscript by ``tests/spooler/pdl/corpus.py``). By hand:
+``benchmarks/pagecount.py`` and the fuzz target ``tests/fuzz/fuzz_analyzer.py``.
 """
 import os
 
