@@ -202,26 +202,38 @@ class SpoolWriter:
         if self.size > self.store.max_job_size:
             raise JobTooLarge(self.size, self.store.max_job_size)
         self._hash.update(data)
-        self._buffer += data
-        if len(self._buffer) >= CHUNK:
-            view = memoryview(self._buffer)
-            whole = len(self._buffer) - len(self._buffer) % CHUNK
-            for start in range(0, whole, CHUNK):
-                self._seal(view[start:start + CHUNK], final=False)
-            view.release()
-            del self._buffer[:whole]
+        view = memoryview(data)
+        buffer = self._buffer
+        if buffer:
+            # Top up the partial record first; whole records then go straight from the
+            # caller's bytes to the cipher, without another copy.
+            need = CHUNK - len(buffer)
+            buffer += view[:need]
+            if len(buffer) < CHUNK:
+                return
+            self._seal(buffer, final=False)
+            buffer.clear()
+            view = view[need:]
+        whole = len(view) - len(view) % CHUNK
+        for start in range(0, whole, CHUNK):
+            self._seal(view[start:start + CHUNK], final=False)
+        buffer += view[whole:]
 
     def _seal(self, plaintext, *, final: bool) -> None:
-        record = self._cipher.encrypt(_nonce(self._index, final), bytes(plaintext), MAGIC)
+        record = self._cipher.encrypt(_nonce(self._index, final), plaintext, MAGIC)
         self._index += 1
-        self._write_all(_LENGTH.pack(len(record)) + record)
+        self._write_all(_LENGTH.pack(len(record)), record)
 
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
+    def _write_all(self, *parts: bytes) -> None:
         try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            pending = [memoryview(part) for part in parts]
+            while pending:
+                written = os.writev(self._fd, pending)
+                while pending and written >= len(pending[0]):
+                    written -= len(pending[0])
+                    pending.pop(0)
+                if pending and written:
+                    pending[0] = pending[0][written:]
         except OSError as exc:
             raise SpoolWriteError(f"writing spool file failed: {exc}", path=self.tmp_path) from exc
 

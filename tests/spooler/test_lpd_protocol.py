@@ -181,10 +181,10 @@ def test_a_job_over_the_size_limit_is_refused(tmp_path):
 class DiskFullWriter(SpoolWriter):
     """Fails like a full disk once a few records were written."""
 
-    def _write_all(self, data):
+    def _write_all(self, *parts):
         if self._index >= 1:
             raise SpoolWriteError(f"writing spool file failed: {errno.ENOSPC}", path=self.tmp_path)
-        super()._write_all(data)
+        super()._write_all(*parts)
 
 
 class DiskFullStore(SpoolStore):
