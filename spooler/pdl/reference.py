@@ -16,9 +16,11 @@ pdf        ``pdf.count_pages``          header              spooled copy; mmap w
 pwg, urf   ``raster.RasterScanner``     header              constant
 ========== ============================ =================== ===========================
 
-PostScript and PDF sections are copied to a ``SpooledTemporaryFile`` (in memory up to
-``SPOOL_MEMORY``, then on disk, at most ``SPOOL_LIMIT`` bytes) unless the analyzer was given
-the path of the file it is reading, in which case the section is read back from there.
+PostScript and PDF sections are copied to an anonymous in-memory file (``memfd``; never on
+disk, because held jobs are confidential and the spool is encrypted, at most
+``SPOOL_LIMIT`` bytes: a larger section's pages are reported unknown) unless the analyzer
+was given the path of the file it is reading, in which case the section is read back from
+there. qpdf and Ghostscript read that memory file through its ``/proc`` path.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
 ``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
@@ -27,8 +29,6 @@ for PostScript (at most ``postscript.GS_TIMEOUT`` seconds). Call it off the reac
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 
 from twisted.logger import Logger
 
@@ -44,8 +44,7 @@ from spooler.pdl.raster import RasterScanner
 UEL = b"\x1b%-12345X"
 #: A PJL line longer than this is not PJL.
 PJL_LINE_LIMIT = 4096
-SPOOL_MEMORY = 8 << 20
-SPOOL_LIMIT = int(os.environ.get("PRINTGATE_ANALYZER_SPOOL_LIMIT", str(2 << 30)))
+SPOOL_LIMIT = int(os.environ.get("PRINTGATE_ANALYZER_SPOOL_LIMIT", str(512 << 20)))
 #: Distinct PJL variables remembered (a hostile job could send millions).
 PJL_VARIABLE_LIMIT = 256
 
@@ -316,7 +315,7 @@ class Analyzer:
         if end <= lo:
             return
         if section.spool is None:
-            section.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+            section.spool = _memory_file()
         if section.spooled + (end - lo) > SPOOL_LIMIT:
             section.overflow = True
             section.spool.close()
@@ -415,6 +414,17 @@ class _SpoolError(Exception):
     pass
 
 
+def _memory_file():
+    """A file that lives only in memory (memfd): gone when closed, never written to disk."""
+    return open(os.memfd_create("printgate-section", os.MFD_CLOEXEC), "w+b")
+
+
+def _proc_path(f) -> str:
+    """A path to an open file that qpdf (in process) and Ghostscript (a child of ours, same
+    user) can open."""
+    return f"/proc/{os.getpid()}/fd/{f.fileno()}"
+
+
 class _SectionFile:
     """A path holding exactly one section's bytes, for qpdf or Ghostscript."""
 
@@ -427,25 +437,20 @@ class _SectionFile:
         if self.source is not None:
             if section.start == 0 and self.end == os.path.getsize(self.source):
                 return self.source
-            self.tmp = tempfile.NamedTemporaryFile(suffix=".section", delete=False)
+            self.tmp = _memory_file()
             with open(self.source, "rb") as f:
                 f.seek(section.start)
                 _copy(f, self.tmp, self.end - section.start)
-        else:
-            if section.overflow or section.spool is None:
-                raise _SpoolError("job section too large to keep for counting")
-            self.tmp = tempfile.NamedTemporaryFile(suffix=".section", delete=False)
-            section.spool.seek(0)
-            shutil.copyfileobj(section.spool, self.tmp, 1 << 20)
-        self.tmp.close()
-        return self.tmp.name
+            self.tmp.flush()
+            return _proc_path(self.tmp)
+        if section.overflow or section.spool is None:
+            raise _SpoolError("job section too large to keep for counting")
+        section.spool.flush()
+        return _proc_path(section.spool)
 
     def __exit__(self, *exc):
         if self.tmp is not None:
-            try:
-                os.unlink(self.tmp.name)
-            except OSError:
-                pass
+            self.tmp.close()
 
 
 def _copy(src, dst, n):

@@ -44,12 +44,11 @@ def test_pclxl_memory_is_flat_for_a_long_job(backend):
 def test_dsc_memory_is_flat_for_a_long_job(backend):
     page = b"%%Page: x 1\n" + b"0 0 moveto (text) show /Helvetica findfont 12 scalefont setfont\n" * 40 + b"showpage\n"
     head = b"%!PS-Adobe-3.0\n%%Pages: (atend)\n%%EndComments\n"
-    # without a path the section is spooled for a possible interpretation: memory is capped by
-    # the spooled file's in-memory limit, whatever the job's size
+    # without a path the section is kept in an anonymous memory file (memfd, capped by
+    # SPOOL_LIMIT) for a possible interpretation; the scanner's own heap stays flat
     facts, peak, _, fed = stream_peak(lambda: backend(interpret=False), head, page, 24 * MiB, b"%%Trailer\n%%EOF\n")
     assert facts.pages == fed // len(page)
-    from spooler.pdl.reference import SPOOL_MEMORY
-    assert peak < SPOOL_MEMORY + 4 * MiB
+    assert peak < 4 * MiB
 
 
 def test_time_is_linear_in_input_size(backend):
@@ -70,3 +69,19 @@ def test_endless_tiny_sections_are_folded_not_kept(backend):
     tracemalloc.stop()
     assert facts.pages == 20000 and facts.impressions == 20000
     assert peak < 4 * MiB
+
+
+def test_no_plaintext_copy_of_a_job_is_written_to_disk(backend, tmp_path, monkeypatch):
+    """Held jobs are confidential and the spool is encrypted: the copies the analyzer keeps
+    for qpdf and Ghostscript live in memory files, never in a temporary directory."""
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    secret = (b"%!PS-Adobe-3.0\n%%Pages: 1\n%%Page: 1 1\n/Helvetica findfont 12 scalefont setfont 72 72 moveto "
+              b"(SALARY-LIST) show showpage\n%%Page: 2 2\nshowpage\n%%EOF\n")
+    analyzer = backend()
+    analyzer.feed(b"\x1b%-12345X@PJL ENTER LANGUAGE=POSTSCRIPT\r\n" + secret + b"\x1b%-12345X")
+    facts = analyzer.finish()
+    assert (facts.pages, facts.method) == (2, "interpreted")  # Ghostscript read the memory file
+    assert list(tmp_path.iterdir()) == []
