@@ -39,6 +39,20 @@ class QueueConfig:
 
 
 @dataclass
+class NotifyConfig:
+    """``[notify]``: the mail relay for notifications (webhooks need nothing here)."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_ca_file: Path | None = None
+    mail_from: str = "printgate@localhost"
+    notify_owner_on_expiry: bool = False
+
+
+@dataclass
 class GatewayConfig:
     data_dir: Path = Path("./printgate-data")
     bind: str = ""
@@ -54,6 +68,7 @@ class GatewayConfig:
     raw_queue: str = "secure"
     database_url: str | None = None
     spool_key_file: Path | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -116,6 +131,26 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     rawcfg = raw.get("raw", {})
     config.raw_queue = rawcfg.get("queue", config.default_queue)
     config.raw_address_users = dict(rawcfg.get("address_users", {}))
+    config.notify = _notify(raw.get("notify", {}))
+
+
+def _notify(section: dict) -> NotifyConfig:
+    notify = NotifyConfig()
+    for key in ("smtp_host", "smtp_user", "smtp_password", "mail_from"):
+        if key in section:
+            if not isinstance(section[key], str):
+                raise ConfigError(f"notify.{key} must be a string", key=f"notify.{key}")
+            setattr(notify, key, section[key])
+    if "smtp_port" in section:
+        notify.smtp_port = _int(section["smtp_port"], "notify.smtp_port", 1, 65535)
+    for key in ("smtp_starttls", "notify_owner_on_expiry"):
+        if key in section:
+            if not isinstance(section[key], bool):
+                raise ConfigError(f"notify.{key} must be true or false", key=f"notify.{key}")
+            setattr(notify, key, section[key])
+    if "smtp_ca_file" in section:
+        notify.smtp_ca_file = Path(section["smtp_ca_file"])
+    return notify
 
 
 def _int(value, key, low, high) -> int:

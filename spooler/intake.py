@@ -58,8 +58,12 @@ def admission(decide):
 
 
 class IntakePipeline:
-    def __init__(self, *, config: GatewayConfig, spool, committer, analyzer_factory=Analyzer, clock=None):
+    def __init__(self, *, config: GatewayConfig, spool, committer, analyzer_factory=Analyzer, clock=None,
+                 on_recorded=None):
+        """``on_recorded(jobs)``, when given, is told about every recorded unit after
+        ``commit_together``'s Deferred has reached its callers; its errors are logged."""
         self.config = config
+        self.on_recorded = on_recorded
         self.spool = spool
         self.committer = committer
         self.analyzer_factory = analyzer_factory
@@ -103,7 +107,16 @@ class IntakePipeline:
                     job_id=job.id, owner=job.owner, host=job.source_host, protocol=job.protocol,
                     size=job.size, pages=job.pages,
                 )
+            if self.on_recorded is not None:
+                deferred.addBoth(told, jobs)  # runs after the callbacks the caller adds
             return jobs
+
+        def told(result, jobs):
+            try:
+                self.on_recorded(jobs)
+            except Exception:  # noqa: BLE001 - never fails a job that is already kept
+                log.failure("on_recorded failed for jobs {job_ids}", job_ids=[job.id for job in jobs])
+            return result
 
         deferred.addBoth(settled)
         deferred.addCallback(logged)

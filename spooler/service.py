@@ -12,11 +12,13 @@ from twisted.logger import Logger
 
 from accounting.database import sqlite_url
 from accounting.core import AccountingSettings
+from accounting.errors import AccountingError
 from accounting.service import AccountingService
 from spooler.config import DEFAULT_PORTS, GatewayConfig
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline, admission
 from spooler.lpd.protocol import LpdFactory
+from spooler.notify import Notifier, SmtpSettings
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -43,6 +45,7 @@ class Gateway:
         self.reactor = reactor
         self.listeners: list[Listener] = []
         self.factories = {}
+        self._pending_notifications: dict[int, list] = {}
 
     def open_storage(self) -> None:
         """Database, spool and committer; removes what a crash may have left behind."""
@@ -63,11 +66,46 @@ class Gateway:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
         self.recover_interrupted_releases()
+        self.notifier = self.build_notifier()
         self.committer = GroupCommitter(
-            reactor=self.reactor, record_jobs=self.accounting.jobs.record_jobs, jobs_dir=self.spool.jobs_dir,
+            reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
             admit=admission(self.accounting.core.decide),
         )
-        self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer)
+        self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
+                                     on_recorded=self._jobs_recorded)
+
+    def build_notifier(self) -> Notifier:
+        notify = self.config.notify
+        smtp = None
+        if notify.smtp_host:
+            smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
+                                user=notify.smtp_user, password=notify.smtp_password, mail_from=notify.mail_from,
+                                ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
+
+        def email_of(username):
+            def unknown(failure):
+                failure.trap(AccountingError)
+                return None
+
+            return self.accounting.get_user(username).addCallbacks(lambda user: user.email or None, unknown)
+
+        return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
+                        lookup_email=email_of)
+
+    def _record_jobs(self, new_jobs):
+        """In the commit thread: record, and keep what each job's decision asked to be
+        notified until the job has been acknowledged (``_jobs_recorded``)."""
+        held = self.accounting.jobs.record_jobs(new_jobs)
+        for new_job, job in zip(new_jobs, held):
+            if new_job.decision is not None and new_job.decision.notify:
+                self._pending_notifications[job.id] = list(new_job.decision.notify)
+        return held
+
+    def _jobs_recorded(self, jobs) -> None:
+        for job in jobs:
+            entries = self._pending_notifications.pop(job.id, None)
+            if entries:
+                self.notifier.job_recorded(job, entries)
 
     def recover_interrupted_releases(self) -> None:
         """Jobs this node was releasing when it stopped go back on hold, uncharged: the
@@ -98,6 +136,8 @@ class Gateway:
                 self.spool.remove(job.spool_name)
             log.info("job {job_id} of {owner} expired after {hours} h held", job_id=job.id, owner=job.owner,
                      hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
+        if expired:
+            self.notifier.jobs_expired(expired)
 
     def build_factories(self) -> dict:
         from spooler.ipp.protocol import IppFactory
