@@ -170,8 +170,15 @@ class SpoolWriter:
     """Receives one job's plaintext and writes it encrypted to a temporary file.
 
     ``write`` runs on the reactor thread (buffered writes, no fsync); ``make_durable``
-    runs in the committer's thread; ``discard`` may run anywhere and is idempotent.
+    runs in a committer thread; ``discard`` may run anywhere and is idempotent.
+
+    The file is created only once the job outgrows ``DEFER_FILE`` bytes of ciphertext:
+    a small job (most of them) is kept encrypted in memory and written, fsynced and
+    renamed in one go by ``make_durable``, so creating files never stalls the reactor
+    behind other jobs' fsyncs in the filesystem journal.
     """
+
+    DEFER_FILE = CHUNK + 64 * 1024
 
     def __init__(self, store: SpoolStore, name: str):
         self.store = store
@@ -181,15 +188,21 @@ class SpoolWriter:
         self._buffer = bytearray()
         self._index = 0
         self._closed = False
+        self._fd = None
         self.tmp_path = store.tmp_dir / f"{name}.partial"
         salt = secrets.token_bytes(SALT_SIZE)
         self._cipher = _file_cipher(store._key, salt)
+        self._pending = [MAGIC + salt]
+        self._pending_size = len(MAGIC) + SALT_SIZE
+
+    def _open_file(self) -> None:
         try:
             self._fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            self._write_all(MAGIC + salt)
         except OSError as exc:
             self.discard()
             raise SpoolWriteError(f"cannot create spool file: {exc}", path=self.tmp_path) from exc
+        pending, self._pending = self._pending, None
+        self._write_all(*pending)
 
     @property
     def sha256(self) -> str:
@@ -222,6 +235,13 @@ class SpoolWriter:
     def _seal(self, plaintext, *, final: bool) -> None:
         record = self._cipher.encrypt(_nonce(self._index, final), plaintext, MAGIC)
         self._index += 1
+        if self._pending is not None:
+            self._pending += (_LENGTH.pack(len(record)), record)
+            self._pending_size += 4 + len(record)
+            if self._pending_size <= self.DEFER_FILE or final:
+                return
+            self._open_file()
+            return
         self._write_all(_LENGTH.pack(len(record)), record)
 
     def _write_all(self, *parts: bytes) -> None:
@@ -249,6 +269,8 @@ class SpoolWriter:
         """fsync the file, close it and rename it into the jobs directory. The caller
         fsyncs the jobs directory (once for a whole group of files)."""
         final_path = self.store.path(self.name)
+        if self._pending is not None:
+            self._open_file()
         try:
             os.fsync(self._fd)
             os.close(self._fd)
@@ -261,6 +283,7 @@ class SpoolWriter:
 
     def discard(self) -> None:
         self._closed = True
+        self._pending = None
         fd, self._fd = getattr(self, "_fd", None), None
         if fd is not None:
             try:

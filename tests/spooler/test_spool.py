@@ -84,11 +84,20 @@ def test_a_job_over_the_size_limit_is_refused_while_streaming(tmp_path):
 def test_start_up_cleaning_removes_temporaries_and_unrecorded_files(store):
     kept = spool(store, b"kept")
     orphan = spool(store, b"orphan")
-    store.create().write(b"in flight when the gateway died")
+    store.create().write(b"in flight when the gateway died" * 20000)
     assert store.clean_temporaries() == 1
     assert store.remove_orphans({kept.name}) == 1
     assert store.spool_names() == {kept.name}
     assert not store.path(orphan.name).exists()
+
+
+def test_a_small_job_touches_the_disk_only_when_made_durable(store):
+    writer = store.create()
+    writer.write(b"small")
+    writer.finish()
+    assert list(store.tmp_dir.iterdir()) == []
+    writer.make_durable()
+    assert b"".join(store.read_chunks(writer.name)) == b"small"
 
 
 def test_each_file_has_its_own_key(store):
