@@ -30,13 +30,19 @@ class PdfError(Exception):
     """Internal: qpdf could not read the file; the pages are unknown."""
 
 
-def count_pages(path: str, tally) -> list[str]:
-    """Add the pages of the PDF at ``path`` to ``tally``; return warnings."""
+def count_pages(path: str, tally, colour: bool = False) -> list[str]:
+    """Add the pages of the PDF at ``path`` to ``tally``; return warnings.
+
+    With ``colour``, each page carries its colour from Ghostscript's ``inkcov`` device
+    (``postscript.ink_coverage``: a second opinion on the page count too; when it disagrees,
+    or past the page/time cap, the colour stays unknown with a warning)."""
     fast = fast_count(path)
     if fast is not None:
-        for media in fast[1]:
-            tally.add_page(media=media, color=None)
-        return []
+        warnings: list[str] = []
+        colours = _colours(path, len(fast[1]), warnings) if colour else None
+        for i, media in enumerate(fast[1]):
+            tally.add_page(media=media, color=colours[i] if colours else None)
+        return warnings
     check_object_streams(path)
     try:
         import pikepdf
@@ -57,14 +63,29 @@ def count_pages(path: str, tally) -> list[str]:
                 declared = None
             if declared is not None and declared != n:
                 warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
-            for page in pages:
-                tally.add_page(media=_media(page), color=None)
+            media = [_media(page) for page in pages]
     except PdfError:
         raise
     except Exception as exc:
         detail = str(exc).replace(str(path), "<job>")
         raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
+    colours = _colours(path, len(media), warnings) if colour else None
+    for i, m in enumerate(media):
+        tally.add_page(media=m, color=colours[i] if colours else None)
     return warnings
+
+
+def _colours(path, pages, warnings):
+    """Per-page colour, or None (with a warning) when Ghostscript cannot say."""
+    from spooler.pdl import postscript
+
+    if pages == 0:
+        return None
+    try:
+        return postscript.ink_coverage(path, pages)
+    except postscript.ColourError as exc:
+        warnings.append(str(exc))
+        return None
 
 
 def _media(page):

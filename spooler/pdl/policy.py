@@ -33,8 +33,9 @@ PJL ``SET RENDERMODE=GRAYSCALE`` (or ``SET PLANESINUSE=1``) makes the printer re
 page in grey: such pages count as mono whatever the stream draws.
 
 A page is colour when it visibly uses a non-neutral colour (not merely when the driver
-declared an RGB colour space). Where a language gives no way to know (PostScript and PDF
-scanned without rendering), colour counts are ``None``.
+declared an RGB colour space). PostScript and PDF pages get their colour from rendering
+with Ghostscript's ``inkcov`` device (``postscript.ink_coverage``); where it was not run or
+could not answer, colour counts are ``None``.
 """
 from __future__ import annotations
 
@@ -152,8 +153,15 @@ class PageTally:
             self._sheet_duplex = duplex
         self._sheet_sides += 1
 
-
-
+    def set_colours(self, colours: list[bool]) -> None:
+        """Give the pages already added (in order, all with colour unknown) their colour, once
+        it is known after the fact (PostScript counted from DSC, rendered afterwards)."""
+        if len(colours) != self.pages:
+            raise ValueError(f"{len(colours)} colours for {self.pages} pages")
+        color = 0 if self.force_mono else sum(1 for c in colours if c)
+        self.color_pages = color
+        self.mono_pages = self.pages - color
+        self.color_known = True
 
     def fold_copies(self, n: int) -> None:
         """The pages seen are one document printed ``n`` times: count them as ``n`` copies.

@@ -18,7 +18,13 @@ in a subprocess with CPU-time, wall-time and address-space limits; an ``EndPage`
 prints, per page, the copies, duplex and size in force (the null device ignores ``/Duplex``,
 so the prologue remembers what the job asked ``setpagedevice`` for).
 
-Colour is not known from a scan; it is ``None`` for PostScript.
+Colour is not known from a scan. When colour is asked for (the default; ``colour=False`` or
+``interpret=False`` switches it off) Ghostscript renders the section with its ``inkcov``
+device, which prints one line per page with the share of the page each of C, M, Y and K
+touches (see ``ink_coverage``). Interpretation and colour share one run: the ``EndPage``
+line is followed by the page's ``inkcov`` line, so pages and their colour cannot drift
+apart. A DSC-counted section gets a second, colour-only run; its page count must match the
+comments' or the colour stays unknown (with a warning).
 
 The scan fills its own ``PageTally``; the caller throws it away when the verdict is to
 interpret. ``DscScanner`` holds the policy (what each comment means); ``_scan`` is the byte loop,
@@ -396,27 +402,133 @@ class InterpretError(Exception):
     """Ghostscript could not give a page count (internal; becomes a warning)."""
 
 
-def interpret(path: str, tally: PageTally) -> None:
-    """Count pages by running the PostScript at ``path`` through Ghostscript's nullpage device."""
+class ColourError(Exception):
+    """Ghostscript could not give per-page colour (internal; becomes a warning, colour unknown)."""
+
+
+# -- colour: Ghostscript's inkcov device ---------------------------------------------------------
+#
+# ``inkcov`` renders each page to CMYK (at 72 dpi, its default: a mark touches every pixel it
+# covers any part of, so thin coloured lines are not lost) and prints, per page, the share
+# of the pixels where each colorant is non-zero. Two things make it a colour detector:
+#
+# * ``-dUseFastColor`` with identity black generation and full under-colour removal (and the
+#   job kept from changing them): a neutral colour, however it was declared (DeviceGray,
+#   DeviceRGB r=g=b, ICCBased sRGB grey, CMYK 0 0 0 k), renders to K alone, and C, M, Y are
+#   exactly 0.00000. With Ghostscript's default ICC conversion RGB grey becomes C=M=Y=K
+#   ("rich black"), which would make every phone/Mac PDF colour.
+# * ``COLOUR_THRESHOLD`` on max(C, M, Y): the page is colour when some colorant other than K
+#   covers at least that share of the page. The default 0.0001 (0.01 %: ~6 mm2 on A4, a
+#   2.5 mm square, ~50 pixels at 72 dpi) is far below any colour a reader sees (a 5 mm logo
+#   is 0.0004, one line of blue link text ~0.001) and far above the 0.00001 resolution of
+#   the numbers, so a few stray pixels do not make a page colour. Neutral pages are exactly
+#   0 whatever the threshold. What it cannot tell: near-neutral pixels (a JPEG of a grey
+#   scan with chroma noise) do put colour ink on paper and count as colour.
+
+#: Pages beyond this are not rendered for colour (colour unknown, with a warning).
+COLOUR_PAGE_LIMIT = int(os.environ.get("PRINTGATE_COLOUR_PAGE_LIMIT", "500"))
+#: Seconds one colour run may take (beyond: colour unknown, with a warning).
+COLOUR_TIMEOUT = float(os.environ.get("PRINTGATE_COLOUR_TIMEOUT", "30"))
+#: Share of the page C, M or Y must cover for the page to be colour (see above).
+COLOUR_THRESHOLD = float(os.environ.get("PRINTGATE_COLOUR_THRESHOLD", "0.0001"))
+
+#: Neutrals to K only, and the job may not undo it.
+_INKCOV_SETUP = ("{} setblackgeneration {} setundercolorremoval "
+                 "/setblackgeneration { pop } def /setundercolorremoval { pop } def ")
+_INK = re.compile(rb"^\s*([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+CMYK OK\s*$", re.M)
+_LINE = re.compile(rb"^(%%PRINTGATE-PAGE [^\n]*|\s*[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+CMYK OK)\s*$", re.M)
+
+
+def is_colour(c: float, m: float, y: float, k: float = 0.0) -> bool:
+    """The page verdict from one ``inkcov`` line."""
+    return max(c, m, y) >= COLOUR_THRESHOLD
+
+
+def _run_gs(path: str, *, colour: bool, timeout: float):
+    """Run the section through Ghostscript with the page-reporting prologue.
+
+    Returns ``[(page fields, colour or None)]``, one per page as the job printed it.
+    Raises ``subprocess.TimeoutExpired`` / ``OSError`` / ``InterpretError``.
+    """
     gs = ghostscript()
     if gs is None:
         raise InterpretError("Ghostscript is not installed")
-    cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", "-sDEVICE=nullpage",
-           "-sstdout=%stdout", "-c", _GS_PROLOGUE.decode(), "-f", path]
-    try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=GS_TIMEOUT, preexec_fn=_limits)
-    except subprocess.TimeoutExpired:
-        raise InterpretError("Ghostscript took too long") from None
-    except OSError as exc:
-        raise InterpretError(f"Ghostscript could not run: {exc}") from None
-    pages = _GS_PAGE.findall(proc.stdout)
+    setup = _GS_PROLOGUE.decode()
+    if colour:
+        device = ["-sDEVICE=inkcov", "-dUseFastColor=true", "-sOutputFile=%stdout"]
+        setup = _INKCOV_SETUP + setup
+    else:
+        device = ["-sDEVICE=nullpage"]
+    cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", *device,
+           "-sstdout=%stdout", "-c", setup, "-f", path]
+    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=timeout, preexec_fn=_limits)
     if proc.returncode != 0 or b"Error:" in proc.stdout:
         raise InterpretError(f"Ghostscript failed (exit {proc.returncode})")
-    for copies, duplex, width, height in pages:
+    pages = []
+    for line in _LINE.findall(proc.stdout):
+        page = _GS_PAGE.match(line)
+        if page is not None:
+            pages.append([page.groups(), None])
+        elif pages and pages[-1][1] is None:
+            # the page's first inkcov line; further ones are the device's copies of it
+            ink = _INK.match(line)
+            pages[-1][1] = is_colour(*(float(v) for v in ink.groups()))
+    if colour and any(c is None for _, c in pages):
+        raise InterpretError("Ghostscript printed a page without its ink coverage")
+    return [(fields, c) for fields, c in pages]
+
+
+def ink_coverage(path: str, pages: int) -> list[bool]:
+    """Per-page colour of the PostScript or PDF at ``path``, whose ``pages`` are known.
+
+    Raises ``ColourError`` (colour unknown) past the page cap, on timeout, on failure, or when
+    Ghostscript prints a different number of pages.
+    """
+    if pages > COLOUR_PAGE_LIMIT:
+        raise ColourError(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
+    try:
+        result = _run_gs(path, colour=True, timeout=COLOUR_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise ColourError(f"colour not checked: Ghostscript took more than {COLOUR_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise ColourError(f"colour not checked: Ghostscript could not run: {exc}") from None
+    except InterpretError as exc:
+        raise ColourError(f"colour not checked: {exc}") from None
+    if len(result) != pages:
+        raise ColourError(f"colour not checked: Ghostscript printed {len(result)} pages, the count is {pages}")
+    return [c for _, c in result]
+
+
+def interpret(path: str, tally: PageTally, colour: bool = False) -> list[str]:
+    """Count pages by running the PostScript at ``path`` through Ghostscript; with ``colour``,
+    in the same run, the colour of each page (``inkcov`` instead of ``nullpage``). Returns
+    warnings. A colour run that fails or takes longer than ``COLOUR_TIMEOUT`` is followed by
+    a ``nullpage`` run for the pages alone (colour unknown)."""
+    warnings: list[str] = []
+    result = None
+    if colour:
         try:
-            c = _copies(copies)
+            result = _run_gs(path, colour=True, timeout=min(COLOUR_TIMEOUT, GS_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            warnings.append(f"colour not checked: Ghostscript took more than {min(COLOUR_TIMEOUT, GS_TIMEOUT):g} s")
+        except (OSError, InterpretError) as exc:
+            warnings.append(f"colour not checked: {exc}")
+        if result is not None and len(result) > COLOUR_PAGE_LIMIT:
+            warnings.append(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
+            result = [(fields, None) for fields, _ in result]
+    if result is None:
+        try:
+            result = _run_gs(path, colour=False, timeout=GS_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise InterpretError("Ghostscript took too long") from None
+        except OSError as exc:
+            raise InterpretError(f"Ghostscript could not run: {exc}") from None
+    for (copies, duplex, width, height), c in result:
+        try:
+            n = _copies(copies)
             media = media_from_points(float(width), float(height))
         except ValueError:
-            c, media = None, None
-        tally.add_page(copies=c, duplex=duplex == b"true", media=media, color=None)
+            n, media = None, None
+        tally.add_page(copies=n, duplex=duplex == b"true", media=media, color=c)
+    return warnings

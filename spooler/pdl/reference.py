@@ -24,7 +24,10 @@ there. qpdf and Ghostscript read that memory file through its ``/proc`` path.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
 ``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
-for PostScript (at most ``postscript.GS_TIMEOUT`` seconds). Call it off the reactor thread.
+for PostScript (at most ``postscript.GS_TIMEOUT`` seconds), and Ghostscript's ``inkcov``
+device for the colour of PostScript and PDF pages (at most ``postscript.COLOUR_TIMEOUT``
+seconds and ``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is
+one). Call it off the reactor thread.
 """
 from __future__ import annotations
 
@@ -148,7 +151,10 @@ class Analyzer:
     ``path``, when given, is the file being fed (in full, from its start): sections that need
     the whole file (PDF, PostScript to interpret) are read back from it instead of copied.
     ``interpret=False`` never starts Ghostscript (the PostScript pages are then unknown when
-    the DSC cannot be trusted).
+    the DSC cannot be trusted). ``colour`` renders PostScript and PDF sections with
+    Ghostscript's ``inkcov`` device for per-page colour (``postscript.ink_coverage``); it
+    follows ``interpret`` unless given (``colour=False`` keeps interpretation for pages but
+    leaves PostScript/PDF colour unknown).
     """
 
     #: The byte loops; the Cython backend substitutes its own classes.
@@ -156,9 +162,10 @@ class Analyzer:
                 "postscript": postscript.DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
     backend = "reference"
 
-    def __init__(self, path=None, *, interpret: bool = True):
+    def __init__(self, path=None, *, interpret: bool = True, colour: bool | None = None):
         self._path = os.fspath(path) if path is not None else None
         self._interpret = interpret
+        self._colour = interpret if colour is None else bool(colour)
         self._account = JobAccount()
         self._env: dict[str, str] = {}
         self._pjl: dict[str, str] = {}
@@ -337,7 +344,7 @@ class Analyzer:
             if language == "pdf":
                 method = "header"
                 with self._section_file(section, end) as path:
-                    for w in pdf.count_pages(path, tally):
+                    for w in pdf.count_pages(path, tally, colour=self._colour):
                         self._account.warn(w)
             elif language == "postscript":
                 why = scanner.verdict()
@@ -349,7 +356,10 @@ class Analyzer:
                     if not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
                     with self._section_file(section, end) as path:
-                        postscript.interpret(path, tally)
+                        for w in postscript.interpret(path, tally, colour=self._colour):
+                            self._account.warn(w)
+                elif self._colour and tally.pages:
+                    self._dsc_colour(section, end, tally)
             elif language in ("pwg", "urf"):
                 method = "header"
                 if scanner.failed:
@@ -365,6 +375,17 @@ class Analyzer:
             if section.spool is not None:
                 section.spool.close()
         self._account.add_section(language, tally, section.qty, method)
+
+    def _dsc_colour(self, section, end, tally) -> None:
+        """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run):
+        the pages stay as the comments counted them; colour only when the counts agree."""
+        try:
+            with self._section_file(section, end) as path:
+                tally.set_colours(postscript.ink_coverage(path, tally.pages))
+        except postscript.ColourError as exc:
+            self._account.warn(str(exc))
+        except _SpoolError as exc:
+            self._account.warn(f"colour not checked: {exc}")
 
     def _section_file(self, section, end):
         return _SectionFile(self._path, section, end)
@@ -479,10 +500,11 @@ def _first(mapping, keys):
     return None
 
 
-def analyze_path(path, *, analyzer_class=None, chunk_size: int = 1 << 16, interpret: bool = True) -> JobFacts:
+def analyze_path(path, *, analyzer_class=None, chunk_size: int = 1 << 16, interpret: bool = True,
+                 colour: bool | None = None) -> JobFacts:
     """Analyze the file at ``path`` (read once, in chunks)."""
     cls = analyzer_class or Analyzer
-    analyzer = cls(path, interpret=interpret)
+    analyzer = cls(path, interpret=interpret, colour=colour)
     with open(path, "rb") as f:
         while chunk := f.read(chunk_size):
             analyzer.feed(chunk)
