@@ -20,7 +20,9 @@ from io import BytesIO
 from twisted.internet import task
 from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred, succeed
 from twisted.logger import Logger
-from twisted.web.client import Agent, FileBodyProducer, readBody
+from zope.interface import implementer
+from twisted.web.client import Agent, readBody
+from twisted.web.iweb import IBodyProducer
 from twisted.web.http_headers import Headers
 
 log = Logger()
@@ -208,8 +210,10 @@ class Notifier:
         smtp = self.smtp
         result = Deferred()
         context = optionsForClientTLS(smtp.host, trustRoot=self._trust()) if smtp.starttls else None
+        user = smtp.user.encode() if smtp.user else None
+        password = smtp.password.encode() if smtp.password is not None else None
         factory = ESMTPSenderFactory(
-            smtp.user, smtp.password, smtp.mail_from, [address], BytesIO(message), result, retries=0,
+            user, password, smtp.mail_from, [address], BytesIO(message), result, retries=0,
             timeout=smtp.timeout, contextFactory=context, heloFallback=True,
             requireAuthentication=bool(smtp.user), requireTransportSecurity=smtp.starttls, hostname=smtp.host,
         )
@@ -266,7 +270,7 @@ class Notifier:
     @inlineCallbacks
     def _post(self, url: str, body: bytes):
         headers = Headers({b"Content-Type": [b"application/json"], b"User-Agent": [b"Printgate"]})
-        request = self.agent.request(b"POST", url.encode(), headers, FileBodyProducer(BytesIO(body)))
+        request = self.agent.request(b"POST", url.encode(), headers, _BytesBody(body))
         request.addTimeout(self.webhook.timeout, self.reactor)
         response = yield request
         reading = readBody(response)
@@ -274,3 +278,26 @@ class Notifier:
         yield reading
         if not 200 <= response.code < 300:
             raise WebhookFailed(url, response.code)
+
+
+@implementer(IBodyProducer)
+class _BytesBody:
+    """A request body already in memory, written at once (no cooperator: the notifier
+    runs on whatever reactor it is given)."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer):
+        consumer.write(self.body)
+        return succeed(None)
+
+    def pauseProducing(self):
+        pass
+
+    def resumeProducing(self):
+        pass
+
+    def stopProducing(self):
+        pass
