@@ -5,8 +5,10 @@ and is turned into the languages printers receive: PostScript with and without D
 (pdfwrite, object streams, linearized, incremental update, encrypted), PCL 5 (ljet4,
 ljet4d, cljet5, hand-written text), PCL XL (pxlmono, pxlcolor), PWG raster and URF, with
 PJL wrappers as Windows drivers write them and in-stream copies and duplex. The truth is
-what we asked for; for PostScript and PDF it is cross-checked by rendering with
-Ghostscript's nullpage device when the corpus is built.
+what we asked for, per-page colour included (black/grey pages in DeviceGray or in RGB
+with r=g=b are mono; red blocks, RGB images and a small logo are colour); for PostScript
+and PDF the page count is cross-checked by rendering with Ghostscript's bbox device when
+the corpus is built.
 
 ``build(directory)`` writes the files and returns ``[Job]``. Used by the test fixtures (once
 per session) and by ``benchmarks/pagecount.py``.
@@ -31,6 +33,8 @@ class Doc:
     color: list[bool]
     gray: bool = False  # mono pages carry a neutral grey fill
     images: bool = False  # every page carries a sampled image (grey on mono pages, RGB on colour)
+    rgb_gray: bool = False  # mono pages draw their grey fill and image declared as RGB (r=g=b), as phones/Macs do
+    logo: bool = False  # colour pages carry only a small colour logo (14 x 14 pt), not the red block
 
     @property
     def pages(self) -> int:
@@ -86,6 +90,12 @@ DOCS = [
     Doc("photo", ["a4", "a4", "a4"], [False, True, False], images=True),
 ]
 
+#: Documents made into PostScript and PDF only (their colour is what inkcov must get right).
+COLOUR_DOCS = [
+    # RGB-declared grey (fills, text, an r=g=b image) must be mono; a 14 pt logo is colour.
+    Doc("rgbgrey", ["a4", "a4", "letter", "a4"], [False, True, False, True], images=True, rgb_gray=True, logo=True),
+]
+
 
 def ps_program(doc: Doc, *, dsc=True, copies=None, hash_copies=None, duplex=None, cover=False) -> bytes:
     """A PostScript program drawing ``doc``: black text, a red block on colour pages."""
@@ -129,10 +139,18 @@ def ps_program(doc: Doc, *, dsc=True, copies=None, hash_copies=None, duplex=None
         w("12 F")
         for line in range(8):
             w(f"72 {height - 140 - 16 * line} moveto (Line {line} of page {i}: quick brown fox, 0123456789.) show")
+        if doc.rgb_gray and not color:
+            w("0.3 0.3 0.3 setrgbcolor 72 620 moveto (RGB grey text) show 0 0 0 setrgbcolor")
         if doc.images:
             # a 64x64 sampled image: a grey ramp, or an RGB gradient on colour pages
             w("gsave 72 300 translate 300 300 scale")
-            if color:
+            if doc.rgb_gray and not color:
+                data = bytes(v for y in range(64) for x in range(64) for v in ((x * 4 + y) % 256,) * 3)
+                w("64 64 8 [64 0 0 -64 0 64] {<" + data.hex() + ">} false 3 colorimage")
+            elif color and doc.logo:
+                data = bytes((x * 4 + y) % 256 for y in range(64) for x in range(64))
+                w("64 64 8 [64 0 0 -64 0 64] {<" + data.hex() + ">} image")
+            elif color:
                 data = bytes(v for y in range(64) for x in range(64) for v in (x * 4, 255 - y * 4, 128))
                 w("64 64 8 [64 0 0 -64 0 64] {<" + data.hex() + ">} false 3 colorimage")
             else:
@@ -141,7 +159,11 @@ def ps_program(doc: Doc, *, dsc=True, copies=None, hash_copies=None, duplex=None
             w("grestore")
         if doc.gray and not color:
             w("0.55 setgray 72 200 300 120 rectfill 0 setgray")
-        if color:
+        if doc.rgb_gray and not color:
+            w("0.55 0.55 0.55 setrgbcolor 72 200 300 120 rectfill 0 setgray")
+        if color and doc.logo:
+            w("0 0.4 0.8 setrgbcolor 500 60 14 14 rectfill 0 setgray")
+        elif color:
             w("0.9 0.1 0.1 setrgbcolor 72 200 300 120 rectfill 0 0 0.8 setrgbcolor")
             w("72 170 moveto (colour text) show 0 setgray")
         w("showpage")
@@ -227,6 +249,9 @@ class Builder:
             t.append((self.pdfs, d))
             t.append((self.pcl, d))
             t.append((self.pclxl, d))
+        for d in COLOUR_DOCS:
+            t.append((self.postscript, d))
+            t.append((self.pdfs, d))
         t.append((self.raster, docs["mixed"]))
         t.append((self.text_jobs, None))
         t.append((self.multi, docs["mixed"]))
@@ -234,24 +259,24 @@ class Builder:
 
     def postscript(self, d: Doc):
         n = d.name
-        self.write(f"{n}_ps-dsc.ps", ps_program(d), Job("", "postscript", "ps-dsc", d.pages, 1, False, d.media, None, "dsc"), check=True)
+        self.write(f"{n}_ps-dsc.ps", ps_program(d), Job("", "postscript", "ps-dsc", d.pages, 1, False, d.media, list(d.color), "dsc"), check=True)
         self.write(f"{n}_ps-dsc-copies.ps", ps_program(d, copies=3, duplex=True),
-                   Job("", "postscript", "ps-dsc-copies", d.pages, 3, True, d.media, None, "dsc", notes="NumCopies 3, Duplex"), check=True)
+                   Job("", "postscript", "ps-dsc-copies", d.pages, 3, True, d.media, list(d.color), "dsc", notes="NumCopies 3, Duplex"), check=True)
         self.write(f"{n}_ps-nodsc.ps", ps_program(d, dsc=False, hash_copies=2),
-                   Job("", "postscript", "ps-nodsc", d.pages, 2, False, d.media, None, "interpreted", notes="#copies 2, no DSC"), check=True)
+                   Job("", "postscript", "ps-nodsc", d.pages, 2, False, d.media, list(d.color), "interpreted", notes="#copies 2, no DSC"), check=True)
         self.write(f"{n}_ps-pjl.ps", pjl(ps_program(d), lang="POSTSCRIPT", copies=4, duplex=True),
-                   Job("", "postscript", "ps-pjl", d.pages, 4, True, d.media, None, "dsc", notes="PJL COPIES=4 DUPLEX=ON"))
+                   Job("", "postscript", "ps-pjl", d.pages, 4, True, d.media, list(d.color), "dsc", notes="PJL COPIES=4 DUPLEX=ON"))
         self.write(f"{n}_ps-cover.ps", ps_program(d, cover=True),
-                   Job("", "postscript", "ps-cover", d.pages + 1, 1, False, ["a4"] + d.media, None, "interpreted",
+                   Job("", "postscript", "ps-cover", d.pages + 1, 1, False, ["a4"] + d.media, [False] + d.color, "interpreted",
                        notes="cover page outside %%Page"), check=True)
         joined = ps_program(d) + ps_program(DOCS[0])
         self.write(f"{n}_ps-joined.ps", joined,
-                   Job("", "postscript", "ps-joined", d.pages + 1, 1, False, d.media + ["a4"], None, "interpreted",
+                   Job("", "postscript", "ps-joined", d.pages + 1, 1, False, d.media + ["a4"], d.color + [False], "interpreted",
                        notes="two DSC documents joined"), check=True)
         if self.gs:
             out = self.path(f"{n}_ps-ps2write.ps")
             data = self.run_gs("ps2write", ps_program(d), out)
-            self.write(f"{n}_ps-ps2write.ps", data, Job("", "postscript", "ps-ps2write", d.pages, 1, False, d.media, None, "dsc"), check=True)
+            self.write(f"{n}_ps-ps2write.ps", data, Job("", "postscript", "ps-ps2write", d.pages, 1, False, d.media, list(d.color), "dsc"), check=True)
 
     def pdfs(self, d: Doc):
         if not self.gs:
@@ -259,24 +284,24 @@ class Builder:
         n = d.name
         base = self.path(f"{n}_pdf-pdfwrite.pdf")
         data = self.run_gs("pdfwrite", ps_program(d), base)
-        self.write(f"{n}_pdf-pdfwrite.pdf", data, Job("", "pdf", "pdf-pdfwrite", d.pages, 1, False, d.media, None, "header"), check=True)
+        self.write(f"{n}_pdf-pdfwrite.pdf", data, Job("", "pdf", "pdf-pdfwrite", d.pages, 1, False, d.media, list(d.color), "header"), check=True)
         self.write(f"{n}_pdf-pjl.pdf", pjl(data, lang="PDF", copies=2, duplex=True),
-                   Job("", "pdf", "pdf-pjl", d.pages, 2, True, d.media, None, "header", notes="PJL COPIES=2 DUPLEX=ON"))
+                   Job("", "pdf", "pdf-pjl", d.pages, 2, True, d.media, list(d.color), "header", notes="PJL COPIES=2 DUPLEX=ON"))
         self.write(f"{n}_pdf-pjl-qty.pdf", pjl(data, lang="PDF", qty=3),
-                   Job("", "pdf", "pdf-pjl-qty", d.pages, 3, False, d.media, None, "header", notes="PJL QTY=3"))
+                   Job("", "pdf", "pdf-pjl-qty", d.pages, 3, False, d.media, list(d.color), "header", notes="PJL QTY=3"))
         if self.qpdf:
             for variant, args in (("objstm", ["--object-streams=generate"]), ("linearized", ["--linearize"]),
                                   ("encrypted", ["--encrypt", "", "owner", "256", "--"])):
                 out = self.path(f"{n}_pdf-{variant}.pdf")
                 subprocess.run([self.qpdf, *args, base, out], check=False, timeout=60)
                 with open(out, "rb") as f:
-                    self.jobs.append(Job(os.path.basename(out), "pdf", f"pdf-{variant}", d.pages, 1, False, d.media, None, "header",
+                    self.jobs.append(Job(os.path.basename(out), "pdf", f"pdf-{variant}", d.pages, 1, False, d.media, list(d.color), "header",
                                          gs_pages=self.gs_count(out)))
         if d.pages > 1:
             with open(base, "rb") as f:
                 data = f.read()
             self.write(f"{n}_pdf-incremental.pdf", incremental_remove_last_page(data),
-                       Job("", "pdf", "pdf-incremental", d.pages - 1, 1, False, d.media[:-1], None, "header",
+                       Job("", "pdf", "pdf-incremental", d.pages - 1, 1, False, d.media[:-1], d.color[:-1], "header",
                            notes="incremental update removes the last page"), check=True)
 
     def pcl(self, d: Doc):

@@ -88,6 +88,12 @@ def test_the_shared_corpus_dev_is_counted_exactly_when_present():
     if not os.path.exists(manifest):
         pytest.skip("corpus-dev not present")
     known_wrong = set()
+    #: Files whose manifest colour we checked by hand and found wrong (with why).
+    colour_known_wrong = {
+        # draws only ``0 setgray`` text and a ``0.5 setgray`` fill (inkcov: C=M=Y=0); the
+        # manifest's colour=true belongs to its document d019, not to this variant
+        "d019_ps-nodsc.ps",
+    }
     wrong = []
     with open(manifest) as f:
         rows = [json.loads(line) for line in f]
@@ -98,7 +104,9 @@ def test_the_shared_corpus_dev_is_counted_exactly_when_present():
             want = (row["pages"], row["copies"], row["impressions"], row["duplex"], row["sheets"], row["media"])
             if got != want and row["path"] not in known_wrong:
                 wrong.append((name, row["path"], got, want))
-            if facts.color_pages is not None and row["path"] not in known_wrong:
+            if row.get("format") in ("ps", "pdf") and "color" in row and facts.color_pages is None:
+                wrong.append((name, row["path"], "colour unknown", facts.warnings))
+            if facts.color_pages is not None and row["path"] not in known_wrong | colour_known_wrong:
                 if (facts.color_pages > 0) != row["color"]:
                     wrong.append((name, row["path"], "colour", facts.color_pages, row["color"]))
     assert not wrong, "\n".join(map(str, wrong))
