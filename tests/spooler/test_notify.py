@@ -203,7 +203,7 @@ class MailNotifications(LoggedTestCase):
                             for line in self.logged()))
 
     async def test_a_wrong_password_gets_no_mail(self):
-        sender = notifier(smtp=self.smtp(password="wrong"))
+        sender = notifier(smtp=self.smtp(password="wrong", timeout=2.0))
         self.assertIs(await sender.send(rule_notification("admin@example.org")), False)
         self.assertEqual(self.mailbox.messages, [])
 
