@@ -8,6 +8,9 @@ through ``Analyzer.feed`` in 64 KiB chunks (a long job made by repeating a corpu
 body); *files* rows analyze each corpus job of that language as its own job
 (``analyze_path``), which is what small PDFs and phone raster jobs look like. Ghostscript
 (``-sDEVICE=nullpage``) runs on the PostScript and PDF files only: it cannot read PCL.
+The *colour* table prices per-page colour for PostScript and PDF (Ghostscript's ``inkcov``
+device, Cython backend): files/s with and without it, and the added milliseconds per job
+and per page (``--no-colour`` skips that table).
 Run by hand; never part of the test suite. The corpus is the one the tests generate
 (``tests/spooler/pdl/corpus.py``), built once into ``test-artifacts/bench-corpus``.
 """
@@ -123,6 +126,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--stream-mib", type=int, default=256)
+    parser.add_argument("--no-colour", action="store_true", help="skip the colour cost table")
     parser.add_argument("--corpus", default=os.path.join(os.path.dirname(HERE), "test-artifacts", "bench-corpus"))
     args = parser.parse_args(argv)
 
@@ -194,8 +198,34 @@ def main(argv=None):
 
         ratio = f"{cy[1] / gs[1]:6.0f}x" if gs and gs[0] else f"{'-':>7s}"
         print(f"{label:32s} {cell(cy)} {cell(ref)} {cell(gs)} {cell(raw)} {ratio}")
+    if not args.no_colour and shutil.which("gs"):
+        print()
+        colour_table(jobs, args.corpus, args.seconds)
     print()
     print("pkpgcounter (the open anchor, as stated in issue 3, not measured here): ~21 MB/s, ~60% exact.")
+
+
+def colour_table(jobs, directory, seconds):
+    """Per-page colour cost: the same files with colour off and on (Cython backend)."""
+    from spooler.pdl import _scan
+
+    groups = {
+        "postscript, DSC (+1 inkcov run)": [j for j in jobs if j["pdl"] == "postscript" and j["method"] == "dsc"],
+        "postscript, interpreted (same run)": [j for j in jobs if j["pdl"] == "postscript" and j["method"] == "interpreted"],
+        "pdf (+1 inkcov run)": [j for j in jobs if j["pdl"] == "pdf"],
+        "pdf, 3 pages with images": [j for j in jobs if j["pdl"] == "pdf" and j["path"].startswith("photo_")],
+    }
+    print(f"{'colour (Cython backend, Ghostscript on)':40s} {'files':>5s} {'pages':>6s} {'files/s off':>12s} {'files/s on':>11s} "
+          f"{'+ms/job':>8s} {'+ms/page':>9s}")
+    for label, group in groups.items():
+        if not group:
+            continue
+        paths = [os.path.join(directory, j["path"]) for j in group]
+        pages = sum(j["pages"] for j in group)
+        _, off = bench_files(lambda p: reference.analyze_path(p, analyzer_class=_scan.Analyzer, colour=False), paths, seconds)
+        _, on = bench_files(lambda p: reference.analyze_path(p, analyzer_class=_scan.Analyzer, colour=True), paths, seconds)
+        extra = (1 / on - 1 / off) * 1000  # ms per job
+        print(f"{label:40s} {len(paths):5d} {pages:6d} {off:12,.0f} {on:11,.1f} {extra:8.1f} {extra * len(paths) / pages:9.1f}")
 
 
 if __name__ == "__main__":
