@@ -9,6 +9,9 @@ lie; the media of each page comes from its ``/MediaBox`` (``/CropBox`` when smal
 what prints on most devices, so it is not used). A PDF carries no copies or duplex of its
 own that printers honour: those come from the PJL around it.
 
+Colour per page (``count_pages(..., colour=True)``) comes from rendering with Ghostscript's
+``inkcov`` device (``postscript.ink_coverage``); the pages are still counted here.
+
 qpdf needs the whole file: the analyzer hands it a path (the spool file itself, or the
 section copied to a bounded spooled temporary file). Memory: our walk maps the file and
 reads only the xref, trailer and page-tree objects; qpdf keeps the xref table and the

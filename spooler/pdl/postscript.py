@@ -429,6 +429,8 @@ class ColourError(Exception):
 COLOUR_PAGE_LIMIT = int(os.environ.get("PRINTGATE_COLOUR_PAGE_LIMIT", "500"))
 #: Seconds one colour run may take (beyond: colour unknown, with a warning).
 COLOUR_TIMEOUT = float(os.environ.get("PRINTGATE_COLOUR_TIMEOUT", "30"))
+#: Sections of one job rendered for colour (a job of many tiny sections: the rest stay unknown).
+COLOUR_RUN_LIMIT = int(os.environ.get("PRINTGATE_COLOUR_RUN_LIMIT", "16"))
 #: Share of the page C, M or Y must cover for the page to be colour (see above).
 COLOUR_THRESHOLD = float(os.environ.get("PRINTGATE_COLOUR_THRESHOLD", "0.0001"))
 

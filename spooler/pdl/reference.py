@@ -166,6 +166,7 @@ class Analyzer:
         self._path = os.fspath(path) if path is not None else None
         self._interpret = interpret
         self._colour = interpret if colour is None else bool(colour)
+        self._colour_runs = 0   # Ghostscript colour runs so far (at most postscript.COLOUR_RUN_LIMIT a job)
         self._account = JobAccount()
         self._env: dict[str, str] = {}
         self._pjl: dict[str, str] = {}
@@ -344,7 +345,7 @@ class Analyzer:
             if language == "pdf":
                 method = "header"
                 with self._section_file(section, end) as path:
-                    for w in pdf.count_pages(path, tally, colour=self._colour):
+                    for w in pdf.count_pages(path, tally, colour=self._colour_run()):
                         self._account.warn(w)
             elif language == "postscript":
                 why = scanner.verdict()
@@ -356,9 +357,9 @@ class Analyzer:
                     if not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
                     with self._section_file(section, end) as path:
-                        for w in postscript.interpret(path, tally, colour=self._colour):
+                        for w in postscript.interpret(path, tally, colour=self._colour_run()):
                             self._account.warn(w)
-                elif self._colour and tally.pages:
+                elif tally.pages and self._colour_run():
                     self._dsc_colour(section, end, tally)
             elif language in ("pwg", "urf"):
                 method = "header"
@@ -375,6 +376,17 @@ class Analyzer:
             if section.spool is not None:
                 section.spool.close()
         self._account.add_section(language, tally, section.qty, method)
+
+    def _colour_run(self) -> bool:
+        """Whether this section may be rendered for colour (a job of endless small sections
+        would otherwise start Ghostscript for each: past the limit their colour is unknown)."""
+        if not self._colour:
+            return False
+        if self._colour_runs >= postscript.COLOUR_RUN_LIMIT:
+            self._account.warn(f"colour not checked: more than {postscript.COLOUR_RUN_LIMIT} sections to render")
+            return False
+        self._colour_runs += 1
+        return True
 
     def _dsc_colour(self, section, end, tally) -> None:
         """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run):

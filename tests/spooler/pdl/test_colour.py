@@ -143,3 +143,15 @@ def test_the_cli_reports_colour_and_switches_it_off(tmp_path):
         rows.append(json.loads(out))
     assert [(r["color_pages"], r["mono_pages"]) for r in rows] == [(TRUTH, len(BODIES) - TRUTH), (None, None), (None, None)]
     assert all(r["pages"] == len(BODIES) for r in rows)
+
+
+def test_a_job_of_many_sections_renders_only_some_for_colour(backend, monkeypatch, tmp_path):
+    from spooler.pdl import postscript
+
+    monkeypatch.setattr(postscript, "COLOUR_RUN_LIMIT", 2)
+    doc = to_pdf(ps_document(BODIES[-1:]), tmp_path)
+    f = analyze_bytes(backend, doc * 3)  # a client sending the document three times
+    assert (f.pages, f.color_pages) == (3, None)
+    assert any("more than 2 sections" in w for w in f.warnings)
+    f = analyze_bytes(backend, doc * 2)
+    assert (f.pages, f.color_pages, f.mono_pages) == (2, 2, 0)
