@@ -225,9 +225,10 @@ class Notifier:
                 factory.currentProtocol.transport.abortConnection()
             else:
                 connector.disconnect()
-            raise TimeoutError(f"no answer from {smtp.host}:{smtp.port} within {timeout} s")
+            raise TimeoutError(f"{smtp.host}:{smtp.port} did not take the mail within {timeout} s")
 
-        result.addTimeout(smtp.timeout, self.reactor, onTimeoutCancel=give_up)
+        # The protocol times out each answer after smtp.timeout; this bounds the whole exchange.
+        result.addTimeout(3 * smtp.timeout, self.reactor, onTimeoutCancel=give_up)
         return result
 
     def _trust(self):

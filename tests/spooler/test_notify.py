@@ -1,11 +1,15 @@
 """Notifier against real peers on loopback: aiosmtpd (STARTTLS and AUTH required, a
 self-signed certificate made here) and a small HTTP server taking webhooks.
 
-Trial test cases on the global reactor, as the gateway runs: Twisted's STARTTLS layer
-schedules its writes on the global reactor, so a private reactor would stall there."""
+The tests drive the global reactor, as the gateway runs (Twisted's STARTTLS layer
+schedules its writes on the global reactor, so a private reactor would stall there), by
+iterating it until the test's coroutine is done: other tests in the same process leave
+delayed calls on it, which trial's reactor janitor would count against these tests."""
 from __future__ import annotations
 
 import datetime
+import functools
+import time
 import ipaddress
 import json
 import ssl
@@ -16,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from twisted.internet import reactor, task
+from twisted.internet.defer import ensureDeferred
+from twisted.python.failure import Failure
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
@@ -150,9 +156,36 @@ async def eventually(predicate, timeout=10.0):
     raise AssertionError("condition not met in time")
 
 
-class LoggedTestCase(unittest.TestCase):
-    timeout = 20
+def in_reactor(test, timeout=20.0):
+    """Run an ``async def`` test on the global reactor until it is done (what trial does,
+    without its reactor janitor)."""
 
+    @functools.wraps(test)
+    def run(self):
+        outcome = []
+
+        def done(result):
+            outcome.append(result)
+            if reactor.running:
+                reactor.crash()
+
+        deferred = ensureDeferred(test(self))
+        deferred.addBoth(done)
+        if not outcome:
+            limit = reactor.callLater(timeout, reactor.crash)
+            reactor.run(installSignalHandlers=False)
+            if limit.active():
+                limit.cancel()
+        if not outcome:
+            deferred.cancel()
+            raise AssertionError(f"{test.__name__} did not finish in {timeout} s")
+        if isinstance(outcome[0], Failure):
+            outcome[0].raiseException()
+
+    return run
+
+
+class LoggedTestCase(unittest.SynchronousTestCase):
     def setUp(self):
         self.events = []
         globalLogPublisher.addObserver(self.events.append)
@@ -173,6 +206,7 @@ class MailNotifications(LoggedTestCase):
     def smtp(self, **changes):
         return smtp_settings(self.controller, self.cert_file, **changes)
 
+    @in_reactor
     async def test_a_mail_arrives_over_starttls_with_auth(self):
         sender = notifier(smtp=self.smtp())
         self.assertIs(await sender.send(rule_notification("admin@example.org")), True)
@@ -184,17 +218,20 @@ class MailNotifications(LoggedTestCase):
         self.assertIn("Bob printed 300 pages", message["data"])
         self.assertIn("Subject: Print job thesis.pdf of bob", message["data"])
 
+    @in_reactor
     async def test_the_owner_is_mailed_at_the_address_accounting_gives(self):
         sender = notifier(smtp=self.smtp(), emails={"bob": "bob@example.org"})
         self.assertIs(await sender.send(rule_notification("owner")), True)
         self.assertEqual(self.mailbox.messages[0]["to"], ["bob@example.org"])
 
+    @in_reactor
     async def test_an_owner_without_an_email_gets_nothing_and_it_is_logged(self):
         sender = notifier(smtp=self.smtp())
         self.assertIs(await sender.send(rule_notification("owner")), False)
         self.assertEqual(self.mailbox.messages, [])
         self.assertTrue(any("bob has no email address" in line for line in self.logged()))
 
+    @in_reactor
     async def test_a_server_certificate_that_does_not_verify_gets_no_mail(self):
         sender = notifier(smtp=self.smtp(ca_file=None))
         self.assertIs(await sender.send(rule_notification("admin@example.org")), False)
@@ -202,11 +239,13 @@ class MailNotifications(LoggedTestCase):
         self.assertTrue(any("mail about job 7 (rule) to admin@example.org" in line and "failed" in line
                             for line in self.logged()))
 
+    @in_reactor
     async def test_a_wrong_password_gets_no_mail(self):
         sender = notifier(smtp=self.smtp(password="wrong", timeout=2.0))
         self.assertIs(await sender.send(rule_notification("admin@example.org")), False)
         self.assertEqual(self.mailbox.messages, [])
 
+    @in_reactor
     async def test_expired_jobs_are_mailed_to_their_owners_only_when_configured(self):
         emails = {"bob": "bob@example.org"}
         notifier(smtp=self.smtp(), emails=emails).jobs_expired([Job(3, "bob", "old job")])
@@ -220,12 +259,14 @@ class MailNotifications(LoggedTestCase):
 
 
 class MailFailures(LoggedTestCase):
+    @in_reactor
     async def test_a_down_smtp_server_is_logged_not_raised(self):
         smtp = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="printgate@example.org", timeout=3.0)
         self.assertIs(await notifier(smtp=smtp).send(rule_notification("admin@example.org")), False)
         self.assertTrue(any("mail about job 7 (rule) to admin@example.org via 127.0.0.1" in line
                             for line in self.logged()))
 
+    @in_reactor
     async def test_mail_without_a_configured_relay_is_logged(self):
         self.assertIs(await notifier().send(rule_notification("admin@example.org")), False)
         self.assertTrue(any("no SMTP relay configured" in line for line in self.logged()))
@@ -238,6 +279,7 @@ class WebhookNotifications(LoggedTestCase):
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
 
+    @in_reactor
     async def test_a_webhook_gets_the_json_body(self):
         self.assertIs(await notifier().send(rule_notification(self.webhook.url)), True)
         (body,) = self.webhook.bodies
@@ -245,22 +287,26 @@ class WebhookNotifications(LoggedTestCase):
         self.assertEqual(body["json"], {"event": "rule", "job_id": 7, "owner": "bob", "title": "thesis.pdf",
                                         "queue": "secure", "rule": "big-jobs", "message": "Bob printed 300 pages"})
 
+    @in_reactor
     async def test_a_failing_webhook_is_tried_three_times_then_logged(self):
         self.webhook.statuses = [500, 502, 503, 500]
         self.assertIs(await notifier().send(rule_notification(self.webhook.url)), False)
         self.assertEqual(len(self.webhook.bodies), 3)
         self.assertTrue(any("(try 3 of 3): " in line and "HTTP 503" in line for line in self.logged()))
 
+    @in_reactor
     async def test_a_webhook_refusing_the_request_is_not_retried(self):
         self.webhook.statuses = [404]
         self.assertIs(await notifier().send(rule_notification(self.webhook.url)), False)
         self.assertEqual(len(self.webhook.bodies), 1)
 
+    @in_reactor
     async def test_a_webhook_recovering_on_the_second_try_is_delivered(self):
         self.webhook.statuses = [503]
         self.assertIs(await notifier().send(rule_notification(self.webhook.url)), True)
         self.assertEqual(len(self.webhook.bodies), 2)
 
+    @in_reactor
     async def test_a_recorded_job_sends_each_entry_its_rules_asked_for(self):
         entries = [{"rule": "bob-watch", "to": self.webhook.url, "message": "Bob printed"}]
         notifier().job_recorded(Job(12, "bob", "report"), entries)
@@ -269,6 +315,7 @@ class WebhookNotifications(LoggedTestCase):
         payload = self.webhook.bodies[0]["json"]
         self.assertEqual((payload["event"], payload["job_id"], payload["rule"]), ("rule", 12, "bob-watch"))
 
+    @in_reactor
     async def test_a_down_webhook_is_logged_not_raised(self):
         url = f"http://127.0.0.1:{free_port()}/hook"
         self.assertIs(await notifier().send(rule_notification(url)), False)
