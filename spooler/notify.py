@@ -21,7 +21,8 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
-from twisted.web.client import Agent, readBody
+from twisted.internet.protocol import Protocol
+from twisted.web.client import Agent
 from twisted.web.iweb import IBodyProducer
 from twisted.web.http_headers import Headers
 
@@ -274,7 +275,8 @@ class Notifier:
         request = self.agent.request(b"POST", url.encode(), headers, _BytesBody(body))
         request.addTimeout(self.webhook.timeout, self.reactor)
         response = yield request
-        reading = readBody(response)
+        reading = Deferred()
+        response.deliverBody(_Discard(reading))
         reading.addTimeout(self.webhook.timeout, self.reactor)
         yield reading
         if not 200 <= response.code < 300:
@@ -302,3 +304,17 @@ class _BytesBody:
 
     def stopProducing(self):
         pass
+
+
+class _Discard(Protocol):
+    """Reads a webhook's answer to its end (only the status matters)."""
+
+    def __init__(self, finished: Deferred):
+        self.finished = finished
+
+    def dataReceived(self, data):
+        pass
+
+    def connectionLost(self, reason=None):
+        if not self.finished.called:
+            self.finished.callback(None)

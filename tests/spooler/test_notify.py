@@ -337,3 +337,92 @@ def test_the_notify_section_is_read(tmp_path):
 def test_without_a_notify_section_nothing_is_mailed_and_expiry_is_quiet(tmp_path):
     notify = load_config(None).notify
     assert notify.smtp_host is None and notify.notify_owner_on_expiry is False and notify.smtp_starttls is True
+
+
+def held_job(job_id):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=job_id, owner="bob", title="t", queue="secure", source_host="127.0.0.1",
+                           protocol="lpd", size=10, pages=1, spool_name=f"spool-{job_id}")
+
+
+class RecordingNotifier:
+    def __init__(self):
+        self.recorded, self.expired = [], []
+
+    def job_recorded(self, job, entries):
+        self.recorded.append((job.id, entries))
+
+    def jobs_expired(self, jobs):
+        self.expired.append([job.id for job in jobs])
+
+
+def test_the_intake_hook_runs_after_the_callers_own_callbacks(tmp_path):
+    from twisted.internet.defer import Deferred
+
+    from spooler.config import GatewayConfig
+    from spooler.intake import IntakePipeline
+
+    order = []
+
+    class Committer:
+        def submit(self, files):
+            self.deferred = Deferred()
+            return self.deferred
+
+    class Receiver:
+        def prepare(self):
+            return ("writer", None)
+
+        def _done(self, result):
+            return result
+
+    committer = Committer()
+    intake = IntakePipeline(config=GatewayConfig(data_dir=tmp_path), spool=None, committer=committer,
+                            on_recorded=lambda jobs: order.append(("notify", [job.id for job in jobs])))
+    deferred = intake.commit_together([Receiver()])
+    deferred.addCallback(lambda jobs: order.append(("acknowledged", [job.id for job in jobs])))
+    committer.deferred.callback([held_job(5)])
+    assert order == [("acknowledged", [5]), ("notify", [5])]
+
+
+def test_the_gateway_hands_notify_entries_over_once_the_job_is_recorded_and_expired_jobs_too(tmp_path):
+    from twisted.internet.defer import succeed
+
+    from spooler.config import GatewayConfig
+    from spooler.service import Gateway
+
+    gateway = Gateway(GatewayConfig(data_dir=tmp_path), reactor=reactor)
+    gateway.notifier = RecordingNotifier()
+    entries = [{"rule": "watch-bob", "to": "owner", "message": "hi"}]
+
+    class Decision:
+        notify = entries
+
+    class NewJob:
+        def __init__(self, decision):
+            self.decision = decision
+
+    class Jobs:
+        def record_jobs(self, new_jobs):
+            return [held_job(21), held_job(22)]
+
+    class Accounting:
+        jobs = Jobs()
+
+        def expire_jobs(self):
+            return succeed([held_job(30)])
+
+    class Spool:
+        removed = []
+
+        def remove(self, name):
+            self.removed.append(name)
+
+    gateway.accounting, gateway.spool = Accounting(), Spool()
+    held = gateway._record_jobs([NewJob(Decision()), NewJob(None)])
+    assert gateway.notifier.recorded == []
+    gateway._jobs_recorded(held)
+    assert gateway.notifier.recorded == [(21, entries)]
+    gateway.expire_jobs()
+    assert gateway.notifier.expired == [[30]]
