@@ -12,7 +12,9 @@ import functools
 import time
 import ipaddress
 import json
+import shutil
 import ssl
+import tempfile
 import threading
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -198,8 +200,8 @@ class LoggedTestCase(unittest.SynchronousTestCase):
 class MailNotifications(LoggedTestCase):
     def setUp(self):
         super().setUp()
-        directory = Path(self.mktemp())
-        directory.mkdir(parents=True)
+        directory = Path(tempfile.mkdtemp(prefix="printgate-smtp-"))
+        self.addCleanup(shutil.rmtree, directory, True)
         self.controller, self.mailbox, self.cert_file = start_smtp_server(directory)
         self.addCleanup(self.controller.stop)
 
