@@ -13,7 +13,6 @@ job-id afterwards. Every state change of a recorded job goes through
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections import OrderedDict
@@ -517,9 +516,11 @@ class IppService:
                  client_ref: str = "") -> JobMetadata:
         kept = {k: v for k, v in template.items()
                 if k not in ("job-name", "job-password", "copies", "sides", "print-color-mode")}
-        password = template.get("job-password")
-        if password:
-            kept["job-password-sha256"] = hashlib.sha256(password).hexdigest()
+        if template.get("job-password"):
+            # A job PIN is a few digits: any fast hash of it is reversible, and nothing
+            # checks it yet. Keep only that one was given; a release by job PIN must hash
+            # it with the memory-hard KDF accounting uses for PINs, off the reactor.
+            kept["job-password-supplied"] = True
         return JobMetadata(
             protocol="ipp", host=request.host, queue=request.queue.name, user=request.user,
             title=title, copies=int(template.get("copies", 1)), sides=template.get("sides", ""),
