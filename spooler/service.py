@@ -266,10 +266,12 @@ class Gateway:
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
+        # Jobs already being committed finish, and their acknowledgements go out, before
+        # the connections close (loseConnection flushes what was written).
+        yield self._threads(self.committer.stop)
         for factory in self.factories.values():
             for protocol in list(getattr(factory, "connections", ())):
-                protocol.transport.abortConnection()
-        yield self._threads(self.committer.stop)
+                protocol.transport.loseConnection()
         if dropped:
             log.info("discarded {count} job(s) still being received", count=dropped)
         self.accounting.close()
