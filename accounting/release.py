@@ -44,14 +44,20 @@ class ReleaseDesk:
 
     def price_for_device(self, conn, job_row, device: str | None) -> int:
         price_list = None
+        mono_device = False
         if device:
-            list_id = conn.execute(select(devices.c.price_list_id).where(devices.c.name == device)).scalar()
-            if list_id is not None:
-                price_list = self.prices.by_id(list_id)
+            found = conn.execute(select(devices.c.price_list_id, devices.c.color).where(devices.c.name == device)).first()
+            if found is not None:
+                if found.price_list_id is not None:
+                    price_list = self.prices.by_id(found.price_list_id)
+                mono_device = not found.color
         if price_list is None:
             queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
             price_list = self.prices.for_queue(queue)
         changes = json.loads(job_row.decision_changes) if job_row.decision_changes else {}
+        if mono_device:
+            # A colour job released at a mono printer prints, and is priced, as mono.
+            changes = {**changes, "mono": True}
         facts = json.loads(job_row.facts) if job_row.facts else None
         shape = job_shape(facts, copies_requested=job_row.copies_requested, color_mode=job_row.color_mode,
                           sides=job_row.sides, changes=changes, unknown_pages=price_list.unknown_pages)

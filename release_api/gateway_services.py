@@ -186,8 +186,12 @@ class GatewayPanelServices:
     def _view(self, job, device, panel_device: PanelDevice) -> HeldJobView:
         changes = job.decision_changes or {}
         price_list = self._price_list(device, job.queue)
-        shape = job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode,
-                          sides=job.sides, changes=changes, unknown_pages=price_list.unknown_pages)
+        colour_shape = job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode,
+                                 sides=job.sides, changes=changes, unknown_pages=price_list.unknown_pages)
+        # Priced as accounting will reserve it here: a mono printer prints (and charges) mono.
+        shape = colour_shape if panel_device.color else job_shape(
+            job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode, sides=job.sides,
+            changes={**changes, "mono": True}, unknown_pages=price_list.unknown_pages)
         reason = job.decision_message or (f"rule '{job.decision_rule}'" if job.decision_rule else "a print rule")
         if sum(1 for key in ("mono", "duplex", "copies") if changes.get(key)) > 1:
             # The decision keeps the message of the last rule that changed the job only.
@@ -202,8 +206,8 @@ class GatewayPanelServices:
         printable, note = True, ""
         if changes.get("duplex") and not panel_device.duplex:
             printable, note = False, "Cannot print here: a rule requires two-sided and this printer is one-sided"
-        elif shape.color and not panel_device.color:
-            note = "Prints in mono here"
+        elif colour_shape.color and not panel_device.color:
+            note = "Prints in mono here, priced as mono"
         return HeldJobView(job_id=str(job.id), title=job.title or f"Job {job.id}", pages=job.pages,
                            copies=shape.copies, color=shape.color, duplex=shape.duplex,
                            price_minor=price(price_list, shape), currency=price_list.currency,

@@ -204,8 +204,8 @@ def test_jobs_are_priced_for_the_device_they_would_print_on(world):
     [at_mono] = result_of(world.services.list_held_jobs(alice(world), device(world, "mfp-mono")))
     assert at_colour.job_id == str(job_id) and at_colour.pages == 2 and at_colour.color
     assert at_colour.price_minor == 40  # 2 colour sides at 0.20 (the queue's list)
-    assert at_mono.price_minor == 8  # the mono printer's own list: 2 colour sides at 0.04
-    assert at_mono.device_note == "Prints in mono here" and at_mono.printable_here
+    assert at_mono.price_minor == 2  # the mono printer's own list, and as mono: 2 sides at 0.01
+    assert at_mono.device_note == "Prints in mono here, priced as mono" and at_mono.printable_here
 
 
 def test_forced_changes_are_listed_and_a_forced_duplex_job_is_marked_at_a_simplex_printer(world):
@@ -275,3 +275,11 @@ def test_delete_ends_the_job_and_removes_its_spool_file(world):
 def test_the_balance_is_the_personal_accounts(world):
     balance = result_of(world.services.balance(alice(world)))
     assert (balance.amount_minor, balance.currency) == (1000, "EUR")
+
+
+def test_a_colour_job_released_at_a_mono_printer_is_charged_what_the_panel_showed(world):
+    job_id = hold(world, color_pages=2)
+    [listed] = result_of(world.services.list_held_jobs(alice(world), device(world, "mfp-mono")))
+    job = world.core.start_release(job_id, "mfp-mono", "alice")
+    assert job.reserved_amount == listed.price_minor == 2
+    world.core.fail_release(job_id, "test over")
