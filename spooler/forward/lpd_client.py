@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from twisted.internet.error import ConnectionDone
-from twisted.internet.protocol import Protocol
 
+from spooler.forward.attempt import SendAttemptProtocol
 from spooler.forward.errors import ConnectionLostMidway, ForwardTimeout, PrinterRefusedJob, SourceChanged
 from spooler.forward.job import AttemptResult
 from spooler.forward.payload import DocumentProducer
@@ -62,7 +62,7 @@ class LpdTimeouts:
     stall: float = 60.0        # no progress while writing the data file
 
 
-class LpdSendProtocol(Protocol):
+class LpdSendProtocol(SendAttemptProtocol):
     """One job over one connection; reports through ``on_result(result_or_error)`` once."""
 
     def __init__(self, *, queue: str, names: LpdJobNames, control_file: bytes, data_length: int,
@@ -160,23 +160,6 @@ class LpdSendProtocol(Protocol):
         self._report(AttemptResult(bytes_sent=self.bytes_sent, sha256=self._producer.digest.hexdigest(),
                                    confirmed_by="lpd-ack"))
         self.transport.loseConnection()
-
-    def _fail(self, error: BaseException) -> None:
-        if self._done:
-            return
-        self._report(error)
-        if self._producer is not None and not self._producer.finished:
-            self._producer.stopProducing()
-        self.transport.abortConnection()
-
-    def _report(self, result) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        self.on_result(result)
 
     def connectionLost(self, reason=ConnectionDone):
         if self._done:

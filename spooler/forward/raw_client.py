@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from zope.interface import implementer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IHalfCloseableProtocol
-from twisted.internet.protocol import Protocol
 
+from spooler.forward.attempt import SendAttemptProtocol
 from spooler.forward.errors import ConnectionLostMidway, ForwardTimeout
 from spooler.forward.job import AttemptResult
 from spooler.forward.payload import DocumentProducer
@@ -30,7 +30,7 @@ class RawTimeouts:
 
 
 @implementer(IHalfCloseableProtocol)
-class RawSendProtocol(Protocol):
+class RawSendProtocol(SendAttemptProtocol):
     def __init__(self, *, chunks, total_length: int | None, clock, timeouts: RawTimeouts, on_result, target: str):
         self.chunks = chunks
         self.total_length = total_length
@@ -107,20 +107,3 @@ class RawSendProtocol(Protocol):
     def _succeed(self, confirmed_by: str) -> None:
         self._report(AttemptResult(bytes_sent=self.bytes_sent, sha256=self._producer.digest.hexdigest(),
                                    confirmed_by=confirmed_by))
-
-    def _fail(self, error: BaseException) -> None:
-        if self._done:
-            return
-        self._report(error)
-        if self._producer is not None and not self._producer.finished:
-            self._producer.stopProducing()
-        self.transport.abortConnection()
-
-    def _report(self, result) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
-        self.on_result(result)
