@@ -1,7 +1,7 @@
 """What the page analyzer learned about a job: the one type the accounting side may import."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -32,7 +32,16 @@ class JobFacts:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # By hand rather than dataclasses.asdict (which deep-copies recursively): intake
+        # calls this for every job it records.
+        return {
+            "pdl": self.pdl, "languages": list(self.languages), "pages": self.pages, "copies": self.copies,
+            "impressions": self.impressions, "sheets": self.sheets, "duplex": self.duplex,
+            "color_pages": self.color_pages, "mono_pages": self.mono_pages, "media": list(self.media),
+            "media_impressions": dict(self.media_impressions), "pjl": dict(self.pjl),
+            "job_name": self.job_name, "user_name": self.user_name, "method": self.method,
+            "warnings": list(self.warnings),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobFacts":
