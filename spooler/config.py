@@ -36,6 +36,9 @@ class QueueConfig:
     #: What to do with a job whose owner cannot be told: "hold" as unknown@host, or "refuse".
     unclaimed: str = "hold"
     expire_hours: float = 4.0
+    #: IPP jobs need HTTP Basic credentials of a local user, which are accepted over TLS
+    #: only (ipps://); plain ipp:// is then refused with a message naming the ipps URI.
+    require_authentication: bool = False
 
 
 @dataclass
@@ -69,6 +72,8 @@ class GatewayConfig:
     database_url: str | None = None
     spool_key_file: Path | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
+    ipp: dict = field(default_factory=dict)
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -122,6 +127,7 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
                 trust_client_user=bool(options.get("trust_client_user", True)),
                 unclaimed=unclaimed,
                 expire_hours=float(options.get("expire_hours", 4.0)),
+                require_authentication=bool(options.get("require_authentication", False)),
             )
     config.default_queue = raw.get("default_queue", next(iter(config.queues)))
     if config.default_queue not in config.queues:
@@ -132,6 +138,7 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     config.raw_queue = rawcfg.get("queue", config.default_queue)
     config.raw_address_users = dict(rawcfg.get("address_users", {}))
     config.notify = _notify(raw.get("notify", {}))
+    config.ipp = dict(raw.get("ipp", {}))
 
 
 def _notify(section: dict) -> NotifyConfig:

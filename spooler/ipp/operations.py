@@ -32,7 +32,7 @@ from spooler.ipp.printer import (
     DEFAULT_DOCUMENT_FORMAT, DOCUMENT_FORMATS, JOB_TEMPLATE_PRINTER, JOB_TEMPLATE_TAGS, MEDIA,
     PrinterContext, check_job_template, media_col_database, printer_attributes, queue_uuid,
 )
-from spooler.ipp.replies import IppError, status_for
+from spooler.ipp.replies import AuthenticationRequired, IppError, status_for
 
 log = Logger()
 
@@ -69,6 +69,9 @@ MAX_PENDING = 1000
 MAX_PENDING_PER_HOST = 50
 FORGET_AFTER = 600.0
 MAX_ALIASES = 100_000
+#: Operations a queue that requires authentication answers without credentials: a client
+#: learns what the queue needs (uri-authentication-supported) before it is asked.
+OPEN_OPERATIONS = frozenset({Operation.GET_PRINTER_ATTRIBUTES})
 
 JOB_DESCRIPTION = (
     "job-uri", "job-id", "job-printer-uri", "job-more-info", "job-name",
@@ -213,6 +216,10 @@ class IppService:
         self.aliases: OrderedDict[int, int] = OrderedDict()
         self.ipp_ids: OrderedDict[int, int] = OrderedDict()
         self.client_holds: set[int] = set()  # accounting ids held by the client (Hold-Job)
+        # Ports of the ipp:// and ipps:// listeners, once the gateway knows them: each
+        # queue then advertises both URIs (printer-uri-supported).
+        self.ipp_port: int | None = None
+        self.ipps_port: int | None = None
         self._ids = itertools.count(PENDING_ID_BASE + int(time.time()) % 1_000_000 * 64)
 
     # ------------------------------------------------------------ validation
@@ -252,9 +259,52 @@ class IppService:
         queue = self._target_queue(message, op)
         scheme = "ipps" if secure else "ipp"
         printer_uri = f"{scheme}://{host_header}/printers/{queue.name}"
+        if getattr(queue, "require_authentication", False) and not authenticated_user \
+                and message.code not in OPEN_OPERATIONS:
+            raise self._authentication_required(queue, host_header, secure)
         user = self._requesting_user(op, queue, authenticated_user, peer)
         return IppRequest(message, op, message.group(Tag.JOB), queue, printer_uri, user, peer,
                           document)
+
+    def _authentication_required(self, queue, host_header: str, secure: bool) -> AuthenticationRequired:
+        if secure:
+            return AuthenticationRequired(
+                f"queue {queue.name} needs the user name and password of a Printgate user",
+                secure=True)
+        if self.ipps_port is None:
+            where = "this gateway has no ipps:// listener"
+        else:
+            where = f"print to ipps://{_host_only(host_header)}:{self.ipps_port}/printers/{queue.name}"
+        return AuthenticationRequired(
+            f"queue {queue.name} needs a password, which is only accepted over TLS: {where}",
+            secure=False)
+
+    def printer_uris(self, request: "IppRequest") -> tuple:
+        """``(uri, security, authentication)`` for each URI the queue is reachable at, the
+        one the client used first. A queue requiring authentication is offered at its
+        ipps:// URI only (when there is one): Basic credentials are refused over plain
+        HTTP, so the plain URI could not take a job."""
+        queue = request.queue
+        required = bool(getattr(queue, "require_authentication", False))
+        trusted = bool(getattr(queue, "trust_client_user", True))
+        unauthenticated = "requesting-user-name" if trusted else "none"
+        secure = request.printer_uri.startswith("ipps:")
+        host = _host_only(request.printer_uri.split("://", 1)[1].split("/", 1)[0])
+        path = f"/printers/{queue.name}"
+
+        def entry(is_secure: bool, uri: str):
+            if is_secure:
+                return (uri, "tls", "basic" if required else unauthenticated)
+            return (uri, "none", "none" if required else unauthenticated)
+
+        uris = [entry(secure, request.printer_uri)]
+        if secure and self.ipp_port is not None:
+            uris.append(entry(False, f"ipp://{host}:{self.ipp_port}{path}"))
+        elif not secure and self.ipps_port is not None:
+            uris.append(entry(True, f"ipps://{host}:{self.ipps_port}{path}"))
+        if required and any(u[1] == "tls" for u in uris):
+            uris = [u for u in uris if u[1] == "tls"]
+        return tuple(uris)
 
     def _target_queue(self, message: Message, op: AttributeGroup):
         printer_uri = op.get("printer-uri")
@@ -919,7 +969,7 @@ def _get_printer_attributes(service: IppService, request: IppRequest):
             up_time=now, start_time=service.start_time, queued_jobs=count + sum(
                 1 for j in service.pending.values() if j.state == "pending"),
             accepting=service.intake_accepting(),
-            secure=request.printer_uri.startswith("ipps:"))
+            secure=request.printer_uri.startswith("ipps:"), uris=service.printer_uris(request))
         reply = service.response(request.message)
         group = reply.add_group(Tag.PRINTER)
         group.attributes.extend(a for a in printer_attributes(ctx) if wanted(a.name))
@@ -1014,3 +1064,10 @@ def _media_from_col(col) -> str | None:
                 return key
     return None
 
+
+
+def _host_only(host_port: str) -> str:
+    """``host`` of ``host[:port]`` (IPv6 literals keep their brackets)."""
+    if host_port.startswith("["):
+        return host_port.split("]", 1)[0] + "]"
+    return host_port.rsplit(":", 1)[0] if ":" in host_port else host_port

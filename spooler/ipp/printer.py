@@ -193,6 +193,9 @@ class PrinterContext:
     queued_jobs: int
     accepting: bool = True
     secure: bool = False
+    #: (printer-uri-supported, uri-security-supported, uri-authentication-supported) per
+    #: URI the queue is reachable at; empty: the one URI the client used.
+    uris: tuple = ()
 
 
 def queue_uuid(gateway_id: str, queue: str) -> str:
@@ -203,10 +206,11 @@ def printer_attributes(ctx: PrinterContext) -> list[Attribute]:
     """Every printer attribute of the queue, in a stable order."""
     a = Attribute.of
     media_keys = list(MEDIA)
+    uris = ctx.uris or ((ctx.printer_uri, "tls" if ctx.secure else "none", "requesting-user-name"),)
     attrs = [
-        a("printer-uri-supported", Tag.URI, ctx.printer_uri),
-        a("uri-security-supported", Tag.KEYWORD, "tls" if ctx.secure else "none"),
-        a("uri-authentication-supported", Tag.KEYWORD, "requesting-user-name"),
+        a("printer-uri-supported", Tag.URI, *[u[0] for u in uris]),
+        a("uri-security-supported", Tag.KEYWORD, *[u[1] for u in uris]),
+        a("uri-authentication-supported", Tag.KEYWORD, *[u[2] for u in uris]),
         a("printer-name", Tag.NAME, ctx.queue),
         a("printer-info", Tag.TEXT, ctx.description or f"Printgate secure queue {ctx.queue}"),
         a("printer-location", Tag.TEXT, "Any Printgate printer"),

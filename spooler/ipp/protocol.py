@@ -24,7 +24,10 @@ from spooler.ipp.http import (
     BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
 )
 from spooler.ipp.operations import IppService
-from spooler.ipp.replies import IppError
+from spooler.ipp.auth import (
+    REALM, BadCredentials, PasswordCheck, TooManyFailures, WrongPassword, parse_basic,
+)
+from spooler.ipp.replies import AuthenticationRequired, IppError
 
 log = Logger()
 
@@ -46,8 +49,10 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.document: DocumentBody | None = None
         self.request_message: Message | None = None
         self.body_ended = False
-        self.pending_response: bytes | None = None
+        self.pending_response: tuple | None = None
         self.closing = False
+        self.secure = False
+        self.verified: dict[str, str] = {}  # Authorization header -> user, this connection
 
     # -- connection ----------------------------------------------------------------------
     def connectionMade(self):
@@ -56,6 +61,7 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.setTimeout(self.factory.idle_timeout)
         peer = self.transport.getPeer()
         self.peer_host = getattr(peer, "host", "unknown")
+        self.secure = self.factory.secure or ISSLTransport.providedBy(self.transport)
 
     def timeoutConnection(self):
         log.info("IPP connection from {host} idle, closing", host=self.peer_host)
@@ -188,15 +194,79 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.accumulator = None
         self.document = DocumentBody(pause=self.transport.pauseProducing,
                                      resume=self.transport.resumeProducing)
+        try:
+            credentials = parse_basic(self.head.header("authorization"))
+        except BadCredentials as exc:
+            self._refuse_credentials(message, exc.reason)
+            return
+        if credentials is None:
+            self._dispatch(message, None)
+            return
+        if not self.secure:
+            log.info("IPP request from {host} sent a password over plain HTTP: refused",
+                     host=self.peer_host)
+            self._refuse_credentials(message, "a password is only accepted over TLS")
+            return
+        header = self.head.header("authorization")
+        known = self.verified.get(header)
+        if known is not None:
+            self._dispatch(message, known)
+            return
+        d = self.factory.password_check.verify(*credentials, self.peer_host)
+        d.addCallbacks(self._authenticated, self._not_authenticated,
+                       callbackArgs=(message, header), errbackArgs=(message,))
+        d.addErrback(lambda f: log.failure("IPP authentication of {host} failed", f,
+                                           host=self.peer_host))
+
+    def _authenticated(self, user: str, message: Message, header: str) -> None:
+        if self.closing or self.transport is None or self.request_message is not message:
+            return
+        # The same header on the same TLS connection is not hashed again (CUPS polls
+        # job state with it every few seconds); nothing outlives the connection.
+        if len(self.verified) < 4:
+            self.verified[header] = user
+        self._dispatch(message, user)
+
+    def _not_authenticated(self, failure, message: Message) -> None:
+        if self.closing or self.transport is None or self.request_message is not message:
+            return
+        if failure.check(WrongPassword):
+            self._challenge("wrong user name or password")
+        elif failure.check(TooManyFailures):
+            self._refuse(message, IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(failure.value)))
+        else:
+            log.failure("IPP password check for {host} failed", failure, host=self.peer_host)
+            self._refuse(message, IppError(Status.SERVER_ERROR_INTERNAL_ERROR, "internal error"))
+
+    def _refuse_credentials(self, message: Message, reason: str) -> None:
+        if self.secure:
+            self._challenge(reason)
+            return
+        service = self.factory.service
+        host = (self.head.header("host") or self._local_host()).rsplit(":", 1)[0]
+        where = (f"print to ipps://{host}:{service.ipps_port}/printers/..."
+                 if service.ipps_port else "this gateway has no ipps:// listener")
+        self._refuse(message, IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"{reason}: {where}"))
+
+    def _refuse(self, message: Message, error: IppError) -> None:
+        self.document.discard()
+        self._respond(self.factory.service.error_response(message, error))
+
+    def _dispatch(self, message: Message, user: str | None) -> None:
         host_header = self.head.header("host") or self._local_host()
         try:
             request = self.factory.service.prepare(
                 message, host_header=host_header, peer=self.peer_host, document=self.document,
-                secure=ISSLTransport.providedBy(self.transport),
-                authenticated_user=self.factory.authenticate(self.head, self.transport))
+                secure=self.secure, authenticated_user=user)
+        except AuthenticationRequired as error:
+            if error.secure:
+                self.document.discard()
+                self._challenge(error.message)
+            else:
+                self._refuse(message, error)
+            return
         except IppError as error:
-            self.document.discard()
-            self._respond(self.factory.service.error_response(message, error))
+            self._refuse(message, error)
             return
         d = self.factory.service.handle(request)
         d.addCallback(self._respond)
@@ -205,13 +275,28 @@ class IppProtocol(Protocol, TimeoutMixin):
     def _respond(self, response: Message) -> None:
         if self.closing or self.transport is None:
             return
-        body = encode_message(response)
+        self._reply(200, [("Content-Type", "application/ipp")], encode_message(response),
+                    refused=response.code >= 0x0400)
+
+    def _challenge(self, reason: str) -> None:
+        """HTTP 401 with a Basic challenge, so that CUPS and other clients ask for (or send
+        again) a user name and password. Only ever sent over TLS."""
+        if self.closing or self.transport is None:
+            return
+        log.info("IPP request from {host} challenged: {reason}", host=self.peer_host, reason=reason)
+        text = reason.encode("utf-8", "replace") + b"\n"
+        self._reply(401, [("Content-Type", "text/plain; charset=utf-8"),
+                          ("WWW-Authenticate", f'Basic realm="{REALM}", charset="UTF-8"')],
+                    text, refused=True)
+
+    def _reply(self, status: int, headers: list, body: bytes, *, refused: bool) -> None:
+        reply = (status, headers, body)
         if self.body_ended:
-            self._write_response(body)
+            self._write_response(reply)
         else:
-            if response.code >= 0x0400:
+            if refused:
                 self.document.discard()
-            self.pending_response = body
+            self.pending_response = reply
             self._maybe_answer_early()
 
     def _maybe_answer_early(self) -> None:
@@ -222,12 +307,12 @@ class IppProtocol(Protocol, TimeoutMixin):
             response, self.pending_response = self.pending_response, None
             self._write_response(response, close=True)
 
-    def _write_response(self, body: bytes, *, close: bool = False) -> None:
+    def _write_response(self, reply: tuple, *, close: bool = False) -> None:
+        status, headers, body = reply
         keep_alive = self.head.keep_alive and not close
-        headers = [("Content-Type", "application/ipp"), ("Content-Length", str(len(body))),
-                   ("Server", "Printgate IPP/2.0"),
-                   ("Connection", "keep-alive" if keep_alive else "close")]
-        self.transport.write(format_response_head(200, headers) + body)
+        headers = headers + [("Content-Length", str(len(body))), ("Server", "Printgate IPP/2.0"),
+                             ("Connection", "keep-alive" if keep_alive else "close")]
+        self.transport.write(format_response_head(status, headers) + body)
         self._finish_request(keep_alive)
 
     def _finish_request(self, keep_alive: bool) -> None:
@@ -249,7 +334,8 @@ class IppProtocol(Protocol, TimeoutMixin):
         error = IppError(Status.CLIENT_ERROR_BAD_REQUEST, exc.reason)
         self.accumulator = None
         body = encode_message(self.factory.service.error_response(raw, error))
-        self._write_response(body, close=not self.body_ended)
+        self._write_response((200, [("Content-Type", "application/ipp")], body),
+                             close=not self.body_ended)
 
     def _simple_page(self, head: RequestHead) -> None:
         text = b"Printgate IPP gateway: print to ipp://<host>/printers/<queue>\n"
@@ -281,20 +367,24 @@ class IppProtocol(Protocol, TimeoutMixin):
 class IppFactory(Factory):
     """Builds IPP connections; ``service`` holds what they share (jobs, pending creates).
 
-    ``authenticator(head, transport) -> str | None`` is the hook for HTTP Basic over TLS
-    against local users (and LDAP later): the name it returns wins over
-    requesting-user-name. Without one, the queue's ``trust_client_user`` decides.
+    ``password_check.verify(user, password, peer) -> Deferred[str]`` checks HTTP Basic
+    credentials (sent over TLS only) against local users: the name it returns wins over
+    requesting-user-name. By default it is ``PasswordCheck(accounting)``. ``secure``
+    marks a factory whose connections all arrive over TLS (the shared HTTPS port).
     """
 
     protocol = IppProtocol
 
-    def __init__(self, *, intake, accounting, config, clock, authenticator=None,
-                 limits: Limits | None = None):
+    def __init__(self, *, intake, accounting, config, clock, password_check=None,
+                 limits: Limits | None = None, service: IppService | None = None,
+                 secure: bool = False):
         self.config = config
         self.clock = clock
-        self.service = IppService(intake=intake, accounting=accounting, config=config, clock=clock)
-        self.authenticator = authenticator
+        self.service = service or IppService(intake=intake, accounting=accounting, config=config,
+                                             clock=clock)
+        self.password_check = password_check or PasswordCheck(accounting)
         self.limits = limits or Limits()
+        self.secure = secure
         self.idle_timeout = float(getattr(config, "idle_timeout", 60.0))
         self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
@@ -302,8 +392,3 @@ class IppFactory(Factory):
     def buildProtocol(self, addr):
         protocol = self.protocol(self)
         return protocol
-
-    def authenticate(self, head: RequestHead, transport) -> str | None:
-        if self.authenticator is None:
-            return None
-        return self.authenticator(head, transport)

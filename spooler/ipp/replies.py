@@ -14,7 +14,7 @@ from spooler.errors import (
 from spooler.ipp.codec import Attribute, IppDecodeError
 from spooler.ipp.constants import Status
 
-__all__ = ["IppError", "status_for", "STATUS_TABLE"]
+__all__ = ["IppError", "AuthenticationRequired", "status_for", "STATUS_TABLE"]
 
 
 class IppError(SpoolerError):
@@ -25,6 +25,17 @@ class IppError(SpoolerError):
         self.status = Status(status)
         self.message = message
         self.unsupported = list(unsupported)
+
+
+class AuthenticationRequired(IppError):
+    """The queue needs credentials. Over TLS the HTTP layer answers ``401`` with a Basic
+    challenge; over plain HTTP no challenge is sent (a password must not travel in the
+    clear) and the IPP status says where to print instead."""
+
+    def __init__(self, message: str, *, secure: bool):
+        super().__init__(Status.CLIENT_ERROR_NOT_AUTHENTICATED if secure
+                         else Status.CLIENT_ERROR_NOT_AUTHORIZED, message)
+        self.secure = secure
 
 
 #: exception type -> status; the first matching entry (in order) wins.

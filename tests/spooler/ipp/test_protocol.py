@@ -580,12 +580,6 @@ def test_an_unnamed_client_can_finish_its_own_create_job():
     assert gw.call(send_document(job_id), b"%PDF").code == Status.SUCCESSFUL_OK
 
 
-def test_the_authenticated_name_wins_over_requesting_user_name(gw):
-    gw.factory.authenticator = lambda head, transport: "verified-alice"
-    gw.call(print_job(user="mallory"), b"%PDF")
-    assert gw.intake.receivers[0].metadata.user == "verified-alice"
-
-
 def test_an_http_gzip_encoded_request_is_decoded_before_parsing(gw):
     body = gzip.compress(encode_message(print_job()) + b"%PDF gzip over http")
     wire = http_request(body).replace(b"Content-Type: application/ipp\r\n",

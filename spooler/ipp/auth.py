@@ -1,0 +1,165 @@
+"""HTTP Basic authentication for IPP, checked against the gateway's local users.
+
+The password check is the panel's own (``AccountingService.verify_password``: Argon2id,
+per-user and per-device lockouts shared by every node, each attempt audited), with the
+client's address as the device (``ipp:<address>``). In front of it sits ``PeerBrake``,
+an in-process brake per address, so one host cannot keep the thread pool busy hashing
+guesses. Credentials are only ever looked at over TLS; the caller enforces that.
+
+``parse_basic`` is sans-IO; ``PasswordCheck`` returns Deferreds and never sees a socket.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections import deque
+from typing import Callable
+
+from twisted.internet.defer import Deferred, fail
+from twisted.logger import Logger
+
+from accounting.errors import LoginFailed, LoginLocked
+from accounting.time import utcnow
+from spooler.errors import SpoolerError
+
+log = Logger()
+
+__all__ = [
+    "AuthenticationError", "BadCredentials", "WrongPassword", "TooManyFailures",
+    "parse_basic", "PeerBrake", "PasswordCheck", "REALM",
+]
+
+REALM = "Printgate"
+MAX_CREDENTIALS = 1024
+
+
+class AuthenticationError(SpoolerError):
+    """Base of what can go wrong with the credentials of an IPP request."""
+
+
+class BadCredentials(AuthenticationError):
+    """The Authorization header cannot be read as Basic credentials."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class WrongPassword(AuthenticationError):
+    """Unknown user, wrong password or disabled user: deliberately not told apart."""
+
+    def __init__(self, user: str, peer: str):
+        super().__init__(f"login failed for {user!r} from {peer}")
+        self.user = user
+        self.peer = peer
+
+
+class TooManyFailures(AuthenticationError):
+    def __init__(self, peer: str, retry_after: int):
+        super().__init__(f"too many failed logins; try again in {retry_after} s")
+        self.peer = peer
+        self.retry_after = retry_after
+
+
+def parse_basic(header: str | None) -> tuple[str, str] | None:
+    """``(user, password)`` from an ``Authorization: Basic`` value; None when there is no
+    header or it names another scheme (which we do not offer); ``BadCredentials`` when a
+    Basic value is malformed."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    token = token.strip()
+    if not token or len(token) > MAX_CREDENTIALS:
+        raise BadCredentials("malformed Basic credentials")
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise BadCredentials("malformed Basic credentials") from None
+    user, sep, password = decoded.partition(":")
+    if not sep or not user or any(ord(c) < 0x20 for c in user):
+        raise BadCredentials("malformed Basic credentials")
+    return user, password
+
+
+class PeerBrake:
+    """After ``max_failures`` failed logins from one address within ``window`` seconds,
+    that address is refused for ``lockout`` seconds without a password being hashed.
+    At most ``capacity`` addresses are remembered (the oldest are forgotten)."""
+
+    def __init__(self, *, max_failures: int = 5, window: float = 300.0, lockout: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic, capacity: int = 10_000):
+        self.max_failures = max_failures
+        self.window = window
+        self.lockout = lockout
+        self.clock = clock
+        self.capacity = capacity
+        self._failures: dict[str, deque] = {}
+        self._locked_until: dict[str, float] = {}
+
+    def check(self, peer: str) -> None:
+        until = self._locked_until.get(peer)
+        if until is None:
+            return
+        left = until - self.clock()
+        if left > 0:
+            raise TooManyFailures(peer, int(left) + 1)
+        del self._locked_until[peer]
+
+    def failed(self, peer: str) -> None:
+        now = self.clock()
+        failures = self._failures.pop(peer, None) or deque()
+        self._failures[peer] = failures  # newest last, so the oldest go first
+        failures.append(now)
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        while len(self._failures) > self.capacity:
+            self._failures.pop(next(iter(self._failures)))
+        if len(failures) >= self.max_failures:
+            self._locked_until[peer] = now + self.lockout
+            failures.clear()
+            while len(self._locked_until) > self.capacity:
+                self._locked_until.pop(next(iter(self._locked_until)))
+
+    def succeeded(self, peer: str) -> None:
+        self._failures.pop(peer, None)
+
+
+class PasswordCheck:
+    """``verify(user, password, peer) -> Deferred[str]`` (the user's name as accounting
+    spells it), failing with ``WrongPassword`` or ``TooManyFailures``."""
+
+    def __init__(self, accounting, *, brake: PeerBrake | None = None):
+        self.accounting = accounting
+        self.brake = brake or PeerBrake()
+
+    def verify(self, user: str, password: str, peer: str) -> Deferred:
+        try:
+            self.brake.check(peer)
+        except TooManyFailures as exc:
+            log.info("IPP login from {host} refused: address locked for {seconds} s",
+                     host=peer, seconds=exc.retry_after)
+            return fail(exc)
+        d = self.accounting.verify_password(user, password, device=f"ipp:{peer}")
+
+        def ok(found):
+            self.brake.succeeded(peer)
+            log.info("IPP login of {user} from {host}", user=found.username, host=peer)
+            return found.username
+
+        def refused(failure):
+            if failure.check(LoginLocked):
+                locked = failure.value
+                seconds = max(1, int((locked.until - utcnow()).total_seconds()) + 1)
+                log.info("IPP login of {user} from {host} refused: {scope} locked",
+                         user=user, host=peer, scope=locked.scope)
+                raise TooManyFailures(peer, seconds)
+            if failure.check(LoginFailed):
+                self.brake.failed(peer)
+                log.info("IPP login failed for {user} from {host}", user=user, host=peer)
+                raise WrongPassword(user, peer)
+            return failure
+
+        return d.addCallbacks(ok, refused)
