@@ -33,16 +33,17 @@ class PdfError(Exception):
     """Internal: qpdf could not read the file; the pages are unknown."""
 
 
-def count_pages(path: str, tally, colour: bool = False) -> list[str]:
+def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str]:
     """Add the pages of the PDF at ``path`` to ``tally``; return warnings.
 
     With ``colour``, each page carries its colour from Ghostscript's ``inkcov`` device
     (``postscript.ink_coverage``: a second opinion on the page count too; when it disagrees,
-    or past the page/time cap, the colour stays unknown with a warning)."""
+    or past the page/time cap or the job's Ghostscript ``budget``, the colour stays unknown
+    with a warning)."""
     fast = fast_count(path)
     if fast is not None:
         warnings: list[str] = []
-        colours = _colours(path, len(fast[1]), warnings) if colour else None
+        colours = _colours(path, len(fast[1]), warnings, budget) if colour else None
         for i, media in enumerate(fast[1]):
             tally.add_page(media=media, color=colours[i] if colours else None)
         return warnings
@@ -72,20 +73,20 @@ def count_pages(path: str, tally, colour: bool = False) -> list[str]:
     except Exception as exc:
         detail = str(exc).replace(str(path), "<job>")
         raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
-    colours = _colours(path, len(media), warnings) if colour else None
+    colours = _colours(path, len(media), warnings, budget) if colour else None
     for i, m in enumerate(media):
         tally.add_page(media=m, color=colours[i] if colours else None)
     return warnings
 
 
-def _colours(path, pages, warnings):
+def _colours(path, pages, warnings, budget=None):
     """Per-page colour, or None (with a warning) when Ghostscript cannot say."""
     from spooler.pdl import postscript
 
     if pages == 0:
         return None
     try:
-        return postscript.ink_coverage(path, pages)
+        return postscript.ink_coverage(path, pages, budget)
     except postscript.ColourError as exc:
         warnings.append(str(exc))
         return None

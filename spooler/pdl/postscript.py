@@ -13,18 +13,21 @@ The scan gives up, and the section is interpreted by Ghostscript instead (method
 ``interpreted``), when the document is not DSC-conforming (no ``%!PS-Adobe-`` header, no
 ``%%Page:``), when ``%%Pages:`` disagrees with the pages found, when a second document is
 joined after the first, when ``showpage`` appears outside any page (a cover page), or when
-nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=nullpage``
-in a subprocess with CPU-time, wall-time and address-space limits; an ``EndPage`` procedure
-prints, per page, the copies, duplex and size in force (the null device ignores ``/Duplex``,
-so the prologue remembers what the job asked ``setpagedevice`` for).
+nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=inkcov``
+in a subprocess with CPU-time, wall-time, address-space and file-size limits; the device
+prints a line per page and copy, and an ``EndPage`` procedure reports before each page the
+duplex mode and size in force (the device ignores ``/Duplex``, so the prologue remembers
+what the job asked ``setpagedevice`` for). Both go to a private channel the job cannot
+write to; stdout is drained unread (see "Ghostscript" below). All runs of one job share
+``GS_JOB_BUDGET`` seconds (``GhostscriptBudget``).
 
 Colour is not known from a scan. When colour is asked for (the default; ``colour=False`` or
-``interpret=False`` switches it off) Ghostscript renders the section with its ``inkcov``
-device, which prints one line per page with the share of the page each of C, M, Y and K
-touches (see ``ink_coverage``). Interpretation and colour share one run: the ``EndPage``
-line is followed by the page's ``inkcov`` line, so pages and their colour cannot drift
-apart. A DSC-counted section gets a second, colour-only run; its page count must match the
-comments' or the colour stays unknown (with a warning).
+``interpret=False`` switches it off) Ghostscript renders the section at full resolution,
+and the ``inkcov`` lines give the share of the page each of C, M, Y and K touches (see
+``ink_coverage``). Interpretation and colour share one run: each page report is followed by
+the page's ``inkcov`` lines, so pages and their colour cannot drift apart. A DSC-counted
+section gets a second, colour-only run; its page count must match the comments' or the
+colour stays unknown (with a warning).
 
 The scan fills its own ``PageTally``; the caller throws it away when the verdict is to
 interpret. ``DscScanner`` holds the policy (what each comment means); ``_scan`` is the byte loop,
@@ -36,8 +39,11 @@ import functools
 import os
 import re
 import resource
+import selectors
 import shutil
 import subprocess
+import tempfile
+import time
 
 from spooler.pdl.policy import PageTally, media_from_points
 
@@ -357,45 +363,102 @@ def _bbox_media(value: bytes):
 
 
 # -- Ghostscript -------------------------------------------------------------------------------
+#
+# What Ghostscript tells us must come through a channel the job cannot write to. A job may
+# print anything on Ghostscript's stdout and stderr (``print``, ``==``, ``(%stdout) (w) file``),
+# and under -dSAFER it may still open the device's ``OutputFile`` path for writing (Ghostscript
+# permits that path to the job as well as to the device). So the run is set up like this:
+#
+# * the device (``inkcov``, one line per page and copy) writes to a FIFO in a private
+#   directory, opened before the job starts (``-dOpenOutputFile``);
+# * the prologue opens the same FIFO for its own page reports, keeps the file object only
+#   inside execute-only procedures (the job can call them, never read them), then says
+#   ``PRINTGATE-READY`` on stdout and waits for a byte on stdin;
+# * we unlink the FIFO and send the byte: from then on no path leads to the channel, and the
+#   job runs. stdout is drained and thrown away (never parsed, never kept).
+#
+# Each page the device prints is an ``inkcov`` line; each page report (``%%PRINTGATE-PAGE``,
+# written by ``EndPage`` before the device prints the page, so the stream stays in order) gives
+# the duplex mode asked for and the page size. A page's copies are the lines the device printed
+# for it; its colour is colour when any of them is. A report without device lines, device
+# lines without a report (a job that installed its own ``EndPage`` behind our back), or anything
+# else on the channel make the run fail: the pages are then unknown, never guessed.
+#
+# What this cannot stop: a job that behaves differently under Ghostscript than on a printer
+# (it can ask ``product``). The SNMP counter check after release is the backstop for that.
 
+#: Seconds one Ghostscript run may take (a single interpretation).
 GS_TIMEOUT = float(os.environ.get("PRINTGATE_GS_TIMEOUT", "60"))
+#: Seconds all Ghostscript runs of one job may take together (interpretation and colour).
+GS_JOB_BUDGET = float(os.environ.get("PRINTGATE_GS_JOB_BUDGET", "60"))
 GS_MEMORY = int(os.environ.get("PRINTGATE_GS_MEMORY", str(1 << 30)))
+#: Largest file Ghostscript may write (its scratch files for huge pages; what a job writes).
+GS_FILE_LIMIT = int(os.environ.get("PRINTGATE_GS_FILE_LIMIT", str(256 << 20)))
+#: Distinct runs of alike pages kept from one Ghostscript run (beyond: the run fails).
+GS_PAGE_RECORD_LIMIT = 100_000
 
-#: Installed before the job: report each page as printed with the settings in force.
-_GS_PROLOGUE = b"""
-/printgate_duplex false def
+_REPORT_LINE_LIMIT = 256
+_READY = b"PRINTGATE-READY\n"
+
+
+def _ps_string(text: str) -> str:
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
+def _prologue(channel: str) -> str:
+    """Installed before the job: report each page the device is about to print, on ``channel``."""
+    return """
+/printgate_out %s (w) file def
+/printgate_duplex [ false ] def
+/printgate_report {
+  dup {
+    //printgate_out (%%%%PRINTGATE-PAGE ) writestring
+    //printgate_out //printgate_duplex 0 get { (true ) } { (false ) } ifelse writestring
+    currentpagedevice /PageSize get aload pop exch
+    //printgate_out exch 32 string cvs writestring
+    //printgate_out ( ) writestring
+    //printgate_out exch 32 string cvs writestring
+    //printgate_out (\\n) writestring
+    //printgate_out flushfile
+  } if
+} bind executeonly def
+/printgate_chain {
+  [ exch /exec load //printgate_report /exec load ] cvx executeonly
+} bind executeonly def
+<< /EndPage { exch pop 2 ne //printgate_report exec } bind executeonly >> setpagedevice
 /setpagedevice {
   dup type /dicttype eq {
-    dup /Duplex known { dup /Duplex get dup type /booleantype eq {
-      /printgate_duplex exch store } { pop } ifelse } if
-  } if
-  //setpagedevice
-} bind def
-<< /EndPage {
-  exch pop 0 eq dup {
-    (%%PRINTGATE-PAGE ) print
-    currentpagedevice /NumCopies 2 copy known { get } { pop pop null } ifelse
-    dup null eq { pop userdict /#copies known { userdict /#copies get } { 1 } ifelse } if
-    =only ( ) print
-    userdict /printgate_duplex get =only ( ) print
-    currentpagedevice /PageSize get aload pop exch =only ( ) print =only
-    (\\n) print flush
-  } if
-} >> setpagedevice
-"""
-
-_GS_PAGE = re.compile(rb"%%PRINTGATE-PAGE (\S+) (\S+) (\S+) (\S+)")
+    dup /EndPage known {
+      dup length 1 add dict copy dup /EndPage 2 copy get //printgate_chain exec put
+    } if
+    dup /Duplex known { dup /Duplex get } { null } ifelse
+    exch //setpagedevice
+    dup type /booleantype eq { //printgate_duplex exch 0 exch put } { pop } ifelse
+  } {
+    //setpagedevice
+  } ifelse
+} bind executeonly def
+userdict /printgate_out undef
+userdict /printgate_duplex undef
+userdict /printgate_report undef
+userdict /printgate_chain undef
+(PRINTGATE-READY\\n) print flush
+(%%stdin) (r) file read { pop } if
+""" % _ps_string(channel)
 
 
 def ghostscript() -> str | None:
     return shutil.which("gs")
 
 
-def _limits():  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_AS, (GS_MEMORY, GS_MEMORY))
-    cpu = int(GS_TIMEOUT) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def _limits(seconds: float):
+    def apply():  # pragma: no cover - runs in the child
+        resource.setrlimit(resource.RLIMIT_AS, (GS_MEMORY, GS_MEMORY))
+        cpu = int(seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (GS_FILE_LIMIT, GS_FILE_LIMIT))
+    return apply
 
 
 class InterpretError(Exception):
@@ -404,6 +467,46 @@ class InterpretError(Exception):
 
 class ColourError(Exception):
     """Ghostscript could not give per-page colour (internal; becomes a warning, colour unknown)."""
+
+
+class GhostscriptBudget:
+    """The seconds of Ghostscript one job may still use, over all its sections.
+
+    Every run takes at most what is left; a run that starts with nothing left fails at once
+    (its section's pages or colour are then unknown, with a warning). ``clock`` is for tests.
+    """
+
+    def __init__(self, seconds: float | None = None, clock=time.monotonic):
+        self.seconds = GS_JOB_BUDGET if seconds is None else float(seconds)
+        self.spent = 0.0
+        self._clock = clock
+
+    def remaining(self) -> float:
+        return max(0.0, self.seconds - self.spent)
+
+    def exhausted_message(self) -> str:
+        return f"Ghostscript time for the job ({self.seconds:g} s) used up"
+
+    def timeout(self, cap: float) -> float:
+        """Seconds the next run may take, at most ``cap``; raises ``subprocess.TimeoutExpired``
+        when nothing is left."""
+        left = self.remaining()
+        if left <= 0:
+            raise _BudgetSpent(self.exhausted_message())
+        return min(cap, left)
+
+    def run(self, fn, *args, cap: float, **kw):
+        """``fn(*args, timeout=..., **kw)`` within the budget; its time is charged."""
+        timeout = self.timeout(cap)
+        start = self._clock()
+        try:
+            return fn(*args, timeout=timeout, **kw)
+        finally:
+            self.spent += self._clock() - start
+
+
+class _BudgetSpent(Exception):
+    pass
 
 
 # -- colour: Ghostscript's inkcov device ---------------------------------------------------------
@@ -424,6 +527,9 @@ class ColourError(Exception):
 #   the numbers, so a few stray pixels do not make a page colour. Neutral pages are exactly
 #   0 whatever the threshold. What it cannot tell: near-neutral pixels (a JPEG of a grey
 #   scan with chroma noise) do put colour ink on paper and count as colour.
+#
+# A run for pages alone uses the same device at a low resolution (it is the device's lines
+# that count the pages).
 
 #: Pages beyond this are not rendered for colour (colour unknown, with a warning).
 COLOUR_PAGE_LIMIT = int(os.environ.get("PRINTGATE_COLOUR_PAGE_LIMIT", "500"))
@@ -437,8 +543,8 @@ COLOUR_THRESHOLD = float(os.environ.get("PRINTGATE_COLOUR_THRESHOLD", "0.0001"))
 #: Neutrals to K only, and the job may not undo it.
 _INKCOV_SETUP = ("{} setblackgeneration {} setundercolorremoval "
                  "/setblackgeneration { pop } def /setundercolorremoval { pop } def ")
-_INK = re.compile(rb"^\s*([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+CMYK OK\s*$", re.M)
-_LINE = re.compile(rb"^(%%PRINTGATE-PAGE [^\n]*|\s*[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+CMYK OK)\s*$", re.M)
+_INK = re.compile(rb" *([0-9]+\.[0-9]+) +([0-9]+\.[0-9]+) +([0-9]+\.[0-9]+) +([0-9]+\.[0-9]+) CMYK OK")
+_GS_PAGE = re.compile(rb"%%PRINTGATE-PAGE (true|false) ([-+0-9.eE]+) ([-+0-9.eE]+)")
 
 
 def is_colour(c: float, m: float, y: float, k: float = 0.0) -> bool:
@@ -446,91 +552,233 @@ def is_colour(c: float, m: float, y: float, k: float = 0.0) -> bool:
     return max(c, m, y) >= COLOUR_THRESHOLD
 
 
-def _run_gs(path: str, *, colour: bool, timeout: float):
-    """Run the section through Ghostscript with the page-reporting prologue.
+class _PageReports:
+    """Reads the private channel: page reports, each followed by the device's lines for it.
 
-    Returns ``[(page fields, colour or None)]``, one per page as the job printed it.
+    Pages are kept as runs of alike pages ``[duplex, width, height, copies, colour, count]``.
+    """
+
+    def __init__(self, colour: bool):
+        self.colour = colour
+        self.runs: list[list] = []
+        self._page = None    # [duplex, width, height, lines, colour] of the page being printed
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        if len(self._buffer) > _REPORT_LINE_LIMIT:
+            raise InterpretError("Ghostscript wrote an overlong line to its page channel")
+        for line in lines:
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        ink = _INK.fullmatch(line)
+        if ink is not None:
+            if self._page is None:
+                raise InterpretError("Ghostscript printed a page it did not report (EndPage replaced?)")
+            self._page[3] += 1
+            if self.colour and not self._page[4] and is_colour(*(float(v) for v in ink.groups())):
+                self._page[4] = True
+            return
+        report = _GS_PAGE.fullmatch(line)
+        if report is None:
+            raise InterpretError("Ghostscript wrote something unexpected to its page channel")
+        self._close_page()
+        duplex, width, height = report.groups()
+        self._page = [duplex == b"true", width, height, 0, False]
+
+    def _close_page(self) -> None:
+        page, self._page = self._page, None
+        if page is None:
+            return
+        if page[3] == 0:
+            raise InterpretError("Ghostscript reported a page the device did not print")
+        record = [page[0], page[1], page[2], page[3], page[4] if self.colour else None]
+        if self.runs and self.runs[-1][:5] == record:
+            self.runs[-1][5] += 1
+            return
+        if len(self.runs) >= GS_PAGE_RECORD_LIMIT:
+            raise InterpretError("Ghostscript printed too many different pages")
+        self.runs.append(record + [1])
+
+    def close(self) -> list[list]:
+        if self._buffer:
+            raise InterpretError("Ghostscript's page channel ended in the middle of a line")
+        self._close_page()
+        return self.runs
+
+
+def _run_gs(path: str, *, colour: bool, timeout: float) -> list[list]:
+    """Run the section at ``path`` through Ghostscript's ``inkcov`` device and read back, from
+    a channel the job cannot reach, what it printed: runs of alike pages
+    ``[duplex, width, height, copies, colour or None, count]``.
+
     Raises ``subprocess.TimeoutExpired`` / ``OSError`` / ``InterpretError``.
     """
     gs = ghostscript()
     if gs is None:
         raise InterpretError("Ghostscript is not installed")
-    setup = _GS_PROLOGUE.decode()
-    if colour:
-        device = ["-sDEVICE=inkcov", "-dUseFastColor=true", "-sOutputFile=%stdout"]
-        setup = _INKCOV_SETUP + setup
-    else:
-        device = ["-sDEVICE=nullpage"]
-    cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", *device,
-           "-sstdout=%stdout", "-c", setup, "-f", path]
-    proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=timeout, preexec_fn=_limits)
-    if proc.returncode != 0 or b"Error:" in proc.stdout:
-        raise InterpretError(f"Ghostscript failed (exit {proc.returncode})")
-    pages = []
-    for line in _LINE.findall(proc.stdout):
-        page = _GS_PAGE.match(line)
-        if page is not None:
-            pages.append([page.groups(), None])
-        elif pages and pages[-1][1] is None:
-            # the page's first inkcov line; further ones are the device's copies of it
-            ink = _INK.match(line)
-            pages[-1][1] = is_colour(*(float(v) for v in ink.groups()))
-    if colour and any(c is None for _, c in pages):
-        raise InterpretError("Ghostscript printed a page without its ink coverage")
-    return [(fields, c) for fields, c in pages]
+    deadline = time.monotonic() + timeout
+    private = tempfile.mkdtemp(prefix="printgate-gs-")
+    try:
+        channel = os.path.join(private, "pages")
+        os.mkfifo(channel, 0o600)
+        reader = os.open(channel, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            setup = _prologue(channel)
+            if colour:
+                device = ["-sDEVICE=inkcov", "-dUseFastColor=true"]
+                setup = _INKCOV_SETUP + setup
+            else:
+                device = ["-sDEVICE=inkcov", "-r18"]
+            cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", *device,
+                   "-dOpenOutputFile=true", f"-sOutputFile={channel}", "-c", setup, "-f", path]
+            env = {k: v for k, v in os.environ.items() if k != "GS_OPTIONS"}
+            env["TMPDIR"] = private  # what -dSAFER lets a job write, it writes here (removed after)
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, env=env, close_fds=True,
+                                    preexec_fn=_limits(timeout))
+            try:
+                reports = _PageReports(colour)
+                _converse(proc, reader, channel, reports, deadline)
+                code = proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise subprocess.TimeoutExpired(cmd, timeout) from None
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                for stream in (proc.stdin, proc.stdout):
+                    if stream is not None and not stream.closed:
+                        stream.close()
+        finally:
+            os.close(reader)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    if code != 0:
+        raise InterpretError(f"Ghostscript failed (exit {code})")
+    return reports.close()
 
 
-def ink_coverage(path: str, pages: int) -> list[bool]:
+def _converse(proc, reader: int, channel: str, reports: _PageReports, deadline: float) -> None:
+    """Wait for the prologue's ``PRINTGATE-READY``, unlink the channel and let the job run;
+    then read the channel and drain stdout (nothing of it is kept) until both end."""
+    out = proc.stdout.fileno()
+    os.set_blocking(out, False)
+    with selectors.DefaultSelector() as sel:
+        sel.register(out, selectors.EVENT_READ, "stdout")
+        greeting = b""
+        ready = False
+        streams = 1
+        while streams:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(proc.args, 0)
+            for key, _ in sel.select(left):
+                try:
+                    data = os.read(key.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    streams -= 1
+                    if not ready:
+                        raise InterpretError("Ghostscript did not start")
+                elif key.data == "channel":
+                    reports.feed(data)
+                elif not ready:
+                    # Only Ghostscript and the prologue have run: whatever precedes the
+                    # greeting is theirs. After it, stdout is the job's and is not read.
+                    greeting = (greeting + data)[-(1 << 16):]
+                    if _READY in greeting:
+                        # The prologue holds the channel open: from now on it ends only when
+                        # Ghostscript closes it. Unlink it before the job can look for it.
+                        os.unlink(channel)
+                        ready = True
+                        sel.register(reader, selectors.EVENT_READ, "channel")
+                        streams += 1
+                        proc.stdin.write(b"\n")
+                        proc.stdin.close()
+
+
+def _expand(runs):
+    for duplex, width, height, copies, colour, count in runs:
+        for _ in range(count):
+            yield duplex, width, height, copies, colour
+
+
+def _pages(runs) -> int:
+    return sum(run[5] for run in runs)
+
+
+def ink_coverage(path: str, pages: int, budget: GhostscriptBudget | None = None) -> list[bool]:
     """Per-page colour of the PostScript or PDF at ``path``, whose ``pages`` are known.
 
-    Raises ``ColourError`` (colour unknown) past the page cap, on timeout, on failure, or when
-    Ghostscript prints a different number of pages.
+    Raises ``ColourError`` (colour unknown) past the page cap, on timeout, when the job's
+    Ghostscript time (``budget``) is used up, on failure, or when Ghostscript prints a different
+    number of pages.
     """
     if pages > COLOUR_PAGE_LIMIT:
         raise ColourError(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
+    budget = budget if budget is not None else GhostscriptBudget()
     try:
-        result = _run_gs(path, colour=True, timeout=COLOUR_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise ColourError(f"colour not checked: Ghostscript took more than {COLOUR_TIMEOUT:g} s") from None
+        runs = budget.run(_run_gs, path, colour=True, cap=COLOUR_TIMEOUT)
+    except _BudgetSpent as exc:
+        raise ColourError(f"colour not checked: {exc}") from None
+    except subprocess.TimeoutExpired as exc:
+        raise ColourError(f"colour not checked: Ghostscript took more than {exc.timeout:g} s") from None
     except OSError as exc:
         raise ColourError(f"colour not checked: Ghostscript could not run: {exc}") from None
     except InterpretError as exc:
         raise ColourError(f"colour not checked: {exc}") from None
-    if len(result) != pages:
-        raise ColourError(f"colour not checked: Ghostscript printed {len(result)} pages, the count is {pages}")
-    return [c for _, c in result]
+    printed = _pages(runs)
+    if printed != pages:
+        raise ColourError(f"colour not checked: Ghostscript printed {printed} pages, the count is {pages}")
+    return [page[4] for page in _expand(runs)]
 
 
-def interpret(path: str, tally: PageTally, colour: bool = False) -> list[str]:
+def interpret(path: str, tally: PageTally, colour: bool = False,
+              budget: GhostscriptBudget | None = None) -> list[str]:
     """Count pages by running the PostScript at ``path`` through Ghostscript; with ``colour``,
-    in the same run, the colour of each page (``inkcov`` instead of ``nullpage``). Returns
-    warnings. A colour run that fails or takes longer than ``COLOUR_TIMEOUT`` is followed by
-    a ``nullpage`` run for the pages alone (colour unknown)."""
+    in the same run, the colour of each page (at full resolution). Returns warnings. A colour
+    run that fails or takes longer than ``COLOUR_TIMEOUT`` is followed by a run for the pages
+    alone (colour unknown). All runs of one job share ``budget``; when it is used up the pages
+    are unknown (``InterpretError``)."""
+    budget = budget if budget is not None else GhostscriptBudget()
     warnings: list[str] = []
-    result = None
+    runs = None
     if colour:
         try:
-            result = _run_gs(path, colour=True, timeout=min(COLOUR_TIMEOUT, GS_TIMEOUT))
-        except subprocess.TimeoutExpired:
-            warnings.append(f"colour not checked: Ghostscript took more than {min(COLOUR_TIMEOUT, GS_TIMEOUT):g} s")
+            runs = budget.run(_run_gs, path, colour=True, cap=min(COLOUR_TIMEOUT, GS_TIMEOUT))
+        except _BudgetSpent as exc:
+            raise InterpretError(f"PostScript pages not counted: {exc}") from None
+        except subprocess.TimeoutExpired as exc:
+            warnings.append(f"colour not checked: Ghostscript took more than {exc.timeout:g} s")
         except (OSError, InterpretError) as exc:
             warnings.append(f"colour not checked: {exc}")
-        if result is not None and len(result) > COLOUR_PAGE_LIMIT:
+        if runs is not None and _pages(runs) > COLOUR_PAGE_LIMIT:
             warnings.append(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
-            result = [(fields, None) for fields, _ in result]
-    if result is None:
+            runs = [run[:4] + [None, run[5]] for run in runs]
+    if runs is None:
         try:
-            result = _run_gs(path, colour=False, timeout=GS_TIMEOUT)
+            runs = budget.run(_run_gs, path, colour=False, cap=GS_TIMEOUT)
+        except _BudgetSpent as exc:
+            raise InterpretError(f"PostScript pages not counted: {exc}") from None
         except subprocess.TimeoutExpired:
+            if budget.remaining() <= 0:
+                raise InterpretError(f"PostScript pages not counted: {budget.exhausted_message()}") from None
             raise InterpretError("Ghostscript took too long") from None
         except OSError as exc:
             raise InterpretError(f"Ghostscript could not run: {exc}") from None
-    for (copies, duplex, width, height), c in result:
+    for duplex, width, height, copies, c, count in runs:
         try:
-            n = _copies(copies)
             media = media_from_points(float(width), float(height))
         except ValueError:
-            n, media = None, None
-        tally.add_page(copies=n, duplex=duplex == b"true", media=media, color=c)
+            media = None
+        for _ in range(count):
+            tally.add_page(copies=copies, duplex=duplex, media=media, color=c)
     return warnings

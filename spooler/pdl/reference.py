@@ -24,10 +24,12 @@ there. qpdf and Ghostscript read that memory file through its ``/proc`` path.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
 ``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
-for PostScript (at most ``postscript.GS_TIMEOUT`` seconds), and Ghostscript's ``inkcov``
+for PostScript (at most ``postscript.GS_TIMEOUT`` seconds a run), and Ghostscript's ``inkcov``
 device for the colour of PostScript and PDF pages (at most ``postscript.COLOUR_TIMEOUT``
 seconds and ``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is
-one). Call it off the reactor thread.
+one). All Ghostscript runs of one job share ``postscript.GS_JOB_BUDGET`` seconds
+(``PRINTGATE_GS_JOB_BUDGET``); sections left when it is used up have their pages (or colour)
+unknown, with a warning. Call it off the reactor thread.
 """
 from __future__ import annotations
 
@@ -167,6 +169,7 @@ class Analyzer:
         self._interpret = interpret
         self._colour = interpret if colour is None else bool(colour)
         self._colour_runs = 0   # Ghostscript colour runs so far (at most postscript.COLOUR_RUN_LIMIT a job)
+        self._gs_budget = postscript.GhostscriptBudget()  # seconds of Ghostscript left for this job
         self._account = JobAccount()
         self._env: dict[str, str] = {}
         self._pjl: dict[str, str] = {}
@@ -345,7 +348,7 @@ class Analyzer:
             if language == "pdf":
                 method = "header"
                 with self._section_file(section, end) as path:
-                    for w in pdf.count_pages(path, tally, colour=self._colour_run()):
+                    for w in pdf.count_pages(path, tally, colour=self._colour_run(), budget=self._gs_budget):
                         self._account.warn(w)
             elif language == "postscript":
                 why = scanner.verdict()
@@ -357,7 +360,8 @@ class Analyzer:
                     if not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
                     with self._section_file(section, end) as path:
-                        for w in postscript.interpret(path, tally, colour=self._colour_run()):
+                        for w in postscript.interpret(path, tally, colour=self._colour_run(),
+                                                      budget=self._gs_budget):
                             self._account.warn(w)
                 elif tally.pages and self._colour_run():
                     self._dsc_colour(section, end, tally)
@@ -393,7 +397,7 @@ class Analyzer:
         the pages stay as the comments counted them; colour only when the counts agree."""
         try:
             with self._section_file(section, end) as path:
-                tally.set_colours(postscript.ink_coverage(path, tally.pages))
+                tally.set_colours(postscript.ink_coverage(path, tally.pages, self._gs_budget))
         except postscript.ColourError as exc:
             self._account.warn(str(exc))
         except _SpoolError as exc:
