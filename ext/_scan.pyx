@@ -18,6 +18,8 @@ from spooler.pdl.pcl5 import DOC_HEAD as _DOC_HEAD, PAGE_SIZES as _PCL_PAGE_SIZE
 from zlib import crc32 as _crc32
 from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
 from spooler.pdl import raster as _raster
+from spooler.pdl.policy import media_from_points as _media_from_points
+from spooler.pdl.postscript import _bbox_media
 
 cdef bytes UEL = b"\x1b%-12345X"
 cdef Py_ssize_t UEL_LEN = 9
@@ -1408,18 +1410,124 @@ cdef inline bint _ps_setting_name(const unsigned char* p, Py_ssize_t n):
 
 
 class DscScanner(_postscript.DscScanner):
-    """``postscript.DscScanner`` with its byte loop in C."""
+    """``postscript.DscScanner`` with its byte loop in C. Pages go to the tally in runs of
+    alike pages (``PageTally.add_pages``), handed over when the run breaks or the section ends."""
+
+    def __init__(self, tally):
+        _postscript.DscScanner.__init__(self, tally)
+        self._run = None   # [count, copies, duplex, media] of pages not yet in the tally
 
     def _scan(self, data, final):
         return _dsc_scan(self, data, final)
+
+    def _add_page(self, copies, duplex, media):
+        _dsc_add_page(self, copies, duplex, media)
+
+    def _end_section(self):
+        _postscript.DscScanner._end_section(self)
+        _dsc_flush(self)
+
+
+cdef int _dsc_add_page(object self, object copies, object duplex, object media) except -1:
+    cdef list run = self._run
+    if run is not None and run[2] is duplex and run[1] == copies and run[3] == media:
+        run[0] += 1
+        return 0
+    _dsc_flush(self)
+    self._run = [1, copies, duplex, media]
+    return 0
+
+
+cdef int _dsc_flush(object self) except -1:
+    cdef list run = self._run
+    if run is not None:
+        self._run = None
+        self.tally.add_pages(run[0], run[1], run[2], run[3], None)
+    return 0
+
+
+cdef int _dsc_new_page(object self) except -1:
+    """``DscScanner._new_page`` (with ``_close_page``), for the commonest line."""
+    if self._in_page:
+        copies = self.copies
+        if copies is None:
+            copies = self.hash_copies
+        media = self._page_media or self._page_bbox_media or self.media or self._doc_media
+        _dsc_add_page(self, copies, self.duplex, media)
+    self._in_page = True
+    self._outside = False
+    self._pages_found += 1
+    self._page_media = None
+    self._page_bbox_media = None
+    return 0
+
+
+cdef inline bint _re_space(int c):
+    """Python's ``\\s`` in a bytes pattern."""
+    return c == 0x20 or 0x09 <= c <= 0x0D
+
+
+cdef Py_ssize_t _ps_number_end(const unsigned char* p, Py_ssize_t k, Py_ssize_t n):
+    """End of ``postscript._NUMBER`` matched greedily at ``p[k:n]``, or -1."""
+    if k < n and (p[k] == 0x2B or p[k] == 0x2D):
+        k += 1
+    if k < n and 0x30 <= p[k] <= 0x39:
+        while k < n and 0x30 <= p[k] <= 0x39:
+            k += 1
+        if k < n and p[k] == 0x2E:
+            k += 1
+            while k < n and 0x30 <= p[k] <= 0x39:
+                k += 1
+        return k
+    if k + 1 < n and p[k] == 0x2E and 0x30 <= p[k + 1] <= 0x39:
+        k += 1
+        while k < n and 0x30 <= p[k] <= 0x39:
+            k += 1
+        return k
+    return -1
+
+
+cdef bint _ps_page_size(const unsigned char* p, Py_ssize_t n, double* w, double* h):
+    """Does ``postscript._SETTING`` match ``/PageSize [w h]`` in the window ``p[:n]``? Sets w, h."""
+    cdef Py_ssize_t k = 9, a, b
+    cdef char tmp[72]
+    if n < 9 or memcmp(p, b"/PageSize", 9) != 0:
+        return False
+    while k < n and _re_space(p[k]):
+        k += 1
+    if k >= n or p[k] != 0x5B:
+        return False
+    k += 1
+    while k < n and _re_space(p[k]):
+        k += 1
+    a = k
+    k = _ps_number_end(p, k, n)
+    if k < 0 or k >= n or not _re_space(p[k]):
+        return False
+    memcpy(tmp, p + a, k - a)
+    tmp[k - a] = 0
+    w[0] = strtod(tmp, NULL)
+    while k < n and _re_space(p[k]):
+        k += 1
+    b = k
+    k = _ps_number_end(p, k, n)
+    if k < 0:
+        return False
+    memcpy(tmp, p + b, k - b)
+    tmp[k - b] = 0
+    h[0] = strtod(tmp, NULL)
+    while k < n and _re_space(p[k]):
+        k += 1
+    return k < n and p[k] == 0x5D
 
 
 cdef object _dsc_scan(object self, bytes data, bint final):
     """``postscript.DscScanner._scan`` with the scanner's counters held in C between the
     (rare) calls into the Python policy, which may change them."""
     cdef const unsigned char* d = data
-    cdef Py_ssize_t pos = 0, end = len(data), take, nl, i, eol, lim
+    cdef Py_ssize_t pos = 0, end = len(data), take, nl, i, eol, lim, n
     cdef int b, prev
+    cdef double w, h
     cdef Py_ssize_t skip = self._skip
     cdef Py_ssize_t skip_lines = self._skip_lines
     cdef bint skip_to_eol = self._skip_to_eol
@@ -1476,10 +1584,21 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 skip_to_eol = end - i > LINE_LIMIT
                 pos = lim
             else:
-                line = data[i:eol]
+                line = None
                 pos = eol
             last = d[pos - 1]
-            if _dsc_comment_matters(d + i, (eol if eol >= 0 else lim) - i) or self.conforming is None:
+            n = (eol if eol >= 0 else lim) - i
+            if n >= 7 and memcmp(d + i, b"%%Page", 6) == 0 and self.conforming is not None and not self._depth:
+                if d[i + 6] == 0x3A:  # %%Page:
+                    _dsc_new_page(self)
+                    outside = False
+                    continue
+                if n >= 18 and memcmp(d + i + 6, b"BoundingBox:", 12) == 0:
+                    self._page_bbox_media = _bbox_media(data[i + 18:i + n].strip())
+                    continue
+            if _dsc_comment_matters(d + i, n) or self.conforming is None:
+                if line is None:
+                    line = data[i:eol]
                 self._skip = skip
                 self._skip_lines = skip_lines
                 self._skip_to_eol = skip_to_eol
@@ -1493,7 +1612,12 @@ cdef object _dsc_scan(object self, bytes data, bint final):
             if end - i < NAME_WINDOW and not final:
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if _ps_setting_name(d + i + 1, end - i - 1):
-                self._setting(data[i:i + NAME_WINDOW])
+                n = end - i if end - i < NAME_WINDOW else NAME_WINDOW
+                if _ps_page_size(d + i, n, &w, &h):
+                    if not self._depth:
+                        self._page_size(_media_from_points(w, h))
+                else:
+                    self._setting(data[i:i + NAME_WINDOW])
             pos = i + 1
         elif b == 0x1B:
             if end - i >= UEL_LEN and memcmp(d + i, <const char*>UEL, UEL_LEN) == 0:
@@ -1735,7 +1859,7 @@ class Analyzer(_reference.Analyzer):
     backend = "cython"
 
 
-def analyze_path(path, *, analyzer_class=None, chunk_size=1 << 16, interpret=True):
+def analyze_path(path, *, analyzer_class=None, chunk_size=1 << 16, interpret=True, colour=None):
     """Analyze the file at ``path`` with the Cython scanners."""
     return _reference.analyze_path(path, analyzer_class=analyzer_class or Analyzer,
-                                   chunk_size=chunk_size, interpret=interpret)
+                                   chunk_size=chunk_size, interpret=interpret, colour=colour)

@@ -153,6 +153,38 @@ class PageTally:
             self._sheet_duplex = duplex
         self._sheet_sides += 1
 
+    def add_pages(self, count: int, copies=None, duplex=None, media=None, color=None) -> None:
+        """Record ``count`` alike pages in a row: the same as ``count`` calls of ``add_page``
+        (without ``front``), in constant time. The Cython scanners hand pages over this way."""
+        if count <= 0:
+            return
+        self.add_page(copies, duplex, media, color)
+        rest = count - 1
+        if not rest:
+            return
+        copies = self.default_copies if copies is None else clamp_copies(copies)
+        duplex = self.default_duplex if duplex is None else bool(duplex)
+        if media is None:
+            media = self.default_media
+        self.pages += rest
+        self.impressions += copies * rest
+        if media and media in self.media:
+            self.media[media] += copies * rest
+        if color is not None and self.force_mono:
+            color = False
+        if color is None:
+            pass
+        elif color:
+            self.color_pages += rest
+        else:
+            self.mono_pages += rest
+        # the first page left the sheet with its media and duplex: the rest fill it, then more
+        capacity = 2 if duplex else 1
+        sides = self._sheet_sides + rest
+        new_sheets = (sides + capacity - 1) // capacity - 1
+        self.sheets += copies * new_sheets
+        self._sheet_sides = sides - capacity * new_sheets
+
     def set_colours(self, colours: list[bool]) -> None:
         """Give the pages already added (in order, all with colour unknown) their colour, once
         it is known after the fact (PostScript counted from DSC, rendered afterwards)."""

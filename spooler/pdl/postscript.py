@@ -245,10 +245,7 @@ class DscScanner:
         name = m.group(1)
         if name == b"PageSize":
             if m.group(2) is not None:
-                media = media_from_points(float(m.group(2)), float(m.group(3)))
-                self.media = media
-                if self._in_page:
-                    self._page_media = media
+                self._page_size(media_from_points(float(m.group(2)), float(m.group(3))))
             return
         value = m.group(4)
         if value is None:
@@ -287,7 +284,17 @@ class DscScanner:
         self._in_page = False
         copies = self.copies if self.copies is not None else self.hash_copies
         media = self._page_media or self._page_bbox_media or self.media or self._doc_media
-        self.tally.add_page(copies, self.duplex, media, None)
+        self._add_page(copies, self.duplex, media)
+
+    def _add_page(self, copies, duplex, media):
+        """Hand one page to the tally (the Cython twin collects runs of alike pages first)."""
+        self.tally.add_page(copies, duplex, media, None)
+
+    def _page_size(self, media):
+        """A ``/PageSize [w h]`` setting (outside embedded documents)."""
+        self.media = media
+        if self._in_page:
+            self._page_media = media
 
     def _end_section(self):
         if self._carry:

@@ -42,7 +42,54 @@ FRAGMENTS = [
     b"\n%%Page: 1 1\n", b"\n%%BeginBinary: 5\n", b"\n%%BeginData: 2 Binary Lines\n", b"\n%%BeginDocument\n",
     b"\n%%EndDocument\n", b"/NumCopies 3 ", b"/Duplex true ", b"/PageSize [595 842] ", b"/#copies 2 ",
     b"\n%%Trailer\n", b"\n%%EOF\n", b" showpage ", b"\n%%EndSetup\n", b"\n%%Pages: 1\n",
+    b"/PageSize[612 792]", b"/PageSize [ +.5\t842. ]", b"/PageSize [-3 1e3]", b"\n%%PageBoundingBox: 0 0 612 792\n",
+    b"\n%%PageBoundingBox:\t1 1 420 595 \n", b"\n%%Page:", b"\n%%PageTrailer\n",
 ]
+
+#: ``/PageSize`` settings the Cython byte loop reads without the regular expression: each must
+#: give what ``postscript._SETTING`` gives, also cut at the 64-byte window.
+PAGE_SIZES = [
+    b"/PageSize [595 842]", b"/PageSize[612 792]", b"/PageSize \t[ 595.0\n842.5 ]", b"/PageSize [+.5 -7.]",
+    b"/PageSize [. 5]", b"/PageSize [5 .]", b"/PageSize [5. 6.6.]", b"/PageSize [1 2 3]", b"/PageSize [12]",
+    b"/PageSize [1e3 5]", b"/PageSize [\x0b420\x0c595\r]", b"/PageSize [595 842", b"/PageSize 595 842]",
+    b"/PageSize [" + b" " * 44 + b"595 842]", b"/PageSize [" + b" " * 45 + b"595 842]",
+    b"/PageSize [" + b" " * 46 + b"595 842]", b"/PageSize [595" + b" " * 40 + b"842]",
+]
+
+
+@pytest.mark.parametrize("setting", PAGE_SIZES)
+@pytest.mark.parametrize("tail", [b"", b" setpagedevice\n"])
+def test_page_size_settings_are_read_alike_on_both_backends(setting, tail):
+    page = b"%%Page: 1 1\n<< " + setting + b" >>" + tail + b"\nshowpage\n"
+    data = b"%!PS-Adobe-3.0\n%%EndComments\n%%EndSetup\n" + page + page.replace(b"1 1", b"2 2") + b"%%EOF\n"
+    assert_same(data)
+    assert_same(data, [len(data) // 2])
+    assert_same(data[:-7] + setting)  # the setting cut at the end of the job
+
+
+def test_runs_of_alike_pages_count_as_pages_one_by_one():
+    """``PageTally.add_pages`` (how the Cython scanners hand over runs) is ``add_page`` n times."""
+    from spooler.pdl.policy import PageTally
+
+    rng = random.Random(3)
+    media = [None, "a4", "letter"] + [f"custom-{i}x{i}pt" for i in range(70)]
+    for _ in range(3000):
+        kw = dict(default_copies=rng.choice([1, 3]), default_duplex=rng.random() < .5, default_media=rng.choice([None, "a4"]))
+        one, runs = PageTally(**kw), PageTally(**kw)
+        one.force_mono = runs.force_mono = rng.random() < .2
+        for _ in range(rng.randrange(1, 8)):
+            page = (rng.choice([None, 0, 1, 2, 10**6]), rng.choice([None, True, False]),
+                    rng.choice(media if rng.random() < .1 else media[:3]), rng.choice([None, True, False]))
+            if rng.random() < .3:
+                front = rng.random() < .5
+                one.add_page(*page, front=front)
+                runs.add_page(*page, front=front)
+            else:
+                n = rng.randrange(0, 7)
+                for _ in range(n):
+                    one.add_page(*page)
+                runs.add_pages(n, *page)
+            assert [getattr(one, k) for k in PageTally.__slots__] == [getattr(runs, k) for k in PageTally.__slots__]
 
 
 def both(data, chunks=None):
