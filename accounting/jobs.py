@@ -82,18 +82,19 @@ class JobStore:
             with self.db.writer.begin() as conn:
                 if refusals:
                     pending.write(conn, refusals)
-                ids = self._insert_jobs(conn, new_jobs)
-                rows = conn.execute(self._select().where(jobs.c.id.in_(ids))).mappings().all() if ids else []
+                rows = self._insert_jobs(conn, new_jobs)
         except BaseException:
             for decision in refusals:
                 pending.add(decision)
             raise
-        by_id = {row["id"]: _held_job(row) for row in rows}
-        return [by_id[job_id] for job_id in ids]
+        # Built from what was just inserted rather than read back: this runs for every
+        # acknowledged job, and a second query per group costs as much as the insert.
+        return [_held_job(row) for row in rows]
 
-    def _insert_jobs(self, conn, new_jobs) -> list[int]:
+    def _insert_jobs(self, conn, new_jobs) -> list[dict]:
         """One multi-row INSERT for the jobs and one for their first history rows: the
-        group committer calls this for every acknowledged job, so it stays lean."""
+        group committer calls this for every acknowledged job, so it stays lean. Returns
+        the inserted rows, each with its ``id`` and ``queue_name``."""
         if not new_jobs:
             return []
         rows = []
@@ -125,6 +126,16 @@ class JobStore:
             ))
         result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
         ids = [job_id for (job_id,) in result]
+        for row, job_id, job in zip(rows, ids, new_jobs):
+            row.update(id=job_id, queue_name=job.queue, reserved_amount=None, charged_amount=None,
+                       release_device=None)
+            row.setdefault("decision_id", None)
+            row.setdefault("decision_action", None)
+            row.setdefault("decision_rule", None)
+            row.setdefault("decision_message", None)
+            row.setdefault("decision_changes", None)
+            row.setdefault("price_estimate", None)
+            row.setdefault("account_id", None)
         for job in new_jobs:
             if job.decision is not None and job.decision.action != "deny":
                 write_policy_record(conn, job.decision)
@@ -133,7 +144,7 @@ class JobStore:
                  reason=f"received over {job.protocol}")
             for job_id, job in zip(ids, new_jobs)
         ])
-        return ids
+        return rows
 
     # -- reading ----------------------------------------------------------------------
     def _select(self):
