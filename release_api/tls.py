@@ -118,14 +118,17 @@ def ensure_certificate(data_dir: Path, *, hostnames: list[str] | None = None, ce
     return CertificateFiles(cert_path, key_path, generated=True)
 
 
-def server_context_factory(files: CertificateFiles) -> ssl.CertificateOptions:
-    """Twisted TLS options: the certificate and key, TLS 1.2 at least, no compression,
-    Twisted's own cipher selection."""
+def server_context_factory(files: CertificateFiles, *, maximum_version: ssl.TLSVersion | None = None
+                           ) -> ssl.CertificateOptions:
+    """Twisted TLS options: the certificate and key, TLS 1.2 at least (and at most
+    ``maximum_version`` when given), no compression, Twisted's own cipher selection."""
     certificate, key = _load(files.certificate, files.private_key)
     chain = x509.load_pem_x509_certificates(files.certificate.read_bytes())[1:]
+    limits = {"lowerMaximumSecurityTo": maximum_version} if maximum_version is not None else {}
     return ssl.CertificateOptions(
         privateKey=key,
         certificate=certificate,
         raiseMinimumTo=MINIMUM_TLS_VERSION,
         extraCertChain=chain or None,
+        **limits,
     )

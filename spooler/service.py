@@ -208,12 +208,14 @@ class Gateway:
         public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
         hostnames = sorted({public_host, "localhost", "127.0.0.1"} | ({bind} if bind else set()))
         http_setting = self.config.ports.get("http")
+        ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)
+        ipps = ipp.tls_sibling() if ipp is not None else None
 
         def listen_https(port):
             outcome = []
             listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
                                https_port=port, interface=bind, public_host=public_host,
-                               hostnames=hostnames).addBoth(outcome.append)
+                               hostnames=hostnames, ipp_factory=ipps).addBoth(outcome.append)
             if isinstance(outcome[0], Failure):
                 outcome[0].raiseException()
             return outcome[0]
@@ -236,6 +238,9 @@ class Gateway:
                 listeners.append(Listener("https", api.https_port, bind, fallback, note=unavailable(standard, exc)))
         self.release_api = api
         https_number = listeners[0].number
+        if ipp is not None:
+            ipp.service.ipps_port = https_number
+            ipp.service.ipp_port = next((l.number for l in self.listeners if l.name == "ipp"), None)
         self.panel_url = f"https://{public_host}{'' if https_number == 443 else f':{https_number}'}/panel/"
         if http_setting == 0 or (configured is not None and http_setting is None):
             return listeners

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Callable
 
 from twisted.internet.defer import Deferred, fail
@@ -129,11 +132,34 @@ class PeerBrake:
 
 class PasswordCheck:
     """``verify(user, password, peer) -> Deferred[str]`` (the user's name as accounting
-    spells it), failing with ``WrongPassword`` or ``TooManyFailures``."""
+    spells it), failing with ``WrongPassword`` or ``TooManyFailures``.
 
-    def __init__(self, accounting, *, brake: PeerBrake | None = None):
+    A client that is refused sends the same credentials again, on a new connection, a few
+    times (libcups does): within ``repeat_window`` seconds a repeat of refused credentials
+    from the same address is refused again without being counted, so that one typo is
+    one failure and does not lock the user out of the panel too. What is remembered is a
+    keyed digest (HMAC, key made at start, never written anywhere), for that window only.
+    """
+
+    def __init__(self, accounting, *, brake: PeerBrake | None = None, repeat_window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, capacity: int = 1000):
         self.accounting = accounting
         self.brake = brake or PeerBrake()
+        self.repeat_window = repeat_window
+        self.clock = clock
+        self.capacity = capacity
+        self._key = secrets.token_bytes(32)
+        self._refused: OrderedDict[bytes, float] = OrderedDict()
+
+    def _digest(self, user: str, password: str, peer: str) -> bytes:
+        text = "\0".join((peer, user, password)).encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, text, hashlib.sha256).digest()
+
+    def _refused_recently(self, digest: bytes) -> bool:
+        now = self.clock()
+        while self._refused and next(iter(self._refused.values())) <= now - self.repeat_window:
+            self._refused.popitem(last=False)
+        return digest in self._refused
 
     def verify(self, user: str, password: str, peer: str) -> Deferred:
         try:
@@ -142,6 +168,9 @@ class PasswordCheck:
             log.info("IPP login from {host} refused: address locked for {seconds} s",
                      host=peer, seconds=exc.retry_after)
             return fail(exc)
+        digest = self._digest(user, password, peer)
+        if self._refused_recently(digest):
+            return fail(WrongPassword(user, peer))
         d = self.accounting.verify_password(user, password, device=f"ipp:{peer}")
 
         def ok(found):
@@ -158,6 +187,9 @@ class PasswordCheck:
                 raise TooManyFailures(peer, seconds)
             if failure.check(LoginFailed):
                 self.brake.failed(peer)
+                self._refused[digest] = self.clock()
+                while len(self._refused) > self.capacity:
+                    self._refused.popitem(last=False)
                 log.info("IPP login failed for {user} from {host}", user=user, host=peer)
                 raise WrongPassword(user, peer)
             return failure

@@ -53,6 +53,7 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.closing = False
         self.secure = False
         self.verified: dict[str, str] = {}  # Authorization header -> user, this connection
+        self.rejected: set[str] = set()  # Authorization headers refused on this connection
 
     # -- connection ----------------------------------------------------------------------
     def connectionMade(self):
@@ -212,9 +213,14 @@ class IppProtocol(Protocol, TimeoutMixin):
         if known is not None:
             self._dispatch(message, known)
             return
+        if header in self.rejected:
+            # Clients resend refused credentials unchanged (libcups does several times):
+            # one typo is one failure, not a lockout of the user.
+            self._challenge("wrong user name or password")
+            return
         d = self.factory.password_check.verify(*credentials, self.peer_host)
         d.addCallbacks(self._authenticated, self._not_authenticated,
-                       callbackArgs=(message, header), errbackArgs=(message,))
+                       callbackArgs=(message, header), errbackArgs=(message, header))
         d.addErrback(lambda f: log.failure("IPP authentication of {host} failed", f,
                                            host=self.peer_host))
 
@@ -227,10 +233,12 @@ class IppProtocol(Protocol, TimeoutMixin):
             self.verified[header] = user
         self._dispatch(message, user)
 
-    def _not_authenticated(self, failure, message: Message) -> None:
+    def _not_authenticated(self, failure, message: Message, header: str) -> None:
         if self.closing or self.transport is None or self.request_message is not message:
             return
         if failure.check(WrongPassword):
+            if len(self.rejected) < 4:
+                self.rejected.add(header)
             self._challenge("wrong user name or password")
         elif failure.check(TooManyFailures):
             self._refuse(message, IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(failure.value)))
@@ -392,3 +400,12 @@ class IppFactory(Factory):
     def buildProtocol(self, addr):
         protocol = self.protocol(self)
         return protocol
+
+    def tls_sibling(self) -> "IppFactory":
+        """A factory for IPP over TLS (``ipps://`` on the shared HTTPS port) with the same
+        jobs, password check and connection set (closed at shutdown) as this one."""
+        sibling = IppFactory(intake=None, accounting=None, config=self.config, clock=self.clock,
+                             password_check=self.password_check, limits=self.limits,
+                             service=self.service, secure=True)
+        sibling.connections = self.connections
+        return sibling

@@ -188,8 +188,8 @@ def test_the_same_credentials_on_one_connection_are_checked_once():
 
 def test_after_three_wrong_passwords_the_address_is_refused_without_hashing():
     gw = AuthGateway()
-    for _ in range(3):
-        gw.send(print_job(), b"%PDF", authorization=basic("alice", "guess"))
+    for guess in ("guess1", "guess2", "guess3"):
+        gw.send(print_job(), b"%PDF", authorization=basic("alice", guess))
     assert len(gw.passwords.calls) == 3
     transport = gw.send(print_job(), b"%PDF", authorization=basic("alice", "correct horse"))
     reply = last(transport)
@@ -226,3 +226,13 @@ def test_a_create_job_by_an_authenticated_user_is_owned_by_that_user():
     assert reply.code == Status.SUCCESSFUL_OK
     job_id = attr(reply, "job-id")[0]
     assert gw.factory.service.pending[job_id].owner == "alice"
+
+
+def test_the_same_wrong_password_sent_again_on_new_connections_counts_once():
+    gw = AuthGateway()
+    for _ in range(6):
+        transport = gw.send(print_job(), b"%PDF", authorization=basic("alice", "typo"))
+        assert transport.value().startswith(b"HTTP/1.1 401 ")
+    assert len(gw.passwords.calls) == 1
+    assert last(gw.send(print_job(), b"%PDF", authorization=basic("alice", "correct horse"))).code \
+        == Status.SUCCESSFUL_OK
