@@ -22,9 +22,10 @@ def run(args) -> int:
 
     asyncioreactor.install()
     from twisted.internet import reactor
-    from twisted.logger import globalLogBeginner, textFileLogObserver
+    from twisted.logger import globalLogBeginner
 
     from spooler.config import ConfigError, load_config
+    from spooler.logs import gateway_log_observer
     from spooler.service import Gateway
 
     try:
@@ -38,7 +39,7 @@ def run(args) -> int:
         value = getattr(args, f"{name}_port")
         if value is not None:
             config.ports[name] = value
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
     listeners = gateway.start()
     print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
