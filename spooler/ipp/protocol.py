@@ -261,7 +261,7 @@ class IppProtocol(Protocol, TimeoutMixin):
         self._respond(self.factory.service.error_response(message, error))
 
     def _dispatch(self, message: Message, user: str | None) -> None:
-        host_header = self.head.header("host") or self._local_host()
+        host_header = self._host_with_port()
         try:
             request = self.factory.service.prepare(
                 message, host_header=host_header, peer=self.peer_host, document=self.document,
@@ -366,6 +366,17 @@ class IppProtocol(Protocol, TimeoutMixin):
             ("Connection", "close")]) + text)
         self.closing = True
         self.transport.loseConnection()
+
+    def _host_with_port(self) -> str:
+        """The Host the client used, with the port it connected to when it named none:
+        ipp:// and ipps:// both default to 631, which our HTTPS port is not."""
+        host = self.head.header("host") or ""
+        if not host:
+            return self._local_host()
+        bare = host.rsplit("]", 1)[-1] if host.startswith("[") else host
+        if ":" in bare:
+            return host
+        return f"{host}:{getattr(self.transport.getHost(), 'port', 631)}"
 
     def _local_host(self) -> str:
         host = self.transport.getHost()
