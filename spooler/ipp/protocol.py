@@ -4,6 +4,11 @@ Per request: the HTTP head (answering ``100 Continue`` at once), the IPP attribu
 (bounded), then the document streamed through ``DocumentBody`` into the intake pipeline.
 A response is written once the request body has ended (keep-alive); an error found
 while a body is still arriving is answered at once and the connection is closed.
+
+Time and connection limits (``spooler.ipp.limits``): each connection is in one phase —
+``idle`` (connected or between requests), ``head``, ``body`` or ``busy`` (the gateway's
+turn, no client timer) — with one timer for it; the factory counts connections in total
+and per address across port 631 and ipps://.
 """
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
-from twisted.protocols.policies import TimeoutMixin
 
 from spooler.ipp.codec import (
     IppDecodeError, Limits, Message, MessageAccumulator, encode_message,
@@ -23,6 +27,7 @@ from spooler.ipp.document import Decompressor, DocumentBody
 from spooler.ipp.http import (
     BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
 )
+from spooler.ipp.limits import ConnectionLimits, limits_from_config
 from spooler.ipp.operations import IppService
 from spooler.ipp.auth import (
     REALM, BadCredentials, PasswordCheck, TooManyFailures, WrongPassword, parse_basic,
@@ -37,9 +42,16 @@ EARLY_ANSWER_BYTES = 256 * 1024
 IPP_PATHS = ("/", "/ipp/print", "/printers/", "/jobs/", "/ipp/print/")
 
 
-class IppProtocol(Protocol, TimeoutMixin):
+class IppProtocol(Protocol):
     def __init__(self, factory: "IppFactory"):
         self.factory = factory
+        self.admitted = False
+        self.phase = "idle"
+        self.timer = None
+        self.received = 0  # bytes from the client, for the body rate
+        self.window_mark = 0
+        self.reading_paused = False
+        self.paused_in_window = False
         self.parser = RequestParser()
         self.events: deque = deque()
         self.busy = False  # a complete request is being answered
@@ -57,31 +69,103 @@ class IppProtocol(Protocol, TimeoutMixin):
 
     # -- connection ----------------------------------------------------------------------
     def connectionMade(self):
-        self.factory.connections.add(self)
-        self.callLater = self.factory.clock.callLater
-        self.setTimeout(self.factory.idle_timeout)
         peer = self.transport.getPeer()
         self.peer_host = getattr(peer, "host", "unknown")
         self.secure = self.factory.secure or ISSLTransport.providedBy(self.transport)
-
-    def timeoutConnection(self):
-        log.info("IPP connection from {host} idle, closing", host=self.peer_host)
-        self._abort_document(ConnectionDone("idle timeout"))
-        self.transport.abortConnection()
+        refusal = self.factory.admit(self)
+        if refusal is not None:
+            log.info("IPP connection from {host} refused: {reason}", host=self.peer_host,
+                     reason=refusal)
+            self.closing = True
+            text = f"{refusal}; try again later\n".encode()
+            self.transport.write(format_response_head(503, [
+                ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text))),
+                ("Retry-After", "5"), ("Connection", "close")]) + text)
+            self.transport.loseConnection()
+            return
+        self.admitted = True
+        self._enter("idle")
 
     def connectionLost(self, reason=ConnectionDone()):
-        self.factory.connections.discard(self)
-        self.setTimeout(None)
+        self._cancel_timer()
+        if self.admitted:
+            self.admitted = False
+            self.factory.release(self)
         self._abort_document(reason.value if hasattr(reason, "value") else reason)
+
+    # -- time limits -----------------------------------------------------------------------
+    def _enter(self, phase: str) -> None:
+        """Start ``phase`` with its timer (none while ``busy``)."""
+        self.phase = phase
+        self._cancel_timer()
+        limits = self.factory.connection_limits
+        if phase == "idle":
+            self._arm(limits.idle_timeout)
+        elif phase == "head":
+            self._arm(limits.head_timeout)
+        elif phase == "body":
+            self.window_mark = self.received
+            self.paused_in_window = self.reading_paused
+            self._arm(limits.body_window)
+
+    def _arm(self, seconds: float) -> None:
+        self.timer = self.factory.clock.callLater(seconds, self._timed_out)
+
+    def _cancel_timer(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+
+    def _timed_out(self) -> None:
+        self.timer = None
+        if self.closing or self.transport is None:
+            return
+        limits = self.factory.connection_limits
+        if self.phase == "idle":
+            log.info("IPP connection from {host} idle for {seconds} s, closing",
+                     host=self.peer_host, seconds=limits.idle_timeout)
+            self.closing = True
+            self.transport.loseConnection()
+            return
+        if self.phase == "head":
+            self._too_slow(f"request head not complete within {limits.head_timeout:g} s")
+            return
+        if self.phase == "body":
+            got = self.received - self.window_mark
+            if self.paused_in_window or got >= limits.min_body_rate * limits.body_window:
+                self._enter("body")
+                return
+            self._too_slow(f"request body too slow: {got} bytes in {limits.body_window:g} s "
+                           f"(at least {limits.min_body_rate} bytes/s)")
+
+    def _too_slow(self, reason: str) -> None:
+        self._http_error(408, reason)
+        # A client that does not read either is cut off for good shortly after.
+        self.factory.clock.callLater(5.0, self._abort_if_open)
+
+    def _abort_if_open(self) -> None:
+        if self.transport is not None and self.admitted:
+            self.transport.abortConnection()
+
+    def _pause_reading(self) -> None:
+        self.reading_paused = True
+        self.paused_in_window = True
+        self.transport.pauseProducing()
+
+    def _resume_reading(self) -> None:
+        self.reading_paused = False
+        self.transport.resumeProducing()
 
     def _abort_document(self, reason) -> None:
         if self.document is not None and not self.body_ended:
             self.document.fail(reason if isinstance(reason, BaseException) else ConnectionDone())
 
     def dataReceived(self, data: bytes):
-        self.resetTimeout()
         if self.closing:
             return
+        self.received += len(data)
+        if self.phase == "idle":
+            self._enter("head")
         try:
             self.events.extend(self.parser.feed(data))
         except HttpError as e:
@@ -99,11 +183,13 @@ class IppProtocol(Protocol, TimeoutMixin):
             elif isinstance(event, EndOfRequest):
                 self._end()
         if self.busy and self.events:
-            self.transport.pauseProducing()
+            self._pause_reading()
 
     # -- one request ---------------------------------------------------------------------
     def _head(self, head: RequestHead) -> None:
         self.head = head
+        if head.chunked or head.content_length:
+            self._enter("body")
         self.body_ended = False
         self.request_message = None
         self.document = None
@@ -161,7 +247,7 @@ class IppProtocol(Protocol, TimeoutMixin):
             return
         self.body_ended = True
         self.busy = True
-        self.setTimeout(None)  # our turn: a slow commit is not the client idling
+        self._enter("busy")  # our turn: a slow commit is not the client idling
         if head.method != "POST":
             self._simple_page(head)
             return
@@ -193,8 +279,7 @@ class IppProtocol(Protocol, TimeoutMixin):
     def _start(self, message: Message) -> None:
         self.request_message = message
         self.accumulator = None
-        self.document = DocumentBody(pause=self.transport.pauseProducing,
-                                     resume=self.transport.resumeProducing)
+        self.document = DocumentBody(pause=self._pause_reading, resume=self._resume_reading)
         try:
             credentials = parse_basic(self.head.header("authorization"))
         except BadCredentials as exc:
@@ -332,8 +417,8 @@ class IppProtocol(Protocol, TimeoutMixin):
         self.document = None
         self.pending_response = None
         self.busy = False
-        self.setTimeout(self.factory.idle_timeout)
-        self.transport.resumeProducing()
+        self._enter("idle" if self.parser.idle else "head")
+        self._resume_reading()
         self._drain()
 
     def _bad_message(self, exc: IppDecodeError) -> None:
@@ -396,7 +481,7 @@ class IppFactory(Factory):
 
     def __init__(self, *, intake, accounting, config, clock, password_check=None,
                  limits: Limits | None = None, service: IppService | None = None,
-                 secure: bool = False):
+                 secure: bool = False, connection_limits: ConnectionLimits | None = None):
         self.config = config
         self.clock = clock
         self.service = service or IppService(intake=intake, accounting=accounting, config=config,
@@ -404,9 +489,30 @@ class IppFactory(Factory):
         self.password_check = password_check or PasswordCheck(accounting)
         self.limits = limits or Limits()
         self.secure = secure
-        self.idle_timeout = float(getattr(config, "idle_timeout", 60.0))
+        self.connection_limits = connection_limits or limits_from_config(config)
         self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
+        self.per_address: dict[str, int] = {}
+
+    def admit(self, protocol: IppProtocol) -> str | None:
+        """Count ``protocol`` in, or say why it is refused (``release`` undoes ``admit``)."""
+        limits = self.connection_limits
+        if len(self.connections) >= limits.max_connections:
+            return f"{len(self.connections)} IPP connections already open"
+        host = protocol.peer_host
+        if self.per_address.get(host, 0) >= limits.max_per_address:
+            return f"{limits.max_per_address} IPP connections from {host} already open"
+        self.connections.add(protocol)
+        self.per_address[host] = self.per_address.get(host, 0) + 1
+        return None
+
+    def release(self, protocol: IppProtocol) -> None:
+        self.connections.discard(protocol)
+        left = self.per_address.get(protocol.peer_host, 0) - 1
+        if left > 0:
+            self.per_address[protocol.peer_host] = left
+        else:
+            self.per_address.pop(protocol.peer_host, None)
 
     def buildProtocol(self, addr):
         protocol = self.protocol(self)
@@ -417,6 +523,8 @@ class IppFactory(Factory):
         jobs, password check and connection set (closed at shutdown) as this one."""
         sibling = IppFactory(intake=None, accounting=None, config=self.config, clock=self.clock,
                              password_check=self.password_check, limits=self.limits,
-                             service=self.service, secure=True)
+                             service=self.service, secure=True,
+                             connection_limits=self.connection_limits)
         sibling.connections = self.connections
+        sibling.per_address = self.per_address
         return sibling
