@@ -7,6 +7,7 @@ chunk's bytes and reuses everything else — PJL framing, detection, the copies 
 policy, PDF, raster, Ghostscript — from the Python modules, so policy stays in one place.
 Every decision below mirrors a line of ``pcl5.py`` / ``pclxl.py`` / ``postscript.py``.
 """
+cimport cython
 from libc.string cimport memchr, memcmp, memcpy
 from libc.stdlib cimport strtod, malloc, realloc, free
 
@@ -236,11 +237,52 @@ def _popcount_check(bytes data):
     return pg_popcount(data, len(data)), pg_popcount_portable(data, len(data))
 
 
+cdef class _PageRun:
+    """Alike pages in a row, handed to the tally in one ``PageTally.add_pages`` call when the
+    run breaks or ``flush`` is called (before anything reads the tally)."""
+
+    cdef object tally
+    cdef Py_ssize_t count
+    cdef bint has_copies, color
+    cdef long copies
+    cdef int duplex        # -1: not said
+    cdef object media
+
+    def __cinit__(self, tally):
+        self.tally = tally
+        self.count = 0
+
+    cdef int add(self, bint has_copies, long copies, int duplex, object media, bint color) except -1:
+        if self.count:
+            if (has_copies == self.has_copies and (not has_copies or copies == self.copies)
+                    and duplex == self.duplex and color == self.color
+                    and (media is self.media or media == self.media)):
+                self.count += 1
+                return 0
+            self.flush()
+        self.count = 1
+        self.has_copies = has_copies
+        self.copies = copies
+        self.duplex = duplex
+        self.media = media
+        self.color = color
+        return 0
+
+    cdef int flush(self) except -1:
+        cdef Py_ssize_t n = self.count
+        if n:
+            self.count = 0
+            self.tally.add_pages(n, self.copies if self.has_copies else None,
+                                 None if self.duplex < 0 else bool(self.duplex), self.media, bool(self.color))
+        return 0
+
+
 cdef class Pcl5Scanner:
     """Cython twin of ``spooler.pdl.pcl5.Pcl5Scanner``."""
 
     cdef public object tally
     cdef public list warnings
+    cdef _PageRun _run
     cdef bytes _carry
     cdef Py_ssize_t _skip
     cdef int _payload_kind
@@ -309,6 +351,7 @@ cdef class Pcl5Scanner:
 
     def __init__(self, tally):
         self.tally = tally
+        self._run = _PageRun(tally)
         self.warnings = []
         self._carry = b""
         self._skip = 0
@@ -332,6 +375,7 @@ cdef class Pcl5Scanner:
 
     cdef int _doc_boundary(self, bytes data, Py_ssize_t pos) except -1:
         self._collect_head(data, pos)
+        self._run.flush()
         t = self.tally
         pages = t.pages - self._doc_pages
         if pages:
@@ -431,10 +475,14 @@ cdef class Pcl5Scanner:
 
     cdef int _eject(self) except -1:
         self._band_flush()
-        self.tally.add_page(
-            copies=None if self._copies < 0 else self._copies,
-            duplex=None if self._duplex < 0 else bool(self._duplex),
-            media=self._media, color=bool(self._color), front=bool(self._front))
+        if self._front:
+            self._run.flush()
+            self.tally.add_page(
+                copies=None if self._copies < 0 else self._copies,
+                duplex=None if self._duplex < 0 else bool(self._duplex),
+                media=self._media, color=bool(self._color), front=True)
+        else:
+            self._run.add(self._copies >= 0, self._copies, self._duplex, self._media, self._color)
         self._new_page()
         return 0
 
@@ -847,6 +895,7 @@ cdef class Pcl5Scanner:
         self._close_streams()
         self._buf_base = self._fed
         self._doc_boundary(b"", 0)
+        self._run.flush()
         if self._docs >= 2 and self._docs_alike:
             self.tally.fold_copies(self._docs)
             self.warnings.append(f"the same document {self._docs} times: counted as {self._docs} copies")
@@ -924,6 +973,28 @@ cdef unsigned char XL_OP_ACTS[256]
 for _i in range(256):
     XL_OP_ACTS[_i] = 1 if _i in (0x43, 0x44, 0x6A, 0x63, 0x79, 0xB0, 0xB1, 0xB2) else 0
 
+# Classes of a token's first byte for the byte loop's fast paths (XC_OTHER: PclXlScanner._token).
+DEF XC_OTHER = 0
+DEF XC_WS = 1
+DEF XC_UBYTE = 2
+DEF XC_ATTR = 3
+DEF XC_OP = 4
+DEF XC_XY = 5
+cdef unsigned char XL_CLASS[256]
+for _i in range(256):
+    if XL_WS[_i]:
+        XL_CLASS[_i] = XC_WS
+    elif _i == 0xC0:
+        XL_CLASS[_i] = XC_UBYTE
+    elif _i == 0xF8:
+        XL_CLASS[_i] = XC_ATTR
+    elif 0x40 <= _i <= 0xBF and not XL_OP_ACTS[_i]:
+        XL_CLASS[_i] = XC_OP
+    elif 0xD0 <= _i <= 0xD5:
+        XL_CLASS[_i] = XC_XY
+    else:
+        XL_CLASS[_i] = XC_OTHER
+
 
 cdef struct XlValue:
     int kind
@@ -933,12 +1004,14 @@ cdef struct XlValue:
     unsigned char raw[ARRAY_KEEP]
 
 
+@cython.final
 cdef class PclXlScanner:
     """Cython twin of ``spooler.pdl.pclxl.PclXlScanner``."""
 
     cdef public object tally
     cdef public list warnings
     cdef public object failed
+    cdef _PageRun _run
     cdef bytes _carry
     cdef bint _header, _big
     cdef Py_ssize_t _skip
@@ -968,6 +1041,7 @@ cdef class PclXlScanner:
 
     def __init__(self, tally):
         self.tally = tally
+        self._run = _PageRun(tally)
         self.warnings = []
         self.failed = None
         self._carry = b""
@@ -1037,7 +1111,7 @@ cdef class PclXlScanner:
             buf = data
         cdef const unsigned char* d = buf
         cdef Py_ssize_t pos = 0, end = len(buf), take, nl, r
-        cdef int b, binding
+        cdef int b, binding, cls
         if self.failed:
             return self._find_uel(buf, 0)
         while pos < end:
@@ -1070,30 +1144,46 @@ cdef class PclXlScanner:
                 self._header = False
                 pos = nl + 1
                 continue
+            # the commonest tokens, inline (a switch on the byte's class): whitespace, ubyte
+            # values, xy pairs, attribute ids we do not keep, operators that change nothing
+            while pos < end:
+                b = d[pos]
+                cls = XL_CLASS[b]
+                if cls == XC_WS:
+                    pos += 1
+                elif cls == XC_UBYTE:
+                    if pos + 2 > end:
+                        break
+                    self._value.kind = K_INT
+                    self._value.num = d[pos + 1]
+                    self._have_value = True
+                    self._value_deferred = False
+                    pos += 2
+                elif cls == XC_ATTR:
+                    if pos + 2 > end or XL_SLOT[d[pos + 1]] >= 0:
+                        break
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos += 2
+                elif cls == XC_OP:
+                    if self._any_attr:
+                        self._clear_attrs()
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos += 1
+                elif cls == XC_XY:
+                    r = pos + 1 + 2 * XL_SCALAR[b - 0x10]
+                    if r > end:
+                        break
+                    self._value.kind = K_XY
+                    self._have_value = True
+                    self._value_deferred = False
+                    pos = r
+                else:
+                    break
+            if pos >= end:
+                break
             b = d[pos]
-            if XL_WS[b]:
-                pos += 1
-                continue
-            # the commonest tokens, inline: ubyte/uint16 values, ubyte attribute ids, operators
-            if b == 0xC0 and pos + 2 <= end:
-                self._value.kind = K_INT
-                self._value.num = d[pos + 1]
-                self._have_value = True
-                self._value_deferred = False
-                pos += 2
-                continue
-            if b == 0xF8 and pos + 2 <= end and XL_SLOT[d[pos + 1]] < 0:
-                self._have_value = False
-                self._value_deferred = False
-                pos += 2
-                continue
-            if 0x40 <= b <= 0xBF and not XL_OP_ACTS[b]:
-                if self._any_attr:
-                    self._clear_attrs()
-                self._have_value = False
-                self._value_deferred = False
-                pos += 1
-                continue
             r = self._token(d, pos, end, b)
             if r == -1:
                 self._materialize()
@@ -1313,16 +1403,14 @@ cdef class PclXlScanner:
         return True
 
     cdef int _end_page(self) except -1:
-        cdef long copies_v
+        cdef long copies_v = 0
         cdef XlValue* m
-        copies = None
-        if self._int_attr(self._page_has, self._page_attrs, S_COPIES, &copies_v):
-            copies = copies_v
-        duplex = None
+        cdef bint has_copies = self._int_attr(self._page_has, self._page_attrs, S_COPIES, &copies_v)
+        cdef int duplex = -1
         if self._page_has[S_DUPLEX]:
-            duplex = True
+            duplex = 1
         elif self._page_has[S_SIMPLEX]:
-            duplex = False
+            duplex = 0
         media = None
         if self._page_has[S_MEDIA]:
             m = &self._page_attrs[S_MEDIA]
@@ -1331,7 +1419,7 @@ cdef class PclXlScanner:
             elif m.kind == K_ARRAY and m.tag == 0xC0:
                 name = (<char*>m.raw)[:m.count]
                 media = _XL_MEDIA_NAMES.get(name.upper().strip(b"\x00 "))
-        self.tally.add_page(copies=copies, duplex=duplex, media=media, color=bool(self._page_color))
+        self._run.add(has_copies, copies_v, duplex, media, self._page_color)
         self._in_page = False
         self._page_color = False
         for i in range(N_SLOTS):
@@ -1400,6 +1488,7 @@ cdef class PclXlScanner:
         if self._in_page:
             self.warnings.append("PCL XL page without EndPage")
             self._end_page()
+        self._run.flush()
         return 0
 
     def close(self):
