@@ -10,6 +10,15 @@ Held jobs live in accounting; a job announced by Create-Job lives here (``Pendin
 until its document is committed, under an id from a separate range that stays its IPP
 job-id afterwards. Every state change of a recorded job goes through
 ``accounting.change_job_state``.
+
+What lives only in memory, and what a restart does to it: a Create-Job still waiting for
+its document is lost with its connection state (a later Send-Document, Get-Job-Attributes
+or Cancel-Job for it gets client-error-not-found, saying so); the Create-Job id of a job
+that was committed is in the job's ``client_job_ref`` and is found again by ``recover``,
+as is a hold the client asked for at submission (``job-hold-until``). A Hold-Job on an
+already held job is not kept across a restart. Waiting Create-Jobs are capped (in total
+and per client address), time out after ``MULTIPLE_OPERATION_TIMEOUT`` and are
+forgotten ``FORGET_AFTER`` later; at most ``MAX_REMEMBERED`` are kept in all.
 """
 from __future__ import annotations
 
@@ -67,6 +76,8 @@ MULTIPLE_OPERATION_TIMEOUT = 120.0
 #: per client host), how long a finished one is remembered, and how many id aliases.
 MAX_PENDING = 1000
 MAX_PENDING_PER_HOST = 50
+MAX_REMEMBERED = 2 * MAX_PENDING
+CLIENT_REF_PREFIX = "ipp-job-id:"
 FORGET_AFTER = 600.0
 MAX_ALIASES = 100_000
 #: Operations a queue that requires authentication answers without credentials: a client
@@ -221,6 +232,41 @@ class IppService:
         self.ipp_port: int | None = None
         self.ipps_port: int | None = None
         self._ids = itertools.count(PENDING_ID_BASE + int(time.time()) % 1_000_000 * 64)
+        self._recovery: Deferred | None = None
+
+    def recover(self) -> Deferred:
+        """Once per gateway start: the Create-Job ids and client holds of the IPP jobs
+        still held or releasing, from accounting (see the module docstring)."""
+        if self._recovery is None:
+            d = maybeDeferred(self.accounting.list_jobs, states=NOT_COMPLETED)
+            d.addCallback(self._recovered)
+            d.addErrback(lambda f: log.failure("IPP could not recover its job ids", f))
+            self._recovery = d
+        return self._recovery
+
+    def _recovered(self, jobs) -> None:
+        ids = holds = 0
+        for job in jobs:
+            if getattr(job, "protocol", "ipp") != "ipp":
+                continue
+            ref = job.client_job_ref or ""
+            tail = ref[len(CLIENT_REF_PREFIX):] if ref.startswith(CLIENT_REF_PREFIX) else ""
+            if tail.isdigit() and int(tail) >= PENDING_ID_BASE and int(tail) not in self.aliases:
+                self.aliases[int(tail)] = job.id
+                self.ipp_ids[job.id] = int(tail)
+                ids += 1
+            if job.state == "held" and (job.attributes or {}).get("job-hold-until", "no-hold") != "no-hold":
+                self.client_holds.add(job.id)
+                holds += 1
+        if ids or holds:
+            log.info("IPP recovered {ids} Create-Job id(s) and {holds} client hold(s) of held jobs",
+                     ids=ids, holds=holds)
+
+    def new_pending_id(self) -> int:
+        job_id = next(self._ids)
+        while job_id in self.aliases or job_id in self.pending:
+            job_id = next(self._ids)
+        return job_id
 
     # ------------------------------------------------------------ validation
 
@@ -604,9 +650,13 @@ class IppService:
         pending = self.pending.get(job_id)
         if pending is not None and pending.committed_id is None:
             return succeed((JobView.of_pending(pending), pending))
+        if job_id >= PENDING_ID_BASE and job_id not in self.aliases:
+            if self._recovery is not None and not self._recovery.called:
+                waiting = Deferred()
+                self._recovery.addBoth(lambda result: (waiting.callback(None), result)[1])
+                return waiting.addCallback(lambda _: self.find_job(request))
+            return fail(IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id)))
         real_id = self.aliases.get(job_id, job_id)
-        if real_id >= PENDING_ID_BASE:
-            return fail(IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no job {job_id}"))
         d = self.accounting.get_job(real_id)
 
         def found(job):
@@ -695,8 +745,14 @@ def _create_job(service: IppService, request: IppRequest):
     if len(waiting) >= MAX_PENDING or sum(
             1 for j in waiting if j.host == request.host) >= MAX_PENDING_PER_HOST:
         raise IppError(Status.SERVER_ERROR_BUSY, "too many jobs are waiting for their documents")
+    if len(service.pending) >= MAX_REMEMBERED:
+        # Ended Create-Jobs are shown a while for their clients; the oldest go first.
+        for ended in [j for j in service.pending.values() if j.state != "pending"]:
+            service.pending.pop(ended.id, None)
+            if len(service.pending) < MAX_REMEMBERED:
+                break
     job = PendingJob(
-        id=next(service._ids), queue=request.queue.name, owner=request.user, host=request.host,
+        id=service.new_pending_id(), queue=request.queue.name, owner=request.user, host=request.host,
         title=service.job_name(request, template), created_at=datetime.now(timezone.utc),
         template=template, hold=template.get("job-hold-until", "no-hold") != "no-hold")
     service.pending[job.id] = job
@@ -704,6 +760,11 @@ def _create_job(service: IppService, request: IppRequest):
     log.info("IPP Create-Job {job_id} for {user} from {host}", job_id=job.id, user=job.owner,
              host=job.host)
     return service.job_response(request, JobView.of_pending(job), ignored)
+
+
+def _unknown_pending(job_id: int) -> str:
+    return (f"job {job_id} is not known here: a job created without its document is "
+            f"forgotten when it times out or when the gateway restarts; print it again")
 
 
 def _forget_later(service: IppService, job: PendingJob) -> None:
@@ -738,7 +799,7 @@ def _send_document(service: IppService, request: IppRequest):
     if job is None:
         if job_id in service.aliases:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} already has its document")
-        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id))
     service.check_owner(request, job.owner, job_id, job.host)
     if job.state != "pending":
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} is {job.state}")
@@ -801,7 +862,7 @@ def _close_job(service: IppService, request: IppRequest):
     if job is None:
         if job_id in service.aliases:
             return service.response(request.message)
-        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"no pending job {job_id}")
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id))
     service.check_owner(request, job.owner, job_id, job.host)
     _cancel_timeout(job)
     d = maybeDeferred(_commit_pending, service, request, job)

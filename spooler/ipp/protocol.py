@@ -518,6 +518,9 @@ class IppFactory(Factory):
         protocol = self.protocol(self)
         return protocol
 
+    def startFactory(self):
+        self.service.recover()
+
     def tls_sibling(self) -> "IppFactory":
         """A factory for IPP over TLS (``ipps://`` on the shared HTTPS port) with the same
         jobs, password check and connection set (closed at shutdown) as this one."""
