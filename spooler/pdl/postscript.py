@@ -495,8 +495,8 @@ class GhostscriptBudget:
         return f"Ghostscript time for the job ({self.seconds:g} s) used up"
 
     def timeout(self, cap: float) -> float:
-        """Seconds the next run may take, at most ``cap``; raises ``subprocess.TimeoutExpired``
-        when nothing is left."""
+        """Seconds the next run may take, at most ``cap``; raises ``_BudgetSpent`` when
+        nothing is left."""
         left = self.remaining()
         if left <= 0:
             raise _BudgetSpent(self.exhausted_message())

@@ -110,6 +110,12 @@ def test_the_channel_is_gone_before_the_job_runs(tmp_path):
     assert [run[3:] for run in runs] == [[1, True, 1]]
 
 
+def test_ghostscript_options_from_the_environment_are_not_passed_on(backend, monkeypatch):
+    monkeypatch.setenv("GS_OPTIONS", "-dLastPage=1")
+    f = analyze_bytes(backend, ps_document([COLOUR_PAGE] * 2, dsc=False))
+    assert (f.pages, f.color_pages) == (2, 2), f.warnings
+
+
 # -- one time budget per job ---------------------------------------------------------------------
 
 def endless_sections(n: int) -> bytes:
