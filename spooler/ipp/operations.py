@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
 from twisted.logger import Logger
 
+from accounting.passwords import SecretHasher
 from spooler.intake import JobMetadata
 from spooler.ipp.codec import Attribute, AttributeGroup, Message, Tag
 from spooler.ipp.constants import JobState, OPERATION_NAMES, Operation, Status
@@ -41,6 +42,7 @@ from spooler.ipp.printer import (
     DEFAULT_DOCUMENT_FORMAT, DOCUMENT_FORMATS, JOB_TEMPLATE_PRINTER, JOB_TEMPLATE_TAGS, MEDIA,
     PrinterContext, check_job_template, media_col_database, printer_attributes, queue_uuid,
 )
+from spooler.ipp.auth import PeerBrake, TooManyFailures
 from spooler.ipp.replies import AuthenticationRequired, IppError, status_for
 
 log = Logger()
@@ -215,8 +217,12 @@ _STATE_MESSAGES = {
 class IppService:
     """The IPP side of the gateway's queues; one per gateway, shared by all connections."""
 
-    def __init__(self, *, intake, accounting, config, clock, gateway_id: str = "printgate"):
+    def __init__(self, *, intake, accounting, config, clock, gateway_id: str = "printgate",
+                 hasher: SecretHasher | None = None):
         self.intake = intake
+        self.hasher = hasher or SecretHasher()
+        # Wrong job-passwords per job: a PIN of a few digits must not be guessable at speed.
+        self.job_password_brake = PeerBrake(max_failures=5, window=300.0, lockout=300.0)
         self.accounting = accounting
         self.config = config
         self.clock = clock
@@ -255,7 +261,9 @@ class IppService:
                 self.aliases[int(tail)] = job.id
                 self.ipp_ids[job.id] = int(tail)
                 ids += 1
-            if job.state == "held" and (job.attributes or {}).get("job-hold-until", "no-hold") != "no-hold":
+            attributes = job.attributes or {}
+            if job.state == "held" and (attributes.get("job-hold-until", "no-hold") != "no-hold"
+                                        or attributes.get("job-password-hash")):
                 self.client_holds.add(job.id)
                 holds += 1
         if ids or holds:
@@ -612,16 +620,64 @@ class IppService:
                  client_ref: str = "") -> JobMetadata:
         kept = {k: v for k, v in template.items()
                 if k not in ("job-name", "job-password", "copies", "sides", "print-color-mode")}
-        if template.get("job-password"):
-            # A job PIN is a few digits: any fast hash of it is reversible, and nothing
-            # checks it yet. Keep only that one was given; a release by job PIN must hash
-            # it with the memory-hard KDF accounting uses for PINs, off the reactor.
+        if template.get("job-password-hash"):
+            # Only the Argon2id hash of the job PIN (``seal_job_password``) is kept.
             kept["job-password-supplied"] = True
         return JobMetadata(
             protocol="ipp", host=request.host, queue=request.queue.name, user=request.user,
             title=title, copies=int(template.get("copies", 1)), sides=template.get("sides", ""),
             color_mode=template.get("print-color-mode", ""), document_format=fmt,
             client_job_ref=client_ref, attributes=kept)
+
+    def _off_reactor(self, function, *args) -> Deferred:
+        """Run memory-hard hashing in the reactor's thread pool (inline under a test clock)."""
+        pool = getattr(self.clock, "getThreadPool", None)
+        if pool is None:
+            return maybeDeferred(function, *args)
+        from twisted.internet.threads import deferToThreadPool
+
+        return deferToThreadPool(self.clock, pool(), function, *args)
+
+    def seal_job_password(self, template: dict) -> Deferred:
+        """Replace a clear ``job-password`` (PWG 5100.11, a PIN iOS sends) in ``template``
+        by its Argon2id hash, ``job-password-hash``, computed off the reactor. A PIN of a
+        few digits hashed fast would be as good as kept in the clear; this is the KDF
+        accounting uses for panel PINs."""
+        clear = template.pop("job-password", None)
+        if not clear:
+            return succeed(template)
+        d = self._off_reactor(self.hasher.hash, clear)
+
+        def sealed(encoded):
+            template["job-password-hash"] = encoded
+            return template
+
+        return d.addCallback(sealed)
+
+    def check_job_password(self, request: IppRequest, job_id: int, encoded: str) -> Deferred:
+        """Fires when the request's ``job-password`` matches ``encoded``; else fails with
+        client-error-not-authorized (and, after 5 wrong tries, refuses the job a while)."""
+        supplied = request.operation.get("job-password")
+        if supplied is None or supplied.tag != Tag.OCTET_STRING or len(supplied.values) != 1:
+            return fail(IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                                 f"job {job_id} is protected by a job-password (PIN): send it"))
+        key = f"job:{job_id}"
+        try:
+            self.job_password_brake.check(key)
+        except TooManyFailures as exc:
+            return fail(IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                                 f"too many wrong PINs for job {job_id}; try again in {exc.retry_after} s"))
+        d = self._off_reactor(self.hasher.verify, encoded, supplied.value)
+
+        def checked(ok):
+            if not ok:
+                self.job_password_brake.failed(key)
+                log.info("IPP wrong job-password for job {job_id} from {user}@{host}",
+                         job_id=job_id, user=request.user, host=request.host)
+                raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"wrong job-password for job {job_id}")
+            self.job_password_brake.succeeded(key)
+
+        return d.addCallback(checked)
 
     def max_job_size(self) -> int:
         return int(getattr(self.config, "max_job_size", 2 << 30))
@@ -682,7 +738,7 @@ class IppService:
                            f"{request.user} does not own job {job_id}")
 
     def committed(self, held, *, hold: bool, pending: PendingJob | None = None) -> JobView:
-        if hold:
+        if hold or (held.attributes or {}).get("job-password-hash"):
             self.client_holds.add(held.id)
         if pending is not None:
             pending.committed_id = held.id
@@ -710,15 +766,20 @@ def _print_job(service: IppService, request: IppRequest):
     template, ignored = service.check_job_template(request)
     decompressor = service.check_compression(request, service.max_job_size())
     title = service.job_name(request, template)
-    receiver = service.intake.begin(service.metadata(request, fmt, template, title))
     hold = template.get("job-hold-until", "no-hold") != "no-hold"
-    d = request.document.attach(receiver.write, decompressor=decompressor)
+    d = service.seal_job_password(template)
 
-    def aborted(failure):
-        receiver.abort(f"IPP Print-Job failed: {failure.value}")
-        return failure
+    def receive(template):
+        receiver = service.intake.begin(service.metadata(request, fmt, template, title))
+        received = request.document.attach(receiver.write, decompressor=decompressor)
 
-    d.addCallbacks(lambda _: receiver.commit(), aborted)
+        def aborted(failure):
+            receiver.abort(f"IPP Print-Job failed: {failure.value}")
+            return failure
+
+        return received.addCallbacks(lambda _: receiver.commit(), aborted)
+
+    d.addCallback(receive)
     d.addCallback(lambda held: service.job_response(request, service.committed(held, hold=hold),
                                                     ignored))
     return d
@@ -759,7 +820,9 @@ def _create_job(service: IppService, request: IppRequest):
     job.timeout = service.clock.callLater(MULTIPLE_OPERATION_TIMEOUT, _expire_pending, service, job)
     log.info("IPP Create-Job {job_id} for {user} from {host}", job_id=job.id, user=job.owner,
              host=job.host)
-    return service.job_response(request, JobView.of_pending(job), ignored)
+    # The PIN is hashed before the answer, so no clear PIN waits here for Send-Document.
+    d = service.seal_job_password(template)
+    return d.addCallback(lambda _: service.job_response(request, JobView.of_pending(job), ignored))
 
 
 def _unknown_pending(job_id: int) -> str:
@@ -1081,7 +1144,15 @@ def _release_job(service: IppService, request: IppRequest):
         elif job.state != "held" or job.id not in service.client_holds:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is not held by its owner")
         else:
-            service.client_holds.discard(job.id)
+            encoded = (job.attributes or {}).get("job-password-hash")
+            checked = service.check_job_password(request, view.id, encoded) if encoded else succeed(None)
+
+            def lift(_):
+                service.client_holds.discard(job.id)
+                log.info("IPP job {job_id} released by {user}", job_id=view.id, user=request.user)
+                return service.response(request.message)
+
+            return checked.addCallback(lift)
         log.info("IPP job {job_id} released by {user}", job_id=view.id, user=request.user)
         return service.response(request.message)
 
