@@ -33,6 +33,7 @@ unknown, with a warning. Call it off the reactor thread.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 from twisted.logger import Logger
@@ -264,7 +265,7 @@ class Analyzer:
     def _pjl_line(self, line: bytes) -> bool:
         """Apply one PJL line; True when it was ``ENTER LANGUAGE``."""
         self._pjl_seen = True
-        cmd = parse_command(line.decode("latin-1"))
+        cmd = _parse_pjl(line)
         if cmd.command == "SET":
             for key, value in cmd.assignments.items():
                 if key == "JOBATTR":
@@ -449,6 +450,13 @@ class Analyzer:
 
 class _SpoolError(Exception):
     pass
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_pjl(line: bytes):
+    """``pjl.parse_command`` of one line, remembered: drivers send the same lines job after
+    job. The command returned is shared, so it is only read, never changed."""
+    return parse_command(line.decode("latin-1"))
 
 
 def _memory_file():
