@@ -5,7 +5,7 @@ port, and a plain-HTTP port that only redirects. ``spooler.service`` (or a test)
 The HTTPS port also serves ``ipps://host:<port>/printers/<queue>`` when given an IPP
 factory: after TLS, ``SharedHttpsPort`` reads the head of a connection's first request
 and hands the connection to the IPP server when it is a ``POST`` of ``application/ipp``
-to ``/printers/...`` or ``/ipp/...``, else to the web site. The choice is made once per
+to ``/``, ``/printers/...`` or ``/ipp/...``, else to the web site. The choice is made once per
 connection (an IPP client keeps its connection for IPP; a browser for pages)."""
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def is_ipp_request(head: bytes) -> bool:
     if len(parts) != 3 or parts[0] != b"POST":
         return False
     path = parts[1].split(b"?", 1)[0]
-    if not (path.startswith(IPP_PATH_PREFIXES) or path == b"/ipp"):
+    if not (path.startswith(IPP_PATH_PREFIXES) or path in (b"/", b"/ipp")):
         return False
     for line in lines[1:]:
         name, _, value = line.partition(b":")
