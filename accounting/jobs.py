@@ -201,16 +201,6 @@ class JobStore:
             )
             return {name for (name,) in rows}
 
-    def held_spool_files(self) -> list[tuple[int, str, int]]:
-        """``(job_id, spool_name, size)`` of every held job: what start-up checks for
-        files that a crash left incomplete."""
-        with self.db.reader.connect() as conn:
-            rows = conn.execute(
-                select(jobs.c.id, jobs.c.spool_name, jobs.c.size)
-                .where(jobs.c.state == "held", jobs.c.spool_name.is_not(None))
-            )
-            return [(job_id, name, size) for job_id, name, size in rows]
-
     # -- changing state -----------------------------------------------------------------
     def change_state(self, job_id: int, new_state: str, *, actor: str, reason: str = "",
                      expect: tuple[str, ...] | None = None) -> HeldJob:

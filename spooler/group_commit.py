@@ -1,27 +1,18 @@
 """Group commit: make finished jobs durable and record them, many at a time.
 
-A job's spool file is written out and synced by a pool of threads as soon as its receive
-ends (syncs of different files proceed in parallel, as they do on disk). The commit thread
-takes every job that is ready, fsyncs the spool directory once if any of them has a new
-directory entry, records them all in one database transaction, and fires each job's
-Deferred only when its record is committed *and* its file is durable: only then may a
-protocol send its positive acknowledgement. Under load the fixed costs (the directory
-fsync, the database commit's fsync) are shared by the whole group.
-
-A small job written into a file made ahead of time (see ``spooler.spool``) is handed to
-the commit thread as soon as its bytes are written, so its data sync and the database
-commit run at the same time instead of one after the other: at low concurrency that is
-most of a job's latency. Should its sync then fail, the record just committed is ended
-again (``forget``) before the sender hears anything; should the gateway die in between,
-start-up drops the held job whose file is incomplete (``Gateway.drop_incomplete_jobs``).
-Other files (large jobs, or when no file was ready) are synced and renamed first, and
-recorded after, as before.
+A job's spool file is fsynced and renamed into place by a pool of threads as soon as its
+receive ends (fsyncs of different files proceed in parallel, as they do on disk). Jobs
+whose files are durable wait for the commit thread, which fsyncs the spool directory once
+for everything it has, records all those jobs in one database transaction, and only then
+fires each job's Deferred: only then may a protocol send its positive acknowledgement.
+Under load the fixed costs (the directory fsync, the database commit's fsync) are shared
+by the whole group.
 """
 from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
@@ -31,7 +22,6 @@ from spooler.spool import fsync_directory
 log = Logger()
 
 _STOP = object()
-_UNSET = object()
 
 
 @dataclass
@@ -41,32 +31,17 @@ class _Pending:
     files: list  # of (SpoolWriter, () -> accounting.records.NewJob)
     deferred: Deferred
     records: list | None = None
-    #: None once every file is durable, or the exception that stopped it.
-    file_outcome: object = _UNSET
-    #: The recorded HeldJob list, or the exception (refusal, database error).
-    db_outcome: object = _UNSET
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-@dataclass
-class _Forget:
-    """Recorded, but a file could not be made durable: end the records, then refuse."""
-
-    item: _Pending
 
 
 class GroupCommitter:
-    def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, forget=None, max_group: int = 256,
+    def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, max_group: int = 256,
                  fsync_threads: int = 16):
         """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the commit thread;
         so does ``admit(new_job)``, which raises (e.g. ``JobRefused``) for a job that may
-        not be kept — that job's whole unit is then refused and its files removed — and
-        ``forget(list_of_HeldJob, reason)``, which ends jobs that were recorded but whose
-        files could not be made durable."""
+        not be kept — that job's whole unit is then refused and its files removed."""
         self._reactor = reactor
         self._record_jobs = record_jobs
         self._admit = admit
-        self._forget = forget
         self._jobs_dir = jobs_dir
         self._max_group = max_group
         # Plain threads on a SimpleQueue rather than a ThreadPoolExecutor: submit() runs on
@@ -111,7 +86,6 @@ class GroupCommitter:
         self._ready.put(_STOP)
         self._thread.join(timeout)
 
-    # -- the pool threads ---------------------------------------------------------------
     def _durable_worker(self) -> None:
         while True:
             item = self._durable_queue.get()
@@ -123,34 +97,18 @@ class GroupCommitter:
                 log.failure("making a job durable failed unexpectedly")
 
     def _make_durable(self, item: _Pending) -> None:
-        """Write the files out and build their records (which finishes the page analysis,
-        possibly in a subprocess) in parallel with other jobs; then sync them — after
-        handing the unit to the commit thread when every file was made ahead of time."""
+        """In a pool thread: fsync and rename the files, and build their records (which
+        finishes the page analysis, possibly in a subprocess) in parallel with others."""
         try:
             for writer, _ in item.files:
-                writer.write_out()
-            overlap = not any(writer.needs_directory_sync for writer, _ in item.files)
-            if not overlap:
-                for writer, _ in item.files:
-                    writer.sync()
+                writer.make_durable()
             item.records = [make_record() for _, make_record in item.files]
         except Exception as exc:  # noqa: BLE001 - handed to the waiting protocol
-            self._outcome(item, file_outcome=exc, db_outcome=exc)
-            return
-        if not overlap:
-            item.file_outcome = None
-            self._ready.put(item)
+            self._remove(item)
+            self._settle(item, exc)
             return
         self._ready.put(item)
-        try:
-            for writer, _ in item.files:
-                writer.sync()
-        except Exception as exc:  # noqa: BLE001
-            self._outcome(item, file_outcome=exc)
-            return
-        self._outcome(item, file_outcome=None)
 
-    # -- the commit thread ----------------------------------------------------------------
     def _run(self) -> None:
         stopping = False
         while not stopping:
@@ -163,19 +121,8 @@ class GroupCommitter:
             if _STOP in group:
                 stopping = True
                 group = [item for item in group if item is not _STOP]
-            for forget in [item for item in group if isinstance(item, _Forget)]:
-                self._forget_unit(forget.item)
-            group = [item for item in group if not isinstance(item, _Forget)]
             if group:
                 self._commit(group)
-        # Units whose sync finished after the stop was queued still end properly.
-        while True:
-            try:
-                item = self._ready.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, _Forget):
-                self._forget_unit(item.item)
 
     def _admitted(self, group: list[_Pending]) -> tuple[list[_Pending], list]:
         admitted, records = [], []
@@ -186,7 +133,8 @@ class GroupCommitter:
                     for record in unit:
                         self._admit(record)
             except Exception as exc:  # noqa: BLE001 - the refusal goes back to the sender
-                self._outcome(item, db_outcome=exc)
+                self._remove(item)
+                self._settle(item, exc)
                 continue
             admitted.append(item)
             records.extend(unit)
@@ -197,13 +145,13 @@ class GroupCommitter:
         if not group:
             return
         try:
-            if any(writer.needs_directory_sync for item in group for writer, _ in item.files):
-                fsync_directory(self._jobs_dir)
+            fsync_directory(self._jobs_dir)
             held = self._record_jobs(records)
         except Exception as exc:  # noqa: BLE001
             log.failure("recording {count} jobs failed; their spool files are removed", count=len(group))
             for item in group:
-                self._outcome(item, db_outcome=exc)
+                self._remove(item)
+                self._settle(item, exc)
             return
         self.groups += 1
         self.committed += len(held)
@@ -211,36 +159,7 @@ class GroupCommitter:
         for item in group:
             jobs = held[position:position + len(item.files)]
             position += len(item.files)
-            self._outcome(item, db_outcome=jobs)
-
-    def _forget_unit(self, item: _Pending) -> None:
-        jobs, error = item.db_outcome, item.file_outcome
-        try:
-            if self._forget is not None:
-                self._forget(jobs, f"its spool file could not be made durable: {error}")
-        except Exception:  # noqa: BLE001
-            log.failure("ending jobs {job_ids} whose files are not durable failed",
-                        job_ids=[job.id for job in jobs])
-        self._remove(item)
-        self._settle(item, error)
-
-    # -- both halves done ---------------------------------------------------------------
-    def _outcome(self, item: _Pending, **outcomes) -> None:
-        """Record what the pool thread or the commit thread found; whoever comes second
-        settles the unit."""
-        with item.lock:
-            for name, value in outcomes.items():
-                setattr(item, name, value)
-            if item.file_outcome is _UNSET or item.db_outcome is _UNSET:
-                return
-        file_outcome, db_outcome = item.file_outcome, item.db_outcome
-        if isinstance(db_outcome, Exception):
-            self._remove(item)
-            self._settle(item, db_outcome)
-        elif isinstance(file_outcome, Exception):
-            self._ready.put(_Forget(item))
-        else:
-            self._settle(item, db_outcome)
+            self._settle(item, jobs)
 
     def _settle(self, item: _Pending, outcome) -> None:
         fire = item.deferred.errback if isinstance(outcome, Exception) else item.deferred.callback

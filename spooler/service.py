@@ -17,7 +17,6 @@ from accounting.service import AccountingService
 from spooler.config import DEFAULT_PORTS, GatewayConfig
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline, admission
-from spooler.job_control import end_job_now
 from spooler.lpd.protocol import LpdFactory
 from spooler.notify import Notifier, SmtpSettings
 from spooler.raw.protocol import RawFactory
@@ -67,13 +66,11 @@ class Gateway:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
         self.recover_interrupted_releases()
-        self.drop_incomplete_jobs()
         self.notifier = self.build_notifier()
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self.accounting.core.decide), forget=self._forget_jobs,
+            admit=admission(self.accounting.core.decide),
         )
-        self.spool.start_precreating()
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
                                      on_recorded=self._jobs_recorded)
 
@@ -103,27 +100,6 @@ class Gateway:
             if new_job.decision is not None and new_job.decision.notify:
                 self._pending_notifications[job.id] = list(new_job.decision.notify)
         return held
-
-    def _forget_jobs(self, jobs, reason: str) -> None:
-        """In the commit thread: jobs recorded whose files then failed to sync. Their
-        senders are refused, so nothing may be kept of them."""
-        for job in jobs:
-            self._pending_notifications.pop(job.id, None)
-            end_job_now(self.accounting.jobs, self.spool, job.id, "deleted", actor="gateway", reason=reason)
-            log.error("job {job_id} of {owner} was refused after all: {reason}", job_id=job.id, owner=job.owner,
-                      reason=reason)
-
-    def drop_incomplete_jobs(self) -> None:
-        """At start: a held job whose spool file is shorter than its size says was
-        recorded while its file was still being synced when the gateway died, so its
-        sender never got an acknowledgement (see ``spooler.group_commit``). Drop it."""
-        for job_id, spool_name, size in self.accounting.jobs.held_spool_files():
-            if not self.spool.is_incomplete(spool_name, size):
-                continue
-            end_job_now(self.accounting.jobs, self.spool, job_id, "deleted", actor="gateway-start",
-                        reason="its spool file was incomplete after a crash; it was never acknowledged")
-            log.warn("job {job_id} dropped at start: its spool file was incomplete after a crash (its sender was "
-                     "never told it was received)", job_id=job_id)
 
     def _jobs_recorded(self, jobs) -> None:
         for job in jobs:
@@ -298,7 +274,6 @@ class Gateway:
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
         yield self._threads(self.committer.stop)
-        self.spool.stop_precreating()
         for factory in self.factories.values():
             for protocol in list(getattr(factory, "connections", ())):
                 protocol.transport.loseConnection()

@@ -5,14 +5,6 @@ to ``jobs/`` only after it is complete and fsynced (and the directory fsynced af
 rename), so a crash leaves either a whole file or a temporary that ``clean_temporaries``
 removes at start.
 
-Small jobs (kept in memory while they arrive) skip ``tmp/``: they are written straight
-into an empty file that was created in ``jobs/`` ahead of time, whose directory entry is
-already durable, so making one durable is a single ``fdatasync`` with no rename and no
-directory fsync. The group committer may then record such a job while its data is still
-being synced; it acknowledges only when both are done, and at start a held job whose file
-is shorter than its recorded size says (``encrypted_size``) was never acknowledged and
-is dropped.
-
 File format (nothing is ever written in clear): ``MAGIC``, a 16-byte salt, then records of
 a 4-byte big-endian length and an AES-256-GCM ciphertext of up to ``CHUNK`` plaintext
 bytes. Each file has its own key, derived from the store's master key and the salt with
@@ -21,12 +13,10 @@ a file cut short cannot pass for a complete one.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import os
 import secrets
 import struct
-import threading
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,11 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from twisted.logger import Logger
-
 from spooler.errors import JobTooLarge, SpoolerError, SpoolWriteError
-
-log = Logger()
 
 MAGIC = b"PGSPOOL1"
 SALT_SIZE = 16
@@ -98,13 +84,6 @@ class SpoolStore:
         self._key = master_key
         for directory in (self.root, self.tmp_dir, self.jobs_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Empty files created ahead of time in jobs/ (see the module docstring).
-        self._free: collections.deque[str] = collections.deque()
-        self._free_names: set[str] = set()
-        self._free_target = 0
-        self._refill = threading.Event()
-        self._precreator: threading.Thread | None = None
-        self._stopping = False
 
     @classmethod
     def open(cls, data_dir: Path, *, key_file: Path | None = None, max_job_size: int) -> "SpoolStore":
@@ -115,88 +94,6 @@ class SpoolStore:
 
     def create(self) -> "SpoolWriter":
         return SpoolWriter(self, secrets.token_hex(16))
-
-    @staticmethod
-    def encrypted_size(plain_size: int) -> int:
-        """The exact size of a complete spool file holding ``plain_size`` bytes: whole
-        records of ``CHUNK`` bytes, then a final record with the rest (possibly none)."""
-        whole, rest = divmod(plain_size, CHUNK)
-        return len(MAGIC) + SALT_SIZE + whole * (4 + CHUNK + TAG_SIZE) + 4 + rest + TAG_SIZE
-
-    def is_incomplete(self, spool_name: str, plain_size: int) -> bool:
-        """Whether a job's file is here but shorter or longer than a complete file must
-        be (a file whose fdatasync never finished before a crash is empty or short). A
-        file that is not here at all is not this store's to judge (another node's)."""
-        try:
-            return self.path(spool_name).stat().st_size != self.encrypted_size(plain_size)
-        except (OSError, SpoolCorrupt):
-            return False
-
-    # -- files created ahead of time --------------------------------------------------
-    def start_precreating(self, target: int = 256) -> None:
-        """Keep about ``target`` empty, durable files ready in jobs/ (a daemon thread)."""
-        self._free_target = target
-        self._stopping = False
-        self._precreator = threading.Thread(target=self._precreate_loop, name="printgate-precreate", daemon=True)
-        self._precreator.start()
-        self._refill.set()
-
-    def stop_precreating(self) -> None:
-        """Stop the thread and remove the files nobody took."""
-        self._stopping = True
-        self._refill.set()
-        if self._precreator is not None:
-            self._precreator.join(10)
-            self._precreator = None
-        self._free_target = 0
-        while True:
-            try:
-                name = self._free.popleft()
-            except IndexError:
-                break
-            self._free_names.discard(name)
-            self.remove(name)
-
-    def take_precreated(self) -> str | None:
-        """The name of an empty durable file in jobs/ that is now the caller's, or None."""
-        try:
-            name = self._free.popleft()
-        except IndexError:
-            if self._free_target:
-                self._refill.set()
-            return None
-        self._free_names.discard(name)
-        if len(self._free) < self._free_target // 2:
-            self._refill.set()
-        return name
-
-    def _precreate_loop(self) -> None:
-        while not self._stopping:
-            self._refill.wait(5)
-            self._refill.clear()
-            missing = self._free_target - len(self._free)
-            if self._stopping or missing <= 0:
-                continue
-            names = []
-            try:
-                for _ in range(missing):
-                    name = secrets.token_hex(16)
-                    os.close(os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                    names.append(name)
-            except OSError as exc:
-                log.warn("cannot create spool files ahead of time: {error}", error=exc)
-            if names:
-                try:
-                    fsync_directory(self.jobs_dir)
-                except OSError as exc:
-                    log.warn("cannot fsync the spool directory: {error}", error=exc)
-                    for name in names:
-                        self.remove(name)
-                    names = []
-            self._free_names.update(names)
-            self._free.extend(names)
-            if not names:
-                self._refill.wait(1)  # a full disk: do not spin
 
     def path(self, spool_name: str) -> Path:
         if not spool_name or not all(c in "0123456789abcdef" for c in spool_name):
@@ -257,21 +154,16 @@ class SpoolStore:
 
     def remove_orphans(self, live_names: set[str]) -> int:
         """Remove spool files no live job refers to: renamed into place just before a
-        crash, before the job row was committed (so never acknowledged), and the empty
-        files made ahead of time that nobody took. Counts the ones with content."""
+        crash, before the job row was committed (so never acknowledged)."""
         removed = 0
         for path in self.jobs_dir.glob("*.job"):
             if path.stem not in live_names:
-                try:
-                    had_content = path.stat().st_size > 0
-                except OSError:
-                    had_content = False
                 path.unlink(missing_ok=True)
-                removed += had_content
+                removed += 1
         return removed
 
     def spool_names(self) -> set[str]:
-        return {path.stem for path in self.jobs_dir.glob("*.job")} - self._free_names
+        return {path.stem for path in self.jobs_dir.glob("*.job")}
 
 
 class SpoolWriter:
@@ -302,14 +194,6 @@ class SpoolWriter:
         self._cipher = _file_cipher(store._key, salt)
         self._pending = [MAGIC + salt]
         self._pending_size = len(MAGIC) + SALT_SIZE
-        #: Set when the data went straight into a file made ahead of time in jobs/.
-        self._direct_path: Path | None = None
-
-    @property
-    def needs_directory_sync(self) -> bool:
-        """Whether this file was created or renamed now (so its directory entry is not
-        durable until the jobs directory is fsynced), rather than made ahead of time."""
-        return self._direct_path is None
 
     def _open_file(self) -> None:
         try:
@@ -381,43 +265,13 @@ class SpoolWriter:
         self._buffer = bytearray()
         self._closed = True
 
-    def write_out(self) -> None:
-        """After ``finish``: put a job still held in memory into a file. Into an empty
-        file made ahead of time when one is ready (its name becomes the job's name),
-        else into a temporary as a large job is. No sync yet."""
-        if self._pending is None:
-            return
-        name = self.store.take_precreated()
-        if name is None:
+    def make_durable(self) -> Path:
+        """fsync the file, close it and rename it into the jobs directory. The caller
+        fsyncs the jobs directory (once for a whole group of files)."""
+        final_path = self.store.path(self.name)
+        if self._pending is not None:
             self._open_file()
-            return
-        path = self.store.path(name)
         try:
-            self._fd = os.open(path, os.O_WRONLY)
-        except OSError:
-            self.store.remove(name)
-            self._open_file()
-            return
-        self.name, self._direct_path = name, path
-        pending, self._pending = self._pending, None
-        try:
-            self._write_all(*pending)
-        except SpoolWriteError:
-            self.discard()
-            raise
-
-    def sync(self) -> Path:
-        """Make the written file durable and close it: a file made ahead of time needs
-        only its data synced; a temporary is fsynced and renamed into jobs/ (the caller
-        then fsyncs the jobs directory, once for a whole group of files)."""
-        self.write_out()
-        try:
-            if self._direct_path is not None:
-                os.fdatasync(self._fd)
-                os.close(self._fd)
-                self._fd = None
-                return self._direct_path
-            final_path = self.store.path(self.name)
             os.fsync(self._fd)
             os.close(self._fd)
             self._fd = None
@@ -426,11 +280,6 @@ class SpoolWriter:
             self.discard()
             raise SpoolWriteError(f"making spool file durable failed: {exc}", path=self.tmp_path) from exc
         return final_path
-
-    def make_durable(self) -> Path:
-        """``write_out`` then ``sync``."""
-        self.write_out()
-        return self.sync()
 
     def discard(self) -> None:
         self._closed = True
@@ -445,5 +294,3 @@ class SpoolWriter:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
             pass
-        if self._direct_path is not None:
-            self._direct_path.unlink(missing_ok=True)

@@ -17,8 +17,7 @@ MiB = 1 << 20
 
 
 def spool_files(data_dir):
-    """Files holding jobs; a running gateway also keeps empty files ready for new ones."""
-    return sorted(p.name for p in (data_dir / "spool" / "jobs").glob("*") if p.stat().st_size > 0)
+    return sorted(p.name for p in (data_dir / "spool" / "jobs").glob("*"))
 
 
 def temporaries(data_dir):

@@ -24,7 +24,6 @@ def open_gateway(data_dir):
 
 def close(gateway):
     gateway.committer.stop(5)
-    gateway.spool.stop_precreating()
     gateway.accounting.close()
 
 
@@ -53,28 +52,5 @@ def test_a_job_left_releasing_by_a_crash_is_held_again_and_not_charged(tmp_path)
         assert "nothing was charged" in again.state_reason
         assert not again.charged_amount and not again.reserved_amount
         assert restarted.spool.path(again.spool_name).exists()
-    finally:
-        close(restarted)
-
-
-def test_a_held_job_whose_file_a_crash_left_short_is_dropped_at_start(tmp_path):
-    """The committer may record a small job while its data is still being synced; if the
-    gateway died then, the sender was never acknowledged and the job must not be offered."""
-    gateway = open_gateway(tmp_path)
-    whole = held_job(gateway, owner="alice")
-    cut = held_job(gateway, owner="bob")
-    close(gateway)
-    path = gateway.spool.path(cut.spool_name)
-    path.write_bytes(path.read_bytes()[:10])  # what an unfinished fdatasync leaves
-    elsewhere = tmp_path / "elsewhere"
-    gone = gateway.spool.path(whole.spool_name)
-    gone.rename(elsewhere)  # a file that is not here at all is another node's: left alone
-
-    restarted = open_gateway(tmp_path)
-    try:
-        assert restarted.accounting.jobs.get_job(cut.id).state == "deleted"
-        assert "never acknowledged" in restarted.accounting.jobs.get_job(cut.id).state_reason
-        assert not path.exists()
-        assert restarted.accounting.jobs.get_job(whole.id).state == "held"
     finally:
         close(restarted)

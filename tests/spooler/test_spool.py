@@ -1,12 +1,11 @@
 """The spool store: encrypted at rest, whole or nothing, streaming."""
 import hashlib
 import os
-import time
 
 import pytest
 
 from spooler.errors import JobTooLarge
-from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore, SpoolWriter
+from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore
 
 
 @pytest.fixture
@@ -111,80 +110,3 @@ def test_a_wrong_master_key_cannot_read_a_file(tmp_path, store):
     other = SpoolStore(store.root, b"\x00" * 32, max_job_size=10)
     with pytest.raises(SpoolCorrupt):
         list(other.read_chunks(writer.name))
-
-
-@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17])
-def test_encrypted_size_is_the_size_of_a_complete_file(store, size):
-    writer = spool(store, os.urandom(size))
-    assert store.path(writer.name).stat().st_size == SpoolStore.encrypted_size(size)
-    assert not store.is_incomplete(writer.name, size)
-    assert store.is_incomplete(writer.name, size + 1)
-    assert not store.is_incomplete("0" * 32, size)  # not here: not ours to judge
-
-
-def _wait_for_free_files(store, count, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while len(list(store.jobs_dir.iterdir())) < count:
-        assert time.monotonic() < deadline, "files were not made ahead of time"
-        time.sleep(0.01)
-
-
-def test_a_small_job_goes_into_a_file_made_ahead_of_time(store):
-    store.start_precreating(target=4)
-    try:
-        _wait_for_free_files(store, 4)
-        made_ahead = {p.stem for p in store.jobs_dir.iterdir()}
-        assert store.spool_names() == set()  # empty files nobody took are no jobs
-        writer = store.create()
-        writer.write(b"small and confidential")
-        writer.finish()
-        writer.write_out()
-        assert writer.name in made_ahead and not writer.needs_directory_sync
-        writer.sync()
-        assert b"".join(store.read_chunks(writer.name)) == b"small and confidential"
-        assert b"confidential" not in store.path(writer.name).read_bytes()
-        assert writer.name in store.spool_names()
-        assert list(store.tmp_dir.iterdir()) == []
-    finally:
-        store.stop_precreating()
-    assert {p.stem for p in store.jobs_dir.iterdir()} == {writer.name}
-
-
-def test_a_discarded_job_in_a_file_made_ahead_of_time_leaves_nothing(store):
-    store.start_precreating(target=2)
-    try:
-        _wait_for_free_files(store, 2)
-        writer = store.create()
-        writer.write(b"x" * 100)
-        writer.finish()
-        writer.write_out()
-        assert not writer.needs_directory_sync
-        writer.discard()
-        assert not store.path(writer.name).exists()
-    finally:
-        store.stop_precreating()
-    assert list(store.jobs_dir.iterdir()) == []
-
-
-def test_without_a_file_made_ahead_a_small_job_takes_the_temporary_route(store):
-    writer = store.create()
-    writer.write(b"small")
-    writer.finish()
-    writer.write_out()
-    assert writer.needs_directory_sync
-    writer.sync()
-    assert b"".join(store.read_chunks(writer.name)) == b"small"
-
-
-def test_start_up_counts_only_orphans_with_content(store):
-    store.start_precreating(target=3)
-    _wait_for_free_files(store, 3)
-    store._stopping = True  # a crash: the empty files stay behind
-    store._refill.set()
-    kept = spool(store, b"kept")
-    orphan_writer = store.create()
-    orphan_writer.write(b"o" * (SpoolWriter.DEFER_FILE + 10))
-    orphan_writer.finish()
-    orphan_writer.make_durable()
-    assert store.remove_orphans({kept.name}) == 1
-    assert {p.stem for p in store.jobs_dir.iterdir()} == {kept.name}
