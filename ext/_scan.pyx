@@ -1507,13 +1507,17 @@ cdef class PclXlScanner:
 DEF LINE_LIMIT = 255
 DEF NAME_WINDOW = 64
 
-cdef unsigned char PS_INTERESTING[256]
 cdef unsigned char PS_INTERESTING_OUT[256]
 cdef unsigned char PS_DELIM[256]
 for _i in range(256):
-    PS_INTERESTING[_i] = 1 if _i in (0x25, 0x2F, 0x1B) else 0
     PS_INTERESTING_OUT[_i] = 1 if _i in (0x25, 0x2F, 0x1B, 0x73) else 0
     PS_DELIM[_i] = 1 if _i in b" \t\r\n\x0c\x00{}[]()<>%" else 0
+
+
+cdef inline Py_ssize_t _find(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int c):
+    """Index of the first ``c`` in ``d[pos:end]``, or ``end``."""
+    cdef const unsigned char* hit = <const unsigned char*>memchr(d + pos, c, end - pos)
+    return (hit - d) if hit != NULL else end
 
 
 cdef inline Py_ssize_t _eol(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, bint lf_only):
@@ -1660,13 +1664,14 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     cdef const unsigned char* d = data
     cdef Py_ssize_t pos = 0, end = len(data), take, nl, i, eol, lim, n
     cdef int b, prev
-    cdef double w = 0, h = 0
+    cdef double w = 0, h = 0, last_w = 0, last_h = 0
+    cdef object last_media = _NOT_YET
     cdef Py_ssize_t skip = self._skip
     cdef Py_ssize_t skip_lines = self._skip_lines
     cdef bint skip_to_eol = self._skip_to_eol
     cdef bint outside = self._outside
     cdef int last = self._prev
-    cdef const unsigned char* table
+    cdef Py_ssize_t next_pct = -1, next_slash = -1, next_esc = -1
     while pos < end:
         if skip:
             take = skip if skip < end - pos else end - pos
@@ -1687,12 +1692,22 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 skip_lines -= 1
             continue
         if outside:
-            table = PS_INTERESTING_OUT
+            i = pos
+            while i < end and not PS_INTERESTING_OUT[d[i]]:
+                i += 1
         else:
-            table = PS_INTERESTING
-        i = pos
-        while i < end and not table[d[i]]:
-            i += 1
+            # the next %, / or ESC: memchr for each, each found position kept until passed
+            if next_pct < pos:
+                next_pct = _find(d, pos, end, 0x25)
+            if next_slash < pos:
+                next_slash = _find(d, pos, end, 0x2F)
+            if next_esc < pos:
+                next_esc = _find(d, pos, end, 0x1B)
+            i = next_pct
+            if next_slash < i:
+                i = next_slash
+            if next_esc < i:
+                i = next_esc
         if i >= end:
             last = d[end - 1]
             pos = end
@@ -1748,7 +1763,14 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 n = end - i if end - i < NAME_WINDOW else NAME_WINDOW
                 if _ps_page_size(d + i, n, &w, &h):
                     if not self._depth:
-                        self._page_size(_media_from_points(w, h))
+                        # DscScanner._page_size, with the last size's name kept at hand
+                        if w != last_w or h != last_h or last_media is _NOT_YET:
+                            last_media = _media_from_points(w, h)
+                            last_w = w
+                            last_h = h
+                        self.media = last_media
+                        if self._in_page:
+                            self._page_media = last_media
                 else:
                     self._setting(data[i:i + NAME_WINDOW])
             pos = i + 1
@@ -1771,6 +1793,9 @@ cdef object _dsc_scan(object self, bytes data, bint final):
         last = d[end - 1]
     _dsc_store(self, last, skip, skip_lines, skip_to_eol)
     return None
+
+
+cdef object _NOT_YET = object()
 
 
 cdef bint _dsc_comment_matters(const unsigned char* p, Py_ssize_t n):
