@@ -1672,6 +1672,9 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     cdef bint outside = self._outside
     cdef int last = self._prev
     cdef Py_ssize_t next_pct = -1, next_slash = -1, next_esc = -1
+    # what only DscScanner._comment changes, held here between its calls
+    cdef bint known = self.conforming is not None
+    cdef Py_ssize_t depth = self._depth
     while pos < end:
         if skip:
             take = skip if skip < end - pos else end - pos
@@ -1736,7 +1739,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 pos = eol
             last = d[pos - 1]
             n = (eol if eol >= 0 else lim) - i
-            if n >= 7 and memcmp(d + i, b"%%Page", 6) == 0 and self.conforming is not None and not self._depth:
+            if n >= 7 and memcmp(d + i, b"%%Page", 6) == 0 and known and not depth:
                 if d[i + 6] == 0x3A:  # %%Page:
                     _dsc_new_page(self)
                     outside = False
@@ -1744,7 +1747,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 if n >= 18 and memcmp(d + i + 6, b"BoundingBox:", 12) == 0:
                     self._page_bbox_media = _bbox_media(data[i + 18:i + n].strip())
                     continue
-            if _dsc_comment_matters(d + i, n) or self.conforming is None:
+            if _dsc_comment_matters(d + i, n) or not known:
                 if line is None:
                     line = data[i:eol]
                 self._skip = skip
@@ -1756,13 +1759,15 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 skip_lines = self._skip_lines
                 skip_to_eol = self._skip_to_eol
                 outside = self._outside
+                known = self.conforming is not None
+                depth = self._depth
         elif b == 0x2F:
             if end - i < NAME_WINDOW and not final:
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if _ps_setting_name(d + i + 1, end - i - 1):
                 n = end - i if end - i < NAME_WINDOW else NAME_WINDOW
                 if _ps_page_size(d + i, n, &w, &h):
-                    if not self._depth:
+                    if not depth:
                         # DscScanner._page_size, with the last size's name kept at hand
                         if w != last_w or h != last_h or last_media is _NOT_YET:
                             last_media = _media_from_points(w, h)
