@@ -505,7 +505,7 @@ cdef class Pcl5Scanner:
             buf = data
         self._buf = buf
         cdef const unsigned char* d = buf
-        cdef Py_ssize_t pos = 0, end = len(buf), take, stop, r, k
+        cdef Py_ssize_t pos = 0, end = len(buf), take, stop, r, k, v
         cdef int c
         cdef bint want_mark
         while pos < end:
@@ -559,6 +559,18 @@ cdef class Pcl5Scanner:
                 if c == 0x25 and end - pos < UEL_LEN and memcmp(d + pos, <const char*>UEL, end - pos) == 0:
                     self._carry = buf[pos:]
                     return None
+                if c == 0x2A and pos + 3 < end and d[pos + 2] == 0x62:
+                    # ESC*b#W / ESC*b#V (a raster row or plane), the commonest sequence: what
+                    # _escape and _command do with it, without their general parse
+                    k = pos + 3
+                    v = 0
+                    while k < end and k < pos + 12 and 0x30 <= d[k] <= 0x39:
+                        v = v * 10 + (d[k] - 0x30)
+                        k += 1
+                    if pos + 3 < k < end and k < pos + 12 and (d[k] == 0x57 or d[k] == 0x56):
+                        self._start_payload(0x2A, 0x62, d[k], v)
+                        pos = k + 1
+                        continue
                 r = self._escape(d, pos + 2, end, False, c)
                 if r == -1:
                     self._carry = buf[pos:]
@@ -1154,6 +1166,12 @@ cdef class PclXlScanner:
                 elif cls == XC_UBYTE:
                     if pos + 2 > end:
                         break
+                    if pos + 4 <= end and d[pos + 2] == 0xF8 and XL_SLOT[d[pos + 3]] < 0:
+                        # the value named by an attribute we do not keep: both tokens at once
+                        self._have_value = False
+                        self._value_deferred = False
+                        pos += 4
+                        continue
                     self._value.kind = K_INT
                     self._value.num = d[pos + 1]
                     self._have_value = True
@@ -1175,6 +1193,11 @@ cdef class PclXlScanner:
                     r = pos + 1 + 2 * XL_SCALAR[b - 0x10]
                     if r > end:
                         break
+                    if r + 2 <= end and d[r] == 0xF8 and XL_SLOT[d[r + 1]] < 0:
+                        self._have_value = False
+                        self._value_deferred = False
+                        pos = r + 2
+                        continue
                     self._value.kind = K_XY
                     self._have_value = True
                     self._value_deferred = False

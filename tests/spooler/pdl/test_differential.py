@@ -67,6 +67,22 @@ def test_page_size_settings_are_read_alike_on_both_backends(setting, tail):
     assert_same(data[:-7] + setting)  # the setting cut at the end of the job
 
 
+#: Raster row sequences the Cython byte loop reads without its general escape parser.
+RASTER_ROWS = [b"\x1b*b3W", b"\x1b*b003V", b"\x1b*b123456789W", b"\x1b*b1234567890W", b"\x1b*bW", b"\x1b*b0W",
+               b"\x1b*b3w", b"\x1b*b+3W", b"\x1b*b3.0W", b"\x1b*b3m3W", b"\x1b*b2V", b"\x1b*b-1W"]
+
+
+@pytest.mark.parametrize("row", RASTER_ROWS)
+@pytest.mark.parametrize("planes", [1, 3])
+def test_raster_rows_are_read_alike_on_both_backends(row, planes):
+    setup = b"\x1bE\x1b*r%dU\x1b*b2M\x1b*r1A" % (-planes if planes > 1 else 1)
+    body = (row + b"\x02\xff\x00\x0f") * 6 + b"\x1b*rC\x0c"
+    data = setup + body * 2 + b"\x1bE"
+    facts = assert_same(data)
+    for cut in range(len(setup), len(setup) + len(row) + 4):
+        assert assert_same(data, [cut]) == facts
+
+
 def test_runs_of_alike_pages_count_as_pages_one_by_one():
     """``PageTally.add_pages`` (how the Cython scanners hand over runs) is ``add_page`` n times."""
     from spooler.pdl.policy import PageTally
