@@ -19,7 +19,9 @@ schema revision):
 
 The secrets key file and the spool key are *not* in the database and not in this
 snapshot: back them up separately (and keep them apart from the backups — that is the
-point of an outside key). The spool itself (held jobs, hours-lived) is not backed up.
+point of an outside key). Spool files (large held jobs, hours-lived) are not backed up;
+small held jobs' bytes live in the database (``spool_blobs``) and so are in the snapshot,
+encrypted with the spool key, which lets a restore on the same node release them.
 """
 from __future__ import annotations
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from accounting.database import Database
 from accounting.errors import InvalidStateChange, JobNotFound
 from accounting.policy import write_policy_record
 from accounting.records import HeldJob, JobEvent, NewJob, dumps
-from accounting.schema import JOB_STATES, job_events, jobs, queues
+from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
 
 #: Which state may follow which. Every change goes through ``JobStore.change_state``.
 TRANSITIONS = {
@@ -136,6 +136,10 @@ class JobStore:
             row.setdefault("decision_changes", None)
             row.setdefault("price_estimate", None)
             row.setdefault("account_id", None)
+        blobs = [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
+                 for job in new_jobs if job.spool_blob is not None]
+        if blobs:
+            conn.execute(insert(spool_blobs), blobs)
         for job in new_jobs:
             if job.decision is not None and job.decision.action != "deny":
                 write_policy_record(conn, job.decision)
@@ -201,6 +205,21 @@ class JobStore:
             )
             return {name for (name,) in rows}
 
+    # -- spool bytes kept in the database -----------------------------------------------
+    def spool_blob(self, spool_name: str, node: str) -> bytes | None:
+        with self.db.reader.connect() as conn:
+            return conn.execute(
+                select(spool_blobs.c.data).where(spool_blobs.c.spool_name == spool_name, spool_blobs.c.node == node)
+            ).scalar()
+
+    def spool_blob_names(self, node: str) -> set[str]:
+        with self.db.reader.connect() as conn:
+            return set(conn.execute(select(spool_blobs.c.spool_name).where(spool_blobs.c.node == node)).scalars())
+
+    def remove_spool_blob(self, spool_name: str) -> bool:
+        with self.db.writer.begin() as conn:
+            return conn.execute(delete(spool_blobs).where(spool_blobs.c.spool_name == spool_name)).rowcount > 0
+
     # -- changing state -----------------------------------------------------------------
     def change_state(self, job_id: int, new_state: str, *, actor: str, reason: str = "",
                      expect: tuple[str, ...] | None = None) -> HeldJob:
@@ -219,9 +238,10 @@ def change_state_in(conn, job_id: int, new_state: str, *, actor: str, reason: st
     columns to set in the same UPDATE. Returns the old state."""
     if new_state not in JOB_STATES:
         raise ValueError(f"unknown job state {new_state!r}")
-    old_state = conn.execute(select(jobs.c.state).where(jobs.c.id == job_id)).scalar()
-    if old_state is None:
+    found = conn.execute(select(jobs.c.state, jobs.c.spool_name).where(jobs.c.id == job_id)).first()
+    if found is None:
         raise JobNotFound(job_id)
+    old_state, spool_name = found
     allowed = (expect is None or old_state in expect) and new_state in TRANSITIONS[old_state]
     if not allowed:
         raise InvalidStateChange(job_id, old_state, new_state)
@@ -233,6 +253,9 @@ def change_state_in(conn, job_id: int, new_state: str, *, actor: str, reason: st
     ).rowcount
     if changed != 1:
         raise InvalidStateChange(job_id, old_state, new_state)
+    if new_state not in LIVE_STATES and spool_name:
+        # A small job's bytes live in the database: they go with the change that ends it.
+        conn.execute(delete(spool_blobs).where(spool_blobs.c.spool_name == spool_name))
     conn.execute(
         insert(job_events).values(job_id=job_id, at=now, old_state=old_state,
                                   new_state=new_state, actor=actor, reason=reason[:255])

@@ -28,6 +28,10 @@ class NewJob:
     facts: dict | None = None
     #: What ``decide`` said about this job at intake; stored with the job by record_jobs.
     decision: "Decision | None" = None
+    #: A small job's whole encrypted spool file, stored with the job (no file on disk),
+    #: and the spool key's node name it is encrypted for.
+    spool_blob: bytes | None = None
+    spool_node: str = ""
 
 
 @dataclass

@@ -93,6 +93,18 @@ jobs = Table(
     Index("ix_jobs_received_at", "received_at"),
 )
 
+#: The encrypted spool bytes of small live jobs (``spooler.spool``), written in the same
+#: transaction as the job row so that one commit makes a small job durable, and deleted in
+#: the transaction that ends the job. ``node`` names the spool key they are encrypted
+#: with: only that node can read them, as only it can read its spool files.
+spool_blobs = Table(
+    "spool_blobs",
+    metadata,
+    Column("spool_name", String(64), primary_key=True),
+    Column("node", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 job_events = Table(
     "job_events",
     metadata,

@@ -3,8 +3,10 @@
 A job's spool file is fsynced and renamed into place by a pool of threads as soon as its
 receive ends (fsyncs of different files proceed in parallel, as they do on disk). Jobs
 whose files are durable wait for the commit thread, which fsyncs the spool directory once
-for everything it has, records all those jobs in one database transaction, and only then
-fires each job's Deferred: only then may a protocol send its positive acknowledgement.
+for everything it has (if any of it is a file: small jobs' bytes travel with their
+records, see ``spooler.spool``), records all those jobs in one database transaction, and
+only then fires each job's Deferred: only then may a protocol send its positive
+acknowledgement.
 Under load the fixed costs (the directory fsync, the database commit's fsync) are shared
 by the whole group.
 """
@@ -145,7 +147,8 @@ class GroupCommitter:
         if not group:
             return
         try:
-            fsync_directory(self._jobs_dir)
+            if any(writer.needs_directory_sync for item in group for writer, _ in item.files):
+                fsync_directory(self._jobs_dir)
             held = self._record_jobs(records)
         except Exception as exc:  # noqa: BLE001
             log.failure("recording {count} jobs failed; their spool files are removed", count=len(group))

@@ -212,7 +212,7 @@ class JobReceiver:
                 received_at=received_at, title=title[:1024], client_job_ref=metadata.client_job_ref,
                 document_format=metadata.document_format, copies_requested=metadata.copies,
                 sides=metadata.sides, color_mode=metadata.color_mode, attributes=metadata.attributes,
-                facts=facts,
+                facts=facts, spool_blob=self.writer.blob, spool_node=self.writer.store.node,
             )
 
         return self.writer, make_record

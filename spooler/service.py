@@ -60,6 +60,8 @@ class Gateway:
         self.accounting.jobs.ensure_queues(
             list(config.queues), expire_minutes={name: round(q.expire_hours * 60) for name, q in config.queues.items()}
         )
+        jobs, node = self.accounting.jobs, self.spool.node
+        self.spool.attach_database(lambda name: jobs.spool_blob(name, node), lambda: jobs.spool_blob_names(node))
         temporaries = self.spool.clean_temporaries()
         orphans = self.spool.remove_orphans(self.accounting.jobs.live_spool_names())
         if temporaries or orphans:

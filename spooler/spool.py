@@ -5,6 +5,13 @@ to ``jobs/`` only after it is complete and fsynced (and the directory fsynced af
 rename), so a crash leaves either a whole file or a temporary that ``clean_temporaries``
 removes at start.
 
+Small jobs (most of them) never become files when the store is attached to the database
+(``attach_database``): their encrypted bytes, exactly what the file would hold, are
+recorded with the job in the group commit's transaction (``accounting.schema.spool_blobs``)
+and deleted by the transaction that ends the job. Creating, syncing and renaming a file
+per job cost more than everything else a small job needs together; this way one commit
+makes it durable.
+
 File format (nothing is ever written in clear): ``MAGIC``, a 16-byte salt, then records of
 a 4-byte big-endian length and an AES-256-GCM ciphertext of up to ``CHUNK`` plaintext
 bytes. Each file has its own key, derived from the store's master key and the salt with
@@ -14,6 +21,7 @@ a file cut short cannot pass for a complete one.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import struct
@@ -84,6 +92,19 @@ class SpoolStore:
         self._key = master_key
         for directory in (self.root, self.tmp_dir, self.jobs_dir):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        #: Names the key the spool is encrypted with: the node whose blobs these are.
+        self.node = hashlib.sha256(b"printgate spool node\0" + master_key).hexdigest()[:32]
+        self._blob_of = None
+        self._blob_names = None
+
+    def attach_database(self, blob_of, blob_names) -> None:
+        """Keep small jobs in the database: ``blob_of(name) -> bytes | None`` and
+        ``blob_names() -> set`` read what ``SpoolWriter.blob`` handed to the job record."""
+        self._blob_of, self._blob_names = blob_of, blob_names
+
+    @property
+    def keeps_small_jobs_in_database(self) -> bool:
+        return self._blob_of is not None
 
     @classmethod
     def open(cls, data_dir: Path, *, key_file: Path | None = None, max_job_size: int) -> "SpoolStore":
@@ -101,9 +122,17 @@ class SpoolStore:
         return self.jobs_dir / f"{spool_name}.job"
 
     def read_chunks(self, spool_name: str):
-        """Yield a job's plaintext, verifying every record; raises ``SpoolCorrupt``."""
+        """Yield a job's plaintext, verifying every record; raises ``SpoolCorrupt``, or
+        ``FileNotFoundError`` when neither a file nor a blob holds the job."""
         path = self.path(spool_name)
-        with open(path, "rb") as f:
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            blob = self._blob_of(spool_name) if self._blob_of is not None else None
+            if blob is None:
+                raise
+            f = io.BytesIO(blob)
+        with f:
             head = f.read(len(MAGIC) + SALT_SIZE)
             if len(head) != len(MAGIC) + SALT_SIZE or not head.startswith(MAGIC):
                 raise SpoolCorrupt(f"{path} is not a spool file", spool_name=spool_name)
@@ -163,7 +192,11 @@ class SpoolStore:
         return removed
 
     def spool_names(self) -> set[str]:
-        return {path.stem for path in self.jobs_dir.glob("*.job")}
+        """The jobs this node holds the bytes of: its files, and its blobs."""
+        names = {path.stem for path in self.jobs_dir.glob("*.job")}
+        if self._blob_names is not None:
+            names |= self._blob_names()
+        return names
 
 
 class SpoolWriter:
@@ -173,9 +206,9 @@ class SpoolWriter:
     runs in a committer thread; ``discard`` may run anywhere and is idempotent.
 
     The file is created only once the job outgrows ``DEFER_FILE`` bytes of ciphertext:
-    a small job (most of them) is kept encrypted in memory and written, fsynced and
-    renamed in one go by ``make_durable``, so creating files never stalls the reactor
-    behind other jobs' fsyncs in the filesystem journal.
+    a small job (most of them) is kept encrypted in memory, then either handed to the
+    database as ``blob`` or written, fsynced and renamed in one go by ``make_durable``, so
+    creating files never stalls the reactor behind other jobs' fsyncs in the journal.
     """
 
     DEFER_FILE = CHUNK + 64 * 1024
@@ -194,6 +227,7 @@ class SpoolWriter:
         self._cipher = _file_cipher(store._key, salt)
         self._pending = [MAGIC + salt]
         self._pending_size = len(MAGIC) + SALT_SIZE
+        self._blob: bytes | None = None
 
     def _open_file(self) -> None:
         try:
@@ -265,10 +299,28 @@ class SpoolWriter:
         self._buffer = bytearray()
         self._closed = True
 
-    def make_durable(self) -> Path:
+    @property
+    def blob(self) -> bytes | None:
+        """After ``make_durable``: the whole encrypted file of a job the database is to
+        keep (its record must carry it), or None when the job is a file."""
+        return self._blob
+
+    @property
+    def needs_directory_sync(self) -> bool:
+        return self._blob is None
+
+    def make_durable(self) -> Path | None:
         """fsync the file, close it and rename it into the jobs directory. The caller
-        fsyncs the jobs directory (once for a whole group of files)."""
+        fsyncs the jobs directory (once for a whole group of files). A small job still in
+        memory, when the store keeps those in the database, is only joined into ``blob``:
+        the transaction that records it makes it durable."""
         final_path = self.store.path(self.name)
+        if self._pending is not None and self.store.keeps_small_jobs_in_database:
+            if not self._closed:
+                raise SpoolWriteError("spool file not finished", path=self.tmp_path)
+            self._blob = b"".join(self._pending)
+            self._pending = None
+            return None
         if self._pending is not None:
             self._open_file()
         try:
@@ -284,6 +336,7 @@ class SpoolWriter:
     def discard(self) -> None:
         self._closed = True
         self._pending = None
+        self._blob = None
         fd, self._fd = getattr(self, "_fd", None), None
         if fd is not None:
             try:

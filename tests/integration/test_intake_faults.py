@@ -3,11 +3,13 @@ import hashlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
 import pytest
 
+from spooler.spool import SpoolStore
 from tests.fixtures.gateway import GatewayProcess, start_gateway
 from tests.fixtures.lpd_client import LpdRefused, lpd_print, lpd_stream_start, raw_print
 from tests.fixtures.peers import free_port
@@ -18,6 +20,22 @@ MiB = 1 << 20
 
 def spool_files(data_dir):
     return sorted(p.name for p in (data_dir / "spool" / "jobs").glob("*"))
+
+
+def held_bytes_sha256(data_dir, spool_name):
+    """The sha256 of a held job's bytes as the spool store reads them back (file or blob)."""
+    store = SpoolStore.open(data_dir, max_job_size=1 << 30)
+    with sqlite3.connect(data_dir / "printgate.sqlite3") as db:
+        def blob_of(name):
+            row = db.execute("SELECT data FROM spool_blobs WHERE spool_name = ? AND node = ?",
+                             (name, store.node)).fetchone()
+            return row[0] if row else None
+
+        store.attach_database(blob_of, set)
+        digest = hashlib.sha256()
+        for chunk in store.read_chunks(spool_name):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def temporaries(data_dir):
@@ -48,7 +66,9 @@ def test_kill_9_during_a_large_transfer_keeps_every_acknowledged_job_and_nothing
         jobs = restarted.jobs()
         assert {job["owner"]: job["sha256"] for job in jobs} == acknowledged
         assert temporaries(gateway.data_dir) == []
-        assert len(spool_files(gateway.data_dir)) == len(acknowledged)
+        # Small jobs' bytes are kept in the database with their records, not as files.
+        assert spool_files(gateway.data_dir) == []
+        assert {job["owner"]: held_bytes_sha256(gateway.data_dir, job["spool_name"]) for job in jobs} == acknowledged
         assert "unfinished receive" in restarted.log()
     finally:
         restarted.stop()
@@ -63,7 +83,8 @@ def test_sigterm_exits_zero_and_discards_a_receive_in_progress(tmp_path):
     assert gateway.stop(signal.SIGTERM) == 0
     sock.close()
     assert temporaries(gateway.data_dir) == []
-    assert len(spool_files(gateway.data_dir)) == 1
+    [kept] = gateway.jobs()
+    assert held_bytes_sha256(gateway.data_dir, kept["spool_name"]) == hashlib.sha256(b"kept").hexdigest()
     assert "discarded 1 job" in gateway.log()
 
 

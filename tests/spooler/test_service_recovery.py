@@ -34,7 +34,8 @@ def held_job(gateway, owner="alice"):
     writer.make_durable()
     [job] = gateway.accounting.jobs.record_jobs([NewJob(
         queue="secure", owner=owner, source_host="127.0.0.1", protocol="lpd", size=writer.size,
-        sha256=writer.sha256, spool_name=writer.name, received_at=datetime.now(timezone.utc))])
+        sha256=writer.sha256, spool_name=writer.name, received_at=datetime.now(timezone.utc),
+        spool_blob=writer.blob, spool_node=gateway.spool.node)])
     return job
 
 
@@ -51,6 +52,23 @@ def test_a_job_left_releasing_by_a_crash_is_held_again_and_not_charged(tmp_path)
         assert again.state == "held"
         assert "nothing was charged" in again.state_reason
         assert not again.charged_amount and not again.reserved_amount
-        assert restarted.spool.path(again.spool_name).exists()
+        assert b"".join(restarted.spool.read_chunks(again.spool_name)) == b"%!PS\nshowpage\n"
     finally:
         close(restarted)
+
+
+def test_a_small_job_lives_in_the_database_until_the_change_that_ends_it(tmp_path):
+    from spooler.job_control import end_job_now
+
+    gateway = open_gateway(tmp_path)
+    try:
+        job = held_job(gateway)
+        assert list(gateway.spool.jobs_dir.iterdir()) == []
+        assert gateway.accounting.jobs.spool_blob(job.spool_name, gateway.spool.node) is not None
+        assert gateway.spool.spool_names() == {job.spool_name}
+        assert gateway.accounting.jobs.spool_blob(job.spool_name, "another-node") is None
+        end_job_now(gateway.accounting.jobs, gateway.spool, job.id, "deleted", actor="alice")
+        assert gateway.accounting.jobs.spool_blob(job.spool_name, gateway.spool.node) is None
+        assert gateway.spool.spool_names() == set()
+    finally:
+        close(gateway)

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from spooler.errors import JobTooLarge
-from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore
+from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore, SpoolWriter
 
 
 @pytest.fixture
@@ -110,3 +110,52 @@ def test_a_wrong_master_key_cannot_read_a_file(tmp_path, store):
     other = SpoolStore(store.root, b"\x00" * 32, max_job_size=10)
     with pytest.raises(SpoolCorrupt):
         list(other.read_chunks(writer.name))
+
+
+def attached(store):
+    """The store as the gateway runs it: small jobs' bytes handed to 'the database'."""
+    blobs = {}
+    store.attach_database(blobs.get, lambda: set(blobs))
+    return blobs
+
+
+def test_an_attached_store_hands_a_small_job_to_the_database_not_to_a_file(store):
+    blobs = attached(store)
+    writer = store.create()
+    writer.write(b"CONFIDENTIAL small job")
+    writer.finish()
+    assert writer.make_durable() is None
+    assert not writer.needs_directory_sync
+    assert list(store.jobs_dir.iterdir()) == [] and list(store.tmp_dir.iterdir()) == []
+    assert b"CONFIDENTIAL" not in writer.blob
+    blobs[writer.name] = writer.blob  # what recording the job does
+    assert b"".join(store.read_chunks(writer.name)) == b"CONFIDENTIAL small job"
+    assert store.spool_names() == {writer.name}
+
+
+def test_an_attached_store_still_writes_a_large_job_to_a_file(store):
+    attached(store)
+    data = os.urandom(SpoolWriter.DEFER_FILE + 2 * CHUNK)
+    writer = spool(store, data)
+    assert writer.blob is None and writer.needs_directory_sync
+    assert store.path(writer.name).exists()
+    assert b"".join(store.read_chunks(writer.name)) == data
+
+
+def test_a_blob_that_was_tampered_with_fails_authentication(store):
+    blobs = attached(store)
+    writer = store.create()
+    writer.write(b"x" * 5000)
+    writer.finish()
+    writer.make_durable()
+    damaged = bytearray(writer.blob)
+    damaged[60] ^= 1
+    blobs[writer.name] = bytes(damaged)
+    with pytest.raises(SpoolCorrupt):
+        list(store.read_chunks(writer.name))
+
+
+def test_a_job_neither_in_a_file_nor_in_the_database_is_not_found(store):
+    attached(store)
+    with pytest.raises(FileNotFoundError):
+        list(store.read_chunks("ab" * 16))
