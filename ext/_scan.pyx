@@ -8,7 +8,7 @@ policy, PDF, raster, Ghostscript — from the Python modules, so policy stays in
 Every decision below mirrors a line of ``pcl5.py`` / ``pclxl.py`` / ``postscript.py``.
 """
 cimport cython
-from libc.string cimport memchr, memcmp, memcpy
+from libc.string cimport memchr, memcmp, memcpy, memset
 from libc.stdlib cimport strtod, malloc, realloc, free
 
 from spooler.pdl import reference as _reference
@@ -113,8 +113,7 @@ cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
             count = data[i] + 1
             if count > PLANE_COMPARE_LIMIT - length:
                 count = PLANE_COMPARE_LIMIT - length
-            for j in range(count):
-                out[length + j] = data[i + 1]
+            memset(out + length, data[i + 1], count)
             length += count
             i += 2
         return length
@@ -136,8 +135,7 @@ cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
                     count = 257 - c
                     if count > PLANE_COMPARE_LIMIT - length:
                         count = PLANE_COMPARE_LIMIT - length
-                    for j in range(count):
-                        out[length + j] = data[i]
+                    memset(out + length, data[i], count)
                     length += count
                 i += 1
         return length
@@ -165,8 +163,7 @@ cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
         if stop > PLANE_COMPARE_LIMIT:
             stop = PLANE_COMPARE_LIMIT
         if stop > length:
-            for j in range(length, stop):
-                out[j] = 0
+            memset(out + length, 0, stop - length)
             length = stop
         if stop > cursor:
             memcpy(out + cursor, data + i - count, stop - cursor)
@@ -237,6 +234,7 @@ def _popcount_check(bytes data):
     return pg_popcount(data, len(data)), pg_popcount_portable(data, len(data))
 
 
+@cython.final
 cdef class _PageRun:
     """Alike pages in a row, handed to the tally in one ``PageTally.add_pages`` call when the
     run breaks or ``flush`` is called (before anything reads the tally)."""
@@ -277,6 +275,7 @@ cdef class _PageRun:
         return 0
 
 
+@cython.final
 cdef class Pcl5Scanner:
     """Cython twin of ``spooler.pdl.pcl5.Pcl5Scanner``."""
 
@@ -305,6 +304,8 @@ cdef class Pcl5Scanner:
     cdef bint _marked, _color, _front
     cdef int _plane_index
     cdef unsigned char* _ref          # the encoded payload of the plane being read
+    cdef const unsigned char* _direct # ... or where it lies whole in the buffer being read
+    cdef Py_ssize_t _direct_len
     cdef Py_ssize_t _ref_len, _ref_cap
     cdef bint _has_ref
     cdef bint _plane_overflow
@@ -332,6 +333,7 @@ cdef class Pcl5Scanner:
     def __cinit__(self):
         cdef int k
         self._ref = NULL
+        self._direct = NULL
         self._ref_len = 0
         self._ref_cap = 0
         self._has_ref = False
@@ -420,7 +422,7 @@ cdef class Pcl5Scanner:
         self._buf = b""
         return result
 
-    cdef void _reset_environment(self):
+    cdef void _reset_environment(self) noexcept:
         self._copies = -1
         self._duplex = -1
         self._media = None
@@ -436,10 +438,10 @@ cdef class Pcl5Scanner:
         self._band[0] = self._band[1] = self._band[2] = 0
         self._band_rows = 0
 
-    cdef inline void _reset_seeds(self):
+    cdef inline void _reset_seeds(self) noexcept:
         self._seed_len[0] = self._seed_len[1] = self._seed_len[2] = 0
 
-    cdef void _set_palette(self, int kind):
+    cdef void _set_palette(self, int kind) noexcept:
         cdef int i
         if kind == 1:
             self._palette_len = 2
@@ -459,7 +461,7 @@ cdef class Pcl5Scanner:
                 self._palette[i] = 0
             self._palette[7] = 1
 
-    cdef void _new_page(self):
+    cdef void _new_page(self) noexcept:
         self._marked = False
         self._color = False
         self._front = False
@@ -467,7 +469,7 @@ cdef class Pcl5Scanner:
         self._band[0] = self._band[1] = self._band[2] = 0
         self._band_rows = 0
 
-    cdef inline void _mark(self, bint color):
+    cdef inline void _mark(self, bint color) noexcept:
         if not self._defining_macro:
             self._marked = True
             if color:
@@ -728,7 +730,7 @@ cdef class Pcl5Scanner:
                 self._mark((iv == 0 or iv == 5) and not self._fg_neutral)
         return 0
 
-    cdef void _set_planes(self, long iv):
+    cdef void _set_planes(self, long iv) noexcept:
         if iv == 3 or iv == -3:
             self._planes = 3
             self._plane_base = 0
@@ -764,20 +766,27 @@ cdef class Pcl5Scanner:
             self._payload_done()
         return 0
 
-    cdef void _plane_start(self, Py_ssize_t n, bint last):
+    cdef void _plane_start(self, Py_ssize_t n, bint last) noexcept:
         cdef Py_ssize_t k
         self._plane_last = last
         k = self._plane_index - self._plane_base
         self._plane_k = k
         self._has_ref = 0 <= k <= 2
         self._ref_len = 0
+        self._direct = NULL
         self._plane_overflow = n > PLANE_COMPARE_LIMIT
 
     cdef int _payload(self, bytes buf, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop) except -1:
         cdef Py_ssize_t need, i
         if self._payload_kind == 1:
             if self._has_ref and not self._plane_overflow:
-                self._ref_append(d + start, stop - start)
+                if self._ref_len == 0 and stop - start == self._skip:
+                    # the whole plane is in this buffer: decoded from here (_payload_done
+                    # follows at once), not copied
+                    self._direct = d + start
+                    self._direct_len = stop - start
+                else:
+                    self._ref_append(d + start, stop - start)
         elif self._payload_kind == 2:
             need = 6 - self._cid_len
             i = start
@@ -831,16 +840,22 @@ cdef class Pcl5Scanner:
     cdef int _decode_plane(self, Py_ssize_t k) except -1:
         cdef long mode = self._compression
         if self._plane_overflow or not (0 <= mode <= 3):
+            self._direct = NULL
             self._mark(True)
             w = "raster colour not decoded (compression mode or size); its pages count as colour"
             if w not in self.warnings:
                 self.warnings.append(w)
             return 0
-        self._seed_len[k] = _decode_row(mode, self._ref, self._ref_len, self._seed[k], self._seed_len[k])
-        self._band[k] += _popcount(self._seed[k], self._seed_len[k])
+        if self._direct != NULL:
+            self._seed_len[k] = _decode_row(mode, self._direct, self._direct_len, self._seed[k], self._seed_len[k])
+            self._direct = NULL
+        else:
+            self._seed_len[k] = _decode_row(mode, self._ref, self._ref_len, self._seed[k], self._seed_len[k])
+        if not self._color:  # the bands can only make the page colour
+            self._band[k] += _popcount(self._seed[k], self._seed_len[k])
         return 0
 
-    cdef void _band_flush(self):
+    cdef void _band_flush(self) noexcept:
         cdef long long high, low
         if self._band_rows:
             high = self._band[0]
@@ -1222,13 +1237,13 @@ cdef class PclXlScanner:
         self._materialize()
         return None
 
-    cdef inline void _materialize(self):
+    cdef inline void _materialize(self) noexcept:
         """Copy a deferred array value out of the caller's buffer before it goes away."""
         if self._value_deferred:
             memcpy(self._value.raw, self._value_ptr, self._value.count * XL_SCALAR[self._value.tag])
             self._value_deferred = False
 
-    cdef inline void _clear_attrs(self):
+    cdef inline void _clear_attrs(self) noexcept:
         cdef int i
         for i in range(N_SLOTS):
             self._has[i] = False
@@ -1328,7 +1343,7 @@ cdef class PclXlScanner:
             return pos + 1
         return -2
 
-    cdef inline void _copy_value(self, XlValue* dst, XlValue* src):
+    cdef inline void _copy_value(self, XlValue* dst, XlValue* src) noexcept:
         dst.kind = src.kind
         dst.num = src.num
         dst.tag = src.tag
@@ -1449,7 +1464,7 @@ cdef class PclXlScanner:
             self._page_has[i] = False
         return 0
 
-    cdef void _pixel_start(self):
+    cdef void _pixel_start(self) noexcept:
         cdef long row = self._image_width * 3
         self._checking = True
         self._px_pixels = row
@@ -1882,6 +1897,7 @@ DEF R_LINE = 2
 DEF R_PACKET = 3
 
 
+@cython.final
 cdef class RasterScanner:
     """Cython twin of ``spooler.pdl.raster.RasterScanner``."""
 
