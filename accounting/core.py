@@ -3,6 +3,8 @@
 object for the reactor."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,6 +101,16 @@ class AccountingCore:
     # The calls intake and release make, by name (each documented on its component).
     def decide(self, new_job: NewJob, *, at: datetime | None = None) -> Decision:
         return self.decisions.decide(new_job, at=at)
+
+    @contextmanager
+    def owners_read_once(self, new_jobs):
+        """Within the block, ``decide`` calls in this thread for ``new_jobs`` (a group
+        being committed) use their owners as read once for all of them on entry."""
+        self.decisions.prefetch_owners(job.owner for job in new_jobs)
+        try:
+            yield
+        finally:
+            self.decisions.forget_owners()
 
     def start_release(self, job_id: int, device: str | None, actor: str, *, account: str | None = None) -> HeldJob:
         return self.release.start_release(job_id, device, actor, account=account)

@@ -99,14 +99,22 @@ class PendingPolicyRecords:
 
 
 #: Built once: the user, their personal account and groups in one indexed read.
-_OWNER = (
+_OWNER_COLUMNS = (
     select(users.c.id, users.c.enabled, accounts.c.id.label("account_id"), accounts.c.balance, accounts.c.reserved,
-           accounts.c.overdraft_limit, accounts.c.restricted, groups.c.name.label("group_name"))
+           accounts.c.overdraft_limit, accounts.c.restricted, groups.c.name.label("group_name"),
+           users.c.username)
     .outerjoin(accounts, accounts.c.user_id == users.c.id)
     .outerjoin(user_groups, user_groups.c.user_id == users.c.id)
     .outerjoin(groups, groups.c.id == user_groups.c.group_id)
-    .where(users.c.username == bindparam("username"))
 )
+_OWNER = _OWNER_COLUMNS.where(users.c.username == bindparam("username"))
+_OWNERS = _OWNER_COLUMNS.where(users.c.username.in_(bindparam("usernames", expanding=True)))
+
+
+def _owner_of(rows):
+    if not rows:
+        return None, frozenset()
+    return rows[0], frozenset(row.group_name for row in rows if row.group_name is not None)
 
 
 class DecisionMaker:
@@ -122,13 +130,29 @@ class DecisionMaker:
         self.server_name = server_name or socket.gethostname()
         self.unknown_users = unknown_users
         self.pending = PendingPolicyRecords(database)
+        self._prefetched = threading.local()
+
+    def prefetch_owners(self, usernames) -> None:
+        """Read the owners of a whole group of jobs in one query, for this thread's next
+        ``decide`` calls until ``forget_owners``: the group committer decides every job
+        of a group in a row, and one read per job was most of a decision's cost. What is
+        read is as fresh as a read per job would be (it happens at the group's commit)."""
+        names = sorted(set(usernames))
+        found: dict[str, list] = {name: [] for name in names}
+        with self.db.reader.connect() as conn:
+            for row in conn.execute(_OWNERS, {"usernames": names}):
+                found[row.username].append(row)
+        self._prefetched.owners = {name: _owner_of(rows) for name, rows in found.items()}
+
+    def forget_owners(self) -> None:
+        self._prefetched.owners = None
 
     def _owner(self, username: str):
+        owners = getattr(self._prefetched, "owners", None)
+        if owners is not None and username in owners:
+            return owners[username]
         with self.db.reader.connect() as conn:
-            rows = conn.execute(_OWNER, {"username": username}).all()
-        if not rows:
-            return None, frozenset()
-        return rows[0], frozenset(row.group_name for row in rows if row.group_name is not None)
+            return _owner_of(conn.execute(_OWNER, {"username": username}).all())
 
     def decide(self, job: NewJob, *, at: datetime | None = None, record: bool = True) -> Decision:
         if self.pending.due():
@@ -138,6 +162,9 @@ class DecisionMaker:
         owner, group_names = self._owner(job.owner)
         if owner is None and self.unknown_users == "create":
             self.users.ensure_user(job.owner)
+            owners = getattr(self._prefetched, "owners", None)
+            if owners is not None:
+                owners.pop(job.owner, None)  # read again: the user exists now
             owner, group_names = self._owner(job.owner)
         price_list = self.prices.for_queue(job.queue)
         shape = self._shape(job, price_list, {})

@@ -29,6 +29,7 @@ TRANSITIONS = {
 #: States in which a job still has a spool file worth keeping.
 LIVE_STATES = ("held", "releasing", "aborted")
 
+_UNREAD = object()
 _FACT_COLUMNS = ("pdl", "pages", "copies", "impressions", "sheets", "duplex", "color_pages", "mono_pages")
 
 
@@ -87,9 +88,9 @@ class JobStore:
             for decision in refusals:
                 pending.add(decision)
             raise
-        # Built from what was just inserted rather than read back: this runs for every
-        # acknowledged job, and a second query per group costs as much as the insert.
-        return [_held_job(row) for row in rows]
+        # Built from what was just inserted rather than read back, and with the analyzer's
+        # facts (plain JSON types already) not decoded again: this runs for every job.
+        return [_held_job(row, facts=job.facts) for row, job in zip(rows, new_jobs)]
 
     def _insert_jobs(self, conn, new_jobs) -> list[dict]:
         """One multi-row INSERT for the jobs and one for their first history rows: the
@@ -263,7 +264,10 @@ def change_state_in(conn, job_id: int, new_state: str, *, actor: str, reason: st
     return old_state
 
 
-def _held_job(row) -> HeldJob:
+def _held_job(row, facts=_UNREAD) -> HeldJob:
+    """``facts``: what the row's ``facts`` column holds, when the caller has it already."""
+    if facts is _UNREAD:
+        facts = json.loads(row["facts"]) if row["facts"] else None
     return HeldJob(
         id=row["id"],
         queue=row["queue_name"],
@@ -293,7 +297,7 @@ def _held_job(row) -> HeldJob:
         color_pages=row["color_pages"],
         mono_pages=row["mono_pages"],
         analyzer_method=row["analyzer_method"],
-        facts=json.loads(row["facts"]) if row["facts"] else None,
+        facts=facts,
         decision_id=row["decision_id"],
         decision_action=row["decision_action"],
         decision_rule=row["decision_rule"],

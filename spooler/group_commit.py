@@ -36,14 +36,17 @@ class _Pending:
 
 
 class GroupCommitter:
-    def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, max_group: int = 256,
+    def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, admission_scope=None, max_group: int = 256,
                  fsync_threads: int = 16):
         """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the commit thread;
         so does ``admit(new_job)``, which raises (e.g. ``JobRefused``) for a job that may
-        not be kept — that job's whole unit is then refused and its files removed."""
+        not be kept — that job's whole unit is then refused and its files removed.
+        ``admission_scope(records)``, a context manager, is entered around the admission
+        of a whole group (e.g. to read the owners of all its jobs at once)."""
         self._reactor = reactor
         self._record_jobs = record_jobs
         self._admit = admit
+        self._admission_scope = admission_scope
         self._jobs_dir = jobs_dir
         self._max_group = max_group
         # Plain threads on a SimpleQueue rather than a ThreadPoolExecutor: submit() runs on
@@ -127,6 +130,20 @@ class GroupCommitter:
                 self._commit(group)
 
     def _admitted(self, group: list[_Pending]) -> tuple[list[_Pending], list]:
+        if self._admission_scope is None or self._admit is None:
+            return self._admit_each(group)
+        try:
+            scope = self._admission_scope([record for item in group for record in item.records])
+            scope.__enter__()
+        except Exception:  # noqa: BLE001 - then each job is decided on its own
+            log.failure("preparing the admission of {count} jobs failed", count=len(group))
+            return self._admit_each(group)
+        try:
+            return self._admit_each(group)
+        finally:
+            scope.__exit__(None, None, None)
+
+    def _admit_each(self, group: list[_Pending]) -> tuple[list[_Pending], list]:
         admitted, records = [], []
         for item in group:
             try:

@@ -71,7 +71,7 @@ class Gateway:
         self.notifier = self.build_notifier()
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self.accounting.core.decide),
+            admit=admission(self.accounting.core.decide), admission_scope=self.accounting.core.owners_read_once,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
                                      on_recorded=self._jobs_recorded)

@@ -152,3 +152,29 @@ def test_a_job_the_analyzer_could_not_count_is_priced_by_the_unknown_page_rule_a
     decision = priced.decide(new_job(facts=False, color_mode="monochrome"))
     assert (decision.uncounted, decision.price_estimate) == (True, 50)
     assert priced.decide(new_job(pages=1)).uncounted is False
+
+
+def _comparable(decision):
+    return (decision.action, decision.rule, decision.price_estimate, decision.message, decision.account_id)
+
+
+def test_owners_read_once_for_a_group_decide_exactly_as_one_read_per_job(priced):
+    priced.users.add_user("bob", balance=0, groups=("staff", "students"))
+    priced.users.add_user("carol", balance=5000)
+    priced.users.set_enabled("carol", False)
+    jobs = [new_job("alice", pages=4), new_job("bob", pages=1), new_job("carol"), new_job("alice", pages=200),
+            new_job("dave")]  # dave is unknown: created by the decision
+    alone = [_comparable(priced.decide(job)) for job in jobs[:4]]
+    with priced.owners_read_once(jobs):
+        grouped = [_comparable(priced.decide(job)) for job in jobs]
+    assert grouped[:4] == alone
+    erin = priced.decide(new_job("erin"))  # another unknown user, decided alone
+    assert grouped[4][:2] == (erin.action, erin.rule) and priced.users.get_user("dave") is not None
+    assert [d[0] for d in grouped[:4]] == ["allow", "deny", "deny", "deny"]
+
+
+def test_owners_read_once_ends_with_its_block(priced):
+    with priced.owners_read_once([new_job("alice")]):
+        assert priced.decide(new_job("alice")).action == "allow"
+    priced.users.set_enabled("alice", False)
+    assert priced.decide(new_job("alice")).action == "deny"

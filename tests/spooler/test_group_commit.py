@@ -1,0 +1,76 @@
+"""The group committer: one admission scope per group, and a failing scope is no outage."""
+import contextlib
+import threading
+import time
+
+from spooler.group_commit import GroupCommitter
+from spooler.spool import SpoolStore
+
+
+class ImmediateReactor:
+    def callFromThread(self, function, *args):
+        function(*args)
+
+
+def small_writer(store, data=b"job"):
+    writer = store.create()
+    writer.write(data)
+    writer.finish()
+    return writer
+
+
+def wait_for(results, count, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while len(results) < count:
+        assert time.monotonic() < deadline, results
+        time.sleep(0.01)
+
+
+def run_group(tmp_path, scope, owners=("alice", "bob", "carol")):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    release = threading.Event()
+    admitted = []
+
+    def record_jobs(records):
+        release.wait(10)
+        return list(records)
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir,
+                               admit=admitted.append, admission_scope=scope)
+    results = []
+    try:
+        # The first unit holds the commit thread so the others form one group.
+        committer.submit([(small_writer(store), lambda: "first")]).addBoth(results.append)
+        time.sleep(0.2)
+        for owner in owners:
+            committer.submit([(small_writer(store), lambda owner=owner: owner)]).addBoth(results.append)
+        time.sleep(0.2)
+        release.set()
+        wait_for(results, 1 + len(owners))
+    finally:
+        committer.stop(10)
+    return admitted, results
+
+
+def test_a_group_is_admitted_inside_one_scope(tmp_path):
+    scopes = []
+
+    @contextlib.contextmanager
+    def scope(records):
+        scopes.append(sorted(records))
+        yield
+
+    admitted, results = run_group(tmp_path, scope)
+    assert scopes == [["first"], ["alice", "bob", "carol"]]
+    assert admitted == ["first", "alice", "bob", "carol"]
+    assert sorted(job for jobs in results for job in jobs) == ["alice", "bob", "carol", "first"]
+
+
+def test_a_scope_that_fails_to_open_still_admits_each_job(tmp_path):
+    def scope(records):
+        raise ConnectionError("database away for a moment")
+
+    admitted, results = run_group(tmp_path, scope)
+    assert admitted == ["first", "alice", "bob", "carol"]
+    assert all(isinstance(jobs, list) for jobs in results)
