@@ -1603,6 +1603,68 @@ class DscScanner(_postscript.DscScanner):
         _dsc_flush(self)
 
 
+@cython.final
+cdef class _DscState:
+    """A DscScanner's page state, held in C while the byte loop runs. ``store`` puts it back
+    on the scanner before anything in Python may read or change it (its policy methods, the
+    end of the chunk); ``load`` takes it up again after."""
+
+    cdef bint in_page, outside
+    cdef Py_ssize_t pages_found
+    cdef object page_media, page_bbox_media, media, doc_media, copies, hash_copies, duplex
+    cdef object run   # [count, copies, duplex, media] of pages not yet in the tally, or None
+
+    cdef int load(self, object s) except -1:
+        self.in_page = s._in_page
+        self.outside = s._outside
+        self.pages_found = s._pages_found
+        self.page_media = s._page_media
+        self.page_bbox_media = s._page_bbox_media
+        self.media = s.media
+        self.doc_media = s._doc_media
+        self.copies = s.copies
+        self.hash_copies = s.hash_copies
+        self.duplex = s.duplex
+        self.run = s._run
+        return 0
+
+    cdef int store(self, object s) except -1:
+        # copies, hash_copies, duplex and the document's media only Python changes
+        s._in_page = self.in_page
+        s._outside = self.outside
+        s._pages_found = self.pages_found
+        s._page_media = self.page_media
+        s._page_bbox_media = self.page_bbox_media
+        s.media = self.media
+        s._run = self.run
+        return 0
+
+    cdef int add_page(self, object tally, object copies, object duplex, object media) except -1:
+        cdef list run = self.run
+        if run is not None and run[2] is duplex and run[1] == copies and run[3] == media:
+            run[0] += 1
+            return 0
+        if run is not None:
+            tally.add_pages(run[0], run[1], run[2], run[3], None)
+        self.run = [1, copies, duplex, media]
+        return 0
+
+    cdef int new_page(self, object tally) except -1:
+        """``DscScanner._new_page`` (with ``_close_page``), for the commonest line."""
+        if self.in_page:
+            copies = self.copies
+            if copies is None:
+                copies = self.hash_copies
+            media = self.page_media or self.page_bbox_media or self.media or self.doc_media
+            self.add_page(tally, copies, self.duplex, media)
+        self.in_page = True
+        self.outside = False
+        self.pages_found += 1
+        self.page_media = None
+        self.page_bbox_media = None
+        return 0
+
+
 cdef int _dsc_add_page(object self, object copies, object duplex, object media) except -1:
     cdef list run = self._run
     if run is not None and run[2] is duplex and run[1] == copies and run[3] == media:
@@ -1618,22 +1680,6 @@ cdef int _dsc_flush(object self) except -1:
     if run is not None:
         self._run = None
         self.tally.add_pages(run[0], run[1], run[2], run[3], None)
-    return 0
-
-
-cdef int _dsc_new_page(object self) except -1:
-    """``DscScanner._new_page`` (with ``_close_page``), for the commonest line."""
-    if self._in_page:
-        copies = self.copies
-        if copies is None:
-            copies = self.hash_copies
-        media = self._page_media or self._page_bbox_media or self.media or self._doc_media
-        _dsc_add_page(self, copies, self.duplex, media)
-    self._in_page = True
-    self._outside = False
-    self._pages_found += 1
-    self._page_media = None
-    self._page_bbox_media = None
     return 0
 
 
@@ -1707,7 +1753,9 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     cdef Py_ssize_t skip = self._skip
     cdef Py_ssize_t skip_lines = self._skip_lines
     cdef bint skip_to_eol = self._skip_to_eol
-    cdef bint outside = self._outside
+    cdef _DscState st = _DscState()
+    st.load(self)
+    tally = self.tally
     cdef int last = self._prev
     cdef Py_ssize_t next_pct = -1, next_slash = -1, next_esc = -1
     # what only DscScanner._comment changes, held here between its calls
@@ -1732,7 +1780,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
             else:
                 skip_lines -= 1
             continue
-        if outside:
+        if st.outside:
             i = pos
             while i < end and not PS_INTERESTING_OUT[d[i]]:
                 i += 1
@@ -1765,6 +1813,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
             eol = _eol(d, i, lim, False)
             if eol < 0:
                 if end - i <= LINE_LIMIT and not final:
+                    st.store(self)
                     return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
                 lim = i + LINE_LIMIT
                 if lim > end:
@@ -1779,11 +1828,10 @@ cdef object _dsc_scan(object self, bytes data, bint final):
             n = (eol if eol >= 0 else lim) - i
             if n >= 7 and memcmp(d + i, b"%%Page", 6) == 0 and known and not depth:
                 if d[i + 6] == 0x3A:  # %%Page:
-                    _dsc_new_page(self)
-                    outside = False
+                    st.new_page(tally)
                     continue
                 if n >= 18 and memcmp(d + i + 6, b"BoundingBox:", 12) == 0:
-                    self._page_bbox_media = _bbox_media(data[i + 18:i + n].strip())
+                    st.page_bbox_media = _bbox_media(data[i + 18:i + n].strip())
                     continue
             if _dsc_comment_matters(d + i, n) or not known:
                 if line is None:
@@ -1792,15 +1840,17 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 self._skip_lines = skip_lines
                 self._skip_to_eol = skip_to_eol
                 self._prev = last
+                st.store(self)
                 self._comment(line)
+                st.load(self)
                 skip = self._skip
                 skip_lines = self._skip_lines
                 skip_to_eol = self._skip_to_eol
-                outside = self._outside
                 known = self.conforming is not None
                 depth = self._depth
         elif b == 0x2F:
             if end - i < NAME_WINDOW and not final:
+                st.store(self)
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if _ps_setting_name(d + i + 1, end - i - 1):
                 n = end - i if end - i < NAME_WINDOW else NAME_WINDOW
@@ -1811,22 +1861,27 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                             last_media = _media_from_points(w, h)
                             last_w = w
                             last_h = h
-                        self.media = last_media
-                        if self._in_page:
-                            self._page_media = last_media
+                        st.media = last_media
+                        if st.in_page:
+                            st.page_media = last_media
                 else:
+                    st.store(self)
                     self._setting(data[i:i + NAME_WINDOW])
+                    st.load(self)
             pos = i + 1
         elif b == 0x1B:
             if end - i >= UEL_LEN and memcmp(d + i, <const char*>UEL, UEL_LEN) == 0:
                 _dsc_store(self, last, skip, skip_lines, skip_to_eol)
+                st.store(self)
                 self._end_section()
                 return data[i:]
             if end - i < UEL_LEN and memcmp(d + i, <const char*>UEL, end - i) == 0 and not final:
+                st.store(self)
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             pos = i + 1
         else:
             if end - i < 9 and not final:
+                st.store(self)
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if (end - i >= 8 and memcmp(d + i, b"showpage", 8) == 0 and PS_DELIM[prev]
                     and (i + 8 >= end or PS_DELIM[d[i + 8]])):
@@ -1835,6 +1890,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     if end:
         last = d[end - 1]
     _dsc_store(self, last, skip, skip_lines, skip_to_eol)
+    st.store(self)
     return None
 
 
