@@ -20,11 +20,13 @@ a file cut short cannot pass for a complete one.
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import os
 import secrets
 import struct
+import threading
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -228,6 +230,7 @@ class SpoolWriter:
         self._pending = [MAGIC + salt]
         self._pending_size = len(MAGIC) + SALT_SIZE
         self._blob: bytes | None = None
+        self._sealer: _BackgroundSealer | None = None
 
     def _open_file(self) -> None:
         try:
@@ -248,6 +251,16 @@ class SpoolWriter:
         self.size += len(data)
         if self.size > self.store.max_job_size:
             raise JobTooLarge(self.size, self.store.max_job_size)
+        if self._sealer is not None:
+            self._sealer.put(data if type(data) is bytes else bytes(data))
+            return
+        self._consume(data)
+        if self._fd is not None and self._sealer is None:
+            # A large job: from now on its hashing, sealing and writing happen in a
+            # thread of its own, beside the reactor (see _BackgroundSealer).
+            self._sealer = _BackgroundSealer(self)
+
+    def _consume(self, data) -> None:
         self._hash.update(data)
         view = memoryview(data)
         buffer = self._buffer
@@ -292,12 +305,20 @@ class SpoolWriter:
             raise SpoolWriteError(f"writing spool file failed: {exc}", path=self.tmp_path) from exc
 
     def finish(self) -> None:
-        """Seal the last record; after this only ``make_durable`` or ``discard``."""
+        """Seal the last record; after this only ``make_durable`` or ``discard``. For a
+        large job the sealing may still be under way in its thread: ``make_durable``
+        waits for it, and ``sha256`` is known after that."""
         if self._closed:
             raise SpoolWriteError("spool file already finished", path=self.tmp_path)
+        self._closed = True
+        if self._sealer is not None:
+            self._sealer.put(_FINAL)
+            return
+        self._seal_final()
+
+    def _seal_final(self) -> None:
         self._seal(self._buffer, final=True)
         self._buffer = bytearray()
-        self._closed = True
 
     @property
     def blob(self) -> bytes | None:
@@ -315,6 +336,12 @@ class SpoolWriter:
         memory, when the store keeps those in the database, is only joined into ``blob``:
         the transaction that records it makes it durable."""
         final_path = self.store.path(self.name)
+        if self._sealer is not None:
+            try:
+                self._sealer.wait()
+            except SpoolWriteError:
+                self.discard()
+                raise
         if self._pending is not None and self.store.keeps_small_jobs_in_database:
             if not self._closed:
                 raise SpoolWriteError("spool file not finished", path=self.tmp_path)
@@ -335,6 +362,9 @@ class SpoolWriter:
 
     def discard(self) -> None:
         self._closed = True
+        sealer, self._sealer = getattr(self, "_sealer", None), None
+        if sealer is not None:
+            sealer.abandon()
         self._pending = None
         self._blob = None
         fd, self._fd = getattr(self, "_fd", None), None
@@ -347,3 +377,97 @@ class SpoolWriter:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
             pass
+
+
+_FINAL = object()
+
+
+class _BackgroundSealer:
+    """Hashes, encrypts and writes a large job's bytes in a thread of its own.
+
+    Profiled on a 200 MiB job, the reactor thread spent more time hashing and writing
+    (both release the GIL) than receiving: handing them to a thread lets receiving and
+    writing overlap on two cores. ``put`` keeps at most ``LIMIT`` bytes in flight and
+    otherwise waits for the thread — never longer than doing the work itself would have
+    taken — so memory stays bounded without a protocol having to pause its transport.
+    The first error is raised again by the next ``put`` and by ``wait``."""
+
+    LIMIT = 8 * 1024 * 1024
+
+    def __init__(self, writer: SpoolWriter):
+        self._writer = writer
+        self._items: collections.deque = collections.deque()
+        self._in_flight = 0
+        self._error: SpoolWriteError | None = None
+        self._abandoned = False
+        self._done = False
+        self._worker_waiting = False
+        self._producer_waiting = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="printgate-spool-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, item) -> None:
+        with self._changed:
+            while self._in_flight > self.LIMIT and self._error is None and not self._done:
+                self._producer_waiting = True
+                self._changed.wait()
+                self._producer_waiting = False
+            if self._error is not None:
+                raise self._error
+            self._items.append(item)
+            if item is not _FINAL:
+                self._in_flight += len(item)
+            if self._worker_waiting:  # wake the thread only when it sleeps: each wake costs
+                self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Until the final record is written (``put(_FINAL)`` came first)."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        with self._changed:
+            self._abandoned = True
+            self._changed.notify_all()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def _run(self) -> None:
+        writer = self._writer
+        try:
+            while True:
+                with self._changed:
+                    while not self._items and not self._abandoned:
+                        self._worker_waiting = True
+                        self._changed.wait()
+                        self._worker_waiting = False
+                    if self._abandoned:
+                        return
+                    batch, self._items = self._items, collections.deque()
+                consumed = 0
+                for item in batch:
+                    if item is _FINAL:
+                        writer._seal_final()
+                        return
+                    writer._consume(item)
+                    consumed += len(item)
+                with self._changed:
+                    self._in_flight -= consumed
+                    if self._producer_waiting:
+                        self._changed.notify_all()
+        except SpoolWriteError as exc:
+            self._fail(exc)
+        except Exception as exc:  # noqa: BLE001 - reported to the receiving protocol
+            self._fail(SpoolWriteError(f"writing spool file failed: {exc}", path=writer.tmp_path))
+        finally:
+            with self._changed:
+                self._done = True
+                self._changed.notify_all()
+
+    def _fail(self, error: SpoolWriteError) -> None:
+        with self._changed:
+            self._error = error
+            self._items.clear()
+            self._changed.notify_all()

@@ -1,10 +1,11 @@
 """The spool store: encrypted at rest, whole or nothing, streaming."""
 import hashlib
 import os
+import time
 
 import pytest
 
-from spooler.errors import JobTooLarge
+from spooler.errors import JobTooLarge, SpoolWriteError
 from spooler.spool import CHUNK, SpoolCorrupt, SpoolStore, SpoolWriter
 
 
@@ -159,3 +160,63 @@ def test_a_job_neither_in_a_file_nor_in_the_database_is_not_found(store):
     attached(store)
     with pytest.raises(FileNotFoundError):
         list(store.read_chunks("ab" * 16))
+
+
+class FailingDisk(SpoolWriter):
+    """Writes fail after the first few (a disk that fills up while a large job arrives)."""
+
+    allowed = 3
+
+    def _write_all(self, *parts):
+        if self.allowed <= 0:
+            raise SpoolWriteError("writing spool file failed: [Errno 28] No space left on device",
+                                  path=self.tmp_path)
+        self.allowed -= 1
+        super()._write_all(*parts)
+
+
+def test_a_write_error_in_a_large_jobs_writer_thread_reaches_the_receiver(store):
+    writer = FailingDisk(store, "ab" * 16)
+    block = os.urandom(64 * 1024)
+    with pytest.raises(SpoolWriteError, match="No space left"):
+        for _ in range(400):  # 25 MiB: far past the writes the disk allows
+            writer.write(block)
+        writer.finish()
+        writer.make_durable()
+    writer.discard()
+    assert list(store.tmp_dir.iterdir()) == [] and list(store.jobs_dir.iterdir()) == []
+
+
+def test_a_large_job_keeps_a_bounded_amount_in_flight(store, monkeypatch):
+    from spooler import spool as spool_module
+
+    monkeypatch.setattr(spool_module._BackgroundSealer, "LIMIT", 256 * 1024)
+    seen = []
+
+    class SlowDisk(SpoolWriter):
+        def _write_all(self, *parts):
+            seen.append(self._sealer._in_flight if self._sealer else 0)
+            time.sleep(0.002)
+            super()._write_all(*parts)
+
+    writer = SlowDisk(store, "cd" * 16)
+    data = os.urandom(8 * 1024 * 1024)
+    for i in range(0, len(data), 64 * 1024):
+        writer.write(data[i:i + 64 * 1024])
+    writer.finish()
+    writer.make_durable()
+    assert max(seen) <= 256 * 1024 + 2 * 64 * 1024
+    assert b"".join(store.read_chunks(writer.name)) == data
+    assert writer.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_discarding_a_large_job_mid_way_stops_its_writer_and_leaves_nothing(store):
+    writer = store.create()
+    block = os.urandom(64 * 1024)
+    for _ in range(64):
+        writer.write(block)
+    sealer = writer._sealer
+    assert sealer is not None and sealer._thread.is_alive()
+    writer.discard()
+    assert list(store.tmp_dir.iterdir()) == [] and list(store.jobs_dir.iterdir()) == []
+    assert not sealer._thread.is_alive()
