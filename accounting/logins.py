@@ -4,6 +4,7 @@ for ``lockout``; every attempt is audited (never with the PIN or password). A fa
 says nothing about which part was wrong."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -19,7 +20,6 @@ from accounting.time import aware, utcnow
 from accounting.users import UserStore, normalize_card
 
 #: Verifying against this keeps the time of "no such user" close to "wrong PIN".
-_DUMMY = "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHQ$0nYTtQ6ZgYZpX2T3qvqGmA"
 
 
 class LoginGuard:
@@ -32,6 +32,12 @@ class LoginGuard:
         self.max_failures = max_failures
         self.device_max_failures = device_max_failures
         self.lockout = lockout
+        self._dummy = None
+
+    def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = self.hasher.hash(secrets.token_urlsafe(24))
+        return self._dummy
 
     # -- counters ---------------------------------------------------------------------
     def _check_unlocked(self, scope: str, key: str, now: datetime) -> None:
@@ -118,7 +124,10 @@ class LoginGuard:
             row = conn.execute(query).first()
         if row is not None:
             self._precheck(row.username, None, now)
-        ok = self.hasher.verify(row.encoded if row else _DUMMY, clear or "") and row is not None and row.enabled
+        # Unknown users, and users without this secret, are checked against a hash of the
+        # same cost as a real one: answering them faster would tell which names exist.
+        encoded = row.encoded if row is not None and row.encoded else self._dummy_hash()
+        ok = self.hasher.verify(encoded, clear or "") and row is not None and row.encoded is not None and row.enabled
         self._outcome(method=method, username=row.username if row else None, device=device, ok=ok, now=now)
         if not ok:
             raise LoginFailed(str(username_or_id), device)

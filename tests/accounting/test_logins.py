@@ -96,3 +96,19 @@ def test_every_attempt_is_audited_without_the_secret(alice):
     assert [(e.action, e.actor, e.source) for e in entries] == [
         ("login.pin.fail", "alice", "mfp-1"), ("login.pin.ok", "alice", "mfp-1")]
     assert not any("9999" in str(e.new_value) or "4321" in str(e.new_value) for e in alice.audit.entries())
+
+
+def test_unknown_users_and_missing_secrets_are_checked_at_the_real_cost(alice, monkeypatch):
+    """Answering "no such user" (or "no password set") faster than a wrong password would
+    tell an attacker which names exist: every failure verifies a hash of the real cost."""
+    verified = []
+    real_verify = alice.logins.hasher.verify
+    monkeypatch.setattr(alice.logins.hasher, "verify",
+                        lambda encoded, clear: verified.append(encoded) or real_verify(encoded, clear))
+    real = alice.logins.hasher.hash("x").rsplit("$", 2)[0]  # $argon2id$v=..$m=..,t=..,p=..
+    alice.users.add_user("bob")  # no password set
+    for username in ("nobody", "bob", "alice"):
+        with pytest.raises(LoginFailed):
+            alice.logins.verify_password(username, "guess")
+    assert len(verified) == 3
+    assert all(encoded.rsplit("$", 2)[0] == real for encoded in verified)
