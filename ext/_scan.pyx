@@ -1007,6 +1007,8 @@ DEF XC_UBYTE = 2
 DEF XC_ATTR = 3
 DEF XC_OP = 4
 DEF XC_XY = 5
+DEF XC_ARRAY = 6
+DEF XC_SCALAR = 7
 cdef unsigned char XL_CLASS[256]
 for _i in range(256):
     if XL_WS[_i]:
@@ -1019,6 +1021,10 @@ for _i in range(256):
         XL_CLASS[_i] = XC_OP
     elif 0xD0 <= _i <= 0xD5:
         XL_CLASS[_i] = XC_XY
+    elif 0xC8 <= _i <= 0xCD:
+        XL_CLASS[_i] = XC_ARRAY
+    elif 0xC1 <= _i <= 0xC5:
+        XL_CLASS[_i] = XC_SCALAR
     else:
         XL_CLASS[_i] = XC_OTHER
 
@@ -1204,6 +1210,24 @@ cdef class PclXlScanner:
                     self._have_value = False
                     self._value_deferred = False
                     pos += 1
+                elif cls == XC_ARRAY:
+                    # an array named by an attribute we do not keep (text, glyph widths):
+                    # skipped with the attribute; anything else goes through _token
+                    if pos + 3 > end or d[pos + 1] != 0xC0:
+                        break
+                    r = pos + 3 + d[pos + 2] * XL_SCALAR[b - 8]
+                    if r - pos - 3 > ARRAY_KEEP or r + 2 > end or d[r] != 0xF8 or XL_SLOT[d[r + 1]] >= 0:
+                        break
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos = r + 2
+                elif cls == XC_SCALAR:
+                    r = pos + 1 + XL_SCALAR[b]
+                    if r + 2 > end or d[r] != 0xF8 or XL_SLOT[d[r + 1]] >= 0:
+                        break
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos = r + 2
                 elif cls == XC_XY:
                     r = pos + 1 + 2 * XL_SCALAR[b - 0x10]
                     if r > end:

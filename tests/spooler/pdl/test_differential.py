@@ -44,6 +44,8 @@ FRAGMENTS = [
     b"\n%%Trailer\n", b"\n%%EOF\n", b" showpage ", b"\n%%EndSetup\n", b"\n%%Pages: 1\n",
     b"/PageSize[612 792]", b"/PageSize [ +.5\t842. ]", b"/PageSize [-3 1e3]", b"\n%%PageBoundingBox: 0 0 612 792\n",
     b"\n%%PageBoundingBox:\t1 1 420 595 \n", b"\n%%Page:", b"\n%%PageTrailer\n",
+    b"\xc8\xc0\x02AB\xf8\xa8\xa8", b"\xc9\xc0\x02\x01\x00\x02\x00\xf8\xaf", b"\xc1\x10\x00\xf8\x89",
+    b"\xc5\x00\x00\x80\x3f\xf8\x8a", b"\xc8\xc0\xff", b"\xc8\xc0\x01\x05\xf8\x25", b"\xc1\x02\x00\xf8\x31",
 ]
 
 #: ``/PageSize`` settings the Cython byte loop reads without the regular expression: each must
@@ -80,6 +82,21 @@ def test_raster_rows_are_read_alike_on_both_backends(row, planes):
     data = setup + body * 2 + b"\x1bE"
     facts = assert_same(data)
     for cut in range(len(setup), len(setup) + len(row) + 4):
+        assert assert_same(data, [cut]) == facts
+
+
+#: PCL XL value + attribute pairs the Cython byte loop takes in one step (kept attributes too).
+XL_PAIRS = [b"\xc8\xc0\x02AB\xf8\xa8", b"\xc9\xc0\x02\x01\x00\x02\x00\xf8\xaf", b"\xc1\x10\x00\xf8\x89",
+            b"\xc5\x00\x00\x80\x3f\xf8\x8a", b"\xc0\x03\xf8\x31", b"\xd1\x01\x00\x02\x00\xf8\x4c",
+            b"\xc8\xc0\x03\x10\x80\x30\xf8\x0b", b"\xc0\x02\xf8\x03", b"\xc1\x02\x00\xf8\x31"]
+
+
+def test_pclxl_value_and_attribute_pairs_are_read_alike_on_both_backends():
+    page = b"\xc0\x02\xf8\x03\x6a" + b"".join(pair + b"\xa8" for pair in XL_PAIRS)
+    data = b") HP-PCL XL;2;0;\n" + b"\x43" + page + b"\x44\x43" + page + XL_PAIRS[6] + b"\x63\x44"
+    facts = assert_same(data)
+    assert (facts["pages"], facts["color_pages"]) == (2, 1)
+    for cut in range(1, len(data)):
         assert assert_same(data, [cut]) == facts
 
 
