@@ -12,7 +12,13 @@ from __future__ import annotations
 import time
 from typing import IO
 
-from twisted.logger import FileLogObserver, eventAsText
+from twisted.logger import (
+    FileLogObserver,
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    eventAsText,
+)
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
@@ -67,6 +73,10 @@ def line_formatter():
     return format_line
 
 
-def gateway_log_observer(out: IO[str]) -> FileLogObserver:
-    return FileLogObserver(out, line_formatter())
+def gateway_log_observer(out: IO[str], level: str = "info"):
+    """Lines at ``level`` and above (``debug`` adds every IPP request with its
+    attributes: useful when a client misbehaves, too costly and too revealing to be on
+    by default)."""
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    return FilteringLogObserver(FileLogObserver(out, line_formatter()), [predicate])
 

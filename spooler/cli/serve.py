@@ -13,6 +13,8 @@ def register(subparsers) -> None:
     parser.add_argument("--http-port", type=int, default=None,
                         help="plain-HTTP port that redirects to HTTPS (0 disables; default: 80, else 10080, "
                              "and none when --https-port is given)")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
+                        help="least important log lines shown (default: info; debug shows every IPP request)")
     parser.set_defaults(handler=run)
 
 
@@ -39,13 +41,15 @@ def run(args) -> int:
         value = getattr(args, f"{name}_port")
         if value is not None:
             config.ports[name] = value
-    globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout)], redirectStandardIO=False)
+    globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
     listeners = gateway.start()
     print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
     for listener in listeners:
         where = listener.address or "all addresses"
         note = f"  ({listener.note})" if listener.note else ""
+        if listener.name == "https" and "ipp" in gateway.factories:
+            note += f"  (panel, and IPP over TLS: ipps://<this host>:{listener.number}/printers/<queue>)"
         print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
     print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
     panel_url = getattr(gateway, "panel_url", None)

@@ -47,3 +47,16 @@ def test_the_second_stamp_follows_the_clock():
     assert format_line(early) == formatEventAsClassicLogText(early)
     assert format_line(late) == formatEventAsClassicLogText(late)
     assert format_line(early) != format_line(late)
+
+
+def test_the_observer_shows_info_and_up_unless_asked_for_debug():
+    import io
+
+    from spooler.logs import gateway_log_observer
+
+    for level, expected in (("info", ["shown"]), ("debug", ["hidden", "shown"])):
+        out = io.StringIO()
+        observer = gateway_log_observer(out, level)
+        observer(_event("hidden") | {"log_level": LogLevel.debug})
+        observer(_event("shown"))
+        assert [line.rsplit("] ", 1)[1] for line in out.getvalue().splitlines()] == expected
