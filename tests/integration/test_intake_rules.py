@@ -18,6 +18,6 @@ def test_a_job_a_rule_denies_gets_a_negative_ack_and_is_not_kept(tmp_path):
         lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="alice")
         assert [job["owner"] for job in gateway.jobs("--all")] == ["alice"]
         assert "Mallory may not print here" in gateway.log()
-        assert list((gateway.data_dir / "spool" / "jobs").iterdir()).__len__() == 1
+        assert gateway.spooled() == {job["spool_name"] for job in gateway.jobs("--all")}
     finally:
         gateway.stop()
