@@ -1191,7 +1191,7 @@ cdef class PclXlScanner:
                         # the value named by an attribute we do not keep: both tokens at once
                         self._have_value = False
                         self._value_deferred = False
-                        pos += 4
+                        pos = self._op_after(d, pos + 4, end)
                         continue
                     self._value.kind = K_INT
                     self._value.num = d[pos + 1]
@@ -1220,14 +1220,14 @@ cdef class PclXlScanner:
                         break
                     self._have_value = False
                     self._value_deferred = False
-                    pos = r + 2
+                    pos = self._op_after(d, r + 2, end)
                 elif cls == XC_SCALAR:
                     r = pos + 1 + XL_SCALAR[b]
                     if r + 2 > end or d[r] != 0xF8 or XL_SLOT[d[r + 1]] >= 0:
                         break
                     self._have_value = False
                     self._value_deferred = False
-                    pos = r + 2
+                    pos = self._op_after(d, r + 2, end)
                 elif cls == XC_XY:
                     r = pos + 1 + 2 * XL_SCALAR[b - 0x10]
                     if r > end:
@@ -1235,7 +1235,7 @@ cdef class PclXlScanner:
                     if r + 2 <= end and d[r] == 0xF8 and XL_SLOT[d[r + 1]] < 0:
                         self._have_value = False
                         self._value_deferred = False
-                        pos = r + 2
+                        pos = self._op_after(d, r + 2, end)
                         continue
                     self._value.kind = K_XY
                     self._have_value = True
@@ -1260,6 +1260,15 @@ cdef class PclXlScanner:
             pos = r
         self._materialize()
         return None
+
+    cdef inline Py_ssize_t _op_after(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end) noexcept:
+        """After a value and its attribute, the operator that usually follows (one that
+        changes nothing we count), taken at once; returns where the next token starts."""
+        if pos < end and XL_CLASS[d[pos]] == XC_OP:
+            if self._any_attr:
+                self._clear_attrs()
+            return pos + 1
+        return pos
 
     cdef inline void _materialize(self) noexcept:
         """Copy a deferred array value out of the caller's buffer before it goes away."""
