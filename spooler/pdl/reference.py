@@ -222,7 +222,10 @@ class Analyzer:
     def _scan(self, data):
         section = self._section
         rest = section.scanner.feed(data)
-        if section.spool is not None or section.language in ("pdf", "postscript"):
+        if section.spool is not None or section.language == "pdf" or (
+                section.language == "postscript" and (self._interpret or self._colour)):
+            # (PostScript is kept only for Ghostscript: without interpretation or colour
+            # nothing would read it)
             end = self._fed - (len(rest) if rest is not None else 0)
             self._spool(section, data, end)
         if rest is None:
