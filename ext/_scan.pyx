@@ -68,6 +68,12 @@ cdef inline bint _hpgl_drawing(int a, int b) nogil:
     if a == 0x46: return b == 0x50
     return False
 
+cdef inline Py_ssize_t _find(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int c):
+    """Index of the first ``c`` in ``d[pos:end]``, or ``end``."""
+    cdef const unsigned char* hit = <const unsigned char*>memchr(d + pos, c, end - pos)
+    return (hit - d) if hit != NULL else end
+
+
 cdef double _pcl_number(const unsigned char* p, Py_ssize_t n):
     """Python ``float(raw)`` or 0.0 when it raises, for raw = [+-]?[0-9.]*"""
     cdef char tmp[40]
@@ -508,6 +514,7 @@ cdef class Pcl5Scanner:
         self._buf = buf
         cdef const unsigned char* d = buf
         cdef Py_ssize_t pos = 0, end = len(buf), take, stop, r, k, v
+        cdef Py_ssize_t next_esc = -1, next_ff = -1
         cdef int c
         cdef bint want_mark
         while pos < end:
@@ -541,8 +548,13 @@ cdef class Pcl5Scanner:
                         stop += 1
                         break
                     stop += 1
-            while stop < end and not PCL_SPECIAL[d[stop]]:
-                stop += 1
+            if stop < end and not PCL_SPECIAL[d[stop]]:
+                # the next ESC or FF: memchr for each, each found position kept until passed
+                if next_esc < stop:
+                    next_esc = _find(d, stop, end, 0x1B)
+                if next_ff < stop:
+                    next_ff = _find(d, stop, end, 0x0C)
+                stop = next_esc if next_esc < next_ff else next_ff
             if stop >= end:
                 return None
             pos = stop
@@ -1583,12 +1595,6 @@ cdef unsigned char PS_DELIM[256]
 for _i in range(256):
     PS_INTERESTING_OUT[_i] = 1 if _i in (0x25, 0x2F, 0x1B, 0x73) else 0
     PS_DELIM[_i] = 1 if _i in b" \t\r\n\x0c\x00{}[]()<>%" else 0
-
-
-cdef inline Py_ssize_t _find(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int c):
-    """Index of the first ``c`` in ``d[pos:end]``, or ``end``."""
-    cdef const unsigned char* hit = <const unsigned char*>memchr(d + pos, c, end - pos)
-    return (hit - d) if hit != NULL else end
 
 
 cdef inline Py_ssize_t _eol(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, bint lf_only):
