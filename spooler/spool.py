@@ -24,6 +24,7 @@ import collections
 import hashlib
 import io
 import os
+import re
 import secrets
 import struct
 import threading
@@ -41,6 +42,7 @@ SALT_SIZE = 16
 CHUNK = 256 * 1024
 TAG_SIZE = 16
 _LENGTH = struct.Struct(">I")
+_SPOOL_NAME = re.compile(r"[0-9a-f]+")
 
 
 class SpoolCorrupt(SpoolerError):
@@ -119,7 +121,7 @@ class SpoolStore:
         return SpoolWriter(self, secrets.token_hex(16))
 
     def path(self, spool_name: str) -> Path:
-        if not spool_name or not all(c in "0123456789abcdef" for c in spool_name):
+        if not _SPOOL_NAME.fullmatch(spool_name or ""):
             raise SpoolCorrupt(f"bad spool name {spool_name!r}", spool_name=spool_name)
         return self.jobs_dir / f"{spool_name}.job"
 
@@ -224,7 +226,7 @@ class SpoolWriter:
         self._index = 0
         self._closed = False
         self._fd = None
-        self.tmp_path = store.tmp_dir / f"{name}.partial"
+        self._file_created = False
         salt = secrets.token_bytes(SALT_SIZE)
         self._cipher = _file_cipher(store._key, salt)
         self._pending = [MAGIC + salt]
@@ -232,7 +234,13 @@ class SpoolWriter:
         self._blob: bytes | None = None
         self._sealer: _BackgroundSealer | None = None
 
+    @property
+    def tmp_path(self) -> Path:
+        """Where a large job is received (small jobs never have a file there)."""
+        return self.store.tmp_dir / f"{self.name}.partial"
+
     def _open_file(self) -> None:
+        self._file_created = True
         try:
             self._fd = os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
@@ -373,10 +381,11 @@ class SpoolWriter:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.unlink(self.tmp_path)
-        except FileNotFoundError:
-            pass
+        if self._file_created:
+            try:
+                os.unlink(self.tmp_path)
+            except FileNotFoundError:
+                pass
 
 
 _FINAL = object()
