@@ -70,8 +70,16 @@ class SharedHttpsPort(Protocol):
         self.buffer = b""
         self.inner: Protocol | None = None
         self.timer = None
+        self.host = None
+        self.counted = False
 
     def connectionMade(self):
+        self.host = getattr(self.transport.getPeer(), "host", None)
+        if not self.factory.admit(self.host):
+            self.counted = False
+            self.transport.abortConnection()
+            return
+        self.counted = True
         self.timer = self.factory.clock.callLater(self.factory.head_timeout, self._too_slow)
 
     def _too_slow(self):
@@ -110,6 +118,9 @@ class SharedHttpsPort(Protocol):
         if self.timer is not None and self.timer.active():
             self.timer.cancel()
         self.timer = None
+        if getattr(self, "counted", False):
+            self.counted = False
+            self.factory.release(self.host)
         if self.inner is not None:
             self.inner.connectionLost(reason)
 
@@ -119,11 +130,37 @@ class SharedHttpsPortFactory(Factory):
     """ALPN is the web site's (IPP clients offer none; an HTTP/2 preface is not IPP and goes
     to the site, which speaks it)."""
 
-    def __init__(self, web: Factory, ipp: Factory | None, *, clock, head_timeout: float = FIRST_HEAD_TIMEOUT):
+    def __init__(self, web: Factory, ipp: Factory | None, *, clock, head_timeout: float = FIRST_HEAD_TIMEOUT,
+                 max_connections: int = 1024, max_per_address: int = 64):
+        """``max_connections`` / ``max_per_address`` bound the whole port (panel and
+        ipps alike): beyond them a new connection is closed at once, so one address that
+        opens connections and dribbles bytes cannot starve the printers' panels."""
         self.web = web
         self.ipp = ipp
         self.clock = clock
         self.head_timeout = head_timeout
+        self.max_connections = max_connections
+        self.max_per_address = max_per_address
+        self.open_total = 0
+        self.open_by_address: dict = {}
+
+    def admit(self, host) -> bool:
+        here = self.open_by_address.get(host, 0)
+        if self.open_total >= self.max_connections or here >= self.max_per_address:
+            log.warn("HTTPS connection from {host} refused: {here} open from it, {total} in all (limits {per}/{cap})",
+                     host=host, here=here, total=self.open_total, per=self.max_per_address, cap=self.max_connections)
+            return False
+        self.open_total += 1
+        self.open_by_address[host] = here + 1
+        return True
+
+    def release(self, host) -> None:
+        self.open_total -= 1
+        left = self.open_by_address.get(host, 1) - 1
+        if left > 0:
+            self.open_by_address[host] = left
+        else:
+            self.open_by_address.pop(host, None)
 
     def buildProtocol(self, addr):
         return SharedHttpsPort(self, addr)
@@ -174,7 +211,7 @@ def listen_release_api(reactor, services: PanelServices, *, data_dir: Path, http
                        http_port: int | None = None, interface: str = "", public_host: str = "localhost",
                        cert_file: Path | None = None, key_file: Path | None = None, hostnames=None,
                        ipp_factory: Factory | None = None, ipps_maximum_tls=IPPS_MAXIMUM_TLS,
-                       **panel_options):
+                       connection_limits: dict | None = None, **panel_options):
     """Start listening; returns a Deferred firing with ``ReleaseApiListeners``. With
     ``ipp_factory`` the HTTPS port also serves IPP (``ipps://``), see ``SharedHttpsPort``."""
     from twisted.internet import defer
@@ -183,7 +220,7 @@ def listen_release_api(reactor, services: PanelServices, *, data_dir: Path, http
     site, panel = build_site(services, reactor=reactor, **panel_options)
     # TLS wrapped here rather than by listenSSL so that every timer (TLS write
     # aggregation, HTTP timeouts) runs on the reactor we were given, not the global one.
-    served = site if ipp_factory is None else SharedHttpsPortFactory(site, ipp_factory, clock=reactor)
+    served = SharedHttpsPortFactory(site, ipp_factory, clock=reactor, **(connection_limits or {}))
     maximum = ipps_maximum_tls if ipp_factory is not None else None
     tls_site = TLSMemoryBIOFactory(server_context_factory(files, maximum_version=maximum), False, served,
                                    clock=reactor)

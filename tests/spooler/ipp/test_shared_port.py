@@ -75,3 +75,42 @@ def test_a_connection_that_sends_no_head_is_closed_after_the_timeout():
     clock.advance(21)
     assert transport.disconnecting or transport.disconnected
     assert web.built == [] and ipp.built == []
+
+
+class _Peer:
+    def __init__(self, host):
+        self.host, self.port = host, 40000
+
+
+def _connect(factory, host):
+    protocol = factory.buildProtocol(None)
+    transport = StringTransport(peerAddress=_Peer(host))
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+def test_the_port_caps_connections_per_address_and_in_all_then_frees_them():
+    web = RecordingFactory("web")
+    factory = SharedHttpsPortFactory(web, None, clock=Clock(), max_connections=3, max_per_address=2)
+    first, _ = _connect(factory, "192.0.2.1")
+    second, _ = _connect(factory, "192.0.2.1")
+    _, refused = _connect(factory, "192.0.2.1")
+    assert refused.disconnecting or refused.disconnected
+    other, other_transport = _connect(factory, "192.0.2.2")
+    assert not other_transport.disconnecting
+    _, over_total = _connect(factory, "192.0.2.3")
+    assert over_total.disconnected or over_total.disconnecting
+    first.connectionLost(None)
+    again, again_transport = _connect(factory, "192.0.2.1")
+    assert not again_transport.disconnecting
+    for protocol in (second, other, again):
+        protocol.connectionLost(None)
+    assert factory.open_total == 0 and factory.open_by_address == {}
+
+
+def test_without_ipp_every_request_goes_to_the_web_site():
+    web = RecordingFactory("web")
+    factory = SharedHttpsPortFactory(web, None, clock=Clock())
+    protocol, _ = _connect(factory, "192.0.2.1")
+    protocol.dataReceived(IPP_HEAD)
+    assert [p.name for p in web.built] == ["web"] and web.built[0].data == IPP_HEAD
