@@ -15,6 +15,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 
 from accounting.records import NewJob
+from spooler.background import BackgroundWork
 from spooler.config import GatewayConfig
 from spooler.errors import JobRefused, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
@@ -152,6 +153,17 @@ class IntakePipeline:
 
 
 class JobReceiver:
+    """One job being received.
+
+    The page analysis never runs on the reactor: when a PDF or PostScript section ends the
+    analyzer may run qpdf or Ghostscript (seconds, for PostScript it must interpret), and
+    sections end mid-stream (a Windows driver's PJL wrapper closes with a UEL). A small
+    job's bytes are kept as they came and analyzed in the committer's thread
+    (``make_record``); a job outgrowing ``KEEP_FOR_ANALYSIS`` is analyzed as it streams by
+    a thread of its own (``BackgroundWork``)."""
+
+    KEEP_FOR_ANALYSIS = 512 * 1024
+
     def __init__(self, pipeline: IntakePipeline, metadata: JobMetadata, writer, analyzer):
         self.pipeline = pipeline
         self.metadata = metadata
@@ -159,6 +171,9 @@ class JobReceiver:
         self.analyzer = analyzer
         self.analyzer_error: str | None = None
         self._head = bytearray()
+        self._kept: list[bytes] | None = []
+        self._kept_size = 0
+        self._analysis: BackgroundWork | None = None
         self.committing = False
         self.finished = False
 
@@ -172,12 +187,37 @@ class JobReceiver:
         self.writer.write(data)
         if len(self._head) < HEAD_LIMIT:
             self._head += data[: HEAD_LIMIT - len(self._head)]
-        if self.analyzer is not None:
+        if self.analyzer is None:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # the caller may reuse its buffer
+        if self._analysis is not None:
             try:
-                self.analyzer.feed(data)
+                self._analysis.put(data)
             except Exception as exc:  # noqa: BLE001 - a job we cannot read is still held
-                self.analyzer_error = f"{type(exc).__name__}: {exc}"
-                self.analyzer = None
+                self._analysis_failed(exc)
+            return
+        if self._kept is None:  # too many analysis threads when this job grew: inline
+            self.analyzer.feed(data)
+            return
+        self._kept.append(data)
+        self._kept_size += len(data)
+        if self._kept_size > self.KEEP_FOR_ANALYSIS:
+            self._analysis = BackgroundWork.start(self.analyzer.feed, name="printgate-analyzer")
+            kept, self._kept = self._kept, None
+            for chunk in kept:
+                if self._analysis is not None:
+                    self._analysis.put(chunk)
+                else:
+                    self.analyzer.feed(chunk)
+
+    def _analysis_failed(self, exc) -> None:
+        self.analyzer_error = f"{type(exc).__name__}: {exc}"
+        self.analyzer = None
+        self._kept = None
+        analysis, self._analysis = self._analysis, None
+        if analysis is not None:
+            analysis.abandon(wait=False)
 
     def commit(self):
         """Finish the job; the Deferred fires with the ``HeldJob`` once it is durable."""
@@ -218,6 +258,18 @@ class JobReceiver:
         return self.writer, make_record
 
     def _facts(self) -> dict | None:
+        """In a committer thread: the rest of the analysis, and its facts."""
+        try:
+            if self.analyzer is not None:
+                if self._analysis is not None:
+                    self._analysis.close()
+                    self._analysis.wait()
+                else:
+                    for chunk in self._kept or ():
+                        self.analyzer.feed(chunk)
+                    self._kept = None
+        except Exception as exc:  # noqa: BLE001 - a job we cannot read is still held
+            self._analysis_failed(exc)
         if self.analyzer is None:
             return {"pdl": "unknown", "warnings": [f"analyzer failed: {self.analyzer_error}"], "method": "scan"}
         try:
@@ -235,6 +287,10 @@ class JobReceiver:
             return
         self.finished = True
         self.pipeline.in_flight.discard(self)
+        self._kept = None
+        analysis, self._analysis = self._analysis, None
+        if analysis is not None:
+            analysis.abandon(wait=False)
         self.writer.discard()
         log.info("job from {host} over {protocol} discarded: {reason}",
                  host=self.metadata.host, protocol=self.metadata.protocol, reason=reason)

@@ -20,14 +20,12 @@ a file cut short cannot pass for a complete one.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
 import io
 import os
 import re
 import secrets
 import struct
-import threading
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -35,6 +33,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from spooler.background import BackgroundWork
 from spooler.errors import JobTooLarge, SpoolerError, SpoolWriteError
 
 MAGIC = b"PGSPOOL1"
@@ -216,6 +215,8 @@ class SpoolWriter:
     """
 
     DEFER_FILE = CHUNK + 64 * 1024
+    #: Bytes of a large job handed to its writer thread and not yet written.
+    SEALER_LIMIT = 8 * 1024 * 1024
 
     def __init__(self, store: SpoolStore, name: str):
         self.store = store
@@ -232,7 +233,8 @@ class SpoolWriter:
         self._pending = [MAGIC + salt]
         self._pending_size = len(MAGIC) + SALT_SIZE
         self._blob: bytes | None = None
-        self._sealer: _BackgroundSealer | None = None
+        self._sealer: BackgroundWork | None = None
+        self._inline = False
 
     @property
     def tmp_path(self) -> Path:
@@ -263,10 +265,14 @@ class SpoolWriter:
             self._sealer.put(data if type(data) is bytes else bytes(data))
             return
         self._consume(data)
-        if self._fd is not None and self._sealer is None:
+        if self._fd is not None and self._sealer is None and not self._inline:
             # A large job: from now on its hashing, sealing and writing happen in a
-            # thread of its own, beside the reactor (see _BackgroundSealer).
-            self._sealer = _BackgroundSealer(self)
+            # thread of its own, beside the reactor. Profiled on a 200 MiB job, the
+            # reactor spent more time hashing and writing (both release the GIL) than
+            # receiving; this way receiving and writing overlap on two cores.
+            self._sealer = BackgroundWork.start(self._consume, final=self._seal_final, name="printgate-spool-writer",
+                                                limit=self.SEALER_LIMIT, wrap_error=self._write_error)
+            self._inline = self._sealer is None  # too many writer threads: this job stays inline
 
     def _consume(self, data) -> None:
         self._hash.update(data)
@@ -320,9 +326,14 @@ class SpoolWriter:
             raise SpoolWriteError("spool file already finished", path=self.tmp_path)
         self._closed = True
         if self._sealer is not None:
-            self._sealer.put(_FINAL)
+            self._sealer.close()
             return
         self._seal_final()
+
+    def _write_error(self, exc: BaseException) -> SpoolWriteError:
+        if isinstance(exc, SpoolWriteError):
+            return exc
+        return SpoolWriteError(f"writing spool file failed: {exc}", path=self.tmp_path)
 
     def _seal_final(self) -> None:
         self._seal(self._buffer, final=True)
@@ -387,96 +398,3 @@ class SpoolWriter:
             except FileNotFoundError:
                 pass
 
-
-_FINAL = object()
-
-
-class _BackgroundSealer:
-    """Hashes, encrypts and writes a large job's bytes in a thread of its own.
-
-    Profiled on a 200 MiB job, the reactor thread spent more time hashing and writing
-    (both release the GIL) than receiving: handing them to a thread lets receiving and
-    writing overlap on two cores. ``put`` keeps at most ``LIMIT`` bytes in flight and
-    otherwise waits for the thread — never longer than doing the work itself would have
-    taken — so memory stays bounded without a protocol having to pause its transport.
-    The first error is raised again by the next ``put`` and by ``wait``."""
-
-    LIMIT = 8 * 1024 * 1024
-
-    def __init__(self, writer: SpoolWriter):
-        self._writer = writer
-        self._items: collections.deque = collections.deque()
-        self._in_flight = 0
-        self._error: SpoolWriteError | None = None
-        self._abandoned = False
-        self._done = False
-        self._worker_waiting = False
-        self._producer_waiting = False
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="printgate-spool-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, item) -> None:
-        with self._changed:
-            while self._in_flight > self.LIMIT and self._error is None and not self._done:
-                self._producer_waiting = True
-                self._changed.wait()
-                self._producer_waiting = False
-            if self._error is not None:
-                raise self._error
-            self._items.append(item)
-            if item is not _FINAL:
-                self._in_flight += len(item)
-            if self._worker_waiting:  # wake the thread only when it sleeps: each wake costs
-                self._changed.notify_all()
-
-    def wait(self) -> None:
-        """Until the final record is written (``put(_FINAL)`` came first)."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def abandon(self) -> None:
-        with self._changed:
-            self._abandoned = True
-            self._changed.notify_all()
-        if threading.current_thread() is not self._thread:
-            self._thread.join()
-
-    def _run(self) -> None:
-        writer = self._writer
-        try:
-            while True:
-                with self._changed:
-                    while not self._items and not self._abandoned:
-                        self._worker_waiting = True
-                        self._changed.wait()
-                        self._worker_waiting = False
-                    if self._abandoned:
-                        return
-                    batch, self._items = self._items, collections.deque()
-                consumed = 0
-                for item in batch:
-                    if item is _FINAL:
-                        writer._seal_final()
-                        return
-                    writer._consume(item)
-                    consumed += len(item)
-                with self._changed:
-                    self._in_flight -= consumed
-                    if self._producer_waiting:
-                        self._changed.notify_all()
-        except SpoolWriteError as exc:
-            self._fail(exc)
-        except Exception as exc:  # noqa: BLE001 - reported to the receiving protocol
-            self._fail(SpoolWriteError(f"writing spool file failed: {exc}", path=writer.tmp_path))
-        finally:
-            with self._changed:
-                self._done = True
-                self._changed.notify_all()
-
-    def _fail(self, error: SpoolWriteError) -> None:
-        with self._changed:
-            self._error = error
-            self._items.clear()
-            self._changed.notify_all()

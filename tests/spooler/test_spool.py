@@ -188,14 +188,12 @@ def test_a_write_error_in_a_large_jobs_writer_thread_reaches_the_receiver(store)
 
 
 def test_a_large_job_keeps_a_bounded_amount_in_flight(store, monkeypatch):
-    from spooler import spool as spool_module
-
-    monkeypatch.setattr(spool_module._BackgroundSealer, "LIMIT", 256 * 1024)
+    monkeypatch.setattr(SpoolWriter, "SEALER_LIMIT", 256 * 1024)
     seen = []
 
     class SlowDisk(SpoolWriter):
         def _write_all(self, *parts):
-            seen.append(self._sealer._in_flight if self._sealer else 0)
+            seen.append(self._sealer.in_flight if self._sealer else 0)
             time.sleep(0.002)
             super()._write_all(*parts)
 
