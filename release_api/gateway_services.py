@@ -274,8 +274,16 @@ class GatewayPanelServices:
         if changes.get("copies"):
             copies = min(copies, max(1, int(changes["copies"])))
         spool_name = started.spool_name
+        # A small job's bytes are in the database: read them here, in a thread, so that the
+        # sender (which reads the spool on the reactor) never waits for the database.
+        try:
+            blob = yield self._run(self.spool.blob, spool_name)
+        except Exception:  # noqa: BLE001 - then the sender reads it itself
+            log.failure("Reading the bytes of job {job_id} ahead of sending failed", job_id=started.id)
+            blob = None
         forward_job = ForwardJob(
-            job_id=str(started.id), open_chunks=lambda: self.spool.read_chunks(spool_name), size=started.size,
+            job_id=str(started.id), open_chunks=lambda: self.spool.read_chunks(spool_name, blob=blob),
+            size=started.size,
             title=title, user=started.owner, copies=min(copies, 999),
             forced=ForcedChanges(mono=bool(changes.get("mono")), duplex=bool(changes.get("duplex"))),
             document_format=started.document_format or "")

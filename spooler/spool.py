@@ -124,12 +124,20 @@ class SpoolStore:
             raise SpoolCorrupt(f"bad spool name {spool_name!r}", spool_name=spool_name)
         return self.jobs_dir / f"{spool_name}.job"
 
-    def read_chunks(self, spool_name: str):
+    def blob(self, spool_name: str) -> bytes | None:
+        """A small job's encrypted bytes when the database holds them rather than a file
+        (a database read: call it off the reactor, and hand the result to ``read_chunks``)."""
+        if self._blob_of is None or self.path(spool_name).exists():
+            return None
+        return self._blob_of(spool_name)
+
+    def read_chunks(self, spool_name: str, *, blob: bytes | None = None):
         """Yield a job's plaintext, verifying every record; raises ``SpoolCorrupt``, or
-        ``FileNotFoundError`` when neither a file nor a blob holds the job."""
+        ``FileNotFoundError`` when neither a file nor a blob holds the job. ``blob``: what
+        ``blob(spool_name)`` returned, so that reading does not go to the database."""
         path = self.path(spool_name)
         try:
-            f = open(path, "rb")
+            f = io.BytesIO(blob) if blob is not None else open(path, "rb")
         except FileNotFoundError:
             blob = self._blob_of(spool_name) if self._blob_of is not None else None
             if blob is None:

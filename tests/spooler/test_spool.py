@@ -218,3 +218,18 @@ def test_discarding_a_large_job_mid_way_stops_its_writer_and_leaves_nothing(stor
     writer.discard()
     assert list(store.tmp_dir.iterdir()) == [] and list(store.jobs_dir.iterdir()) == []
     assert not sealer._thread.is_alive()
+
+
+def test_a_blob_read_ahead_is_used_without_asking_the_database_again(store):
+    blobs = attached(store)
+    writer = store.create()
+    writer.write(b"small")
+    writer.finish()
+    writer.make_durable()
+    blobs[writer.name] = writer.blob
+    blob = store.blob(writer.name)
+    assert blob == writer.blob
+    blobs.clear()  # the database is away now
+    assert b"".join(store.read_chunks(writer.name, blob=blob)) == b"small"
+    large = spool(store, os.urandom(SpoolWriter.DEFER_FILE + 2 * CHUNK))
+    assert store.blob(large.name) is None  # a file: nothing to read ahead
