@@ -26,6 +26,7 @@ from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
 from release_api.services import PanelServices
 from release_api.tls import CertificateFiles, ensure_certificate, server_context_factory
+from spooler.connection_caps import ConnectionCaps
 
 
 log = Logger()
@@ -139,28 +140,16 @@ class SharedHttpsPortFactory(Factory):
         self.ipp = ipp
         self.clock = clock
         self.head_timeout = head_timeout
-        self.max_connections = max_connections
-        self.max_per_address = max_per_address
-        self.open_total = 0
-        self.open_by_address: dict = {}
+        self.caps = ConnectionCaps(max_connections, max_per_address, what="HTTPS connections")
 
     def admit(self, host) -> bool:
-        here = self.open_by_address.get(host, 0)
-        if self.open_total >= self.max_connections or here >= self.max_per_address:
-            log.warn("HTTPS connection from {host} refused: {here} open from it, {total} in all (limits {per}/{cap})",
-                     host=host, here=here, total=self.open_total, per=self.max_per_address, cap=self.max_connections)
-            return False
-        self.open_total += 1
-        self.open_by_address[host] = here + 1
-        return True
+        refusal = self.caps.admit(host)
+        if refusal is not None:
+            log.warn("HTTPS connection from {host} refused: {reason}", host=host, reason=refusal)
+        return refusal is None
 
     def release(self, host) -> None:
-        self.open_total -= 1
-        left = self.open_by_address.get(host, 1) - 1
-        if left > 0:
-            self.open_by_address[host] = left
-        else:
-            self.open_by_address.pop(host, None)
+        self.caps.release(host)
 
     def buildProtocol(self, addr):
         return SharedHttpsPort(self, addr)

@@ -27,6 +27,7 @@ from spooler.ipp.document import Decompressor, DocumentBody
 from spooler.ipp.http import (
     BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
 )
+from spooler.connection_caps import ConnectionCaps
 from spooler.ipp.limits import ConnectionLimits, limits_from_config
 from spooler.ipp.operations import IppService
 from spooler.ipp.auth import (
@@ -492,27 +493,22 @@ class IppFactory(Factory):
         self.connection_limits = connection_limits or limits_from_config(config)
         self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
-        self.per_address: dict[str, int] = {}
+        self.caps = ConnectionCaps(self.connection_limits.max_connections, self.connection_limits.max_per_address,
+                                   what="IPP connections")
 
     def admit(self, protocol: IppProtocol) -> str | None:
         """Count ``protocol`` in, or say why it is refused (``release`` undoes ``admit``)."""
-        limits = self.connection_limits
-        if len(self.connections) >= limits.max_connections:
-            return f"{len(self.connections)} IPP connections already open"
-        host = protocol.peer_host
-        if self.per_address.get(host, 0) >= limits.max_per_address:
-            return f"{limits.max_per_address} IPP connections from {host} already open"
-        self.connections.add(protocol)
-        self.per_address[host] = self.per_address.get(host, 0) + 1
-        return None
+        limits = self.connection_limits  # may be replaced while running (tests, reloads)
+        self.caps.max_total, self.caps.max_per_address = limits.max_connections, limits.max_per_address
+        refusal = self.caps.admit(protocol.peer_host)
+        if refusal is None:
+            self.connections.add(protocol)
+        return refusal
 
     def release(self, protocol: IppProtocol) -> None:
-        self.connections.discard(protocol)
-        left = self.per_address.get(protocol.peer_host, 0) - 1
-        if left > 0:
-            self.per_address[protocol.peer_host] = left
-        else:
-            self.per_address.pop(protocol.peer_host, None)
+        if protocol in self.connections:
+            self.connections.discard(protocol)
+            self.caps.release(protocol.peer_host)
 
     def buildProtocol(self, addr):
         protocol = self.protocol(self)
@@ -529,5 +525,5 @@ class IppFactory(Factory):
                              service=self.service, secure=True,
                              connection_limits=self.connection_limits)
         sibling.connections = self.connections
-        sibling.per_address = self.per_address
+        sibling.caps = self.caps
         return sibling

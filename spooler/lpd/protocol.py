@@ -12,6 +12,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 
+from spooler.connection_caps import ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
 from spooler.job_control import end_job
 from spooler.lpd import parser as ev
@@ -24,6 +25,7 @@ log = Logger()
 
 ACK = b"\x00"
 NACK = b"\x01"
+_UNCOUNTED = object()
 
 
 class LpdProtocol(Protocol, TimeoutMixin):
@@ -189,6 +191,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
     def connectionLost(self, reason):
         self.setTimeout(None)
         self.factory.connections.discard(self)
+        self.factory.ended(self)
         wasClosed, self._closed = self._closed, True
         if self.assembly is None:
             return
@@ -213,6 +216,19 @@ class LpdFactory(Factory):
         self.spool = spool
         self.config = config
         self.connections: set[LpdProtocol] = set()
+        self.caps = ConnectionCaps(what="LPD connections")
 
     def buildProtocol(self, addr):
-        return LpdProtocol(self)
+        host = getattr(addr, "host", None)
+        refusal = self.caps.admit(host)
+        if refusal is not None:  # Twisted closes the socket at once
+            log.warn("LPD connection from {host} refused: {reason}", host=host, reason=refusal)
+            return None
+        protocol = LpdProtocol(self)
+        protocol.counted_host = host
+        return protocol
+
+    def ended(self, protocol) -> None:
+        if getattr(protocol, "counted_host", _UNCOUNTED) is not _UNCOUNTED:
+            self.caps.release(protocol.counted_host)
+            protocol.counted_host = _UNCOUNTED

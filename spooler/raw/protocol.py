@@ -13,10 +13,12 @@ from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
+from spooler.connection_caps import ConnectionCaps
 from spooler.errors import PrintgateError
 from spooler.intake import JobMetadata
 
 log = Logger()
+_UNCOUNTED = object()
 
 
 @implementer(IHalfCloseableProtocol)
@@ -89,6 +91,7 @@ class RawProtocol(Protocol, TimeoutMixin):
     def connectionLost(self, reason):
         self.setTimeout(None)
         self.factory.connections.discard(self)
+        self.factory.ended(self)
         if self.receiver is not None:
             self._discard("connection lost before the job was complete")
 
@@ -98,6 +101,19 @@ class RawFactory(Factory):
         self.intake = intake
         self.config = config
         self.connections: set[RawProtocol] = set()
+        self.caps = ConnectionCaps(what="RAW connections")
 
     def buildProtocol(self, addr):
-        return RawProtocol(self)
+        host = getattr(addr, "host", None)
+        refusal = self.caps.admit(host)
+        if refusal is not None:  # Twisted closes the socket at once
+            log.warn("RAW connection from {host} refused: {reason}", host=host, reason=refusal)
+            return None
+        protocol = RawProtocol(self)
+        protocol.counted_host = host
+        return protocol
+
+    def ended(self, protocol) -> None:
+        if getattr(protocol, "counted_host", _UNCOUNTED) is not _UNCOUNTED:
+            self.caps.release(protocol.counted_host)
+            protocol.counted_host = _UNCOUNTED

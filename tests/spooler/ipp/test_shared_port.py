@@ -105,7 +105,7 @@ def test_the_port_caps_connections_per_address_and_in_all_then_frees_them():
     assert not again_transport.disconnecting
     for protocol in (second, other, again):
         protocol.connectionLost(None)
-    assert factory.open_total == 0 and factory.open_by_address == {}
+    assert factory.caps.total == 0 and factory.caps.by_address == {}
 
 
 def test_without_ipp_every_request_goes_to_the_web_site():
