@@ -6,6 +6,11 @@ use up the gateway's sockets, memory and threads for everyone else.
 """
 from __future__ import annotations
 
+from twisted.logger import Logger
+
+log = Logger()
+_UNCOUNTED = object()
+
 
 class ConnectionCaps:
     def __init__(self, max_total: int = 1024, max_per_address: int = 64, *, what: str = "connections"):
@@ -34,3 +39,27 @@ class ConnectionCaps:
             self.by_address[host] = left
         else:
             self.by_address.pop(host, None)
+
+
+class CappedFactoryMixin:
+    """For a factory with ``caps`` (a ``ConnectionCaps``): ``counted(addr, build)`` is its
+    ``buildProtocol`` (None over the caps, which makes Twisted close the socket at once),
+    and its protocols call ``ended(self)`` from ``connectionLost``."""
+
+    caps: ConnectionCaps
+
+    def counted(self, addr, build):
+        host = getattr(addr, "host", None)
+        refusal = self.caps.admit(host)
+        if refusal is not None:
+            log.warn("connection from {host} refused: {reason}", host=host, reason=refusal)
+            return None
+        protocol = build()
+        protocol.counted_host = host
+        return protocol
+
+    def ended(self, protocol) -> None:
+        """Counted once, however often a protocol is told its connection was lost."""
+        if getattr(protocol, "counted_host", _UNCOUNTED) is not _UNCOUNTED:
+            self.caps.release(protocol.counted_host)
+            protocol.counted_host = _UNCOUNTED

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from typing import Callable
 
 from twisted.internet.defer import Deferred, fail
@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from accounting.errors import LoginFailed, LoginLocked
 from accounting.time import utcnow
 from spooler.errors import SpoolerError
+from spooler.failure_brake import FailureBrake
 
 log = Logger()
 
@@ -87,47 +88,14 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-class PeerBrake:
-    """After ``max_failures`` failed logins from one address within ``window`` seconds,
-    that address is refused for ``lockout`` seconds without a password being hashed.
-    At most ``capacity`` addresses are remembered (the oldest are forgotten)."""
-
-    def __init__(self, *, max_failures: int = 5, window: float = 300.0, lockout: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, capacity: int = 10_000):
-        self.max_failures = max_failures
-        self.window = window
-        self.lockout = lockout
-        self.clock = clock
-        self.capacity = capacity
-        self._failures: dict[str, deque] = {}
-        self._locked_until: dict[str, float] = {}
+class PeerBrake(FailureBrake):
+    """``FailureBrake`` per client address (or per job, for job PINs) whose ``check``
+    raises ``TooManyFailures``."""
 
     def check(self, peer: str) -> None:
-        until = self._locked_until.get(peer)
-        if until is None:
-            return
-        left = until - self.clock()
-        if left > 0:
-            raise TooManyFailures(peer, int(left) + 1)
-        del self._locked_until[peer]
-
-    def failed(self, peer: str) -> None:
-        now = self.clock()
-        failures = self._failures.pop(peer, None) or deque()
-        self._failures[peer] = failures  # newest last, so the oldest go first
-        failures.append(now)
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        while len(self._failures) > self.capacity:
-            self._failures.pop(next(iter(self._failures)))
-        if len(failures) >= self.max_failures:
-            self._locked_until[peer] = now + self.lockout
-            failures.clear()
-            while len(self._locked_until) > self.capacity:
-                self._locked_until.pop(next(iter(self._locked_until)))
-
-    def succeeded(self, peer: str) -> None:
-        self._failures.pop(peer, None)
+        left = self.seconds_locked(peer)
+        if left is not None:
+            raise TooManyFailures(peer, left)
 
 
 class PasswordCheck:

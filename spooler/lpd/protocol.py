@@ -12,7 +12,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 
-from spooler.connection_caps import ConnectionCaps
+from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
 from spooler.job_control import end_job
 from spooler.lpd import parser as ev
@@ -25,7 +25,6 @@ log = Logger()
 
 ACK = b"\x00"
 NACK = b"\x01"
-_UNCOUNTED = object()
 
 
 class LpdProtocol(Protocol, TimeoutMixin):
@@ -209,7 +208,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
             self.assembly.abort("connection closed before the job was complete")
 
 
-class LpdFactory(Factory):
+class LpdFactory(CappedFactoryMixin, Factory):
     def __init__(self, *, intake, accounting, spool, config):
         self.intake = intake
         self.accounting = accounting
@@ -219,16 +218,4 @@ class LpdFactory(Factory):
         self.caps = ConnectionCaps(what="LPD connections")
 
     def buildProtocol(self, addr):
-        host = getattr(addr, "host", None)
-        refusal = self.caps.admit(host)
-        if refusal is not None:  # Twisted closes the socket at once
-            log.warn("LPD connection from {host} refused: {reason}", host=host, reason=refusal)
-            return None
-        protocol = LpdProtocol(self)
-        protocol.counted_host = host
-        return protocol
-
-    def ended(self, protocol) -> None:
-        if getattr(protocol, "counted_host", _UNCOUNTED) is not _UNCOUNTED:
-            self.caps.release(protocol.counted_host)
-            protocol.counted_host = _UNCOUNTED
+        return self.counted(addr, lambda: LpdProtocol(self))

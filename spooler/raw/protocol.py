@@ -13,12 +13,11 @@ from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 from zope.interface import implementer
 
-from spooler.connection_caps import ConnectionCaps
+from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError
 from spooler.intake import JobMetadata
 
 log = Logger()
-_UNCOUNTED = object()
 
 
 @implementer(IHalfCloseableProtocol)
@@ -96,7 +95,7 @@ class RawProtocol(Protocol, TimeoutMixin):
             self._discard("connection lost before the job was complete")
 
 
-class RawFactory(Factory):
+class RawFactory(CappedFactoryMixin, Factory):
     def __init__(self, *, intake, config):
         self.intake = intake
         self.config = config
@@ -104,16 +103,4 @@ class RawFactory(Factory):
         self.caps = ConnectionCaps(what="RAW connections")
 
     def buildProtocol(self, addr):
-        host = getattr(addr, "host", None)
-        refusal = self.caps.admit(host)
-        if refusal is not None:  # Twisted closes the socket at once
-            log.warn("RAW connection from {host} refused: {reason}", host=host, reason=refusal)
-            return None
-        protocol = RawProtocol(self)
-        protocol.counted_host = host
-        return protocol
-
-    def ended(self, protocol) -> None:
-        if getattr(protocol, "counted_host", _UNCOUNTED) is not _UNCOUNTED:
-            self.caps.release(protocol.counted_host)
-            protocol.counted_host = _UNCOUNTED
+        return self.counted(addr, lambda: RawProtocol(self))
