@@ -205,6 +205,10 @@ class JobReceiver:
         if self._kept_size > self.KEEP_FOR_ANALYSIS:
             self._analysis = BackgroundWork.start(self.analyzer.feed, name="printgate-analyzer")
             kept, self._kept = self._kept, None
+            if self._analysis is None:
+                # Analysed inline on the reactor from now on: only what scanning can tell,
+                # never a Ghostscript run the whole gateway would wait for.
+                self.analyzer.forgo_external_programs("too many large jobs arriving at once")
             for chunk in kept:
                 if self._analysis is not None:
                     self._analysis.put(chunk)

@@ -385,6 +385,15 @@ class Analyzer:
                 section.spool.close()
         self._account.add_section(language, tally, section.qty, method)
 
+    def forgo_external_programs(self, reason: str) -> None:
+        """From now on start neither Ghostscript nor a colour run (PostScript pages are
+        then known only from DSC, colour of PostScript/PDF unknown), with a warning: for
+        an analysis that has to run where it must not wait for them."""
+        if self._interpret or self._colour:
+            self._interpret = False
+            self._colour = False
+            self._account.warn(f"Ghostscript not run: {reason}")
+
     def _colour_run(self) -> bool:
         """Whether this section may be rendered for colour (a job of endless small sections
         would otherwise start Ghostscript for each: past the limit their colour is unknown)."""

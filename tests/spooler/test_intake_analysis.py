@@ -109,7 +109,7 @@ def test_an_aborted_large_job_does_not_wait_for_its_analysis(tmp_path, monkeypat
     assert time.perf_counter() - started < 1.0
 
 
-def test_with_no_thread_to_spare_a_large_job_is_analyzed_and_written_inline(tmp_path, monkeypatch):
+def test_with_no_thread_to_spare_a_large_job_is_scanned_inline_without_ghostscript(tmp_path, monkeypatch):
     from spooler.background import BackgroundWork
 
     monkeypatch.setattr(BackgroundWork, "_slots", threading.BoundedSemaphore(1))
@@ -119,7 +119,10 @@ def test_with_no_thread_to_spare_a_large_job_is_analyzed_and_written_inline(tmp_
     data = wrapped_postscript(2, filler=2 * JobReceiver.KEEP_FOR_ANALYSIS)
     receiver, _ = receive(intake, data, piece=65536)
     assert receiver.writer._sealer is None
+    assert analyzers[0].threads == {"MainThread"}  # inline: the receiving thread
     receiver.commit()
     [record] = committer.records
-    assert record.facts["pages"] == 2
+    # No Ghostscript where the reactor would wait for it: the DSC-less pages are unknown.
+    assert record.facts["pages"] is None
+    assert any("Ghostscript not run: too many large jobs" in w for w in record.facts["warnings"])
     assert b"".join(intake.spool.read_chunks(record.spool_name)) == data
