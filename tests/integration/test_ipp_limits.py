@@ -77,15 +77,14 @@ def test_a_fourth_connection_from_one_address_is_answered_503(gateway):
             sock.close()
 
 
-def test_a_head_dribbled_a_byte_at_a_time_gets_408_and_the_connection_closes(gateway):
-    sock = connect(gateway)
-    started = time.monotonic()
-    wire = b"POST /printers/secure HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + b"z" * 200
+def dribble(sock, pieces, *, pause: float) -> bytes:
+    """Send ``pieces`` one at a time, waiting up to ``pause`` for an answer after each;
+    stop at the first answer (or when the gateway closes), and return all it said."""
     answer = b""
-    sock.settimeout(0.2)
-    for byte in wire:
+    sock.settimeout(pause)
+    for piece in pieces:
         try:
-            sock.sendall(bytes([byte]))
+            sock.sendall(piece)
         except (BrokenPipeError, ConnectionResetError):
             break
         try:
@@ -94,7 +93,14 @@ def test_a_head_dribbled_a_byte_at_a_time_gets_408_and_the_connection_closes(gat
             continue
         if answer:
             break
-    answer += read_all(sock, timeout=5)
+    return answer + read_all(sock, timeout=5)
+
+
+def test_a_head_dribbled_a_byte_at_a_time_gets_408_and_the_connection_closes(gateway):
+    sock = connect(gateway)
+    started = time.monotonic()
+    wire = b"POST /printers/secure HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + b"z" * 200
+    answer = dribble(sock, [bytes([byte]) for byte in wire], pause=0.2)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert time.monotonic() - started < 6
     assert "request head not complete" in gateway.log()
@@ -111,20 +117,7 @@ def test_a_body_sent_too_slowly_gets_408_and_nothing_is_held(gateway):
     sock = connect(gateway)
     head, body = print_job_request(gateway.ports["ipp"], 200_000)
     sock.sendall(head + body[:1000])
-    answer = b""
-    sock.settimeout(0.25)
-    for offset in range(1000, 20_000, 100):
-        try:
-            sock.sendall(body[offset:offset + 100])
-        except (BrokenPipeError, ConnectionResetError):
-            break
-        try:
-            answer += sock.recv(4096)
-        except socket.timeout:
-            continue
-        if answer:
-            break
-    answer += read_all(sock, timeout=5)
+    answer = dribble(sock, [body[offset:offset + 100] for offset in range(1000, 20_000, 100)], pause=0.25)
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert "request body too slow" in gateway.log()
     assert [j for j in gateway.jobs("--all") if j["title"] == "dribble"] == []
