@@ -6,7 +6,7 @@ plain read-and-scan of the same bytes (the physical limit of one pass).
 Per language it prints MB/s and files/s. *stream* rows feed one long job of that language
 through ``Analyzer.feed`` in 64 KiB chunks (a long job made by repeating a corpus job's
 body), without Ghostscript (``interpret=False``); PostScript rows add the same with a spool
-path, and with interpretation on (the section kept in a memory file, as intake runs it); *files* rows analyze each corpus job of that language as its own job
+path, and with interpretation on (the section kept in memory for Ghostscript, as intake runs it); *files* rows analyze each corpus job of that language as its own job
 (``analyze_path``), which is what small PDFs and phone raster jobs look like. Ghostscript
 (``-sDEVICE=nullpage``) runs on the PostScript and PDF files only: it cannot read PCL.
 The *colour* table prices per-page colour for PostScript and PDF (Ghostscript's ``inkcov``
@@ -156,8 +156,8 @@ def main(argv=None):
         path = os.path.join(args.corpus, job["path"])
         head, body, tail = stream_body(path, pdl)
         cy, _, facts = bench_stream(_scan.Analyzer, head, body, tail, args.stream_mib, args.seconds)
-        # PostScript kept for a possible Ghostscript run is copied into a memory file (intake's
-        # case: no path, interpretation on); with a path it is read back from there instead
+        # PostScript kept in memory for a possible Ghostscript run (intake's case: no path,
+        # interpretation on); with a path it is read back from there instead
         cy_path = cy_kept = None
         if pdl == "postscript":
             cy_path, _, _ = bench_stream(_scan.Analyzer, head, body, tail, args.stream_mib, args.seconds, path="/nonexistent")

@@ -13,7 +13,7 @@ Colour per page (``count_pages(..., colour=True)``) comes from rendering with Gh
 ``inkcov`` device (``postscript.ink_coverage``); the pages are still counted here.
 
 qpdf needs the whole file: the analyzer hands it a path (the spool file itself, or the
-section copied to a bounded spooled temporary file). Memory: our walk maps the file and
+section's kept bytes written to a memory file). Memory: our walk maps the file and
 reads only the xref, trailer and page-tree objects; qpdf keeps the xref table and the
 objects it resolves, not page contents, but inflates whole object streams in memory, so
 before qpdf sees a file every object and xref stream is inflated here piecewise into

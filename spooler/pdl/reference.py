@@ -11,16 +11,19 @@ language   scanner                      method              memory
 ========== ============================ =================== ===========================
 pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (4 × 64 KiB planes)
 pclxl      ``pclxl.PclXlScanner``       scan                constant
-postscript ``postscript.DscScanner``    dsc / interpreted   constant + spooled copy
-pdf        ``pdf.count_pages``          header              spooled copy; mmap walk or qpdf
+postscript ``postscript.DscScanner``    dsc / interpreted   constant + kept chunks
+pdf        ``pdf.count_pages``          header              kept chunks; mmap walk or qpdf
 pwg, urf   ``raster.RasterScanner``     header              constant
 ========== ============================ =================== ===========================
 
-PostScript and PDF sections are copied to an anonymous in-memory file (``memfd``; never on
-disk, because held jobs are confidential and the spool is encrypted, at most
+PostScript and PDF sections are kept in memory as the chunks they were fed in (``_KeptBytes``:
+bytes are immutable, so a whole chunk is kept by reference, not copied; at most
 ``SPOOL_LIMIT`` bytes: a larger section's pages are reported unknown) unless the analyzer
 was given the path of the file it is reading, in which case the section is read back from
-there. qpdf and Ghostscript read that memory file through its ``/proc`` path.
+there. Only when qpdf or Ghostscript is to read the section are its bytes written to an
+anonymous in-memory file (``memfd``; never on disk, because held jobs are confidential and
+the spool is encrypted), which they read through its ``/proc`` path; a PostScript section
+the comments count, without colour, is never copied at all.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
 ``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
@@ -68,7 +71,7 @@ INTERNAL_FAILURE = "analyzer failed on this job"
 
 
 class _Section:
-    __slots__ = ("language", "scanner", "tally", "qty", "start", "spool", "spooled", "overflow")
+    __slots__ = ("language", "scanner", "tally", "qty", "start", "kept", "overflow")
 
     def __init__(self, language, scanner, tally, qty, start):
         self.language = language
@@ -76,9 +79,44 @@ class _Section:
         self.tally = tally
         self.qty = qty
         self.start = start
-        self.spool = None
-        self.spooled = 0
+        self.kept: _KeptBytes | None = None
         self.overflow = False
+
+
+class _KeptBytes:
+    """A section's bytes, kept for a reader that needs them all, without copying them.
+
+    A piece of at least ``BLOCK`` bytes (a fed chunk, usually) is kept as the very object
+    that was fed; smaller pieces are gathered into blocks of about ``BLOCK`` bytes, so a job
+    fed a byte at a time costs no more than its bytes. ``size`` is what is kept.
+    """
+
+    BLOCK = 16 << 10
+
+    __slots__ = ("parts", "small", "size")
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.small = bytearray()
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if len(piece) >= self.BLOCK:
+            if self.small:
+                self.parts.append(bytes(self.small))
+                self.small = bytearray()
+            self.parts.append(piece)
+            return
+        self.small += piece
+        if len(self.small) >= self.BLOCK:
+            self.parts.append(bytes(self.small))
+            self.small = bytearray()
+
+    def write_to(self, f) -> None:
+        for part in self.parts:
+            f.write(part)
+        f.write(self.small)
 
 
 class _UelFinder:
@@ -222,12 +260,12 @@ class Analyzer:
     def _scan(self, data):
         section = self._section
         rest = section.scanner.feed(data)
-        if section.spool is not None or section.language == "pdf" or (
+        if section.kept is not None or section.language == "pdf" or (
                 section.language == "postscript" and (self._interpret or self._colour)):
             # (PostScript is kept only for Ghostscript: without interpretation or colour
             # nothing would read it)
             end = self._fed - (len(rest) if rest is not None else 0)
-            self._spool(section, data, end)
+            self._keep(section, data, end)
         if rest is None:
             return None
         self._end_section(self._fed - len(rest))
@@ -321,23 +359,23 @@ class Analyzer:
         self._section = _Section(language, scanner, tally, qty, self._fed - len(data))
         return data
 
-    def _spool(self, section, data, end):
+    def _keep(self, section, data, end):
         """Keep the section's bytes up to absolute offset ``end`` for a reader needing them all."""
         if self._path is not None or section.overflow:
             return
+        kept = section.kept
         data_start = self._fed - len(data)
-        lo = max(section.start + section.spooled, data_start)
+        lo = max(section.start + (kept.size if kept is not None else 0), data_start)
         if end <= lo:
             return
-        if section.spool is None:
-            section.spool = _memory_file()
-        if section.spooled + (end - lo) > SPOOL_LIMIT:
+        if kept is None:
+            kept = section.kept = _KeptBytes()
+        if kept.size + (end - lo) > SPOOL_LIMIT:
             section.overflow = True
-            section.spool.close()
-            section.spool = None
+            section.kept = None
             return
-        section.spool.write(data[lo - data_start:end - data_start])
-        section.spooled += end - lo
+        # a whole chunk slices to itself: kept by reference
+        kept.add(data[lo - data_start:end - data_start])
 
     def _end_section(self, end: int):
         section, self._section = self._section, None
@@ -381,8 +419,7 @@ class Analyzer:
             self._account.warn(str(exc))
             tally = None
         finally:
-            if section.spool is not None:
-                section.spool.close()
+            section.kept = None
         self._account.add_section(language, tally, section.qty, method)
 
     def forgo_external_programs(self, reason: str) -> None:
@@ -483,7 +520,8 @@ def _proc_path(f) -> str:
 
 
 class _SectionFile:
-    """A path holding exactly one section's bytes, for qpdf or Ghostscript."""
+    """A path holding exactly one section's bytes, for qpdf or Ghostscript: the spool file
+    itself, or a memory file the section is written to (and closed with)."""
 
     def __init__(self, source, section, end):
         self.source, self.section, self.end = source, section, end
@@ -500,10 +538,12 @@ class _SectionFile:
                 _copy(f, self.tmp, self.end - section.start)
             self.tmp.flush()
             return _proc_path(self.tmp)
-        if section.overflow or section.spool is None:
+        if section.overflow or section.kept is None:
             raise _SpoolError("job section too large to keep for counting")
-        section.spool.flush()
-        return _proc_path(section.spool)
+        self.tmp = _memory_file()
+        section.kept.write_to(self.tmp)
+        self.tmp.flush()
+        return _proc_path(self.tmp)
 
     def __exit__(self, *exc):
         if self.tmp is not None:
