@@ -113,6 +113,20 @@ class _KeptBytes:
             self.parts.append(bytes(self.small))
             self.small = bytearray()
 
+    def truncate(self, size: int) -> None:
+        """Drop what was kept beyond the first ``size`` bytes."""
+        while self.size > size:
+            extra = self.size - size
+            if self.small:
+                cut = min(extra, len(self.small))
+                del self.small[len(self.small) - cut:]
+            else:
+                last = self.parts.pop()
+                cut = min(extra, len(last))
+                if cut < len(last):
+                    self.parts.append(last[:len(last) - cut])
+            self.size -= cut
+
     def write_to(self, f) -> None:
         for part in self.parts:
             f.write(part)
@@ -367,6 +381,10 @@ class Analyzer:
         data_start = self._fed - len(data)
         lo = max(section.start + (kept.size if kept is not None else 0), data_start)
         if end <= lo:
+            if kept is not None and end < section.start + kept.size:
+                # the section ended inside bytes its scanner had held back (the start of
+                # the UEL that ends it): those are not the section's
+                kept.truncate(end - section.start)
             return
         if kept is None:
             kept = section.kept = _KeptBytes()

@@ -116,7 +116,7 @@ def test_kept_bytes_of_a_job_fed_a_byte_at_a_time_are_gathered_into_blocks():
     assert len(kept.parts) <= 100_000 // _KeptBytes.BLOCK + 1
 
 
-@pytest.mark.parametrize("chunks", [[1 << 16], [5000, 17, 1 << 15], [40, 1 << 17]])
+@pytest.mark.parametrize("chunks", [[1 << 16], [1, 7, 3], [5000, 17, 1 << 15], [40, 1 << 17]])
 def test_ghostscript_reads_exactly_the_section_kept_in_memory(backend, monkeypatch, chunks):
     """The section handed to Ghostscript is its bytes and nothing else, however it was fed."""
     from spooler.pdl import postscript
@@ -157,3 +157,16 @@ def test_a_section_larger_than_the_keep_limit_has_unknown_pages(backend, monkeyp
     assert facts.pages is None
     assert any("too large to keep" in w for w in facts.warnings), facts.warnings
 
+
+def test_kept_bytes_truncate_to_a_size_across_parts():
+    from spooler.pdl.reference import _KeptBytes
+
+    big = b"x" * _KeptBytes.BLOCK
+    for pieces, size in [([big, b"abc"], len(big) + 1), ([big, b"abc"], 5), ([b"ab", big, big], len(big)), ([b"abc"], 0)]:
+        kept = _KeptBytes()
+        for piece in pieces:
+            kept.add(piece)
+        kept.truncate(size)
+        out = io.BytesIO()
+        kept.write_to(out)
+        assert out.getvalue() == b"".join(pieces)[:size] and kept.size == size
