@@ -35,8 +35,30 @@ class Database:
         writer = open_engine(url, pool_size=pool_size, immediate=True)
         self.writer = SerializedWriter(writer) if self.is_sqlite else writer
         self.reader = open_engine(url, pool_size=pool_size) if self.is_sqlite else writer
+        self._read_lock = threading.Lock()
+        self._dedicated_reader = None
+
+    @contextmanager
+    def raw_read(self):
+        """A cursor on a sqlite3 reader connection kept for the one hot read that cannot
+        afford SQLAlchemy's per-query cost (``accounting.lean_sql``); one user at a time.
+        Each statement reads the latest committed state, as a fresh connection would."""
+        if not self.is_sqlite:
+            raise TypeError("raw_read is for SQLite")
+        with self._read_lock:
+            if self._dedicated_reader is None:
+                self._dedicated_reader = self.reader.raw_connection()
+            cursor = self._dedicated_reader.driver_connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
 
     def dispose(self) -> None:
+        with self._read_lock:
+            if self._dedicated_reader is not None:
+                self._dedicated_reader.close()
+                self._dedicated_reader = None
         self.writer.dispose()
         self.reader.dispose()
 
@@ -52,12 +74,41 @@ class SerializedWriter:
     def __init__(self, engine: Engine):
         self.engine = engine
         self._lock = threading.RLock()
+        self._dedicated = None
 
     @contextmanager
     def begin(self):
         with self._lock:
             with self.engine.begin() as connection:
                 yield connection
+
+    @contextmanager
+    def raw_transaction(self):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` on a sqlite3 connection kept for this, in
+        turn with ``begin``: for the one hot path that cannot afford SQLAlchemy's
+        per-transaction cost (``accounting.lean_sql``). Yields a cursor."""
+        with self._lock:
+            if self._dedicated is None:
+                self._dedicated = self.engine.raw_connection()
+            connection = self._dedicated.driver_connection
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.rollback()
+                raise
+            finally:
+                cursor.close()
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._dedicated is not None:
+                self._dedicated.close()
+                self._dedicated = None
+        self.engine.dispose()
 
     def __getattr__(self, name):
         return getattr(self.engine, name)

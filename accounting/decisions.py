@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 
 from accounting.database import Database
+from accounting.lean_sql import LeanSelectIn
 from accounting.money import format_amount
 from accounting.policy import write_policy_record
 from accounting.pricing import JobShape, PriceStore, job_shape, price
@@ -131,6 +132,9 @@ class DecisionMaker:
         self.unknown_users = unknown_users
         self.pending = PendingPolicyRecords(database)
         self._prefetched = threading.local()
+        #: On SQLite, the group's owners are read on a sqlite3 connection of their own.
+        self._owners_lean = (LeanSelectIn(_OWNERS, database.reader.dialect, "usernames")
+                             if database.is_sqlite else None)
 
     def prefetch_owners(self, usernames) -> None:
         """Read the owners of a whole group of jobs in one query, for this thread's next
@@ -139,9 +143,14 @@ class DecisionMaker:
         read is as fresh as a read per job would be (it happens at the group's commit)."""
         names = sorted(set(usernames))
         found: dict[str, list] = {name: [] for name in names}
-        with self.db.reader.connect() as conn:
-            for row in conn.execute(_OWNERS, {"usernames": names}):
-                found[row.username].append(row)
+        if self._owners_lean is not None:
+            with self.db.raw_read() as cursor:
+                rows = self._owners_lean.rows(cursor, names)
+        else:
+            with self.db.reader.connect() as conn:
+                rows = conn.execute(_OWNERS, {"usernames": names}).all()
+        for row in rows:
+            found[row.username].append(row)
         self._prefetched.owners = {name: _owner_of(rows) for name, rows in found.items()}
 
     def forget_owners(self) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from accounting.database import Database
 from accounting.errors import InvalidStateChange, JobNotFound
+from accounting.lean_sql import LeanInsert
 from accounting.policy import write_policy_record
 from accounting.records import HeldJob, JobEvent, NewJob, dumps
 from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
@@ -50,6 +51,12 @@ class JobStore:
         self._queue_ids: dict[str, int] = {}
         #: Refusal records waiting for a commit (accounting.decisions); drained here.
         self.pending_policy_records = pending_policy_records
+        #: On SQLite, the inserts of ``record_jobs``'s common case, run on the writer's
+        #: own sqlite3 connection (``accounting.lean_sql``).
+        self._lean = None
+        if database.is_sqlite:
+            dialect = database.writer.engine.dialect
+            self._lean = {table.name: LeanInsert(table, dialect) for table in (jobs, spool_blobs, job_events)}
 
     # -- queues ---------------------------------------------------------------------
     def ensure_queues(self, names, *, expire_minutes: dict | None = None) -> None:
@@ -80,10 +87,13 @@ class JobStore:
         pending = self.pending_policy_records
         refusals = pending.take() if pending is not None else []
         try:
-            with self.db.writer.begin() as conn:
-                if refusals:
-                    pending.write(conn, refusals)
-                rows = self._insert_jobs(conn, new_jobs)
+            if not refusals and self._lean_path_fits(new_jobs):
+                rows = self._insert_jobs_lean(new_jobs)
+            else:
+                with self.db.writer.begin() as conn:
+                    if refusals:
+                        pending.write(conn, refusals)
+                    rows = self._insert_jobs(conn, new_jobs)
         except BaseException:
             for decision in refusals:
                 pending.add(decision)
@@ -92,64 +102,71 @@ class JobStore:
         # facts (plain JSON types already) not decoded again: this runs for every job.
         return [_held_job(row, facts=job.facts) for row, job in zip(rows, new_jobs)]
 
+    def _lean_path_fits(self, new_jobs) -> bool:
+        """The common case on SQLite: queues known, no policy record to write with the
+        jobs (those go through SQLAlchemy; see ``accounting.lean_sql``)."""
+        return (self._lean is not None and bool(new_jobs)
+                and all(job.queue in self._queue_ids for job in new_jobs)
+                and all(job.decision is None or job.decision.action == "deny" or job.decision.policy is None
+                        for job in new_jobs))
+
     def _insert_jobs(self, conn, new_jobs) -> list[dict]:
         """One multi-row INSERT for the jobs and one for their first history rows: the
         group committer calls this for every acknowledged job, so it stays lean. Returns
         the inserted rows, each with its ``id`` and ``queue_name``."""
         if not new_jobs:
             return []
-        rows = []
-        for job in new_jobs:
-            facts = job.facts or {}
-            rows.append(dict(
-                queue_id=self._queue_id(conn, job.queue),
-                owner=job.owner,
-                source_host=job.source_host,
-                protocol=job.protocol,
-                client_job_ref=job.client_job_ref,
-                title=job.title,
-                document_format=job.document_format,
-                size=job.size,
-                sha256=job.sha256,
-                spool_name=job.spool_name,
-                state="held",
-                state_reason="job-hold-until-specified",
-                received_at=job.received_at,
-                updated_at=job.received_at,
-                copies_requested=job.copies_requested,
-                sides=job.sides,
-                color_mode=job.color_mode,
-                attributes=dumps(job.attributes),
-                analyzer_method=facts.get("method"),
-                facts=dumps(facts) if job.facts is not None else None,
-                **{name: facts.get(name) for name in _FACT_COLUMNS},
-                **_decision_columns(job.decision),
-            ))
+        rows = [self._job_row(job, self._queue_id(conn, job.queue)) for job in new_jobs]
         result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
         ids = [job_id for (job_id,) in result]
-        for row, job_id, job in zip(rows, ids, new_jobs):
-            row.update(id=job_id, queue_name=job.queue, reserved_amount=None, charged_amount=None,
-                       release_device=None)
-            row.setdefault("decision_id", None)
-            row.setdefault("decision_action", None)
-            row.setdefault("decision_rule", None)
-            row.setdefault("decision_message", None)
-            row.setdefault("decision_changes", None)
-            row.setdefault("price_estimate", None)
-            row.setdefault("account_id", None)
-        blobs = [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
-                 for job in new_jobs if job.spool_blob is not None]
+        blobs = _blob_rows(new_jobs)
         if blobs:
             conn.execute(insert(spool_blobs), blobs)
         for job in new_jobs:
             if job.decision is not None and job.decision.action != "deny":
                 write_policy_record(conn, job.decision)
-        conn.execute(insert(job_events), [
-            dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=job.owner,
-                 reason=f"received over {job.protocol}")
-            for job_id, job in zip(ids, new_jobs)
-        ])
-        return rows
+        conn.execute(insert(job_events), _first_events(ids, new_jobs))
+        return _as_inserted(rows, ids, new_jobs)
+
+    def _insert_jobs_lean(self, new_jobs) -> list[dict]:
+        """``_insert_jobs`` on the writer's own sqlite3 connection: the same rows."""
+        lean = self._lean
+        rows = [self._job_row(job, self._queue_ids[job.queue]) for job in new_jobs]
+        with self.db.writer.raw_transaction() as cursor:
+            ids = [lean["jobs"].insert_one(cursor, row) for row in rows]
+            blobs = _blob_rows(new_jobs)
+            if blobs:
+                lean["spool_blobs"].insert_many(cursor, blobs)
+            lean["job_events"].insert_many(cursor, _first_events(ids, new_jobs))
+        return _as_inserted(rows, ids, new_jobs)
+
+    @staticmethod
+    def _job_row(job: NewJob, queue_id: int) -> dict:
+        facts = job.facts or {}
+        return dict(
+            queue_id=queue_id,
+            owner=job.owner,
+            source_host=job.source_host,
+            protocol=job.protocol,
+            client_job_ref=job.client_job_ref,
+            title=job.title,
+            document_format=job.document_format,
+            size=job.size,
+            sha256=job.sha256,
+            spool_name=job.spool_name,
+            state="held",
+            state_reason="job-hold-until-specified",
+            received_at=job.received_at,
+            updated_at=job.received_at,
+            copies_requested=job.copies_requested,
+            sides=job.sides,
+            color_mode=job.color_mode,
+            attributes=dumps(job.attributes),
+            analyzer_method=facts.get("method"),
+            facts=dumps(facts) if job.facts is not None else None,
+            **{name: facts.get(name) for name in _FACT_COLUMNS},
+            **_decision_columns(job.decision),
+        )
 
     # -- reading ----------------------------------------------------------------------
     def _select(self):
@@ -230,6 +247,28 @@ class JobStore:
         with self.db.writer.begin() as conn:
             change_state_in(conn, job_id, new_state, actor=actor, reason=reason, expect=expect)
         return self.get_job(job_id)
+
+
+def _blob_rows(new_jobs) -> list[dict]:
+    return [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
+            for job in new_jobs if job.spool_blob is not None]
+
+
+def _first_events(ids, new_jobs) -> list[dict]:
+    return [dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=job.owner,
+                 reason=f"received over {job.protocol}")
+            for job_id, job in zip(ids, new_jobs)]
+
+
+def _as_inserted(rows, ids, new_jobs) -> list[dict]:
+    """The job rows as a read would return them, each with its ``id`` and ``queue_name``."""
+    for row, job_id, job in zip(rows, ids, new_jobs):
+        row.update(id=job_id, queue_name=job.queue, reserved_amount=None, charged_amount=None,
+                   release_device=None)
+        for name in ("decision_id", "decision_action", "decision_rule", "decision_message", "decision_changes",
+                     "price_estimate", "account_id"):
+            row.setdefault(name, None)
+    return rows
 
 
 def change_state_in(conn, job_id: int, new_state: str, *, actor: str, reason: str = "",
