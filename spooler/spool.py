@@ -21,6 +21,7 @@ a file cut short cannot pass for a complete one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import os
 import re
@@ -29,9 +30,7 @@ import struct
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from spooler.background import BackgroundWork
 from spooler.errors import JobTooLarge, SpoolerError, SpoolWriteError
@@ -54,9 +53,20 @@ def _nonce(index: int, final: bool) -> bytes:
     return index.to_bytes(11, "big") + (b"\x01" if final else b"\x00")
 
 
+_KEY_INFO = b"printgate spool v1"
+
+
+def _file_key(master_key: bytes, salt: bytes) -> bytes:
+    """HKDF-SHA256 (RFC 5869) for one 32-byte block, written out as its two HMACs: the
+    key ``cryptography``'s HKDF derives, without its cost on the reactor, where every job
+    derives one. That HKDF gives up the GIL, and taking it back while the commit thread
+    runs cost about 50 µs a job, against 2 µs for these two calls."""
+    pseudo_random_key = hmac.digest(salt, master_key, "sha256")
+    return hmac.digest(pseudo_random_key, _KEY_INFO + b"\x01", "sha256")
+
+
 def _file_cipher(master_key: bytes, salt: bytes) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"printgate spool v1").derive(master_key)
-    return AESGCM(key)
+    return AESGCM(_file_key(master_key, salt))
 
 
 def load_or_create_key(path: Path) -> bytes:

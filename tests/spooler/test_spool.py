@@ -233,3 +233,18 @@ def test_a_blob_read_ahead_is_used_without_asking_the_database_again(store):
     assert b"".join(store.read_chunks(writer.name, blob=blob)) == b"small"
     large = spool(store, os.urandom(SpoolWriter.DEFER_FILE + 2 * CHUNK))
     assert store.blob(large.name) is None  # a file: nothing to read ahead
+
+
+def test_the_file_key_is_rfc5869_hkdf_sha256_as_the_cryptography_package_derives_it():
+    # Files written before the key derivation was written out must still open.
+    import os
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from spooler.spool import _file_key
+
+    for _ in range(200):
+        master, salt = os.urandom(32), os.urandom(16)
+        expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"printgate spool v1").derive(master)
+        assert _file_key(master, salt) == expected
