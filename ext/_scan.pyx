@@ -179,6 +179,63 @@ cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
 
 cdef extern from *:
     """
+    static long long pg_popcount(const unsigned char* p, Py_ssize_t n);
+    """
+    pass
+
+
+cdef inline long long _popcount(const unsigned char* p, Py_ssize_t n) nogil:
+    return pg_popcount(p, n)
+
+
+cdef inline long long _popcount8(int b) nogil:
+    b = b - ((b >> 1) & 0x55)
+    b = (b & 0x33) + ((b >> 2) & 0x33)
+    return (b + (b >> 4)) & 0x0F
+
+
+cdef long long _row_bits(long mode, const unsigned char* data, Py_ssize_t n) nogil:
+    """The set bits of ``_decode_row(mode, data, n, ...)`` for mode 0-2 (which do not read the
+    seed), counted from the encoded row without writing it out."""
+    cdef Py_ssize_t i = 0, length = 0, count, take
+    cdef int c
+    cdef long long total = 0
+    if mode == 0:
+        return _popcount(data, n if n < PLANE_COMPARE_LIMIT else PLANE_COMPARE_LIMIT)
+    if mode == 1:
+        while i + 1 < n and length < PLANE_COMPARE_LIMIT:
+            count = data[i] + 1
+            if count > PLANE_COMPARE_LIMIT - length:
+                count = PLANE_COMPARE_LIMIT - length
+            total += count * _popcount8(data[i + 1])
+            length += count
+            i += 2
+        return total
+    while i < n and length < PLANE_COMPARE_LIMIT:
+        c = data[i]
+        i += 1
+        if c < 128:
+            take = c + 1
+            if take > n - i:
+                take = n - i
+            if take > PLANE_COMPARE_LIMIT - length:
+                take = PLANE_COMPARE_LIMIT - length
+            total += _popcount(data + i, take)
+            length += take
+            i += c + 1
+        elif c > 128:
+            if i < n:
+                count = 257 - c
+                if count > PLANE_COMPARE_LIMIT - length:
+                    count = PLANE_COMPARE_LIMIT - length
+                total += count * _popcount8(data[i])
+                length += count
+            i += 1
+    return total
+
+
+cdef extern from *:
+    """
     /* Set bits in p[0:n]. Built without -mpopcnt, __builtin_popcountll is a call into
        libgcc per word; on x86-64 the POPCNT instruction is used when the CPU has it. */
     #include <string.h>
@@ -231,8 +288,6 @@ cdef extern from *:
     long long pg_popcount_portable(const unsigned char* p, Py_ssize_t n) nogil
 
 
-cdef inline long long _popcount(const unsigned char* p, Py_ssize_t n) nogil:
-    return pg_popcount(p, n)
 
 
 def _popcount_check(bytes data):
@@ -317,11 +372,21 @@ cdef class Pcl5Scanner:
     cdef bint _plane_overflow
     cdef unsigned char* _seed[3]      # decoded rows of the compared planes (seed rows)
     cdef Py_ssize_t _seed_len[3]
+    # A seed row left encoded: a row in mode 0-2 (which does not read the seed) is kept as
+    # it came (``_seed_mode`` its mode, -1 when ``_seed`` holds the row decoded) and decoded
+    # only when a delta row (mode 3) needs it; on a page already colour nothing else reads it.
+    cdef unsigned char* _enc[3]
+    cdef Py_ssize_t _enc_len[3]
+    cdef Py_ssize_t _enc_cap[3]
+    cdef int _seed_mode[3]
+    # the plane read just before in this row (mode 0-2, counted): identical encoded bytes
+    # in the same mode decode to the same row, so its count is taken again
+    cdef int _prev_k
+    cdef long long _prev_bits
     cdef long long _band[3]
     cdef int _band_rows
     cdef long _compression
     cdef bint _plane_last
-    cdef Py_ssize_t _plane_k
     # documents (a client's manual copies): see pcl5.Pcl5Scanner
     cdef Py_ssize_t _fed, _buf_base, _doc_start
     cdef bytes _buf
@@ -344,10 +409,12 @@ cdef class Pcl5Scanner:
         self._ref_cap = 0
         self._has_ref = False
         for k in range(3):
-            self._seed[k] = <unsigned char*>malloc(PLANE_COMPARE_LIMIT)
+            self._seed[k] = NULL  # allocated when first needed (a delta row; _grow_enc)
+            self._enc[k] = NULL
+            self._enc_cap[k] = 0
             self._seed_len[k] = 0
-            if self._seed[k] == NULL:
-                raise MemoryError()
+            self._seed_mode[k] = -1
+        self._prev_k = -1
 
     def __dealloc__(self):
         cdef int k
@@ -356,6 +423,8 @@ cdef class Pcl5Scanner:
         for k in range(3):
             if self._seed[k] != NULL:
                 free(self._seed[k])
+            if self._enc[k] != NULL:
+                free(self._enc[k])
 
     def __init__(self, tally):
         self.tally = tally
@@ -446,6 +515,8 @@ cdef class Pcl5Scanner:
 
     cdef inline void _reset_seeds(self) noexcept:
         self._seed_len[0] = self._seed_len[1] = self._seed_len[2] = 0
+        self._seed_mode[0] = self._seed_mode[1] = self._seed_mode[2] = -1
+        self._prev_k = -1
 
     cdef void _set_palette(self, int kind) noexcept:
         cdef int i
@@ -576,6 +647,10 @@ cdef class Pcl5Scanner:
                 if c == 0x2A and pos + 3 < end and d[pos + 2] == 0x62:
                     # ESC*b#W / ESC*b#V (a raster row or plane), the commonest sequence: what
                     # _escape and _command do with it, without their general parse
+                    r = self._raster_rows(d, pos, end)
+                    if r > pos:
+                        pos = r
+                        continue
                     k = pos + 3
                     v = 0
                     while k < end and k < pos + 12 and 0x30 <= d[k] <= 0x39:
@@ -604,6 +679,33 @@ cdef class Pcl5Scanner:
             else:
                 pos += 1
         return None
+
+    cdef Py_ssize_t _raster_rows(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end) except -1:
+        """ESC*b#W / ESC*b#V raster rows and planes whose data lie whole in ``d[:end]``, one
+        after another from ``pos``: what _escape, _command, _start_payload and _payload_done
+        do with each, in one loop. Returns where it stopped (``pos`` when it took none)."""
+        cdef Py_ssize_t k, v, start
+        cdef int f
+        while end - pos > 4 and d[pos] == 0x1B and d[pos + 1] == 0x2A and d[pos + 2] == 0x62:
+            k = pos + 3
+            v = 0
+            while k < end and k < pos + 12 and 0x30 <= d[k] <= 0x39:
+                v = v * 10 + (d[k] - 0x30)
+                k += 1
+            if not (pos + 3 < k < end and k < pos + 12):
+                break
+            f = d[k]
+            if f != 0x57 and f != 0x56:
+                break
+            start = k + 1
+            if v > end - start:
+                break
+            if v > 0:
+                self._mark(self._raster_assume_color)
+            if self._planes > 1:
+                self._plane_row(d + start, v, v > PLANE_COMPARE_LIMIT, f == 0x57)
+            pos = start + v
+        return pos
 
     cdef Py_ssize_t _escape(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end,
                             bint resume, int c) except -3:
@@ -782,7 +884,6 @@ cdef class Pcl5Scanner:
         cdef Py_ssize_t k
         self._plane_last = last
         k = self._plane_index - self._plane_base
-        self._plane_k = k
         self._has_ref = 0 <= k <= 2
         self._ref_len = 0
         self._direct = NULL
@@ -827,45 +928,97 @@ cdef class Pcl5Scanner:
 
     cdef int _payload_done(self) except -1:
         cdef int kind = self._payload_kind
-        cdef Py_ssize_t k, missing
         self._payload_kind = 0
         if kind == 1:
-            k = self._plane_k
-            if 0 <= k <= 2:
-                self._decode_plane(k)
-            self._plane_index += 1
-            if self._plane_last:
-                missing = self._plane_index - self._plane_base
-                if missing < 0:
-                    missing = 0
-                while missing < 3:
-                    self._seed_len[missing] = 0
-                    missing += 1
-                self._band_rows += 1
-                if self._band_rows >= BAND_ROWS:
-                    self._band_flush()
-                self._plane_index = 0
+            if self._direct != NULL:
+                self._plane_row(self._direct, self._direct_len, self._plane_overflow, self._plane_last)
+                self._direct = NULL
+            else:
+                self._plane_row(self._ref, self._ref_len, self._plane_overflow, self._plane_last)
         elif kind == 2:
             self._configure_image_data()
         return 0
 
-    cdef int _decode_plane(self, Py_ssize_t k) except -1:
+    cdef inline int _plane_row(self, const unsigned char* src, Py_ssize_t n, bint overflow, bint last) except -1:
+        """One plane of a raster row has been read whole (``src[:n]``, or more than
+        ``PLANE_COMPARE_LIMIT`` bytes when ``overflow``); ``last`` ends the row."""
+        cdef Py_ssize_t k = self._plane_index - self._plane_base, missing
+        if 0 <= k <= 2:
+            self._decode_plane(k, src, n, overflow)
+        self._plane_index += 1
+        if last:
+            missing = self._plane_index - self._plane_base
+            if missing < 0:
+                missing = 0
+            while missing < 3:
+                self._seed_len[missing] = 0
+                self._seed_mode[missing] = -1
+                missing += 1
+            self._prev_k = -1
+            self._band_rows += 1
+            if self._band_rows >= BAND_ROWS:
+                self._band_flush()
+            self._plane_index = 0
+        return 0
+
+    cdef int _decode_plane(self, Py_ssize_t k, const unsigned char* src, Py_ssize_t n, bint overflow) except -1:
         cdef long mode = self._compression
-        if self._plane_overflow or not (0 <= mode <= 3):
-            self._direct = NULL
+        cdef long long bits
+        cdef int prev = self._prev_k
+        self._prev_k = -1
+        if overflow or not (0 <= mode <= 3):
             self._mark(True)
             w = "raster colour not decoded (compression mode or size); its pages count as colour"
             if w not in self.warnings:
                 self.warnings.append(w)
             return 0
-        if self._direct != NULL:
-            self._seed_len[k] = _decode_row(mode, self._direct, self._direct_len, self._seed[k], self._seed_len[k])
-            self._direct = NULL
+        if mode == 3:
+            if self._seed[k] == NULL:
+                self._seed[k] = <unsigned char*>malloc(PLANE_COMPARE_LIMIT)
+                if self._seed[k] == NULL:
+                    raise MemoryError()
+            self._seed_decoded(k)
+            self._seed_len[k] = _decode_row(mode, src, n, self._seed[k], self._seed_len[k])
+            if not self._color:  # the bands can only make the page colour
+                self._band[k] += _popcount(self._seed[k], self._seed_len[k])
+            return 0
+        # modes 0-2 replace the seed whatever it was: kept encoded, counted from the encoding
+        if n > self._enc_cap[k] or self._enc[k] == NULL:
+            self._grow_enc(k, n)
+        memcpy(self._enc[k], src, n)
+        self._enc_len[k] = n
+        self._seed_mode[k] = <int>mode
+        if self._color:
+            return 0
+        if (prev >= 0 and self._seed_mode[prev] == mode and self._enc_len[prev] == n
+                and memcmp(self._enc[prev], src, n) == 0):
+            bits = self._prev_bits
         else:
-            self._seed_len[k] = _decode_row(mode, self._ref, self._ref_len, self._seed[k], self._seed_len[k])
-        if not self._color:  # the bands can only make the page colour
-            self._band[k] += _popcount(self._seed[k], self._seed_len[k])
+            bits = _row_bits(mode, src, n)
+        self._band[k] += bits
+        self._prev_k = <int>k
+        self._prev_bits = bits
         return 0
+
+    cdef int _grow_enc(self, Py_ssize_t k, Py_ssize_t n) except -1:
+        """Room for ``n`` (at most ``PLANE_COMPARE_LIMIT``) encoded bytes of plane ``k``:
+        grown as rows need it, so a job of short rows keeps short buffers."""
+        cdef Py_ssize_t cap = self._enc_cap[k] * 2 if self._enc_cap[k] else 256
+        cdef unsigned char* grown
+        while cap < n:
+            cap *= 2
+        grown = <unsigned char*>realloc(self._enc[k], cap)
+        if grown == NULL:
+            raise MemoryError()
+        self._enc[k] = grown
+        self._enc_cap[k] = cap
+        return 0
+
+    cdef inline void _seed_decoded(self, Py_ssize_t k) noexcept:
+        """Decode seed row ``k`` if it was left encoded."""
+        if self._seed_mode[k] >= 0:
+            self._seed_len[k] = _decode_row(self._seed_mode[k], self._enc[k], self._enc_len[k], self._seed[k], 0)
+            self._seed_mode[k] = -1
 
     cdef void _band_flush(self) noexcept:
         cdef long long high, low

@@ -196,3 +196,97 @@ def test_an_unknown_language_is_reported_as_unknown_with_a_warning(backend):
     facts = analyze_bytes(backend, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     assert (facts.pdl, facts.pages, facts.impressions) == ("unknown", None, None)
     assert facts.warnings
+
+
+# -- colour planes: rows read whole in the Cython byte loop, seeds kept encoded, counts reused --
+
+def plane(data: bytes, last=False) -> bytes:
+    return b"\x1b*b%d%s" % (len(data), b"W" if last else b"V") + data
+
+
+def cmy_row(c: bytes, m: bytes, y: bytes) -> bytes:
+    return plane(c) + plane(m) + plane(y, last=True)
+
+
+CMY = b"\x1bE\x1b*r-3U\x1b*r1A"
+
+
+def assert_alike_at_every_chunking(data, rng=None, expect=None):
+    facts = assert_same(data)
+    if expect is not None:
+        assert (facts["pages"], facts["color_pages"]) == expect, facts
+    rng = rng or random.Random(len(data))
+    for _ in range(6):
+        cuts = [rng.randint(1, 90) for _ in range(len(data) // 40)]
+        assert assert_same(data, cuts) == facts
+    assert assert_same(data, [1] * min(len(data), 3000)) == facts
+    return facts
+
+
+def test_identical_planes_in_another_mode_are_counted_in_their_own_mode():
+    """The same encoded bytes decode differently in PackBits and run-length: the count of
+    the plane before is reused only in the same mode."""
+    x = b"\x01\xff"  # mode 2: one 0xFF (the literal is cut short); mode 1: two 0xFF
+    row = b"\x1b*b2M" + plane(x) + b"\x1b*b1m2V" + x + plane(x, last=True)
+    assert_alike_at_every_chunking(CMY + row * 40 + b"\x0c\x1bE", expect=(1, 1))
+    same = b"\x1b*b1M" + plane(x) + plane(x) + plane(x, last=True)
+    assert_alike_at_every_chunking(CMY + same * 40 + b"\x0c\x1bE", expect=(1, 0))
+
+
+def test_identical_colour_planes_of_kcmy_are_neutral_whatever_the_black_plane():
+    row = b"\x1b*b0M" + plane(b"\x0f" * 50) + plane(b"\xaa" * 60) + plane(b"\xaa" * 60) + plane(b"\xaa" * 60, last=True)
+    assert_alike_at_every_chunking(b"\x1bE\x1b*r-4U\x1b*r1A" + row * 40 + b"\x0c\x1bE", expect=(1, 0))
+    # the black plane alone equal to the others does not make unequal colour planes neutral
+    row = b"\x1b*b0M" + plane(b"\xaa" * 60) + plane(b"\xaa" * 60) + plane(b"\x00" * 60) + plane(b"\xaa" * 60, last=True)
+    assert_alike_at_every_chunking(b"\x1bE\x1b*r-4U\x1b*r1A" + row * 40 + b"\x0c\x1bE", expect=(1, 1))
+
+
+def test_identical_delta_rows_over_different_seeds_are_decoded_each():
+    """Delta rows (mode 3) edit the seed: the same bytes over different seeds are different rows."""
+    seeds = b"\x1b*b0M" + cmy_row(b"\xff" * 40, b"\xff" * 40, b"\x00" * 40)
+    delta = b"\xe0" + b"\xff" * 8  # 8 bytes at the cursor
+    rows = b"\x1b*b3M" + cmy_row(delta, delta, delta) * 40
+    assert_alike_at_every_chunking(CMY + seeds + rows + b"\x0c\x1bE", expect=(1, 1))
+
+
+def test_rows_of_a_colour_page_still_seed_the_delta_rows_of_the_next_page():
+    """Once a page is colour its PackBits rows are kept encoded, not decoded; a delta row on
+    the next page (no raster reset between) must still see them as its seed."""
+    red = b"\x1b*b2M" + cmy_row(b"\x1f" + b"\x00" * 32, b"\xe1\xff", b"\xe1\xff") * 40  # C empty: colour
+    last = b"\x1b*b2M" + cmy_row(b"\xe1\xff", b"\xe1\xff", b"\x1f" + b"\x00" * 32)     # Y empty
+    fill_y = b"\x1b*b3M" + cmy_row(b"", b"", (b"\xe0" + b"\xff" * 8) * 4)  # all 32 bytes of Y
+    grey = fill_y * 40
+    # page 2 is grey only if Y's seed is the last row of page 1 made whole again by the deltas
+    # and C and M keep page 1's full rows: the deltas of C and M are empty rows
+    data = CMY + red + last + b"\x0c" + grey + b"\x0c\x1bE"
+    assert_alike_at_every_chunking(data, expect=(2, 1))
+
+
+def test_a_colour_page_whose_raster_lies_about_its_lengths_is_read_alike():
+    red = b"\x1b*b2M" + cmy_row(b"\x1f" + b"\x00" * 32, b"\xe1\xff", b"\xe1\xff") * 40
+    for tail in (b"\x1b*b500V\x01\x02", b"\x1b*b99999999W" + b"x" * 100, b"\x1b*b70000V" + b"\xff" * 70000 + b"\x0c",
+                 b"\x1b*b2V\x81", b"\x1b*b5m3V\x01\x02\x03\x0c", b"\x1b*b"):
+        assert_alike_at_every_chunking(CMY + red + b"\x0c" + red[:200] + tail)
+
+
+def test_random_colour_raster_is_read_alike_on_both_backends():
+    rng = random.Random(11)
+    pieces = [b"\x0c", b"\x1b*rC", b"\x1b*r1A", b"\x1b*b5Y", b"\x1b*b0M", b"\x1b*b1M", b"\x1b*b2M", b"\x1b*b3M",
+              b"\x1b*b9M", b"\x1b*r-4U", b"\x1b*r-3U", b"\x1bE", b"text"]
+    patterns = [b"\x00", b"\xff", b"\xaa", b"\x55", b"\x0f"]
+    for _ in range(40):
+        out = [CMY]
+        for _ in range(rng.randint(20, 120)):
+            if rng.random() < .15:
+                out.append(rng.choice(pieces))
+                continue
+            planes = []
+            for _ in range(rng.choice([3, 3, 3, 4, 2, 1])):
+                if planes and rng.random() < .5:
+                    planes.append(planes[-1])  # identical to the plane before
+                elif rng.random() < .5:
+                    planes.append(rng.choice(patterns) * rng.randint(0, 40))
+                else:
+                    planes.append(bytes(rng.randrange(256) for _ in range(rng.randint(0, 24))))
+            out.extend(plane(p, last=i == len(planes) - 1) for i, p in enumerate(planes))
+        assert_alike_at_every_chunking(b"".join(out) + b"\x0c\x1bE", rng)
