@@ -248,3 +248,27 @@ def test_the_file_key_is_rfc5869_hkdf_sha256_as_the_cryptography_package_derives
         master, salt = os.urandom(32), os.urandom(16)
         expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"printgate spool v1").derive(master)
         assert _file_key(master, salt) == expected
+
+
+def test_background_work_hands_pieces_over_in_batches_and_in_order():
+    import threading
+
+    from spooler.background import BackgroundWork
+
+    seen, wakes = [], []
+    work = BackgroundWork(seen.append, name="t", limit=8 * 1024 * 1024)
+    original_notify = work._changed.notify_all
+
+    def counting_notify():
+        wakes.append(threading.current_thread().name)
+        original_notify()
+
+    work._changed.notify_all = counting_notify
+    pieces = [bytes([n % 256]) * (64 * 1024) for n in range(200)]  # 12.5 MiB
+    for piece in pieces:
+        work.put(piece)
+    work.close()
+    work.wait()
+    assert seen == pieces
+    # 200 pieces, but the thread is woken at most once per 1 MiB batch (16 pieces).
+    assert len([w for w in wakes if w != "t"]) <= 200 // 16 + 2
