@@ -16,7 +16,8 @@ from spooler.pdl import postscript as _postscript
 from spooler.pdl.errors import AnalyzerError  # noqa: F401  (same exception types)
 from spooler.pdl.facts import JobFacts  # noqa: F401
 from spooler.pdl.pcl5 import DOC_HEAD as _DOC_HEAD, PAGE_SIZES as _PCL_PAGE_SIZES
-from zlib import crc32 as _crc32
+if _DOC_HEAD != 4096:  # DEF DOC_HEAD below
+    raise ImportError("pcl5.DOC_HEAD and the Cython twin's DOC_HEAD differ")
 from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
 from spooler.pdl import raster as _raster
 from spooler.pdl.policy import media_from_points as _media_from_points
@@ -30,6 +31,7 @@ cdef Py_ssize_t UEL_LEN = 9
 # ----------------------------------------------------------------------------------------------
 
 DEF SEQUENCE_LIMIT = 256
+DEF DOC_HEAD = 4096
 DEF VALUE_DIGITS_LIMIT = 32
 DEF PLANE_COMPARE_LIMIT = 65536
 DEF BAND_ROWS = 32
@@ -393,7 +395,10 @@ cdef class Pcl5Scanner:
     cdef Py_ssize_t _docs
     cdef bint _docs_alike
     cdef object _doc_sig
-    cdef bytearray _doc_head
+    cdef unsigned char _doc_head[DOC_HEAD]        # the first bytes of the document being read
+    cdef Py_ssize_t _doc_head_len
+    cdef unsigned char _first_head[DOC_HEAD]      # ... and of the first document with pages
+    cdef Py_ssize_t _first_head_len
     cdef object _doc_pages, _doc_impressions, _doc_sheets, _doc_color
     # commands of the sequence being applied
     cdef int _cmd_final[MAX_COMMANDS]
@@ -445,27 +450,34 @@ cdef class Pcl5Scanner:
         self._docs_alike = True
         self._doc_sig = None
         self._doc_start = 0
-        self._doc_head = bytearray()
+        self._doc_head_len = 0
+        self._first_head_len = 0
         self._doc_pages = self._doc_impressions = self._doc_sheets = self._doc_color = 0
         self._reset_environment()
         self._new_page()
 
     cdef int _doc_boundary(self, bytes data, Py_ssize_t pos) except -1:
+        if not self._docs_alike:
+            return 0  # two documents differed: the section is not one document N times
         self._collect_head(data, pos)
         self._run.flush()
         t = self.tally
         pages = t.pages - self._doc_pages
         if pages:
-            sig = (self._buf_base + pos - self._doc_start, _crc32(bytes(self._doc_head)), pages,
+            # pcl5: (length, head bytes, pages, impressions, sheets, colour); the head compared apart
+            sig = (self._buf_base + pos - self._doc_start, pages,
                    t.impressions - self._doc_impressions, t.sheets - self._doc_sheets,
                    t.color_pages - self._doc_color)
             if self._doc_sig is None:
                 self._doc_sig = sig
-            elif sig != self._doc_sig:
+                memcpy(self._first_head, self._doc_head, self._doc_head_len)
+                self._first_head_len = self._doc_head_len
+            elif (sig != self._doc_sig or self._doc_head_len != self._first_head_len
+                  or memcmp(self._doc_head, self._first_head, self._doc_head_len) != 0):
                 self._docs_alike = False
             self._docs += 1
         self._doc_start = self._buf_base + pos
-        self._doc_head = bytearray()
+        self._doc_head_len = 0
         self._doc_pages = t.pages
         self._doc_impressions = t.impressions
         self._doc_sheets = t.sheets
@@ -473,15 +485,18 @@ cdef class Pcl5Scanner:
         return 0
 
     cdef int _collect_head(self, bytes data, Py_ssize_t upto) except -1:
-        cdef Py_ssize_t have = len(self._doc_head), lo, hi
-        if have >= _DOC_HEAD:
+        cdef Py_ssize_t have = self._doc_head_len, lo, hi
+        if have >= DOC_HEAD or not self._docs_alike:
             return 0
         lo = self._doc_start + have - self._buf_base
-        hi = self._doc_start + _DOC_HEAD - self._buf_base
+        hi = self._doc_start + DOC_HEAD - self._buf_base
         if upto < hi:
             hi = upto
+        if hi > len(data):  # data[lo:hi] as Python slices it
+            hi = len(data)
         if hi > lo >= 0:
-            self._doc_head += data[lo:hi]
+            memcpy(self._doc_head + have, <const unsigned char*>data + lo, hi - lo)
+            self._doc_head_len = have + hi - lo
         return 0
 
     def feed(self, data):

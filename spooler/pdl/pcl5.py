@@ -32,7 +32,6 @@ This module is the specification; ``ext/_scan.pyx`` implements the same machine 
 from __future__ import annotations
 
 import re
-import zlib
 
 from spooler.pdl.errors import AnalyzerError
 
@@ -182,7 +181,7 @@ class Pcl5Scanner:
         pages = self.tally.pages - self._doc_pages
         if pages:
             t = self.tally
-            sig = (self._buf_base + pos - self._doc_start, zlib.crc32(bytes(self._doc_head)), pages,
+            sig = (self._buf_base + pos - self._doc_start, bytes(self._doc_head), pages,
                    t.impressions - self._doc_impressions, t.sheets - self._doc_sheets,
                    t.color_pages - self._doc_color)
             if self._doc_sig is None:

@@ -432,6 +432,46 @@ def test_different_pcl_documents_are_not_taken_for_copies(backend):
     assert (f.pages, f.copies, f.impressions) == (2, 1, 2)
 
 
+def _crc32_twin(doc: bytes, other: bytes, at: int) -> bytes:
+    """``other`` with its 4 bytes at ``at`` changed so that its CRC-32 is ``doc``'s (CRC-32
+    is linear over GF(2): solve for the bits to flip)."""
+    import zlib
+
+    base = zlib.crc32(other)
+    columns = []
+    for bit in range(32):
+        flipped = bytearray(other)
+        flipped[at + bit // 8] ^= 1 << (bit % 8)
+        columns.append((zlib.crc32(bytes(flipped)) ^ base, 1 << bit))
+    target, chosen = zlib.crc32(doc) ^ base, 0
+    for row in range(32):  # Gaussian elimination, pivot on bit ``row`` of the CRC difference
+        pivot = next((i for i in range(row, 32) if columns[i][0] >> row & 1), None)
+        assert pivot is not None
+        columns[row], columns[pivot] = columns[pivot], columns[row]
+        for i in range(32):
+            if i != row and columns[i][0] >> row & 1:
+                columns[i] = (columns[i][0] ^ columns[row][0], columns[i][1] ^ columns[row][1])
+    for row in range(32):
+        if target >> row & 1:
+            chosen ^= columns[row][1]
+    out = bytearray(other)
+    for bit in range(32):
+        if chosen >> bit & 1:
+            out[at + bit // 8] ^= 1 << (bit % 8)
+    assert zlib.crc32(bytes(out)) == zlib.crc32(doc) and bytes(out) != doc
+    return bytes(out)
+
+
+def test_pcl_documents_differing_in_their_first_bytes_are_not_copies_even_with_one_crc(backend):
+    """Documents are compared by their first bytes themselves, not by a checksum of them."""
+    doc = b"\x1bE\x1b*b4W\x00\x00\x00\x00text\x0c"
+    twin = _crc32_twin(doc, doc.replace(b"text", b"next"), doc.index(b"\x00"))
+    f = analyze_bytes(backend, doc + twin + b"\x1bE")
+    assert (f.pages, f.copies, f.impressions) == (2, 1, 2)
+    f = analyze_bytes(backend, doc + doc + b"\x1bE")
+    assert (f.pages, f.copies, f.impressions) == (1, 2, 2)
+
+
 def test_a_control_d_before_the_dsc_header_is_still_dsc(backend):
     f = analyze_bytes(backend, pjl(b"\x04" + dsc(2) + b"\x04", lang="POSTSCRIPT"), interpret=False)
     assert (f.pages, f.method) == (2, "dsc")
