@@ -1361,6 +1361,20 @@ cdef class PclXlScanner:
             # values, xy pairs, attribute ids we do not keep, operators that change nothing
             while pos < end:
                 b = d[pos]
+                # the two commonest groups of a text run, by their exact first bytes (a branch
+                # the CPU predicts, where a table lookup would make the next position wait on
+                # a load): a 16-bit xy pair (SetCursor) and a one-element ubyte array (Text),
+                # each with an attribute we do not keep; anything else goes the general way
+                if (b == 0xD1 or b == 0xD3) and end - pos >= 8 and d[pos + 5] == 0xF8 and XL_SLOT[d[pos + 6]] < 0:
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos = self._op_after(d, pos + 7, end)
+                    continue
+                if b == 0xC8 and end - pos >= 7 and d[pos + 1] == 0xC0 and d[pos + 2] == 1 and d[pos + 4] == 0xF8 and XL_SLOT[d[pos + 5]] < 0:
+                    self._have_value = False
+                    self._value_deferred = False
+                    pos = self._op_after(d, pos + 6, end)
+                    continue
                 cls = XL_CLASS[b]
                 if cls == XC_WS:
                     pos += 1

@@ -290,3 +290,21 @@ def test_random_colour_raster_is_read_alike_on_both_backends():
                     planes.append(bytes(rng.randrange(256) for _ in range(rng.randint(0, 24))))
             out.extend(plane(p, last=i == len(planes) - 1) for i, p in enumerate(planes))
         assert_alike_at_every_chunking(b"".join(out) + b"\x0c\x1bE", rng)
+
+
+# -- PCL XL: text groups taken by their first bytes -------------------------------------------
+
+XL_HEAD = b") HP-PCL XL;2;0;\n\xc0\x02\xf8\x03\x6a"
+
+
+def test_pclxl_text_groups_are_read_alike_and_kept_attributes_still_count():
+    glyph = b"\xd3\x10\x00\x20\x00\xf8\x4c\x6b" + b"\xc8\xc0\x01\x41\xf8\xab\xa8"
+    grey = b"\x43" + glyph * 30 + b"\x44"
+    # the same shapes naming attributes we keep: a one-element RGBColor is colour, an xy
+    # MediaSize, an operator that acts right after the group
+    red = b"\x43" + glyph * 3 + b"\xc8\xc0\x01\x80\xf8\x0b\x63" + glyph * 3 + b"\x44"
+    sized = b"\xd1\x10\x00\x20\x00\xf8\x25\x43" + glyph + b"\xc8\xc0\x01\x41\xf8\xab\x44"
+    data = XL_HEAD + grey + red + sized + b"\xd3\x01\x00\x02\x00\xf8\x4c\x43" + glyph + b"\x44\x42"
+    facts = assert_alike_at_every_chunking(data, expect=(4, 1))
+    assert facts["warnings"] == [] or all("truncated" not in w for w in facts["warnings"])
+
