@@ -1291,7 +1291,7 @@ cdef class PclXlScanner:
         self.warnings.append(why)
         return self._find_uel(buf, pos)
 
-    cdef inline double _num(self, const unsigned char* p, int tag):
+    cdef inline double _num(self, const unsigned char* p, int tag) noexcept:
         cdef unsigned int u
         cdef float f
         if tag == 0xC0:
@@ -1578,16 +1578,16 @@ cdef class PclXlScanner:
         if src.kind == K_ARRAY:
             memcpy(dst.raw, src.raw, src.count * XL_SCALAR[src.tag])
 
-    cdef inline double _elem(self, XlValue* v, int i):
+    cdef inline double _elem(self, XlValue* v, int i) noexcept:
         return self._num(v.raw + i * XL_SCALAR[v.tag], v.tag)
 
-    cdef bint _int_attr(self, bint* has, XlValue* attrs, int slot, long* out):
+    cdef bint _int_attr(self, bint* has, XlValue* attrs, int slot, long* out) noexcept:
         if has[slot] and attrs[slot].kind == K_INT:
             out[0] = <long>attrs[slot].num
             return True
         return False
 
-    cdef double _num_attr(self, int slot, double default):
+    cdef double _num_attr(self, int slot, double default) noexcept:
         if self._has[slot] and (self._attrs[slot].kind == K_INT or self._attrs[slot].kind == K_REAL):
             return self._attrs[slot].num
         return default
@@ -1652,15 +1652,26 @@ cdef class PclXlScanner:
             self._image_mode = 0
         return 0
 
-    cdef bint _palette_is_neutral(self):
+    cdef bint _palette_is_neutral(self) noexcept:
         cdef XlValue* pal
-        cdef int i
+        cdef int i, size
+        cdef const unsigned char* raw
         if not self._has[S_PALETTE] or self._attrs[S_PALETTE].kind == K_NONE or self._color_space == 1:
             return True
         pal = &self._attrs[S_PALETTE]
         if pal.kind != K_ARRAY:
             return False
         i = 0
+        if pal.tag != 0xC5:
+            # integers: equal values are equal bytes (a real may not be: NaN, -0)
+            size = XL_SCALAR[pal.tag]
+            raw = pal.raw
+            while i < pal.count - 2:
+                if memcmp(raw, raw + size, size) != 0 or memcmp(raw, raw + 2 * size, size) != 0:
+                    return False
+                raw += 3 * size
+                i += 3
+            return True
         while i < pal.count - 2:
             if not (self._elem(pal, i) == self._elem(pal, i + 1) and self._elem(pal, i + 1) == self._elem(pal, i + 2)):
                 return False
@@ -1706,7 +1717,7 @@ cdef class PclXlScanner:
         self._px_ctl = 0
         self._px_repeat = 0
 
-    cdef inline bint _pixel_byte(self, int v):
+    cdef inline bint _pixel_byte(self, int v) noexcept:
         cdef long col = self._px_col
         cdef long k
         if col < self._px_pixels:
@@ -1721,7 +1732,7 @@ cdef class PclXlScanner:
         self._px_col = 0 if col >= self._px_row_bytes else col
         return False
 
-    cdef bint _pixels(self, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop):
+    cdef bint _pixels(self, const unsigned char* d, Py_ssize_t start, Py_ssize_t stop) noexcept:
         cdef Py_ssize_t i
         cdef long j
         cdef int v

@@ -292,7 +292,7 @@ def test_random_colour_raster_is_read_alike_on_both_backends():
         assert_alike_at_every_chunking(b"".join(out) + b"\x0c\x1bE", rng)
 
 
-# -- PCL XL: text groups taken by their first bytes -------------------------------------------
+# -- PCL XL: text groups taken by their first bytes, palettes compared by their bytes ----------
 
 XL_HEAD = b") HP-PCL XL;2;0;\n\xc0\x02\xf8\x03\x6a"
 
@@ -308,3 +308,21 @@ def test_pclxl_text_groups_are_read_alike_and_kept_attributes_still_count():
     facts = assert_alike_at_every_chunking(data, expect=(4, 1))
     assert facts["warnings"] == [] or all("truncated" not in w for w in facts["warnings"])
 
+
+@pytest.mark.parametrize("tag, values, neutral", [
+    (0xC8, [7, 7, 7, 200, 200, 200], True), (0xC8, [7, 7, 7, 200, 201, 200], False),
+    (0xC9, [0x1234] * 3 + [0x3412] * 3, True), (0xC9, [0x1234, 0x1234, 0x1235], False),
+    (0xC9, [0x0134, 0x0134, 0x0234], False), (0xCC, [1, 1, 1 + (1 << 24)], False),
+    (0xCA, [1 << 20] * 3, True), (0xCB, [-1] * 3 + [5, 5, -5], False), (0xCC, [-7] * 6, True),
+    (0xCD, [0.5] * 3 + [-0.0, 0.0, 0.0], True), (0xCD, [float("nan")] * 3, False), (0xCD, [1.0, 1.0, 2.0], False),
+    (0xC8, [9, 9], True), (0xC8, [9, 9, 9, 1], True), (0xC8, [], True),
+])
+def test_pclxl_palettes_are_judged_alike_in_every_element_type(tag, values, neutral):
+    import struct
+
+    fmt = {0xC8: "B", 0xC9: "H", 0xCA: "I", 0xCB: "h", 0xCC: "i", 0xCD: "f"}[tag]
+    palette = bytes([tag, 0xC0, len(values)]) + struct.pack("<%d%s" % (len(values), fmt), *values) + b"\xf8\x06"
+    image = b"\xc0\x01\xf8\x64\xb0\xb1\xfb\x04\x01\x02\x03\x04\xb2"  # indexed image, some data
+    page = b"\x43" + palette + b"\xc0\x02\xf8\x03\x6a" + image + b"\x44"
+    data = b") HP-PCL XL;2;0;\n" + page * 3 + b"\x42"
+    assert_alike_at_every_chunking(data, expect=(3, 0 if neutral else 3))
