@@ -69,6 +69,14 @@ class GatewayConfig:
     #: RAW/JetDirect: source address -> user, for jobs without PJL naming the owner.
     raw_address_users: dict = field(default_factory=dict)
     raw_queue: str = "secure"
+    #: Connections open at once on the LPD and RAW listeners, in all and from one
+    #: address. Per address this is higher than IPP's 64: a print server relaying its
+    #: users' jobs holds a connection per job, and an LPD client opens its next job's
+    #: connection while the last one is still closing.
+    lpd_max_connections: int = 1024
+    lpd_max_per_address: int = 256
+    raw_max_connections: int = 1024
+    raw_max_per_address: int = 256
     database_url: str | None = None
     spool_key_file: Path | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
@@ -135,6 +143,10 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     lpd = raw.get("lpd", {})
     config.lpd_admin_hosts = list(lpd.get("admin_hosts", config.lpd_admin_hosts))
     rawcfg = raw.get("raw", {})
+    for name, section in (("lpd", lpd), ("raw", rawcfg)):
+        for key in ("max_connections", "max_per_address"):
+            if key in section:
+                setattr(config, f"{name}_{key}", _int(section[key], f"{name}.{key}", 1, 1 << 20))
     config.raw_queue = rawcfg.get("queue", config.default_queue)
     config.raw_address_users = dict(rawcfg.get("address_users", {}))
     config.notify = _notify(raw.get("notify", {}))

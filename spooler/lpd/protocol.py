@@ -215,7 +215,7 @@ class LpdFactory(CappedFactoryMixin, Factory):
         self.spool = spool
         self.config = config
         self.connections: set[LpdProtocol] = set()
-        self.caps = ConnectionCaps(what="LPD connections")
+        self.caps = ConnectionCaps(config.lpd_max_connections, config.lpd_max_per_address, what="LPD connections")
 
     def buildProtocol(self, addr):
         return self.counted(addr, lambda: LpdProtocol(self))

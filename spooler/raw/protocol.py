@@ -100,7 +100,7 @@ class RawFactory(CappedFactoryMixin, Factory):
         self.intake = intake
         self.config = config
         self.connections: set[RawProtocol] = set()
-        self.caps = ConnectionCaps(what="RAW connections")
+        self.caps = ConnectionCaps(config.raw_max_connections, config.raw_max_per_address, what="RAW connections")
 
     def buildProtocol(self, addr):
         return self.counted(addr, lambda: RawProtocol(self))

@@ -1,4 +1,5 @@
 """Every listener caps its connections, in all and per client address."""
+import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
@@ -50,3 +51,26 @@ def test_lpd_and_raw_refuse_an_address_over_its_cap_and_free_the_slot_on_close(t
             assert factory.caps.total == 0 and factory.caps.by_address == {}
     finally:
         stack.close()
+
+
+def test_lpd_and_raw_caps_come_from_the_configuration(tmp_path):
+    from spooler.config import ConfigError, load_config
+
+    path = tmp_path / "printgate.toml"
+    path.write_text("[lpd]\nmax_per_address = 5\n[raw]\nmax_connections = 7\n")
+    config = load_config(path, data_dir=tmp_path)
+    assert (config.lpd_max_connections, config.lpd_max_per_address) == (1024, 5)
+    assert (config.raw_max_connections, config.raw_max_per_address) == (7, 256)
+    stack = make_stack(tmp_path)
+    try:
+        stack.config.lpd_max_per_address, stack.config.raw_max_connections = 5, 7
+        lpd = LpdFactory(intake=stack.intake, accounting=FakeAccounting(stack.jobs), spool=stack.spool,
+                         config=stack.config)
+        raw = RawFactory(intake=stack.intake, config=stack.config)
+        assert (lpd.caps.max_total, lpd.caps.max_per_address) == (1024, 5)
+        assert (raw.caps.max_total, raw.caps.max_per_address) == (7, 256)
+    finally:
+        stack.close()
+    path.write_text("[raw]\nmax_per_address = 0\n")
+    with pytest.raises(ConfigError):
+        load_config(path, data_dir=tmp_path)
