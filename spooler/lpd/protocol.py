@@ -34,6 +34,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self.assembly: JobAssembly | None = None
         self._events: deque = deque()
         self._waiting = False
+        self._paused = False
         self._closed = False
 
     @property
@@ -53,6 +54,11 @@ class LpdProtocol(Protocol, TimeoutMixin):
         except LpdError as exc:
             self._fail(exc)
             return
+        if self._waiting and not self._paused:
+            # The client sent on without waiting for our answer: read no more until it
+            # is given, so what waits stays bounded.
+            self._paused = True
+            self.transport.pauseProducing()
         self._process()
 
     def _process(self):
@@ -156,14 +162,17 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self._fail(failure.value)
 
     def _wait(self, deferred):
+        """Hold the events after this one until ``deferred`` is done. Reading is paused
+        only if the client sends meanwhile (``dataReceived``): clients wait for the
+        answer, and pausing and resuming every connection cost two epoll changes a job."""
         self._waiting = True
         self._deferred = deferred
-        if not self._closed:
-            self.transport.pauseProducing()
 
     def _resume(self):
         if not self._closed:
-            self.transport.resumeProducing()
+            if self._paused:
+                self._paused = False
+                self.transport.resumeProducing()
             self._process()
 
     def _fail(self, exc):

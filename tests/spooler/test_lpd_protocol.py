@@ -86,6 +86,17 @@ def test_the_last_acknowledgement_waits_until_the_job_is_durable(stack):
     assert stack.jobs.count_jobs() == 1
 
 
+def test_reading_pauses_only_when_a_client_sends_before_its_answer(stack):
+    client = Client(stack)
+    client.protocol.dataReceived(b"\x02secure\n" + control_sub() + data_sub())
+    assert client.transport.producerState == "producing"  # waiting, but the client is quiet
+    client.protocol.dataReceived(b"\x02")  # sent on before the data file's answer
+    assert client.transport.producerState == "paused"
+    stack.settle()
+    assert client.transport.producerState == "producing"
+    assert stack.jobs.count_jobs() == 1
+
+
 def test_format_lines_repeated_mean_copies(stack):
     control = b"Pbob\nldfA001ws1\nldfA001ws1\nldfA001ws1\n"
     Client(stack).send(b"\x02secure\n" + control_sub(control) + data_sub())
