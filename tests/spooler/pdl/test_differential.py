@@ -326,3 +326,20 @@ def test_pclxl_palettes_are_judged_alike_in_every_element_type(tag, values, neut
     page = b"\x43" + palette + b"\xc0\x02\xf8\x03\x6a" + image + b"\x44"
     data = b") HP-PCL XL;2;0;\n" + page * 3 + b"\x42"
     assert_alike_at_every_chunking(data, expect=(3, 0 if neutral else 3))
+
+
+# -- DSC: one pass for the next %, / or ESC ----------------------------------------------------
+
+def test_the_byte_searches_find_the_first_of_their_bytes():
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        data = bytes(rng.choice(b"ab%/\x1b\n\r") if rng.random() < .05 else rng.randrange(256) for _ in range(rng.randint(0, 70)))
+        pos = rng.randint(0, len(data))
+        for chars in (b"%/\x1b", b"\n\r", b"\x1b\x0c"):
+            hits = [i for i in range(pos, len(data)) if data[i] in chars]
+            assert _scan._find_check(data, pos, chars) == (hits[0] if hits else len(data)), (data, pos, chars)
+
