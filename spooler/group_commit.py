@@ -175,20 +175,38 @@ class GroupCommitter:
             return
         self.groups += 1
         self.committed += len(held)
-        position = 0
+        position, outcomes = 0, []
         for item in group:
-            jobs = held[position:position + len(item.files)]
+            outcomes.append((item, held[position:position + len(item.files)]))
             position += len(item.files)
-            self._settle(item, jobs)
+        self._settle_all(outcomes)
 
     def _settle(self, item: _Pending, outcome) -> None:
-        fire = item.deferred.errback if isinstance(outcome, Exception) else item.deferred.callback
-        self._reactor.callFromThread(fire, outcome)
+        self._settle_all([(item, outcome)])
+
+    def _settle_all(self, outcomes) -> None:
+        """Hand the outcomes to the reactor in one call: each ``callFromThread`` costs
+        the reactor a wake-up, a timer and a loop turn, and a group's jobs are done at
+        the same moment."""
+        self._reactor.callFromThread(_fire, [(item.deferred, outcome) for item, outcome in outcomes])
         with self._lock:
-            self._outstanding -= 1
+            self._outstanding -= len(outcomes)
 
     @staticmethod
     def _remove(item: _Pending) -> None:
         for writer, _ in item.files:
             writer.discard()
             writer.store.remove(writer.name)
+
+
+def _fire(outcomes) -> None:
+    """On the reactor: fire each job's Deferred with its outcome; one job's callbacks
+    failing must not keep the others from theirs."""
+    for deferred, outcome in outcomes:
+        try:
+            if isinstance(outcome, Exception):
+                deferred.errback(outcome)
+            else:
+                deferred.callback(outcome)
+        except Exception:  # noqa: BLE001
+            log.failure("a job's acknowledgement failed")

@@ -74,3 +74,44 @@ def test_a_scope_that_fails_to_open_still_admits_each_job(tmp_path):
     admitted, results = run_group(tmp_path, scope)
     assert admitted == ["first", "alice", "bob", "carol"]
     assert all(isinstance(jobs, list) for jobs in results)
+
+
+def test_a_groups_acknowledgements_reach_the_reactor_in_one_call(tmp_path):
+    calls = []
+
+    class CountingReactor(ImmediateReactor):
+        def callFromThread(self, function, *args):
+            calls.append(function)
+            function(*args)
+
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    release = threading.Event()
+
+    def record_jobs(records):
+        release.wait(10)
+        return list(records)
+
+    def refuse(record):
+        if record == "refused":
+            raise ValueError("no")
+
+    committer = GroupCommitter(reactor=CountingReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir,
+                               admit=refuse)
+    results = []
+    try:
+        committer.submit([(small_writer(store), lambda: "first")]).addBoth(results.append)
+        time.sleep(0.2)
+        for name in ("a", "b", "refused", "c"):
+            committer.submit([(small_writer(store), lambda name=name: name)]).addBoth(results.append)
+        time.sleep(0.2)
+        release.set()
+        wait_for(results, 5)
+    finally:
+        committer.stop(10)
+    assert results[0] == ["first"]
+    assert sorted(r[0] for r in results if isinstance(r, list))[:3] == ["a", "b", "c"]
+    assert [str(r.value) for r in results if not isinstance(r, list)] == ["no"]
+    # first group: one call; second group: one for the refusal, one for the three kept
+    assert len(calls) == 3
+    assert committer.idle
