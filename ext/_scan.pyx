@@ -2040,6 +2040,9 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     cdef int last = self._prev
     # what only DscScanner._comment changes, held here between its calls
     cdef bint known = self.conforming is not None
+    cdef unsigned char bbox_raw[LINE_LIMIT]   # the last %%PageBoundingBox value read, and its media
+    cdef Py_ssize_t bbox_len = -1
+    cdef object bbox_media = None
     cdef Py_ssize_t depth = self._depth
     while pos < end:
         if skip:
@@ -2101,7 +2104,13 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                     st.new_page(tally)
                     continue
                 if n >= 18 and memcmp(d + i + 6, b"BoundingBox:", 12) == 0:
-                    st.page_bbox_media = _bbox_media(data[i + 18:i + n].strip())
+                    # _bbox_media is a function of the value: the same bytes as the last
+                    # page's give the same media without a call
+                    if n - 18 != bbox_len or memcmp(d + i + 18, bbox_raw, n - 18) != 0:
+                        bbox_media = _bbox_media(data[i + 18:i + n].strip())
+                        bbox_len = n - 18
+                        memcpy(bbox_raw, d + i + 18, bbox_len)
+                    st.page_bbox_media = bbox_media
                     continue
             if _dsc_comment_matters(d + i, n) or not known:
                 if line is None:

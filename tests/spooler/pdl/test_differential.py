@@ -328,7 +328,7 @@ def test_pclxl_palettes_are_judged_alike_in_every_element_type(tag, values, neut
     assert_alike_at_every_chunking(data, expect=(3, 0 if neutral else 3))
 
 
-# -- DSC: one pass for the next %, / or ESC ----------------------------------------------------
+# -- DSC: one pass for the next %, / or ESC; each page's bounding box read once per value ------
 
 def test_the_byte_searches_find_the_first_of_their_bytes():
     if spooler.pdl.NO_EXTENSIONS:
@@ -343,3 +343,11 @@ def test_the_byte_searches_find_the_first_of_their_bytes():
             hits = [i for i in range(pos, len(data)) if data[i] in chars]
             assert _scan._find_check(data, pos, chars) == (hits[0] if hits else len(data)), (data, pos, chars)
 
+
+def test_page_bounding_boxes_are_read_alike_when_they_repeat_and_when_they_change():
+    boxes = [b"0 0 595 842", b"0 0 595 842", b" 0 0 595 842 ", b"0 0 612 792", b"0 0 612 792", b"0 0 595 842",
+             b"1 1 420 595\r", b"0 0 595 842" + b" " * 300, b"0 0 595 842", b"x", b"", b"0 0 595 842"]
+    pages = b"".join(b"%%%%Page: %d %d\n%%%%PageBoundingBox:%s\nshowpage\n" % (i, i, box) for i, box in enumerate(boxes, 1))
+    data = b"%!PS-Adobe-3.0\n%%Pages: (atend)\n%%EndComments\n%%EndSetup\n" + pages + b"%%Trailer\n%%Pages: 12\n%%EOF\n"
+    facts = assert_alike_at_every_chunking(data)
+    assert facts["pages"] == 12 and set(facts["media"]) >= {"a4", "letter", "a5"}, facts
