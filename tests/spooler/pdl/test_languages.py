@@ -329,6 +329,50 @@ def test_the_fast_pdf_walk_never_disagrees_with_qpdf(corpus):
     assert walked >= 10
 
 
+ENCRYPTIONS = {
+    "aes-256, no user password": (["--encrypt", "", "owner", "256"], True),
+    "aes-256 revision 5": (["--encrypt", "", "owner", "256", "--force-R5"], True),
+    "aes-256, a user password": (["--encrypt", "secret", "owner", "256"], False),
+    "aes-256 in object streams": (["--object-streams=generate", "--encrypt", "", "owner", "256"], False),
+    "aes-128": (["--encrypt", "", "owner", "128", "--use-aes=y"], False),
+    "rc4-128": (["--allow-weak-crypto", "--encrypt", "", "owner", "128", "--use-aes=n"], False),
+}
+
+
+@pytest.mark.parametrize("name", ENCRYPTIONS)
+def test_an_encrypted_pdf_is_walked_only_when_it_opens_without_a_password_and_then_as_qpdf_reads_it(backend, name, tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from spooler.pdl import pdf
+
+    if not shutil.which("qpdf"):
+        pytest.skip("the qpdf command makes the encrypted files")
+    args, walked = ENCRYPTIONS[name]
+    (tmp_path / "plain.pdf").write_bytes(minimal_pdf(3))
+    subprocess.run(["qpdf", *args, "--", str(tmp_path / "plain.pdf"), str(tmp_path / "job.pdf")], check=True)
+    data = (tmp_path / "job.pdf").read_bytes()
+    walk = pdf.fast_walk(str(tmp_path / "job.pdf"))
+    assert (walk is not None) == walked
+    if walked:
+        assert walk == (3, ["a4"] * 3, True)
+    fast = analyze_bytes(backend, data).to_dict()
+    monkeypatch.setattr(pdf, "fast_walk", lambda path: None)
+    assert analyze_bytes(backend, data).to_dict() == fast  # what qpdf says
+    assert fast["pages"] == (None if "a user password" in name else 3)
+
+
+def test_pdf_strings_are_read_as_the_standard_writes_them():
+    from spooler.pdl.pdf import _string
+
+    assert _string(b"<48 65 6c6C6\n f>") == b"Hello"
+    assert _string(b"<4>") == b"\x40" and _string(b"<zz>") is None
+    assert _string(b"(a\\(b\\)c\\\\d\\n\\r\\t\\b\\f)") == b"a(b)c\\d\n\r\t\b\f"
+    assert _string(b"(\\101\\0\\7a\\1234\\q)") == b"A\x00\x07aS4q"
+    assert _string(b"(one\\\r\ntwo\\\nthree\r\nfour\rfive)") == b"onetwothree\nfour\nfive"
+    assert _string(b"/Name") is None and _string(5) is None
+
+
 def test_the_fast_pdf_walk_gives_up_on_lying_offsets(tmp_path):
     from spooler.pdl import pdf
 
