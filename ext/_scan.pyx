@@ -433,6 +433,10 @@ cdef class Pcl5Scanner:
     cdef unsigned char* _enc[3]
     cdef Py_ssize_t _enc_len[3]
     cdef Py_ssize_t _enc_cap[3]
+    # where the encoded row is: ``_enc[k]``, or the buffer being read, until the end of the
+    # chunk (``_keep_seed_rows``): a plane's rows replace one another, only the last is copied
+    cdef const unsigned char* _enc_at[3]
+    cdef bint _enc_borrowed[3]
     cdef int _seed_mode[3]
     # the plane read just before in this row (mode 0-2, counted): identical encoded bytes
     # in the same mode decode to the same row, so its count is taken again
@@ -470,6 +474,7 @@ cdef class Pcl5Scanner:
             self._seed[k] = NULL  # allocated when first needed (a delta row; _grow_enc)
             self._enc[k] = NULL
             self._enc_cap[k] = 0
+            self._enc_borrowed[k] = False
             self._seed_len[k] = 0
             self._seed_mode[k] = -1
         self._prev_k = -1
@@ -556,7 +561,10 @@ cdef class Pcl5Scanner:
         cdef Py_ssize_t before = len(self._carry), total, done
         self._buf_base = self._fed - before
         self._fed += len(data)
-        result = self._feed(data)
+        try:
+            result = self._feed(data)
+        finally:
+            self._keep_seed_rows()
         if result is not None:
             self._fed -= len(result)
         total = before + len(data)
@@ -584,6 +592,7 @@ cdef class Pcl5Scanner:
     cdef inline void _reset_seeds(self) noexcept:
         self._seed_len[0] = self._seed_len[1] = self._seed_len[2] = 0
         self._seed_mode[0] = self._seed_mode[1] = self._seed_mode[2] = -1
+        self._enc_borrowed[0] = self._enc_borrowed[1] = self._enc_borrowed[2] = False
         self._prev_k = -1
 
     cdef void _set_palette(self, int kind) noexcept:
@@ -771,7 +780,7 @@ cdef class Pcl5Scanner:
             if v > 0:
                 self._mark(self._raster_assume_color)
             if self._planes > 1:
-                self._plane_row(d + start, v, v > PLANE_COMPARE_LIMIT, f == 0x57)
+                self._plane_row(d + start, v, v > PLANE_COMPARE_LIMIT, f == 0x57, True)
             pos = start + v
         return pos
 
@@ -999,20 +1008,22 @@ cdef class Pcl5Scanner:
         self._payload_kind = 0
         if kind == 1:
             if self._direct != NULL:
-                self._plane_row(self._direct, self._direct_len, self._plane_overflow, self._plane_last)
+                self._plane_row(self._direct, self._direct_len, self._plane_overflow, self._plane_last, True)
                 self._direct = NULL
             else:
-                self._plane_row(self._ref, self._ref_len, self._plane_overflow, self._plane_last)
+                self._plane_row(self._ref, self._ref_len, self._plane_overflow, self._plane_last, False)
         elif kind == 2:
             self._configure_image_data()
         return 0
 
-    cdef inline int _plane_row(self, const unsigned char* src, Py_ssize_t n, bint overflow, bint last) except -1:
+    cdef inline int _plane_row(self, const unsigned char* src, Py_ssize_t n, bint overflow, bint last,
+                               bint in_buffer) except -1:
         """One plane of a raster row has been read whole (``src[:n]``, or more than
-        ``PLANE_COMPARE_LIMIT`` bytes when ``overflow``); ``last`` ends the row."""
+        ``PLANE_COMPARE_LIMIT`` bytes when ``overflow``); ``last`` ends the row. ``in_buffer``:
+        ``src`` lies in the buffer being read (it stays there until the end of the chunk)."""
         cdef Py_ssize_t k = self._plane_index - self._plane_base, missing
         if 0 <= k <= 2:
-            self._decode_plane(k, src, n, overflow)
+            self._decode_plane(k, src, n, overflow, in_buffer)
         self._plane_index += 1
         if last:
             missing = self._plane_index - self._plane_base
@@ -1021,6 +1032,7 @@ cdef class Pcl5Scanner:
             while missing < 3:
                 self._seed_len[missing] = 0
                 self._seed_mode[missing] = -1
+                self._enc_borrowed[missing] = False
                 missing += 1
             self._prev_k = -1
             self._band_rows += 1
@@ -1029,7 +1041,8 @@ cdef class Pcl5Scanner:
             self._plane_index = 0
         return 0
 
-    cdef int _decode_plane(self, Py_ssize_t k, const unsigned char* src, Py_ssize_t n, bint overflow) except -1:
+    cdef int _decode_plane(self, Py_ssize_t k, const unsigned char* src, Py_ssize_t n, bint overflow,
+                           bint in_buffer) except -1:
         cdef long mode = self._compression
         cdef long long bits
         cdef int prev = self._prev_k
@@ -1051,21 +1064,39 @@ cdef class Pcl5Scanner:
                 self._band[k] += _popcount(self._seed[k], self._seed_len[k])
             return 0
         # modes 0-2 replace the seed whatever it was: kept encoded, counted from the encoding
-        if n > self._enc_cap[k] or self._enc[k] == NULL:
-            self._grow_enc(k, n)
-        memcpy(self._enc[k], src, n)
+        if in_buffer:
+            self._enc_at[k] = src
+            self._enc_borrowed[k] = True
+        else:
+            if n > self._enc_cap[k] or self._enc[k] == NULL:
+                self._grow_enc(k, n)
+            memcpy(self._enc[k], src, n)
+            self._enc_at[k] = self._enc[k]
+            self._enc_borrowed[k] = False
         self._enc_len[k] = n
         self._seed_mode[k] = <int>mode
         if self._color:
             return 0
         if (prev >= 0 and self._seed_mode[prev] == mode and self._enc_len[prev] == n
-                and memcmp(self._enc[prev], src, n) == 0):
+                and memcmp(self._enc_at[prev], src, n) == 0):
             bits = self._prev_bits
         else:
             bits = _row_bits(mode, src, n)
         self._band[k] += bits
         self._prev_k = <int>k
         self._prev_bits = bits
+        return 0
+
+    cdef int _keep_seed_rows(self) except -1:
+        """Copy the encoded seed rows still in the buffer being read before it goes."""
+        cdef int k
+        for k in range(3):
+            if self._enc_borrowed[k]:
+                if self._enc_len[k] > self._enc_cap[k] or self._enc[k] == NULL:
+                    self._grow_enc(k, self._enc_len[k])
+                memcpy(self._enc[k], self._enc_at[k], self._enc_len[k])
+                self._enc_at[k] = self._enc[k]
+                self._enc_borrowed[k] = False
         return 0
 
     cdef int _grow_enc(self, Py_ssize_t k, Py_ssize_t n) except -1:
@@ -1085,7 +1116,7 @@ cdef class Pcl5Scanner:
     cdef inline void _seed_decoded(self, Py_ssize_t k) noexcept:
         """Decode seed row ``k`` if it was left encoded."""
         if self._seed_mode[k] >= 0:
-            self._seed_len[k] = _decode_row(self._seed_mode[k], self._enc[k], self._enc_len[k], self._seed[k], 0)
+            self._seed_len[k] = _decode_row(self._seed_mode[k], self._enc_at[k], self._enc_len[k], self._seed[k], 0)
             self._seed_mode[k] = -1
 
     cdef void _band_flush(self) noexcept:
