@@ -1366,8 +1366,8 @@ cdef class PclXlScanner:
         i = buf.find(UEL, pos)
         if i >= 0:
             return buf[i:]
-        keep = UEL_LEN - 1
-        self._carry = buf[-keep:] if len(buf) > keep else buf
+        cdef Py_ssize_t keep = min(UEL_LEN - 1, len(buf) - pos)
+        self._carry = buf[len(buf) - keep:] if keep > 0 else b""
         return None
 
     cdef object _fail(self, str why, bytes buf, Py_ssize_t pos):

@@ -171,8 +171,10 @@ class PclXlScanner:
         i = data.find(UEL, pos)
         if i >= 0:
             return data[i:]
-        keep = len(UEL) - 1
-        self._carry = data[-keep:] if len(data) > keep else data
+        # the start of a UEL the next chunk may complete, never bytes before ``pos`` (already
+        # read as something else: whole, the job would not find a UEL there either)
+        keep = min(len(UEL) - 1, len(data) - pos)
+        self._carry = data[len(data) - keep:] if keep > 0 else b""
         return None
 
     def _fail(self, why, data, pos):

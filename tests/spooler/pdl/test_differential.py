@@ -351,3 +351,18 @@ def test_page_bounding_boxes_are_read_alike_when_they_repeat_and_when_they_chang
     data = b"%!PS-Adobe-3.0\n%%Pages: (atend)\n%%EndComments\n%%EndSetup\n" + pages + b"%%Trailer\n%%Pages: 12\n%%EOF\n"
     facts = assert_alike_at_every_chunking(data)
     assert facts["pages"] == 12 and set(facts["media"]) >= {"a4", "letter", "a5"}, facts
+
+
+def test_a_broken_pcl_xl_stream_resumes_at_the_same_uel_however_it_is_chunked():
+    """After the grammar breaks, the UEL is looked for after where it broke: a UEL whose ESC
+    was already read as part of a value is not one, in one chunk or in many."""
+    swallowed = b") HP-PCL XL;2;0;\n\x00\x00\x00\xd0\x1b%-12345X\x01"
+    facts = assert_alike_at_every_chunking(swallowed)
+    assert facts["languages"] == ["pclxl"]
+    for cut in range(1, len(swallowed)):
+        assert assert_same(swallowed, [cut]) == facts
+    later = b") HP-PCL XL;2;0;\n\x43\x2d" + b"junk" * 5 + b"\x1b%-12345X@PJL ENTER LANGUAGE=PCL\n\x1bEtext\x0c\x1bE"
+    facts = assert_alike_at_every_chunking(later)
+    assert facts["languages"] == ["pclxl", "pcl5"]  # the PCL 5 after the UEL was read (pages unknown: XL broke)
+    for cut in range(1, len(later)):
+        assert assert_same(later, [cut]) == facts
