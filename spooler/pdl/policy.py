@@ -158,29 +158,34 @@ class PageTally:
         (without ``front``), in constant time. The Cython scanners hand pages over this way."""
         if count <= 0:
             return
-        self.add_page(copies, duplex, media, color)
-        rest = count - 1
-        if not rest:
-            return
         copies = self.default_copies if copies is None else clamp_copies(copies)
         duplex = self.default_duplex if duplex is None else bool(duplex)
         if media is None:
             media = self.default_media
-        self.pages += rest
-        self.impressions += copies * rest
-        if media and media in self.media:
-            self.media[media] += copies * rest
+        self.pages += count
+        self.impressions += copies * count
+        self.copies_seen.add(copies)
+        if duplex:
+            self.duplex_seen = True
+        if media and (media in self.media or len(self.media) < MEDIA_LIMIT):
+            self.media[media] = self.media.get(media, 0) + copies * count
         if color is not None and self.force_mono:
             color = False
         if color is None:
-            pass
+            self.color_known = False
         elif color:
-            self.color_pages += rest
+            self.color_pages += count
         else:
-            self.mono_pages += rest
-        # the first page left the sheet with its media and duplex: the rest fill it, then more
+            self.mono_pages += count
         capacity = 2 if duplex else 1
-        sides = self._sheet_sides + rest
+        # the first page starts a sheet unless it fits on the one begun; the rest fill it, then more
+        sides = self._sheet_sides
+        if sides == 0 or sides >= capacity or media != self._sheet_media or duplex != self._sheet_duplex:
+            self.sheets += copies
+            sides = 0
+            self._sheet_media = media
+            self._sheet_duplex = duplex
+        sides += count
         new_sheets = (sides + capacity - 1) // capacity - 1
         self.sheets += copies * new_sheets
         self._sheet_sides = sides - capacity * new_sheets
