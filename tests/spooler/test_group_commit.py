@@ -115,3 +115,40 @@ def test_a_groups_acknowledgements_reach_the_reactor_in_one_call(tmp_path):
     # first group: one call; second group: one for the refusal, one for the three kept
     assert len(calls) == 3
     assert committer.idle
+
+
+def test_every_job_is_committed_once_however_the_pool_threads_race(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    recorded, threads_seen, overlaps = [], set(), []
+    guard = threading.Lock()
+    active = [0]
+
+    def record_jobs(records):
+        with guard:  # one commit at a time is the committer's promise: check it
+            active[0] += 1
+            if active[0] > 1:
+                overlaps.append(active[0])
+            threads_seen.add(threading.current_thread().name)
+            recorded.extend(records)
+        time.sleep(0.0005)
+        with guard:
+            active[0] -= 1
+        return list(records)
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir)
+    results = []
+    try:
+        for n in range(600):
+            committer.submit([(small_writer(store), lambda n=n: n)]).addBoth(results.append)
+            if n % 50 == 0:
+                time.sleep(0.01)
+        wait_for(results, 600)
+    finally:
+        committer.stop(10)
+    assert overlaps == []
+    assert sorted(recorded) == list(range(600))
+    assert sorted(r[0] for r in results) == list(range(600))
+    assert committer.groups < 600  # some were grouped
+    assert all(name.startswith("printgate-fsync-") for name in threads_seen)
+    assert committer.idle
