@@ -95,7 +95,7 @@ class Gateway:
                         lookup_email=email_of)
 
     def _record_jobs(self, new_jobs):
-        """In the commit thread: record, and keep what each job's decision asked to be
+        """In the committing thread: record, and keep what each job's decision asked to be
         notified until the job has been acknowledged (``_jobs_recorded``)."""
         held = self.accounting.jobs.record_jobs(new_jobs)
         for new_job, job in zip(new_jobs, held):

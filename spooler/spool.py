@@ -59,7 +59,7 @@ _KEY_INFO = b"printgate spool v1"
 def _file_key(master_key: bytes, salt: bytes) -> bytes:
     """HKDF-SHA256 (RFC 5869) for one 32-byte block, written out as its two HMACs: the
     key ``cryptography``'s HKDF derives, without its cost on the reactor, where every job
-    derives one. That HKDF gives up the GIL, and taking it back while the commit thread
+    derives one. That HKDF gives up the GIL, and taking it back while the committing thread
     runs cost about 50 µs a job, against 2 µs for these two calls."""
     pseudo_random_key = hmac.digest(salt, master_key, "sha256")
     return hmac.digest(pseudo_random_key, _KEY_INFO + b"\x01", "sha256")

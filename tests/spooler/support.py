@@ -1,5 +1,5 @@
 """The real intake stack (spool, group committer, SQLite job store) without a reactor:
-callbacks the committer thread hands to the reactor are run by ``settle()``."""
+callbacks the committer's threads hand to the reactor are run by ``settle()``."""
 from __future__ import annotations
 
 import queue

@@ -40,7 +40,7 @@ def run_group(tmp_path, scope, owners=("alice", "bob", "carol")):
                                admit=admitted.append, admission_scope=scope)
     results = []
     try:
-        # The first unit holds the commit thread so the others form one group.
+        # The first unit holds the commit so the others form one group.
         committer.submit([(small_writer(store), lambda: "first")]).addBoth(results.append)
         time.sleep(0.2)
         for owner in owners:
