@@ -467,10 +467,14 @@ class IppService:
         return f"{request.printer_uri}/{job_id}"
 
     def job_attributes(self, request: IppRequest, view: JobView, wanted: set[str] | None) -> list[Attribute]:
-        """The job's attributes, limited to ``wanted`` (None: all)."""
+        """The job's attributes, limited to ``wanted`` (None: all). What costs to work out
+        (times, URIs, the UUID) is worked out only when wanted: every Print-Job response
+        asks for six of these."""
         a = Attribute.of
-        now = int(self.clock.seconds())
         out: list[Attribute] = []
+
+        def want(name):
+            return wanted is None or name in wanted
 
         def add(name, tag, *values):
             if wanted is None or name in wanted:
@@ -480,27 +484,37 @@ class IppService:
             return int(dt.timestamp()) if dt is not None else None
 
         add("job-id", Tag.INTEGER, view.id)
-        add("job-uri", Tag.URI, self.job_uri(request, view.id))
+        if want("job-uri"):
+            add("job-uri", Tag.URI, self.job_uri(request, view.id))
         add("job-printer-uri", Tag.URI, request.printer_uri)
-        add("job-more-info", Tag.URI,
-            "http://" + request.printer_uri.split("://", 1)[1].split("/", 1)[0] + f"/jobs/{view.id}")
-        add("job-name", Tag.NAME, view.title[:255] or f"job {view.id}")
-        add("job-originating-user-name", Tag.NAME, (view.owner or "anonymous")[:255])
+        if want("job-more-info"):
+            add("job-more-info", Tag.URI,
+                "http://" + request.printer_uri.split("://", 1)[1].split("/", 1)[0] + f"/jobs/{view.id}")
+        if want("job-name"):
+            add("job-name", Tag.NAME, view.title[:255] or f"job {view.id}")
+        if want("job-originating-user-name"):
+            add("job-originating-user-name", Tag.NAME, (view.owner or "anonymous")[:255])
         add("job-state", Tag.ENUM, int(view.state))
         add("job-state-reasons", Tag.KEYWORD, *view.reasons)
-        add("job-state-message", Tag.TEXT, view.message[:255])
+        if want("job-state-message"):
+            add("job-state-message", Tag.TEXT, view.message[:255])
         add("number-of-documents", Tag.INTEGER, 0 if view.state == JobState.PENDING else 1)
         add("number-of-intervening-jobs", Tag.INTEGER, 0)
-        add("time-at-creation", Tag.INTEGER, max(0, epoch(view.created_at)))
+        if want("time-at-creation"):
+            add("time-at-creation", Tag.INTEGER, max(0, epoch(view.created_at)))
         for name, dt in (("processing", view.processing_at), ("completed", view.completed_at)):
+            if not (want(f"time-at-{name}") or want(f"date-time-at-{name}")):
+                continue
             if dt is None:
                 add(f"time-at-{name}", Tag.NO_VALUE)
                 add(f"date-time-at-{name}", Tag.NO_VALUE)
             else:
                 add(f"time-at-{name}", Tag.INTEGER, max(0, epoch(dt)))
                 add(f"date-time-at-{name}", Tag.DATE_TIME, dt.replace(microsecond=0))
-        add("date-time-at-creation", Tag.DATE_TIME, view.created_at.replace(microsecond=0))
-        add("job-printer-up-time", Tag.INTEGER, max(1, now))
+        if want("date-time-at-creation"):
+            add("date-time-at-creation", Tag.DATE_TIME, view.created_at.replace(microsecond=0))
+        if want("job-printer-up-time"):
+            add("job-printer-up-time", Tag.INTEGER, max(1, int(self.clock.seconds())))
         add("job-k-octets", Tag.INTEGER, (view.size + 1023) // 1024)
         add("job-k-octets-processed", Tag.INTEGER,
             (view.size + 1023) // 1024 if view.state == JobState.COMPLETED else 0)
@@ -512,7 +526,8 @@ class IppService:
             max(0, view.impressions or 0) if view.state == JobState.COMPLETED else 0)
         add("job-media-sheets-completed", Tag.INTEGER, 0)
         add("document-format", Tag.MIME_MEDIA_TYPE, view.document_format or DEFAULT_DOCUMENT_FORMAT)
-        add("job-uuid", Tag.URI, queue_uuid(self.gateway_id, f"job/{view.id}"))
+        if want("job-uuid"):
+            add("job-uuid", Tag.URI, queue_uuid(self.gateway_id, f"job/{view.id}"))
         add("copies", Tag.INTEGER, max(1, view.copies))
         if view.sides:
             add("sides", Tag.KEYWORD, view.sides)
