@@ -80,6 +80,18 @@ cdef extern from *:
     """
     /* The first of two or three byte values in d[pos:end] (or end): one pass, 16 bytes a
        step with SSE2 (part of every x86-64), a byte at a time elsewhere. */
+    /* a[0:n] == b[0:n], for the short rows compared in the byte loop (no call into libc) */
+    static inline int pg_same(const unsigned char* a, const unsigned char* b, Py_ssize_t n) {
+        unsigned long long x, y;
+        Py_ssize_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        for (; i < n; i++) if (a[i] != b[i]) return 0;
+        return 1;
+    }
     #if defined(__SSE2__)
     #include <emmintrin.h>
     static inline Py_ssize_t pg_find2(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end,
@@ -119,6 +131,7 @@ cdef extern from *:
     #endif
     """
     Py_ssize_t pg_find2(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, unsigned char a, unsigned char b) nogil
+    bint pg_same(const unsigned char* a, const unsigned char* b, Py_ssize_t n) nogil
     Py_ssize_t pg_find3(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, unsigned char a, unsigned char b, unsigned char c) nogil
 
 
@@ -1078,7 +1091,7 @@ cdef class Pcl5Scanner:
         if self._color:
             return 0
         if (prev >= 0 and self._seed_mode[prev] == mode and self._enc_len[prev] == n
-                and memcmp(self._enc_at[prev], src, n) == 0):
+                and pg_same(self._enc_at[prev], src, n)):
             bits = self._prev_bits
         else:
             bits = _row_bits(mode, src, n)
