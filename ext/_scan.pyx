@@ -6,6 +6,12 @@ streaming languages (PCL 5, PCL XL, the DSC PostScript scan) with typed loops ov
 chunk's bytes and reuses everything else — PJL framing, detection, the copies and sheets
 policy, PDF, raster, Ghostscript — from the Python modules, so policy stays in one place.
 Every decision below mirrors a line of ``pcl5.py`` / ``pclxl.py`` / ``postscript.py``.
+Where a loop takes a shortcut the reference does not (raster rows read whole in one loop, a
+plane's bits counted from its encoding or taken from an identical plane, a seed row left
+encoded until a delta row reads it, the commonest PCL XL text tokens taken by their first
+bytes, a repeated ``%%PageBoundingBox`` not parsed again), the shortcut gives exactly what
+the general path gives; ``tests/spooler/pdl/test_differential.py`` holds each to it, also on
+inputs where it must not be taken.
 """
 cimport cython
 from libc.string cimport memchr, memcmp, memcpy, memset
@@ -78,8 +84,6 @@ cdef inline Py_ssize_t _find(const unsigned char* d, Py_ssize_t pos, Py_ssize_t 
 
 cdef extern from *:
     """
-    /* The first of two or three byte values in d[pos:end] (or end): one pass, 16 bytes a
-       step with SSE2 (part of every x86-64), a byte at a time elsewhere. */
     /* a[0:n] == b[0:n], for the short rows compared in the byte loop (no call into libc) */
     static inline int pg_same(const unsigned char* a, const unsigned char* b, Py_ssize_t n) {
         unsigned long long x, y;
@@ -92,6 +96,8 @@ cdef extern from *:
         for (; i < n; i++) if (a[i] != b[i]) return 0;
         return 1;
     }
+    /* The first of two or three byte values in d[pos:end] (or end): one pass, 16 bytes a
+       step with SSE2 (part of every x86-64), a byte at a time elsewhere. */
     #if defined(__SSE2__)
     #include <emmintrin.h>
     static inline Py_ssize_t pg_find2(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end,
@@ -247,63 +253,6 @@ cdef Py_ssize_t _decode_row(long mode, const unsigned char* data, Py_ssize_t n,
 
 cdef extern from *:
     """
-    static long long pg_popcount(const unsigned char* p, Py_ssize_t n);
-    """
-    pass
-
-
-cdef inline long long _popcount(const unsigned char* p, Py_ssize_t n) nogil:
-    return pg_popcount(p, n)
-
-
-cdef inline long long _popcount8(int b) nogil:
-    b = b - ((b >> 1) & 0x55)
-    b = (b & 0x33) + ((b >> 2) & 0x33)
-    return (b + (b >> 4)) & 0x0F
-
-
-cdef long long _row_bits(long mode, const unsigned char* data, Py_ssize_t n) nogil:
-    """The set bits of ``_decode_row(mode, data, n, ...)`` for mode 0-2 (which do not read the
-    seed), counted from the encoded row without writing it out."""
-    cdef Py_ssize_t i = 0, length = 0, count, take
-    cdef int c
-    cdef long long total = 0
-    if mode == 0:
-        return _popcount(data, n if n < PLANE_COMPARE_LIMIT else PLANE_COMPARE_LIMIT)
-    if mode == 1:
-        while i + 1 < n and length < PLANE_COMPARE_LIMIT:
-            count = data[i] + 1
-            if count > PLANE_COMPARE_LIMIT - length:
-                count = PLANE_COMPARE_LIMIT - length
-            total += count * _popcount8(data[i + 1])
-            length += count
-            i += 2
-        return total
-    while i < n and length < PLANE_COMPARE_LIMIT:
-        c = data[i]
-        i += 1
-        if c < 128:
-            take = c + 1
-            if take > n - i:
-                take = n - i
-            if take > PLANE_COMPARE_LIMIT - length:
-                take = PLANE_COMPARE_LIMIT - length
-            total += _popcount(data + i, take)
-            length += take
-            i += c + 1
-        elif c > 128:
-            if i < n:
-                count = 257 - c
-                if count > PLANE_COMPARE_LIMIT - length:
-                    count = PLANE_COMPARE_LIMIT - length
-                total += count * _popcount8(data[i])
-                length += count
-            i += 1
-    return total
-
-
-cdef extern from *:
-    """
     /* Set bits in p[0:n]. Built without -mpopcnt, __builtin_popcountll is a call into
        libgcc per word; on x86-64 the POPCNT instruction is used when the CPU has it. */
     #include <string.h>
@@ -356,6 +305,54 @@ cdef extern from *:
     long long pg_popcount_portable(const unsigned char* p, Py_ssize_t n) nogil
 
 
+cdef inline long long _popcount(const unsigned char* p, Py_ssize_t n) nogil:
+    return pg_popcount(p, n)
+
+
+cdef inline long long _popcount8(int b) nogil:
+    b = b - ((b >> 1) & 0x55)
+    b = (b & 0x33) + ((b >> 2) & 0x33)
+    return (b + (b >> 4)) & 0x0F
+
+
+cdef long long _row_bits(long mode, const unsigned char* data, Py_ssize_t n) nogil:
+    """The set bits of ``_decode_row(mode, data, n, ...)`` for mode 0-2 (which do not read the
+    seed), counted from the encoded row without writing it out."""
+    cdef Py_ssize_t i = 0, length = 0, count, take
+    cdef int c
+    cdef long long total = 0
+    if mode == 0:
+        return _popcount(data, n if n < PLANE_COMPARE_LIMIT else PLANE_COMPARE_LIMIT)
+    if mode == 1:
+        while i + 1 < n and length < PLANE_COMPARE_LIMIT:
+            count = data[i] + 1
+            if count > PLANE_COMPARE_LIMIT - length:
+                count = PLANE_COMPARE_LIMIT - length
+            total += count * _popcount8(data[i + 1])
+            length += count
+            i += 2
+        return total
+    while i < n and length < PLANE_COMPARE_LIMIT:
+        c = data[i]
+        i += 1
+        if c < 128:
+            take = c + 1
+            if take > n - i:
+                take = n - i
+            if take > PLANE_COMPARE_LIMIT - length:
+                take = PLANE_COMPARE_LIMIT - length
+            total += _popcount(data + i, take)
+            length += take
+            i += c + 1
+        elif c > 128:
+            if i < n:
+                count = 257 - c
+                if count > PLANE_COMPARE_LIMIT - length:
+                    count = PLANE_COMPARE_LIMIT - length
+                total += count * _popcount8(data[i])
+                length += count
+            i += 1
+    return total
 
 
 def _popcount_check(bytes data):
