@@ -461,12 +461,13 @@ cdef class Pcl5Scanner:
     cdef bytes _buf
     cdef Py_ssize_t _docs
     cdef bint _docs_alike
-    cdef object _doc_sig
+    cdef bint _have_sig
+    cdef long long _sig[5]     # the first document's (length, pages, impressions, sheets, colour)
     cdef unsigned char _doc_head[DOC_HEAD]        # the first bytes of the document being read
     cdef Py_ssize_t _doc_head_len
     cdef unsigned char _first_head[DOC_HEAD]      # ... and of the first document with pages
     cdef Py_ssize_t _first_head_len
-    cdef object _doc_pages, _doc_impressions, _doc_sheets, _doc_color
+    cdef long long _doc_pages, _doc_impressions, _doc_sheets, _doc_color
     # commands of the sequence being applied
     cdef int _cmd_final[MAX_COMMANDS]
     cdef double _cmd_value[MAX_COMMANDS]
@@ -516,7 +517,7 @@ cdef class Pcl5Scanner:
         self._buf_base = 0
         self._docs = 0
         self._docs_alike = True
-        self._doc_sig = None
+        self._have_sig = False
         self._doc_start = 0
         self._doc_head_len = 0
         self._first_head_len = 0
@@ -525,31 +526,39 @@ cdef class Pcl5Scanner:
         self._new_page()
 
     cdef int _doc_boundary(self, bytes data, Py_ssize_t pos) except -1:
+        cdef long long sig[5]
+        cdef int i
         if not self._docs_alike:
             return 0  # two documents differed: the section is not one document N times
         self._collect_head(data, pos)
         self._run.flush()
         t = self.tally
-        pages = t.pages - self._doc_pages
-        if pages:
-            # pcl5: (length, head bytes, pages, impressions, sheets, colour); the head compared apart
-            sig = (self._buf_base + pos - self._doc_start, pages,
-                   t.impressions - self._doc_impressions, t.sheets - self._doc_sheets,
-                   t.color_pages - self._doc_color)
-            if self._doc_sig is None:
-                self._doc_sig = sig
+        sig[1] = <long long>t.pages - self._doc_pages
+        if sig[1]:
+            # pcl5: (length, head bytes, pages, impressions, sheets, colour), in C
+            sig[0] = self._buf_base + pos - self._doc_start
+            sig[2] = <long long>t.impressions - self._doc_impressions
+            sig[3] = <long long>t.sheets - self._doc_sheets
+            sig[4] = <long long>t.color_pages - self._doc_color
+            if not self._have_sig:
+                self._have_sig = True
+                for i in range(5):
+                    self._sig[i] = sig[i]
                 memcpy(self._first_head, self._doc_head, self._doc_head_len)
                 self._first_head_len = self._doc_head_len
-            elif (sig != self._doc_sig or self._doc_head_len != self._first_head_len
+            elif (sig[0] != self._sig[0] or sig[1] != self._sig[1] or sig[2] != self._sig[2]
+                  or sig[3] != self._sig[3] or sig[4] != self._sig[4]
+                  or self._doc_head_len != self._first_head_len
                   or memcmp(self._doc_head, self._first_head, self._doc_head_len) != 0):
                 self._docs_alike = False
             self._docs += 1
+            self._doc_pages += sig[1]
+            self._doc_impressions += sig[2]
+            self._doc_sheets += sig[3]
+            self._doc_color += sig[4]
+        # (no pages since the last boundary: no total of the tally has changed)
         self._doc_start = self._buf_base + pos
         self._doc_head_len = 0
-        self._doc_pages = t.pages
-        self._doc_impressions = t.impressions
-        self._doc_sheets = t.sheets
-        self._doc_color = t.color_pages
         return 0
 
     cdef int _collect_head(self, bytes data, Py_ssize_t upto) except -1:
