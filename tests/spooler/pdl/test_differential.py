@@ -366,3 +366,22 @@ def test_a_broken_pcl_xl_stream_resumes_at_the_same_uel_however_it_is_chunked():
     assert facts["languages"] == ["pclxl", "pcl5"]  # the PCL 5 after the UEL was read (pages unknown: XL broke)
     for cut in range(1, len(later)):
         assert assert_same(later, [cut]) == facts
+
+
+def test_repeated_pcl_documents_are_compared_alike_in_every_part_of_their_signature():
+    """Length, first bytes, pages, impressions, sheets and colour: the Cython twin compares
+    them as C integers and a C buffer; both backends fold the same documents."""
+    odd_duplex = b"\x1bE\x1b&l1Sa\x0cb\x0cc\x0c"  # the same bytes, but every other copy starts on a back side
+    facts = assert_alike_at_every_chunking(odd_duplex * 4 + b"\x1bE")
+    assert (facts["pages"], facts["copies"]) == (12, 1)
+    even_duplex = b"\x1bE\x1b&l1Sa\x0cb\x0c"
+    facts = assert_alike_at_every_chunking(even_duplex * 4 + b"\x1bE")
+    assert (facts["pages"], facts["copies"], facts["sheets"]) == (2, 4, 4)
+    tail = b"x" * 5000
+    long_docs = b"\x1bEtext\x0c" + tail + b"\x0c" + b"\x1bEtext\x0c" + tail[:-1] + b"y\x0c"  # differ after 4 KiB
+    facts = assert_alike_at_every_chunking(long_docs + b"\x1bE")
+    assert (facts["pages"], facts["copies"]) == (2, 2)
+    longer = b"\x1bEtext\x0c" + tail + b"\x0c" + b"\x1bEtext\x0c" + tail + b"y\x0c"       # one byte longer
+    assert assert_alike_at_every_chunking(longer + b"\x1bE")["copies"] == 1
+    more_pages = b"\x1bEa\x0cb\x0c\x1bEa\x0c\x0cb\x0c"                                    # an empty page more
+    assert assert_alike_at_every_chunking(more_pages + b"\x1bE")["copies"] == 1
