@@ -241,6 +241,16 @@ def test_identical_colour_planes_of_kcmy_are_neutral_whatever_the_black_plane():
     assert_alike_at_every_chunking(b"\x1bE\x1b*r-4U\x1b*r1A" + row * 40 + b"\x0c\x1bE", expect=(1, 1))
 
 
+def test_identical_rows_where_no_planes_are_compared_say_nothing_of_neutral():
+    """Direct-by-pixel and indexed CID spaces send one plane a row (pixels, not planes): rows
+    repeating the same bytes are not grey for that; their pages count as colour."""
+    row = plane(b"\xaa" * 30, last=True)
+    for cid in (b"\x00\x03\x08\x08\x08\x08", b"\x00\x01\x08\x08\x08\x08"):  # RGB by pixel, indexed by pixel
+        data = b"\x1bE\x1b*v6W" + cid + b"\x1b*r1A" + b"\x1b*b0M" + row * 40 + b"\x0c\x1bE"
+        facts = assert_alike_at_every_chunking(data, expect=(1, 1))
+        assert any("CID colour space" in w for w in facts["warnings"])
+
+
 def test_identical_delta_rows_over_different_seeds_are_decoded_each():
     """Delta rows (mode 3) edit the seed: the same bytes over different seeds are different rows."""
     seeds = b"\x1b*b0M" + cmy_row(b"\xff" * 40, b"\xff" * 40, b"\x00" * 40)
