@@ -377,8 +377,46 @@ def _dict(text, pos):
 
 
 def _value_after(tok, tokens, depth=0):
+    # ``lastindex`` names the one alternative of ``_TOKEN`` that matched (7 for a reference)
     if depth > 32:
         raise _GiveUp
+    kind = tok.lastindex
+    if kind == 1:  # <<
+        out = {}
+        while True:
+            key = next(tokens, None)
+            if key is None:
+                raise _GiveUp
+            kind = key.lastindex
+            if kind == 2:  # >>
+                return out, None
+            if kind != 5:  # not a name
+                raise _GiveUp
+            val_tok = next(tokens, None)
+            if val_tok is None:
+                raise _GiveUp
+            value, _ = _value_after(val_tok, tokens, depth + 1)
+            out[key.group(5)] = value
+    if kind == 3:  # [
+        items = []
+        while True:
+            t = next(tokens, None)
+            if t is None:
+                raise _GiveUp
+            if t.lastindex == 4:  # ]
+                return items, None
+            value, _ = _value_after(t, tokens, depth + 1)
+            items.append(value)
+    if kind == 5:
+        return b"/" + tok.group(5), None
+    if kind == 7:
+        return (int(tok.group(6)), int(tok.group(7))), None
+    if kind == 8:
+        raw = tok.group(8)
+        return (float(raw) if b"." in raw else int(raw)), None
+    if kind in (9, 10, 11):
+        return tok.group(0).strip(), None
+    raise _GiveUp
     if tok.group(1):
         out = {}
         while True:
