@@ -13,7 +13,9 @@ that is removed at the end, with bounded durations; it stops by itself. In one r
     every job is fsynced before its acknowledgement),
   * a throwaway ``cupsd`` (own config/state/cache/spool dirs, raw queue ``bench`` to
     ``file:/dev/null``, jobs held), over IPP Print-Job and over LPD via ``cups-lpd`` run
-    from an inetd-style wrapper (``benchmarks/cups_peer.py``),
+    from an inetd-style wrapper (``benchmarks/cups_peer.py``); restarted empty before
+    each of its cells, since it slows as its held queue grows (``--cupsd-keeps-jobs``
+    keeps one cupsd for the whole run),
   * ``ippeveprinter`` over IPP,
   * a "receive to disk + fsync" sink (``benchmarks/fsync_sink.py``): the physical limit,
   * for RAW, the same sink on one Twisted asyncio reactor (``benchmarks/twisted_sink.py``):
@@ -258,6 +260,7 @@ class Bench:
         """One small-job cell."""
         if port is None:
             return {"label": label, "kind": kind, "na": True, "concurrency": concurrency}
+        pids = self.fresh_cupsd(kind, pids)
         before = cupsd_spooled(self.cupsd) if kind == "cups-lpd" else 0
         cpu0 = cpu_seconds(pids)
         r = run_client(proto, port, size=SMALL, concurrency=concurrency, duration=self.args.duration, **kwargs)
@@ -272,6 +275,14 @@ class Bench:
                 r["jobs"] = r["spooled"]
         r.update(label=label, kind=kind, cpu=cpu_seconds(pids) - cpu0, concurrency=concurrency)
         return r
+
+    def fresh_cupsd(self, kind, pids):
+        """Before a cupsd cell: cupsd restarted with no jobs (unless --cupsd-keeps-jobs);
+        returns the pids to measure, which the restart changed."""
+        if kind not in ("cupsd", "cups-lpd") or self.args.cupsd_keeps_jobs or self.cupsd is None:
+            return pids
+        self.cupsd.restart_empty()
+        return [self.cupsd.proc.pid] + ([self.cups_lpd.proc.pid] if kind == "cups-lpd" else [])
 
     def wait_cupsd(self, target: int, timeout: float):
         deadline = time.time() + timeout
@@ -288,6 +299,7 @@ class Bench:
         if port is None:
             return {"label": label, "kind": kind, "na": True, "proto": proto}
         times, errors = [], []
+        pids = self.fresh_cupsd(kind, pids)
         cpu0 = cpu_seconds(pids)
         for n in range(self.args.large_jobs + 1):
             before = cupsd_spooled(self.cupsd) if kind == "cups-lpd" else 0
@@ -449,6 +461,8 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=None,
                    help="runs per small-job cell, best kept (default 2, quick 1): the machine is shared")
     p.add_argument("--no-profile", action="store_true")
+    p.add_argument("--cupsd-keeps-jobs", action="store_true",
+                   help="do not restart cupsd empty before each of its cells (it slows as its held queue grows)")
     p.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
     args = p.parse_args(argv)
     args.duration = args.duration or (1.0 if args.quick else 3.0)

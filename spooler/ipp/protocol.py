@@ -23,6 +23,7 @@ from spooler.ipp.codec import (
     IppDecodeError, Limits, Message, MessageAccumulator, encode_message,
 )
 from spooler.ipp.constants import Status
+from spooler.read_size import widen_reads
 from spooler.ipp.document import Decompressor, DocumentBody
 from spooler.ipp.http import (
     BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
@@ -50,6 +51,7 @@ class IppProtocol(Protocol):
         self.phase = "idle"
         self.timer = None
         self.received = 0  # bytes from the client, for the body rate
+        self.request_start = 0  # ``received`` when the current request began
         self.window_mark = 0
         self.reading_paused = False
         self.paused_in_window = False
@@ -165,6 +167,7 @@ class IppProtocol(Protocol):
         if self.closing:
             return
         self.received += len(data)
+        widen_reads(self.transport, self.received - self.request_start)
         if self.phase == "idle":
             self._enter("head")
         try:
@@ -189,6 +192,7 @@ class IppProtocol(Protocol):
     # -- one request ---------------------------------------------------------------------
     def _head(self, head: RequestHead) -> None:
         self.head = head
+        self.request_start = self.received
         if head.chunked or head.content_length:
             self._enter("body")
         self.body_ended = False

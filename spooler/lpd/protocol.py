@@ -14,6 +14,7 @@ from twisted.protocols.policies import TimeoutMixin
 
 from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
+from spooler.read_size import widen_reads
 from spooler.job_control import end_job
 from spooler.lpd import parser as ev
 from spooler.lpd.assembly import JobAssembly
@@ -36,6 +37,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self._waiting = False
         self._paused = False
         self._closed = False
+        self._received = 0
 
     @property
     def host(self) -> str:
@@ -49,6 +51,8 @@ class LpdProtocol(Protocol, TimeoutMixin):
         if self._closed:
             return
         self.resetTimeout()
+        self._received += len(data)
+        widen_reads(self.transport, self._received)
         try:
             self._events.extend(self.parser.feed(data))
         except LpdError as exc:

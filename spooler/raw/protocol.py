@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError
+from spooler.read_size import widen_reads
 from spooler.intake import JobMetadata
 
 log = Logger()
@@ -46,6 +47,8 @@ class RawProtocol(Protocol, TimeoutMixin):
             self.receiver.write(data)
         except PrintgateError as exc:
             self._refuse(exc)
+            return
+        widen_reads(self.transport, self.receiver.size)
 
     def readConnectionLost(self):
         """The client sent everything: store the job, then close our side."""

@@ -261,3 +261,15 @@ def test_root_on_an_admin_host_may_remove_anyones_jobs_by_user(stack):
     assert stack.jobs.get_job(bob_job.id).state == "held"
     Client(stack, host="10.1.1.1").send(b"\x05secure root bob\n")
     assert stack.jobs.get_job(bob_job.id).state == "held"
+
+
+def test_a_large_data_file_is_read_a_mebibyte_at_a_time(stack):
+    from spooler.read_size import LARGE_READ
+
+    client = Client(stack)
+    client.transport.bufferSize = 64 * 1024  # as Twisted's TCP transport has it
+    client.send(b"\x02secure\n" + control_sub())
+    assert client.transport.bufferSize == 64 * 1024
+    client.send(data_sub(DATA + b"y" * (2 * 1024 * 1024)))
+    assert client.transport.bufferSize == LARGE_READ
+    assert stack.jobs.count_jobs() == 1

@@ -149,3 +149,33 @@ def test_an_empty_connection_is_not_a_job(tmp_path):
         assert stack.jobs.list_jobs(states=None) == []
     finally:
         stack.close()
+
+
+def test_a_connection_bringing_a_large_job_is_read_a_mebibyte_at_a_time(tmp_path):
+    from spooler.read_size import LARGE_READ
+
+    stack = stack_with(tmp_path)
+    try:
+        small, large = Connection(stack), Connection(stack)
+        for connection in (small, large):
+            connection.transport.bufferSize = 64 * 1024  # as Twisted's TCP transport has it
+        small.send(PJL_JOB)
+        large.send(PJL_JOB + b"x" * (2 * 1024 * 1024), step=64 * 1024)
+        assert small.transport.bufferSize == 64 * 1024
+        assert large.transport.bufferSize == LARGE_READ
+        small.half_close()
+        large.half_close()
+        assert stack.jobs.count_jobs() == 2
+    finally:
+        stack.close()
+
+
+def test_widen_reads_leaves_transports_without_a_buffer_size_alone():
+    from spooler.read_size import widen_reads
+
+    class TlsLike:
+        pass
+
+    transport = TlsLike()
+    widen_reads(transport, 10 << 20)
+    assert not hasattr(transport, "bufferSize")

@@ -197,6 +197,21 @@ def print_job(*attrs, job=(), fmt="application/pdf", user="alice"):
     return request(Operation.PRINT_JOB, *extra, *attrs, user=user, job=job)
 
 
+def test_a_large_document_is_read_a_mebibyte_at_a_time_and_a_small_one_is_not(gw):
+    from spooler.read_size import LARGE_READ
+
+    protocol, transport = gw.connect()
+    transport.bufferSize = 64 * 1024  # as Twisted's TCP transport has it
+    small = http_request(encode_message(print_job()) + b"%PDF-1.4\n" + b"x" * 1000)
+    protocol.dataReceived(small)
+    assert transport.bufferSize == 64 * 1024
+    large = http_request(encode_message(print_job()) + b"%PDF-1.4\n" + b"x" * (2 * 1024 * 1024))
+    for i in range(0, len(large), 64 * 1024):
+        protocol.dataReceived(large[i:i + 64 * 1024])
+    assert transport.bufferSize == LARGE_READ
+    assert [r.code for r in responses(transport.value())] == [Status.SUCCESSFUL_OK] * 2
+
+
 def test_print_job_streams_the_document_and_answers_with_a_held_job(gw):
     document = b"%PDF-1.4\n" + b"x" * 100_000
     protocol, transport = gw.connect()
