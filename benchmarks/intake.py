@@ -94,43 +94,29 @@ class Gateway:
         stop_process(self.proc, 30.0)
 
 
-class TwistedSink:
-    def __init__(self, root: Path):
-        self.root = root
-        self.raw_port = free_port()
-        self.proc = None
-
-    def start(self) -> "TwistedSink":
-        self.root.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "twisted_sink.py"), str(self.root / "files"), str(self.raw_port)],
-            stdout=subprocess.PIPE, stderr=open(self.root / "sink.err", "ab"), stdin=subprocess.DEVNULL, text=True,
-            env=env)
-        if self.proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("Twisted sink did not start")
-        wait_port(self.raw_port, self.proc, 10, "Twisted sink")
-        return self
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-
-
 class Sink:
-    def __init__(self, root: Path):
+    """A sink script of this directory, run as its own process: ``fsync_sink.py`` (RAW and
+    LPD, a thread per connection) or ``twisted_sink.py`` (RAW on one Twisted reactor)."""
+
+    def __init__(self, root: Path, script: str = "fsync_sink.py", *, lpd: bool = True,
+                 what: str = "fsync sink"):
         self.root = root
-        self.raw_port, self.lpd_port = free_port(), free_port()
+        self.script, self.what = script, what
+        self.raw_port = free_port()
+        self.lpd_port = free_port() if lpd else None
         self.proc = None
 
     def start(self) -> "Sink":
         self.root.mkdir(parents=True, exist_ok=True)
+        ports = [str(self.raw_port)] + ([str(self.lpd_port)] if self.lpd_port else [])
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / "fsync_sink.py"), str(self.root / "files"),
-             str(self.raw_port), str(self.lpd_port)],
-            stdout=subprocess.PIPE, stderr=open(self.root / "sink.err", "ab"), stdin=subprocess.DEVNULL, text=True)
+            [sys.executable, str(ROOT / "benchmarks" / self.script), str(self.root / "files"), *ports],
+            stdout=subprocess.PIPE, stderr=open(self.root / "sink.err", "ab"), stdin=subprocess.DEVNULL, text=True,
+            env=env)
         if self.proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("fsync sink did not start")
-        wait_port(self.lpd_port, self.proc, 10, "fsync sink")
+            raise RuntimeError(f"{self.what} did not start")
+        wait_port(self.lpd_port or self.raw_port, self.proc, 10, self.what)
         return self
 
     def stop(self) -> None:
@@ -194,7 +180,8 @@ class Bench:
         self.gateway = Gateway(self.tmp / "gateway").start()
         self.sink = Sink(self.tmp / "sink").start()
         try:
-            self.twisted_sink = TwistedSink(self.tmp / "twisted-sink").start()
+            self.twisted_sink = Sink(self.tmp / "twisted-sink", "twisted_sink.py", lpd=False,
+                                     what="Twisted sink").start()
         except Exception as exc:  # noqa: BLE001
             self.notes.append(f"Twisted sink not measured: {exc}")
         try:
