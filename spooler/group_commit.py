@@ -45,8 +45,9 @@ class GroupCommitter:
     def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, admission_scope=None, max_group: int = 256,
                  fsync_threads: int = 16):
         """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the committing
-        thread, one call at a time; so does ``admit(new_job)``, which raises (e.g. ``JobRefused``) for a job that may
-        not be kept — that job's whole unit is then refused and its files removed.
+        thread, one call at a time; so does ``admit(new_job)``, which raises (e.g.
+        ``JobRefused``) for a job that may not be kept — that job's whole unit is then
+        refused and its files removed.
         ``admission_scope(records)``, a context manager, is entered around the admission
         of a whole group (e.g. to read the owners of all its jobs at once)."""
         self._reactor = reactor
