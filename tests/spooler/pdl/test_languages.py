@@ -347,7 +347,8 @@ def test_an_encrypted_pdf_is_walked_only_when_it_opens_without_a_password_and_th
     from spooler.pdl import pdf
 
     if not shutil.which("qpdf"):
-        pytest.skip("the qpdf command makes the encrypted files")
+        pytest.fail("qpdf is missing (it makes the encrypted files, and the gateway needs it): "
+                    "install it with `apt-get install -y qpdf`", pytrace=False)
     args, walked = ENCRYPTIONS[name]
     (tmp_path / "plain.pdf").write_bytes(minimal_pdf(3))
     subprocess.run(["qpdf", *args, "--", str(tmp_path / "plain.pdf"), str(tmp_path / "job.pdf")], check=True)
