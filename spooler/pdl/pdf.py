@@ -417,41 +417,6 @@ def _value_after(tok, tokens, depth=0):
     if kind in (9, 10, 11):
         return tok.group(0).strip(), None
     raise _GiveUp
-    if tok.group(1):
-        out = {}
-        while True:
-            key = next(tokens, None)
-            if key is None:
-                raise _GiveUp
-            if key.group(2):
-                return out, None
-            if key.group(5) is None:
-                raise _GiveUp
-            val_tok = next(tokens, None)
-            if val_tok is None:
-                raise _GiveUp
-            value, _ = _value_after(val_tok, tokens, depth + 1)
-            out[key.group(5)] = value
-    if tok.group(3):
-        items = []
-        while True:
-            t = next(tokens, None)
-            if t is None:
-                raise _GiveUp
-            if t.group(4):
-                return items, None
-            value, _ = _value_after(t, tokens, depth + 1)
-            items.append(value)
-    if tok.group(5) is not None:
-        return b"/" + tok.group(5), None
-    if tok.group(6):
-        return (int(tok.group(6)), int(tok.group(7))), None
-    if tok.group(8):
-        raw = tok.group(8)
-        return (float(raw) if b"." in raw else int(raw)), None
-    if tok.group(9) or tok.group(10) or tok.group(11):
-        return tok.group(0).strip(), None
-    raise _GiveUp
 
 
 # -- zip bombs --------------------------------------------------------------------------------------
