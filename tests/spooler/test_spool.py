@@ -272,3 +272,36 @@ def test_background_work_hands_pieces_over_in_batches_and_in_order():
     assert seen == pieces
     # 200 pieces, but the thread is woken at most once per 1 MiB batch (16 pieces).
     assert len([w for w in wakes if w != "t"]) <= 200 // 16 + 2
+
+
+def test_a_large_job_starts_its_writeback_as_it_goes_from_its_writer_thread(store, monkeypatch):
+    import threading
+
+    calls = []
+    real = os.posix_fadvise
+
+    def recording_fadvise(fd, offset, length, advice):
+        calls.append((offset, length, advice, threading.current_thread() is threading.main_thread()))
+        return real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", recording_fadvise)
+    data = os.urandom(12 * 1024 * 1024)
+    writer = spool(store, data, piece=64 * 1024)
+    assert len(calls) >= 4
+    assert all(advice == os.POSIX_FADV_DONTNEED and not on_caller for _, _, advice, on_caller in calls)
+    # Each call covers what was written since the one before, from the file's start on.
+    assert calls[0][0] == 0
+    assert all(a[0] + a[1] == b[0] for a, b in zip(calls, calls[1:]))
+    assert all(length >= SpoolWriter.WRITEBACK_STEP for _, length, _, _ in calls)
+    assert b"".join(store.read_chunks(writer.name)) == data
+
+
+def test_a_filesystem_that_refuses_the_writeback_advice_still_gets_the_whole_job(store, monkeypatch):
+    def refusing_fadvise(fd, offset, length, advice):
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(os, "posix_fadvise", refusing_fadvise)
+    data = os.urandom(6 * 1024 * 1024)
+    writer = spool(store, data, piece=64 * 1024)
+    assert b"".join(store.read_chunks(writer.name)) == data
+    assert writer.sha256 == hashlib.sha256(data).hexdigest()
