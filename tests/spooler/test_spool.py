@@ -274,9 +274,10 @@ def test_background_work_hands_pieces_over_in_batches_and_in_order():
     assert len([w for w in wakes if w != "t"]) <= 200 // 16 + 2
 
 
-def test_a_large_job_starts_its_writeback_as_it_goes_from_its_writer_thread(store, monkeypatch):
+def test_a_large_job_starts_its_writeback_as_it_goes_and_leaves_no_cache_behind(store, monkeypatch):
     import threading
 
+    monkeypatch.setattr(SpoolWriter, "WRITEBACK_WINDOW", 4 * 1024 * 1024)
     calls = []
     real = os.posix_fadvise
 
@@ -287,13 +288,26 @@ def test_a_large_job_starts_its_writeback_as_it_goes_from_its_writer_thread(stor
     monkeypatch.setattr(os, "posix_fadvise", recording_fadvise)
     data = os.urandom(12 * 1024 * 1024)
     writer = spool(store, data, piece=64 * 1024)
-    assert len(calls) >= 4
-    assert all(advice == os.POSIX_FADV_DONTNEED and not on_caller for _, _, advice, on_caller in calls)
-    # Each call covers what was written since the one before, from the file's start on.
-    assert calls[0][0] == 0
-    assert all(a[0] + a[1] == b[0] for a, b in zip(calls, calls[1:]))
-    assert all(length >= SpoolWriter.WRITEBACK_STEP for _, length, _, _ in calls)
+    assert all(advice == os.POSIX_FADV_DONTNEED for _, _, advice, _ in calls)
+    *while_writing, (last_offset, last_length, _, last_on_caller) = calls
+    # While the job arrives: from its writer thread, never the receiving one, each call
+    # over the newest bytes (at most the window), every step further into the file.
+    assert len(while_writing) >= 4 and not any(on_caller for *_, on_caller in while_writing)
+    ends = [offset + length for offset, length, _, _ in while_writing]
+    assert while_writing[0][0] == 0
+    assert all(b - a >= SpoolWriter.WRITEBACK_STEP for a, b in zip(ends, ends[1:]))
+    assert all(length <= 4 * 1024 * 1024 for _, length, _, _ in while_writing)
+    assert ends[-1] > len(data) - 2 * SpoolWriter.WRITEBACK_STEP
+    # Once the file is durable (make_durable, here on the caller), all of it is dropped.
+    assert (last_offset, last_length, last_on_caller) == (0, 0, True)
     assert b"".join(store.read_chunks(writer.name)) == data
+
+
+def test_a_small_job_file_asks_nothing_of_the_page_cache(store, monkeypatch):
+    calls = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda *args: calls.append(args))
+    spool(store, os.urandom(CHUNK + 100 * 1024))
+    assert calls == []
 
 
 def test_a_filesystem_that_refuses_the_writeback_advice_still_gets_the_whole_job(store, monkeypatch):
