@@ -23,6 +23,7 @@ from spooler.ipp.codec import (
     IppDecodeError, Limits, Message, MessageAccumulator, encode_message,
 )
 from spooler.ipp.constants import Status
+from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
 from spooler.ipp.document import Decompressor, DocumentBody
 from spooler.ipp.http import (
@@ -217,7 +218,7 @@ class IppProtocol(Protocol):
             return
         self.accumulator = MessageAccumulator(self.factory.limits)
         if head.expect_continue:
-            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            write_now(self.transport, b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _body(self, data: bytes) -> None:
         if self.head is None or self.head.method != "POST":
@@ -410,7 +411,7 @@ class IppProtocol(Protocol):
         keep_alive = self.head.keep_alive and not close
         headers = headers + [("Content-Length", str(len(body))), ("Server", "Printgate IPP/2.0"),
                              ("Connection", "keep-alive" if keep_alive else "close")]
-        self.transport.write(format_response_head(status, headers) + body)
+        write_now(self.transport, format_response_head(status, headers) + body)
         self._finish_request(keep_alive)
 
     def _finish_request(self, keep_alive: bool) -> None:

@@ -14,6 +14,7 @@ from twisted.protocols.policies import TimeoutMixin
 
 from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
+from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
 from spooler.job_control import end_job
 from spooler.lpd import parser as ev
@@ -87,15 +88,15 @@ class LpdProtocol(Protocol, TimeoutMixin):
         if self.factory.config.queue(event.queue) is None:
             raise UnknownQueue(event.queue)
         self.assembly = JobAssembly(self.factory.intake, queue=event.queue, host=self.host)
-        self.transport.write(ACK)
+        write_now(self.transport, ACK)
 
     def _on_AbortJob(self, event):
         if self.assembly is not None:
             self.assembly.abort("client sent abort-job")
-        self.transport.write(ACK)
+        write_now(self.transport, ACK)
 
     def _on_ControlFileStart(self, event):
-        self.transport.write(ACK)
+        write_now(self.transport, ACK)
 
     def _on_ControlFileComplete(self, event):
         self.assembly.control = parse_control_file(event.content)
@@ -103,7 +104,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
 
     def _on_DataFileStart(self, event):
         self.assembly.start_data_file(event.name)
-        self.transport.write(ACK)
+        write_now(self.transport, ACK)
 
     def _on_DataChunk(self, event):
         self.assembly.current.write(event.data)
@@ -150,7 +151,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
     def _ack_or_commit(self, *, by_close: bool):
         if not self.assembly.ready():
             if not by_close:
-                self.transport.write(ACK)
+                write_now(self.transport, ACK)
             return
         self._wait(self.assembly.commit())
         self._deferred.addCallbacks(lambda jobs: self._committed(jobs, by_close), self._commit_failed)
@@ -158,7 +159,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
     def _committed(self, jobs, by_close):
         self._waiting = False
         if not by_close and not self._closed:
-            self.transport.write(ACK)
+            write_now(self.transport, ACK)
         self._resume()
 
     def _commit_failed(self, failure):

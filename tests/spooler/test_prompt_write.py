@@ -1,0 +1,95 @@
+"""write_now: a short answer leaves at once, in order, and nothing is ever lost."""
+import socket
+
+import pytest
+from twisted.internet import tcp
+from twisted.internet.protocol import Protocol
+from twisted.internet.testing import StringTransport
+
+from spooler.prompt_write import write_now
+
+
+class WatchingReactor:
+    """Just enough of a reactor for a tcp.Server: records what it was asked to watch."""
+
+    def __init__(self):
+        self.writers = set()
+
+    def addReader(self, selectable):
+        pass
+
+    def removeReader(self, selectable):
+        pass
+
+    def addWriter(self, selectable):
+        self.writers.add(selectable)
+
+    def removeWriter(self, selectable):
+        self.writers.discard(selectable)
+
+
+@pytest.fixture
+def connection():
+    ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours.setblocking(False)
+    peer.settimeout(5)
+    reactor = WatchingReactor()
+    protocol = Protocol()
+    server = tcp.Server(ours, protocol, ("127.0.0.1", 5150), None, 1, reactor)
+    protocol.makeConnection(server)
+    yield server, peer, reactor
+    ours.close()
+    peer.close()
+
+
+def test_an_answer_leaves_at_once_without_waiting_for_the_reactor(connection):
+    server, peer, reactor = connection
+    write_now(server, b"\x00")
+    assert peer.recv(10) == b"\x00"
+    assert reactor.writers == set() and not server._tempDataBuffer
+
+
+def test_an_answer_queues_behind_bytes_already_waiting(connection):
+    server, peer, reactor = connection
+    server.write(b"first ")
+    write_now(server, b"second")
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)  # nothing jumped the queue
+    server.doWrite()
+    peer.settimeout(5)
+    assert peer.recv(100) == b"first second"
+
+
+def test_what_a_full_socket_does_not_take_is_sent_later_by_twisted(connection):
+    server, peer, reactor = connection
+    data = bytes(range(256)) * 16 * 1024  # 4 MiB: more than the socket buffers hold
+    write_now(server, data)
+    assert server in reactor.writers  # the rest waits in Twisted's buffer
+    received = bytearray()
+    while len(received) < len(data):
+        received += peer.recv(1 << 20)
+        if server in reactor.writers:
+            server.doWrite()
+    assert bytes(received) == data
+
+
+def test_a_connection_the_peer_has_gone_from_does_not_raise(connection):
+    server, peer, reactor = connection
+    peer.close()
+    write_now(server, b"\x00")  # Twisted's own write path reports the loss later
+
+
+def test_a_transport_that_is_not_plain_tcp_gets_an_ordinary_write():
+    transport = StringTransport()
+    write_now(transport, b"\x00")
+    assert transport.value() == b"\x00"
+
+
+def test_a_closing_connection_gets_an_ordinary_write(connection):
+    server, peer, reactor = connection
+    server.disconnecting = True
+    write_now(server, b"late")
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)
