@@ -1,4 +1,4 @@
-"""Send a short answer now, not on the reactor's next turn.
+"""Send a short answer, or the close that is the answer, now, not on the reactor's next turn.
 
 Twisted's ``transport.write`` only buffers: it asks the reactor to watch the socket for
 writability, and on the next turn of the loop sends, then stops watching. For an answer of
@@ -7,24 +7,34 @@ is two epoll changes and a whole turn of the asyncio loop before the byte leaves
 ``write_now`` sends straight away when nothing else is queued on the connection, which
 keeps the bytes in order, and hands anything the socket did not take (or any error) to
 ``transport.write``, so Twisted's own buffering and error handling take over from there.
+
+``loseConnection`` waits for a turn of the loop the same way, even with nothing to send;
+on RAW the close is the acknowledgement. ``close_now`` sends the FIN at once (a shutdown
+of our sending side) and leaves the rest of the closing to Twisted.
 """
 from __future__ import annotations
+
+import socket
 
 from twisted.internet import tcp
 
 
+def _nothing_waiting(transport) -> bool:
+    """A plain TCP connection (not TLS, whose transport is a wrapper), open, not closing,
+    with nothing already waiting to be sent."""
+    return (
+        type(transport) is tcp.Server
+        and not transport.dataBuffer
+        and not transport._tempDataBuffer
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+    )
+
+
 def write_now(transport, data: bytes) -> None:
-    """``transport.write(data)``, sent immediately when that is safe: a plain TCP
-    connection (not TLS, whose transport is a wrapper) with nothing already waiting to
-    be sent and not closing."""
-    if (
-        type(transport) is not tcp.Server
-        or transport.dataBuffer
-        or transport._tempDataBuffer
-        or not transport.connected
-        or transport.disconnecting
-        or transport._writeDisconnected
-    ):
+    """``transport.write(data)``, sent immediately when nothing is waiting before it."""
+    if not _nothing_waiting(transport):
         transport.write(data)
         return
     try:
@@ -33,3 +43,14 @@ def write_now(transport, data: bytes) -> None:
         sent = 0
     if sent < len(data):
         transport.write(data[sent:])
+
+
+def close_now(transport) -> None:
+    """``transport.loseConnection()``, with the FIN sent immediately when nothing is
+    waiting to be sent before it."""
+    if _nothing_waiting(transport):
+        try:
+            transport.socket.shutdown(socket.SHUT_WR)
+        except OSError:  # already gone: Twisted's close reports it
+            pass
+    transport.loseConnection()

@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError
+from spooler.prompt_write import close_now
 from spooler.read_size import widen_reads
 from spooler.intake import JobMetadata
 
@@ -61,16 +62,20 @@ class RawProtocol(Protocol, TimeoutMixin):
             receiver.abort("empty connection")
             self.transport.loseConnection()
             return
-        deferred = receiver.commit()
-        deferred.addErrback(self._commit_failed)
-        deferred.addBoth(lambda _: self.transport.loseConnection())
+        receiver.commit().addCallbacks(self._committed, self._commit_failed)
+
+    def _committed(self, _jobs):
+        close_now(self.transport)
 
     def writeConnectionLost(self):
         pass
 
     def _commit_failed(self, failure):
+        """Reset, not close: an orderly close is this protocol's "stored", and a job that
+        was not stored must not look like one to the client."""
         log.warn("RAW job from {host} not stored: {error} ({kind})", host=self.host, error=failure.value,
                  kind=failure.type.__name__)
+        self.transport.abortConnection()
 
     def _refuse(self, exc):
         log.warn("RAW job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)

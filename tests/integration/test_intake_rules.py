@@ -14,7 +14,9 @@ def test_a_job_a_rule_denies_gets_a_negative_ack_and_is_not_kept(tmp_path):
                     "--message", "Mallory may not print here")
         with pytest.raises(LpdRefused):
             lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="mallory")
-        raw_print("127.0.0.1", gateway.ports["raw"], b'\x1b%-12345X@PJL SET USERNAME="mallory"\n%!PS\nshowpage\n')
+        # RAW can only say "refused" by resetting the connection: an orderly close is "stored".
+        with pytest.raises(ConnectionResetError):
+            raw_print("127.0.0.1", gateway.ports["raw"], b'\x1b%-12345X@PJL SET USERNAME="mallory"\n%!PS\nshowpage\n')
         lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="alice")
         assert [job["owner"] for job in gateway.jobs("--all")] == ["alice"]
         assert "Mallory may not print here" in gateway.log()

@@ -6,7 +6,7 @@ from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 
-from spooler.prompt_write import write_now
+from spooler.prompt_write import close_now, write_now
 
 
 class WatchingReactor:
@@ -93,3 +93,19 @@ def test_a_closing_connection_gets_an_ordinary_write(connection):
     peer.setblocking(False)
     with pytest.raises(BlockingIOError):
         peer.recv(100)
+
+
+def test_a_close_reaches_the_peer_at_once_and_twisted_still_finishes_it(connection):
+    server, peer, reactor = connection
+    close_now(server)
+    assert peer.recv(10) == b""  # end of stream, before any turn of the reactor
+    assert server.disconnecting and server in reactor.writers  # Twisted's close follows
+
+
+def test_a_close_waits_behind_bytes_not_yet_sent(connection):
+    server, peer, reactor = connection
+    server.write(b"status")
+    close_now(server)
+    peer.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        peer.recv(100)  # neither the bytes nor the end went ahead of the reactor

@@ -99,6 +99,8 @@ def test_an_unclaimed_job_is_refused_when_the_queue_says_so(tmp_path):
         connection.send(b"%!PS\nshowpage\n")
         connection.half_close()
         assert stack.jobs.list_jobs(states=None) == []
+        # A reset, not the orderly close that tells a RAW client its job was stored.
+        assert connection.transport.disconnected  # StringTransport: set by abortConnection only
         assert list(stack.spool.tmp_dir.iterdir()) == [] and stack.spool.spool_names() == set()
     finally:
         stack.close()
