@@ -136,10 +136,15 @@ _STARTXREF = re.compile(rb"startxref\s+(\d+)\s*%%EOF", re.S)
 _SUBSECTION = re.compile(rb"\s*(\d+)\s+(\d+)\s*[\r\n]+")
 _ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])")
 _OBJ_HEAD = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
+# A token, after any whitespace and comments before it. A comment is only a comment
+# between tokens: a ``%`` inside a string belongs to the string. The last alternative
+# takes any byte that starts no token, so that the walk gives up there (``_value_after``)
+# instead of skipping it. The possessive ``*+`` keeps a comment at the end of the text
+# from being taken apart into tokens.
 _TOKEN = re.compile(
-    rb"\s*(?:(<<)|(>>)|(\[)|(\])|/([^\s/<>\[\]()%{}]*)|(\d+)\s+(\d+)\s+R\b|([-+]?(?:\d+\.?\d*|\.\d+))"
-    rb"|(\((?:[^()\\]|\\.)*\))|(<[0-9A-Fa-f\s]*>)|(true|false|null))", re.S)
-_COMMENT = re.compile(rb"%[^\r\n]*")
+    rb"(?:\s|%[^\r\n]*+)*+"
+    rb"(?:(<<)|(>>)|(\[)|(\])|/([^\s/<>\[\]()%{}]*)|(\d+)\s+(\d+)\s+R\b|([-+]?(?:\d+\.?\d*|\.\d+))"
+    rb"|(\((?:[^()\\]|\\.)*\))|(<[0-9A-Fa-f\s]*>)|(true|false|null)|(.))", re.S)
 
 FAST_PAGE_LIMIT = 100_000
 FAST_SECTION_LIMIT = 64
@@ -365,7 +370,6 @@ def _object(m, xref, ref, size):
 def _dict(text, pos):
     """Parse the dictionary at ``text[pos:]``: names as keys; values as numbers, names (with
     their slash), references (tuples), arrays (lists), nested dicts, or raw bytes."""
-    text = _COMMENT.sub(b"", text) if b"%" in text else text
     tokens = _TOKEN.finditer(text, pos)
     first = next(tokens, None)
     if first is None or first.group(1) is None:
@@ -415,8 +419,8 @@ def _value_after(tok, tokens, depth=0):
         raw = tok.group(8)
         return (float(raw) if b"." in raw else int(raw)), None
     if kind in (9, 10, 11):
-        return tok.group(0).strip(), None
-    raise _GiveUp
+        return tok.group(kind), None
+    raise _GiveUp  # a byte that starts no token (kind 12), or a token out of place
 
 
 # -- zip bombs --------------------------------------------------------------------------------------

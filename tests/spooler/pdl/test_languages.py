@@ -529,3 +529,47 @@ def test_a_pjl_wrapped_section_is_read_back_from_the_path_for_ghostscript(backen
     job.write_bytes(pjl(b"%!PS\n/#copies 2 def\nshowpage showpage showpage\n", "SET QTY=2", lang="POSTSCRIPT"))
     f = analyze_path(job, analyzer_class=backend, chunk_size=7)
     assert (f.method, f.pages, f.copies, f.impressions) == ("interpreted", 3, 4, 12)
+
+
+def _pdf_with_page_dict(page_dict: bytes) -> bytes:
+    return minimal_pdf(2).replace(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", page_dict, 1)
+
+
+def test_a_percent_sign_inside_a_string_is_not_a_comment(tmp_path):
+    """``%`` starts a comment only between tokens: a page whose strings hold one is walked,
+    and walked as qpdf reads it."""
+    import pikepdf
+
+    from spooler.pdl import pdf
+
+    data = _pdf_with_page_dict(b"<< /Type /Page /Parent 2 0 R /PieceInfo << /Note (100% \\) sure) >> "
+                               b"/MediaBox [0 0 612 792] >>")
+    path = tmp_path / "percent.pdf"
+    path.write_bytes(_fix_offsets(data))
+    assert pdf.fast_walk(str(path)) == (2, ["letter", "a4"], False)
+    with pikepdf.open(path) as doc:
+        assert len(doc.pages) == 2
+
+
+def test_comments_between_tokens_are_skipped_and_bytes_that_are_no_token_give_up(tmp_path):
+    from spooler.pdl import pdf
+
+    commented = _pdf_with_page_dict(b"<< /Type /Page % the first page\n/Parent 2 0 R\n"
+                                    b"/MediaBox [0 0 595 842] % A4\n>>")
+    (tmp_path / "commented.pdf").write_bytes(_fix_offsets(commented))
+    assert pdf.fast_walk(str(tmp_path / "commented.pdf")) == (2, ["a4", "a4"], False)
+    junk = _pdf_with_page_dict(b"<< /Type /Page /Parent 2 0 R { junk } /MediaBox [0 0 595 842] >>")
+    (tmp_path / "junk.pdf").write_bytes(_fix_offsets(junk))
+    assert pdf.fast_walk(str(tmp_path / "junk.pdf")) is None  # qpdf decides, nothing is skipped
+
+
+def _fix_offsets(data: bytes) -> bytes:
+    """Rewrite the xref table of a file made by ``minimal_pdf`` after its objects moved."""
+    import re
+
+    body, _, _ = data.partition(b"xref\n")
+    offsets = [m.start() for m in re.finditer(rb"(?m)^\d+ 0 obj\n", body)]
+    out = body + b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(offsets) + 1, len(body))
+    return out
