@@ -3,10 +3,12 @@
 SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``: a job is
 acknowledged to its sender only after its row is committed, so the commit must survive
 not only a crash of the gateway but of the machine. Writers batch their work (see the
-spooler's group commit) to keep that affordable. PostgreSQL is used as it comes.
+spooler's group commit) to keep that affordable, and leave copying the WAL back into the
+database to a thread of their own (``WalCheckpointer``). PostgreSQL is used as it comes.
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
+from twisted.logger import Logger
+
+log = Logger()
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -32,7 +37,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        writer = open_engine(url, pool_size=pool_size, immediate=True)
+        writer = open_engine(url, pool_size=pool_size, immediate=True, background_checkpoints=True)
         self.writer = SerializedWriter(writer) if self.is_sqlite else writer
         self.reader = open_engine(url, pool_size=pool_size) if self.is_sqlite else writer
         self._read_lock = threading.Lock()
@@ -75,12 +80,14 @@ class SerializedWriter:
         self.engine = engine
         self._lock = threading.RLock()
         self._dedicated = None
+        self.checkpointer = WalCheckpointer(engine)
 
     @contextmanager
     def begin(self):
         with self._lock:
             with self.engine.begin() as connection:
                 yield connection
+            self.checkpointer.committed()
 
     @contextmanager
     def raw_transaction(self):
@@ -96,6 +103,7 @@ class SerializedWriter:
             try:
                 yield cursor
                 cursor.execute("COMMIT")
+                self.checkpointer.committed()
             except BaseException:
                 if connection.in_transaction:
                     connection.rollback()
@@ -104,6 +112,7 @@ class SerializedWriter:
                 cursor.close()
 
     def dispose(self) -> None:
+        self.checkpointer.stop()
         with self._lock:
             if self._dedicated is not None:
                 self._dedicated.close()
@@ -114,8 +123,98 @@ class SerializedWriter:
         return getattr(self.engine, name)
 
 
-def open_engine(url: str, *, pool_size: int = 8, immediate: bool = False) -> Engine:
-    """Create an engine with the connection settings every Printgate process needs."""
+class WalCheckpointer:
+    """Copies the WAL back into the database file, mostly in a thread of its own.
+
+    Left to SQLite, the commit that takes the WAL past 1,000 pages does this copy (and an
+    fsync of the database file) before it returns: one job's acknowledgement in about 75
+    waited 3 to 12 ms instead of 0.4. The writer engine's connections have SQLite's own
+    checkpoints turned off (``wal_autocheckpoint=0``); every ``EVERY_COMMITS`` commits
+    wake this thread, which runs a PASSIVE checkpoint: it copies the pages while commits
+    go on. Then the next commit finishes it with a second PASSIVE checkpoint, which has
+    only what was committed meanwhile to copy (one fsync of the database, not thousands
+    of pages). Only a checkpoint that copied everything lets the next writer start the
+    WAL over from its beginning: with the background pass alone the WAL grew without end
+    (171 MB after 3,000 jobs) and every commit paid for a growing file. The second pass
+    runs in the committing thread, under the writer's lock, because waiting for that lock
+    from another thread lost to back-to-back commits (Python's locks are not fair).
+    Durability does not depend on any of it: a committed transaction is already fsynced
+    in the WAL."""
+
+    EVERY_COMMITS = 64
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._wake = threading.Event()
+        self._stopping = False
+        self._commits = 0
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._connection = None
+        self._using_connection = threading.Lock()
+        self._second_pass_due = False
+        self.checkpoints = 0
+
+    def committed(self) -> None:
+        """Called after each commit of the writer, under its lock: no transaction of this
+        process is writing meanwhile."""
+        if self._second_pass_due and self._using_connection.acquire(blocking=False):
+            try:
+                self._second_pass_due = False
+                self._checkpoint()
+                self.checkpoints += 1
+            finally:
+                self._using_connection.release()
+        self._commits += 1
+        if self._commits < self.EVERY_COMMITS:
+            return
+        self._commits = 0
+        with self._start_lock:
+            if self._stopping:
+                return
+            if self._thread is None:
+                self._connection = self._engine.raw_connection()
+                self._thread = threading.Thread(target=self._run, name="printgate-wal-checkpoint", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _checkpoint(self) -> None:
+        cursor = self._connection.driver_connection.cursor()
+        try:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:  # the next round tries again
+            log.warn("WAL checkpoint failed: {error}", error=exc)
+        finally:
+            cursor.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            with self._using_connection:
+                self._checkpoint()
+                self._second_pass_due = True
+
+    def stop(self) -> None:
+        with self._start_lock:
+            self._stopping = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None:
+            thread.join(10)
+        with self._using_connection:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def open_engine(url: str, *, pool_size: int = 8, immediate: bool = False,
+                background_checkpoints: bool = False) -> Engine:
+    """Create an engine with the connection settings every Printgate process needs.
+    ``background_checkpoints``: its connections leave WAL checkpoints to a
+    ``WalCheckpointer`` (only for an engine wrapped in a ``SerializedWriter``)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -124,6 +223,8 @@ def open_engine(url: str, *, pool_size: int = 8, immediate: bool = False) -> Eng
             max_overflow=pool_size,
         )
         event.listen(engine, "connect", _configure_sqlite)
+        if background_checkpoints:
+            event.listen(engine, "connect", _leave_checkpoints_to_the_checkpointer)
         event.listen(engine, "begin", _begin_immediate if immediate else _begin_deferred)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -138,6 +239,10 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.close()
+
+
+def _leave_checkpoints_to_the_checkpointer(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _begin_deferred(connection) -> None:

@@ -1,0 +1,73 @@
+"""SQLite's WAL is copied back into the database by a thread of its own, not by a commit,
+and stays bounded while commits go on."""
+import os
+import threading
+
+from accounting.database import Database, WalCheckpointer, migrate, sqlite_url
+
+
+def _database(tmp_path):
+    database = Database(sqlite_url(tmp_path))
+    migrate(database.writer)
+    with database.writer.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE filler (n INTEGER PRIMARY KEY, data BLOB)")
+    return database
+
+
+def _commit_rows(database, count, size=8192):
+    for n in range(count):
+        with database.writer.raw_transaction() as cursor:
+            cursor.execute("INSERT INTO filler (data) VALUES (?)", (os.urandom(size),))
+
+
+def test_writers_leave_checkpoints_to_the_thread_and_readers_keep_sqlites(tmp_path):
+    database = _database(tmp_path)
+    try:
+        with database.writer.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        with database.reader.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    finally:
+        database.dispose()
+
+
+def test_the_wal_stays_bounded_while_commits_go_on(tmp_path):
+    database = _database(tmp_path)
+    try:
+        # 3,000 commits of 8 KiB rows: about 9,000 WAL pages (36 MiB) if never reset.
+        _commit_rows(database, 3000)
+        checkpointer = database.writer.checkpointer
+        assert checkpointer.checkpoints >= 10
+        assert checkpointer._thread.name == "printgate-wal-checkpoint"
+        assert os.path.getsize(tmp_path / "printgate.sqlite3-wal") < 8 * 1024 * 1024
+        with database.reader.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM filler").scalar() == 3000
+    finally:
+        database.dispose()
+
+
+def test_the_copying_runs_in_a_thread_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(WalCheckpointer, "EVERY_COMMITS", 8)
+    database = _database(tmp_path)
+    threads_that_checkpointed = set()
+    real_run = WalCheckpointer._run
+
+    def run(self):
+        threads_that_checkpointed.add(threading.current_thread().name)
+        real_run(self)
+
+    monkeypatch.setattr(WalCheckpointer, "_run", run)
+    try:
+        _commit_rows(database, 100)
+        assert threads_that_checkpointed == {"printgate-wal-checkpoint"}
+    finally:
+        database.dispose()
+
+
+def test_dispose_ends_the_checkpoint_thread(tmp_path):
+    database = _database(tmp_path)
+    _commit_rows(database, WalCheckpointer.EVERY_COMMITS + 1)
+    thread = database.writer.checkpointer._thread
+    assert thread is not None and thread.is_alive()
+    database.dispose()
+    assert not thread.is_alive()
