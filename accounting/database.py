@@ -161,8 +161,9 @@ class WalCheckpointer:
         if self._second_pass_due and self._using_connection.acquire(blocking=False):
             try:
                 self._second_pass_due = False
-                self._checkpoint()
-                self.checkpoints += 1
+                if self._connection is not None:  # None once stopped
+                    self._checkpoint()
+                    self.checkpoints += 1
             finally:
                 self._using_connection.release()
         self._commits += 1

@@ -71,3 +71,13 @@ def test_dispose_ends_the_checkpoint_thread(tmp_path):
     assert thread is not None and thread.is_alive()
     database.dispose()
     assert not thread.is_alive()
+
+
+def test_a_commit_after_dispose_does_not_reach_for_the_closed_checkpoint_connection(tmp_path):
+    database = _database(tmp_path)
+    _commit_rows(database, WalCheckpointer.EVERY_COMMITS + 1)
+    checkpointer = database.writer.checkpointer
+    database.dispose()
+    checkpointer._second_pass_due = True  # the background pass had finished just before
+    checkpointer.committed()
+    assert checkpointer._second_pass_due is False
