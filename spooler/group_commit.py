@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from spooler.reactor_handoff import handoff_to_reactor
 from spooler.spool import fsync_directory
 
 log = Logger()
@@ -50,7 +51,7 @@ class GroupCommitter:
         refused and its files removed.
         ``admission_scope(records)``, a context manager, is entered around the admission
         of a whole group (e.g. to read the owners of all its jobs at once)."""
-        self._reactor = reactor
+        self._to_reactor = handoff_to_reactor(reactor)
         self._record_jobs = record_jobs
         self._admit = admit
         self._admission_scope = admission_scope
@@ -199,10 +200,10 @@ class GroupCommitter:
         self._settle_all([(item, outcome)])
 
     def _settle_all(self, outcomes) -> None:
-        """Hand the outcomes to the reactor in one call: each ``callFromThread`` costs
-        the reactor a wake-up, a timer and a loop turn, and a group's jobs are done at
-        the same moment."""
-        self._reactor.callFromThread(_fire, [(item.deferred, outcome) for item, outcome in outcomes])
+        """Hand the outcomes to the reactor in one call: each hand-off costs the reactor
+        a wake-up and a loop turn, and a group's jobs are done at the same moment
+        (``spooler.reactor_handoff`` says why not ``callFromThread``)."""
+        self._to_reactor(_fire, [(item.deferred, outcome) for item, outcome in outcomes])
         with self._lock:
             self._outstanding -= len(outcomes)
 
