@@ -19,7 +19,9 @@ that is removed at the end, with bounded durations; it stops by itself. In one r
   * ``ippeveprinter`` over IPP,
   * a "receive to disk + fsync" sink (``benchmarks/fsync_sink.py``): the physical limit,
   * for RAW, the same sink on one Twisted asyncio reactor (``benchmarks/twisted_sink.py``):
-    what the gateway's own framework reaches with none of the gateway's work.
+    what the gateway's own framework reaches with none of the gateway's work; and the
+    "Twisted+SQLite floor" (``twisted_sink.py --sqlite``): the gateway's shape (one reactor,
+    one thread recording jobs in SQLite by group commit) with none of its work.
 - Large jobs (200 MiB) in MB/s (10^6 bytes/s) over the same protocols, the targets of a
   protocol taking turns job by job, so that all of them meet the same (wandering) disk.
 - A py-spy profile of the gateway under the small-job RAW and LPD loads (if py-spy is
@@ -100,9 +102,9 @@ class Sink:
     LPD, a thread per connection) or ``twisted_sink.py`` (RAW on one Twisted reactor)."""
 
     def __init__(self, root: Path, script: str = "fsync_sink.py", *, lpd: bool = True,
-                 what: str = "fsync sink"):
+                 what: str = "fsync sink", options: tuple = ()):
         self.root = root
-        self.script, self.what = script, what
+        self.script, self.what, self.options = script, what, list(options)
         self.raw_port = free_port()
         self.lpd_port = free_port() if lpd else None
         self.proc = None
@@ -112,7 +114,7 @@ class Sink:
         ports = [str(self.raw_port)] + ([str(self.lpd_port)] if self.lpd_port else [])
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "benchmarks" / self.script), str(self.root / "files"), *ports],
+            [sys.executable, str(ROOT / "benchmarks" / self.script), str(self.root / "files"), *ports, *self.options],
             stdout=subprocess.PIPE, stderr=open(self.root / "sink.err", "ab"), stdin=subprocess.DEVNULL, text=True,
             env=env)
         if self.proc.stdout.readline().strip() != "ready":
@@ -172,7 +174,7 @@ class Bench:
         self.args = args
         self.tmp = tmp
         self.notes: list[str] = []
-        self.gateway = self.sink = self.twisted_sink = self.cupsd = self.cups_lpd = self.eve = None
+        self.gateway = self.sink = self.twisted_sink = self.sqlite_floor = self.cupsd = self.cups_lpd = self.eve = None
         self.gateway_ipp = None  # port when the gateway's IPP listener answers Print-Job
         self.profiles: dict[str, str] = {}
 
@@ -185,6 +187,11 @@ class Bench:
                                      what="Twisted sink").start()
         except Exception as exc:  # noqa: BLE001
             self.notes.append(f"Twisted sink not measured: {exc}")
+        try:
+            self.sqlite_floor = Sink(self.tmp / "twisted-sqlite-floor", "twisted_sink.py", lpd=False,
+                                     what="Twisted+SQLite floor", options=("--sqlite",)).start()
+        except Exception as exc:  # noqa: BLE001
+            self.notes.append(f"Twisted+SQLite floor not measured: {exc}")
         try:
             self.cupsd = Cupsd(self.tmp / "cupsd").start()
             self.cups_lpd = CupsLpd(self.tmp / "cups-lpd", self.cupsd).start()
@@ -211,7 +218,8 @@ class Bench:
                                   f"{(probe.get('first_errors') or ['?'])[0]})")
 
     def stop(self) -> None:
-        for target in (self.eve, self.cups_lpd, self.cupsd, self.twisted_sink, self.sink, self.gateway):
+        for target in (self.eve, self.cups_lpd, self.cupsd, self.sqlite_floor, self.twisted_sink, self.sink,
+                       self.gateway):
             if target is not None:
                 try:
                     target.stop()
@@ -233,6 +241,8 @@ class Bench:
             yield "fsync sink RAW", s.raw_port, {}, [s.proc.pid], "sink"
             if self.twisted_sink:
                 yield "Twisted floor RAW", self.twisted_sink.raw_port, {}, [self.twisted_sink.proc.pid], "floor"
+            if self.sqlite_floor:
+                yield "Twisted+SQLite floor", self.sqlite_floor.raw_port, {}, [self.sqlite_floor.proc.pid], "floor"
         else:
             yield "Printgate IPP", self.gateway_ipp, {"resource": "/printers/secure"}, gw, "gateway"
             if self.cupsd:
