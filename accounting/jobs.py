@@ -82,13 +82,16 @@ class JobStore:
         return self._queue_ids[name]
 
     # -- recording --------------------------------------------------------------------
-    def record_jobs(self, new_jobs: list[NewJob]) -> list[HeldJob]:
-        """Record several jobs in one transaction (group commit); all or none."""
+    def record_jobs(self, new_jobs: list[NewJob], *, sync: bool = True) -> list[HeldJob]:
+        """Record several jobs in one transaction (group commit); all or none.
+        ``sync=False``: on SQLite's lean path the commit may not be durable yet when this
+        returns; the caller then runs ``db.writer.sync_commits()`` before telling anyone
+        (see ``SerializedWriter.raw_transaction``)."""
         pending = self.pending_policy_records
         refusals = pending.take() if pending is not None else []
         try:
             if not refusals and self._lean_path_fits(new_jobs):
-                rows = self._insert_jobs_lean(new_jobs)
+                rows = self._insert_jobs_lean(new_jobs, sync=sync)
             else:
                 with self.db.writer.begin() as conn:
                     if refusals:
@@ -128,11 +131,11 @@ class JobStore:
         conn.execute(insert(job_events), _first_events(ids, new_jobs))
         return _as_inserted(rows, ids, new_jobs)
 
-    def _insert_jobs_lean(self, new_jobs) -> list[dict]:
+    def _insert_jobs_lean(self, new_jobs, *, sync: bool = True) -> list[dict]:
         """``_insert_jobs`` on the writer's own sqlite3 connection: the same rows."""
         lean = self._lean
         rows = [self._job_row(job, self._queue_ids[job.queue]) for job in new_jobs]
-        with self.db.writer.raw_transaction() as cursor:
+        with self.db.writer.raw_transaction(sync=sync) as cursor:
             ids = [lean["jobs"].insert_one(cursor, row) for row in rows]
             blobs = _blob_rows(new_jobs)
             if blobs:

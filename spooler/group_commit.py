@@ -10,11 +10,22 @@ acknowledgement.
 Under load the fixed costs (the directory fsync, the database commit's fsync) are shared
 by the whole group.
 
-There is no commit thread: the pool thread that readies a job commits, with whatever else
-is waiting, if no other thread is committing; otherwise the committing thread takes it
-with its next group. One commit runs at a time, as with a thread of its own, but a job
-arriving at an idle gateway is not handed to another thread first: measured at one client,
-that hand-off (a wake-up and the GIL) cost about 0.2 ms of a 2 ms acknowledgement.
+The pool thread that readies a job commits, with whatever else is waiting, if no other
+thread is committing; otherwise the committing thread takes it with its next group. One
+commit runs at a time.
+
+Most jobs need no pool thread: a "quick" unit (``submit(quick=True)``: its bytes still in
+memory, its analysis only scanning, never qpdf or Ghostscript) goes to the committer's own
+thread, which builds the records of everything waiting and commits it. A pool thread per
+job meant a wake-up and several hand-offs of the GIL per job; on this kind of machine the
+gateway is bound by the GIL, and a fifth of its CPU was going to such hand-offs.
+
+With ``sync_commits`` (SQLite), a group's commit is written without waiting for the disk
+and a thread of its own (``printgate-commit-sync``) makes it durable with one fdatasync for
+every group committed meanwhile, then fires the Deferreds; the next group is committed
+during that fdatasync instead of after it. The two halves were measured together: with
+8 RAW clients, 1,764 jobs/s before and 2,130 after (alternating fresh gateways, CPU per
+job 0.57 -> 0.46 ms); either half alone gained nothing measurable.
 """
 from __future__ import annotations
 
@@ -25,6 +36,7 @@ from dataclasses import dataclass
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
+from spooler.errors import SpoolWriteError
 from spooler.reactor_handoff import handoff_to_reactor
 from spooler.spool import fsync_directory
 
@@ -44,13 +56,17 @@ class _Pending:
 
 class GroupCommitter:
     def __init__(self, *, reactor, record_jobs, jobs_dir, admit=None, admission_scope=None, max_group: int = 256,
-                 fsync_threads: int = 16):
+                 fsync_threads: int = 16, sync_commits=None, unrecord=None):
         """``record_jobs(list_of_NewJob) -> list_of_HeldJob`` runs in the committing
         thread, one call at a time; so does ``admit(new_job)``, which raises (e.g.
         ``JobRefused``) for a job that may not be kept — that job's whole unit is then
         refused and its files removed.
         ``admission_scope(records)``, a context manager, is entered around the admission
-        of a whole group (e.g. to read the owners of all its jobs at once)."""
+        of a whole group (e.g. to read the owners of all its jobs at once).
+        ``sync_commits()``, when given, makes everything ``record_jobs`` has committed so
+        far durable (``record_jobs`` then need not wait for the disk itself); when it
+        fails, ``unrecord(held_jobs)`` takes back those jobs, whose senders are told
+        they failed."""
         self._to_reactor = handoff_to_reactor(reactor)
         self._record_jobs = record_jobs
         self._admit = admit
@@ -68,19 +84,35 @@ class GroupCommitter:
         for thread in self._fsync_threads:
             thread.start()
         self._ready: queue.SimpleQueue = queue.SimpleQueue()
+        self._quick_queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._quick_thread = threading.Thread(target=self._quick_worker, name="printgate-commit", daemon=True)
+        self._quick_thread.start()
+        self._sync_commits = sync_commits
+        self._unrecord = unrecord
+        self._sync_queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._sync_thread = None
+        if sync_commits is not None:
+            self._sync_thread = threading.Thread(target=self._sync_worker, name="printgate-commit-sync", daemon=True)
+            self._sync_thread.start()
         self._lock = threading.Lock()
         self._committing = threading.Lock()
         self._outstanding = 0
         self.groups = 0
         self.committed = 0
 
-    def submit(self, files) -> Deferred:
+    def submit(self, files, *, quick: bool = False) -> Deferred:
         """Commit ``files``, a list of ``(SpoolWriter, make_record)``; the Deferred fires
-        with the list of recorded ``HeldJob`` once all are durable, or fails with none kept."""
+        with the list of recorded ``HeldJob`` once all are durable, or fails with none kept.
+        ``quick``: the files are in memory and ``make_record`` only computes (it never
+        waits for a disk or a program), so the committing thread may run it itself."""
         deferred = Deferred()
         with self._lock:
+            busy = self._outstanding > 0
             self._outstanding += 1
-        self._durable_queue.put(_Pending(list(files), deferred))
+        # With no other job under way a pool thread is just as quick (measured at one
+        # client it was faster); the committer's thread is for jobs arriving together.
+        quick = quick and busy
+        (self._quick_queue if quick else self._durable_queue).put(_Pending(list(files), deferred))
         return deferred
 
     @property
@@ -95,7 +127,32 @@ class GroupCommitter:
             self._durable_queue.put(_STOP)
         for thread in self._fsync_threads:
             thread.join(timeout)
+        self._quick_queue.put(_STOP)
+        self._quick_thread.join(timeout)
         self._commit_waiting()  # nothing should be left; if a thread was stuck, do not lose it
+        if self._sync_thread is not None:
+            self._sync_queue.put(_STOP)  # after every group committed: it syncs those first
+            self._sync_thread.join(timeout)
+
+    def _quick_worker(self) -> None:
+        """The committer's own thread: records of quick units, then the commit."""
+        while True:
+            items = [self._quick_queue.get()]
+            while len(items) < self._max_group:
+                try:
+                    items.append(self._quick_queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = any(item is _STOP for item in items)
+            try:
+                for item in items:
+                    if item is not _STOP:
+                        self._make_durable(item)
+                self._commit_waiting()
+            except BaseException:  # noqa: BLE001 - the thread must outlive any one job
+                log.failure("committing quick jobs failed unexpectedly")
+            if stopping:
+                return
 
     def _durable_worker(self) -> None:
         while True:
@@ -111,7 +168,8 @@ class GroupCommitter:
     def _make_durable(self, item: _Pending) -> bool:
         """In a pool thread: fsync and rename the files, and build their records (which
         finishes the page analysis, possibly in a subprocess) in parallel with others.
-        True when the job waits for a commit."""
+        For a quick unit, the same in the committer's thread. True when the job waits
+        for a commit."""
         try:
             for writer, _ in item.files:
                 writer.make_durable()
@@ -194,7 +252,56 @@ class GroupCommitter:
         for item in group:
             outcomes.append((item, held[position:position + len(item.files)]))
             position += len(item.files)
-        self._settle_all(outcomes)
+        if self._sync_thread is None:
+            self._settle_all(outcomes)
+        elif self._ready.empty() and self._quick_queue.empty():
+            # Nothing to commit next: waiting for the disk here holds up no one, and
+            # spares a hand-off to the sync thread (measured at one client: ~0.15 ms).
+            self._sync_then_settle(outcomes)
+        else:
+            self._sync_queue.put(outcomes)
+
+    def _sync_worker(self) -> None:
+        """Make committed groups durable, as many at a time as have been committed, and
+        only then let their senders know."""
+        while True:
+            batch = [self._sync_queue.get()]
+            while True:
+                try:
+                    batch.append(self._sync_queue.get_nowait())
+                except queue.Empty:
+                    break
+            stopping = any(outcomes is _STOP for outcomes in batch)
+            outcomes = [outcome for group in batch if group is not _STOP for outcome in group]
+            if outcomes:
+                self._sync_then_settle(outcomes)
+            if stopping:
+                return
+
+    def _sync_then_settle(self, outcomes) -> None:
+        try:
+            self._sync_commits()
+        except Exception as exc:  # noqa: BLE001 - the senders hear of it, nothing is kept
+            self._sync_failed(outcomes, exc)
+        else:
+            self._settle_all(outcomes)
+
+    def _sync_failed(self, outcomes, exc) -> None:
+        """The commit could not be made durable: nobody was told of these jobs yet, so
+        they are taken back (their records and files) and their senders get the error."""
+        held = [job for _, jobs in outcomes for job in jobs]
+        log.critical("making {count} recorded jobs durable failed ({error}); they are taken back and their senders "
+                     "told", count=len(held), error=exc)
+        try:
+            if self._unrecord is not None:
+                self._unrecord(held)
+        except Exception:  # noqa: BLE001
+            log.failure("taking back jobs {job_ids} failed: they may show as held although their senders were told "
+                        "they failed", job_ids=[getattr(job, "id", None) for job in held])
+        error = SpoolWriteError(f"the job could not be made durable: {exc}")
+        for item, _ in outcomes:
+            self._remove(item)
+        self._settle_all([(item, error) for item, _ in outcomes])
 
     def _settle(self, item: _Pending, outcome) -> None:
         self._settle_all([(item, outcome)])

@@ -19,6 +19,7 @@ from spooler.background import BackgroundWork
 from spooler.config import GatewayConfig
 from spooler.errors import JobRefused, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
+from spooler.pdl.detect import may_need_external_programs
 from spooler.pdl.pjl import HEAD_LIMIT, parse_header
 
 log = Logger()
@@ -94,7 +95,7 @@ class IntakePipeline:
             for receiver in receivers:
                 receiver.abort(str(exc))
             return fail(exc)
-        deferred = self.committer.submit(files)
+        deferred = self.committer.submit(files, quick=all(receiver.quick_to_record for receiver in receivers))
 
         def settled(result):
             for receiver in receivers:
@@ -260,6 +261,15 @@ class JobReceiver:
             )
 
         return self.writer, make_record
+
+    @property
+    def quick_to_record(self) -> bool:
+        """After ``prepare``: whether ``make_record`` only computes, so the committer's
+        own thread may run it: the bytes are in memory (the database will keep them) and
+        what is left of the analysis only scans, never starting qpdf or Ghostscript."""
+        if not self.writer.goes_to_database or self._analysis is not None or self._kept is None:
+            return False
+        return self.analyzer is None or not may_need_external_programs(b"".join(self._kept))
 
     def _facts(self) -> dict | None:
         """In a committer thread: the rest of the analysis, and its facts."""

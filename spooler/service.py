@@ -46,6 +46,7 @@ class Gateway:
         self.listeners: list[Listener] = []
         self.factories = {}
         self._pending_notifications: dict[int, list] = {}
+        self._sync_commits = None
 
     def open_storage(self) -> None:
         """Database, spool and committer; removes what a crash may have left behind."""
@@ -69,9 +70,13 @@ class Gateway:
                      temporaries=temporaries, orphans=orphans)
         self.recover_interrupted_releases()
         self.notifier = self.build_notifier()
+        # On SQLite, a group's commit does not wait for the disk; the committer's sync
+        # thread makes it durable before anyone is told (``SerializedWriter``).
+        self._sync_commits = getattr(self.accounting.database.writer, "sync_commits", None)
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
             admit=admission(self.accounting.core.decide), admission_scope=self.accounting.core.owners_read_once,
+            sync_commits=self._sync_commits, unrecord=self._unrecord,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
                                      on_recorded=self._jobs_recorded)
@@ -97,11 +102,19 @@ class Gateway:
     def _record_jobs(self, new_jobs):
         """In the committing thread: record, and keep what each job's decision asked to be
         notified until the job has been acknowledged (``_jobs_recorded``)."""
-        held = self.accounting.jobs.record_jobs(new_jobs)
+        held = self.accounting.jobs.record_jobs(new_jobs, sync=self._sync_commits is None)
         for new_job, job in zip(new_jobs, held):
             if new_job.decision is not None and new_job.decision.notify:
                 self._pending_notifications[job.id] = list(new_job.decision.notify)
         return held
+
+    def _unrecord(self, jobs) -> None:
+        """Jobs recorded whose commit could not be made durable: their senders are told
+        they failed, so they must not stay held (and be printed, or charged)."""
+        for job in jobs:
+            self._pending_notifications.pop(job.id, None)
+            self.accounting.jobs.change_state(job.id, "deleted", actor="gateway", expect=("held",),
+                                              reason="not stored: the database could not be made durable")
 
     def _jobs_recorded(self, jobs) -> None:
         for job in jobs:

@@ -401,6 +401,13 @@ class SpoolWriter:
     def needs_directory_sync(self) -> bool:
         return self._blob is None
 
+    @property
+    def goes_to_database(self) -> bool:
+        """Finished, still in memory, and to be kept by the database as a blob:
+        ``make_durable`` will only join bytes, never touch the disk."""
+        return (self._closed and self._pending is not None and self._sealer is None
+                and self.store.keeps_small_jobs_in_database)
+
     def make_durable(self) -> Path | None:
         """fsync the file, close it and rename it into the jobs directory. The caller
         fsyncs the jobs directory (once for a whole group of files). A small job still in

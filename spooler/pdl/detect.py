@@ -6,6 +6,8 @@ after the announcement.
 """
 from __future__ import annotations
 
+import re
+
 #: Bytes needed before deciding, unless the job ends sooner.
 SNIFF_BYTES = 16
 
@@ -15,6 +17,12 @@ _ENTER = {
     "POSTSCRIPT": "postscript", "PS": "postscript", "PDF": "pdf",
     "URF": "urf", "PWG": "pwg", "PWGRASTER": "pwg",
 }
+
+#: PDF's and PostScript's signatures, anywhere.
+_EXTERNAL_SIGNATURE = re.compile(rb"%(?:PDF|!)")
+#: A PJL ``LANGUAGE =`` (in lower case) naming a language whose analysis may start qpdf
+#: or Ghostscript.
+_ANNOUNCES_EXTERNAL = re.compile(rb"language\s*=\s*\"?\s*(?:postscript|ps|pdf)(?![a-z0-9])")
 
 _TEXT = frozenset(range(0x20, 0x7F)) | frozenset(b"\t\r\n\x0c\x08") | frozenset(range(0xA0, 0x100))
 
@@ -41,3 +49,23 @@ def sniff(head: bytes, announced: str | None = None) -> str:
     if head and all(b in _TEXT for b in head):
         return "text"
     return "unknown"
+
+
+def may_need_external_programs(data: bytes) -> bool:
+    """Whether analyzing ``data`` (a whole job) could start qpdf or Ghostscript: it could
+    if any section might be PDF or PostScript, i.e. the bytes hold either's signature
+    anywhere, or PJL announces either. Errs towards yes (a ``%!`` inside a PCL text job
+    says yes): a yes only means the analysis runs where it may wait."""
+    # This runs on the reactor for every small job: about 6 µs for 10 KiB of PCL. A
+    # regular expression scans for the signatures three times faster than ``in`` does,
+    # and ``find`` in a lowered copy finds "language" ten times faster than a
+    # case-insensitive one; only its matches are then checked.
+    if _EXTERNAL_SIGNATURE.search(data) is not None:
+        return True
+    lowered = data.lower()
+    at = lowered.find(b"language")
+    while at >= 0:
+        if _ANNOUNCES_EXTERNAL.match(lowered, at):
+            return True
+        at = lowered.find(b"language", at + 8)
+    return False

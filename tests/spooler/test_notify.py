@@ -368,11 +368,13 @@ def test_the_intake_hook_runs_after_the_callers_own_callbacks(tmp_path):
     order = []
 
     class Committer:
-        def submit(self, files):
+        def submit(self, files, quick=False):
             self.deferred = Deferred()
             return self.deferred
 
     class Receiver:
+        quick_to_record = False
+
         def prepare(self):
             return ("writer", None)
 
@@ -406,7 +408,7 @@ def test_the_gateway_hands_notify_entries_over_once_the_job_is_recorded_and_expi
             self.decision = decision
 
     class Jobs:
-        def record_jobs(self, new_jobs):
+        def record_jobs(self, new_jobs, sync=True):
             return [held_job(21), held_job(22)]
 
     class Accounting:
