@@ -81,3 +81,49 @@ def test_a_commit_after_dispose_does_not_reach_for_the_closed_checkpoint_connect
     checkpointer._second_pass_due = True  # the background pass had finished just before
     checkpointer.committed()
     assert checkpointer._second_pass_due is False
+
+
+def _count_fdatasyncs(monkeypatch):
+    import accounting.database as module
+
+    synced = []
+    real = os.fdatasync
+
+    def counting(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(module.os, "fdatasync", counting)
+    return synced
+
+
+def test_the_intake_connection_commits_without_waiting_and_one_fdatasync_covers_many(tmp_path, monkeypatch):
+    database = _database(tmp_path)
+    synced = _count_fdatasyncs(monkeypatch)
+    try:
+        for _ in range(3):
+            with database.writer.raw_transaction(sync=False) as cursor:
+                cursor.execute("INSERT INTO filler (data) VALUES (x'00')")
+                (level,) = cursor.execute("PRAGMA synchronous").fetchone()
+        assert level == 1  # NORMAL: the COMMIT does not wait for the disk
+        assert synced == []
+        database.writer.sync_commits()
+        assert synced == [database.writer.wal_path]
+        database.writer.sync_commits()  # nothing new: nothing to wait for
+        assert len(synced) == 1
+        with database.writer.raw_transaction() as cursor:  # sync=True: durable on return
+            cursor.execute("INSERT INTO filler (data) VALUES (x'01')")
+        assert len(synced) == 2
+    finally:
+        database.dispose()
+
+
+def test_other_connections_keep_synchronous_full(tmp_path):
+    database = _database(tmp_path)
+    try:
+        with database.writer.raw_transaction() as cursor:
+            cursor.execute("INSERT INTO filler (data) VALUES (x'00')")
+        with database.writer.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    finally:
+        database.dispose()

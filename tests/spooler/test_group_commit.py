@@ -152,3 +152,107 @@ def test_every_job_is_committed_once_however_the_pool_threads_race(tmp_path):
     assert committer.groups < 600  # some were grouped
     assert all(name.startswith("printgate-fsync-") for name in threads_seen)
     assert committer.idle
+
+
+def test_with_sync_commits_no_job_is_acknowledged_before_its_commit_is_durable(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    durable = threading.Event()
+    syncs = []
+
+    def sync_commits():
+        durable.wait(10)
+        syncs.append(threading.current_thread().name)
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=list, jobs_dir=store.jobs_dir,
+                               sync_commits=sync_commits)
+    results = []
+    try:
+        for name in ("a", "b", "c"):
+            committer.submit([(small_writer(store), lambda name=name: name)]).addBoth(results.append)
+        time.sleep(0.3)
+        assert results == []
+        durable.set()
+        wait_for(results, 3)
+    finally:
+        committer.stop(10)
+    assert sorted(r[0] for r in results) == ["a", "b", "c"]
+    assert 1 <= len(syncs) <= 3
+    assert committer.idle
+
+
+def test_a_commit_that_cannot_be_made_durable_is_taken_back_and_its_senders_told(tmp_path):
+    from spooler.errors import SpoolWriteError
+
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    taken_back = []
+
+    def sync_commits():
+        raise OSError(5, "Input/output error")
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=list, jobs_dir=store.jobs_dir,
+                               sync_commits=sync_commits, unrecord=taken_back.extend)
+    results = []
+    try:
+        committer.submit([(small_writer(store), lambda: "lost")]).addBoth(results.append)
+        wait_for(results, 1)
+    finally:
+        committer.stop(10)
+    assert taken_back == ["lost"]
+    assert results[0].check(SpoolWriteError)
+    assert "Input/output error" in str(results[0].value)
+
+
+def test_quick_units_arriving_together_are_recorded_by_the_committers_thread(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    release = threading.Event()
+    where = {}
+
+    def record_jobs(records):
+        release.wait(10)
+        return list(records)
+
+    def made_by(name):
+        def make_record():
+            where[name] = threading.current_thread().name
+            return name
+        return make_record
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir)
+    results = []
+    try:
+        # Alone, a quick unit takes a pool thread (as fast when idle); while it is under
+        # way, the next ones go to the committer's thread.
+        committer.submit([(small_writer(store), made_by("alone"))], quick=True).addBoth(results.append)
+        time.sleep(0.2)
+        for name in ("x", "y"):
+            committer.submit([(small_writer(store), made_by(name))], quick=True).addBoth(results.append)
+        committer.submit([(small_writer(store), made_by("slow"))]).addBoth(results.append)
+        time.sleep(0.2)
+        release.set()
+        wait_for(results, 4)
+    finally:
+        committer.stop(10)
+    assert where["alone"].startswith("printgate-fsync-")
+    assert where["x"] == where["y"] == "printgate-commit"
+    assert where["slow"].startswith("printgate-fsync-")
+    assert committer.idle
+
+
+def test_stop_settles_every_quick_unit_and_every_commit_waiting_for_its_sync(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+
+    def sync_commits():
+        time.sleep(0.002)
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=list, jobs_dir=store.jobs_dir,
+                               sync_commits=sync_commits)
+    results = []
+    for n in range(300):
+        committer.submit([(small_writer(store), lambda n=n: n)], quick=True).addBoth(results.append)
+    committer.stop(10)
+    assert sorted(r[0] for r in results) == list(range(300))
+    assert committer.idle

@@ -34,9 +34,12 @@ class HandsOver:
 
     def __init__(self):
         self.records = []
+        self.quick = []
 
     def submit(self, files, quick=False):
         from twisted.internet.defer import Deferred
+
+        self.quick.append(quick)
 
         def work():
             for writer, make_record in files:
@@ -126,3 +129,12 @@ def test_with_no_thread_to_spare_a_large_job_is_scanned_inline_without_ghostscri
     assert record.facts["pages"] is None
     assert any("Ghostscript not run: too many large jobs" in w for w in record.facts["warnings"])
     assert b"".join(intake.spool.read_chunks(record.spool_name)) == data
+
+
+def test_only_small_jobs_that_only_scan_may_be_recorded_in_the_committers_own_thread(tmp_path):
+    intake, committer = pipeline(tmp_path, [])
+    pcl = b"\x1b%-12345X@PJL ENTER LANGUAGE=PCL\r\n\x1bEhello\x0c\x1bE\x1b%-12345X"
+    for data in (pcl, wrapped_postscript(1), b"%PDF-1.4\n", pcl * (JobReceiver.KEEP_FOR_ANALYSIS // len(pcl) + 1)):
+        receiver, _ = receive(intake, data)
+        receiver.commit()
+    assert committer.quick == [True, False, False, False]
