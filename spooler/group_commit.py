@@ -118,6 +118,13 @@ class GroupCommitter:
         return deferred
 
     @property
+    def busy(self) -> bool:
+        """Some job is under way: a quick unit submitted now goes to the committer's
+        thread (``submit``), so it is worth finding out whether a unit is quick."""
+        with self._lock:
+            return self._outstanding > 0
+
+    @property
     def idle(self) -> bool:
         """Nothing submitted is still waiting for its outcome."""
         with self._lock:

@@ -1,6 +1,8 @@
 """Page analysis never runs on the reactor: a PostScript section that ends mid-stream (a
 driver's PJL wrapper) is interpreted by Ghostscript in a committer or analysis thread."""
 import threading
+
+import pytest
 import time
 
 from spooler.config import GatewayConfig
@@ -31,6 +33,8 @@ class RecordingAnalyzer(Analyzer):
 
 class HandsOver:
     """A committer that runs make_record in a thread of its own, as the real one does."""
+
+    busy = True  # as if other jobs were under way, so that every job is judged
 
     def __init__(self):
         self.records = []
@@ -138,3 +142,12 @@ def test_only_small_jobs_that_only_scan_may_be_recorded_in_the_committers_own_th
         receiver, _ = receive(intake, data)
         receiver.commit()
     assert committer.quick == [True, False, False, False]
+
+
+def test_an_idle_committer_is_not_asked_to_take_jobs_quickly(tmp_path, monkeypatch):
+    intake, committer = pipeline(tmp_path, [])
+    committer.busy = False
+    monkeypatch.setattr(JobReceiver, "quick_to_record", property(lambda self: pytest.fail("judged for nothing")))
+    receiver, _ = receive(intake, b"\x1bEhello\x0c")
+    receiver.commit()
+    assert committer.quick == [False]

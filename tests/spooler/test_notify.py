@@ -368,6 +368,8 @@ def test_the_intake_hook_runs_after_the_callers_own_callbacks(tmp_path):
     order = []
 
     class Committer:
+        busy = False
+
         def submit(self, files, quick=False):
             self.deferred = Deferred()
             return self.deferred
