@@ -10,13 +10,18 @@ keeps the bytes in order, and hands anything the socket did not take (or any err
 
 ``loseConnection`` waits for a turn of the loop the same way, even with nothing to send;
 on RAW the close is the acknowledgement. ``close_now`` sends the FIN at once (a shutdown
-of our sending side) and leaves the rest of the closing to Twisted.
+of our sending side) and leaves the rest of the closing to Twisted. When the peer has
+already finished sending (a RAW client half-closes after its job) there is nothing left
+for Twisted to wait for either, and ``close_now`` ends the connection there and then, as
+Twisted's own ``loseConnection`` does on a connection whose writing side is already shut:
+no writer registered, no turn of the loop, one shutdown instead of two.
 """
 from __future__ import annotations
 
 import socket
 
-from twisted.internet import tcp
+from twisted.internet import main, tcp
+from twisted.python.failure import Failure
 
 
 def _nothing_waiting(transport) -> bool:
@@ -45,9 +50,15 @@ def write_now(transport, data: bytes) -> None:
         transport.write(data[sent:])
 
 
-def close_now(transport) -> None:
+def close_now(transport, *, peer_finished: bool = False) -> None:
     """``transport.loseConnection()``, with the FIN sent immediately when nothing is
-    waiting to be sent before it."""
+    waiting to be sent before it. ``peer_finished``: the peer half-closed and reading has
+    stopped (``readConnectionLost``), so with nothing to send the connection is ended
+    now and the protocol's ``connectionLost`` runs before this returns."""
+    if peer_finished and _nothing_waiting(transport):
+        transport.stopWriting()
+        transport.connectionLost(Failure(main.CONNECTION_DONE))  # shuts down, closes
+        return
     if _nothing_waiting(transport):
         try:
             transport.socket.shutdown(socket.SHUT_WR)

@@ -65,7 +65,7 @@ class RawProtocol(Protocol, TimeoutMixin):
         receiver.commit().addCallbacks(self._committed, self._commit_failed)
 
     def _committed(self, _jobs):
-        close_now(self.transport)
+        close_now(self.transport, peer_finished=True)
 
     def writeConnectionLost(self):
         pass

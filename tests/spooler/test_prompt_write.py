@@ -3,6 +3,7 @@ import socket
 
 import pytest
 from twisted.internet import tcp
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport
 
@@ -109,3 +110,39 @@ def test_a_close_waits_behind_bytes_not_yet_sent(connection):
     peer.setblocking(False)
     with pytest.raises(BlockingIOError):
         peer.recv(100)  # neither the bytes nor the end went ahead of the reactor
+
+
+class RecordingProtocol(Protocol):
+    def __init__(self):
+        self.lost = []
+
+    def connectionLost(self, reason):
+        self.lost.append(reason)
+
+
+def test_a_close_after_the_peer_finished_ends_the_connection_before_returning():
+    ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    ours.setblocking(False)
+    peer.settimeout(5)
+    reactor = WatchingReactor()
+    protocol = RecordingProtocol()
+    server = tcp.Server(ours, protocol, ("127.0.0.1", 5150), None, 1, reactor)
+    protocol.makeConnection(server)
+    try:
+        peer.shutdown(socket.SHUT_WR)  # the client's half-close: its job is sent
+        close_now(server, peer_finished=True)
+        assert peer.recv(10) == b""  # an orderly end, no reset
+        assert len(protocol.lost) == 1 and protocol.lost[0].check(ConnectionDone)
+        assert reactor.writers == set()  # nothing left for a turn of the reactor
+        assert ours.fileno() == -1  # the socket is closed, not left to Twisted
+    finally:
+        peer.close()
+
+
+def test_a_close_after_the_peer_finished_still_waits_behind_bytes_not_yet_sent(connection):
+    server, peer, reactor = connection
+    server.write(b"status")
+    close_now(server, peer_finished=True)
+    assert server.disconnecting and server in reactor.writers  # Twisted sends, then closes
+    server.doWrite()
+    assert peer.recv(100) == b"status"
