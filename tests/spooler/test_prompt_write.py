@@ -29,13 +29,21 @@ class WatchingReactor:
         self.writers.discard(selectable)
 
 
+class RecordingProtocol(Protocol):
+    def __init__(self):
+        self.lost = []
+
+    def connectionLost(self, reason):
+        self.lost.append(reason)
+
+
 @pytest.fixture
 def connection():
     ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     ours.setblocking(False)
     peer.settimeout(5)
     reactor = WatchingReactor()
-    protocol = Protocol()
+    protocol = RecordingProtocol()
     server = tcp.Server(ours, protocol, ("127.0.0.1", 5150), None, 1, reactor)
     protocol.makeConnection(server)
     yield server, peer, reactor
@@ -112,31 +120,15 @@ def test_a_close_waits_behind_bytes_not_yet_sent(connection):
         peer.recv(100)  # neither the bytes nor the end went ahead of the reactor
 
 
-class RecordingProtocol(Protocol):
-    def __init__(self):
-        self.lost = []
-
-    def connectionLost(self, reason):
-        self.lost.append(reason)
-
-
-def test_a_close_after_the_peer_finished_ends_the_connection_before_returning():
-    ours, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    ours.setblocking(False)
-    peer.settimeout(5)
-    reactor = WatchingReactor()
-    protocol = RecordingProtocol()
-    server = tcp.Server(ours, protocol, ("127.0.0.1", 5150), None, 1, reactor)
-    protocol.makeConnection(server)
-    try:
-        peer.shutdown(socket.SHUT_WR)  # the client's half-close: its job is sent
-        close_now(server, peer_finished=True)
-        assert peer.recv(10) == b""  # an orderly end, no reset
-        assert len(protocol.lost) == 1 and protocol.lost[0].check(ConnectionDone)
-        assert reactor.writers == set()  # nothing left for a turn of the reactor
-        assert ours.fileno() == -1  # the socket is closed, not left to Twisted
-    finally:
-        peer.close()
+def test_a_close_after_the_peer_finished_ends_the_connection_before_returning(connection):
+    server, peer, reactor = connection
+    protocol, ours = server.protocol, server.socket
+    peer.shutdown(socket.SHUT_WR)  # the client's half-close: its job is sent
+    close_now(server, peer_finished=True)
+    assert peer.recv(10) == b""  # an orderly end, no reset
+    assert len(protocol.lost) == 1 and protocol.lost[0].check(ConnectionDone)
+    assert reactor.writers == set()  # nothing left for a turn of the reactor
+    assert ours.fileno() == -1  # the socket is closed, not left to Twisted
 
 
 def test_a_close_after_the_peer_finished_still_waits_behind_bytes_not_yet_sent(connection):
