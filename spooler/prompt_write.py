@@ -55,13 +55,16 @@ def close_now(transport, *, peer_finished: bool = False) -> None:
     waiting to be sent before it. ``peer_finished``: the peer half-closed and reading has
     stopped (``readConnectionLost``), so with nothing to send the connection is ended
     now and the protocol's ``connectionLost`` runs before this returns."""
-    if peer_finished and _nothing_waiting(transport):
-        transport.stopWriting()
-        transport.connectionLost(Failure(main.CONNECTION_DONE))  # shuts down, closes
+    if not _nothing_waiting(transport):
+        transport.loseConnection()  # Twisted sends what waits, then closes
         return
-    if _nothing_waiting(transport):
-        try:
-            transport.socket.shutdown(socket.SHUT_WR)
-        except OSError:  # already gone: Twisted's close reports it
-            pass
+    if peer_finished:
+        # What loseConnection does itself once writing is shut: stop watching the
+        # socket, shut it down and close it, and tell the protocol.
+        transport.connectionLost(Failure(main.CONNECTION_DONE))
+        return
+    try:
+        transport.socket.shutdown(socket.SHUT_WR)
+    except OSError:  # already gone: Twisted's close reports it
+        pass
     transport.loseConnection()
