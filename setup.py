@@ -35,7 +35,8 @@ setup(
     version="0.1.0",
     description="Print-release and print-accounting gateway",
     python_requires=">=3.11",
-    packages=find_packages(include=["spooler*", "accounting*", "release_api*", "panel_menus*"]),
+    packages=find_packages(include=["gateway*", "spooler*", "accounting*", "release_api*", "panel_menus*"]),
+    py_modules=["printgate_errors"],
     package_data={
         "accounting": ["migrations/*.ini", "migrations/*.py", "migrations/versions/*.py"],
         "panel_menus": ["templates/**/*", "static/**/*", "*.toml"],
@@ -69,5 +70,5 @@ setup(
             "atheris>=2.3,<4; platform_machine == 'x86_64'",
         ],
     },
-    entry_points={"console_scripts": ["printgate = spooler.cli:main"]},
+    entry_points={"console_scripts": ["printgate = gateway.cli:main"]},
 )

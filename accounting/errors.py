@@ -1,5 +1,5 @@
 """Errors of the accounting side. Each carries the data a reply or a log line needs."""
-from spooler.pdl.errors import PrintgateError
+from printgate_errors import PrintgateError
 
 
 class AccountingError(PrintgateError):

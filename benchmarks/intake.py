@@ -71,7 +71,7 @@ class Gateway:
 
     def start(self, timeout: float = 30.0) -> "Gateway":
         self.root.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "spooler", "--data-dir", str(self.data_dir), "serve", "--bind", HOST,
+        args = [sys.executable, "-m", "gateway", "--data-dir", str(self.data_dir), "serve", "--bind", HOST,
                 "--lpd-port", str(self.ports["lpd"]), "--raw-port", str(self.ports["raw"]),
                 "--ipp-port", str(self.ports["ipp"]), "--https-port", "0"]
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -52,7 +52,7 @@ from accounting.pricing import PriceList  # noqa: E402
 from accounting.schema import accounts, cards, jobs, ledger_entries, queues, users  # noqa: E402
 from accounting.service import AccountingService  # noqa: E402
 from release_api.device_auth import DeviceRequestSigner  # noqa: E402
-from release_api.gateway_services import (  # noqa: E402
+from gateway.panel_services import (  # noqa: E402
     GatewayPanelServices, device_secret_name, encode_panel_credential, new_device_secret,
 )
 from release_api.server import listen_release_api  # noqa: E402

@@ -2,7 +2,7 @@
 in one place: ``release_api/panel.py``'s ``ERROR_RESPONSES`` table."""
 from __future__ import annotations
 
-from spooler.pdl.errors import PrintgateError
+from printgate_errors import PrintgateError
 
 
 class ReleaseApiError(PrintgateError):

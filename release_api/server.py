@@ -1,5 +1,5 @@
 """Wiring of the HTTPS release service: the panel under ``/panel``, TLS on the HTTPS
-port, and a plain-HTTP port that only redirects. ``spooler.service`` (or a test) calls
+port, and a plain-HTTP port that only redirects. ``gateway.process`` (or a test) calls
 ``listen_release_api`` with the services and the reactor.
 
 The HTTPS port also serves ``ipps://host:<port>/printers/<queue>`` when given an IPP

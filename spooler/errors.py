@@ -3,7 +3,7 @@
 Each protocol maps these to its own error reply in one table (see ``spooler/lpd/replies.py``
 and friends); exceptions carry the data a log line or a reply needs.
 """
-from spooler.pdl.errors import PrintgateError
+from printgate_errors import PrintgateError
 
 __all__ = [
     "PrintgateError",

@@ -16,7 +16,7 @@ from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
 from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
-from spooler.job_control import end_job
+from gateway.end_job import end_job
 from spooler.lpd import parser as ev
 from spooler.lpd.assembly import JobAssembly
 from spooler.lpd.controlfile import parse_control_file

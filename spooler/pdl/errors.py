@@ -1,13 +1,7 @@
-"""The root of Printgate's exceptions, and the analyzer's own.
+"""The analyzer's errors (the root ``PrintgateError`` is in ``printgate_errors``)."""
+from printgate_errors import PrintgateError
 
-The root lives here because ``spooler.pdl`` is the one package every other package of ours
-may import (``accounting`` may import nothing of ours but the facts type), so each package's
-base error can derive from it without breaking the import rules in DESIGN.md.
-"""
-
-
-class PrintgateError(Exception):
-    """Root of every error Printgate raises on purpose."""
+__all__ = ["PrintgateError", "AnalyzerError", "AnalyzerUsageError"]
 
 
 class AnalyzerError(PrintgateError):

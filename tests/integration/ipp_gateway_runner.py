@@ -16,7 +16,7 @@ from twisted.logger import globalLogBeginner, textFileLogObserver
 
 from spooler.config import GatewayConfig
 from spooler.ipp.protocol import IppFactory
-from spooler.service import Gateway
+from gateway.process import Gateway
 
 
 def main():

@@ -151,7 +151,7 @@ class RunningGateway:
 
     def jobs(self) -> list[dict]:
         out = subprocess.run(
-            [sys.executable, "-m", "spooler", "--data-dir", str(self.data_dir), "jobs", "list",
+            [sys.executable, "-m", "gateway", "--data-dir", str(self.data_dir), "jobs", "list",
              "--all", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60, check=True,
             env=dict(os.environ, PYTHONPATH=str(ROOT)))
         return json.loads(out.stdout)

@@ -200,7 +200,7 @@ def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool
 
 
 def set_pin(gateway: ReleaseGateway, username: str, pin: str) -> None:
-    subprocess.run([sys.executable, "-m", "spooler", "--data-dir", str(gateway.process.data_dir), "users", "set-pin",
+    subprocess.run([sys.executable, "-m", "gateway", "--data-dir", str(gateway.process.data_dir), "users", "set-pin",
                     username, "--stdin"], input=pin + "\n", text=True, check=True, capture_output=True, cwd=ROOT,
                    env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
 

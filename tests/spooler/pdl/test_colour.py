@@ -138,7 +138,7 @@ def test_the_cli_reports_colour_and_switches_it_off(tmp_path):
     job.write_bytes(ps_document(BODIES))
     rows = []
     for flags in ([], ["--no-colour"], ["--no-interpret"]):
-        out = subprocess.run([sys.executable, "-m", "spooler", "analyze", "--json", *flags, str(job)],
+        out = subprocess.run([sys.executable, "-m", "gateway", "analyze", "--json", *flags, str(job)],
                              capture_output=True, text=True, check=True).stdout
         rows.append(json.loads(out))
     assert [(r["color_pages"], r["mono_pages"]) for r in rows] == [(TRUTH, len(BODIES) - TRUTH), (None, None), (None, None)]

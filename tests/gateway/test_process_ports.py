@@ -2,7 +2,7 @@
 from twisted.internet.error import CannotListenError
 
 from spooler.config import GatewayConfig
-from spooler.service import Gateway
+from gateway.process import Gateway
 
 
 class FakePort:

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from spooler.cli import main
+from gateway.cli import main
 
 
 @pytest.fixture

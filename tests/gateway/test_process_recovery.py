@@ -5,7 +5,7 @@ from twisted.python.threadpool import ThreadPool
 
 from accounting.records import NewJob
 from spooler.config import GatewayConfig
-from spooler.service import Gateway
+from gateway.process import Gateway
 
 
 class QuietReactor:
@@ -58,7 +58,7 @@ def test_a_job_left_releasing_by_a_crash_is_held_again_and_not_charged(tmp_path)
 
 
 def test_a_small_job_lives_in_the_database_until_the_change_that_ends_it(tmp_path):
-    from spooler.job_control import end_job_now
+    from gateway.end_job import end_job_now
 
     gateway = open_gateway(tmp_path)
     try:

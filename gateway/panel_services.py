@@ -42,7 +42,7 @@ from release_api.services import (
 )
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
-from spooler.job_control import end_job
+from gateway.end_job import end_job
 
 log = Logger()
 

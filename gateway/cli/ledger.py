@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from spooler.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:

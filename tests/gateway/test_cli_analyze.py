@@ -9,7 +9,7 @@ def test_analyze_prints_one_json_object_per_file(tmp_path):
     job.write_bytes(b"\x1b%-12345X@PJL SET QTY=2\r\n@PJL ENTER LANGUAGE=PCL\r\n\x1bEone\x0ctwo\x0c\x1bE\x1b%-12345X")
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
-    out = subprocess.run([sys.executable, "-m", "spooler", "analyze", "--json", str(job), str(junk)],
+    out = subprocess.run([sys.executable, "-m", "gateway", "analyze", "--json", str(job), str(junk)],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     rows = [json.loads(line) for line in out]
     assert [r["path"] for r in rows] == [str(job), str(junk)]
@@ -19,6 +19,6 @@ def test_analyze_prints_one_json_object_per_file(tmp_path):
 
 
 def test_a_missing_file_is_an_error_line_and_a_failing_status(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "spooler", "analyze", str(tmp_path / "nope")],
+    proc = subprocess.run([sys.executable, "-m", "gateway", "analyze", str(tmp_path / "nope")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "error" in proc.stderr

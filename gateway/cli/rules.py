@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from spooler.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def _rule_options(parser, *, name_required=True) -> None:

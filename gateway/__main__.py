@@ -1,5 +1,5 @@
 import sys
 
-from spooler.cli import main
+from gateway.cli import main
 
 sys.exit(main())

@@ -4,7 +4,7 @@ gateway runs. How to restore is in ``accounting.backup``; ``--restore-from DIR``
 (stop the gateway first)."""
 from __future__ import annotations
 
-from spooler.cli.accounts import reports_errors
+from gateway.cli.accounts import reports_errors
 
 
 def register(subparsers) -> None:

@@ -28,7 +28,7 @@ def run(args) -> int:
 
     from spooler.config import ConfigError, load_config
     from spooler.logs import gateway_log_observer
-    from spooler.service import Gateway
+    from gateway.process import Gateway
 
     try:
         config = load_config(args.config, args.data_dir)

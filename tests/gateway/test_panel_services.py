@@ -18,7 +18,7 @@ from accounting.pricing import PriceList
 from accounting.records import NewJob
 from accounting.service import AccountingService
 from release_api.errors import JobNotFound, LockedOut, LoginFailed, UnknownCard
-from release_api.gateway_services import (
+from gateway.panel_services import (
     GatewayPanelServices, device_secret_name, encode_panel_credential, new_device_secret,
 )
 from release_api.services import PanelServices, PanelUser

@@ -10,7 +10,7 @@ import getpass
 import json
 import sys
 
-from spooler.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:

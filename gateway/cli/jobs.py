@@ -74,7 +74,7 @@ def show_job(args) -> int:
 
 def delete_job(args) -> int:
     from accounting.errors import AccountingError
-    from spooler.job_control import end_job_now
+    from gateway.end_job import end_job_now
     from spooler.spool import SpoolStore
 
     config, store = _open(args)

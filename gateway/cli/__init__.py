@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-#: Modules of ``spooler.cli`` that add a command group; each defines ``register``.
+#: Modules of ``gateway.cli`` that add a command group; each defines ``register``.
 COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup",
                    "devices")
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=None, help="TOML configuration file (optional)")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        module = importlib.import_module(f"spooler.cli.{name}")
+        module = importlib.import_module(f"gateway.cli.{name}")
         module.register(subparsers)
     return parser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 
-from spooler.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
@@ -52,7 +52,7 @@ def _endpoint(protocol: str, text: str) -> str:
 @reports_errors
 def add_device(args) -> int:
     from panel_menus.menus import SCREEN_SIZES
-    from release_api.gateway_services import (
+    from gateway.panel_services import (
         DEVICE_NAME, device_secret_name, encode_panel_credential, new_device_secret,
     )
     from spooler.forward.errors import BadTarget
@@ -89,7 +89,7 @@ def add_device(args) -> int:
 
 @reports_errors
 def list_devices(args) -> int:
-    from release_api.gateway_services import decode_panel_credential, device_secret_name
+    from gateway.panel_services import decode_panel_credential, device_secret_name
 
     core = open_core(args)
     rows = []
@@ -114,7 +114,7 @@ def list_devices(args) -> int:
 
 @reports_errors
 def revoke_device(args) -> int:
-    from release_api.gateway_services import device_secret_name
+    from gateway.panel_services import device_secret_name
 
     core = open_core(args)
     device = core.devices.get(args.name)

@@ -18,7 +18,7 @@ from spooler.config import DEFAULT_PORTS, GatewayConfig
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline, admission
 from spooler.lpd.protocol import LpdFactory
-from spooler.notify import Notifier, SmtpSettings
+from gateway.notify import Notifier, SmtpSettings
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -167,7 +167,7 @@ class Gateway:
         """The accounting-backed services of the printer panels, releasing through a
         ``Forwarder`` on this reactor. Someone is standing at the printer waiting: an
         unreachable printer is tried 3 times within a few seconds, not for a minute."""
-        from release_api.gateway_services import GatewayPanelServices
+        from gateway.panel_services import GatewayPanelServices
         from spooler.forward import Forwarder, RetryPolicy, Timeouts
 
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,

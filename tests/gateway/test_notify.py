@@ -28,7 +28,7 @@ from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from spooler.config import load_config
-from spooler.notify import Notification, Notifier, SmtpSettings, WebhookPolicy
+from gateway.notify import Notification, Notifier, SmtpSettings, WebhookPolicy
 from tests.fixtures.peers import free_port
 
 pytestmark = pytest.mark.timeout(30)
@@ -396,7 +396,7 @@ def test_the_gateway_hands_notify_entries_over_once_the_job_is_recorded_and_expi
     from twisted.internet.defer import succeed
 
     from spooler.config import GatewayConfig
-    from spooler.service import Gateway
+    from gateway.process import Gateway
 
     gateway = Gateway(GatewayConfig(data_dir=tmp_path), reactor=reactor)
     gateway.notifier = RecordingNotifier()
