@@ -118,6 +118,9 @@ class AccountingCore:
     def charge_release(self, job_id: int, device: str | None, idempotency_key: str, actor: str) -> LedgerEntry:
         return self.release.charge_release(job_id, device, idempotency_key, actor)
 
+    def mark_charge_pending(self, job_id: int, device: str | None, reason: str, *, actor: str) -> HeldJob:
+        return self.release.mark_charge_pending(job_id, device, reason, actor=actor)
+
     def fail_release(self, job_id: int, reason: str, *, actor: str = "release") -> HeldJob:
         return self.release.fail_release(job_id, reason, actor=actor)
 

@@ -20,7 +20,8 @@ from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
 #: Which state may follow which. Every change goes through ``JobStore.change_state``.
 TRANSITIONS = {
     "held": {"releasing", "canceled", "expired", "deleted"},
-    "releasing": {"released", "held", "aborted"},
+    "releasing": {"released", "held", "aborted", "charge_pending"},
+    "charge_pending": {"released"},
     "aborted": {"held", "deleted", "expired"},
     "released": set(),
     "canceled": set(),

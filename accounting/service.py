@@ -70,6 +70,18 @@ class AccountingService:
         """Deferred[LedgerEntry]: charge once, after the device accepted the job."""
         return self._run(self.core.charge_release, job_id, device, idempotency_key, actor)
 
+    def mark_charge_pending(self, job_id, device, reason, *, actor):
+        """Deferred[HeldJob] now charge_pending: printed, reservation kept, charge to follow."""
+        return self._run(self.core.mark_charge_pending, job_id, device, reason, actor=actor)
+
+    def quote(self, job, device):
+        """Deferred[DeviceQuote]: ``job`` (a HeldJob) priced at ``device`` (a Device or None)."""
+        return self._run(self.core.release.quote, job, device)
+
+    def get_device(self, name):
+        """Deferred[Device]; errback UnknownDevice."""
+        return self._run(self.core.devices.get, name)
+
     def fail_release(self, job_id, reason, *, actor="release"):
         """Deferred[HeldJob] back on hold; reservation dropped, nothing charged."""
         return self._run(self.core.fail_release, job_id, reason, actor=actor)
