@@ -37,8 +37,6 @@ from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
-#: How often jobs that printed but could not be charged are tried again.
-CHARGE_RETRY_SECONDS = 30.0
 #: Plain-HTTP port that only redirects to HTTPS: (standard, fallback). It listens only
 #: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
 #: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
@@ -126,14 +124,22 @@ class Gateway:
 
     def start_housekeeping(self) -> None:
         """Every minute, expire held jobs (deleting their spool bytes); every
-        ``CHARGE_RETRY_SECONDS``, charge jobs that printed but could not be charged; once
-        a day, purge history past its retention."""
+        ``[release] charge_retry_seconds``, charge jobs that printed but could not be
+        charged; once a day, purge history past its retention."""
         self._every(60, self.expire_jobs, "expiry")
-        self._every(CHARGE_RETRY_SECONDS, self.releases.settle_pending_charges, "pending charges")
+        self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
         self._every(24 * 3600, self.accounting.purge_retention, "retention")
 
     def _every(self, seconds: float, work, name: str) -> None:
-        loop = LoopingCall(work)
+        """Run ``work`` every ``seconds``; a run that fails (the database is away) is
+        logged and the next one comes as planned — housekeeping never stops for good."""
+        def run():
+            def failed(failure):
+                log.warn("{name} failed, tried again in {seconds} s: {error}", name=name, seconds=seconds,
+                         error=failure.getErrorMessage())
+            return maybeDeferred(work).addErrback(failed)
+
+        loop = LoopingCall(run)
         loop.clock = self.reactor
         loop.start(seconds, now=True).addErrback(lambda f: log.failure("{name} stopped", f, name=name))
         self._loops.append(loop)
