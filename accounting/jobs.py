@@ -238,10 +238,6 @@ class JobStore:
         with self.db.reader.connect() as conn:
             return set(conn.execute(select(spool_blobs.c.spool_name).where(spool_blobs.c.node == node)).scalars())
 
-    def remove_spool_blob(self, spool_name: str) -> bool:
-        with self.db.writer.begin() as conn:
-            return conn.execute(delete(spool_blobs).where(spool_blobs.c.spool_name == spool_name)).rowcount > 0
-
     # -- changing state -----------------------------------------------------------------
     def change_state(self, job_id: int, new_state: str, *, actor: str, reason: str = "",
                      expect: tuple[str, ...] | None = None) -> HeldJob:

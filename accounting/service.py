@@ -1,4 +1,4 @@
-"""The accounting service API that the spooler and the web side call.
+"""The accounting service API that the application layer's use cases call.
 
 Every method returns a Deferred and runs its database work in a thread pool, so the
 reactor never waits on a query; results are plain dataclasses. Code already running off
@@ -120,9 +120,6 @@ class AccountingService:
 
     def grant_quotas(self, now=None):
         return self._run(self.core.quotas.grant_due, now)
-
-    def flush_policy_records(self):
-        return self._run(self.core.decisions.flush)
 
     def close(self) -> None:
         try:

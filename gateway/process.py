@@ -61,6 +61,7 @@ class Gateway:
         self.listeners: list[Listener] = []
         self.factories = {}
         self._loops: list[LoopingCall] = []
+        self.panel_url: str | None = None  # once HTTPS listens
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
@@ -268,7 +269,7 @@ class Gateway:
         # the connections close (loseConnection flushes what was written).
         yield deferToThread(self.committer.stop)
         for factory in self.factories.values():
-            for protocol in list(getattr(factory, "connections", ())):
+            for protocol in list(factory.connections):
                 protocol.transport.loseConnection()
         if dropped:
             log.info("discarded {count} job(s) still being received", count=dropped)

@@ -65,3 +65,46 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from gateway.process import Gateway\n")
     assert (2, "gateway.process") in list(imported_modules(module))
+
+
+MODULE_REASON = "# Imports inside functions:"
+
+
+def imports_inside_functions(path: Path):
+    """(line, module) of every import of our own packages made inside a function, unless
+    a comment says why: on that line, on the line above, or once for the whole module
+    (a line starting with ``# Imports inside functions:``)."""
+    text = path.read_text()
+    if any(line.startswith(MODULE_REASON) for line in text.splitlines()):
+        return []
+    lines = text.splitlines()
+    found = []
+    for function in ast.walk(ast.parse(text, filename=str(path))):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            modules = []
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            for module in modules:
+                said = "#" in lines[node.lineno - 1] or lines[node.lineno - 2].strip().startswith("#")
+                if module.split(".")[0] in OURS and not said:
+                    found.append((node.lineno, module))
+    return sorted(set(found))
+
+
+def test_imports_of_our_own_inside_functions_say_why():
+    unexplained = [(str(path.relative_to(ROOT)), line, module)
+                   for package in ALLOWED for path in sorted((ROOT / package).rglob("*.py"))
+                   for line, module in imports_inside_functions(path)]
+    assert unexplained == []
+
+
+def test_an_unexplained_import_inside_a_function_is_found(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    x = 1\n    from accounting.jobs import JobStore\n")
+    assert imports_inside_functions(module) == [(3, "accounting.jobs")]
+    module.write_text("def f():\n    # cycle: jobs imports this module\n    from accounting.jobs import JobStore\n")
+    assert imports_inside_functions(module) == []

@@ -6,6 +6,9 @@ and a new HMAC secret — once; only the encrypted secret is kept. ``revoke`` bl
 secret: the printer's next panel request is refused."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors

@@ -2,6 +2,9 @@
 server uses (safe while it runs: SQLite WAL readers never block the server)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import argparse
 import json
 import sys

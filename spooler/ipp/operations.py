@@ -254,7 +254,7 @@ class IppService:
     def _recovered(self, jobs) -> None:
         ids = holds = 0
         for job in jobs:
-            if getattr(job, "protocol", "ipp") != "ipp":
+            if job.protocol != "ipp":
                 continue
             ref = job.client_job_ref or ""
             tail = ref[len(CLIENT_REF_PREFIX):] if ref.startswith(CLIENT_REF_PREFIX) else ""
@@ -314,7 +314,7 @@ class IppService:
         queue = self._target_queue(message, op)
         scheme = "ipps" if secure else "ipp"
         printer_uri = f"{scheme}://{host_header}/printers/{queue.name}"
-        if getattr(queue, "require_authentication", False) and not authenticated_user \
+        if queue.require_authentication and not authenticated_user \
                 and message.code not in OPEN_OPERATIONS:
             raise self._authentication_required(queue, host_header, secure)
         user = self._requesting_user(op, queue, authenticated_user, peer)
@@ -340,8 +340,8 @@ class IppService:
         ipps:// URI only (when there is one): Basic credentials are refused over plain
         HTTP, so the plain URI could not take a job."""
         queue = request.queue
-        required = bool(getattr(queue, "require_authentication", False))
-        trusted = bool(getattr(queue, "trust_client_user", True))
+        required = bool(queue.require_authentication)
+        trusted = bool(queue.trust_client_user)
         unauthenticated = "requesting-user-name" if trusted else "none"
         secure = request.printer_uri.startswith("ipps:")
         host = _host_only(request.printer_uri.split("://", 1)[1].split("/", 1)[0])
@@ -696,7 +696,7 @@ class IppService:
         return d.addCallback(checked)
 
     def max_job_size(self) -> int:
-        return int(getattr(self.config, "max_job_size", 2 << 30))
+        return int(self.config.max_job_size)
 
     # ------------------------------------------------------------ finding jobs
 
@@ -767,7 +767,7 @@ class IppService:
         return self.view(held)
 
     def intake_accepting(self) -> bool:
-        return bool(getattr(self.intake, "accepting", True))
+        return bool(self.intake.accepting)
 
     def queued_job_count(self, request: IppRequest) -> Deferred:
         return self.jobs.count_jobs(queue=request.queue.name, states=NOT_COMPLETED)
@@ -1104,7 +1104,7 @@ def _get_printer_attributes(service: IppService, request: IppRequest):
     def answer(count):
         now = max(1, int(service.clock.seconds()))
         ctx = PrinterContext(
-            queue=request.queue.name, description=getattr(request.queue, "description", ""),
+            queue=request.queue.name, description=request.queue.description,
             printer_uri=request.printer_uri, uuid=queue_uuid(service.gateway_id, request.queue.name),
             up_time=now, start_time=service.start_time, queued_jobs=count + sum(
                 1 for j in service.pending.values() if j.state == "pending"),

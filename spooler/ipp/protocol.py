@@ -495,7 +495,7 @@ class IppFactory(Factory):
         self.limits = limits or Limits()
         self.secure = secure
         self.connection_limits = connection_limits or limits_from_config(config)
-        self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
+        self.max_job_size = int(config.max_job_size)
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
         self.caps = ConnectionCaps(self.connection_limits.max_connections, self.connection_limits.max_per_address,
                                    what="IPP connections")
