@@ -8,11 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from accounting import listings
 from accounting.audit import audit
 from accounting.database import Database
 from accounting.errors import CsvImportError, DuplicateCard, DuplicateUser, UnknownUser
@@ -177,38 +177,15 @@ class UserStore:
     def get_user(self, username_or_id) -> User:
         with self.db.reader.connect() as conn:
             user_id, _ = self._user_id(conn, username_or_id)
-            return self._users(conn, users.c.id == user_id)[0]
+            return listings.list_users(self._listing_reader(conn), user_id=user_id)[0]
 
     def list_users(self, *, group: str | None = None, limit: int | None = None) -> list[User]:
+        """The query ``printgate users list`` runs (``accounting.listings``)."""
         with self.db.reader.connect() as conn:
-            where = None
-            if group is not None:
-                where = users.c.id.in_(select(user_groups.c.user_id).join(groups, groups.c.id == user_groups.c.group_id)
-                                       .where(groups.c.name == group))
-            return self._users(conn, where, limit=limit)
+            return listings.list_users(self._listing_reader(conn), group=group, limit=limit)
 
-    def _users(self, conn, where, limit=None) -> list[User]:
-        query = (select(users, accounts.c.id.label("account_id"), accounts.c.balance)
-                 .outerjoin(accounts, accounts.c.user_id == users.c.id).order_by(users.c.username))
-        if where is not None:
-            query = query.where(where)
-        if limit:
-            query = query.limit(limit)
-        rows = conn.execute(query).all()
-        ids = [r.id for r in rows]
-        group_names, card_numbers = defaultdict(list), defaultdict(list)
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            for user_id, name in conn.execute(select(user_groups.c.user_id, groups.c.name)
-                                              .join(groups, groups.c.id == user_groups.c.group_id)
-                                              .where(user_groups.c.user_id.in_(chunk)).order_by(groups.c.name)):
-                group_names[user_id].append(name)
-            for user_id, number in conn.execute(select(cards.c.user_id, cards.c.number)
-                                                .where(cards.c.user_id.in_(chunk)).order_by(cards.c.id)):
-                card_numbers[user_id].append(number)
-        return [User(id=r.id, username=r.username, full_name=r.full_name, email=r.email, cost_center=r.cost_center,
-                     enabled=r.enabled, source=r.source, groups=group_names[r.id], cards=card_numbers[r.id],
-                     has_pin=r.pin_hash is not None, account_id=r.account_id, balance=r.balance)
-                for r in rows]
+    def _listing_reader(self, conn) -> listings.Reader:
+        return listings.Reader.on(conn.connection.driver_connection, is_sqlite=self.db.is_sqlite)
 
     # -- CSV import -------------------------------------------------------------------------
     def import_csv(self, text: str, *, actor: str = "admin") -> int:

@@ -13,7 +13,7 @@ import getpass
 import json
 import sys
 
-from gateway.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, open_listing, reports_errors
 
 
 def register(subparsers) -> None:
@@ -94,18 +94,22 @@ def _balances_to_minor_units(text: str) -> str:
 
 @reports_errors
 def list_users(args) -> int:
+    """``NUMBER`` is what a person types on the PIN pad before their PIN."""
+    from accounting.listings import list_users as listed_users
     from accounting.money import format_amount
 
-    core = open_core(args)
-    users = core.users.list_users(group=args.group)
+    _, reader = open_listing(args)
+    users = listed_users(reader, group=args.group)
     if args.json:
-        print(json.dumps([{**u.__dict__} for u in users], indent=2))
+        print(json.dumps([{**u.__dict__, "number": u.id} for u in users], indent=2))
         return 0
-    print(f"{'USERNAME':<20} {'NAME':<24} {'COST CENTER':<12} {'BALANCE':>10} {'PIN':<3} {'CARDS':>5}  GROUPS")
+    print(f"{'NUMBER':>6}  {'USERNAME':<20} {'NAME':<24} {'COST CENTER':<12} {'BALANCE':>10} {'PIN':<3} {'CARDS':>5} "
+          f" {'STATE':<8} GROUPS")
     for u in users:
         balance = "" if u.balance is None else format_amount(u.balance)
-        print(f"{u.username[:20]:<20} {u.full_name[:24]:<24} {u.cost_center[:12]:<12} {balance:>10} "
-              f"{'yes' if u.has_pin else 'no':<3} {len(u.cards):>5}  {','.join(u.groups)}")
+        print(f"{u.id:>6}  {u.username[:20]:<20} {u.full_name[:24]:<24} {u.cost_center[:12]:<12} {balance:>10} "
+              f"{'yes' if u.has_pin else 'no':<3} {len(u.cards):>5}  {'enabled' if u.enabled else 'disabled':<8} "
+              f"{','.join(u.groups)}")
     return 0
 
 
