@@ -124,7 +124,7 @@ def list_users(reader: Reader, *, group: str | None = None, user_id: int | None 
         params.append(user_id)
     rows = reader.rows(
         "SELECT u.id, u.username, u.full_name, u.email, u.cost_center, u.enabled, u.source, "
-        "u.pin_hash IS NOT NULL, a.id, a.balance FROM users u LEFT JOIN accounts a ON a.user_id = u.id "
+        "u.pin_hash IS NOT NULL, a.id, a.balance, u.deleted_at IS NOT NULL FROM users u LEFT JOIN accounts a ON a.user_id = u.id "
         f"{where} ORDER BY u.username" + (f" LIMIT {int(limit)}" if limit else ""), params)
     group_names, card_numbers = defaultdict(list), defaultdict(list)
     ids = [row[0] for row in rows]
@@ -138,7 +138,7 @@ def list_users(reader: Reader, *, group: str | None = None, user_id: int | None 
             card_numbers[user_id].append(number)
     return [User(id=r[0], username=r[1], full_name=r[2], email=r[3], cost_center=r[4], enabled=bool(r[5]),
                  source=r[6], groups=group_names[r[0]], cards=card_numbers[r[0]], has_pin=bool(r[7]),
-                 account_id=r[8], balance=r[9])
+                 account_id=r[8], balance=r[9], deleted=bool(r[10]))
             for r in rows]
 
 

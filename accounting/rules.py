@@ -311,6 +311,49 @@ class RuleStore:
             audit(conn, actor=actor, action="rule.enable" if enabled else "rule.disable", target=name)
         self.invalidate()
 
+    def replace(self, name: str, rule: Rule, *, actor: str = "admin") -> Rule:
+        """Change a rule in place (``printgate rules edit``): ``rule`` carries its new
+        name, action, conditions, params and enabled state; its position stays."""
+        validate(rule)
+        with self.db.writer.begin() as conn:
+            old = conn.execute(select(rules_table).where(rules_table.c.name == name)).first()
+            if old is None:
+                raise InvalidRule(name, "no such rule")
+            if rule.name != name and conn.execute(select(rules_table.c.id).where(rules_table.c.name == rule.name)).first():
+                raise InvalidRule(rule.name, "a rule with that name exists")
+            conn.execute(update(rules_table).where(rules_table.c.id == old.id).values(
+                name=rule.name, enabled=rule.enabled, conditions=json.dumps(rule.conditions), action=rule.action,
+                params=json.dumps(rule.params), updated_at=utcnow()))
+            audit(conn, actor=actor, action="rule.edit", target=name, old=_rule(old).to_json(),
+                  new=replace(rule, position=old.position).to_json())
+        self.invalidate()
+        return self.get(rule.name)
+
+    def move(self, name: str, *, before: str | None = None, after: str | None = None, actor: str = "admin") -> list[Rule]:
+        """Put a rule just before or after another one (first or last when neither is
+        given: ``after=""`` means last); the positions are renumbered 10, 20, 30 ...
+        Returns the rules in their new order."""
+        with self.db.writer.begin() as conn:
+            order = [row.name for row in conn.execute(select(rules_table.c.name)
+                                                       .order_by(rules_table.c.position, rules_table.c.id))]
+            for wanted in (name, before, after):
+                if wanted and wanted not in order:
+                    raise InvalidRule(wanted, "no such rule")
+            order.remove(name)
+            if before:
+                order.insert(order.index(before), name)
+            elif after:
+                order.insert(order.index(after) + 1, name)
+            elif after == "":
+                order.append(name)
+            else:
+                order.insert(0, name)
+            for index, each in enumerate(order, start=1):
+                conn.execute(update(rules_table).where(rules_table.c.name == each).values(position=index * 10))
+            audit(conn, actor=actor, action="rule.move", target=name, new=order)
+        self.invalidate()
+        return self.list()
+
     def remove(self, name: str, *, actor: str = "admin") -> None:
         with self.db.writer.begin() as conn:
             old = conn.execute(select(rules_table).where(rules_table.c.name == name)).first()

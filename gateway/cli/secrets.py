@@ -12,10 +12,8 @@ from __future__ import annotations
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
-import getpass
-import sys
-
 from gateway.cli.accounts import open_core, reports_errors
+from gateway.cli.prompts import read_secret_input
 
 
 def register(subparsers) -> None:
@@ -33,23 +31,10 @@ def secret_name(text: str) -> str:
     return text.strip().replace(".", "/", 1) if "/" not in text else text.strip()
 
 
-def read_secret(prompt: str) -> str:
-    """One line from standard input, or asked twice without echo on a terminal."""
-    if not sys.stdin.isatty():
-        value = sys.stdin.readline().rstrip("\r\n")
-    else:
-        value = getpass.getpass(f"{prompt}: ")
-        if getpass.getpass(f"{prompt} again: ") != value:
-            raise ValueError("the two entries differ")
-    if not value:
-        raise ValueError(f"no {prompt.lower()} given on standard input")
-    return value
-
-
 @reports_errors
 def set_secret(args) -> int:
     name = secret_name(args.name)
-    value = read_secret("Secret")
+    value = read_secret_input("secret", from_stdin=False)
     open_core(args).secrets.set(name, value, actor="cli")
     print(f"secret {name} stored")
     return 0
