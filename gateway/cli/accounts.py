@@ -145,7 +145,7 @@ def _row(account) -> dict:
 def list_accounts(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     accounts = core.accounts.list(kind=args.kind)
     if args.json:
         print(json.dumps([_row(a) for a in accounts], indent=2))

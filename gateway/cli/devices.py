@@ -69,7 +69,7 @@ def add_device(args) -> int:
 def list_devices(args) -> int:
     from gateway.register_device import panel_credential
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     rows = []
     for device in core.devices.list():
         credential = panel_credential(core, device.name)

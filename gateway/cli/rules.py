@@ -95,7 +95,7 @@ def _time(text):
 
 @reports_errors
 def list_rules(args) -> int:
-    core = open_core(args)
+    core = open_core(args, create=False)
     rules = core.rules.list()
     if args.json:
         print(json.dumps([r.to_json() for r in rules], indent=2))
@@ -166,7 +166,7 @@ def disable_rule(args) -> int:
 def test_rule(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     rule = _build(args) if args.action else core.rules.get(args.name)
     trial = core.test_rule(rule, since=_time(args.since), until=_time(args.until) if args.until else None)
     matched = sum(trial.counts.values())
