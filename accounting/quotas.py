@@ -138,7 +138,7 @@ class QuotaStore:
                                                                  period_start=start, amount=amount, granted_at=now))
                         if amount > 0:
                             entries.append(post(conn, account_id, "quota-grant", amount, actor=actor,
-                                                reason=f"quota {quota.name} for {start:%Y-%m-%d}"))
+                                                reason=f"quota {quota.name} for {start.astimezone(self.tz):%Y-%m-%d}"))
                 except IntegrityError:
                     continue  # another node granted it first
         return entries

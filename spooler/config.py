@@ -141,7 +141,7 @@ def load_config(path: str | Path | None, data_dir: str | Path | None = None, *, 
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
         _apply(config, raw)
         if "data_dir" in raw.get("server", {}):
-            config.data_dir = Path(path).resolve().parent / Path(raw["server"]["data_dir"])
+            config.data_dir = Path(os.path.normpath(Path(path).resolve().parent / raw["server"]["data_dir"]))
             config.data_dir_source = f"[server] data_dir in {path}"
     if environ.get(DATA_DIR_VARIABLE):
         config.data_dir, config.data_dir_source = Path(environ[DATA_DIR_VARIABLE]), DATA_DIR_VARIABLE
