@@ -58,13 +58,10 @@ def register(subparsers) -> None:
     uncard = commands.add_parser("remove-card", help="unregister a card (lost, or handed back)")
     uncard.add_argument("card")
     uncard.set_defaults(handler=remove_card)
-    for verb, handler, text in (
-            ("disable", disable_user, "refuse the user's jobs and logins (money and history stay)"),
-            ("enable", enable_user, "let a disabled user print again"),
-            ("delete", delete_user, "remove a person: cards, PIN, password, groups go; jobs, ledger and audit stay")):
+    for verb, (text, _, _) in USER_CHANGES.items():
         sub = commands.add_parser(verb, help=text)
         sub.add_argument("username")
-        sub.set_defaults(handler=handler)
+        sub.set_defaults(handler=change_user)
 
 
 @reports_errors
@@ -168,22 +165,22 @@ def remove_card(args) -> int:
     return 0
 
 
-@reports_errors
-def disable_user(args) -> int:
-    open_core(args).users.set_enabled(args.username, False, actor="cli")
-    print(f"{args.username} disabled: their jobs are refused and they cannot log in")
-    return 0
+#: ``users disable|enable|delete``: (help, the change, what is printed after it).
+USER_CHANGES = {
+    "disable": ("refuse the user's jobs and logins (money and history stay)",
+                lambda users, name: users.set_enabled(name, False, actor="cli"),
+                "{} disabled: their jobs are refused and they cannot log in"),
+    "enable": ("let a disabled user print again", lambda users, name: users.set_enabled(name, True, actor="cli"),
+               "{} enabled"),
+    "delete": ("remove a person: cards, PIN, password, groups go; jobs, ledger and audit stay",
+               lambda users, name: users.delete_user(name, actor="cli"),
+               "{} deleted (their jobs, ledger and audit entries are kept)"),
+}
 
 
 @reports_errors
-def enable_user(args) -> int:
-    open_core(args).users.set_enabled(args.username, True, actor="cli")
-    print(f"{args.username} enabled")
-    return 0
-
-
-@reports_errors
-def delete_user(args) -> int:
-    open_core(args).users.delete_user(args.username, actor="cli")
-    print(f"{args.username} deleted (their jobs, ledger and audit entries are kept)")
+def change_user(args) -> int:
+    _, change, done = USER_CHANGES[args.users_command]
+    change(open_core(args).users, args.username)
+    print(done.format(args.username))
     return 0

@@ -10,25 +10,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from twisted.internet.task import Clock
-from twisted.python.failure import Failure
 
 from accounting.pricing import PriceList
 from accounting.rules import Rule
 from gateway.process import QUOTA_GRANT_SECONDS, Gateway
 from spooler.config import ConfigError, GatewayConfig, NotifyConfig
 from tests.accounting.conftest import new_job
-
-
-class InlinePool:
-    """A thread pool that runs each call at once, in the caller's thread."""
-
-    def callInThreadWithCallback(self, on_result, function, *args, **kwargs):
-        try:
-            result = function(*args, **kwargs)
-        except BaseException:
-            on_result(False, Failure())
-        else:
-            on_result(True, result)
+from tests.gateway.release_world import InlinePool
 
 
 class ClockReactor(Clock):
