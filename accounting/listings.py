@@ -61,8 +61,12 @@ class Reader:
         import psycopg
 
         driver_free = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
-        connection = psycopg.connect(driver_free, autocommit=True)
-        connection.read_only = True
+        try:
+            connection = psycopg.connect(driver_free, autocommit=True,
+                                         options="-c default_transaction_read_only=on")
+        except psycopg.Error as exc:
+            host = re.sub(r"//[^@/]*@", "//", driver_free)  # never print the password
+            raise AccountingError(f"cannot read the database at {host}: {str(exc).strip()}") from None
         return cls(connection, placeholder="%s")
 
     @classmethod

@@ -51,7 +51,8 @@ def run(args) -> int:
     except ConfigError as exc:  # e.g. a secret the configuration names is not stored
         print(f"printgate: {exc}", file=sys.stderr)
         return 2
-    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
+          flush=True)
     for listener in listeners:
         where = listener.address or "all addresses"
         note = f"  ({listener.note})" if listener.note else ""
