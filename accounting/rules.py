@@ -22,8 +22,8 @@ Conditions (all given ones must hold; lists mean "any of"):
 ``document``        shell pattern on the document name, case-insensitive (``*.xlsx``)
 ``languages``       page description languages (``pdf``, ``pcl5``, ``postscript``, ...)
 ``source_hosts``    shell patterns on the sending host
-``hours``           ``"HH:MM-HH:MM"`` local time (may wrap past midnight)
-``weekdays``        ``mon`` … ``sun``
+``hours``           ``"HH:MM-HH:MM"`` in the configured zone (may wrap past midnight)
+``weekdays``        ``mon`` … ``sun`` in the configured zone
 ``available``       range on the account's available money (balance state)
 ``quota_left``      range on the personal account's balance (quota state)
 ==================  =====================================================================
@@ -33,6 +33,12 @@ Actions and their ``params``: ``allow``; ``deny`` (``message``); ``hold-confirm`
 (``to``: "owner" / address / webhook URL, ``message``); ``require-shared-account``;
 ``route`` (``device_class``). Messages may use ``{user}``, ``{pages}``, ``{copies}``,
 ``{price}``, ``{rule}``, ``{document}``.
+
+The zone is ``[server] timezone`` (``AccountingSettings.timezone``), daylight saving time
+included: "09:00-17:00" means office hours in winter and in summer. What people read —
+``printgate rules add --help`` and the README's tables, each condition and action with an
+example — comes from ``accounting.rule_reference``; a test keeps it in step with these
+names.
 """
 from __future__ import annotations
 

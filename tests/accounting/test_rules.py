@@ -1,4 +1,5 @@
 """Rules: every condition, every action, validation, ordering, storage, trials."""
+import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -216,3 +217,13 @@ def test_rules_are_reordered_before_after_first_and_last(core):
 def test_office_hours_follow_the_configured_zone_across_daylight_saving_time(at, inside):
     rule = Rule(name="office", action="deny", conditions={"hours": "09:00-17:00"})
     assert matches(rule, ctx(at=at), ZoneInfo("Europe/Paris")) is inside
+
+
+def test_the_rule_reference_describes_exactly_the_conditions_and_actions_there_are():
+    from accounting import rule_reference
+    from accounting.rules import ACTIONS, CONDITIONS
+
+    assert set(rule_reference.CONDITIONS) == set(CONDITIONS)
+    assert set(rule_reference.ACTIONS) == set(ACTIONS)
+    for name, (_, example) in rule_reference.CONDITIONS.items():
+        validate(Rule(name="example", action="allow", conditions=json.loads(example)))
