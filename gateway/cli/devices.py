@@ -16,7 +16,7 @@ from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("devices", help="printers: register, list, revoke panel credentials")
+    parser = subparsers.add_parser("devices", help="printers: register, list, edit, revoke panel credentials")
     commands = parser.add_subparsers(dest="devices_command", required=True)
     add = commands.add_parser("add", help="register a printer and print its panel credentials once")
     add.add_argument("name", help="device id: letters, digits, . _ - (up to 64)")

@@ -22,7 +22,7 @@ from gateway.cli.prompts import read_secret_input
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("users", help="add, import and list users; PINs and cards")
+    parser = subparsers.add_parser("users", help="users: add, import, list, disable, delete; PINs, passwords, cards")
     commands = parser.add_subparsers(dest="users_command", required=True)
     add = commands.add_parser("add", help="add a user (with a personal account)")
     add.add_argument("username")
