@@ -373,3 +373,9 @@ login_throttles = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("scope", "key", name="uq_login_throttles_scope"),
 )
+
+
+# -- 0010: issue 14, the admin's day one ---------------------------------------------
+#: When ``printgate users delete`` removed the person (NULL: not deleted). The row stays
+#: so that their jobs, ledger and audit keep referring to someone.
+users.append_column(Column("deleted_at", DateTime(timezone=True), nullable=True))

@@ -28,6 +28,7 @@ from accounting.errors import (
     AccountingError, InsufficientFunds, InvalidStateChange, JobNotFound, ReleaseRefused, SharedAccountRequired,
     UnknownDevice,
 )
+from accounting.job_titles import display_title
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
@@ -54,7 +55,7 @@ class ReleaseOutcome:
 
 
 def job_title(job) -> str:
-    return job.title or f"Job {job.id}"
+    return display_title(job)
 
 
 def forward_copies(job) -> int:

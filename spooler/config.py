@@ -4,10 +4,14 @@ An example with every key is in ``printgate.toml.example``.
 """
 from __future__ import annotations
 
+import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
+from accounting.time import UnknownTimeZone, machine_zone_name, zone
 from spooler.errors import SpoolerError
 
 GiB = 1 << 30
@@ -49,6 +53,9 @@ class NotifyConfig:
     smtp_port: int = 25
     smtp_user: str | None = None
     smtp_password: str | None = None
+    #: The name of a stored secret holding the SMTP password (``printgate secrets set
+    #: smtp/password``), so that the password need not sit in this file.
+    smtp_password_secret: str | None = None
     smtp_starttls: bool = True
     smtp_ca_file: Path | None = None
     mail_from: str = "printgate@localhost"
@@ -82,9 +89,17 @@ class GatewayConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
     ipp: dict = field(default_factory=dict)
+    #: ``[server] timezone``: the IANA zone that report periods, schedules, quota periods
+    #: and rule hours are read in (default: the machine's, from TZ or /etc/localtime).
+    timezone: str = field(default_factory=machine_zone_name)
     #: ``[release] charge_retry_seconds``: how often a job that printed but could not be
     #: charged (the database failed) is charged again.
     charge_retry_seconds: float = 30.0
+    #: Where ``data_dir`` came from, for messages that say where the CLI looked.
+    data_dir_source: str = "the install's default"
+    #: ``[retention] days``: finished jobs, policy records and audit entries older than
+    #: this are purged once a day (money records are kept for good).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -92,9 +107,30 @@ class GatewayConfig:
         return self.queues.get(name)
 
 
-def load_config(path: str | Path | None, data_dir: str | Path | None = None) -> GatewayConfig:
-    """Build the configuration from defaults and the optional TOML file."""
-    config = GatewayConfig()
+#: Environment variables the command line reads when no flag says otherwise.
+DATA_DIR_VARIABLE = "PRINTGATE_DATA_DIR"
+CONFIG_VARIABLE = "PRINTGATE_CONFIG"
+
+
+def install_data_dir() -> Path:
+    """Where an install keeps its data unless told otherwise: ``printgate-data`` beside
+    the virtual environment Printgate runs from (README command 1 makes ``.venv`` in the
+    clone, so the clone's ``printgate-data``), else ``/var/lib/printgate``. Never the
+    current directory: a command run from elsewhere must find the same database."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix).resolve().parent / "printgate-data"
+    return Path("/var/lib/printgate")
+
+
+def load_config(path: str | Path | None, data_dir: str | Path | None = None, *, environ=None) -> GatewayConfig:
+    """Build the configuration from defaults and the optional TOML file (``path``, else
+    ``$PRINTGATE_CONFIG``). The data directory is ``data_dir`` (the ``--data-dir``
+    flag), else ``$PRINTGATE_DATA_DIR``, else ``[server] data_dir`` (relative to the
+    file's directory), else ``install_data_dir()``; ``data_dir_source`` says which."""
+    environ = os.environ if environ is None else environ
+    config = GatewayConfig(data_dir=install_data_dir())
+    if path is None and environ.get(CONFIG_VARIABLE):
+        path = environ[CONFIG_VARIABLE]
     if path is not None:
         try:
             with open(path, "rb") as f:
@@ -104,15 +140,20 @@ def load_config(path: str | Path | None, data_dir: str | Path | None = None) -> 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
         _apply(config, raw)
+        if "data_dir" in raw.get("server", {}):
+            config.data_dir = Path(os.path.normpath(Path(path).resolve().parent / raw["server"]["data_dir"]))
+            config.data_dir_source = f"[server] data_dir in {path}"
+    if environ.get(DATA_DIR_VARIABLE):
+        config.data_dir, config.data_dir_source = Path(environ[DATA_DIR_VARIABLE]), DATA_DIR_VARIABLE
     if data_dir is not None:
-        config.data_dir = Path(data_dir)
+        config.data_dir, config.data_dir_source = Path(data_dir), "--data-dir"
     return config
 
 
 def _apply(config: GatewayConfig, raw: dict) -> None:
     server = raw.get("server", {})
-    if "data_dir" in server:
-        config.data_dir = Path(server["data_dir"])
+    if "data_dir" in server and not isinstance(server["data_dir"], str):
+        raise ConfigError("server.data_dir must be a path", key="server.data_dir")
     config.bind = str(server.get("bind", config.bind))
     for name in DEFAULT_PORTS:
         key = f"{name}_port"
@@ -122,6 +163,15 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     if "max_job_size" in server:
         config.max_job_size = _int(server["max_job_size"], "max_job_size", 1, 1 << 50)
     config.database_url = server.get("database_url", config.database_url)
+    if "timezone" in server:
+        name = server["timezone"]
+        try:
+            if not isinstance(name, str):
+                raise UnknownTimeZone(name)
+            zone(name)
+        except UnknownTimeZone as exc:
+            raise ConfigError(f"server.timezone: {exc}", key="server.timezone") from None
+        config.timezone = name
     spool = raw.get("spool", {})
     if "key_file" in spool:
         config.spool_key_file = Path(spool["key_file"])
@@ -161,11 +211,17 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
             raise ConfigError("release.charge_retry_seconds must be a number of seconds between 0.5 and 3600",
                               key="release.charge_retry_seconds")
         config.charge_retry_seconds = float(value)
+    retention = raw.get("retention", {})
+    if "days" in retention:
+        try:
+            config.retention_days = check_retention_days(retention["days"])
+        except ValueError as exc:
+            raise ConfigError(f"retention.days: {exc}", key="retention.days") from None
 
 
 def _notify(section: dict) -> NotifyConfig:
     notify = NotifyConfig()
-    for key in ("smtp_host", "smtp_user", "smtp_password", "mail_from"):
+    for key in ("smtp_host", "smtp_user", "smtp_password", "smtp_password_secret", "mail_from"):
         if key in section:
             if not isinstance(section[key], str):
                 raise ConfigError(f"notify.{key} must be a string", key=f"notify.{key}")

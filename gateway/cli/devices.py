@@ -9,13 +9,14 @@ from __future__ import annotations
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
+import argparse
 import json
 
 from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("devices", help="printers: register, list, revoke panel credentials")
+    parser = subparsers.add_parser("devices", help="printers: register, list, edit, revoke panel credentials")
     commands = parser.add_subparsers(dest="devices_command", required=True)
     add = commands.add_parser("add", help="register a printer and print its panel credentials once")
     add.add_argument("name", help="device id: letters, digits, . _ - (up to 64)")
@@ -38,6 +39,7 @@ def register(subparsers) -> None:
     revoke = commands.add_parser("revoke", help="refuse this printer's panel from now on")
     revoke.add_argument("name")
     revoke.set_defaults(handler=revoke_device)
+    register_edit(commands)
 
 
 @reports_errors
@@ -67,7 +69,7 @@ def add_device(args) -> int:
 def list_devices(args) -> int:
     from gateway.register_device import panel_credential
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     rows = []
     for device in core.devices.list():
         credential = panel_credential(core, device.name)
@@ -91,4 +93,33 @@ def revoke_device(args) -> int:
 
     device = revoke(open_core(args), args.name, actor="cli")
     print(f"Revoked the panel credentials of {device.name}: its panel is refused from now on.")
+    return 0
+
+
+# -- edit (issue 14): change a registered printer, keeping its id and panel secret ------
+def register_edit(commands) -> None:
+    edit = commands.add_parser("edit", help="change a printer's endpoint, protocol, abilities, price list or screen")
+    edit.add_argument("name")
+    edit.add_argument("--protocol", choices=("ipp", "lpd", "raw"), default=None)
+    edit.add_argument("--endpoint", default=None, help="as for add")
+    edit.add_argument("--screen", default=None, help="panel size: 480x272, 800x480 or 1024x600")
+    for flag, what in (("color", "prints colour"), ("duplex", "prints two-sided")):
+        edit.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=what)
+    edit.add_argument("--price-list", default=None, help="price list for jobs printed here ('' for the queue's)")
+    edit.add_argument("--model", default=None)
+    edit.add_argument("--location", default=None)
+    edit.set_defaults(handler=edit_device)
+
+
+@reports_errors
+def edit_device(args) -> int:
+    from gateway.edit_device import UNCHANGED, edit_device as edit
+
+    price_list = UNCHANGED if args.price_list is None else (args.price_list or None)
+    device = edit(open_core(args), args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
+                  color=args.color, duplex=args.duplex, price_list=price_list, model=args.model,
+                  location=args.location, actor="cli")
+    print(f"{device.name}: {device.protocol} {device.endpoint}, {'colour' if device.color else 'mono'}, "
+          f"{'duplex' if device.duplex else 'simplex'}, price list {device.price_list or '(the queue’s)'}"
+          + (f", panel {args.screen}" if args.screen else ""))
     return 0

@@ -46,8 +46,13 @@ def run(args) -> int:
             config.ports[name] = value
     globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
-    listeners = gateway.start()
-    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    try:
+        listeners = gateway.start()
+    except ConfigError as exc:  # e.g. a secret the configuration names is not stored
+        print(f"printgate: {exc}", file=sys.stderr)
+        return 2
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
+          flush=True)
     for listener in listeners:
         where = listener.address or "all addresses"
         note = f"  ({listener.note})" if listener.note else ""
