@@ -299,7 +299,7 @@ class Analyzer:
             if data[pos] in _PJL_WHITESPACE:
                 pos += 1
                 continue
-            if data[pos:pos + 4].upper() == b"@PJL":
+            if data.startswith(b"@PJL", pos):  # the prefix is upper case (a line "@pjl ..." is not PJL)
                 nl = data.find(b"\n", pos, pos + PJL_LINE_LIMIT)
                 if nl < 0:
                     if end - pos < PJL_LINE_LIMIT and not final:
@@ -311,7 +311,7 @@ class Analyzer:
                 if self._pjl_line(line):
                     return self._start_section(data[pos:], final)
                 continue
-            if not final and end - pos < len(UEL) and (UEL.startswith(data[pos:]) or b"@PJL".startswith(data[pos:].upper())):
+            if not final and end - pos < len(UEL) and (UEL.startswith(data[pos:]) or b"@PJL".startswith(data[pos:])):
                 self._pending = data[pos:]
                 return None
             return self._start_section(data[pos:], final)
@@ -364,6 +364,8 @@ class Analyzer:
         qty = _env_int(env, "QTY")
         if language in ("pwg", "urf"):
             scanner = self.scanners[language](tally, language)
+        elif language in ("pcl5", "text"):
+            scanner = self.scanners[language](tally, 1 if env.get("ORIENTATION", "").upper() == "LANDSCAPE" else 0)
         elif language in self.scanners:
             scanner = self.scanners[language](tally)
         elif language == "pdf":
@@ -415,7 +417,9 @@ class Analyzer:
                 method = "dsc"
                 if why is not None:
                     self._account.warn(f"PostScript DSC not used: {why}")
+                    force_mono = tally.force_mono
                     tally = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
+                    tally.force_mono = force_mono
                     method = "interpreted"
                     if not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
@@ -424,7 +428,9 @@ class Analyzer:
                                                       budget=self._gs_budget):
                             self._account.warn(w)
                 elif tally.pages and self._colour_run():
-                    self._dsc_colour(section, end, tally)
+                    printed = self._dsc_colour(section, end, tally)
+                    if printed is not None:
+                        tally, method = printed, "interpreted"
             elif language in ("pwg", "urf"):
                 method = "header"
                 if scanner.failed:
@@ -460,16 +466,31 @@ class Analyzer:
         self._colour_runs += 1
         return True
 
-    def _dsc_colour(self, section, end, tally) -> None:
-        """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run):
-        the pages stay as the comments counted them; colour only when the counts agree."""
+    def _dsc_colour(self, section, end, tally):
+        """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run).
+
+        When Ghostscript printed the pages the comments describe, they keep their count and
+        get their colour. When it printed another number (a ``%%Page:`` with no ``showpage``),
+        what it printed wins: returns a new tally of the pages as Ghostscript printed them."""
         try:
             with self._section_file(section, end) as path:
-                tally.set_colours(postscript.ink_coverage(path, tally.pages, self._gs_budget))
+                runs = postscript.colour_runs(path, tally.pages, self._gs_budget)
         except postscript.ColourError as exc:
             self._account.warn(str(exc))
+            return None
         except _SpoolError as exc:
             self._account.warn(f"colour not checked: {exc}")
+            return None
+        printed = postscript.runs_pages(runs)
+        if printed == tally.pages:
+            tally.set_colours(postscript.runs_colours(runs))
+            return None
+        self._account.warn(f"PostScript DSC describes {tally.pages} pages, Ghostscript printed {printed}: "
+                           "what it printed counts")
+        interpreted = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
+        interpreted.force_mono = tally.force_mono
+        postscript.tally_runs(interpreted, runs)
+        return interpreted
 
     def _section_file(self, section, end):
         return _SectionFile(self._path, section, end)
@@ -488,7 +509,10 @@ class Analyzer:
         else:
             facts = self._account.facts()
         if facts.pdl == "unknown" and self._pjl_seen and not self._account.sections and self._failed is None:
-            facts.warnings = ["PJL only: no page description language in the job"]
+            # PJL and nothing to print (a status query, a settings job): a printer prints
+            # nothing for it, and GhostPCL prints no page
+            facts = JobFacts(pdl="pjl", pages=0, impressions=0, sheets=0, color_pages=0, mono_pages=0,
+                             warnings=["PJL only: no page description language in the job, nothing to print"])
         facts.pjl = dict(self._pjl)
         for k, v in self._jobattrs.items():
             facts.pjl[f"JOBATTR:{k}"] = v
