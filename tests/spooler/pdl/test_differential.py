@@ -44,6 +44,10 @@ FRAGMENTS = [
     b"\n%%Trailer\n", b"\n%%EOF\n", b" showpage ", b"\n%%EndSetup\n", b"\n%%Pages: 1\n",
     b"/PageSize[612 792]", b"/PageSize [ +.5\t842. ]", b"/PageSize [-3 1e3]", b"\n%%PageBoundingBox: 0 0 612 792\n",
     b"\n%%PageBoundingBox:\t1 1 420 595 \n", b"\n%%Page:", b"\n%%PageTrailer\n",
+    b"\x1b%0BIN;PM0;PD10,10;PM2;FP;", b"\x1b%1B", b"LBab\x03", b"PE<=\xbf\xbf\xbf\xbf;", b"PE7__;", b"DT#,1;",
+    b"SM*;", b"SM;", b"CO\"PD1,1\";", b"PR0,0;PD;", b"PA;", b"AA1,2,3;", b"BZ1,2,3,4,5,6;", b"WG1,2,3;",
+    b"\x1b&l1O", b"\x1b&l-2O", b"\x1b&l1M", b"\x1b&l5S", b"\x1b&a0G", b"\x1b&l66P",
+    b"\xc1\x00\x00\xf8\x31\x44", b"\n%%BeginProlog\n", b"\n%%EndProlog\n",
     b"\xc8\xc0\x02AB\xf8\xa8\xa8", b"\xc9\xc0\x02\x01\x00\x02\x00\xf8\xaf", b"\xc1\x10\x00\xf8\x89",
     b"\xc5\x00\x00\x80\x3f\xf8\x8a", b"\xc8\xc0\xff", b"\xc8\xc0\x01\x05\xf8\x25", b"\xc1\x02\x00\xf8\x31",
 ]
