@@ -1330,7 +1330,9 @@ cdef class Pcl5Scanner:
         self._seed_mode[k] = <int>mode
         if self._color:
             return 0
-        if (prev >= 0 and self._seed_mode[prev] == mode and self._enc_len[prev] == n
+        # (not when the plane before is this very one, read again after a page ended mid-row:
+        # its row was just replaced by this one)
+        if (prev >= 0 and prev != k and self._seed_mode[prev] == mode and self._enc_len[prev] == n
                 and pg_same(self._enc_at[prev], src, n)):
             bits = self._prev_bits
         else:

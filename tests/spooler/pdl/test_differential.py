@@ -89,6 +89,15 @@ def test_raster_rows_are_read_alike_on_both_backends(row, planes):
         assert assert_same(data, [cut]) == facts
 
 
+def test_a_raster_plane_read_again_after_a_page_ends_mid_row_is_counted_alike_on_both_backends():
+    """Found by the fuzzer: a page ejected between the planes of a row, then the same plane
+    again (shorter) on the next page; the Cython shortcut for a plane equal to the one before
+    must not compare a plane with itself."""
+    data = b"\x1bE\x1b*r3U\x1b*b64V" + b"\xff" * 64 + b"\x0c\x1b*b0Wx\x1bE"
+    facts = assert_same(data)
+    assert (facts["pages"], facts["color_pages"]) == (2, 0)
+
+
 #: PCL XL value + attribute pairs the Cython byte loop takes in one step (kept attributes too).
 XL_PAIRS = [b"\xc8\xc0\x02AB\xf8\xa8", b"\xc9\xc0\x02\x01\x00\x02\x00\xf8\xaf", b"\xc1\x10\x00\xf8\x89",
             b"\xc5\x00\x00\x80\x3f\xf8\x8a", b"\xc0\x03\xf8\x31", b"\xd1\x01\x00\x02\x00\xf8\x4c",
