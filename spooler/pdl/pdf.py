@@ -9,8 +9,11 @@ lie; the media of each page comes from its ``/MediaBox`` (``/CropBox`` when smal
 what prints on most devices, so it is not used). A PDF carries no copies or duplex of its
 own that printers honour: those come from the PJL around it.
 
-Colour per page (``count_pages(..., colour=True)``) comes from rendering with Ghostscript's
-``inkcov`` device (``postscript.ink_coverage``); the pages are still counted here.
+Colour per page (``count_pages(..., colour=True)``) comes from the page's content
+(``pdfcolour``: a walk of its content streams, exact to what Ghostscript's ``inkcov`` device
+decides, or undecided); only the pages the walk cannot decide are rendered with ``inkcov``
+(``postscript.colour_runs`` with a page list), and the facts say how many pages each way
+decided (``colour_methods``).
 
 qpdf needs the whole file: the analyzer hands it a path (the spool file itself, or the
 section's kept bytes written to a memory file). Memory: our walk maps the file and
@@ -33,13 +36,16 @@ class PdfError(Exception):
     """Internal: qpdf could not read the file; the pages are unknown."""
 
 
-def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str]:
+def count_pages(path: str, tally, colour: bool = False, budget=None, operations=None) -> list[str]:
     """Add the pages of the PDF at ``path`` to ``tally``; return warnings.
 
-    With ``colour``, each page carries its colour from Ghostscript's ``inkcov`` device
-    (``postscript.ink_coverage``: a second opinion on the page count too; when it disagrees,
-    or past the page/time cap or the job's Ghostscript ``budget``, the colour stays unknown
-    with a warning)."""
+    With ``colour``, each page carries its colour: from its content (``pdfcolour``, the
+    content-stream byte loop ``operations`` of the backend), or for the pages that walk cannot
+    decide from Ghostscript's ``inkcov`` device on those pages only (past the page/time cap or
+    the job's Ghostscript ``budget``, or when it prints another number of pages, the colour
+    stays unknown with a warning)."""
+    if colour:
+        return _count_with_colour(path, tally, budget, operations)
     fast = fast_walk(path)
     if fast is not None:
         warnings: list[str] = []
@@ -78,6 +84,58 @@ def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str
     colours = _colours(path, len(media), warnings, budget) if colour else None
     for i, m in enumerate(media):
         tally.add_page(media=m, color=colours[i] if colours else None)
+    return warnings
+
+
+def _count_with_colour(path, tally, budget, operations) -> list[str]:
+    """Pages, media and colour in one qpdf open: the walk decides what it can, Ghostscript the rest."""
+    from spooler.pdl import pdfcolour, pdfcontent, postscript
+
+    check_object_streams(path)
+    try:
+        import pikepdf
+    except ImportError as exc:  # pragma: no cover - pikepdf is a dependency
+        raise PdfError("pikepdf is not installed") from exc
+    warnings: list[str] = []
+    try:
+        with pikepdf.open(path, suppress_warnings=True) as pdf:
+            if pdf.is_encrypted:
+                warnings.append("PDF is encrypted (opened without a password)")
+            pages = pdf.pages
+            n = len(pages)
+            if n > PAGE_LIMIT:
+                raise PdfError(f"PDF claims {n} pages")
+            try:
+                declared = int(pdf.Root.Pages.Count)
+            except Exception:
+                declared = None
+            if declared is not None and declared != n:
+                warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
+            media = [_media(page) for page in pages]
+            walk = pdfcolour.DocumentColour(pdf, operations or pdfcontent.operations, postscript.COLOUR_THRESHOLD)
+            colours = [walk.page(page) for page in pages]
+    except PdfError:
+        raise
+    except Exception as exc:
+        detail = str(exc).replace(str(path), "<job>")
+        raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
+    undecided = [i for i, c in enumerate(colours) if c is None]
+    if undecided:
+        try:
+            runs = postscript.colour_runs(path, len(undecided), budget, page_list=[i + 1 for i in undecided])
+            printed = postscript.runs_pages(runs)
+            if printed != len(undecided):
+                raise postscript.ColourError(
+                    f"colour not checked: Ghostscript printed {printed} of the {len(undecided)} pages asked for")
+            for i, c in zip(undecided, postscript.runs_colours(runs)):
+                colours[i] = c
+        except postscript.ColourError as exc:
+            warnings.append(str(exc))
+    for m, c in zip(media, colours):
+        tally.add_page(media=m, color=c)
+    tally.colour_methods["content"] = tally.colour_methods.get("content", 0) + n - len(undecided)
+    if undecided:
+        tally.colour_methods["ghostscript"] = tally.colour_methods.get("ghostscript", 0) + len(undecided)
     return warnings
 
 

@@ -99,7 +99,7 @@ class PageTally:
     __slots__ = (
         "default_copies", "default_duplex", "default_media", "pages", "impressions", "sheets",
         "color_pages", "mono_pages", "color_known", "media", "copies_seen", "duplex_seen",
-        "_sheet_media", "_sheet_duplex", "_sheet_sides", "force_mono",
+        "_sheet_media", "_sheet_duplex", "_sheet_sides", "force_mono", "colour_methods",
     )
 
     def __init__(self, default_copies: int = 1, default_duplex: bool = False, default_media: str | None = None):
@@ -119,6 +119,9 @@ class PageTally:
         self._sheet_duplex = False
         self._sheet_sides = 0
         self.force_mono = False
+        #: Pages whose colour each method decided ("content": the walk or scan of the page's
+        #: own content; "ghostscript": rendered with inkcov).
+        self.colour_methods: dict[str, int] = {}
 
     def add_page(self, copies=None, duplex=None, media=None, color=None, front=False) -> None:
         """Record one page as printed. ``color`` is True/False, or None when unknowable.
@@ -222,6 +225,8 @@ class PageTally:
         if len(self.copies_seen) < 64:
             self.copies_seen |= other.copies_seen
         self.duplex_seen = self.duplex_seen or other.duplex_seen
+        for method, n in other.colour_methods.items():
+            self.colour_methods[method] = self.colour_methods.get(method, 0) + n
 
 
 class JobAccount:
@@ -281,7 +286,10 @@ class JobAccount:
         copies_seen: set[int] = set()
         media: dict[str, int] = {}
         duplex = False
+        methods: dict[str, int] = {}
         for _, tally, qty, _ in real:
+            for method, n in tally.colour_methods.items():
+                methods[method] = methods.get(method, 0) + n
             pages += tally.pages
             impressions += tally.impressions * qty
             sheets += tally.sheets * qty
@@ -306,6 +314,7 @@ class JobAccount:
         if color_known:
             facts.color_pages = color
             facts.mono_pages = mono
+        facts.colour_methods = methods
         facts.media = sorted(media)
         facts.media_impressions = {name: media[name] for name in sorted(media)}
         return facts

@@ -628,7 +628,7 @@ class _PageReports:
         return self.runs
 
 
-def _run_gs(path: str, *, colour: bool, timeout: float) -> list[list]:
+def _run_gs(path: str, *, colour: bool, timeout: float, page_list: list[int] | None = None) -> list[list]:
     """Run the section at ``path`` through Ghostscript's ``inkcov`` device and read back, from
     a channel the job cannot reach, what it printed: runs of alike pages
     ``[duplex, width, height, copies, colour or None, count]``.
@@ -651,6 +651,8 @@ def _run_gs(path: str, *, colour: bool, timeout: float) -> list[list]:
                 setup = _INKCOV_SETUP + setup
             else:
                 device = ["-sDEVICE=inkcov", "-r18"]
+            if page_list:
+                device.append("-sPageList=" + ",".join(str(n) for n in page_list))
             cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", *device,
                    "-dOpenOutputFile=true", f"-sOutputFile={channel}", "-c", setup, "-f", path]
             env = {k: v for k, v in os.environ.items() if k != "GS_OPTIONS"}
@@ -734,9 +736,11 @@ def _pages(runs) -> int:
     return sum(run[5] for run in runs)
 
 
-def colour_runs(path: str, pages: int, budget: GhostscriptBudget | None = None) -> list[list]:
-    """Render the PostScript or PDF at ``path`` (``pages`` of it expected) with colour: runs of
-    alike pages ``[duplex, width, height, copies, colour, count]`` as Ghostscript printed them.
+def colour_runs(path: str, pages: int, budget: GhostscriptBudget | None = None,
+                page_list: list[int] | None = None) -> list[list]:
+    """Render the PostScript or PDF at ``path`` (``pages`` of it expected; only the pages
+    numbered in ``page_list`` when given, a PDF's) with colour: runs of alike pages
+    ``[duplex, width, height, copies, colour, count]`` as Ghostscript printed them.
 
     Raises ``ColourError`` (colour unknown) past the page cap, on timeout, when the job's
     Ghostscript time (``budget``) is used up, or on failure.
@@ -745,7 +749,7 @@ def colour_runs(path: str, pages: int, budget: GhostscriptBudget | None = None) 
         raise ColourError(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
     budget = budget if budget is not None else GhostscriptBudget()
     try:
-        return budget.run(_run_gs, path, colour=True, cap=COLOUR_TIMEOUT)
+        return budget.run(_run_gs, path, colour=True, cap=COLOUR_TIMEOUT, page_list=page_list)
     except _BudgetSpent as exc:
         raise ColourError(f"colour not checked: {exc}") from None
     except subprocess.TimeoutExpired as exc:

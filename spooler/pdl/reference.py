@@ -41,7 +41,7 @@ import os
 
 from twisted.logger import Logger
 
-from spooler.pdl import detect, pdf, postscript
+from spooler.pdl import detect, pdf, pdfcontent, postscript
 from spooler.pdl.errors import AnalyzerUsageError
 from spooler.pdl.facts import JobFacts
 from spooler.pdl.pcl5 import Pcl5Scanner
@@ -215,6 +215,8 @@ class Analyzer:
     #: The byte loops; the Cython backend substitutes its own classes.
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
                 "postscript": postscript.DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
+    #: The PDF content-stream byte loop (``pdfcontent.operations``); the Cython backend's own.
+    content_operations = staticmethod(pdfcontent.operations)
     backend = "reference"
 
     def __init__(self, path=None, *, interpret: bool = True, colour: bool | None = None):
@@ -410,7 +412,8 @@ class Analyzer:
             if language == "pdf":
                 method = "header"
                 with self._section_file(section, end) as path:
-                    for w in pdf.count_pages(path, tally, colour=self._colour_run(), budget=self._gs_budget):
+                    for w in pdf.count_pages(path, tally, colour=self._colour_run(), budget=self._gs_budget,
+                                             operations=self.content_operations):
                         self._account.warn(w)
             elif language == "postscript":
                 why = scanner.verdict()
