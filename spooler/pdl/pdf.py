@@ -133,7 +133,8 @@ def _count_with_colour(path, tally, budget, operations) -> list[str]:
             warnings.append(str(exc))
     for m, c in zip(media, colours):
         tally.add_page(media=m, color=c)
-    tally.colour_methods["content"] = tally.colour_methods.get("content", 0) + n - len(undecided)
+    if n > len(undecided):
+        tally.colour_methods["content"] = tally.colour_methods.get("content", 0) + n - len(undecided)
     if undecided:
         tally.colour_methods["ghostscript"] = tally.colour_methods.get("ghostscript", 0) + len(undecided)
     return warnings

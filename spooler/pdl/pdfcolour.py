@@ -314,7 +314,8 @@ class PageInk:
         self.saw_colour = False
 
     def paint(self, box, certain_box, cls: int, lower: float, knockout: bool) -> None:
-        """A mark over ``box`` (already clipped); ``certain_box`` is what it surely covers when
+        """A mark whose shape lies in ``box`` (already clipped): the pixels it touches lie in
+        ``box`` grown by a pixel each way. ``certain_box`` is what it surely covers when
         ``knockout`` (an opaque rectangle); ``lower`` its surely covered colour pixels."""
         if box is None:
             return
@@ -966,7 +967,7 @@ class _Walk:
         box = path.box
         if stroke:
             width = _device_width(s.ctm, s.line_width)
-            reach = width / 2 * (min(max(s.miter, 1.0), 10.0) if s.join == 0 and path.segments > 1 else 1.0) + 1.5
+            reach = width / 2 * (min(max(s.miter, 1.0), 10.0) if s.join == 0 and path.segments > 1 else 1.0)
             box = _grow(box, reach)
             self._mark(box, None, cls, 0.0, False)
             return
@@ -975,7 +976,7 @@ class _Walk:
         if exact:
             w, h = box[2] - box[0], box[3] - box[1]
             lower = max(0.0, w - 1) * max(0.0, h - 1)
-        self._mark(_grow(box, 1.0), box if exact else None, cls, lower, exact)
+        self._mark(box, box if exact else None, cls, lower, exact)
 
     def _clip_box(self, box, exact):
         """Intersect the clip with ``box`` (None: an empty path clips everything away)."""
@@ -1209,7 +1210,7 @@ class _Walk:
         saved_hidden = s.hidden
         s.hidden = s.hidden or hidden
         exact = axis_aligned(s.ctm) and not masked and not stencil
-        self._mark(_grow(box, 1.0), box if exact else None, cls, 0.0 if masked else lower, exact)
+        self._mark(box, box if exact else None, cls, 0.0 if masked else lower, exact)
         s.hidden = saved_hidden
 
     def inline_image(self, params, data, resources):
