@@ -2670,10 +2670,260 @@ cdef inline bint _raster_neutral(const unsigned char* p, int bpp) nogil:
 # The public names
 # ----------------------------------------------------------------------------------------------
 
+# ----------------------------------------------------------------------------------------------
+# PDF content streams: ``pdfcontent.operations``, the byte loop of the colour walk
+# ----------------------------------------------------------------------------------------------
+
+from spooler.pdl import pdfcontent as _pdfcontent
+
+cdef unsigned char PDF_WHITE[256]
+cdef unsigned char PDF_DELIM[256]
+cdef signed char PDF_HEX[256]
+for _i in range(256):
+    PDF_WHITE[_i] = 1 if _i in (0x00, 0x09, 0x0A, 0x0C, 0x0D, 0x20) else 0
+    PDF_DELIM[_i] = 1 if _i in b"()<>[]{}/%" else 0
+    PDF_HEX[_i] = int(chr(_i), 16) if chr(_i) in "0123456789abcdefABCDEF" else -1
+
+cdef object _NOTHING_PDF = object()
+cdef bytes _B_TRUE = b"true", _B_FALSE = b"false", _B_NULL = b"null", _B_BI = b"BI", _B_ID = b"ID"
+cdef dict _OPERATORS = {}   # interned operator bytes: the same object for every occurrence
+
+
+cdef inline bint _regular(unsigned char c) noexcept nogil:
+    return not PDF_WHITE[c] and not PDF_DELIM[c]
+
+
+cdef object _pdf_number(const unsigned char* p, Py_ssize_t n):
+    """``pdfcontent._number``."""
+    cdef Py_ssize_t i = 0, j, digits = 0, dots = 0
+    cdef long long acc = 0
+    cdef bint neg = False
+    if n > 0 and (p[0] == 0x2B or p[0] == 0x2D):
+        neg = p[0] == 0x2D
+        i = 1
+    for j in range(i, n):
+        if 0x30 <= p[j] <= 0x39:
+            digits += 1
+            if digits <= 18:
+                acc = acc * 10 + (p[j] - 0x30)
+        elif p[j] == 0x2E:
+            dots += 1
+        else:
+            return _NOTHING_PDF
+    if digits == 0 or dots > 1:
+        return _NOTHING_PDF
+    if dots:
+        return float((<char*>p)[:n])
+    if digits <= 18:
+        return -acc if neg else acc
+    return int((<char*>p)[:n])
+
+
+cdef str _pdf_name(const unsigned char* p, Py_ssize_t n):
+    """``pdfcontent._name``."""
+    cdef bytearray out
+    cdef Py_ssize_t i = 0
+    if memchr(p, 0x23, n) == NULL:
+        return (<char*>p)[:n].decode("latin-1")
+    out = bytearray()
+    while i < n:
+        if p[i] == 0x23 and i + 2 < n and PDF_HEX[p[i + 1]] >= 0 and PDF_HEX[p[i + 2]] >= 0:
+            out.append(PDF_HEX[p[i + 1]] * 16 + PDF_HEX[p[i + 2]])
+            i += 3
+        else:
+            out.append(p[i])
+            i += 1
+    return bytes(out).decode("latin-1")
+
+
+cdef bytes _pdf_hex(const unsigned char* p, Py_ssize_t n):
+    cdef bytearray out = bytearray()
+    cdef int hi = -1, v
+    cdef Py_ssize_t i
+    for i in range(n):
+        v = PDF_HEX[p[i]]
+        if v < 0:
+            continue
+        if hi < 0:
+            hi = v
+        else:
+            out.append(hi * 16 + v)
+            hi = -1
+    if hi >= 0:
+        out.append(hi * 16)
+    return bytes(out)
+
+
+cdef object _pdf_literal(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t* after):
+    """``pdfcontent._literal``: the string's bytes; ``after[0]`` where it ends."""
+    cdef bytearray out = bytearray()
+    cdef int depth = 1, v, k
+    cdef unsigned char b
+    while pos < end:
+        b = d[pos]
+        if b == 0x5C:
+            pos += 1
+            if pos >= end:
+                break
+            b = d[pos]
+            if 0x30 <= b <= 0x37:
+                v = b - 0x30
+                k = 1
+                while k < 3 and pos + 1 < end and 0x30 <= d[pos + 1] <= 0x37:
+                    pos += 1
+                    v = v * 8 + d[pos] - 0x30
+                    k += 1
+                out.append(v & 0xFF)
+            elif b == 0x0D:
+                if pos + 1 < end and d[pos + 1] == 0x0A:
+                    pos += 1
+            elif b != 0x0A:
+                if b == 0x6E:
+                    b = 0x0A
+                elif b == 0x72:
+                    b = 0x0D
+                elif b == 0x74:
+                    b = 0x09
+                elif b == 0x62:
+                    b = 0x08
+                elif b == 0x66:
+                    b = 0x0C
+                out.append(b)
+            pos += 1
+            continue
+        if b == 0x28:
+            depth += 1
+        elif b == 0x29:
+            depth -= 1
+            if depth == 0:
+                after[0] = pos + 1
+                return bytes(out)
+        out.append(b)
+        pos += 1
+    after[0] = end
+    return bytes(out)
+
+
+def content_operations(data):
+    """``pdfcontent.operations`` in Cython: the same operations for the same bytes."""
+    cdef bytes buf = data if isinstance(data, bytes) else bytes(data)
+    cdef const unsigned char* d = buf
+    cdef Py_ssize_t pos = 0, end = len(buf), q, after = 0
+    cdef unsigned char c
+    cdef list out = []
+    cdef list stack = []
+    cdef list containers = []   # [kind, items]: kind 0 array, 1 dictionary
+    cdef list items
+    cdef bint inline = False
+    cdef object value
+    cdef Py_ssize_t limit = _pdfcontent.OPERATION_LIMIT
+    cdef Py_ssize_t operand_limit = _pdfcontent.OPERAND_LIMIT
+    cdef Py_ssize_t depth_limit = _pdfcontent.DEPTH_LIMIT
+    while pos < end:
+        c = d[pos]
+        if PDF_WHITE[c]:
+            pos += 1
+            continue
+        if c == 0x25:
+            while pos < end and d[pos] != 0x0A and d[pos] != 0x0D:
+                pos += 1
+            continue
+        if c == 0x2F:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _pdf_name(d + pos + 1, q - pos - 1)
+            pos = q
+        elif c == 0x28:
+            value = _pdf_literal(d, pos + 1, end, &after)
+            pos = after
+        elif c == 0x3C:
+            if pos + 1 < end and d[pos + 1] == 0x3C:
+                pos += 2
+                if len(containers) < depth_limit:
+                    containers.append([1, []])
+                continue
+            q = pos + 1
+            while q < end and d[q] != 0x3E:
+                q += 1
+            value = _pdf_hex(d + pos + 1, q - pos - 1)
+            pos = q + 1
+        elif c == 0x3E:
+            pos += 2 if pos + 1 < end and d[pos + 1] == 0x3E else 1
+            if containers and (<list>containers[len(containers) - 1])[0] == 1:
+                items = containers.pop()[1]
+                value = {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2) if isinstance(items[i], str)}
+            else:
+                continue
+        elif c == 0x5B:
+            pos += 1
+            if len(containers) < depth_limit:
+                containers.append([0, []])
+            continue
+        elif c == 0x5D:
+            pos += 1
+            if containers and (<list>containers[len(containers) - 1])[0] == 0:
+                value = containers.pop()[1]
+            else:
+                continue
+        elif c == 0x29 or c == 0x7B or c == 0x7D:
+            pos += 1
+            continue
+        else:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _pdf_number(d + pos, q - pos)
+            if value is _NOTHING_PDF:
+                word = buf[pos:q]
+                pos = q
+                if word == _B_TRUE:
+                    value = True
+                elif word == _B_FALSE:
+                    value = False
+                elif word == _B_NULL:
+                    value = None
+                elif containers:
+                    continue
+                elif word == _B_BI:
+                    inline = True
+                    stack = []
+                    continue
+                elif word == _B_ID and inline:
+                    inline = False
+                    pos = _pdfcontent._inline_image(buf, pos, end, stack, out)
+                    stack = []
+                    if len(out) > limit:
+                        raise _pdfcontent.ContentLimit(f"more than {limit} operations in a content stream")
+                    continue
+                else:
+                    inline = False
+                    op = _OPERATORS.get(word)
+                    if op is None:
+                        if len(_OPERATORS) < 4096:
+                            _OPERATORS[word] = word
+                        op = word
+                    out.append((op, stack))
+                    stack = []
+                    if len(out) > limit:
+                        raise _pdfcontent.ContentLimit(f"more than {limit} operations in a content stream")
+                    continue
+            else:
+                pos = q
+        if containers:
+            items = (<list>containers[len(containers) - 1])[1]
+            if len(items) < operand_limit:
+                items.append(value)
+        elif len(stack) < operand_limit:
+            stack.append(value)
+    return out
+
+
 class Analyzer(_reference.Analyzer):
     __doc__ = _reference.Analyzer.__doc__
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
                 "postscript": DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
+    content_operations = staticmethod(content_operations)
     backend = "cython"
 
 

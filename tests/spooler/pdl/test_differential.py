@@ -408,3 +408,66 @@ def test_repeated_pcl_documents_are_compared_alike_in_every_part_of_their_signat
     assert assert_alike_at_every_chunking(longer + b"\x1bE")["copies"] == 1
     more_pages = b"\x1bEa\x0cb\x0c\x1bEa\x0c\x0cb\x0c"                                    # an empty page more
     assert assert_alike_at_every_chunking(more_pages + b"\x1bE")["copies"] == 1
+
+
+# -- PDF content streams: the colour walk's byte loop -------------------------------------------
+
+CONTENT_FRAGMENTS = [
+    b"q", b"Q", b"1 0 0 1 72 72 cm", b"0.5 0.2 0.1 rg", b"/CS0 cs", b"1 0 0 scn", b"/P1 scn", b"72 72 100 100 re f",
+    b"BT /F1 12 Tf 72 700 Td (Hello \\(world\\)) Tj ET", b"[(A) -120 (B)] TJ", b"<48656c6c6f> Tj", b"(\\101\\12\\\r\n)",
+    b"/Im1 Do", b"BI /W 2 /H 1 /BPC 8 /CS /RGB ID \xff\x00\x00\x00\xff\x00 EI", b"BI /W 1 /H 1 /L 3 ID abc EI",
+    b"/OC /L1 BDC", b"EMC", b"<< /MCID 3 /Alt (x) >> BDC", b"/N#20x", b"% comment\n", b"1.5.5", b"--3", b".5", b"-.5",
+    b"[1 [2 [3]]]", b"<< /A << /B 1 >> >>", b")", b">", b"]", b"}", b"{", b"(unterminated", b"<4", b"true false null",
+    b"12345678901234567890", b"/", b"BI", b"ID", b"EI", b"d0", b"T*", b"'", b'"',
+]
+
+
+@st.composite
+def content_streams(draw):
+    parts = []
+    for _ in range(draw(st.integers(0, 30))):
+        if draw(st.integers(0, 3)):
+            parts.append(draw(st.sampled_from(CONTENT_FRAGMENTS)))
+        else:
+            parts.append(draw(st.binary(max_size=12)))
+    return draw(st.sampled_from([b" ", b"", b"\n"])).join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=content_streams())
+def test_content_streams_give_the_same_operations_on_both_backends(data):
+    from spooler.pdl import pdfcontent
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    assert _scan.content_operations(data) == pdfcontent.operations(data)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mutated_corpus_content_streams_give_the_same_operations_on_both_backends(corpus, seed):
+    import pikepdf
+
+    from spooler.pdl import pdfcontent
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    directory, jobs = corpus
+    rng = random.Random(seed)
+    job = rng.choice([j for j in jobs if j.variant == "pdf-pdfwrite"])
+    with pikepdf.open(os.path.join(directory, job.path)) as pdf:
+        data = bytearray(rng.choice(list(pdf.pages)).obj.Contents.read_bytes())
+    for _ in range(rng.randint(0, 12)):
+        i = rng.randrange(len(data)) if data else 0
+        op = rng.randrange(3)
+        if op == 0 and data:
+            data[i] = rng.randrange(256)
+        elif op == 1:
+            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        else:
+            del data[i:i + rng.randint(1, 32)]
+    assert _scan.content_operations(bytes(data)) == pdfcontent.operations(bytes(data))
