@@ -413,6 +413,7 @@ class DocumentColour:
         self._spaces: dict = {}
         self._patterns: dict = {}
         self._type3: dict = {}
+        self._fonts: dict = {}
         self.optional_content = "/OCProperties" in pdf.Root
 
     # -- entry ------------------------------------------------------------------------------------
@@ -1234,7 +1235,13 @@ class _Walk:
             font = None
         if font is None:
             raise Undecided(f"font {name} not found")
-        return _Font(font, self, depth)
+        key = font.objgen
+        cached = self.doc._fonts.get(key) if key != (0, 0) else None
+        if cached is None:
+            cached = _Font(font, self, depth)
+            if key != (0, 0):
+                self.doc._fonts[key] = cached
+        return cached
 
     def show(self, text, string, s, resources, depth):
         """Paint one show operation; advance the text matrix; return the device box."""
@@ -1249,8 +1256,8 @@ class _Walk:
             if isinstance(piece, (int, float)) and not isinstance(piece, bool):
                 x -= piece / 1000.0 * size * scale
             elif isinstance(piece, bytes):
-                for code, width, space in font.glyphs(piece):
-                    x += (width * size + s.char_space + (s.word_space if space else 0.0)) * scale
+                widths, glyphs, spaces = font.advance(piece)
+                x += (widths * size + glyphs * s.char_space + spaces * s.word_space) * scale
             lo, hi = min(lo, x), max(hi, x)
         pad = abs(size) * scale * font.reach + 1.0
         top, bottom = font.ascent * abs(size) + 1.0, font.descent * abs(size) - 1.0
@@ -1402,6 +1409,7 @@ class _Font:
     a glyph may reach beyond them, and whether its glyphs (Type 3) paint colour themselves."""
 
     def __init__(self, font, walk: _Walk, depth):
+        self.table = None
         self.two_bytes = False
         self.widths: dict[int, float] = {}
         self.default = 0.6
@@ -1462,14 +1470,17 @@ class _Font:
                     count += 1
                 i += 3
 
-    def glyphs(self, data: bytes):
+    def advance(self, data: bytes):
+        """(sum of the glyph widths, glyphs, word spaces) of the string ``data``."""
         if self.two_bytes:
-            for i in range(0, len(data) - 1, 2):
-                code = data[i] << 8 | data[i + 1]
-                yield code, self.widths.get(code, self.default), False
-        else:
-            for code in data:
-                yield code, self.widths.get(code, self.default), code == 32
+            get, default = self.widths.get, self.default
+            codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
+            return sum(get(code, default) for code in codes), len(codes), 0
+        table = self.table
+        if table is None:
+            get, default = self.widths.get, self.default
+            table = self.table = [get(code, default) for code in range(256)]
+        return sum(map(table.__getitem__, data)), len(data), data.count(32)
 
 
 def _type3_colour(font, walk: _Walk, depth) -> int:
