@@ -41,7 +41,7 @@ import os
 
 from twisted.logger import Logger
 
-from spooler.pdl import detect, pdf, pdfcontent, postscript
+from spooler.pdl import detect, pdf, pdfcontent, postscript, psscan
 from spooler.pdl.errors import AnalyzerUsageError
 from spooler.pdl.facts import JobFacts
 from spooler.pdl.pcl5 import Pcl5Scanner
@@ -217,6 +217,8 @@ class Analyzer:
                 "postscript": postscript.DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
     #: The PDF content-stream byte loop (``pdfcontent.operations``); the Cython backend's own.
     content_operations = staticmethod(pdfcontent.operations)
+    #: The PostScript tokenizer of the colour scan (``psscan.tokens``); the Cython backend's own.
+    ps_tokens = staticmethod(psscan.tokens)
     backend = "reference"
 
     def __init__(self, path=None, *, interpret: bool = True, colour: bool | None = None):
@@ -430,10 +432,15 @@ class Analyzer:
                         for w in postscript.interpret(path, tally, colour=self._colour_run(),
                                                       budget=self._gs_budget):
                             self._account.warn(w)
+                    if tally.color_known and tally.pages:
+                        tally.colour_methods["ghostscript"] = tally.pages
                 elif tally.pages and self._colour_run():
-                    printed = self._dsc_colour(section, end, tally)
-                    if printed is not None:
-                        tally, method = printed, "interpreted"
+                    if not self._scan_colour(section, end, tally):
+                        printed = self._dsc_colour(section, end, tally)
+                        if printed is not None:
+                            tally, method = printed, "interpreted"
+                        if tally.color_known and tally.pages:
+                            tally.colour_methods["ghostscript"] = tally.pages
             elif language in ("pwg", "urf"):
                 method = "header"
                 if scanner.failed:
@@ -467,6 +474,24 @@ class Analyzer:
             self._account.warn(f"colour not checked: more than {postscript.COLOUR_RUN_LIMIT} sections to render")
             return False
         self._colour_runs += 1
+        return True
+
+    def _scan_colour(self, section, end, tally) -> bool:
+        """Per-page colour of a DSC-counted PostScript section from its program, where it is
+        plain (``psscan``); False when Ghostscript must render it."""
+        if end - section.start > psscan.SCAN_LIMIT:
+            return False
+        try:
+            with self._section_file(section, end) as path:
+                with open(path, "rb") as f:
+                    data = f.read(psscan.SCAN_LIMIT + 1)
+        except (_SpoolError, OSError):
+            return False
+        colours = psscan.page_colours(data, tally.pages, self.ps_tokens)
+        if colours is None:
+            return False
+        tally.set_colours(colours)
+        tally.colour_methods["content"] = tally.pages
         return True
 
     def _dsc_colour(self, section, end, tally):
