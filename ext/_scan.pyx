@@ -2919,11 +2919,169 @@ def content_operations(data):
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# PostScript: ``psscan.tokens``, the byte loop of the colour scan
+# ----------------------------------------------------------------------------------------------
+
+from spooler.pdl import psscan as _psscan
+
+cdef object _PS_LITERAL = _psscan.Literal
+cdef object _PS_PROCEDURE = _psscan.Procedure
+cdef object _PS_PAGE = _psscan.PAGE
+cdef object _PS_NUMBER = _psscan.number
+cdef object _PS_A85 = _psscan._a85
+cdef object _PS_BEGIN_DATA = _psscan._BEGIN_DATA
+cdef object _PS_SKIP_DATA = _psscan._skip_data
+cdef dict _PS_NAMES = {}   # interned executable names
+
+
+cdef object _ps_word(const unsigned char* p, Py_ssize_t n):
+    """``psscan.number`` of the word, else its executable name: plain integers without a call."""
+    cdef Py_ssize_t i = 0
+    cdef long long acc = 0
+    cdef bint neg = False
+    cdef bytes word
+    if 0 < n <= 10:
+        if p[0] == 0x2B or p[0] == 0x2D:
+            neg = p[0] == 0x2D
+            i = 1
+        if i < n:
+            while i < n and 0x30 <= p[i] <= 0x39:
+                acc = acc * 10 + (p[i] - 0x30)
+                i += 1
+            if i == n:
+                acc = -acc if neg else acc
+                if -2147483648 <= acc < 2147483648:
+                    return acc
+                return float(acc)
+    word = (<char*>p)[:n]
+    value = _PS_NUMBER(word)
+    if value is not None:
+        return value
+    name = _PS_NAMES.get(word)
+    if name is None:
+        name = word.decode("latin-1")
+        if len(_PS_NAMES) < 8192:
+            _PS_NAMES[word] = name
+    return name
+
+
+def ps_tokens(data):
+    """``psscan.tokens`` in Cython: the same tokens for the same bytes."""
+    cdef bytes buf = data if isinstance(data, bytes) else bytes(data)
+    cdef const unsigned char* d = buf
+    cdef Py_ssize_t pos = 0, end = len(buf), q, start, after = 0, count = 0
+    cdef Py_ssize_t limit = _psscan.TOKEN_LIMIT, depth_limit = _psscan.DEPTH_LIMIT
+    cdef int documents = 0
+    cdef unsigned char c
+    cdef bint line_start, immediate
+    cdef list out = []
+    cdef list procs = []
+    cdef object target = out   # the list or Procedure tokens go into
+    cdef object value
+    while pos < end:
+        c = d[pos]
+        if PDF_WHITE[c]:
+            pos += 1
+            continue
+        count += 1
+        if count > limit:
+            raise _psscan.TokenLimit("too many tokens")
+        if c == 0x25:
+            q = pos
+            while q < end and d[q] != 0x0A and d[q] != 0x0D:
+                q += 1
+            line_start = pos == 0 or d[pos - 1] == 0x0A or d[pos - 1] == 0x0D or d[pos - 1] == 0x04
+            if line_start and pos + 1 < end and d[pos + 1] == 0x25:
+                if q - pos >= 7 and memcmp(d + pos, b"%%Page:", 7) == 0:
+                    if not procs and not documents:
+                        out.append(_PS_PAGE)
+                elif q - pos >= 15 and memcmp(d + pos, b"%%BeginDocument", 15) == 0:
+                    documents += 1
+                elif q - pos >= 13 and memcmp(d + pos, b"%%EndDocument", 13) == 0:
+                    documents = documents - 1 if documents > 0 else 0
+                elif q - pos >= 9 and memcmp(d + pos, b"%%Begin", 7) == 0:
+                    m = _PS_BEGIN_DATA.match(buf[pos:q])
+                    if m is not None:
+                        q = _PS_SKIP_DATA(buf, q, end, int(m.group(1)), (m.group(2) or b"").lower() == b"lines")
+            pos = q
+            continue
+        if c == 0x28:
+            value = _pdf_literal(d, pos + 1, end, &after)
+            pos = after
+        elif c == 0x3C:
+            if pos + 1 < end and d[pos + 1] == 0x3C:
+                value = "<<"
+                pos += 2
+            elif pos + 1 < end and d[pos + 1] == 0x7E:
+                q = buf.find(b"~>", pos + 2)
+                if q < 0:
+                    q = end
+                value = _PS_A85(buf[pos + 2:q])
+                pos = q + 2
+            else:
+                q = pos + 1
+                while q < end and d[q] != 0x3E:
+                    q += 1
+                value = _pdf_hex(d + pos + 1, q - pos - 1)
+                pos = q + 1
+        elif c == 0x3E:
+            if pos + 1 < end and d[pos + 1] == 0x3E:
+                value = ">>"
+                pos += 2
+            else:
+                pos += 1
+                continue
+        elif c == 0x5B:
+            value = "["
+            pos += 1
+        elif c == 0x5D:
+            value = "]"
+            pos += 1
+        elif c == 0x7B:
+            if len(procs) >= depth_limit:
+                raise _psscan.TokenLimit("procedures nested too deeply")
+            proc = _PS_PROCEDURE()
+            target.append(proc)
+            procs.append(proc)
+            target = proc
+            pos += 1
+            continue
+        elif c == 0x7D:
+            pos += 1
+            if procs:
+                procs.pop()
+                target = procs[len(procs) - 1] if procs else out
+            continue
+        elif c == 0x29:
+            pos += 1
+            continue
+        elif c == 0x2F:
+            immediate = pos + 1 < end and d[pos + 1] == 0x2F
+            start = pos + (2 if immediate else 1)
+            q = start
+            while q < end and _regular(d[q]):
+                q += 1
+            name = (<char*>d + start)[:q - start].decode("latin-1")
+            value = name if immediate else _PS_LITERAL(name)
+            pos = q
+        else:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _ps_word(d + pos, q - pos)
+            pos = q
+        target.append(value)
+    return out
+
+
+
 class Analyzer(_reference.Analyzer):
     __doc__ = _reference.Analyzer.__doc__
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
                 "postscript": DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
     content_operations = staticmethod(content_operations)
+    ps_tokens = staticmethod(ps_tokens)
     backend = "cython"
 
 

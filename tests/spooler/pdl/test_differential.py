@@ -471,3 +471,64 @@ def test_mutated_corpus_content_streams_give_the_same_operations_on_both_backend
         else:
             del data[i:i + rng.randint(1, 32)]
     assert _scan.content_operations(bytes(data)) == pdfcontent.operations(bytes(data))
+
+
+# -- PostScript programs: the colour scan's tokenizer ----------------------------------------------
+
+PS_FRAGMENTS = [
+    b"%!PS-Adobe-3.0\n", b"\n%%Page: 1 1\n", b"\n%%BeginDocument: x\n", b"\n%%EndDocument\n", b"\n%%BeginBinary: 4\nab)c",
+    b"\n%%BeginData: 2 Hex Lines\n(\n(\n", b"/F { /Helvetica findfont exch scalefont setfont } bind def", b"{ { } }",
+    b"0.9 0.1 0.1 setrgbcolor", b"72 72 100 100 rectfill", b"(a\\)b\\101) show", b"<4142 43>", b"<~87cURD]i,\"Ebo80~>",
+    b"<< /PageSize [595 842] >> setpagedevice", b"//systemdict", b"16#FF", b"1e3", b"-.5e-2", b"2147483648", b"+",
+    b"showpage", b"[1 2 3]", b"}", b"{", b")", b">", b"(unterminated", b"% comment", b"\x04%%Page: 2 2\n", b"/", b"//",
+]
+
+
+@st.composite
+def ps_programs(draw):
+    parts = []
+    for _ in range(draw(st.integers(0, 30))):
+        if draw(st.integers(0, 3)):
+            parts.append(draw(st.sampled_from(PS_FRAGMENTS)))
+        else:
+            parts.append(draw(st.binary(max_size=12)))
+    return draw(st.sampled_from([b" ", b"", b"\n"])).join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=ps_programs())
+def test_postscript_programs_give_the_same_tokens_on_both_backends(data):
+    from spooler.pdl import psscan
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    assert _scan.ps_tokens(data) == psscan.tokens(data)
+    assert [type(t) for t in _scan.ps_tokens(data)] == [type(t) for t in psscan.tokens(data)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mutated_corpus_postscript_gives_the_same_tokens_on_both_backends(corpus, seed):
+    from spooler.pdl import psscan
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    directory, jobs = corpus
+    rng = random.Random(seed)
+    job = rng.choice([j for j in jobs if j.pdl == "postscript" and "ps2write" not in j.variant])
+    with open(os.path.join(directory, job.path), "rb") as f:
+        data = bytearray(f.read()[:40000])
+    for _ in range(rng.randint(0, 12)):
+        i = rng.randrange(len(data)) if data else 0
+        op = rng.randrange(3)
+        if op == 0 and data:
+            data[i] = rng.randrange(256)
+        elif op == 1:
+            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        else:
+            del data[i:i + rng.randint(1, 32)]
+    assert _scan.ps_tokens(bytes(data)) == psscan.tokens(bytes(data))
