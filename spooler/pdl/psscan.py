@@ -323,8 +323,37 @@ def page_colours(data: bytes, pages: int, tokenize=None):
     return verdicts
 
 
+def interpret(data: bytes, tokenize=None):
+    """The pages a plain PostScript program prints, in order, each as ``(copies, duplex,
+    width, height, colour)`` (copies and duplex None when the program leaves them to the
+    job's defaults), counted by the ``showpage`` it runs: for a section whose DSC comments
+    cannot be trusted. None when the program is not plain, a page's size is never set (the
+    interpreter's default would decide it), or a page's colour is too close to call."""
+    if len(data) > SCAN_LIMIT:
+        return None
+    try:
+        toks = (tokenize or tokens)(data)
+    except TokenLimit:
+        return None
+    machine = _Machine(counting=True)
+    try:
+        machine.run(toks)
+    except (NotPlain, RecursionError):
+        return None
+    except (ArithmeticError, ValueError, TypeError, IndexError, OverflowError):
+        return None
+    if any(page[4] is None for page in machine.printed):
+        return None
+    return machine.printed
+
+
 class _Machine:
-    def __init__(self):
+    def __init__(self, counting=False):
+        self.counting = counting  # pages are what showpage prints, not what %%Page: says
+        self.printed: list = []   # (copies, duplex, width, height, colour) of each page printed
+        self.num_copies = None
+        self.duplex = None
+        self.size_set = False
         self.names: dict = {}
         self.stack: list = []
         self.work = 0
@@ -334,6 +363,8 @@ class _Machine:
         self.verdicts: list = []
         self.saved: list = []
         self.gs = self._initial()
+        if counting:
+            self.ink = PageInk(self.page_box, _share() * _area(self.page_box))
 
     def _initial(self):
         g = _Gs()
@@ -352,6 +383,8 @@ class _Machine:
     def run(self, toks) -> list:
         for tok in toks:
             if tok is PAGE:
+                if self.counting:
+                    continue
                 self._end_page()
                 self.ink = PageInk(self.page_box, _share() * _area(self.page_box))
                 self.shown = 0
@@ -361,7 +394,7 @@ class _Machine:
         return self.verdicts
 
     def _end_page(self):
-        if self.ink is None:
+        if self.ink is None or self.counting:
             return
         if self.shown != 1:
             raise NotPlain(f"a page ran showpage {self.shown} times")
@@ -1051,6 +1084,18 @@ def _op_showpage(m):
     if m.ink is None:
         raise NotPlain("showpage outside the pages")
     m.shown += 1
+    if m.counting:
+        if not m.size_set:
+            raise NotPlain("a page printed with no page size set")
+        copies = m.num_copies
+        if copies is None:
+            hash_copies = m.names.get("#copies")
+            if isinstance(hash_copies, (int, float)) and not isinstance(hash_copies, bool):
+                copies = int(hash_copies)
+        if copies is not None and copies < 1:
+            raise NotPlain("a page printed no time")
+        m.printed.append((copies, m.duplex, m.page_box[2], m.page_box[3], m.ink.verdict()))
+        m.ink = PageInk(m.page_box, _share() * _area(m.page_box))
     g = m._initial()
     m.gs = g
 
@@ -1059,12 +1104,22 @@ def _op_setpagedevice(m):
     d = m.pop()
     if not isinstance(d, dict):
         raise NotPlain("setpagedevice")
+    if "NumCopies" in d:
+        n = d["NumCopies"]
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, float))):
+            raise NotPlain("NumCopies")
+        m.num_copies = None if n is None else int(n)
+    if "Duplex" in d:
+        if not isinstance(d["Duplex"], bool):
+            raise NotPlain("Duplex")
+        m.duplex = d["Duplex"]
     size = d.get("PageSize")
     if size is not None:
         if not isinstance(size, list) or len(size) < 2:
             raise NotPlain("PageSize")
         w, h = float(size[0]), float(size[1])
         m.page_box = (0.0, 0.0, w, h)
+        m.size_set = True
         if m.ink is not None:
             if m.ink.marks or m.ink.upper_dropped:
                 raise NotPlain("a page size set after marks")

@@ -47,7 +47,7 @@ from spooler.pdl.facts import JobFacts
 from spooler.pdl.pcl5 import Pcl5Scanner
 from spooler.pdl.pclxl import PclXlScanner
 from spooler.pdl.pjl import NAME_JOBATTRS, USER_JOBATTRS, parse_command
-from spooler.pdl.policy import JobAccount, PageTally, clamp_copies
+from spooler.pdl.policy import JobAccount, PageTally, clamp_copies, media_from_points
 from spooler.pdl.raster import RasterScanner
 
 UEL = b"\x1b%-12345X"
@@ -426,16 +426,19 @@ class Analyzer:
                     tally = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
                     tally.force_mono = force_mono
                     method = "interpreted"
-                    if not self._interpret:
+                    if self._scan_pages(section, end, tally):
+                        pass  # a plain program: its pages (and colour) are what it runs
+                    elif not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
-                    with self._section_file(section, end) as path:
-                        for w in postscript.interpret(path, tally, colour=self._colour_run(),
-                                                      budget=self._gs_budget):
-                            self._account.warn(w)
-                    if tally.color_known and tally.pages:
-                        tally.colour_methods["ghostscript"] = tally.pages
-                elif tally.pages and self._colour_run():
-                    if not self._scan_colour(section, end, tally):
+                    else:
+                        with self._section_file(section, end) as path:
+                            for w in postscript.interpret(path, tally, colour=self._colour_run(),
+                                                          budget=self._gs_budget):
+                                self._account.warn(w)
+                        if tally.color_known and tally.pages:
+                            tally.colour_methods["ghostscript"] = tally.pages
+                elif tally.pages and self._colour:
+                    if not self._scan_colour(section, end, tally) and self._colour_run():
                         printed = self._dsc_colour(section, end, tally)
                         if printed is not None:
                             tally, method = printed, "interpreted"
@@ -476,16 +479,37 @@ class Analyzer:
         self._colour_runs += 1
         return True
 
-    def _scan_colour(self, section, end, tally) -> bool:
-        """Per-page colour of a DSC-counted PostScript section from its program, where it is
-        plain (``psscan``); False when Ghostscript must render it."""
+    def _section_bytes(self, section, end) -> bytes | None:
+        """The section's bytes for the PostScript scan, or None when too large to scan."""
         if end - section.start > psscan.SCAN_LIMIT:
-            return False
+            return None
         try:
             with self._section_file(section, end) as path:
                 with open(path, "rb") as f:
-                    data = f.read(psscan.SCAN_LIMIT + 1)
+                    return f.read(end - section.start)
         except (_SpoolError, OSError):
+            return None
+
+    def _scan_pages(self, section, end, tally) -> bool:
+        """Pages of a PostScript section whose comments cannot be trusted, counted by the
+        ``showpage`` a plain program runs (``psscan.interpret``), with their colour when
+        colour is asked for; False when Ghostscript must interpret it."""
+        data = self._section_bytes(section, end)
+        printed = psscan.interpret(data, self.ps_tokens) if data is not None else None
+        if printed is None:
+            return False
+        for copies, duplex, width, height, colour in printed:
+            tally.add_page(copies=copies, duplex=duplex, media=media_from_points(width, height),
+                           color=colour if self._colour else None)
+        if self._colour and printed:
+            tally.colour_methods["content"] = len(printed)
+        return True
+
+    def _scan_colour(self, section, end, tally) -> bool:
+        """Per-page colour of a DSC-counted PostScript section from its program, where it is
+        plain (``psscan``); False when Ghostscript must render it."""
+        data = self._section_bytes(section, end)
+        if data is None:
             return False
         colours = psscan.page_colours(data, tally.pages, self.ps_tokens)
         if colours is None:
