@@ -113,3 +113,43 @@ def test_every_generated_dsc_postscript_page_has_the_colour_inkcov_gives_it(corp
         assert psscan.page_colours(data, job.pages, backend.ps_tokens) == truth, job.path
         checked += len(truth)
     assert checked >= 40
+
+
+#: Programs whose DSC cannot be trusted, each read by the scan as Ghostscript interprets it.
+UNTRUSTED = {
+    "no comments, #copies": b"%!PS\n/#copies 2 def\n" + b"<< /PageSize [595 842] >> setpagedevice 0 setgray 72 72 100 100 rectfill showpage\n" * 3,
+    "NumCopies and duplex": b"%!PS\n<< /NumCopies 3 /Duplex true >> setpagedevice\n"
+                            b"<< /PageSize [612 792] >> setpagedevice 1 0 0 setrgbcolor 72 72 100 100 rectfill showpage\n"
+                            b"<< /PageSize [842 1191] >> setpagedevice 0 setgray 72 72 100 100 rectfill showpage\n",
+    "a cover page before the comments": document([b"0 0 1 setrgbcolor 72 72 200 200 rectfill", b"0 setgray"]).replace(
+        b"%%EndSetup\n", b"%%EndSetup\n<< /PageSize [595 842] >> setpagedevice 1 0 0 setrgbcolor 0 0 50 50 rectfill showpage\n"),
+    "two documents joined": document([b"0 setgray"]) + document([b"0 1 0 setrgbcolor 72 72 100 100 rectfill"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNTRUSTED))
+def test_a_plain_program_whose_comments_cannot_be_trusted_counts_as_ghostscript_prints_it(backend, name, monkeypatch):
+    data = UNTRUSTED[name]
+    scanned = analyze_bytes(backend, data).to_dict()
+    assert scanned["colour_methods"] == {"content": scanned["pages"]}
+    monkeypatch.setattr(psscan, "interpret", lambda data, tokenize=None: None)
+    rendered = analyze_bytes(backend, data).to_dict()
+    assert rendered["colour_methods"] == {"ghostscript": rendered["pages"]}
+    for facts in (scanned, rendered):
+        del facts["colour_methods"]
+    assert scanned == rendered
+
+
+def test_pjl_duplex_applies_to_a_plain_program_that_does_not_set_it(backend):
+    from tests.spooler.pdl.test_languages import pjl
+
+    body = b"%!PS\n" + b"<< /PageSize [595 842] >> setpagedevice 72 72 100 100 rectfill showpage\n" * 3
+    f = analyze_bytes(backend, pjl(body, "SET DUPLEX=ON", lang="POSTSCRIPT"))
+    assert (f.pages, f.duplex, f.sheets, f.method) == (3, True, 2, "interpreted")
+
+
+def test_a_plain_program_that_never_sets_a_page_size_is_left_to_ghostscript(backend):
+    data = b"%!PS\n72 72 100 100 rectfill showpage\n"
+    assert psscan.interpret(data, backend.ps_tokens) is None
+    f = analyze_bytes(backend, data)
+    assert (f.pages, f.colour_methods) == (1, {"ghostscript": 1})
