@@ -88,9 +88,23 @@ def count_pages(path: str, tally, colour: bool = False, budget=None, operations=
 
 
 def _count_with_colour(path, tally, budget, operations) -> list[str]:
-    """Pages, media and colour in one qpdf open: the walk decides what it can, Ghostscript the rest."""
-    from spooler.pdl import pdfcolour, pdfcontent, postscript
+    """Pages, media and colour: the walk decides what it can (on our own reading of a plain
+    file, else on qpdf's), Ghostscript the rest."""
+    from spooler.pdl import pdfcolour, pdfcontent, pdfobjects, postscript
 
+    operations = operations or pdfcontent.operations
+    plain = pdfobjects.open_plain(path)
+    if plain is not None:
+        doc, pages, media = plain
+        try:
+            walk = pdfcolour.DocumentColour(doc, operations, postscript.COLOUR_THRESHOLD)
+            colours = [walk.page(page) for page in pages]
+        except pdfobjects.Unreadable:
+            colours = None
+        finally:
+            doc.close()
+        if colours is not None and not doc.failed:
+            return _colour_pages(path, tally, budget, media, colours, [])
     check_object_streams(path)
     try:
         import pikepdf
@@ -112,13 +126,22 @@ def _count_with_colour(path, tally, budget, operations) -> list[str]:
             if declared is not None and declared != n:
                 warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
             media = [_media(page) for page in pages]
-            walk = pdfcolour.DocumentColour(pdf, operations or pdfcontent.operations, postscript.COLOUR_THRESHOLD)
+            walk = pdfcolour.DocumentColour(pdf, operations, postscript.COLOUR_THRESHOLD)
             colours = [walk.page(page) for page in pages]
     except PdfError:
         raise
     except Exception as exc:
         detail = str(exc).replace(str(path), "<job>")
         raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
+    return _colour_pages(path, tally, budget, media, colours, warnings)
+
+
+def _colour_pages(path, tally, budget, media, colours, warnings) -> list[str]:
+    """Render the pages the walk left undecided (``None`` in ``colours``) with Ghostscript,
+    then add every page to ``tally``."""
+    from spooler.pdl import postscript
+
+    n = len(colours)
     undecided = [i for i, c in enumerate(colours) if c is None]
     if undecided:
         try:
@@ -235,7 +258,10 @@ def fast_walk(path):
         return None
 
 
-def _walk(m, size):
+def _walk(m, size, structure=None):
+    """The page tree walk of ``fast_walk``; ``structure``, when given, receives the xref
+    (``xref``), the catalog's reference (``root``), each page's reference (``pages``) and
+    the encryption dictionary (``encrypt``, None when not encrypted)."""
     tail = m[max(0, size - 2048):size]
     found = _STARTXREF.findall(tail)
     if not found:
@@ -276,6 +302,7 @@ def _walk(m, size):
     if not isinstance(pages_ref, tuple):
         raise _GiveUp
     media: list = []
+    page_refs: list = []
     visited = set()
     stack = [(pages_ref, None, 1.0)]
     while stack:
@@ -300,6 +327,7 @@ def _walk(m, size):
                 raise _GiveUp
             x0, y0, x1, y1 = box
             media.append(media_from_points(abs(x1 - x0) * uu, abs(y1 - y0) * uu))
+            page_refs.append(ref)
             if len(media) > FAST_PAGE_LIMIT:
                 raise _GiveUp
         else:
@@ -307,6 +335,8 @@ def _walk(m, size):
     count = _object(m, xref, pages_ref, size).get(b"Count")
     if count != len(media):
         raise _GiveUp  # let qpdf judge a tree whose /Count disagrees
+    if structure is not None:
+        structure.update(xref=xref, root=root, pages=page_refs, encrypt=encrypt)
     return len(media), media, encrypt is not None
 
 

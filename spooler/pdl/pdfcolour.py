@@ -365,8 +365,13 @@ class _State:
 
     def copy(self):
         s = _State()
-        for k in _State.__slots__:
-            setattr(s, k, getattr(self, k))
+        s.ctm, s.clip, s.clip_exact = self.ctm, self.clip, self.clip_exact
+        s.fill_space, s.fill, s.stroke_space, s.stroke = self.fill_space, self.fill, self.stroke_space, self.stroke
+        s.line_width, s.miter, s.join = self.line_width, self.miter, self.join
+        s.opaque, s.hidden, s.neutralised = self.opaque, self.hidden, self.neutralised
+        s.font, s.size, s.char_space, s.word_space = self.font, self.size, self.char_space, self.word_space
+        s.scale, s.rise, s.render = self.scale, self.rise, self.render
+        s.fill_class, s.stroke_class = self.fill_class, self.stroke_class
         return s
 
 
@@ -448,11 +453,9 @@ class DocumentColour:
         if contents is None:
             return []
         try:
-            import pikepdf
-
-            if isinstance(contents, pikepdf.Array):
-                data = b"\n".join(c.read_bytes() for c in contents if isinstance(c, pikepdf.Stream))
-            elif isinstance(contents, pikepdf.Stream):
+            if _is_array(contents):
+                data = b"\n".join(c.read_bytes() for c in contents if _is_stream(c))
+            elif _is_stream(contents):
                 data = contents.read_bytes()
             else:
                 data = b""
@@ -554,9 +557,7 @@ class DocumentColour:
                 return Space(1)
             lookup = items[3]
             try:
-                import pikepdf
-
-                raw = lookup.read_bytes() if isinstance(lookup, pikepdf.Stream) else bytes(lookup)
+                raw = lookup.read_bytes() if _is_stream(lookup) else bytes(lookup)
             except Exception:
                 return Space(1)
             n = base.n
@@ -596,6 +597,9 @@ class DocumentColour:
         return info
 
     def inline_stream(self, params: dict, data: bytes):
+        if hasattr(self.pdf, "inline_stream"):  # pdfobjects
+            return self.pdf.inline_stream({_INLINE_KEYS.get(k, "/" + k): _to_native(self.pdf, v, k in ("F", "CS", "Filter", "ColorSpace"))
+                                           for k, v in params.items()}, data)
         import pikepdf
 
         d = {}
@@ -624,6 +628,21 @@ def _to_pdf(v, abbreviations=False):
         return pikepdf.Dictionary({"/" + k: _to_pdf(x) for k, x in v.items()})
     if isinstance(v, bytes):
         return pikepdf.String(v)
+    return v
+
+
+def _to_native(doc, v, abbreviations=False):
+    """An inline image's parameter as a ``pdfobjects`` value."""
+    from spooler.pdl import pdfobjects
+
+    if isinstance(v, str):
+        if abbreviations:
+            v = _INLINE_FILTERS.get(v, _INLINE_SPACES.get(v, v))
+        return pdfobjects.Name("/" + v)
+    if isinstance(v, list):
+        return pdfobjects.Array(doc, [_to_native(doc, x, abbreviations) for x in v])
+    if isinstance(v, dict):
+        return pdfobjects.Dict(doc, {"/" + k: _to_native(doc, x) for k, x in v.items()})
     return v
 
 
@@ -691,14 +710,32 @@ def _analyse_image(stream, space: Space) -> _Image:
 
 
 def _filters(stream) -> list[str]:
-    import pikepdf
-
     f = stream.get("/Filter")
     if f is None:
         return []
-    if isinstance(f, pikepdf.Array):
+    if _is_array(f):
         return [str(x) for x in f]
     return [str(f)]
+
+
+def _is_array(x) -> bool:
+    """A PDF array, from pikepdf or from ``pdfobjects``."""
+    if isinstance(x, list):
+        return True
+    import pikepdf
+
+    return isinstance(x, pikepdf.Array)
+
+
+def _is_stream(x) -> bool:
+    """A PDF stream, from pikepdf or from ``pdfobjects``."""
+    from spooler.pdl import pdfobjects
+
+    if isinstance(x, pdfobjects.Stream):
+        return True
+    import pikepdf
+
+    return isinstance(x, pikepdf.Stream)
 
 
 def _bpc(stream) -> int:
@@ -729,10 +766,8 @@ def _colour_mask(stream, space, width, height, dct):
         colour_lut = [255 if i < len(palette) and palette[i] == COLOUR else 0 for i in range(256)]
         maybe_lut = [255 if i >= len(palette) or palette[i] == MAYBE else 0 for i in range(256)]
         return indices.point(colour_lut), indices.point(maybe_lut)
-    from pikepdf import PdfImage
-
-    img = PdfImage(stream).as_pil_image()
-    if img.size != (width, height):
+    img = _decode_image(stream, space.n, width, height)
+    if img is None or img.size != (width, height):
         return None
     if space.kind == "rgb":
         if img.mode != "RGB":
@@ -749,6 +784,34 @@ def _colour_mask(stream, space, width, height, dct):
     spread = ImageChops.lighter(ImageChops.lighter(ImageChops.difference(r, g), ImageChops.difference(g, b)),
                                 ImageChops.difference(r, b))
     return _threshold(spread, dct)
+
+
+def _decode_image(stream, components, width, height):
+    """The image's samples as a Pillow image: pikepdf's ``PdfImage`` for its objects; for
+    ``pdfobjects``, Flate (or no filter) or DCT data decoded here, else None."""
+    from spooler.pdl import pdfobjects
+
+    if not isinstance(stream, pdfobjects.Stream):
+        from pikepdf import PdfImage
+
+        return PdfImage(stream).as_pil_image()
+    import io
+
+    from PIL import Image
+
+    filters = _filters(stream)
+    if filters == ["/DCTDecode"]:
+        img = Image.open(io.BytesIO(stream.read_raw_bytes()))
+        img.load()
+        return img
+    if filters not in ([], ["/FlateDecode"]):
+        return None
+    mode = {1: "L", 3: "RGB", 4: "CMYK"}.get(components)
+    data = stream.read_bytes()
+    need = width * height * components
+    if mode is None or len(data) < need:
+        return None
+    return Image.frombytes(mode, (width, height), data[:need])
 
 
 def _threshold(levels, dct):
@@ -963,8 +1026,8 @@ class _Walk:
         if path.box is None:
             return
         cls = s.stroke_class if stroke else s.fill_class
-        if cls == NOTHING:
-            return
+        if cls == NOTHING or (cls == NEUTRAL and not self.ink.marks):
+            return  # a neutral mark with no colour mark before it changes nothing
         box = path.box
         if stroke:
             width = _device_width(s.ctm, s.line_width)
@@ -1064,9 +1127,7 @@ class _Walk:
         if function is None:
             return MAYBE
         try:
-            import pikepdf
-
-            parts = list(function) if isinstance(function, pikepdf.Array) else [function]
+            parts = list(function) if _is_array(function) else [function]
         except Exception:
             return MAYBE
         fns = [make_function(f) for f in parts]
@@ -1259,12 +1320,18 @@ class _Walk:
                 widths, glyphs, spaces = font.advance(piece)
                 x += (widths * size + glyphs * s.char_space + spaces * s.word_space) * scale
             lo, hi = min(lo, x), max(hi, x)
+        render = s.render % 4
+        quiet = (render == 0 and s.fill_class == NEUTRAL and font.own_colour == NEUTRAL and not self.ink.marks
+                 and s.render < 4)
+        if quiet:  # black text and no colour mark before it: nothing to record
+            tm = text[0]
+            text[0] = (tm[0], tm[1], tm[2], tm[3], tm[4] + x * tm[0], tm[5] + x * tm[1])
+            return None
         pad = abs(size) * scale * font.reach + 1.0
         top, bottom = font.ascent * abs(size) + 1.0, font.descent * abs(size) - 1.0
         trm = multiply(text[0], s.ctm)
         box = box_of(trm, lo - pad, s.rise + bottom, hi + pad, s.rise + top)
         text[0] = multiply((1, 0, 0, 1, x, 0), text[0])
-        render = s.render % 4
         if render != 3:
             used = [s.fill_class] if render == 0 else [s.stroke_class] if render == 1 else [s.fill_class, s.stroke_class]
             if COLOUR in used:

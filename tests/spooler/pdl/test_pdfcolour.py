@@ -230,3 +230,79 @@ def test_every_generated_pdf_page_has_the_colour_inkcov_gives_it(corpus, backend
         assert walk(data, backend) == truth, job.path
         checked += len(truth)
     assert checked >= 50
+
+
+# -- our own reading of plain files (pdfobjects) against qpdf's -------------------------------------
+
+def walk_plain(data: bytes, backend, tmp_path):
+    """Verdicts on pdfobjects' reading of the file; None when it leaves the file to qpdf."""
+    from spooler.pdl import pdfobjects
+
+    path = tmp_path / "plain.pdf"
+    path.write_bytes(data)
+    plain = pdfobjects.open_plain(str(path))
+    if plain is None:
+        return None
+    doc, pages, _ = plain
+    try:
+        walk_ = pdfcolour.DocumentColour(doc, backend.content_operations, postscript.COLOUR_THRESHOLD)
+        verdicts = [walk_.page(page) for page in pages]
+    except pdfobjects.Unreadable:
+        return None
+    finally:
+        doc.close()
+    return None if doc.failed else verdicts
+
+
+def test_our_reading_of_plain_files_gives_qpdfs_verdicts(backend, tmp_path):
+    read = 0
+    for name, (content, resources, annots, _) in sorted(HARD.items()):
+        data = make_pdf([(content, resources, annots)])
+        plain = walk_plain(data, backend, tmp_path)
+        if plain is not None:
+            assert plain == walk(data, backend), name
+            read += 1
+    assert read >= len(HARD) - 3  # all but what needs qpdf (inline image decoding, a DCT in Indexed...)
+
+
+def test_our_reading_of_every_corpus_pdf_gives_qpdfs_verdicts(corpus, backend, tmp_path):
+    directory, jobs = corpus
+    read = 0
+    for job in jobs:
+        if job.pdl != "pdf" or "pjl" in job.variant:
+            continue
+        with open(os.path.join(directory, job.path), "rb") as f:
+            data = f.read()
+        plain = walk_plain(data, backend, tmp_path)
+        if plain is not None:
+            assert plain == walk(data, backend), job.path
+            read += 1
+    assert read >= 25  # pdfwrite, linearized, incremental and encrypted ones (not object streams)
+
+
+def test_an_aes256_file_is_decrypted_with_qpdfs_key(corpus, tmp_path):
+    from spooler.pdl import pdfobjects
+
+    directory, jobs = corpus
+    job = next(j for j in jobs if j.variant == "pdf-encrypted")
+    path = os.path.join(directory, job.path)
+    doc, pages, _ = pdfobjects.open_plain(path)
+    try:
+        with pikepdf.open(path) as pdf:
+            assert doc.key == pdf.encryption.encryption_key
+            assert [p.obj.get("/Contents").read_bytes() for p in pages] == [p.obj.Contents.read_bytes() for p in pdf.pages]
+    finally:
+        doc.close()
+
+
+def test_a_filter_our_reading_does_not_know_leaves_the_file_to_qpdf(backend, tmp_path):
+    data = make_pdf([(b"1 0 0 rg 72 72 200 200 re f", {}, None)])
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        contents = pdf.pages[0].obj.Contents
+        contents.write(b"1 0 0 rg 72 72 200 200 re f".hex().encode() + b">", filter=pikepdf.Name.ASCIIHexDecode)
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=False)
+    data = out.getvalue()
+    assert walk_plain(data, backend, tmp_path) is None
+    facts = analyze_bytes(backend, data)
+    assert (facts.color_pages, facts.colour_methods) == (1, {"content": 1})
