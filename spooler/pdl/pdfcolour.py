@@ -413,6 +413,7 @@ class DocumentColour:
         self.operations = operations  # the content-stream byte loop (reference or Cython)
         self.share = threshold_share
         self.work = 0
+        self.decoded = 0   # bytes qpdf decoded for the walk (bounded as ``pdfobjects`` bounds its own)
         self._ops: dict = {}
         self._images: dict = {}
         self._spaces: dict = {}
@@ -454,14 +455,29 @@ class DocumentColour:
             return []
         try:
             if _is_array(contents):
-                data = b"\n".join(c.read_bytes() for c in contents if _is_stream(c))
+                data = b"\n".join(self.read(c) for c in contents if _is_stream(c))
             elif _is_stream(contents):
-                data = contents.read_bytes()
+                data = self.read(contents)
             else:
                 data = b""
         except Exception as exc:
             raise Undecided(f"content not readable: {type(exc).__name__}") from None
         return self._parse(data)
+
+    def read(self, stream) -> bytes:
+        """A stream's decoded data. Our own reading bounds what it inflates; qpdf's is given a
+        stream only when its filters cannot decode it beyond what is left of the limit."""
+        from spooler.pdl import pdfobjects
+
+        if isinstance(stream, pdfobjects.Stream):
+            return stream.read_bytes()
+        names = [pdfobjects._FULL.get(n, n) for n in _filters(stream)]
+        bound = pdfobjects.most_decoded(len(stream.read_raw_bytes()), names)
+        if bound is None or self.decoded + bound > pdfobjects.INFLATE_LIMIT:
+            raise Undecided("a stream that may decode beyond the limit")
+        data = stream.read_bytes()
+        self.decoded += len(data)
+        return data
 
     def _parse(self, data: bytes):
         try:
@@ -481,8 +497,14 @@ class DocumentColour:
                 raise Undecided("too much content to walk")
             return self._ops[key]
         try:
-            data = stream.read_bytes()
+            data = self.read(stream)
+        except Undecided:
+            raise
         except Exception as exc:
+            from spooler.pdl import pdfobjects
+
+            if isinstance(exc, pdfobjects.Unreadable):
+                raise
             raise Undecided(f"stream not readable: {type(exc).__name__}") from None
         ops = self._parse(data)
         if key != (0, 0):
@@ -688,7 +710,7 @@ def _analyse_image(stream, space: Space) -> _Image:
                 return _Image(MAYBE, None, width, height)
         elif decode != [0.0, 1.0] * space.n:
             return _Image(MAYBE, None, width, height)
-    dct = "/DCTDecode" in names
+    dct = "/DCTDecode" in names or "/DCT" in names
     if dct and space.kind == "cmyk":
         return _Image(MAYBE, None, width, height)  # Adobe's inverted CMYK JPEGs: not decided here
     bpc = _bpc(stream)
@@ -750,6 +772,13 @@ def _colour_mask(stream, space, width, height, dct):
     from PIL import Image, ImageChops
 
     if space.kind == "indexed":
+        from spooler.pdl import pdfobjects
+
+        if not isinstance(stream, pdfobjects.Stream):
+            bound = pdfobjects.most_decoded(len(stream.read_raw_bytes()),
+                                            [pdfobjects._FULL.get(n, n) for n in _filters(stream)])
+            if bound is None or bound > pdfobjects.INFLATE_LIMIT:
+                return None
         raw = stream.read_bytes()
         bpc = _bpc(stream)
         row = (width * bpc + 7) // 8
@@ -794,20 +823,24 @@ def _decode_image(stream, components, width, height):
     if not isinstance(stream, pdfobjects.Stream):
         from pikepdf import PdfImage
 
+        names = [pdfobjects._FULL.get(n, n) for n in _filters(stream)]
+        if names and names[-1] == "/DCTDecode":
+            names = names[:-1]  # its samples are bounded by the image's size, checked before
+        bound = pdfobjects.most_decoded(len(stream.read_raw_bytes()), names)
+        if bound is None or bound > pdfobjects.INFLATE_LIMIT:
+            return None
         return PdfImage(stream).as_pil_image()
     import io
 
     from PIL import Image
 
-    filters = _filters(stream)
-    if filters == ["/DCTDecode"]:
-        img = Image.open(io.BytesIO(stream.read_raw_bytes()))
+    chain = [name for name, _ in stream.filters()]
+    if chain and chain[-1] == "/DCTDecode":
+        img = Image.open(io.BytesIO(stream.read_bytes(stop_at_dct=True)))
         img.load()
         return img
-    if filters not in ([], ["/FlateDecode"]):
-        return None
     mode = {1: "L", 3: "RGB", 4: "CMYK"}.get(components)
-    data = stream.read_bytes()
+    data = stream.read_bytes()  # (a filter it does not know: the document goes to qpdf)
     need = width * height * components
     if mode is None or len(data) < need:
         return None

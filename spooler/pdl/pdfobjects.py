@@ -106,25 +106,47 @@ class Stream(Dict):
     def read_raw_bytes(self) -> bytes:
         return self.raw
 
-    def read_bytes(self) -> bytes:
+    def filters(self) -> list:
+        """``(filter name, its DecodeParms)`` of each filter, in the order they apply."""
         filters = self.get("/Filter")
         names = [str(f) for f in filters] if isinstance(filters, list) else ([] if filters is None else [str(filters)])
-        if not names:
-            return self.raw
-        if names != ["/FlateDecode"]:
-            raise Unreadable(f"filters {names}", self.doc)
-        data = self.doc.inflate(self.raw)
         parms = self.get("/DecodeParms")
-        if isinstance(parms, list):
-            parms = parms[0] if parms else None
-        if parms is not None:
-            predictor = parms.get("/Predictor", 1)
-            if predictor == 1 or predictor is None:
-                return data
-            if not isinstance(predictor, int) or predictor < 10:
-                raise Unreadable("a TIFF predictor", self.doc)
-            data = self.doc.unpredict(self.raw, parms)
-        return data
+        parms = list(parms) if isinstance(parms, list) else [parms] * len(names)
+        return [(_FULL.get(n, n), parms[i] if i < len(parms) else None) for i, n in enumerate(names)]
+
+    def read_bytes(self, stop_at_dct: bool = False) -> bytes:
+        """The data through its filters (ASCIIHex, ASCII85, Flate with or without a PNG
+        predictor); with ``stop_at_dct``, up to a last DCTDecode (left for Pillow)."""
+        data = self.raw
+        chain = self.filters()
+        if stop_at_dct and chain and chain[-1][0] == "/DCTDecode":
+            chain = chain[:-1]
+        if not chain:
+            return data
+        if len(chain) == 1 and chain[0][0] == "/FlateDecode" and (
+                not isinstance(chain[0][1], Dict) or chain[0][1].get("/Predictor", 1) in (1, None)):
+            return self.doc.inflate(data)
+        return self.doc.decode(data, chain)
+
+
+_FULL = {"/Fl": "/FlateDecode", "/AHx": "/ASCIIHexDecode", "/A85": "/ASCII85Decode", "/DCT": "/DCTDecode",
+         "/LZW": "/LZWDecode", "/RL": "/RunLengthDecode", "/CCF": "/CCITTFaxDecode"}
+
+#: The most each filter can multiply its input by (a bound before qpdf decodes).
+EXPANSION = {"/FlateDecode": 1032, "/LZWDecode": 2731, "/RunLengthDecode": 64, "/ASCIIHexDecode": 1,
+             "/ASCII85Decode": 1, "/CCITTFaxDecode": 0, "/DCTDecode": 0}
+
+
+def most_decoded(raw_length: int, names) -> int | None:
+    """The most bytes ``raw_length`` bytes can decode to through the filters ``names``, or
+    None when unbounded (a filter with no bound of its own, or images: CCITT and DCT)."""
+    total = raw_length
+    for name in names:
+        factor = EXPANSION.get(name)
+        if not factor:
+            return None
+        total *= factor
+    return total
 
 
 class Page:
@@ -277,22 +299,32 @@ class Document:
     def inline_stream(self, params: dict, data: bytes):
         return Stream(self, params, data)
 
-    def unpredict(self, raw: bytes, parms) -> bytes:
-        """Flate data with a PNG predictor, decoded by qpdf (a scratch stream of its own)."""
+    def decode(self, raw: bytes, chain) -> bytes:
+        """Data through a chain of filters (with their parameters), decoded by qpdf in a scratch
+        stream of its own, once the chain is known not to decode beyond what is left of
+        ``INFLATE_LIMIT``."""
         import pikepdf
 
+        bound = most_decoded(len(raw), [name for name, _ in chain])
+        if bound is None or self.inflated + bound > INFLATE_LIMIT:
+            raise Unreadable("filters that may decode beyond the limit", self)
         try:
-            columns, colors, bpc = (int(parms.get(k, d)) for k, d in (("/Columns", 1), ("/Colors", 1),
-                                                                         ("/BitsPerComponent", 8)))
             if self._scratch is None:
                 self._scratch = pikepdf.new()
             stream = pikepdf.Stream(self._scratch, raw)
-            stream.Filter = pikepdf.Name.FlateDecode
-            stream.DecodeParms = pikepdf.Dictionary(Predictor=int(parms.get("/Predictor")), Columns=columns,
-                                                    Colors=colors, BitsPerComponent=bpc)
+            stream.Filter = pikepdf.Array([pikepdf.Name(name) for name, _ in chain])
+            parms = []
+            for _, p in chain:
+                if isinstance(p, Dict):
+                    parms.append(pikepdf.Dictionary({k: v for k, v in ((k, p.get(k)) for k in p.keys())
+                                                     if isinstance(v, (int, float, bool))}))
+                else:
+                    parms.append(None)
+            if any(p is not None for p in parms):
+                stream.DecodeParms = pikepdf.Array(parms)
             out = stream.read_bytes()
         except Exception as exc:
-            raise Unreadable(f"predictor: {type(exc).__name__}", self) from None
+            raise Unreadable(f"filters: {type(exc).__name__}", self) from None
         self.inflated += len(out)
         if self.inflated > INFLATE_LIMIT:
             raise Unreadable("streams inflate beyond the limit", self)
@@ -430,6 +462,22 @@ def open_plain(path):
         if size < 32:
             return None
         m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    return _open(m, size)
+
+
+def open_plain_bytes(data: bytes):
+    """``open_plain`` of a PDF held in memory."""
+    return _open(_Held(data), len(data)) if len(data) >= 32 else None
+
+
+class _Held(bytes):
+    """Bytes that close like a mapped file."""
+
+    def close(self):
+        pass
+
+
+def _open(m, size):
     try:
         structure: dict = {}
         walked = _pdf._walk(m, size, structure)

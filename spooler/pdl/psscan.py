@@ -299,13 +299,13 @@ class _Font:
         self.size = size
 
 
-def page_colours(data: bytes, pages: int, tokenize=None):
+def page_colours(data: bytes, pages: int, tokenize=None, operations=None):
     """Per-page colour of a DSC PostScript section (``pages`` pages by its comments): a list,
     True/False per page, or None when the program is not plain enough to decide (or a
     page's colour is too close to call): Ghostscript then renders the section."""
     if len(data) > SCAN_LIMIT:
         return None
-    pdf_pages = ps2write_colours(data, pages)
+    pdf_pages = ps2write_colours(data, pages, operations)
     if pdf_pages is not False:
         return pdf_pages
     try:
@@ -1175,7 +1175,7 @@ _PAGE_OBJ = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 
 
-def ps2write_colours(data: bytes, pages: int):
+def ps2write_colours(data: bytes, pages: int, operations=None):
     """Per-page colour of ``ps2write`` output from the PDF objects it carries; False when the
     section is not such output, None when it is but cannot be decided here."""
     head = data[:4096]
@@ -1188,24 +1188,38 @@ def ps2write_colours(data: bytes, pages: int):
         pdf_bytes, order = _carried_pdf(data, end_prolog, pages)
     except NotPlain:
         return None
+    from spooler.pdl import pdfcontent, pdfobjects
+
+    operations = operations or pdfcontent.operations
+    plain = pdfobjects.open_plain_bytes(pdf_bytes)
+    verdicts = None
+    if plain is not None:
+        doc, pages, _ = plain
+        try:
+            walk = pdfcolour.DocumentColour(doc, operations, _share())
+            verdicts = [walk.page(page) for page in pages]
+        except pdfobjects.Unreadable:
+            verdicts = None
+        if doc.failed:
+            verdicts = None
+    if verdicts is None:
+        verdicts = _carried_pdf_by_qpdf(pdf_bytes, order, operations)
+    if any(v is None for v in verdicts):
+        return None
+    return verdicts
+
+
+def _carried_pdf_by_qpdf(pdf_bytes, order, operations):
     import io
 
     import pikepdf
 
-    from spooler.pdl import pdfcontent
-
     try:
         with pikepdf.open(io.BytesIO(pdf_bytes), suppress_warnings=True) as pdf:
-            doc = pdfcolour.DocumentColour(pdf, pdfcontent.operations, _share())
-            verdicts = []
-            for num in order:
-                page = pikepdf.Page(pdf.get_object((num, 0)))
-                verdicts.append(doc.page(page))
+            doc = pdfcolour.DocumentColour(pdf, operations, _share())
+            return [doc.page(pikepdf.Page(pdf.get_object((num, 0)))) for num in order]
     except Exception:
-        return None
-    if any(v is None for v in verdicts):
-        return None
-    return verdicts
+        return [None]
 
 
 def _carried_pdf(data, start, pages):
@@ -1217,7 +1231,11 @@ def _carried_pdf(data, start, pages):
     if len(page_starts) != pages:
         raise NotPlain("pages")
     bounds = [start + p for p in page_starts] + [len(data)]
-    pos = 0  # the prolog carries the shared objects (fonts, resources) too
+    # the prolog carries the shared objects (fonts, resources) too, after its procedures,
+    # each in a resource of its own
+    found = [i for i in (data.find(b"\n%%BeginResource: procset (PDF ", 0, start),
+                         data.find(b"\n%%BeginResource: file (PDF ", 0, start)) if i >= 0]
+    pos = min(found) if found else start
     while True:
         m = _OBJ.search(data, pos)
         if m is None:

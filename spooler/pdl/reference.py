@@ -511,7 +511,7 @@ class Analyzer:
         data = self._section_bytes(section, end)
         if data is None:
             return False
-        colours = psscan.page_colours(data, tally.pages, self.ps_tokens)
+        colours = psscan.page_colours(data, tally.pages, self.ps_tokens, self.content_operations)
         if colours is None:
             return False
         tally.set_colours(colours)
