@@ -295,7 +295,7 @@ def test_an_aes256_file_is_decrypted_with_qpdfs_key(corpus, tmp_path):
         doc.close()
 
 
-def test_a_filter_our_reading_does_not_know_leaves_the_file_to_qpdf(backend, tmp_path):
+def test_a_chain_of_filters_is_read_alike_by_our_reader_and_qpdf(backend, tmp_path):
     data = make_pdf([(b"1 0 0 rg 72 72 200 200 re f", {}, None)])
     with pikepdf.open(io.BytesIO(data)) as pdf:
         contents = pdf.pages[0].obj.Contents
@@ -303,6 +303,15 @@ def test_a_filter_our_reading_does_not_know_leaves_the_file_to_qpdf(backend, tmp
         out = io.BytesIO()
         pdf.save(out, compress_streams=False)
     data = out.getvalue()
+    assert walk_plain(data, backend, tmp_path) == walk(data, backend) == [True]
+
+
+def test_a_stream_that_may_inflate_beyond_the_limit_is_left_to_ghostscript(backend, tmp_path, monkeypatch):
+    from spooler.pdl import pdfobjects
+
+    data = make_pdf([(b"1 0 0 rg 72 72 200 200 re f " * 50, {}, None)])
+    monkeypatch.setattr(pdfobjects, "INFLATE_LIMIT", 64)
     assert walk_plain(data, backend, tmp_path) is None
+    assert walk(data, backend) == [None]
     facts = analyze_bytes(backend, data)
-    assert (facts.color_pages, facts.colour_methods) == (1, {"content": 1})
+    assert (facts.color_pages, facts.colour_methods) == (1, {"ghostscript": 1})
