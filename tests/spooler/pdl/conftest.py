@@ -62,9 +62,25 @@ CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV", "/work/shared/corpus-dev")
 GPCL6 = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "tools", "gpcl6"))
 
 
+_ORACLE: dict = {}
+
+
+def oracle(kind: str, data: bytes, compute):
+    """What an oracle (GhostPCL, Ghostscript) says of ``data``, computed once per session:
+    both backends are compared with the same answer."""
+    key = (kind, data)
+    if key not in _ORACLE:
+        _ORACLE[key] = compute()
+    return _ORACLE[key]
+
+
 def gpcl6_pages(data: bytes, tmp_path) -> int:
     """Pages GhostPCL prints for the job ``data`` (one output file per page printed, every copy
     included; GhostPCL does not apply PJL ``QTY``)."""
+    return oracle("gpcl6", data, lambda: _gpcl6_pages(data, tmp_path))
+
+
+def _gpcl6_pages(data: bytes, tmp_path) -> int:
     import subprocess
 
     if not os.access(GPCL6, os.X_OK):

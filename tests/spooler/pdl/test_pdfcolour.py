@@ -14,7 +14,7 @@ import pikepdf
 import pytest
 
 from spooler.pdl import pdfcolour, postscript
-from tests.spooler.pdl.conftest import analyze_bytes
+from tests.spooler.pdl.conftest import analyze_bytes, oracle
 
 
 def make_pdf(pages, *, size=(595, 842)) -> bytes:
@@ -27,11 +27,15 @@ def make_pdf(pages, *, size=(595, 842)) -> bytes:
         if annots:
             page.obj.Annots = pikepdf.Array([pdf.make_indirect(a(pdf)) for a in annots])
     out = io.BytesIO()
-    pdf.save(out)
+    pdf.save(out, deterministic_id=True)  # the same bytes each time: the oracle runs once per case
     return out.getvalue()
 
 
 def inkcov(data: bytes, tmp_path) -> list[bool]:
+    return oracle("inkcov", data, lambda: _inkcov(data, tmp_path))
+
+
+def _inkcov(data: bytes, tmp_path) -> list[bool]:
     path = tmp_path / "oracle.pdf"
     path.write_bytes(data)
     with pikepdf.open(path) as pdf:

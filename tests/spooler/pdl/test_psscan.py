@@ -5,7 +5,7 @@ import os
 import pytest
 
 from spooler.pdl import postscript, psscan
-from tests.spooler.pdl.conftest import analyze_bytes
+from tests.spooler.pdl.conftest import analyze_bytes, oracle
 
 
 def document(pages, prolog=b"", setup=b""):
@@ -18,10 +18,14 @@ def document(pages, prolog=b"", setup=b""):
     return b"\n".join(out) + b"\n"
 
 
-def inkcov(data: bytes, tmp_path) -> list[bool]:
+def inkcov(data: bytes, tmp_path, pages=1) -> list[bool]:
+    return oracle("inkcov", data, lambda: _inkcov(data, tmp_path, pages))
+
+
+def _inkcov(data: bytes, tmp_path, pages) -> list[bool]:
     path = tmp_path / "oracle.ps"
     path.write_bytes(data)
-    return postscript.runs_colours(postscript.colour_runs(str(path), 1, postscript.GhostscriptBudget()))
+    return postscript.runs_colours(postscript.colour_runs(str(path), pages, postscript.GhostscriptBudget()))
 
 
 GREY64 = bytes((i * 7) % 256 for i in range(4096)).hex().encode()
@@ -107,9 +111,7 @@ def test_every_generated_dsc_postscript_page_has_the_colour_inkcov_gives_it(corp
             continue
         with open(os.path.join(directory, job.path), "rb") as f:
             data = f.read()
-        path = tmp_path / "oracle.ps"
-        path.write_bytes(data)
-        truth = postscript.runs_colours(postscript.colour_runs(str(path), job.pages, postscript.GhostscriptBudget()))
+        truth = inkcov(data, tmp_path, job.pages)
         assert psscan.page_colours(data, job.pages, backend.ps_tokens) == truth, job.path
         checked += len(truth)
     assert checked >= 40
