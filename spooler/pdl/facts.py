@@ -28,6 +28,9 @@ class JobFacts:
     pjl: dict[str, str] = field(default_factory=dict)
     job_name: str | None = None
     user_name: str | None = None
+    #: How the pages were counted: ``scan`` (PCL, PCL XL, text), ``dsc`` (PostScript
+    #: comments), ``interpreted`` (a PostScript program run: by ``psscan`` when plain, else by
+    #: Ghostscript) or ``header`` (PDF, raster).
     method: str = "scan"
     #: Pages of PostScript and PDF whose colour each method decided: ``content`` (the page's
     #: own content, walked or scanned) or ``ghostscript`` (rendered with inkcov).

@@ -261,7 +261,8 @@ def fast_walk(path):
 def _walk(m, size, structure=None):
     """The page tree walk of ``fast_walk``; ``structure``, when given, receives the xref
     (``xref``), the catalog's reference (``root``), each page's reference (``pages``) and
-    the encryption dictionary (``encrypt``, None when not encrypted)."""
+    the encryption dictionary (``encrypt``, None when not encrypted), and leaves the check of
+    the empty password to its caller (``pdfobjects`` checks the file key it derives)."""
     tail = m[max(0, size - 2048):size]
     found = _STARTXREF.findall(tail)
     if not found:
@@ -295,7 +296,7 @@ def _walk(m, size, structure=None):
     if encrypt is not None:
         if isinstance(encrypt, tuple):
             encrypt = _object(m, xref, encrypt, size)
-        if not isinstance(encrypt, dict) or not _opens_without_password(encrypt):
+        if not isinstance(encrypt, dict) or not (structure is not None or _opens_without_password(encrypt)):
             raise _GiveUp
     catalog = _object(m, xref, root, size)
     pages_ref = catalog.get(b"Pages")

@@ -427,7 +427,9 @@ class _Parser:
 
 
 def _file_key(encrypt) -> bytes:
-    """The AES-256 file key of a document that opens with the empty user password."""
+    """The AES-256 file key of a document that opens with the empty user password, checked
+    against ``/Perms`` (ISO 32000-2, 7.6.4.4.12, algorithm 13: the key decrypts it to the
+    permissions and the marker ``adb``); raises ``Unreadable`` when it does not open so."""
     import hashlib
 
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -444,11 +446,22 @@ def _file_key(encrypt) -> bytes:
     if u is None or ue is None or len(u) < 48 or len(ue) != 32:
         raise Unreadable("U / UE")
     salt = u[40:48]
-    if encrypt.get(b"R") == 6:
+    revision = encrypt.get(b"R")
+    if encrypt.get(b"Filter") != b"/Standard" or encrypt.get(b"V") != 5 or revision not in (5, 6):
+        raise Unreadable("a security handler other than AES-256")
+    if revision == 6:
         intermediate = _pdf._hash_2b(b"", salt, b"")
     else:
         intermediate = hashlib.sha256(salt).digest()
-    return Cipher(algorithms.AES(intermediate), modes.CBC(bytes(16))).decryptor().update(ue)
+    key = Cipher(algorithms.AES(intermediate), modes.CBC(bytes(16))).decryptor().update(ue)
+    perms = _pdf._string(encrypt.get(b"Perms"))
+    p = encrypt.get(b"P")
+    if perms is None or len(perms) != 16 or not isinstance(p, int):
+        raise Unreadable("Perms")
+    clear = Cipher(algorithms.AES(key), modes.ECB()).decryptor().update(perms)
+    if clear[9:12] != b"adb" or int.from_bytes(clear[:4], "little", signed=True) != p:
+        raise Unreadable("the empty password does not open it")
+    return key
 
 
 def open_plain(path):

@@ -33,9 +33,11 @@ PJL ``SET RENDERMODE=GRAYSCALE`` (or ``SET PLANESINUSE=1``) makes the printer re
 page in grey: such pages count as mono whatever the stream draws.
 
 A page is colour when it visibly uses a non-neutral colour (not merely when the driver
-declared an RGB colour space). PostScript and PDF pages get their colour from rendering
-with Ghostscript's ``inkcov`` device (``postscript.ink_coverage``); where it was not run or
-could not answer, colour counts are ``None``.
+declared an RGB colour space), as Ghostscript's ``inkcov`` device decides it
+(``postscript.ink_coverage``): PDF pages from their content (``pdfcolour``), PostScript
+pages from their program where it is plain (``psscan``), and only the rest by rendering
+with ``inkcov``; ``PageTally.colour_methods`` counts the pages each way decided. Where
+nothing could answer, colour counts are ``None``.
 """
 from __future__ import annotations
 

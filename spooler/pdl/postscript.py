@@ -23,8 +23,10 @@ what the job asked ``setpagedevice`` for). Both go to a private channel the job 
 write to; stdout is drained unread (see "Ghostscript" below). All runs of one job share
 ``GS_JOB_BUDGET`` seconds (``GhostscriptBudget``).
 
-Colour is not known from a scan. When colour is asked for (the default; ``colour=False`` or
-``interpret=False`` switches it off) Ghostscript renders the section at full resolution,
+Colour is not known from the comments. When colour is asked for (the default;
+``colour=False`` or ``interpret=False`` switches it off) it comes from the program itself
+where it is plain (``psscan``, which also counts the pages of a plain program whose
+comments cannot be trusted); otherwise Ghostscript renders the section at full resolution,
 and the ``inkcov`` lines give the share of the page each of C, M, Y and K touches (see
 ``ink_coverage``). Interpretation and colour share one run: each page report is followed by
 the page's ``inkcov`` lines, so pages and their colour cannot drift apart. A DSC-counted

@@ -12,7 +12,7 @@ language   scanner                      method              memory
 pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (4 × 64 KiB planes)
 pclxl      ``pclxl.PclXlScanner``       scan                constant
 postscript ``postscript.DscScanner``    dsc / interpreted   constant + kept chunks
-pdf        ``pdf.count_pages``          header              kept chunks; mmap walk or qpdf
+pdf        ``pdf.count_pages``          header              kept chunks; our reader or qpdf
 pwg, urf   ``raster.RasterScanner``     header              constant
 ========== ============================ =================== ===========================
 
@@ -26,11 +26,14 @@ the spool is encrypted), which they read through its ``/proc`` path; a PostScrip
 the comments count, without colour, is never copied at all.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
-``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
-for PostScript (at most ``postscript.GS_TIMEOUT`` seconds a run), and Ghostscript's ``inkcov``
-device for the colour of PostScript and PDF pages (at most ``postscript.COLOUR_TIMEOUT``
-seconds and ``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is
-one). All Ghostscript runs of one job share ``postscript.GS_JOB_BUDGET`` seconds
+``finish()`` may block: it reads PDF (with our own reader or qpdf) and decides each page's
+colour from its content (``pdfcolour``), and decides PostScript pages' colour — and their
+count, when the DSC comments cannot be trusted — from the program where it is plain
+(``psscan``). Ghostscript runs only for what those cannot decide: PostScript to interpret
+(at most ``postscript.GS_TIMEOUT`` seconds a run), and its ``inkcov`` device for the colour
+of the PDF pages the walk left undecided (those pages only) or of a PostScript section the
+scan could not follow (at most ``postscript.COLOUR_TIMEOUT`` seconds and
+``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is one). All Ghostscript runs of one job share ``postscript.GS_JOB_BUDGET`` seconds
 (``PRINTGATE_GS_JOB_BUDGET``); sections left when it is used up have their pages (or colour)
 unknown, with a warning. Call it off the reactor thread.
 """

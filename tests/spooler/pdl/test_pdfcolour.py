@@ -319,3 +319,17 @@ def test_a_stream_that_may_inflate_beyond_the_limit_is_left_to_ghostscript(backe
     assert walk(data, backend) == [None]
     facts = analyze_bytes(backend, data)
     assert (facts.color_pages, facts.colour_methods) == (1, {"ghostscript": 1})
+
+
+def test_a_file_that_needs_a_password_is_not_opened_by_our_reader(backend, tmp_path):
+    import subprocess
+
+    from spooler.pdl import pdfobjects
+
+    clear = tmp_path / "clear.pdf"
+    clear.write_bytes(make_pdf([(b"1 0 0 rg 72 72 200 200 re f", {}, None)]))
+    locked = tmp_path / "locked.pdf"
+    subprocess.run(["qpdf", "--encrypt", "secret", "owner", "256", "--", str(clear), str(locked)], check=True, timeout=60)
+    assert pdfobjects.open_plain(str(locked)) is None
+    facts = analyze_bytes(backend, locked.read_bytes())
+    assert facts.pages is None and facts.color_pages is None
