@@ -50,11 +50,23 @@ def count_pages(path: str, tally, colour: bool = False, budget=None, operations=
     if fast is not None:
         warnings: list[str] = []
         if fast[2]:
-            warnings.append("PDF is encrypted (opened without a password)")
-        colours = _colours(path, len(fast[1]), warnings, budget) if colour else None
-        for i, media in enumerate(fast[1]):
-            tally.add_page(media=media, color=colours[i] if colours else None)
+            warnings.append(ENCRYPTED)
+        for media in fast[1]:
+            tally.add_page(media=media)
         return warnings
+    media, _, warnings = _qpdf_read(path)
+    for m in media:
+        tally.add_page(media=m)
+    return warnings
+
+
+#: The warning of an encrypted PDF that opened without a password.
+ENCRYPTED = "PDF is encrypted (opened without a password)"
+
+
+def _qpdf_read(path, colour_of=None):
+    """``(media per page, colour_of(pdf, pages) or None, warnings)`` of the PDF at ``path`` as
+    qpdf reads it (after the object streams are checked for zip bombs)."""
     check_object_streams(path)
     try:
         import pikepdf
@@ -64,7 +76,7 @@ def count_pages(path: str, tally, colour: bool = False, budget=None, operations=
     try:
         with pikepdf.open(path, suppress_warnings=True) as pdf:
             if pdf.is_encrypted:
-                warnings.append("PDF is encrypted (opened without a password)")
+                warnings.append(ENCRYPTED)
             pages = pdf.pages
             n = len(pages)
             if n > PAGE_LIMIT:
@@ -76,15 +88,13 @@ def count_pages(path: str, tally, colour: bool = False, budget=None, operations=
             if declared is not None and declared != n:
                 warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
             media = [_media(page) for page in pages]
+            extra = colour_of(pdf, pages) if colour_of is not None else None
     except PdfError:
         raise
     except Exception as exc:
         detail = str(exc).replace(str(path), "<job>")
         raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
-    colours = _colours(path, len(media), warnings, budget) if colour else None
-    for i, m in enumerate(media):
-        tally.add_page(media=m, color=colours[i] if colours else None)
-    return warnings
+    return media, extra, warnings
 
 
 def _count_with_colour(path, tally, budget, operations) -> list[str]:
@@ -104,35 +114,13 @@ def _count_with_colour(path, tally, budget, operations) -> list[str]:
         finally:
             doc.close()
         if colours is not None and not doc.failed:
-            return _colour_pages(path, tally, budget, media, colours, [])
-    check_object_streams(path)
-    try:
-        import pikepdf
-    except ImportError as exc:  # pragma: no cover - pikepdf is a dependency
-        raise PdfError("pikepdf is not installed") from exc
-    warnings: list[str] = []
-    try:
-        with pikepdf.open(path, suppress_warnings=True) as pdf:
-            if pdf.is_encrypted:
-                warnings.append("PDF is encrypted (opened without a password)")
-            pages = pdf.pages
-            n = len(pages)
-            if n > PAGE_LIMIT:
-                raise PdfError(f"PDF claims {n} pages")
-            try:
-                declared = int(pdf.Root.Pages.Count)
-            except Exception:
-                declared = None
-            if declared is not None and declared != n:
-                warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
-            media = [_media(page) for page in pages]
-            walk = pdfcolour.DocumentColour(pdf, operations, postscript.COLOUR_THRESHOLD)
-            colours = [walk.page(page) for page in pages]
-    except PdfError:
-        raise
-    except Exception as exc:
-        detail = str(exc).replace(str(path), "<job>")
-        raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
+            return _colour_pages(path, tally, budget, media, colours, [ENCRYPTED] if doc.key is not None else [])
+
+    def colour_of(pdf, pages):
+        walk = pdfcolour.DocumentColour(pdf, operations, postscript.COLOUR_THRESHOLD)
+        return [walk.page(page) for page in pages]
+
+    media, colours, warnings = _qpdf_read(path, colour_of)
     return _colour_pages(path, tally, budget, media, colours, warnings)
 
 
@@ -161,19 +149,6 @@ def _colour_pages(path, tally, budget, media, colours, warnings) -> list[str]:
     if undecided:
         tally.colour_methods["ghostscript"] = tally.colour_methods.get("ghostscript", 0) + len(undecided)
     return warnings
-
-
-def _colours(path, pages, warnings, budget=None):
-    """Per-page colour, or None (with a warning) when Ghostscript cannot say."""
-    from spooler.pdl import postscript
-
-    if pages == 0:
-        return None
-    try:
-        return postscript.ink_coverage(path, pages, budget)
-    except postscript.ColourError as exc:
-        warnings.append(str(exc))
-        return None
 
 
 def _media(page):

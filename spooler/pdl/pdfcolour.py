@@ -350,6 +350,25 @@ class PageInk:
         return None
 
 
+def record_mark(ink: PageInk, clip, clip_exact: bool, sure: bool, box, exact_box, cls: int, lower: float,
+                exact: bool) -> None:
+    """Paint a mark whose shape lies in ``box`` through the clip: ``exact_box`` is the
+    rectangle it surely covers when ``exact``, ``lower`` its surely covered colour pixels.
+    A mark that is not ``sure`` to paint as drawn (transparency, overprint, optional content,
+    a group that may blend colour away) hides nothing for sure and is at most MAYBE colour."""
+    visible = intersect(box, clip)
+    if visible is None:
+        return
+    if not sure:
+        exact = False
+        if cls == COLOUR:
+            cls = MAYBE
+    lost = area(box) - area(visible)
+    knockout = exact and clip_exact
+    certain = intersect(exact_box, clip) if knockout and exact_box is not None else None
+    ink.paint(visible, certain, cls, max(0.0, lower - lost) if clip_exact else 0.0, knockout)
+
+
 def _grow(bx, d):
     return (bx[0] - d, bx[1] - d, bx[2] + d, bx[3] + d)
 
@@ -1039,21 +1058,8 @@ class _Walk:
     # -- painting --------------------------------------------------------------------------------------
     def _mark(self, box, exact_box, cls, lower, exact):
         s = self.state
-        visible = intersect(box, s.clip)
-        if visible is None:
-            return
-        if s.hidden or s.neutralised or self.optional:
-            if cls == COLOUR:
-                cls = MAYBE
-            exact = False
-        if not s.opaque:
-            exact = False
-            if cls == COLOUR:
-                cls = MAYBE
-        lost = area(box) - area(visible)
-        knockout = exact and s.clip_exact
-        certain = intersect(exact_box, s.clip) if knockout and exact_box is not None else None
-        self.ink.paint(visible, certain, cls, max(0.0, lower - lost) if s.clip_exact else 0.0, knockout)
+        sure = s.opaque and not (s.hidden or s.neutralised or self.optional)
+        record_mark(self.ink, s.clip, s.clip_exact, sure, box, exact_box, cls, lower, exact)
 
     def paint_path(self, path, s, stroke):
         if path.box is None:

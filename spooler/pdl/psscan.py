@@ -26,7 +26,7 @@ import base64
 import math
 import re
 
-from spooler.pdl import pdfcolour
+from spooler.pdl import pdfcolour, pdfcontent
 from spooler.pdl.pdfcolour import (COLOUR, IDENTITY, MAYBE, NEUTRAL, PageInk, _Image, apply, axis_aligned, box_of,
                                    classify_cmy, classify_rgb, image_lower, intersect, multiply)
 
@@ -63,8 +63,6 @@ class NotPlain(Exception):
 
 _WHITE = frozenset(b"\x00\t\n\x0c\r ")
 _DELIM = frozenset(b"()<>[]{}/%")
-_HEX = {c: int(chr(c), 16) for c in b"0123456789abcdefABCDEF"}
-_ESCAPES = {0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09, 0x62: 0x08, 0x66: 0x0C}
 _REAL = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _RADIX = re.compile(rb"(\d+)#([0-9A-Za-z]+)\Z")
 _BEGIN_DATA = re.compile(rb"%%Begin(?:Data|Binary):\s*(\d+)(?:\s+\S+\s+(\S+))?")
@@ -214,47 +212,8 @@ def _skip_data(data, q, end, n, lines):
     return min(end, q + n)
 
 
-def _literal(data, pos, end):
-    out = bytearray()
-    depth = 1
-    while pos < end:
-        b = data[pos]
-        if b == 0x5C:
-            pos += 1
-            if pos >= end:
-                break
-            b = data[pos]
-            if 0x30 <= b <= 0x37:
-                v = b - 0x30
-                k = 1
-                while k < 3 and pos + 1 < end and 0x30 <= data[pos + 1] <= 0x37:
-                    pos += 1
-                    v = v * 8 + data[pos] - 0x30
-                    k += 1
-                out.append(v & 0xFF)
-            elif b == 0x0D:
-                if pos + 1 < end and data[pos + 1] == 0x0A:
-                    pos += 1
-            elif b != 0x0A:
-                out.append(_ESCAPES.get(b, b))
-            pos += 1
-            continue
-        if b == 0x28:
-            depth += 1
-        elif b == 0x29:
-            depth -= 1
-            if depth == 0:
-                return bytes(out), pos + 1
-        out.append(b)
-        pos += 1
-    return bytes(out), end
-
-
-def _hex(raw):
-    digits = [_HEX[b] for b in raw if b in _HEX]
-    if len(digits) % 2:
-        digits.append(0)
-    return bytes(digits[i] * 16 + digits[i + 1] for i in range(0, len(digits), 2))
+_literal = pdfcontent._literal
+_hex = pdfcontent._hexstring
 
 
 def _a85(raw):
@@ -450,17 +409,7 @@ class _Machine:
         if self.ink is None:
             raise NotPlain("marks outside the pages")
         g = self.gs
-        visible = intersect(box, g.clip)
-        if visible is None:
-            return
-        if not g.opaque:
-            exact = False
-            if cls == COLOUR:
-                cls = MAYBE
-        lost = _area(box) - _area(visible)
-        knockout = exact and g.clip_exact
-        certain = intersect(exact_box, g.clip) if knockout and exact_box is not None else None
-        self.ink.paint(visible, certain, cls, max(0.0, lower - lost) if g.clip_exact else 0.0, knockout)
+        pdfcolour.record_mark(self.ink, g.clip, g.clip_exact, g.opaque, box, exact_box, cls, lower, exact)
 
     def path_box(self):
         pts = self.gs.path
@@ -568,29 +517,26 @@ def _op_cleartomark(m):
     raise NotPlain("cleartomark")
 
 
-def _op_close_array(m):
+def _to_mark(m, what) -> list:
+    """The operands above the topmost mark (taken off the stack with it), in order."""
     items = []
     while True:
         if not m.stack:
-            raise NotPlain("] without [")
+            raise NotPlain(f"{what} without a mark")
         v = m.stack.pop()
         if v is _MARK:
             break
         items.append(v)
     items.reverse()
-    m.stack.append(items)
+    return items
+
+
+def _op_close_array(m):
+    m.stack.append(_to_mark(m, "]"))
 
 
 def _op_close_dict(m):
-    items = []
-    while True:
-        if not m.stack:
-            raise NotPlain(">> without <<")
-        v = m.stack.pop()
-        if v is _MARK:
-            break
-        items.append(v)
-    items.reverse()
+    items = _to_mark(m, ">>")
     if len(items) % 2:
         raise NotPlain("a dictionary with an odd count")
     m.stack.append({items[i]: items[i + 1] for i in range(0, len(items), 2) if isinstance(items[i], str)})

@@ -423,18 +423,19 @@ CONTENT_FRAGMENTS = [
 
 
 @st.composite
-def content_streams(draw):
+def fragments_and_noise(draw, fragments):
+    """Up to 30 pieces, mostly ``fragments``, some random bytes, joined by space, newline or nothing."""
     parts = []
     for _ in range(draw(st.integers(0, 30))):
         if draw(st.integers(0, 3)):
-            parts.append(draw(st.sampled_from(CONTENT_FRAGMENTS)))
+            parts.append(draw(st.sampled_from(fragments)))
         else:
             parts.append(draw(st.binary(max_size=12)))
     return draw(st.sampled_from([b" ", b"", b"\n"])).join(parts)
 
 
 @settings(max_examples=500, deadline=None)
-@given(data=content_streams())
+@given(data=fragments_and_noise(CONTENT_FRAGMENTS))
 def test_content_streams_give_the_same_operations_on_both_backends(data):
     from spooler.pdl import pdfcontent
 
@@ -460,7 +461,13 @@ def test_mutated_corpus_content_streams_give_the_same_operations_on_both_backend
     rng = random.Random(seed)
     job = rng.choice([j for j in jobs if j.variant == "pdf-pdfwrite"])
     with pikepdf.open(os.path.join(directory, job.path)) as pdf:
-        data = bytearray(rng.choice(list(pdf.pages)).obj.Contents.read_bytes())
+        data = mutated(rng, rng.choice(list(pdf.pages)).obj.Contents.read_bytes())
+    assert _scan.content_operations(data) == pdfcontent.operations(data)
+
+
+def mutated(rng, data: bytes) -> bytes:
+    """``data`` with up to a dozen random bytes changed, inserted or deleted."""
+    data = bytearray(data)
     for _ in range(rng.randint(0, 12)):
         i = rng.randrange(len(data)) if data else 0
         op = rng.randrange(3)
@@ -470,7 +477,7 @@ def test_mutated_corpus_content_streams_give_the_same_operations_on_both_backend
             data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
         else:
             del data[i:i + rng.randint(1, 32)]
-    assert _scan.content_operations(bytes(data)) == pdfcontent.operations(bytes(data))
+    return bytes(data)
 
 
 # -- PostScript programs: the colour scan's tokenizer ----------------------------------------------
@@ -484,19 +491,8 @@ PS_FRAGMENTS = [
 ]
 
 
-@st.composite
-def ps_programs(draw):
-    parts = []
-    for _ in range(draw(st.integers(0, 30))):
-        if draw(st.integers(0, 3)):
-            parts.append(draw(st.sampled_from(PS_FRAGMENTS)))
-        else:
-            parts.append(draw(st.binary(max_size=12)))
-    return draw(st.sampled_from([b" ", b"", b"\n"])).join(parts)
-
-
 @settings(max_examples=500, deadline=None)
-@given(data=ps_programs())
+@given(data=fragments_and_noise(PS_FRAGMENTS))
 def test_postscript_programs_give_the_same_tokens_on_both_backends(data):
     from spooler.pdl import psscan
 
@@ -521,14 +517,5 @@ def test_mutated_corpus_postscript_gives_the_same_tokens_on_both_backends(corpus
     rng = random.Random(seed)
     job = rng.choice([j for j in jobs if j.pdl == "postscript" and "ps2write" not in j.variant])
     with open(os.path.join(directory, job.path), "rb") as f:
-        data = bytearray(f.read()[:40000])
-    for _ in range(rng.randint(0, 12)):
-        i = rng.randrange(len(data)) if data else 0
-        op = rng.randrange(3)
-        if op == 0 and data:
-            data[i] = rng.randrange(256)
-        elif op == 1:
-            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
-        else:
-            del data[i:i + rng.randint(1, 32)]
-    assert _scan.ps_tokens(bytes(data)) == psscan.tokens(bytes(data))
+        data = mutated(rng, f.read()[:40000])
+    assert _scan.ps_tokens(data) == psscan.tokens(data)
