@@ -65,6 +65,7 @@ setup(
         "argon2-cffi>=23.1,<26",
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
+        "pillow>=10,<14",
     ],
     extras_require={
         "test": [
