@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from accounting.access_log import AccessLog
 from accounting.accounts import AccountStore
 from accounting.audit import AuditLog
+from accounting.browse import Lists
 from accounting.database import Database, migrate
 from accounting.decisions import DecisionMaker
 from accounting.devices import DeviceStore
@@ -23,7 +25,9 @@ from accounting.quotas import QuotaStore
 from accounting.records import Decision, HeldJob, LedgerEntry, NewJob, User
 from accounting.release import ReleaseDesk
 from accounting.retention import DEFAULT_EXPIRE_MINUTES, DEFAULT_RETENTION_DAYS, Retention
+from accounting.roles import RoleStore
 from accounting.rules import RuleStore
+from accounting.second_factor import SecondFactors
 from accounting.secrets import SecretStore
 from accounting.users import UserStore
 
@@ -87,6 +91,11 @@ class AccountingCore:
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
         self._secrets: SecretStore | None = None
+        # Issue 16, the web pages: roles, TOTP, the access log and keyset-paged lists.
+        self.roles = RoleStore(database)
+        self.second_factors = SecondFactors(database, lambda: self.secrets)
+        self.access_log = AccessLog(database)
+        self.lists = Lists(database)
 
     @property
     def secrets(self) -> SecretStore | None:
