@@ -25,8 +25,10 @@ from accounting.access_log import AccessEvent
 from accounting.errors import AccountingError
 from accounting.jobs import _held_job
 from accounting.records import AuditEntry, LedgerEntry
+from accounting.schema import account_members as members
+from accounting.schema import groups
 from accounting.schema import (
-    access_log, accounts, audit_log, jobs, ledger_entries, queues, user_roles, users,
+    access_log, accounts, audit_log, jobs, ledger_entries, policy_records, price_lists, queues, user_roles, users,
 )
 from accounting.time import aware
 
@@ -334,6 +336,67 @@ class Lists:
     def ledger(self, **options) -> Page:
         return self._read(ledger_page, **options)
 
-    def held_count(self) -> int:
+    def queues(self) -> list:
         with self.db.reader.connect() as conn:
-            return held_count(conn)
+            return queue_summaries(conn)
+
+    def account_members(self, account_id: int) -> list:
+        with self.db.reader.connect() as conn:
+            return account_members(conn, account_id)
+
+    def day(self, since: datetime):
+        with self.db.reader.connect() as conn:
+            return day_summary(conn, since)
+
+
+# -- summaries -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueSummary:
+    name: str
+    price_list: str | None
+    expire_minutes: int | None
+    held: int
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """Since a moment (local midnight): pages printed, money charged, jobs refused."""
+
+    held_now: int
+    pages: int
+    charged: int
+    refused: int
+
+
+def queue_summaries(conn) -> list[QueueSummary]:
+    held = (select(jobs.c.queue_id, func.count().label("held")).where(jobs.c.state == "held")
+            .group_by(jobs.c.queue_id).subquery())
+    query = (select(queues.c.name, price_lists.c.name.label("price_list"), queues.c.expire_minutes,
+                    func.coalesce(held.c.held, 0).label("held"))
+             .outerjoin(price_lists, price_lists.c.id == queues.c.price_list_id)
+             .outerjoin(held, held.c.queue_id == queues.c.id).order_by(queues.c.name))
+    return [QueueSummary(r.name, r.price_list, r.expire_minutes, r.held) for r in conn.execute(query)]
+
+
+def day_summary(conn, since: datetime) -> DaySummary:
+    printed = conn.execute(select(func.coalesce(func.sum(jobs.c.impressions), 0)).where(
+        jobs.c.state == "released", jobs.c.updated_at >= since)).scalar()
+    charged = conn.execute(select(func.coalesce(func.sum(ledger_entries.c.amount), 0)).where(
+        ledger_entries.c.kind == "charge", ledger_entries.c.created_at >= since)).scalar()
+    refused = conn.execute(select(func.count()).select_from(policy_records).where(
+        policy_records.c.action == "deny", policy_records.c.at >= since)).scalar()
+    return DaySummary(held_now=held_count(conn), pages=int(printed or 0), charged=-int(charged or 0),
+                      refused=int(refused or 0))
+
+
+@dataclass(frozen=True)
+class AccountMember:
+    user: str | None
+    group: str | None
+
+
+def account_members(conn, account_id: int) -> list[AccountMember]:
+    query = (select(users.c.username, groups.c.name).select_from(members)
+             .outerjoin(users, users.c.id == members.c.user_id).outerjoin(groups, groups.c.id == members.c.group_id)
+             .where(members.c.account_id == account_id).order_by(members.c.id))
+    return [AccountMember(user, group) for user, group in conn.execute(query)]

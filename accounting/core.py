@@ -29,6 +29,7 @@ from accounting.roles import RoleStore
 from accounting.rules import RuleStore
 from accounting.second_factor import SecondFactors
 from accounting.secrets import SecretStore
+from accounting.user_profiles import UserProfiles
 from accounting.users import UserStore
 
 
@@ -96,6 +97,7 @@ class AccountingCore:
         self.second_factors = SecondFactors(database, lambda: self.secrets)
         self.access_log = AccessLog(database)
         self.lists = Lists(database)
+        self.profiles = UserProfiles(database)
 
     @property
     def secrets(self) -> SecretStore | None:

@@ -28,8 +28,11 @@ from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
+from gateway.web_services import GatewayWebServices
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
+from release_api.web.render import WebRenderer
+from release_api.web.site import WebSite
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
 from spooler.group_commit import GroupCommitter
@@ -200,6 +203,13 @@ class Gateway:
     def build_panel_services(self) -> GatewayPanelServices:
         return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor)
 
+    def build_web_site(self) -> WebSite:
+        """The web pages for admins, finance and users (issue 16), beside the panel."""
+        services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                      config=self.config)
+        return WebSite(services, services, services, reactor=self.reactor,
+                       renderer=WebRenderer(timezone=self.config.timezone))
+
     def start(self) -> list[Listener]:
         self.open_storage()
         self.factories = self.build_factories()
@@ -243,12 +253,14 @@ class Gateway:
         http_setting = self.config.ports.get("http")
         ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)
         ipps = ipp.tls_sibling() if ipp is not None else None
+        self.web_site = self.build_web_site()
 
         def listen_https(port):
             outcome = []
             listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
                                https_port=port, interface=bind, public_host=public_host,
-                               hostnames=hostnames, ipp_factory=ipps).addBoth(outcome.append)
+                               hostnames=hostnames, ipp_factory=ipps,
+                               web=self.web_site.resource()).addBoth(outcome.append)
             if isinstance(outcome[0], Failure):
                 outcome[0].raiseException()
             return outcome[0]

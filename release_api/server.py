@@ -170,15 +170,20 @@ class SharedHttpsPortFactory(Factory):
 
 
 class ReleaseRoot(Resource):
-    """``/panel/...`` goes to the panel app; everything else is 404 for now (the Notifier
-    API and admin pages will hang here)."""
+    """``/panel/...`` goes to the panel app; everything else to the web pages
+    (``release_api.web``) when given, else 404."""
 
-    def __init__(self, panel: PanelApp):
+    def __init__(self, panel: PanelApp, web: Resource | None = None):
         super().__init__()
         self.putChild(b"panel", panel)
+        self.web = web
 
     def getChild(self, path, request):
-        return super().getChild(path, request)
+        if self.web is None:
+            return super().getChild(path, request)
+        # The web pages route the whole path themselves (Klein): give the segment back.
+        request.postpath.insert(0, request.prepath.pop())
+        return self.web
 
 
 @dataclass
@@ -189,9 +194,10 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
-def build_site(services: PanelServices, *, reactor=None, **panel_options) -> tuple[Site, PanelApp]:
+def build_site(services: PanelServices, *, reactor=None, web: Resource | None = None, **panel_options
+               ) -> tuple[Site, PanelApp]:
     panel = PanelApp(services, **panel_options)
-    site = Site(ReleaseRoot(panel), reactor=reactor)
+    site = Site(ReleaseRoot(panel, web), reactor=reactor)
     site.displayTracebacks = False
     return site, panel
 
@@ -200,13 +206,14 @@ def listen_release_api(reactor, services: PanelServices, *, data_dir: Path, http
                        http_port: int | None = None, interface: str = "", public_host: str = "localhost",
                        cert_file: Path | None = None, key_file: Path | None = None, hostnames=None,
                        ipp_factory: Factory | None = None, ipps_maximum_tls=IPPS_MAXIMUM_TLS,
-                       connection_limits: dict | None = None, **panel_options):
+                       connection_limits: dict | None = None, web: Resource | None = None, **panel_options):
     """Start listening; returns a Deferred firing with ``ReleaseApiListeners``. With
-    ``ipp_factory`` the HTTPS port also serves IPP (``ipps://``), see ``SharedHttpsPort``."""
+    ``ipp_factory`` the HTTPS port also serves IPP (``ipps://``), see ``SharedHttpsPort``.
+    ``web``: the web pages' resource (``release_api.web.site.WebSite(...).resource()``)."""
     from twisted.internet import defer
 
     files = ensure_certificate(Path(data_dir), hostnames=hostnames, cert_file=cert_file, key_file=key_file)
-    site, panel = build_site(services, reactor=reactor, **panel_options)
+    site, panel = build_site(services, reactor=reactor, web=web, **panel_options)
     # TLS wrapped here rather than by listenSSL so that every timer (TLS write
     # aggregation, HTTP timeouts) runs on the reactor we were given, not the global one.
     served = SharedHttpsPortFactory(site, ipp_factory, clock=reactor, **(connection_limits or {}))

@@ -1,0 +1,380 @@
+"""The gateway's side of the web pages: ``release_api.web.services``' three interfaces
+(``WebLogins``, ``SelfService``, ``Administration``) answered by accounting (run in the
+reactor's thread pool), the release use case (``JobRelease``), "end a job"
+(``JobEnding``) and device registration (``gateway.register_device``).
+
+- **Passwords** go through accounting's ``LoginGuard`` with the browser's address as the
+  "device" (``web:<address>``): failures are counted per account and per address there,
+  and locked out after its limits; the web layer answers every failure alike, after the
+  same time.
+- **Releasing** from a browser is the same use case as at a printer's panel: reserve,
+  forward to the printer the person chose, charge only what the printer took. An admin
+  releasing or deleting someone's job acts "for" them: the audit rows name both.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from twisted.internet import defer, threads
+
+from accounting.errors import AccountingError, JobNotFound as AccountingJobNotFound, LoginFailed as AccountingLoginFailed
+from accounting.errors import LoginLocked
+from accounting.price_explanation import explain, sample_facts
+from accounting.pricing import quote_at_device
+from accounting.second_factor import BadTotpCode, NotEnrolled
+from accounting.time import local_midnight, utcnow, zone
+from gateway.end_job import JobEnding
+from gateway.register_device import panel_credential, reissue_credential, register_device, revoke_device
+from gateway.release_job import JobRelease
+from release_api.errors import JobNotFound, LockedOut, LoginFailed
+from release_api.web.services import (
+    Dashboard, DeviceRow, Enrolment, PrinterChoice, QueueRow, ReleaseAnswer, SecondFactorRejected, SettingsView,
+    WebUser,
+)
+
+#: Secrets the settings page reports as stored or not (their values never leave).
+SETTINGS_SECRETS = ("smtp/password", "directory/bind")
+
+
+def mask_card(number: str) -> str:
+    return number[-4:].rjust(len(number), "•")
+
+
+class GatewayWebServices:
+    def __init__(self, accounting, releases: JobRelease, ending: JobEnding, *, reactor, threadpool=None,
+                 config=None):
+        """``config``: the ``GatewayConfig`` the settings page shows (None in tests)."""
+        self.accounting = accounting
+        self.core = accounting.core
+        self.releases = releases
+        self.ending = ending
+        self.reactor = reactor
+        self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
+        self.config = config
+
+    def _run(self, function, *args, **kwargs) -> defer.Deferred:
+        return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
+
+    # -- WebLogins --------------------------------------------------------------------------
+    def _web_user(self, user) -> WebUser:
+        return WebUser(username=user.username, display_name=user.full_name or user.username,
+                       roles=self.core.roles.roles_of(user.username))
+
+    def _password_checked(self, username: str, password: str, address: str):
+        try:
+            return self.core.verify_password(username, password, device=f"web:{address}"[:255])
+        except LoginLocked as locked:
+            seconds = max(1, int((locked.until - utcnow()).total_seconds()) + 1)
+            raise LockedOut(str(locked), retry_after=seconds, user=username) from None
+        except AccountingLoginFailed:
+            raise LoginFailed(user=username) from None
+
+    def verify_password(self, username, password, *, address):
+        return self._run(lambda: self._web_user(self._password_checked(username, password, address)))
+
+    def identity(self, username):
+        def read():
+            try:
+                user = self.core.users.get_user(username)
+            except AccountingError:
+                return None
+            if not user.enabled or user.deleted:
+                return None
+            return self._web_user(user)
+        return self._run(read)
+
+    def second_factor_enrolled(self, username):
+        return self._run(self.core.second_factors.is_enrolled, username)
+
+    def begin_enrolment(self, username):
+        def begin():
+            enrolment = self.core.second_factors.begin_enrolment(username)
+            return Enrolment(enrolment.username, enrolment.secret, enrolment.uri)
+        return self._run(begin)
+
+    def confirm_enrolment(self, username, secret, code):
+        def confirm():
+            try:
+                return self.core.second_factors.confirm_enrolment(username, secret, code, actor=username)
+            except BadTotpCode:
+                raise SecondFactorRejected(username) from None
+        return self._run(confirm)
+
+    def verify_second_factor(self, username, code):
+        def verify():
+            factors = self.core.second_factors
+            try:
+                if any(c.isalpha() for c in code or ""):
+                    factors.use_recovery_code(username, code)
+                else:
+                    factors.verify(username, code)
+            except (BadTotpCode, NotEnrolled):
+                raise SecondFactorRejected(username) from None
+        return self._run(verify)
+
+    def record_access(self, username, event, *, address, user_agent, detail=""):
+        return self._run(self.core.access_log.record, username, event, address=address, user_agent=user_agent,
+                         detail=detail)
+
+    # -- SelfService ------------------------------------------------------------------------
+    def held_jobs(self, username):
+        return self._run(self.core.jobs.list_jobs, owner=username, states=("held",), limit=500, newest_first=True)
+
+    def printers(self):
+        def read():
+            return [PrinterChoice(d.name, d.model, d.location, d.color, d.duplex)
+                    for d in self.core.devices.list() if d.enabled]
+        return self._run(read)
+
+    def _owned(self, username: str | None, job_id: int):
+        try:
+            job = self.core.jobs.get_job(int(job_id))
+        except AccountingJobNotFound:
+            raise JobNotFound(str(job_id), user=username) from None
+        if username is not None and job.owner != username:
+            raise JobNotFound(str(job_id), user=username)
+        return job
+
+    @defer.inlineCallbacks
+    def release_job(self, username, job_id, printer, *, on_behalf_of=None):
+        yield self._run(self._owned, username, job_id)
+        actor = f"{on_behalf_of} for {username}" if on_behalf_of else username
+        outcome = yield self.releases.release(int(job_id), printer, actor=actor[:255], owner=username)
+        return ReleaseAnswer(int(job_id), outcome.printed, outcome.message)
+
+    @defer.inlineCallbacks
+    def delete_job(self, username, job_id, *, on_behalf_of=None):
+        job = yield self._run(self._owned, username, job_id)
+        actor = f"{on_behalf_of} for {username}" if on_behalf_of else username
+        yield self.ending.end(job.id, "deleted", actor=actor[:255], reason="deleted in the web pages")
+
+    def history(self, username, *, after=None, before=None):
+        return self._run(self.core.lists.jobs, owner=username, after=after, before=before)
+
+    def job_price(self, username, job_id):
+        def read():
+            job = self._owned(username, job_id)
+            device = None
+            if job.release_device:
+                try:
+                    device = self.core.devices.get(job.release_device)
+                except AccountingError:
+                    device = None
+            quote = self.core.release.quote(job, device)
+            return job, explain(job, quote, device=device.name if device is not None else None)
+        return self._run(read)
+
+    def _currency(self) -> str:
+        return self.core.prices.by_id(None).currency
+
+    def money(self, username, *, after=None, before=None):
+        def read():
+            account = self.core.accounts.personal(username)
+            return account, self._currency(), self.core.lists.ledger(account_id=account.id, after=after, before=before)
+        return self._run(read)
+
+    def cards(self, username):
+        return self._run(lambda: [mask_card(c) for c in self.core.users.get_user(username).cards])
+
+    def link_card(self, username, password, card, *, address):
+        def link():
+            self._password_checked(username, password, address)
+            self.core.users.add_card(username, card, actor=username)
+        return self._run(link)
+
+    def change_pin(self, username, password, new_pin, *, address):
+        def change():
+            self._password_checked(username, password, address)
+            self.core.users.set_pin(username, new_pin, actor=username)
+        return self._run(change)
+
+    # -- Administration ---------------------------------------------------------------------
+    def dashboard(self):
+        def read():
+            tz = zone(self.core.settings.timezone)
+            midnight = local_midnight(datetime.now(timezone.utc).astimezone(tz).date(), tz)
+            day = self.core.lists.day(midnight)
+            devices = self.core.devices.list()
+            revoked = tuple(d.name for d in devices if d.enabled and panel_credential(self.core, d.name) is None)
+            return Dashboard(held_now=day.held_now, pages_today=day.pages, money_today=day.charged,
+                             currency=self._currency(), refused_today=day.refused, devices=len(devices),
+                             devices_revoked=revoked)
+        return self._run(read)
+
+    def users(self, **filters):
+        return self._run(self.core.lists.users, **filters)
+
+    def user(self, username):
+        def read():
+            user = self.core.users.get_user(username)
+            return user, sorted(self.core.roles.roles_of(username)), self.core.second_factors.is_enrolled(username)
+        return self._run(read)
+
+    def add_user(self, actor, username, *, full_name, email, cost_center, groups, cards):
+        return self._run(self.core.users.add_user, username, full_name=full_name, email=email,
+                         cost_center=cost_center, groups=tuple(groups), cards=tuple(cards), actor=actor)
+
+    def update_user(self, actor, username, *, full_name, email, cost_center, groups):
+        def update():
+            self.core.profiles.update(username, full_name=full_name, email=email, cost_center=cost_center, actor=actor)
+            self.core.profiles.set_groups(username, groups, actor=actor)
+        return self._run(update)
+
+    def set_user_enabled(self, actor, username, enabled):
+        return self._run(self.core.users.set_enabled, username, enabled, actor=actor)
+
+    def add_card(self, actor, username, card):
+        return self._run(self.core.users.add_card, username, card, actor=actor)
+
+    def remove_card(self, actor, card):
+        return self._run(self.core.users.remove_card, card, actor=actor)
+
+    def set_pin(self, actor, username, pin):
+        return self._run(self.core.users.set_pin, username, pin, actor=actor)
+
+    def set_password(self, actor, username, password):
+        return self._run(self.core.users.set_password, username, password, actor=actor)
+
+    def set_role(self, actor, username, role, granted):
+        change = self.core.roles.grant if granted else self.core.roles.revoke
+        return self._run(change, username, role, actor=actor)
+
+    def reset_second_factor(self, actor, username):
+        return self._run(self.core.second_factors.reset, username, actor=actor)
+
+    def groups(self):
+        return self._run(self.core.profiles.list_groups)
+
+    def add_group(self, actor, name, description):
+        return self._run(self.core.profiles.add_group, name, description=description, actor=actor)
+
+    def accounts(self, kind=None):
+        return self._run(self.core.accounts.list, kind=kind)
+
+    def account(self, name, *, after=None, before=None):
+        def read():
+            account = self.core.accounts.get(name)
+            return account, self.core.lists.account_members(account.id), self.core.lists.ledger(
+                account_id=account.id, after=after, before=before)
+        return self._run(read)
+
+    def add_shared_account(self, actor, name, *, parent, restricted, overdraft):
+        return self._run(self.core.accounts.create_shared, name, parent=parent, restricted=restricted,
+                         overdraft_limit=overdraft, actor=actor)
+
+    def allow_account(self, actor, account, *, user, group):
+        return self._run(self.core.accounts.allow, account, user=user, group=group, actor=actor)
+
+    def move_money(self, actor, account, amount, reason, *, kind):
+        if not reason:
+            return defer.fail(ValueError("a reason is required"))
+        if kind == "topup":
+            return self._run(self.core.ledger.topup, account, amount, actor=actor, reason=reason)
+        if kind == "adjustment":
+            return self._run(self.core.ledger.adjust, account, amount, actor=actor, reason=reason)
+        return defer.fail(ValueError(f"unknown kind of money movement {kind!r}"))
+
+    def ledger(self, **filters):
+        return self._run(self.core.lists.ledger, **filters)
+
+    def devices(self):
+        def read():
+            return [DeviceRow(name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
+                              color=d.color, duplex=d.duplex, price_list=d.price_list, queue=d.queue,
+                              enabled=d.enabled, credential_active=panel_credential(self.core, d.name) is not None)
+                    for d in self.core.devices.list()]
+        return self._run(read)
+
+    def register_device(self, actor, name, *, protocol, endpoint, screen, color, duplex, price_list, model, location):
+        def register():
+            return register_device(self.core, name, protocol=protocol, endpoint=endpoint, screen=screen, color=color,
+                                   duplex=duplex, price_list=price_list, model=model, location=location,
+                                   actor=actor).secret_text
+        return self._run(register)
+
+    def revoke_device(self, actor, name):
+        return self._run(lambda: revoke_device(self.core, name, actor=actor) and None)
+
+    def reissue_device(self, actor, name):
+        return self._run(lambda: reissue_credential(self.core, name, actor=actor).secret_text)
+
+    def queues(self):
+        return self._run(lambda: [QueueRow(q.name, q.price_list, q.expire_minutes, q.held)
+                                  for q in self.core.lists.queues()])
+
+    def set_queue_price_list(self, actor, queue, price_list):
+        return self._run(self.core.prices.assign_queue, queue, price_list, actor=actor)
+
+    def price_lists(self):
+        return self._run(self.core.prices.list)
+
+    def save_price_list(self, actor, price_list):
+        return self._run(self.core.prices.save, price_list, actor=actor)
+
+    def preview_price(self, price_list, sample):
+        facts = sample_facts(pages=sample["pages"], color_pages=sample["color_pages"], duplex=sample["duplex"],
+                             media=sample["media"])
+        quote = quote_at_device(price_list, facts=facts, copies_requested=sample["copies"], color_mode="",
+                                sides="two-sided-long-edge" if sample["duplex"] else "", changes=None,
+                                device_color=True)
+        return explain(None, quote)
+
+    def rules(self):
+        return self._run(self.core.rules.list)
+
+    def save_rule(self, actor, rule, *, replacing=None):
+        if replacing:
+            return self._run(self.core.rules.replace, replacing, rule, actor=actor)
+        return self._run(self.core.rules.add, rule, actor=actor)
+
+    def set_rule_enabled(self, actor, name, enabled):
+        return self._run(self.core.rules.set_enabled, name, enabled, actor=actor)
+
+    def move_rule(self, actor, name, *, before=None, after=None):
+        return self._run(self.core.rules.move, name, before=before, after=after, actor=actor)
+
+    def remove_rule(self, actor, name):
+        return self._run(self.core.rules.remove, name, actor=actor)
+
+    def test_rule(self, rule, *, since, until=None):
+        return self._run(self.core.test_rule, rule, since=since, until=until)
+
+    def quotas(self):
+        return self._run(self.core.quotas.list)
+
+    def add_quota(self, actor, name, *, amount, period, user, group, cap, period_days):
+        return self._run(self.core.quotas.add, name, amount=amount, period=period, user=user, group=group, cap=cap,
+                         period_days=period_days, actor=actor)
+
+    def remove_quota(self, actor, name):
+        return self._run(self.core.quotas.remove, name, actor=actor)
+
+    def jobs(self, **filters):
+        return self._run(self.core.lists.jobs, **filters)
+
+    def audit(self, **filters):
+        return self._run(self.core.lists.audit, **filters)
+
+    def access_log(self, **filters):
+        return self._run(self.core.lists.access, **filters)
+
+    def settings(self):
+        def read():
+            config = self.config
+            stored = set(self.core.secrets.names()) if self.core.secrets is not None else set()
+            names = list(SETTINGS_SECRETS) + sorted(n for n in stored if n.startswith("snmp/"))
+            mail = {}
+            if config is not None:
+                notify = config.notify
+                mail = {"SMTP host": notify.smtp_host or "(none: no mail is sent)", "SMTP port": notify.smtp_port,
+                        "STARTTLS": notify.smtp_starttls, "SMTP user": notify.smtp_user or "",
+                        "From": notify.mail_from, "Password from secret": notify.smtp_password_secret or "",
+                        "Password in the file": "*****" if notify.smtp_password else ""}
+            return SettingsView(timezone=self.core.settings.timezone, retention_days=self.core.settings.retention_days,
+                                mail=mail, directory={}, secrets={name: name in stored for name in names})
+        return self._run(read)
+
+    def set_secret(self, actor, name, value):
+        if not value:
+            return defer.fail(ValueError("an empty secret cannot be stored"))
+        return self._run(self.core.secrets.set, name, value, actor=actor)
