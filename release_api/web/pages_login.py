@@ -148,6 +148,8 @@ class LoginPages:
     @route("/login/cancel", "POST", access=PUBLIC)
     def cancel_login(self, call: Call):
         """Leave a half-finished login (second factor not given)."""
+        if call.session is not None and call.session.signed_in:
+            return Redirect("/")
         self.sessions.end(call.session)
         self.clear_session_cookie(call.request)
         return Redirect("/login")
