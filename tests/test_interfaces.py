@@ -10,7 +10,9 @@ import pytest
 from gateway.job_desk import GatewayJobDesk
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception as GatewayJobReception
+from gateway.web_services import GatewayWebServices
 from release_api.services import PanelServices
+from release_api.web.services import Administration, SelfService, WebLogins
 from spooler.job_desk import JobDesk
 from spooler.reception import JobReception
 from tests.release_api.panel_test_double import InMemoryPanelServicesTestDouble
@@ -36,6 +38,9 @@ IMPLEMENTATIONS = [
     (JobReception, GatewayJobReception),
     (PanelServices, GatewayPanelServices),
     (PanelServices, InMemoryPanelServicesTestDouble),
+    (WebLogins, GatewayWebServices),
+    (SelfService, GatewayWebServices),
+    (Administration, GatewayWebServices),
 ]
 
 

@@ -19,6 +19,7 @@ from twisted.internet import defer, task
 from werkzeug.exceptions import HTTPException
 from twisted.logger import Logger
 
+from accounting.browse import BadCursor
 from printgate_errors import PrintgateError
 from release_api.errors import JobNotFound, LockedOut, LoginFailed
 from release_api.web import routing
@@ -65,6 +66,7 @@ ERRORS = (
     (NotFound, 404, "Not here", "There is no such page."),
     (JobNotFound, 404, "No such job", "That job does not exist, or is not yours."),
     (BodyTooLarge, 413, "Too much", "That form was too large."),
+    (BadCursor, 400, "That page link is not valid", "Start again from the list's first page."),
 )
 
 
