@@ -66,6 +66,13 @@ setup(
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
         "pillow>=10,<14",
+        # Issue 16, the web pages: routing, TOTP, QR codes, OpenID Connect (and its HTTP).
+        "klein>=24.8,<26",
+        "pyotp>=2.9,<3",
+        "segno>=1.6,<2",
+        "authlib>=1.6,<2",
+        "joserfc>=1.0,<2",
+        "requests>=2.31,<3",
     ],
     extras_require={
         "test": [

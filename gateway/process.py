@@ -31,6 +31,7 @@ from gateway.release_journal import ReleaseJournal
 from gateway.web_services import GatewayWebServices
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
+from release_api.web.oidc import OidcClient
 from release_api.web.render import WebRenderer
 from release_api.web.site import WebSite
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
@@ -207,8 +208,28 @@ class Gateway:
         """The web pages for admins, finance and users (issue 16), beside the panel."""
         services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
                                       config=self.config)
-        return WebSite(services, services, services, reactor=self.reactor,
+        return WebSite(services, services, services, reactor=self.reactor, oidc=self.build_oidc_client(),
                        renderer=WebRenderer(timezone=self.config.timezone))
+
+    def build_oidc_client(self) -> OidcClient | None:
+        """Single sign-on when ``[oidc]`` is configured; the client secret from a stored
+        secret (``client_secret_secret``) or the file."""
+        oidc = self.config.oidc
+        if not oidc:
+            return None
+        secret = oidc.get("client_secret")
+        if oidc.get("client_secret_secret"):
+            try:
+                secret = self.accounting.core.secrets.reveal(oidc["client_secret_secret"])
+            except UnknownSecret:
+                raise ConfigError(f"oidc.client_secret_secret names the secret {oidc['client_secret_secret']!r}, "
+                                  f"which is not stored: printgate secrets set {oidc['client_secret_secret']}",
+                                  key="oidc.client_secret_secret") from None
+        if not secret:
+            raise ConfigError("[oidc] needs client_secret_secret (or client_secret)", key="oidc.client_secret")
+        return OidcClient(issuer=oidc["issuer"], client_id=oidc["client_id"], client_secret=secret,
+                          redirect_uri=oidc["redirect_uri"], reactor=self.reactor,
+                          username_claim=oidc.get("username_claim", "preferred_username"), ca_file=oidc.get("ca_file"))
 
     def start(self) -> list[Listener]:
         self.open_storage()

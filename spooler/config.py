@@ -100,6 +100,10 @@ class GatewayConfig:
     #: ``[retention] days``: finished jobs, policy records and audit entries older than
     #: this are purged once a day (money records are kept for good).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    #: ``[oidc]``: single sign-on to the web pages (issue 16); empty: none. Keys: issuer,
+    #: client_id, client_secret_secret (a stored secret's name) or client_secret,
+    #: redirect_uri, username_claim, ca_file.
+    oidc: dict = field(default_factory=dict)
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -211,6 +215,20 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
             raise ConfigError("release.charge_retry_seconds must be a number of seconds between 0.5 and 3600",
                               key="release.charge_retry_seconds")
         config.charge_retry_seconds = float(value)
+    oidc = raw.get("oidc", {})
+    if oidc:
+        known = {"issuer", "client_id", "client_secret", "client_secret_secret", "redirect_uri", "username_claim",
+                 "ca_file"}
+        for key, value in oidc.items():
+            if key not in known or not isinstance(value, str):
+                raise ConfigError(f"oidc.{key}: unknown key, or not a string", key=f"oidc.{key}")
+        for key in ("issuer", "client_id", "redirect_uri"):
+            if not oidc.get(key):
+                raise ConfigError(f"oidc.{key} is required for single sign-on", key=f"oidc.{key}")
+        if not oidc["redirect_uri"].startswith("https://") or not oidc["redirect_uri"].endswith("/login/sso/callback"):
+            raise ConfigError("oidc.redirect_uri is https://<this gateway>[:port]/login/sso/callback",
+                              key="oidc.redirect_uri")
+        config.oidc = dict(oidc)
     retention = raw.get("retention", {})
     if "days" in retention:
         try:

@@ -64,6 +64,10 @@ def run(args) -> int:
     if panel_url:
         print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
               "credentials from `printgate devices add`)", flush=True)
+    if panel_url:
+        web_url = panel_url[:-len("panel/")]
+        print(f"  Web pages: {web_url} (users, finance and admins; make the first admin with `printgate users "
+              "grant USER admin`)", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0
