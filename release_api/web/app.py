@@ -25,7 +25,7 @@ from release_api.errors import JobNotFound, LockedOut, LoginFailed
 from release_api.web import routing
 from release_api.web.render import WebRenderer
 from release_api.web.services import Administration, SecondFactorRejected, SelfService, WebLogins, WebUser
-from release_api.web.sessions import COOKIE, WebSession, WebSessions
+from release_api.web.sessions import COOKIE, SSO_COOKIE, WebSession, WebSessions
 
 log = Logger()
 
@@ -203,12 +203,26 @@ class WebApp:
         request.addCookie(COOKIE, b"", path=b"/", secure=self.secure_cookies, httpOnly=True, sameSite="strict",
                           max_age="0")
 
-    def anonymous_session(self, call: Call) -> WebSession:
-        """The session of the login forms: the caller's, or a new one (new cookie)."""
-        if call.session is not None:
+    def set_sso_cookie(self, request, token: str | None) -> None:
+        """``token`` None clears it."""
+        request.addCookie(SSO_COOKIE, (token or "").encode("ascii"), path=b"/", secure=self.secure_cookies,
+                          httpOnly=True, sameSite="lax", max_age="600" if token else "0")
+
+    def sso_session(self, call: Call) -> WebSession | None:
+        value = call.request.getCookie(SSO_COOKIE)
+        return self.sessions.find(value.decode("ascii", "replace")) if value else None
+
+    def anonymous_session(self, call: Call, *, sso: bool = False) -> WebSession:
+        """The session of the login forms: the caller's, or a new one (new cookie). A
+        single sign-on always starts a new one, whose token also goes in the SSO cookie."""
+        if call.session is not None and not sso:
             return call.session
+        if sso:
+            self.sessions.end(call.session)
         token, session = self.sessions.open(address=call.address, user_agent=call.user_agent)
         self.set_session_cookie(call.request, token)
+        if sso:
+            self.set_sso_cookie(call.request, token)
         call.session = session
         return session
 

@@ -160,15 +160,21 @@ class LoginPages:
     def sso_start(self, call: Call):
         if self.oidc is None:
             return self.page(call, "error.html", 404, title="Not here", text="Single sign-on is not set up.")
-        session = self.anonymous_session(call)
-        session.next_path = safe_next(call.arg("next")) if call.arg("next") else session.next_path
+        if call.session is not None and call.session.signed_in:
+            return Redirect("/")
+        session = self.anonymous_session(call, sso=True)
+        session.next_path = safe_next(call.arg("next"))
         location = yield self.oidc.start(session)
         return Redirect(location)
 
     @route("/login/sso/callback", access=PUBLIC)
     @defer.inlineCallbacks
     def sso_callback(self, call: Call):
-        if self.oidc is None or call.session is None:
+        if self.oidc is None:
+            return Redirect("/login")
+        call.session = self.sso_session(call)
+        self.set_sso_cookie(call.request, None)
+        if call.session is None:
             return Redirect("/login")
         try:
             username = yield self.oidc.finish(call.session, call.arg("state", limit=512), call.arg("code", limit=2048),
@@ -181,4 +187,7 @@ class LoginPages:
                               username=getattr(error, "user", None) or "(sso)")
             return self.page(call, "login.html", 401, sso=True,
                              message="Single sign-on did not log you in. Try again, or use your password.")
-        return (yield self.signed_in(call, user, "sso"))
+        answer = yield self.signed_in(call, user, "sso")
+        # We were reached by the provider's (cross-site) redirect: the new session's Strict
+        # cookie is sent from the next navigation on, which this page makes on our own site.
+        return self.page(call, "continue.html", location=answer.location)

@@ -24,6 +24,10 @@ from typing import Callable
 from release_api.web.services import WebUser
 
 COOKIE = b"__Host-pg_web"
+#: While a single sign-on is under way only: the same anonymous session, in a
+#: ``SameSite=Lax`` cookie, because the provider's redirect back to us is a cross-site
+#: navigation that carries no ``Strict`` cookie. The login then starts a new session.
+SSO_COOKIE = b"__Host-pg_sso"
 
 
 def _key(token: str) -> str:

@@ -35,6 +35,9 @@ def follow_provider(http, start_url: str, login: str):
     """What a person does at the provider's development screens: log in, then consent."""
     page = http.get(start_url, allow_redirects=True)
     for _ in range(4):
+        refresh = re.search(r'http-equiv="refresh" content="0; url=([^"]+)"', page.text)
+        if refresh is not None:  # our "logged in" page moves on by itself
+            return http.get(urljoin(page.url, refresh.group(1)))
         form = re.search(r'<form[^>]*action="([^"]+)"[^>]*method="post"', page.text)
         if form is None:
             return page
@@ -103,5 +106,5 @@ def test_an_answer_this_browser_did_not_ask_for_is_refused(sso):
             break
     assert callback and callback.startswith(world.url + "/login/sso/callback?")
     answer = victim.get(callback, allow_redirects=False)
-    assert answer.status_code == 401
+    assert answer.status_code in (303, 401) and "Logged in" not in answer.text
     assert victim.get(world.url + "/me/jobs", allow_redirects=False).status_code == 303
