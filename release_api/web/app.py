@@ -286,6 +286,7 @@ class WebApp:
             log.info("web: {user} {path}: {error}", user=getattr(call.session.user, "username", None),
                      path=request.path.decode("latin-1"), error=str(error))
             call.session.flash = str(error) or type(error).__name__
+            call.session.flash_kind = "error"
             return Redirect(self.back(call))
         if request.method == b"POST" and declared.access in (routing.FINANCE, routing.ADMIN):
             yield self.record(call, "privilege", f"{declared.name} {request.path.decode('latin-1')[:200]}")
@@ -332,12 +333,13 @@ class WebApp:
         context = dict(result.context)
         call = getattr(request, "web_call", None)
         session = context.pop("session", None) or (call.session if call is not None else None)
-        flash = ""
+        flash, flash_kind = "", "ok"
         if session is not None and session.flash:
-            flash, session.flash = session.flash, ""
+            flash, flash_kind, session.flash, session.flash_kind = session.flash, session.flash_kind, "", "ok"
         context.setdefault("user", session.user if session is not None and session.signed_in else None)
         context.setdefault("csrf", session.csrf if session is not None else "")
         context.setdefault("flash", flash)
+        context.setdefault("flash_kind", flash_kind)
         context.setdefault("path", request.path.decode("latin-1"))
         html = self.renderer.render(result.template, **context)
         request.setResponseCode(result.status)

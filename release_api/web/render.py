@@ -48,6 +48,7 @@ class WebRenderer:
 
     def render(self, template: str, **context) -> str:
         context.setdefault("flash", "")
+        context.setdefault("flash_kind", "ok")
         context.setdefault("path", "/")
         return self.env.get_template(template).render(**context)
 

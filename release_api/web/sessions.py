@@ -49,6 +49,8 @@ class WebSession:
     oidc: dict = field(default_factory=dict)
     second_factor_failures: int = 0
     flash: str = ""
+    #: "ok" for what went through, "error" for what a person must put right.
+    flash_kind: str = "ok"
     next_path: str = "/"
 
     @property

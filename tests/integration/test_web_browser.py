@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 import pyotp
 import pytest
 
+from accounting.rules import Rule
+
 from release_api.web.oidc import OidcClient
 from tests.fixtures.oidc import oidc_provider
 from tests.fixtures.peers import free_port
@@ -36,7 +38,10 @@ def site(tmp_path_factory):
             week_ago = datetime.now(timezone.utc) - timedelta(days=7)
             world.bob_jobs = [world.hold("bob", f"Report {n}.pdf", pages=2 + 20 * (n % 2), color_pages=n % 3,
                                          received_at=week_ago + timedelta(hours=n)) for n in range(6)]
-            world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4, changes={"mono": True})
+            world.core.rules.add(Rule(name="posters-mono", action="force-mono", conditions={"document": "Poster*"},
+                                      params={"message": "Posters print in black and white."}), actor="test")
+            world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4)
+            world.core.rules.remove("posters-mono", actor="test")
             yield world
 
 
@@ -54,7 +59,7 @@ def test_an_admin_enrols_totp_then_logs_in_with_it(site):
         page.wait_for_url("**/login/enrol")
         assert page.locator("img.qr").is_visible()
         browser.screenshots("enrol-totp")
-        secret = page.locator("code.secret").inner_text().strip()
+        secret = page.locator("code.secret").inner_text().replace(" ", "")
         site.totp_secrets["ana"] = secret
         page.fill("input[name=code]", site.fresh_code("ana"))
         page.click("button:has-text('Confirm')")
@@ -138,7 +143,7 @@ def test_finance_tops_up_a_shared_account_with_a_reason(site):
         page = browser.page
         log_in(page, site.url, "fay")
         page.wait_for_url("**/login/enrol")
-        site.totp_secrets["fay"] = page.locator("code.secret").inner_text().strip()
+        site.totp_secrets["fay"] = page.locator("code.secret").inner_text().replace(" ", "")
         page.fill("input[name=code]", site.fresh_code("fay"))
         page.click("button:has-text('Confirm')")
         page.click("text=I have kept them")
@@ -169,7 +174,7 @@ def test_a_user_reads_their_history_and_why_a_job_cost_what_it_did(site):
         browser.screenshots("user-history")
         page.goto(site.url + f"/me/history/{site.mono_job}")
         text = page.inner_text("main")
-        assert "printed in black and white" in text
+        assert "printed in black and white" in text and "posters-mono" in text
         assert "4 black-and-white" in text or "0 colour, 4 black-and-white" in text
         browser.screenshots("user-price-breakdown")
         assert browser.overflow() == 0
