@@ -97,10 +97,11 @@ def contains(column, text: str):
     return column.like(like_pattern(text), escape="\\")
 
 
-def keyset_page(conn, query, sort: Sort, id_column, *, descending: bool, after: str | None = None,
-                before: str | None = None, limit: int = PAGE_SIZE, row: Callable = lambda r: r,
-                key: Callable = None) -> Page:
-    """Run ``query`` (filters applied) one page at a time; ``key(row) -> [value, id]``."""
+def keyset_statement(query, sort: Sort, id_column, *, descending: bool, after: str | None = None,
+                     before: str | None = None, limit: int = PAGE_SIZE):
+    """The page's SELECT (filters, cursor, order, one row more than the page), and
+    whether it walks backwards. ``benchmarks/web.py`` runs this very statement in the
+    sqlite3 shell."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     backwards = before is not None
     cursor = decode_cursor(before if backwards else after, sort) if (before or after) else None
@@ -112,7 +113,16 @@ def keyset_page(conn, query, sort: Sort, id_column, *, descending: bool, after: 
         else:
             query = query.where(and_(sort.column >= value, or_(sort.column > value, id_column > row_id)))
     order = (sort.column.desc(), id_column.desc()) if forward_desc else (sort.column.asc(), id_column.asc())
-    rows = conn.execute(query.order_by(*order).limit(limit + 1)).mappings().all()
+    return query.order_by(*order).limit(limit + 1), backwards, cursor is not None, limit
+
+
+def keyset_page(conn, query, sort: Sort, id_column, *, descending: bool, after: str | None = None,
+                before: str | None = None, limit: int = PAGE_SIZE, row: Callable = lambda r: r,
+                key: Callable = None) -> Page:
+    """Run ``query`` (filters applied) one page at a time; ``key(row) -> [value, id]``."""
+    statement, backwards, had_cursor, limit = keyset_statement(query, sort, id_column, descending=descending,
+                                                               after=after, before=before, limit=limit)
+    rows = conn.execute(statement).mappings().all()
     more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -122,7 +132,7 @@ def keyset_page(conn, query, sort: Sort, id_column, *, descending: bool, after: 
     if rows:
         first, last = key(rows[0]), key(rows[-1])
         has_next = more if not backwards else True
-        has_previous = (cursor is not None) if not backwards else more
+        has_previous = had_cursor if not backwards else more
         page.next_cursor = encode_cursor(last) if has_next else None
         page.previous_cursor = encode_cursor(first) if has_previous else None
     return page
@@ -166,6 +176,15 @@ def job_query(*, owner: str | None = None, state: str | None = None, since: date
     if (title := _bounded(title)) is not None:
         query = query.where(contains(jobs.c.title, title))
     return query
+
+
+def jobs_statement(*, sort: str = "received", descending: bool | None = None, after=None, before=None,
+                   limit: int = PAGE_SIZE, **filters):
+    """The SELECT ``jobs_page`` runs for these options."""
+    chosen = JOB_SORTS.get(sort) or JOB_SORTS["received"]
+    descending = chosen.descending if descending is None else descending
+    return keyset_statement(job_query(**filters), chosen, jobs.c.id, descending=descending, after=after,
+                            before=before, limit=limit)[0]
 
 
 def jobs_page(conn, *, sort: str = "received", descending: bool | None = None, after=None, before=None,
