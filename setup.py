@@ -49,6 +49,7 @@ setup(
         "accounting": ["migrations/*.ini", "migrations/*.py", "migrations/versions/*.py"],
         "panel_menus": ["templates/**/*", "static/**/*", "*.toml"],
         "release_api": ["templates/**/*", "static/**/*"],
+        "release_api.web": ["templates/*.html", "static/*"],
     },
     include_package_data=True,
     ext_modules=cython_extensions(),
