@@ -13,10 +13,8 @@ import pytest
 
 from accounting.rules import Rule
 
-from release_api.web.oidc import OidcClient
-from tests.fixtures.oidc import oidc_provider
-from tests.fixtures.peers import free_port
-from tests.fixtures.web import PASSWORD, web_world
+from tests.fixtures.oidc import sso_web_world
+from tests.fixtures.web import PASSWORD
 from tests.fixtures.web_browser import web_browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -24,25 +22,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    port = free_port()
-    redirect = f"https://127.0.0.1:{port}/login/sso/callback"
-    with oidc_provider(redirect) as provider:
-        def client(reactor):
-            return OidcClient(issuer=provider.issuer, client_id=provider.client_id,
-                              client_secret=provider.client_secret, redirect_uri=redirect, reactor=reactor)
-        with web_world(tmp_path_factory.mktemp("browser"), https_port=port, oidc=client) as world:
-            world.add_person("ana", roles=("admin",), full_name="Ana Admin")
-            world.add_person("fay", roles=("finance",), full_name="Fay Finance")
-            world.add_person("bob", full_name="Bob User")
-            world.core.accounts.create_shared("marketing", actor="test")
-            week_ago = datetime.now(timezone.utc) - timedelta(days=7)
-            world.bob_jobs = [world.hold("bob", f"Report {n}.pdf", pages=2 + 20 * (n % 2), color_pages=n % 3,
-                                         received_at=week_ago + timedelta(hours=n)) for n in range(6)]
-            world.core.rules.add(Rule(name="posters-mono", action="force-mono", conditions={"document": "Poster*"},
-                                      params={"message": "Posters print in black and white."}), actor="test")
-            world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4)
-            world.core.rules.remove("posters-mono", actor="test")
-            yield world
+    with sso_web_world(tmp_path_factory.mktemp("browser")) as (world, _):
+        world.add_person("ana", roles=("admin",), full_name="Ana Admin")
+        world.add_person("fay", roles=("finance",), full_name="Fay Finance")
+        world.add_person("bob", full_name="Bob User")
+        world.core.accounts.create_shared("marketing", actor="test")
+        week_ago = datetime.now(timezone.utc) - timedelta(days=7)
+        world.bob_jobs = [world.hold("bob", f"Report {n}.pdf", pages=2 + 20 * (n % 2), color_pages=n % 3,
+                                     received_at=week_ago + timedelta(hours=n)) for n in range(6)]
+        world.core.rules.add(Rule(name="posters-mono", action="force-mono", conditions={"document": "Poster*"},
+                                  params={"message": "Posters print in black and white."}), actor="test")
+        world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4)
+        world.core.rules.remove("posters-mono", actor="test")
+        yield world
 
 
 def log_in(page, url, username, password=PASSWORD):

@@ -9,32 +9,30 @@ from urllib.parse import urljoin
 
 import pytest
 
-from release_api.web.oidc import OidcClient
-from tests.fixtures.oidc import oidc_provider
-from tests.fixtures.peers import free_port
-from tests.fixtures.web import web_world
+from tests.fixtures.oidc import sso_web_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")
 def sso(tmp_path_factory):
-    port = free_port()
-    redirect = f"https://127.0.0.1:{port}/login/sso/callback"
-    with oidc_provider(redirect) as provider:
-        def client(reactor):
-            return OidcClient(issuer=provider.issuer, client_id=provider.client_id,
-                              client_secret=provider.client_secret, redirect_uri=redirect, reactor=reactor)
-        with web_world(tmp_path_factory.mktemp("sso"), https_port=port, oidc=client) as world:
-            world.add_person("bob", full_name="Bob User")
-            world.add_person("ana", roles=("admin",))
-            yield world, provider
+    with sso_web_world(tmp_path_factory.mktemp("sso")) as (world, provider):
+        world.add_person("bob", full_name="Bob User")
+        world.add_person("ana", roles=("admin",))
+        yield world, provider
 
 
-def follow_provider(http, start_url: str, login: str):
-    """What a person does at the provider's development screens: log in, then consent."""
-    page = http.get(start_url, allow_redirects=True)
-    for _ in range(4):
+def follow_provider(http, start_url: str, login: str, *, until: str | None = None):
+    """What a person does at the provider's development screens: log in, then consent.
+    ``until``: stop at the redirect to a URL starting with this and return it."""
+    page = http.get(start_url, allow_redirects=until is None)
+    for _ in range(12):
+        if until is not None and page.status_code in (302, 303):
+            location = urljoin(page.url, page.headers["location"])
+            if location.startswith(until):
+                return location
+            page = http.get(location, allow_redirects=False)
+            continue
         refresh = re.search(r'http-equiv="refresh" content="0; url=([^"]+)"', page.text)
         if refresh is not None:  # our "logged in" page moves on by itself
             return http.get(urljoin(page.url, refresh.group(1)))
@@ -44,7 +42,7 @@ def follow_provider(http, start_url: str, login: str):
         fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text))
         if 'name="login"' in page.text:
             fields.update(login=login, password="anything")
-        page = http.post(urljoin(page.url, form.group(1)), data=fields, allow_redirects=True)
+        page = http.post(urljoin(page.url, form.group(1)), data=fields, allow_redirects=until is None)
     return page
 
 
@@ -88,22 +86,8 @@ def test_an_answer_this_browser_did_not_ask_for_is_refused(sso):
     attacker.get(world.url + "/login")
     start = attacker.get(world.url + "/login/sso", allow_redirects=False)
     # The attacker gets a code for their own login and has the victim's browser deliver it.
-    http = world.browser_session()
-    callback = None
-    page = http.get(start.headers["location"])
-    for _ in range(4):
-        form = re.search(r'<form[^>]*action="([^"]+)"[^>]*method="post"', page.text)
-        if form is None:
-            break
-        fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text))
-        if 'name="login"' in page.text:
-            fields.update(login="bob", password="x")
-        page = http.post(urljoin(page.url, form.group(1)), data=fields, allow_redirects=False)
-        while page.status_code in (302, 303) and not page.headers["location"].startswith(world.url):
-            page = http.get(urljoin(page.url, page.headers["location"]), allow_redirects=False)
-        if page.status_code in (302, 303):
-            callback = page.headers["location"]
-            break
+    callback = follow_provider(world.browser_session(), start.headers["location"], "bob",
+                               until=world.url + "/login/sso/callback")
     assert callback and callback.startswith(world.url + "/login/sso/callback?")
     answer = victim.get(callback, allow_redirects=False)
     assert answer.status_code in (303, 401) and "Logged in" not in answer.text
