@@ -109,9 +109,11 @@ class Call:
     def actor(self) -> str:
         return self.session.user.username
 
-    def field(self, name: str, *, required: bool = True, limit: int = 255, default: str = "") -> str:
+    def field(self, name: str, *, required: bool = True, limit: int = 255, default: str = "",
+              strip: bool = True) -> str:
+        """``strip=False`` for passwords and secrets: their spaces are theirs."""
         values = self.form.get(name) or []
-        value = values[0].strip() if values else default
+        value = (values[0].strip() if strip else values[0]) if values else default
         if required and not value:
             raise ValueError(f"{name.replace('_', ' ')} is required")
         if len(value) > limit:

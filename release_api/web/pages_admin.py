@@ -74,7 +74,7 @@ class AdminPages:
                                   cost_center=call.field("cost_center", required=False, limit=64),
                                   groups=_split(call.field("groups", required=False, limit=2000)),
                                   cards=_split(call.field("cards", required=False, limit=2000)))
-        password = call.field("password", required=False, limit=1024)
+        password = call.field("password", required=False, limit=1024, strip=False)
         if password:
             yield defer.maybeDeferred(self.administration.set_password, call.actor, username, password)
         call.session.flash = f"User {username} added."
@@ -101,7 +101,8 @@ class AdminPages:
             "add-card": lambda: admin.add_card(call.actor, username, call.field("card", limit=64)),
             "remove-card": lambda: admin.remove_card(call.actor, call.field("card", limit=64)),
             "pin": lambda: admin.set_pin(call.actor, username, call.field("pin", limit=12)),
-            "password": lambda: admin.set_password(call.actor, username, call.field("password", limit=1024)),
+            "password": lambda: admin.set_password(call.actor, username,
+                                                   call.field("password", limit=1024, strip=False)),
             "grant": lambda: admin.set_role(call.actor, username, call.field("role", limit=16), True),
             "revoke": lambda: admin.set_role(call.actor, username, call.field("role", limit=16), False),
             "reset-second-factor": lambda: admin.reset_second_factor(call.actor, username),
@@ -348,7 +349,8 @@ class AdminPages:
         if name not in SETTABLE_SECRETS and not (name.startswith(SNMP_SECRET_PREFIX)
                                                  and name[len(SNMP_SECRET_PREFIX):].replace("-", "").isalnum()):
             raise ValueError(f"{name!r} is not a setting kept as a secret")
-        yield defer.maybeDeferred(self.administration.set_secret, call.actor, name, call.field("value", limit=4096))
+        yield defer.maybeDeferred(self.administration.set_secret, call.actor, name,
+                                  call.field("value", limit=4096, strip=False))
         call.session.flash = f"{name} stored (encrypted; it is never shown again)."
         return Redirect("/admin/settings")
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from twisted.internet import defer
 
-from accounting.money import parse_amount
+from accounting.money import format_amount, parse_amount
 from release_api.web.app import Call, Download, NotFound, Redirect
 from release_api.web.pages_admin import list_options, parse_day, _day_after
 from release_api.web.routing import FINANCE, route
@@ -74,7 +74,8 @@ class FinancePages:
             amount = parse_amount(call.field("amount", limit=32))
             entry = yield defer.maybeDeferred(self.administration.move_money, call.actor, name, amount,
                                               call.field("reason", limit=255), kind=action)
-            call.session.flash = f"{'Topped up' if action == 'topup' else 'Adjusted'}: balance now {entry.balance_after / 100:.2f}."
+            done = "Topped up" if action == "topup" else "Adjusted"
+            call.session.flash = f"{done}: balance now {format_amount(entry.balance_after)}."
         elif action == "allow":
             if "admin" not in call.user.roles:
                 raise ValueError("only an admin decides who may charge an account")

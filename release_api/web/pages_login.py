@@ -48,7 +48,7 @@ class LoginPages:
     def login(self, call: Call):
         started = self.reactor.seconds()
         username = call.field("username", required=False, limit=255)
-        password = call.field("password", required=False, limit=1024)
+        password = call.field("password", required=False, limit=1024, strip=False)
         try:
             if not username or not password:
                 raise LoginFailed(user=username or None)

@@ -73,8 +73,9 @@ class SelfServicePages:
     @route("/me/cards", "POST", access=SIGNED_IN)
     @defer.inlineCallbacks
     def link_my_card(self, call: Call):
-        yield defer.maybeDeferred(self.self_service.link_card, call.actor, call.field("password", limit=1024),
-                                  call.field("card", limit=64), address=call.address)
+        yield defer.maybeDeferred(self.self_service.link_card, call.actor,
+                                  call.field("password", limit=1024, strip=False), call.field("card", limit=64),
+                                  address=call.address)
         call.session.flash = "Card linked: it logs you in at the printers from now on."
         return Redirect("/me/cards")
 
@@ -84,7 +85,7 @@ class SelfServicePages:
         pin = call.field("pin", limit=12)
         if pin != call.field("pin_again", limit=12):
             raise ValueError("the two PINs differ")
-        yield defer.maybeDeferred(self.self_service.change_pin, call.actor, call.field("password", limit=1024), pin,
-                                  address=call.address)
+        yield defer.maybeDeferred(self.self_service.change_pin, call.actor,
+                                  call.field("password", limit=1024, strip=False), pin, address=call.address)
         call.session.flash = "PIN changed."
         return Redirect("/me/cards")
