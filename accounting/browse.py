@@ -22,6 +22,7 @@ from typing import Callable
 from sqlalchemy import and_, func, or_, select
 
 from accounting.access_log import AccessEvent
+from accounting.accounts import _account
 from accounting.errors import AccountingError
 from accounting.jobs import _held_job
 from accounting.records import AuditEntry, LedgerEntry
@@ -251,6 +252,21 @@ def users_page(conn, *, search: str | None = None, role: str | None = None, sort
     return page
 
 
+# -- accounts -----------------------------------------------------------------------------
+def accounts_page(conn, *, kind: str | None = None, search: str | None = None, after=None, before=None,
+                  limit: int = PAGE_SIZE, descending: bool = False) -> Page:
+    query = select(accounts)
+    if kind in ("personal", "shared"):
+        query = query.where(accounts.c.kind == kind)
+    if (search := _bounded(search)) is not None:
+        query = query.where(and_(accounts.c.name >= search, accounts.c.name < search + "\uffff"))
+    sort = Sort("name", accounts.c.name, str)
+    page = keyset_page(conn, query, sort, accounts.c.id, descending=descending, after=after, before=before,
+                       limit=limit, key=lambda r: [r["name"], r["id"]], row=lambda r: _account(r))
+    page.filters = {"kind": kind, "search": search}
+    return page
+
+
 # -- audit and access logs ------------------------------------------------------------
 AUDIT_SORTS = {"newest": Sort("newest", audit_log.c.id, int, descending=True)}
 
@@ -345,6 +361,9 @@ class Lists:
 
     def users(self, **options) -> Page:
         return self._read(users_page, **options)
+
+    def accounts(self, **options) -> Page:
+        return self._read(accounts_page, **options)
 
     def audit(self, **options) -> Page:
         return self._read(audit_page, **options)

@@ -251,6 +251,9 @@ class GatewayWebServices:
     def accounts(self, kind=None):
         return self._run(self.core.accounts.list, kind=kind)
 
+    def account_list(self, **filters):
+        return self._run(self.core.lists.accounts, **filters)
+
     def account(self, name, *, after=None, before=None):
         def read():
             account = self.core.accounts.get(name)

@@ -43,9 +43,13 @@ class FinancePages:
     @route("/finance/accounts", access=FINANCE)
     @defer.inlineCallbacks
     def accounts(self, call: Call):
-        kind = call.arg("kind")
-        accounts = yield defer.maybeDeferred(self.administration.accounts, kind if kind in ("personal", "shared") else "shared")
-        return self.page(call, "finance_accounts.html", accounts=list(accounts), kind=kind or "shared")
+        filters = list_options(call, ("kind", "search"))
+        filters["kind"] = filters["kind"] if filters["kind"] in ("personal", "shared") else "shared"
+        page = yield defer.maybeDeferred(self.administration.account_list, kind=filters["kind"],
+                                         search=filters["search"], after=call.arg("after", limit=512),
+                                         before=call.arg("before", limit=512))
+        return self.page(call, "finance_accounts.html", accounts=page.rows, page=page, filters=filters,
+                         kind=filters["kind"])
 
     @route("/finance/accounts", "POST", access=FINANCE)
     @defer.inlineCallbacks

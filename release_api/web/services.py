@@ -202,6 +202,9 @@ class Administration(Protocol):
 
     def accounts(self, kind: str | None = None) -> Sequence | Deferred: ...
 
+    def account_list(self, **filters) -> object | Deferred:
+        """A keyset ``Page`` of accounts by name (``kind``, ``search`` a name prefix)."""
+
     def account(self, name: str, *, after: str | None = None, before: str | None = None) -> object | Deferred:
         """(``Account``, members, a keyset ``Page`` of its ledger)."""
 

@@ -101,3 +101,12 @@ def test_audit_and_ledger_pages_are_newest_first(core):
     assert [line.entry.amount for line in entries] == [3, 2, 1, 100]
     audit = core.lists.audit(action="ledger.").rows
     assert [e.action for e in audit] == ["ledger.topup"] * 3
+
+
+def test_account_pages_walk_by_name_within_a_kind(core):
+    for n in range(7):
+        core.users.add_user(f"p{n}")
+        core.accounts.create_shared(f"shared{n}", actor="test")
+    seen, _ = walk(core.lists.accounts, kind="shared")
+    assert [core.accounts.get(i).name for i in seen] == [f"shared{n}" for n in range(7)]
+    assert [a.name for a in core.lists.accounts(kind="personal", search="p3").rows] == ["p3"]
