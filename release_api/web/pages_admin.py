@@ -300,7 +300,7 @@ class AdminPages:
             filters["state"] = None
         page = yield defer.maybeDeferred(
             self.administration.jobs, owner=filters["owner"], state=filters["state"], title=filters["title"],
-            since=parse_day(filters["since"]), until=_day_after(parse_day(filters["until"])),
+            since=parse_day(filters["since"]), until=day_after(parse_day(filters["until"])),
             sort=filters["sort"] or "received", **paging(call))
         printers = yield defer.maybeDeferred(self.self_service.printers)
         return self.page(call, "admin_jobs.html", page=page, filters=filters, printers=list(printers))
@@ -371,7 +371,7 @@ def _days_ago(days: int) -> str:
     return (datetime.now(timezone.utc) - timedelta(days=days)).strftime("%Y-%m-%d")
 
 
-def _day_after(value: datetime | None) -> datetime | None:
+def day_after(value: datetime | None) -> datetime | None:
     """An "until" date includes that day."""
     return value + timedelta(days=1) if value is not None and value.hour == value.minute == 0 else value
 

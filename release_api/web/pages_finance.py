@@ -15,7 +15,7 @@ from twisted.internet import defer
 
 from accounting.money import format_amount, parse_amount
 from release_api.web.app import Call, Download, NotFound, Redirect
-from release_api.web.pages_admin import list_options, parse_day, _day_after
+from release_api.web.pages_admin import list_options, parse_day, day_after
 from release_api.web.routing import FINANCE, route
 
 
@@ -108,7 +108,7 @@ class FinancePages:
         filters = list_options(call, ("actor", "action", "target", "since", "until"))
         page = yield defer.maybeDeferred(self.administration.audit, actor=filters["actor"], action=filters["action"],
                                          target=filters["target"], since=parse_day(filters["since"]),
-                                         until=_day_after(parse_day(filters["until"])),
+                                         until=day_after(parse_day(filters["until"])),
                                          after=call.arg("after", limit=512), before=call.arg("before", limit=512))
         return self.page(call, "finance_audit.html", page=page, filters=filters)
 
@@ -124,6 +124,6 @@ class FinancePages:
             raise NotFound(name)
         fmt = call.arg("format", "csv")
         body, content_type, filename = yield defer.maybeDeferred(
-            self.reports.export, name, since=parse_day(call.arg("since")), until=_day_after(parse_day(call.arg("until"))),
+            self.reports.export, name, since=parse_day(call.arg("since")), until=day_after(parse_day(call.arg("until"))),
             fmt=fmt)
         return Download(body, content_type, filename)
