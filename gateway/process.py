@@ -33,6 +33,7 @@ from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
 from release_api.web.oidc import OidcClient
 from release_api.web.render import WebRenderer
+from release_api.web.sessions import WebSessions
 from release_api.web.site import WebSite
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
@@ -209,7 +210,12 @@ class Gateway:
         services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
                                       config=self.config)
         return WebSite(services, services, services, reactor=self.reactor, oidc=self.build_oidc_client(),
-                       renderer=WebRenderer(timezone=self.config.timezone))
+                       renderer=WebRenderer(timezone=self.config.timezone), sessions=self.build_web_sessions())
+
+    def build_web_sessions(self) -> WebSessions:
+        """``[web] idle_minutes`` and ``session_hours``."""
+        return WebSessions(idle_timeout=self.config.web_idle_minutes * 60,
+                           max_age=self.config.web_session_hours * 3600)
 
     def build_oidc_client(self) -> OidcClient | None:
         """Single sign-on when ``[oidc]`` is configured; the client secret from a stored

@@ -104,6 +104,10 @@ class GatewayConfig:
     #: client_id, client_secret_secret (a stored secret's name) or client_secret,
     #: redirect_uri, username_claim, ca_file.
     oidc: dict = field(default_factory=dict)
+    #: ``[web] idle_minutes``: a web session ends after this long without a request.
+    web_idle_minutes: int = 15
+    #: ``[web] session_hours``: a web session ends this long after its login, however busy.
+    web_session_hours: int = 8
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -229,6 +233,16 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
             raise ConfigError("oidc.redirect_uri is https://<this gateway>[:port]/login/sso/callback",
                               key="oidc.redirect_uri")
         config.oidc = dict(oidc)
+    web = raw.get("web", {})
+    for key in web:
+        if key not in ("idle_minutes", "session_hours"):
+            raise ConfigError(f"web.{key}: unknown key (idle_minutes, session_hours)", key=f"web.{key}")
+    if "idle_minutes" in web:
+        config.web_idle_minutes = _int(web["idle_minutes"], "web.idle_minutes", 1, 24 * 60)
+    if "session_hours" in web:
+        config.web_session_hours = _int(web["session_hours"], "web.session_hours", 1, 7 * 24)
+    if config.web_idle_minutes > config.web_session_hours * 60:
+        raise ConfigError("web.idle_minutes is longer than web.session_hours", key="web.idle_minutes")
     retention = raw.get("retention", {})
     if "days" in retention:
         try:
