@@ -24,7 +24,7 @@ import base64
 import json
 import re
 import secrets as random_secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.internet import defer, threads
 from twisted.logger import Logger
@@ -43,6 +43,7 @@ from release_api.services import (
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
 from gateway.end_job import end_job
+from gateway.fleet_release import NoFleet
 
 log = Logger()
 
@@ -90,7 +91,7 @@ class GatewayPanelServices:
     pool), a ``SpoolStore`` and a ``Forwarder``."""
 
     def __init__(self, accounting, spool, forwarder, *, reactor, threadpool=None, pin_length: int = 4,
-                 currency: str | None = None):
+                 currency: str | None = None, fleet=None):
         self.accounting = accounting
         self.core = accounting.core
         self.spool = spool
@@ -99,6 +100,8 @@ class GatewayPanelServices:
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.pin_length = pin_length
         self.currency = currency
+        #: Release hooks of the fleet (gateway.fleet_release): device-in-error gate, meter watch.
+        self.fleet = fleet if fleet is not None else NoFleet()
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -217,7 +220,12 @@ class GatewayPanelServices:
     def _held_jobs(self, user: PanelUser, panel_device: PanelDevice):
         device = self.core.devices.get(panel_device.device_id)
         jobs = self.core.jobs.list_jobs(owner=user.username, states=("held",))
-        return [(job, self._view(job, device, panel_device)) for job in jobs]
+        views = [(job, self._view(job, device, panel_device)) for job in jobs]
+        note = self.fleet.panel_note(panel_device.device_id)
+        if note:
+            views = [(job, replace(view, device_note=note[0], printable_here=view.printable_here and note[1]))
+                     for job, view in views]
+        return views
 
     def list_held_jobs(self, user, device):
         return self._run(lambda: [view for _, view in self._held_jobs(user, device)])
@@ -252,6 +260,9 @@ class GatewayPanelServices:
             already = {"releasing": "This job is already being printed.", "released": "This job was already printed."}
             return JobReleaseResult(job_id, False, already.get(job.state, "This job is no longer waiting."), title)
         registered = yield self._run(self.core.devices.get, panel_device.device_id)
+        refusal = yield self.fleet.check_release(registered.name)
+        if refusal:
+            return JobReleaseResult(job_id, False, refusal, title)
         try:
             target = PrinterTarget.from_endpoint(registered.protocol, registered.endpoint, name=registered.name)
         except BadTarget as error:
@@ -287,11 +298,14 @@ class GatewayPanelServices:
             title=title, user=started.owner, copies=min(copies, 999),
             forced=ForcedChanges(mono=bool(changes.get("mono")), duplex=bool(changes.get("duplex"))),
             document_format=started.document_format or "")
+        meter = self.fleet.release_started(started, registered.name)
         outcome = yield self.forwarder.forward(forward_job, target)
         if not outcome.accepted:
+            meter.abandoned()
             reason = f"{outcome.kind}: {outcome.reason}"
             yield self._run(self.core.fail_release, started.id, reason, actor=actor)
             return JobReleaseResult(job_id, False, f"{outcome.message} Nothing was charged.", title)
+        meter.printed()
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{registered.name}"
         for attempt in range(3):
             try:

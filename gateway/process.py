@@ -47,6 +47,7 @@ class Gateway:
         self.factories = {}
         self._pending_notifications: dict[int, list] = {}
         self._sync_commits = None
+        self.fleet = None
 
     def open_storage(self) -> None:
         """Database, spool and committer; removes what a crash may have left behind."""
@@ -173,19 +174,54 @@ class Gateway:
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
                                                                    deadline=10.0),
                                    timeouts=Timeouts(connect=5.0))
-        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor)
+        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor,
+                                    fleet=getattr(self, "fleet_release", None))
 
     def start(self) -> list[Listener]:
         self.open_storage()
+        self.start_fleet()
         self.factories = self.build_factories()
         for name, factory in self.factories.items():
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        if self.fleet is not None:
+            trap_listener = self._listen_traps()
+            if trap_listener is not None:
+                self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
+
+    def start_fleet(self) -> None:
+        """SNMP polling, traps, discovery and meter checks (issue 17); pysnmp needs the
+        asyncio reactor, which ``printgate serve`` installs."""
+        from gateway.fleet import FleetService
+        from gateway.fleet_release import FleetRelease
+
+        self.fleet = None
+        if not self.config.fleet.enabled:
+            return
+        if not hasattr(self.reactor, "_asyncioEventloop"):
+            log.warn("fleet monitoring is off: it needs the asyncio reactor")
+            return
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.fleet_release = FleetRelease(self.fleet)
+        self.fleet.start()
+
+    def _listen_traps(self) -> Listener | None:
+        listening = self.fleet.listen_traps(self.config.bind)
+        if listening is None:
+            return None
+        number, note = listening
+        fleet = self.fleet
+
+        class TrapPort:
+            def stopListening(self):
+                fleet.stop()
+
+        return Listener("traps", TrapPort(), self.config.bind, number, note="UDP" + (f"; {note}" if note else ""))
 
     def _listen(self, name, factory) -> Listener | None:
         configured = self.config.ports.get(name)
@@ -283,6 +319,8 @@ class Gateway:
         for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
             if loop is not None and loop.running:
                 loop.stop()
+        if getattr(self, "fleet", None) is not None:
+            self.fleet.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()

@@ -75,7 +75,7 @@ class Inventory:
             if found is None:
                 found = conn.execute(insert(fleet_devices).values(
                     address=probe.address, port=probe.port, state="discovered", discovered_at=now,
-                    vendor_oid=probe.sys_object_id, **{"info": "{}", **values})).inserted_primary_key[0]
+                    **{"info": "{}", "vendor_oid": probe.sys_object_id, **values})).inserted_primary_key[0]
             else:
                 conn.execute(update(fleet_devices).where(fleet_devices.c.id == found).values(**values))
         return self.get(found)

@@ -144,6 +144,8 @@ class PrinterInfo:
     #: Where the printer's rows are: its hrDeviceIndex and its default marker.
     hr_index: int = 1
     marker_index: int = 1
+    #: snmpEngineID (hex): an SNMPv3 trap from this printer is authenticated with it.
+    engine_id: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -16,6 +16,7 @@ SYS_CONTACT = oid("1.3.6.1.2.1.1.4.0")
 SYS_NAME = oid("1.3.6.1.2.1.1.5.0")
 SYS_LOCATION = oid("1.3.6.1.2.1.1.6.0")
 SNMP_TRAP_OID = oid("1.3.6.1.6.3.1.1.4.1.0")
+SNMP_ENGINE_ID = oid("1.3.6.1.6.3.10.2.1.1.0")
 ENTERPRISES = oid("1.3.6.1.4.1")
 
 # IF-MIB ifTable

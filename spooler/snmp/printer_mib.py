@@ -59,7 +59,7 @@ DEFAULT_VENDOR_COUNTERS = {
 }
 
 PROBE_OIDS = (O.SYS_OBJECT_ID[:-1], O.SYS_DESCR[:-1], O.PRT_GENERAL_PRINTER_NAME)
-INFO_SCALARS = (O.SYS_DESCR, O.SYS_OBJECT_ID, O.SYS_CONTACT, O.SYS_NAME, O.SYS_LOCATION)
+INFO_SCALARS = (O.SYS_DESCR, O.SYS_OBJECT_ID, O.SYS_CONTACT, O.SYS_NAME, O.SYS_LOCATION, O.SNMP_ENGINE_ID)
 #: Table columns of the information read, grouped so that one GETBULK covers a group's
 #: few rows (agents cap a reply at a few dozen varbinds).
 INFO_GROUPS = (
@@ -287,7 +287,9 @@ def decode_info(scalars: dict, table) -> PrinterInfo:
         description=text(scalars.get(O.SYS_DESCR)), firmware=firmware, color=color, duplex=duplex,
         trays=tuple(trays), bins=tuple(bins), finishers=finishers, supplies=decode_supplies(table),
         counters=counters if counters.life_count is not None else None, truncated=table.truncated,
-        hr_index=row[0] if len(row) == 1 else 1, marker_index=marker)
+        hr_index=row[0] if len(row) == 1 else 1, marker_index=marker,
+        engine_id=engine.hex() if isinstance((engine := scalars.get(O.SNMP_ENGINE_ID)), bytes) and 5 <= len(engine) <= 32
+        else "")
 
 
 def marker_index(table, row) -> int:
