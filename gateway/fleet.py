@@ -4,8 +4,8 @@ reads meters per billing period, exports printer data, and purges fleet history 
 retention.
 
 SNMP runs on the asyncio loop under the reactor (``asyncioreactor``); database work runs
-in the reactor's thread pool (``db``). One ``LoopingCall`` ticks every ``TICK`` seconds
-and polls what is due, at most ``max_concurrent_polls`` devices at once, so a fleet of
+in the reactor's thread pool (``db``). One ``LoopingCall`` ticks every ``TICK`` seconds (more
+often when a status schedule is shorter than two minutes) and polls what is due, at most ``max_concurrent_polls`` devices at once, so a fleet of
 thousands never floods the reactor nor the network."""
 from __future__ import annotations
 
@@ -309,7 +309,8 @@ class FleetService:
         def tick():
             return as_deferred(self.run_due()).addErrback(lambda f: log.failure("Fleet poll failed", f))
 
-        loop(TICK, tick, "fleet polling")
+        shortest = min([self.config.schedule.status] + [c.status for c in self.config.classes.values()])
+        loop(max(1.0, min(TICK, shortest / 4)), tick, "fleet polling")
         loop(24 * 3600, self._purge, "fleet retention")
         if self.config.discovery_targets:
             loop(self.config.discovery_every_hours * 3600,

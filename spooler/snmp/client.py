@@ -205,6 +205,7 @@ class SnmpClient:
         result = {column: {} for column in columns}
         cursor = {column: column for column in columns}
         truncated = False
+        repetitions = self.max_repetitions
         while cursor:
             pending = list(cursor)
             if credential.version == "1":
@@ -216,10 +217,12 @@ class SnmpClient:
                 pending = [c for c in pending if c in cursor]
                 rows = [flat]
             else:
-                repetitions = max(1, min(self.max_repetitions, max_rows))
                 status, index, flat = await self._request(
                     "bulk", agent, credential, [cursor[c] for c in pending], limiter=limiter,
-                    max_repetitions=repetitions)
+                    max_repetitions=max(1, min(repetitions, max_rows)))
+                if status == TOO_BIG and repetitions > 1:
+                    repetitions = max(1, repetitions // 2)  # the agent could not fit the reply: ask for less
+                    continue
                 if status:
                     raise SnmpReplyError(f"{agent}: error-status {status} at varbind {index}",
                                          address=agent.address, port=agent.port)
