@@ -22,7 +22,10 @@ def discovery_rate(coefficient: float, credentials: int) -> float:
 
 class PacketPacer:
     """``await take(n)`` returns when ``n`` more packets may leave at ``rate`` per second.
-    Callers are served in order; ``clock`` is a monotonic clock (tests pass their own)."""
+    Callers take turns (a lock), and each turn is spaced from the *actual* previous one,
+    so a caller that woke late never lets the next one go early: packets that leave
+    bunched would be what an agent sees, whatever the schedule said. ``clock`` and
+    ``sleep`` are the monotonic clock and asyncio's sleep (tests pass their own)."""
 
     def __init__(self, rate: float, *, clock=time.monotonic, sleep=asyncio.sleep):
         if rate <= 0:
@@ -31,17 +34,16 @@ class PacketPacer:
         self._clock = clock
         self._sleep = sleep
         self._next = None
+        self._lock = None
         self.taken = 0
 
-    def reserve(self, packets: int = 1) -> float:
-        """Reserve ``packets`` and return how long to wait before sending them."""
-        now = self._clock()
-        start = now if self._next is None or self._next < now else self._next
-        self._next = start + packets / self.rate
-        self.taken += packets
-        return start - now
-
     async def take(self, packets: int = 1) -> None:
-        delay = self.reserve(packets)
-        if delay > 0:
-            await self._sleep(delay)
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            now = self._clock()
+            if self._next is not None and self._next > now:
+                await self._sleep(self._next - now)
+                now = self._clock()
+            self._next = now + packets / self.rate
+            self.taken += packets

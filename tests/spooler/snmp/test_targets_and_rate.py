@@ -34,11 +34,27 @@ def test_the_rate_is_the_coefficient_times_twice_the_credentials_plus_one():
         discovery_rate(0, 1)
 
 
-def test_the_pacer_spaces_packets_evenly_and_never_bursts_after_idling():
+def test_the_pacer_spaces_packets_from_the_actual_previous_turn_and_never_bursts_after_idling():
+    import asyncio
+
     now = [100.0]
-    pacer = PacketPacer(10, clock=lambda: now[0])
-    assert [pacer.reserve() for _ in range(3)] == pytest.approx([0.0, 0.1, 0.2])
-    now[0] = 200.0  # long idle: no credit saved up
-    assert pacer.reserve(2) == 0.0
-    assert pacer.reserve() == pytest.approx(0.2)
-    assert pacer.taken == 6
+    sent = []
+
+    async def sleep(seconds):
+        now[0] += seconds + 0.05  # every wake-up is late
+
+    async def main():
+        pacer = PacketPacer(10, clock=lambda: now[0], sleep=sleep)
+        for packets in (1, 1, 2, 1):
+            await pacer.take(packets)
+            sent.append(now[0])
+        now[0] += 100  # long idle: no credit saved up
+        await pacer.take()
+        sent.append(now[0])
+        await pacer.take()
+        sent.append(now[0])
+        return pacer.taken
+
+    assert asyncio.run(main()) == 7
+    gaps = [round(b - a, 3) for a, b in zip(sent, sent[1:])]
+    assert gaps == [0.15, 0.15, 0.25, 100.0, 0.15]
