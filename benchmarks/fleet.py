@@ -1,0 +1,110 @@
+"""Fleet benchmark (issue 17): a discovery sweep of N addresses of which half are
+simulated printers, against the time the configured rate allows, and a full status poll
+of the printers (wall time and gateway CPU per device), beside net-snmp's
+``snmpbulkget`` run over the same devices in parallel (the C floor).
+
+    .venv/bin/python -m benchmarks.fleet [--addresses 1000] [--printers 500] [--coefficient 30]
+
+snmpsim serves every printer from one engine with one endpoint per address (127.0.20.x
+and up, one port); the other addresses have nothing listening. Goals: sweep wall ≤ 1.1 ×
+packets / rate; status poll ≤ 10 s wall and ≤ 2 ms of gateway CPU per device."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from accounting.fleet.records import SnmpCredential
+from spooler.snmp.client import Agent, SnmpClient
+from spooler.snmp.discovery import Sweep
+from spooler.snmp.rate import discovery_rate
+from spooler.snmp.reads import read_status
+from tests.fixtures.snmp_agents import PrinterSpec, SimulatedDevice, SnmpSimulator, free_udp_port, printer_records
+
+CREDENTIAL = SnmpCredential("bench", "2c", community="public")
+
+
+def addresses(count: int) -> list[str]:
+    first = int(ipaddress.IPv4Address("127.0.20.1"))
+    return [str(ipaddress.IPv4Address(first + n)) for n in range(count)]
+
+
+async def sweep(agents, rate, timeout):
+    client = SnmpClient(timeout=timeout, retries=1)
+    return await Sweep(client, [CREDENTIAL], rate=rate).run(agents)
+
+
+async def poll(agents, concurrency):
+    client = SnmpClient(timeout=5, retries=1)
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(agent):
+        async with semaphore:
+            return await read_status(client, agent, CREDENTIAL)
+    await one(agents[0])  # pysnmp's first-use set-up is not per device
+    cpu, wall = time.process_time(), time.monotonic()
+    results = await asyncio.gather(*(one(a) for a in agents[1:]), return_exceptions=True)
+    return time.monotonic() - wall, time.process_time() - cpu, sum(1 for r in results if isinstance(r, Exception))
+
+
+def bulkget_floor(agents, parallel):
+    binary = shutil.which("snmpbulkget")
+    script = "\n".join(f"{a.address}:{a.port}" for a in agents[1:])
+    wall = time.monotonic()
+    done = subprocess.run(
+        ["xargs", "-P", str(parallel), "-I{}", binary, "-v2c", "-c", "public", "-t", "5", "-r", "1", "-Cn5", "-Cr10",
+         "{}", "1.3.6.1.2.1.25.3.2.1.5.1", "1.3.6.1.2.1.25.3.5.1.1.1", "1.3.6.1.2.1.25.3.5.1.2.1",
+         "1.3.6.1.2.1.43.10.2.1.3.1.1", "1.3.6.1.2.1.43.10.2.1.4.1.1", "1.3.6.1.2.1.43.18.1.1.2",
+         "1.3.6.1.2.1.43.18.1.1.4", "1.3.6.1.2.1.43.18.1.1.6", "1.3.6.1.2.1.43.18.1.1.7", "1.3.6.1.2.1.43.18.1.1.8",
+         "1.3.6.1.2.1.43.11.1.1.6", "1.3.6.1.2.1.43.11.1.1.8", "1.3.6.1.2.1.43.11.1.1.9"],
+        input=script, text=True, capture_output=True)
+    return time.monotonic() - wall, done.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--addresses", type=int, default=1000)
+    parser.add_argument("--printers", type=int, default=500)
+    parser.add_argument("--coefficient", type=float, default=30)
+    parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
+    port = free_udp_port()
+    every = addresses(args.addresses)
+    printers = every[:args.printers]
+    simulator = SnmpSimulator(workdir, [SimulatedDevice(printer_records(PrinterSpec()),
+                                                        [(a, port) for a in printers])])
+    started = time.monotonic()
+    simulator.start(timeout=600)
+    print(f"snmpsim: {args.printers} printers on one engine, started in {time.monotonic() - started:.1f} s")
+    try:
+        agents = [Agent(a, port) for a in every]
+        rate = discovery_rate(args.coefficient, 1)
+        result = asyncio.run(sweep(agents, rate, args.timeout))
+        bound = result.packets / rate
+        printer_agents = [Agent(a, port) for a in printers]
+        poll_wall, poll_cpu, poll_errors = asyncio.run(poll(printer_agents, args.concurrency))
+        floor_wall, floor_rc = bulkget_floor(printer_agents, args.concurrency)
+    finally:
+        simulator.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    polled = len(printer_agents) - 1
+    print()
+    print(f"| measure | Printgate | bound / C floor | ratio |")
+    print(f"|---|---|---|---|")
+    print(f"| sweep of {args.addresses} addresses ({len(result.printers)} printers found, {result.packets} packets at "
+          f"{rate:g}/s) | {result.elapsed:.1f} s | {bound:.1f} s (packets / rate) | {result.elapsed / bound:.2f}x |")
+    print(f"| status poll of {polled} printers, {args.concurrency} at once (wall) | {poll_wall:.2f} s "
+          f"({poll_errors} errors) | {floor_wall:.2f} s snmpbulkget x{polled}, -P {args.concurrency} "
+          f"(rc {floor_rc}) | {poll_wall / floor_wall:.2f}x |")
+    print(f"| gateway CPU per polled device | {1000 * poll_cpu / polled:.2f} ms | goal 2 ms | |")
+
+
+if __name__ == "__main__":
+    main()
