@@ -120,7 +120,7 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
     try:
         core = AccountingCore(target)
         assert core.accounts.personal("alice").balance == 42
-        assert current_revision(target.writer) == "0003"
+        assert current_revision(target.writer) == "0006"
     finally:
         target.dispose()
         postgres_server.drop_database("backup_source")
