@@ -1,7 +1,8 @@
 """Time: held jobs expire; history is purged after the retention period.
 
-The spooler owns the spool: ``expire_jobs`` only changes states and returns the expired
-jobs so the caller deletes their files (securely). Retention never touches the ledger:
+Accounting never touches the spool: ``expire_jobs`` only changes states (a small job's
+bytes, kept in the database, go with that change) and returns the expired jobs so the
+application's "end a job" (``gateway.end_job``) deletes their spool files. Retention never touches the ledger:
 money records are kept for good (ledger rows carry the job id, not a foreign key).
 """
 from __future__ import annotations

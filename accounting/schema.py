@@ -51,8 +51,11 @@ queues = Table(
 )
 
 #: A job's life: held until released (or canceled/expired/deleted); releasing while the
-#: gateway forwards it; released once the device accepted it; aborted if it could not be.
-JOB_STATES = ("held", "releasing", "released", "canceled", "aborted", "expired", "deleted")
+#: gateway forwards it; released once the device accepted it and it was charged;
+#: charge_pending when the device accepted it but the charge could not be written yet
+#: (never offered for release again; charged by the gateway's retries); aborted if it
+#: could not be sent.
+JOB_STATES = ("held", "releasing", "released", "charge_pending", "canceled", "aborted", "expired", "deleted")
 
 jobs = Table(
     "jobs",

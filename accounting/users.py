@@ -210,10 +210,6 @@ class UserStore:
                      has_pin=r.pin_hash is not None, account_id=r.account_id, balance=r.balance)
                 for r in rows]
 
-    def count_users(self) -> int:
-        with self.db.reader.connect() as conn:
-            return conn.execute(select(func.count()).select_from(users)).scalar()
-
     # -- CSV import -------------------------------------------------------------------------
     def import_csv(self, text: str, *, actor: str = "admin") -> int:
         """Create or update the users of a CSV file (header row; columns from

@@ -25,7 +25,7 @@ from twisted.logger import Logger
 
 from accounting.fleet import Fleet
 from accounting.fleet.export import export_printers
-from accounting.fleet.records import Counters
+from gateway.fleet_discovery import discover
 from spooler.config import FleetConfig
 from spooler.snmp import printer_mib
 from spooler.snmp.client import Agent, SnmpClient
@@ -244,8 +244,6 @@ class FleetService:
 
     # -- scheduled discovery and export --------------------------------------------------------
     async def sweep(self):
-        from gateway.fleet_discovery import discover
-
         credentials = await self.load_credentials()
         if not credentials or not self.config.discovery_targets:
             return None

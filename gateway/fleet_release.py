@@ -1,5 +1,5 @@
-"""What the fleet adds to a release at the panel (issue 17), as three calls the release
-use case makes:
+"""What the fleet adds to a release at the panel (issue 17): the ``DeviceChecks`` of
+``gateway.release_checks``, three calls the release use case makes:
 
 - ``check_release(device)`` before anything is reserved: a device in error refuses the
   release (``[fleet] release_to_errored_device = "block"``, the default) with a message
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from twisted.internet import defer
 from twisted.logger import Logger
 
 from accounting.fleet.meters import expected_count
@@ -33,27 +32,6 @@ from spooler.snmp.reads import read_printer_state
 from gateway.fleet import as_deferred
 
 log = Logger()
-
-
-class NoFleet:
-    """The release hooks when the fleet is off: nothing is refused, nothing is watched."""
-
-    def check_release(self, device_name):
-        return defer.succeed(None)
-
-    def panel_note(self, device_name):
-        return None
-
-    def release_started(self, job, device_name):
-        return NoWatch()
-
-
-class NoWatch:
-    def printed(self):
-        return None
-
-    def abandoned(self):
-        return None
 
 
 def refusal_message(block) -> str:
@@ -73,7 +51,7 @@ class FleetRelease:
         self._active: dict[str, set] = {}
 
     # -- the gate ---------------------------------------------------------------------------------
-    def check_release(self, device_name):
+    def check_release(self, device_name: str):
         """Deferred[str | None]: the message refusing the release, or None to go on."""
         blocking = self.config.release_to_errored_device == "block"
 
@@ -86,7 +64,7 @@ class FleetRelease:
             return refusal_message(block) if blocking else None
         return self.service.db_deferred(check)
 
-    def panel_note(self, device_name) -> tuple[str, bool] | None:
+    def panel_note(self, device_name: str) -> tuple[str, bool] | None:
         """(note, printable) for the job list at ``device_name``; blocking, for a thread."""
         block = self.inventory.release_block(device_name, block=self.config.release_to_errored_device == "block")
         if block is None:
@@ -94,7 +72,7 @@ class FleetRelease:
         return refusal_message(block), not block.blocked
 
     # -- meter watch --------------------------------------------------------------------------------
-    def release_started(self, job, device_name):
+    def release_started(self, job, device_name: str):
         watch = MeterWatch(self, job, device_name)
         others = self._active.setdefault(device_name, set())
         if others:

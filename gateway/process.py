@@ -1,5 +1,6 @@
-"""Process wiring: one reactor, the data directory, the database, the spool and the
-listeners. ``Gateway.start`` is what ``printgate serve`` runs."""
+"""Process wiring, the composition root: one reactor, the data directory, the database,
+the spool, the use cases and the listeners. ``Gateway.start`` is what ``printgate serve``
+runs; nothing imports this module but the CLI (and tests)."""
 from __future__ import annotations
 
 import socket
@@ -10,15 +11,29 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from accounting.database import sqlite_url
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
+from twisted.web.server import Site
+
 from accounting.core import AccountingSettings
+from accounting.database import sqlite_url
 from accounting.errors import AccountingError
 from accounting.service import AccountingService
-from spooler.config import DEFAULT_PORTS, GatewayConfig
-from spooler.group_commit import GroupCommitter
-from spooler.intake import IntakePipeline, admission
-from spooler.lpd.protocol import LpdFactory
+from gateway.end_job import JobEnding
+from gateway.job_desk import GatewayJobDesk
 from gateway.notify import Notifier, SmtpSettings
+from gateway.panel_services import GatewayPanelServices
+from gateway.receive_job import JobReception
+from gateway.release_job import JobRelease
+from gateway.release_journal import ReleaseJournal
+from release_api.redirect import HttpsRedirect
+from release_api.server import listen_release_api
+from spooler.config import DEFAULT_PORTS, GatewayConfig
+from spooler.forward import Forwarder, RetryPolicy, Timeouts
+from spooler.group_commit import GroupCommitter
+from spooler.intake import IntakePipeline
+from spooler.ipp.protocol import IppFactory
+from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -45,12 +60,14 @@ class Gateway:
         self.reactor = reactor
         self.listeners: list[Listener] = []
         self.factories = {}
-        self._pending_notifications: dict[int, list] = {}
-        self._sync_commits = None
-        self.fleet = None
+        self._loops: list[LoopingCall] = []
+        self.panel_url: str | None = None  # once HTTPS listens
+        self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
+        self.device_checks = None  # its release gate and meter watch
 
     def open_storage(self) -> None:
-        """Database, spool and committer; removes what a crash may have left behind."""
+        """Database, spool, use cases and committer; removes what a crash may have left
+        behind and settles the releases a stop interrupted."""
         config = self.config
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
@@ -69,18 +86,28 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
-        self.recover_interrupted_releases()
         self.notifier = self.build_notifier()
-        # On SQLite, a group's commit does not wait for the disk; the committer's sync
-        # thread makes it durable before anyone is told (``SerializedWriter``).
-        self._sync_commits = getattr(self.accounting.database.writer, "sync_commits", None)
+        self.ending = JobEnding(self.accounting, self.spool)
+        self.job_desk = GatewayJobDesk(self.accounting, self.ending)
+        # Someone is standing at the printer waiting: an unreachable printer is tried 3
+        # times within a few seconds, not for a minute.
+        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
+                                                                   deadline=10.0),
+                                   timeouts=Timeouts(connect=5.0))
+        self.start_fleet()
+        self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   device_checks=self.device_checks)
+        self.releases.recover(self.accounting.core, self.spool.spool_names())
+        self.reception = JobReception(self.accounting, self.notifier)
+        reception = self.reception
         self.committer = GroupCommitter(
-            reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self.accounting.core.decide), admission_scope=self.accounting.core.owners_read_once,
-            sync_commits=self._sync_commits, unrecord=self._unrecord,
+            reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
+            admit=reception.admit, admission_scope=reception.admission_scope,
+            sync_commits=reception.sync_commits, unrecord=reception.unrecord,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
-                                     on_recorded=self._jobs_recorded)
+                                     on_recorded=reception.recorded)
 
     def build_notifier(self) -> Notifier:
         notify = self.config.notify
@@ -100,86 +127,47 @@ class Gateway:
         return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
                         lookup_email=email_of)
 
-    def _record_jobs(self, new_jobs):
-        """In the committing thread: record, and keep what each job's decision asked to be
-        notified until the job has been acknowledged (``_jobs_recorded``)."""
-        held = self.accounting.jobs.record_jobs(new_jobs, sync=self._sync_commits is None)
-        for new_job, job in zip(new_jobs, held):
-            if new_job.decision is not None and new_job.decision.notify:
-                self._pending_notifications[job.id] = list(new_job.decision.notify)
-        return held
-
-    def _unrecord(self, jobs) -> None:
-        """Jobs recorded whose commit could not be made durable: their senders are told
-        they failed, so they must not stay held (and be printed, or charged)."""
-        for job in jobs:
-            self._pending_notifications.pop(job.id, None)
-            self.accounting.jobs.change_state(job.id, "deleted", actor="gateway", expect=("held",),
-                                              reason="not stored: the database could not be made durable")
-
-    def _jobs_recorded(self, jobs) -> None:
-        for job in jobs:
-            entries = self._pending_notifications.pop(job.id, None)
-            if entries:
-                self.notifier.job_recorded(job, entries)
-
-    def recover_interrupted_releases(self) -> None:
-        """Jobs this node was releasing when it stopped go back on hold, uncharged: the
-        printer's acceptance was never confirmed, and money is only taken for that."""
-        ours = self.spool.spool_names()
-        for job in self.accounting.jobs.list_jobs(states=("releasing",)):
-            if job.spool_name in ours:
-                self.accounting.core.fail_release(
-                    job.id, "the gateway stopped during the release; nothing was charged", actor="gateway-start")
-                log.warn("job {job_id} of {owner} was being released when the gateway stopped: held again, "
-                         "nothing charged", job_id=job.id, owner=job.owner)
-
     def start_housekeeping(self) -> None:
-        """Expire held jobs (deleting their spool files) every minute, and purge history
-        past its retention once a day."""
-        self._expiry = LoopingCall(self.expire_jobs)
-        self._expiry.clock = self.reactor
-        self._expiry.start(60, now=True).addErrback(lambda f: log.failure("expiry stopped", f))
-        self._retention = LoopingCall(self.accounting.purge_retention)
-        self._retention.clock = self.reactor
-        self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
+        """Every minute, expire held jobs (deleting their spool bytes); every
+        ``[release] charge_retry_seconds``, charge jobs that printed but could not be
+        charged; once a day, purge history past its retention."""
+        self._every(60, self.expire_jobs, "expiry")
+        self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
+        self._every(24 * 3600, self.accounting.purge_retention, "retention")
+
+    def _every(self, seconds: float, work, name: str) -> None:
+        """Run ``work`` every ``seconds``; a run that fails (the database is away) is
+        logged and the next one comes as planned — housekeeping never stops for good."""
+        def run():
+            def failed(failure):
+                log.warn("{name} failed, tried again in {seconds} s: {error}", name=name, seconds=seconds,
+                         error=failure.getErrorMessage())
+            return maybeDeferred(work).addErrback(failed)
+
+        loop = LoopingCall(run)
+        loop.clock = self.reactor
+        loop.start(seconds, now=True).addErrback(lambda f: log.failure("{name} stopped", f, name=name))
+        self._loops.append(loop)
 
     @inlineCallbacks
     def expire_jobs(self):
-        expired = yield self.accounting.expire_jobs()
-        for job in expired:
-            if job.spool_name:
-                self.spool.remove(job.spool_name)
-            log.info("job {job_id} of {owner} expired after {hours} h held", job_id=job.id, owner=job.owner,
-                     hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
+        expired = yield self.ending.expire_due()
         if expired:
             self.notifier.jobs_expired(expired)
 
     def build_factories(self) -> dict:
-        from spooler.ipp.protocol import IppFactory
-
         return {
-            "lpd": LpdFactory(intake=self.intake, accounting=self.accounting, spool=self.spool, config=self.config),
+            "lpd": LpdFactory(intake=self.intake, jobs=self.job_desk, config=self.config),
             "raw": RawFactory(intake=self.intake, config=self.config),
-            "ipp": IppFactory(intake=self.intake, accounting=self.accounting, config=self.config, clock=self.reactor),
+            "ipp": IppFactory(intake=self.intake, jobs=self.job_desk, config=self.config, clock=self.reactor),
         }
 
-    def build_panel_services(self):
-        """The accounting-backed services of the printer panels, releasing through a
-        ``Forwarder`` on this reactor. Someone is standing at the printer waiting: an
-        unreachable printer is tried 3 times within a few seconds, not for a minute."""
-        from gateway.panel_services import GatewayPanelServices
-        from spooler.forward import Forwarder, RetryPolicy, Timeouts
-
-        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
-                                                                   deadline=10.0),
-                                   timeouts=Timeouts(connect=5.0))
-        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor,
-                                    fleet=getattr(self, "fleet_release", None))
+    def build_panel_services(self) -> GatewayPanelServices:
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                    device_checks=self.device_checks)
 
     def start(self) -> list[Listener]:
         self.open_storage()
-        self.start_fleet()
         self.factories = self.build_factories()
         for name, factory in self.factories.items():
             listener = self._listen(name, factory)
@@ -191,24 +179,25 @@ class Gateway:
                 self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        if self.fleet is not None:
+            self.fleet.start()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
 
     def start_fleet(self) -> None:
-        """SNMP polling, traps, discovery and meter checks (issue 17); pysnmp needs the
-        asyncio reactor, which ``printgate serve`` installs."""
-        from gateway.fleet import FleetService
-        from gateway.fleet_release import FleetRelease
-
-        self.fleet = None
+        """The fleet (issue 17): SNMP polling, traps, discovery, meter checks, and the
+        release gate. pysnmp needs the asyncio reactor, which ``printgate serve``
+        installs; its loops start with the housekeeping."""
         if not self.config.fleet.enabled:
             return
         if not hasattr(self.reactor, "_asyncioEventloop"):
             log.warn("fleet monitoring is off: it needs the asyncio reactor")
             return
+        from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
+        from gateway.fleet_release import FleetRelease  # (the same)
+
         self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
-        self.fleet_release = FleetRelease(self.fleet)
-        self.fleet.start()
+        self.device_checks = FleetRelease(self.fleet)
 
     def _listen_traps(self) -> Listener | None:
         listening = self.fleet.listen_traps(self.config.bind)
@@ -244,13 +233,6 @@ class Gateway:
         """HTTPS (panel) on ``ports["https"]`` (443, else 10443) and the plain-HTTP
         redirect (see ``HTTP_REDIRECT_PORTS``). Listening on TCP is synchronous, so the
         Deferred ``listen_release_api`` returns has fired when it returns."""
-        from twisted.python.failure import Failure
-
-        from twisted.web.server import Site
-
-        from release_api.redirect import HttpsRedirect
-        from release_api.server import listen_release_api
-
         configured = self.config.ports.get("https")
         if configured == 0:
             return []
@@ -316,25 +298,20 @@ class Gateway:
     def stop(self):
         """Stop accepting, drop receives in progress, finish the ones being committed."""
         log.info("shutting down: no new jobs")
-        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
-            if loop is not None and loop.running:
+        for loop in self._loops:
+            if loop.running:
                 loop.stop()
-        if getattr(self, "fleet", None) is not None:
+        if self.fleet is not None:
             self.fleet.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
-        yield self._threads(self.committer.stop)
+        yield deferToThread(self.committer.stop)
         for factory in self.factories.values():
-            for protocol in list(getattr(factory, "connections", ())):
+            for protocol in list(factory.connections):
                 protocol.transport.loseConnection()
         if dropped:
             log.info("discarded {count} job(s) still being received", count=dropped)
         self.accounting.close()
-
-    def _threads(self, function, *args):
-        from twisted.internet.threads import deferToThread
-
-        return deferToThread(function, *args)

@@ -124,6 +124,9 @@ class GatewayConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
     ipp: dict = field(default_factory=dict)
+    #: ``[release] charge_retry_seconds``: how often a job that printed but could not be
+    #: charged (the database failed) is charged again.
+    charge_retry_seconds: float = 30.0
     fleet: FleetConfig = field(default_factory=FleetConfig)
 
     def queue(self, name: str | None) -> QueueConfig | None:
@@ -194,6 +197,13 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     config.raw_address_users = dict(rawcfg.get("address_users", {}))
     config.notify = _notify(raw.get("notify", {}))
     config.ipp = dict(raw.get("ipp", {}))
+    release = raw.get("release", {})
+    if "charge_retry_seconds" in release:
+        value = release["charge_retry_seconds"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.5 <= value <= 3600:
+            raise ConfigError("release.charge_retry_seconds must be a number of seconds between 0.5 and 3600",
+                              key="release.charge_retry_seconds")
+        config.charge_retry_seconds = float(value)
     config.fleet = _fleet(raw.get("fleet", {}))
 
 

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from accounting.records import NewJob
 from spooler.background import BackgroundWork
 from spooler.config import GatewayConfig
-from spooler.errors import JobRefused, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
+from spooler.errors import OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
 from spooler.pdl.detect import may_need_external_programs
 from spooler.pdl.pjl import HEAD_LIMIT, parse_header
@@ -41,22 +41,6 @@ class JobMetadata:
     document_format: str = "application/octet-stream"
     client_job_ref: str = ""
     attributes: dict = field(default_factory=dict)
-
-
-def admission(decide):
-    """The group committer's ``admit``: ask accounting (``decide(new_job) -> Decision``)
-    and keep its decision on the job; a denial becomes ``JobRefused`` with the message the
-    rule gives, which each protocol sends back in its own way."""
-
-    def admit(new_job) -> None:
-        decision = decide(new_job)
-        new_job.decision = decision
-        if decision.action == "deny":
-            log.info("job from {host} for {owner} refused by rule {rule}: {message}", host=new_job.source_host,
-                     owner=new_job.owner, rule=decision.rule, message=decision.message)
-            raise JobRefused(decision.message, user=new_job.owner)
-
-    return admit
 
 
 class IntakePipeline:

@@ -17,8 +17,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounting.database import Database
+from accounting.errors import AccountingError
 from accounting.fleet.records import Counters, JobMeterCheck, MeterRead
-from accounting.schema import fleet_devices, job_meter_checks, jobs, meter_reads
+from accounting.schema import fleet_devices, fleet_events, job_meter_checks, jobs, meter_reads
 from accounting.time import aware, utcnow
 
 COUNTER32 = 1 << 32
@@ -121,8 +122,6 @@ class MeterBook:
                     life_count=counters.life_count, counter_unit=counters.unit, color_count=counters.color_count,
                     mono_count=counters.mono_count, counters_at=now, last_seen_at=now))
             elif flag is not None:
-                from accounting.schema import fleet_events
-
                 conn.execute(insert(fleet_events).values(
                     fleet_device_id=fleet_id, at=now, kind="counter", severity="flagged", code=None,
                     description=f"counter {flag}: {last.life_count} -> {counters.life_count}", source=reason))
@@ -181,9 +180,13 @@ class MeterBook:
                 charged = conn.execute(select(jobs.c.charged_amount).where(jobs.c.id == job_id)).scalar() or 0
             amount = shortfall_refund(charged, expected, counted)
             if amount:
-                entry = refund(job_id, amount, actor="meter-check",
-                               reason=f"counter shows {counted} of {expected} impressions at {device_name}")
-                refunded = entry.amount
+                try:
+                    entry = refund(job_id, amount, actor="meter-check",
+                                   reason=f"counter shows {counted} of {expected} impressions at {device_name}")
+                except AccountingError as error:  # e.g. its charge is still pending: an admin refunds by hand
+                    note = f"{note + '; ' if note else ''}not refunded: {error}"
+                else:
+                    refunded = entry.amount
         with self.db.writer.begin() as conn:
             existing = conn.execute(select(job_meter_checks).where(job_meter_checks.c.job_id == job_id)).first()
             if existing is not None:

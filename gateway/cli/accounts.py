@@ -6,6 +6,9 @@ The small helpers the other accounting command groups share (opening the databas
 turning accounting errors into one clear line) live here too."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import functools
 import json
 import sys

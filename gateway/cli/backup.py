@@ -4,6 +4,9 @@ gateway runs. How to restore is in ``accounting.backup``; ``--restore-from DIR``
 (stop the gateway first)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 from gateway.cli.accounts import reports_errors
 
 

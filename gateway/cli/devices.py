@@ -1,5 +1,4 @@
-"""``printgate devices ...``: the printers jobs are released at, and the fleet watched
-over SNMP.
+"""``printgate devices add|list|revoke``: the printers jobs are released at.
 
 ``add`` registers a printer (how the gateway reaches it, what its panel's screen is, what
 it can print, which price list applies) and prints its panel credentials — the device id
@@ -8,11 +7,13 @@ secret: the printer's next panel request is refused.
 
 The fleet (issue 17): ``credentials`` keeps SNMP communities and v3 users (as secrets,
 tried in order); ``discover`` sweeps addresses for Printer-MIB v2 agents; ``approve``
-registers a discovered printer as ``add`` does; ``status``, ``events``, ``meters``,
-``checks`` and ``export`` show what polling found."""
+registers a discovered printer through the same use case as ``add``; ``status``,
+``events``, ``meters``, ``checks`` and ``export`` show what polling found."""
 from __future__ import annotations
 
-import base64
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors
@@ -51,94 +52,61 @@ def register(subparsers) -> None:
     register_fleet_commands(commands)
 
 
-def _endpoint(protocol: str, text: str) -> str:
-    """Check the endpoint the way a release will read it; store it as typed (a bare
-    ``host:port/queue`` for LPD becomes an ``lpd://`` URI so the queue survives)."""
-    from spooler.forward import PrinterTarget
+@reports_errors
+def add_device(args) -> int:
+    from accounting.fleet import Fleet
+    from gateway.register_device import register_device
+    from spooler.snmp.targets import parse_target
 
-    scheme = {"raw": "socket"}.get(protocol, protocol)
-    stored = text if "://" in text or "/" not in text else f"{scheme}://{text}"
-    PrinterTarget.from_endpoint(protocol, stored)
-    return stored
-
-
-def register_device(core, name: str, *, protocol: str, endpoint_text: str, screen: str, **details):
-    """Register a printer and its panel credentials (``devices add`` and ``devices
-    approve``); returns (device, secret)."""
-    from panel_menus.menus import SCREEN_SIZES
-    from gateway.panel_services import (
-        DEVICE_NAME, device_secret_name, encode_panel_credential, new_device_secret,
-    )
-    from spooler.forward.errors import BadTarget
-
-    if not DEVICE_NAME.match(name):
-        raise ValueError(f"a device id is 1-64 letters, digits, '.', '_' or '-', not {name!r}")
-    if screen not in SCREEN_SIZES:
-        raise ValueError(f"--screen must be one of {', '.join(SCREEN_SIZES)}")
-    try:
-        endpoint = _endpoint(protocol, endpoint_text)
-    except BadTarget as exc:
-        raise ValueError(str(exc)) from None
-    secret = new_device_secret()
-    core.secrets.set(device_secret_name(name), encode_panel_credential(secret, screen), actor="cli")
-    device = core.devices.add(name, protocol=protocol, endpoint=endpoint, credential_secret=device_secret_name(name),
-                              actor="cli", **details)
-    return device, secret
+    agent = parse_target(args.snmp)[0] if args.snmp else None
+    core = open_core(args)
+    registered = register_device(core, args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
+                                 color=args.color, duplex=args.duplex, price_list=args.price_list, model=args.model,
+                                 location=args.location, device_class=args.device_class, actor="cli")
+    if agent is not None:
+        Fleet(core.database, lambda: core.secrets).inventory.link(registered.device.name, agent.address, agent.port,
+                                                                  actor="cli")
+    print_registration(args, registered)
+    return 0
 
 
-def print_registration(args, device, secret) -> None:
-    encoded = base64.urlsafe_b64encode(secret).decode("ascii")
+def print_registration(args, registered) -> None:
+    """The panel credentials, shown once (``devices add`` and ``devices approve``)."""
+    device = registered.device
     if args.json:
-        print(json.dumps({"device_id": device.name, "id": device.id, "secret": encoded, "protocol": device.protocol,
-                          "endpoint": device.endpoint, "screen": args.screen}))
+        print(json.dumps({"device_id": device.name, "id": device.id, "secret": registered.secret_text,
+                          "protocol": device.protocol, "endpoint": device.endpoint, "screen": args.screen}))
         return
     print(f"Registered {device.name} (#{device.id}): {device.protocol} {device.endpoint}, panel {args.screen}, "
           f"{'colour' if device.color else 'mono'}, {'duplex' if device.duplex else 'simplex'}, "
           f"price list {device.price_list or '(the queue’s)'}")
     print(f"  device id: {device.name}")
-    print(f"  secret:    {encoded}")
+    print(f"  secret:    {registered.secret_text}")
     print("  The secret is shown only this once: enter it in the printer's panel agent "
           "(it signs requests with HMAC-SHA256; see release_api/device_auth.py).")
 
 
 @reports_errors
-def add_device(args) -> int:
-    from accounting.fleet import Fleet
-    from spooler.snmp.targets import parse_target
-
-    agent = parse_target(args.snmp)[0] if args.snmp else None
-    core = open_core(args)
-    device, secret = register_device(core, args.name, protocol=args.protocol, endpoint_text=args.endpoint,
-                                     screen=args.screen, model=args.model, location=args.location, color=args.color,
-                                     duplex=args.duplex, price_list=args.price_list, device_class=args.device_class)
-    if agent is not None:
-        Fleet(core.database, lambda: core.secrets).inventory.link(device.name, agent.address, agent.port, actor="cli")
-    print_registration(args, device, secret)
-    return 0
-
-
-@reports_errors
 def list_devices(args) -> int:
     from accounting.fleet import Fleet
-    from gateway.panel_services import decode_panel_credential, device_secret_name
+    from gateway.register_device import panel_credential
 
     core = open_core(args)
-    fleet = {f.device: f for f in Fleet(core.database, lambda: core.secrets).inventory.list()}
+    watched_printers = Fleet(core.database, lambda: core.secrets).inventory.list()
+    fleet = {f.device: f for f in watched_printers if f.device}
     rows = []
     for device in core.devices.list():
-        try:
-            credential = decode_panel_credential(core.secrets.reveal(device_secret_name(device.name)))
-        except Exception:
-            credential = None
+        credential = panel_credential(core, device.name)
+        watched = fleet.get(device.name)
         rows.append({"device_id": device.name, "protocol": device.protocol, "endpoint": device.endpoint,
                      "color": device.color, "duplex": device.duplex, "price_list": device.price_list,
-                     "screen": credential[1] if credential else None,
-                     "panel": "active" if credential and device.enabled else "revoked",
-                     "health": watched.health if (watched := fleet.get(device.name)) else "not watched",
+                     "screen": credential.screen if credential else None,
+                     "panel": "active" if credential else "revoked",
+                     "health": watched.health if watched else "not watched",
                      "health_reason": watched.health_reason if watched else ""})
     discovered = [{"id": f.id, "address": f.address, "port": f.port, "vendor": f.info.vendor, "model": f.info.model,
                    "serial": f.info.serial, "location": f.info.location, "state": "discovered"}
-                  for f in fleet.values() if f.state == "discovered"]
+                  for f in watched_printers if f.state == "discovered"]
     if args.json:
         print(json.dumps(rows + discovered, indent=2))
         return 0
@@ -158,10 +126,8 @@ def list_devices(args) -> int:
 
 @reports_errors
 def revoke_device(args) -> int:
-    from gateway.panel_services import device_secret_name
+    from gateway.register_device import revoke_device as revoke
 
-    core = open_core(args)
-    device = core.devices.get(args.name)
-    core.secrets.set(device_secret_name(device.name), "", actor="cli")
+    device = revoke(open_core(args), args.name, actor="cli")
     print(f"Revoked the panel credentials of {device.name}: its panel is refused from now on.")
     return 0

@@ -5,6 +5,9 @@ Secrets (communities, v3 keys) are read from standard input, one per line, or as
 on a terminal without echo — never taken from the command line, where ``ps`` shows them."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses (pysnmp and accounting
+# take most of a second to import), as in gateway/cli/devices.py.
+
 import asyncio
 import getpass
 import json
@@ -204,19 +207,20 @@ def discover_printers(args) -> int:
 
 @reports_errors
 def approve_printer(args) -> int:
-    from gateway.cli.devices import print_registration, register_device
+    from gateway.cli.devices import print_registration
+    from gateway.register_device import register_device
 
     core, fleet, _ = _fleet(args)
     found = fleet.inventory.find(args.key)
     info = found.info
     endpoint = args.endpoint or f"ipp://{found.address}:631/ipp/print"
-    device, secret = register_device(
-        core, args.name, protocol=args.protocol, endpoint_text=endpoint, screen=args.screen,
-        model=info.model, serial=info.serial, mac=info.mac, location=info.location, color=info.color,
-        duplex=info.duplex, media=sorted({t.media_size for t in info.trays if t.media_size}),
-        price_list=args.price_list, device_class=args.device_class)
-    fleet.inventory.approve(found.id, device.name, actor="cli")
-    print_registration(args, device, secret)
+    registered = register_device(
+        core, args.name, protocol=args.protocol, endpoint=endpoint, screen=args.screen, color=info.color,
+        duplex=info.duplex, price_list=args.price_list, model=info.model, location=info.location,
+        device_class=args.device_class, serial=info.serial, mac=info.mac,
+        media=sorted({t.media_size for t in info.trays if t.media_size}), actor="cli")
+    fleet.inventory.approve(found.id, registered.device.name, actor="cli")
+    print_registration(args, registered)
     return 0
 
 

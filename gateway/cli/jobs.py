@@ -2,6 +2,10 @@
 server uses (safe while it runs: SQLite WAL readers never block the server)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
+import argparse
 import json
 import sys
 
@@ -9,9 +13,13 @@ import sys
 def register(subparsers) -> None:
     parser = subparsers.add_parser("jobs", help="list, show and delete jobs")
     commands = parser.add_subparsers(dest="jobs_command", required=True)
-    listing = commands.add_parser("list", help="held jobs")
+    listing = commands.add_parser("list", help="held jobs (or those in another state)")
     listing.add_argument("--user", default=None)
-    listing.add_argument("--all", action="store_true", help="jobs in every state, not only held ones")
+    states = listing.add_mutually_exclusive_group()
+    states.add_argument("--all", action="store_true", help="jobs in every state, not only held ones")
+    states.add_argument("--state", action="append", type=_state, metavar="STATE",
+                        help="jobs in this state (repeat for several): held, releasing, released, charge-pending "
+                             "(printed, charge to be taken), canceled, aborted, expired, deleted")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_jobs)
     show = commands.add_parser("show", help="one job with its history")
@@ -20,6 +28,15 @@ def register(subparsers) -> None:
     delete = commands.add_parser("delete", help="delete a held job and its spool file")
     delete.add_argument("job_id", type=int)
     delete.set_defaults(handler=delete_job)
+
+
+def _state(text: str) -> str:
+    from accounting.schema import JOB_STATES
+
+    state = text.strip().lower().replace("-", "_")
+    if state not in JOB_STATES:
+        raise argparse.ArgumentTypeError(f"no job state {text!r}")
+    return state
 
 
 def _open(args):
@@ -38,18 +55,18 @@ def _open(args):
 
 def list_jobs(args) -> int:
     _, store = _open(args)
-    jobs = store.list_jobs(owner=args.user, states=None if args.all else ("held",))
+    jobs = store.list_jobs(owner=args.user, states=None if args.all else tuple(args.state or ("held",)))
     if args.json:
         print(json.dumps([job.to_json() for job in jobs], indent=2))
         return 0
-    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<9} {'PROTO':<5} {'SIZE':>10} {'PAGES':>5} {'COPIES':>6} "
+    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<14} {'PROTO':<5} {'SIZE':>10} {'PAGES':>5} {'COPIES':>6} "
           f"{'COLOR':>5}  {'RECEIVED':<20} TITLE")
     for job in jobs:
         pages = "?" if job.pages is None else str(job.pages)
         copies = job.copies if job.copies is not None else job.copies_requested
         color = "?" if job.color_pages is None else str(job.color_pages)
         received = job.received_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{job.id:>6}  {job.owner[:16]:<16} {job.state:<9} {job.protocol:<5} {job.size:>10} {pages:>5} "
+        print(f"{job.id:>6}  {job.owner[:16]:<16} {job.state.replace('_', '-'):<14} {job.protocol:<5} {job.size:>10} {pages:>5} "
               f"{copies:>6} {color:>5}  {received:<20} {job.title}")
     return 0
 

@@ -2,6 +2,9 @@
 balance after each entry (an account's balance is the sum of its ledger)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors

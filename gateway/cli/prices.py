@@ -5,6 +5,9 @@ per side) and kept exactly in thousandths of a minor unit; fees in currency unit
 ``accounting.pricing`` for the formula and the (single, half-up) rounding."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors

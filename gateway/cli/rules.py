@@ -6,6 +6,9 @@ rule — a stored one by name, or one described with the same options as ``add``
 have done to the jobs received since a date, without changing anything."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 from datetime import datetime, timezone
 

@@ -6,6 +6,9 @@ by ";", ``balance`` in currency units). A malformed row stops the import with it
 number and nothing of the file is kept."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import getpass
 import json
 import sys
