@@ -76,10 +76,11 @@ class FleetService:
         self.client = SnmpClient(timeout=config.timeout, retries=config.retries)
         self.credentials: list = []
         self.traps: TrapReceiver | None = None
-        self.trap_counts = {"accepted": 0, "unknown_sender": 0}
+        self.trap_counts = {"accepted": 0, "unknown_sender": 0, "wrong_credentials": 0}
         self._loops: list = []
         self._semaphore = None
         self._busy: set = set()
+        self._export_call = None  # the jittered start of the next export
 
     # -- plumbing -----------------------------------------------------------------------------
     def db_deferred(self, function, *args, **kwargs) -> Deferred:
@@ -184,7 +185,24 @@ class FleetService:
             done[kind] = len(due)
         if self.config.meter_read_period != "off":
             done["period"] = await self.period_reads(now)
+        if any(done.values()):
+            log.info("Fleet poll: {info} information, {status} status, {counters} counter read(s), {period} "
+                     "period meter read(s)", info=done["info"], status=done["status"], counters=done["counters"],
+                     period=done.get("period", 0))
+        self._count_refused_traps()
         return done
+
+    def _count_refused_traps(self) -> None:
+        """Traps pysnmp refused (wrong community, user, key or engine; undecodable) are
+        counted there; say so at the next trap that passes, or poll tick, when the count
+        grew."""
+        if self.traps is None:
+            return
+        refused = self.traps.dropped_credentials()
+        if refused > self.trap_counts["wrong_credentials"]:
+            log.warn("{new} trap(s) with wrong credentials or undecodable dropped ({count} so far)",
+                     new=refused - self.trap_counts["wrong_credentials"], count=refused)
+            self.trap_counts["wrong_credentials"] = refused
 
     async def period_reads(self, now: datetime | None = None) -> int:
         """The automated meter read: one per approved device and billing period."""
@@ -196,6 +214,7 @@ class FleetService:
 
     # -- traps ----------------------------------------------------------------------------------
     def on_trap(self, trap) -> None:
+        self._count_refused_traps()
         as_deferred(self._handle_trap(trap)).addErrback(lambda f: log.failure("Handling a trap failed", f))
 
     async def _handle_trap(self, trap):
@@ -287,10 +306,11 @@ class FleetService:
         log.info("Printer export starts in {delay:.0f} s (jitter)", delay=delay)
 
         def run():
+            self._export_call = None
             d = deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.export_now)
             d.addCallbacks(lambda path: log.info("Printer data exported to {path}", path=str(path)),
                            lambda f: log.failure("Printer export failed", f))
-        self.reactor.callLater(delay, run)
+        self._export_call = self.reactor.callLater(delay, run)
 
     def _purge(self):
         cutoff = datetime.now(timezone.utc) - timedelta(days=self.retention_days)
@@ -304,8 +324,13 @@ class FleetService:
             call.start(interval, now=now).addErrback(lambda f: log.failure(f"{what} stopped", f))
             self._loops.append(call)
 
+        first_poll = Deferred()
+
         def tick():
-            return as_deferred(self.run_due()).addErrback(lambda f: log.failure("Fleet poll failed", f))
+            polled = as_deferred(self.run_due()).addErrback(lambda f: log.failure("Fleet poll failed", f))
+            if not first_poll.called:
+                polled.addBoth(lambda result: first_poll.callback(None) or result)
+            return polled
 
         shortest = min([self.config.schedule.status] + [c.status for c in self.config.classes.values()])
         loop(max(1.0, min(TICK, shortest / 4)), tick, "fleet polling")
@@ -315,12 +340,16 @@ class FleetService:
                  lambda: as_deferred(self.sweep()).addErrback(lambda f: log.failure("Discovery failed", f)),
                  "discovery")
         if self.config.export_directory:
-            loop(self.config.export_every_hours * 3600, self._scheduled_export, "printer export")
+            # The first export carries what the first poll found, not what was known before it.
+            first_poll.addCallback(lambda _: loop(self.config.export_every_hours * 3600, self._scheduled_export,
+                                                  "printer export"))
 
     def stop(self) -> None:
         for call in self._loops:
             if call.running:
                 call.stop()
         self._loops.clear()
+        if self._export_call is not None and self._export_call.active():
+            self._export_call.cancel()
         if self.traps is not None:
             self.traps.close()

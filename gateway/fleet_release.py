@@ -73,6 +73,9 @@ class FleetRelease:
 
     # -- meter watch --------------------------------------------------------------------------------
     def release_started(self, job, device_name: str):
+        """Deferred[MeterWatch], once the counter has been read before the job is sent
+        (the baseline): at most ``[fleet] timeout`` seconds, so a printer silent on SNMP
+        delays the person at it by that much at worst."""
         watch = MeterWatch(self, job, device_name)
         others = self._active.setdefault(device_name, set())
         if others:
@@ -80,8 +83,7 @@ class FleetRelease:
             for other in others:
                 other.concurrent = True
         others.add(watch)
-        watch.start()
-        return watch
+        return as_deferred(watch.read_baseline())
 
     def finished(self, watch) -> None:
         watchers = self._active.get(watch.device_name)
@@ -89,6 +91,10 @@ class FleetRelease:
             watchers.discard(watch)
             if not watchers:
                 del self._active[watch.device_name]
+
+
+#: hrPrinterStatus values of a printer at work on something.
+BUSY = ("printing", "warmup")
 
 
 class MeterWatch:
@@ -99,17 +105,24 @@ class MeterWatch:
         self.device_name = device_name
         self.concurrent = False
         self.device = None
-        self._baseline = None
+        self.baseline: tuple[str, int | None] | None = None  # (hrPrinterStatus, life count) before sending
+        self.note = ""
         self.done = None  # Deferred of the recorded JobMeterCheck (or None)
 
-    def start(self) -> None:
-        self._baseline = asyncio.ensure_future(self._read_baseline())
-
-    async def _read_baseline(self):
-        self.device = await self.service.db(self.owner.inventory.for_device, self.device_name)
-        if self.device is None or self.device.state != "approved":
-            return None
-        return await self._state()
+    async def read_baseline(self) -> "MeterWatch":
+        """Never fails: the job is sent whatever happens here (unwatched at worst)."""
+        try:
+            self.device = await self.service.db(self.owner.inventory.for_device, self.device_name)
+        except Exception:  # noqa: BLE001 - the database may fail in any way; the release goes on
+            log.failure("Meter watch of job {job_id}: the printer could not be looked up", job_id=self.job.id)
+            return self
+        if self.device is None or self.device.state != "approved" or self.device.health == "unreachable":
+            return self
+        try:
+            self.baseline = await asyncio.wait_for(self._state(), self.service.config.timeout)
+        except asyncio.TimeoutError:
+            self.note = "no counter read before the job was sent"
+        return self
 
     async def _state(self):
         if not self.service.credentials:
@@ -124,9 +137,7 @@ class MeterWatch:
         except SnmpError:
             return None
 
-    def abandoned(self) -> None:
-        if self._baseline is not None:
-            self._baseline.cancel()
+    def abandoned(self):
         self.owner.finished(self)
 
     def printed(self):
@@ -135,25 +146,22 @@ class MeterWatch:
         return self.done
 
     async def _reconcile(self):
-        try:
-            baseline = await self._baseline
-        except asyncio.CancelledError:
-            baseline = None
-        if self.device is None:
+        if self.device is None or self.device.state != "approved":
             self.owner.finished(self)
             return None
+        before = self.baseline[1] if self.baseline else None
+        expected = expected_count(self._shape(), self.device.counter_unit)
         try:
-            after, note = await self._settle(baseline)
+            after, note = await self._settle(before, expected)
         finally:
             self.owner.finished(self)
-        before = baseline[1] if baseline else None
-        if baseline and baseline[0] == "printing":
-            self.concurrent = True
-        expected = expected_count(self._shape(), self.device.counter_unit)
+        if self.baseline and self.baseline[0] in BUSY:
+            self.concurrent = True  # something else was printing when the job was sent
         outcome = "concurrent" if self.concurrent else None
         if after is not None:
             await self.service.db(partial(self.service.fleet.meters.record_read, self.device.id,
                                           Counters(after, self.device.counter_unit), reason="release"))
+        note = "; ".join(n for n in (self.note, note) if n)
         check = await self.service.db(partial(
             self.service.fleet.meters.record_check, self.job.id, self.device_name, expected=expected, before=before,
             after=after, outcome=outcome, note=note, refund=self.service.core.refund_shortfall,
@@ -171,20 +179,26 @@ class MeterWatch:
         return job_shape(job.facts, copies_requested=job.copies_requested, color_mode=job.color_mode, sides=job.sides,
                          changes=job.decision_changes or {}, unknown_pages=1)
 
-    async def _settle(self, baseline):
-        """Read the counter every ``settle_interval`` until two reads agree while the
-        device is not printing; at most ``settle_timeout``."""
+    async def _settle(self, before: int | None, expected: int | None):
+        """Read the counter every ``settle_seconds`` until two reads agree while the
+        printer is neither printing nor warming up — and, when the job should move the
+        counter, once it has moved (a printer slow to start is not a shortfall). At most
+        ``settle_timeout``: a counter that never moved by then (the job was cancelled at
+        the printer) is taken as it stands; one that could not be read is None."""
         config = self.service.config
         loop = asyncio.get_event_loop()
         deadline = loop.time() + config.settle_timeout
         last = None
+        must_move = before is not None and bool(expected)
         while loop.time() < deadline:
             await asyncio.sleep(config.settle_interval)
             state = await self._state()
             if state is None:
                 continue
             status, count = state
-            if count is not None and count == last and status != "printing":
+            if count is not None and count == last and status not in BUSY and not (must_move and count == before):
                 return count, ""
             last = count
+        if must_move and last == before:
+            return last, f"the counter did not move within {config.settle_timeout:g} s"
         return None, f"the counter did not settle within {config.settle_timeout:g} s"

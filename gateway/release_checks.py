@@ -38,8 +38,10 @@ class DeviceChecks(Protocol):
         """(note, printable here) for the panel's job list, or None; blocking (the panel
         lists jobs in a thread)."""
 
-    def release_started(self, job, device_name: str) -> PrintWatch:
-        """``job`` (a reserved ``HeldJob``) is about to be sent to ``device_name``."""
+    def release_started(self, job, device_name: str) -> Deferred:
+        """``job`` (a reserved ``HeldJob``) is about to be sent to ``device_name``:
+        Deferred[PrintWatch], firing when the job may be sent (the printer's counter
+        has been read first, briefly)."""
 
 
 class NoPrintWatch:
@@ -59,5 +61,5 @@ class NoDeviceChecks:
     def panel_note(self, device_name: str) -> tuple[str, bool] | None:
         return None
 
-    def release_started(self, job, device_name: str) -> PrintWatch:
-        return NoPrintWatch()
+    def release_started(self, job, device_name: str) -> Deferred:
+        return defer.succeed(NoPrintWatch())

@@ -8,8 +8,8 @@ outcome recorded, including "printed, charge pending".
    again, the job is priced for the device it goes to and that amount is set aside; a job
    the account cannot pay, or a rule now refuses, goes nowhere.
 2. **Forward** the job's bytes to the device (``spooler.forward``), watched by the
-   fleet (its page counter is read before, and after until it settles, to compare with
-   what the job should print). Not accepted: the reservation is dropped and the job is
+   fleet (its page counter is read just before, and after until it settles, to compare
+   with what the job should print). Not accepted: the reservation is dropped and the job is
    held again (``fail_release``); nothing is charged.
 3. **Accepted**: one line in the node's ``ReleaseJournal`` (fsynced) records it at once.
 4. **Charge** (``charge_release``: releasing → released), tried a few times. If it still
@@ -131,7 +131,7 @@ class JobRelease:
                                   title)
         except SharedAccountRequired:
             return ReleaseOutcome(job_id, REFUSED, "This job must be charged to a shared account.", title)
-        watch = self.device_checks.release_started(started, device.name)
+        watch = yield self.device_checks.release_started(started, device.name)
         outcome = yield self._forward(started, target, title)
         if not outcome.accepted:
             watch.abandoned()
