@@ -249,8 +249,8 @@ def show_status(args) -> int:
           + (f" (colour {d.color_count}, mono {d.mono_count})" if d.color_count is not None else ""))
     print(f"  supplies: {_supplies_text(d.supplies or info.supplies) or '-'}")
     for tray in info.trays:
-        print(f"  tray {tray.name or tray.index}: {tray.media_size or '?'} {tray.media_type}, "
-              f"{tray.level}/{tray.capacity}")
+        level = {-3: "some", -2: "?"}.get(tray.level, tray.level)  # Printer-MIB: -3 at least one, -2 unknown
+        print(f"  tray {tray.name or tray.index}: {tray.media_size or '?'} {tray.media_type}, {level}/{tray.capacity}")
     for output in info.bins:
         print(f"  output {output.name or output.index}: {output.remaining}/{output.capacity}")
     for alert in d.alerts:

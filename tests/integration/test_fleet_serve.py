@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -40,7 +41,7 @@ timeout = 1.0
 retries = 1
 refund_shortfalls = true
 settle_seconds = 1.0
-settle_timeout = 20
+settle_timeout = 8
 meter_read_period = "monthly"
 
 [fleet.discovery]
@@ -283,6 +284,18 @@ def test_a_shortfall_is_flagged_and_refunded_through_the_ledger(gateway, tmp_pat
     assert "shortfall" in gateway.process.cli("devices", "checks", "--device", "mfp-colour").stdout
 
 
+def test_a_job_cancelled_at_the_printer_is_refunded_once_the_counter_has_not_moved_for_settle_timeout(
+        gateway, tmp_path):
+    job_id = gateway.print_job(tmp_path, "Cancelled at the printer", pages=2)
+    gateway.printer.impressions = 0
+    gateway.release("mfp-colour", job_id)
+    check = gateway.check_of(job_id)
+    assert (check["expected"], check["counted"], check["outcome"]) == (2, 0, "shortfall")
+    assert "did not move within 8 s" in check["note"]
+    [charge] = [e for e in gateway.ledger() if e["job_id"] == job_id and e["kind"] == "charge"]
+    assert check["refunded"] == -charge["amount"]
+
+
 def test_releases_overlapping_on_one_printer_are_recorded_as_concurrent_and_never_refunded(gateway, tmp_path):
     first = gateway.print_job(tmp_path, "Overlap one", pages=2)
     second = gateway.print_job(tmp_path, "Overlap two", pages=2)
@@ -291,3 +304,23 @@ def test_releases_overlapping_on_one_printer_are_recorded_as_concurrent_and_neve
     checks = [gateway.check_of(first), gateway.check_of(second)]
     assert [(c["outcome"], c["refunded"]) for c in checks] == [("concurrent", 0)] * 2
     assert not [e for e in gateway.ledger() if e["kind"] == "refund" and e["job_id"] in (first, second)]
+
+
+def test_traps_fall_back_to_port_10162_when_162_is_taken_and_serve_says_so(tmp_path):
+    address = "127.0.2.162"  # an address of its own, so the fallback port is free whatever else runs here
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        taken.bind((address, 162))
+    except PermissionError:
+        pass  # not root: 162 is refused to the gateway too
+    config = tmp_path / "printgate.toml"
+    config.write_text("[fleet]\nenabled = true\n")
+    process = GatewayProcess(data_dir=tmp_path / "data", ports={"lpd": free_port(address)}, config=config,
+                             extra_args=["--bind", address])
+    try:
+        process.start()
+        assert re.search(rf"TRAPS listening on {re.escape(address)} port 10162  \(UDP; port 162 unavailable \(.+\), "
+                         r"using 10162\)", process.log()), process.log()
+    finally:
+        process.stop()
+        taken.close()
