@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import os
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +28,13 @@ from spooler.snmp.reads import read_status
 from tests.fixtures.snmp_agents import PrinterSpec, SimulatedDevice, SnmpSimulator, free_udp_port, printer_records
 
 CREDENTIAL = SnmpCredential("bench", "2c", community="public")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def addresses(count: int) -> list[str]:
@@ -86,11 +94,17 @@ def main() -> None:
     try:
         agents = [Agent(a, port) for a in every]
         rate = discovery_rate(args.coefficient, 1)
+        sim_cpu, own_cpu = process_cpu(simulator.process.pid), time.process_time()
         result = asyncio.run(sweep(agents, rate, args.timeout))
+        sweep_sim_cpu, sweep_cpu = process_cpu(simulator.process.pid) - sim_cpu, time.process_time() - own_cpu
         bound = result.packets / rate
         printer_agents = [Agent(a, port) for a in printers]
+        sim_cpu = process_cpu(simulator.process.pid)
         poll_wall, poll_cpu, poll_errors = asyncio.run(poll(printer_agents, args.concurrency))
+        poll_sim_cpu = process_cpu(simulator.process.pid) - sim_cpu
+        sim_cpu = process_cpu(simulator.process.pid)
         floor_wall, floor_rc = bulkget_floor(printer_agents, args.concurrency)
+        floor_sim_cpu = process_cpu(simulator.process.pid) - sim_cpu
     finally:
         simulator.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -104,6 +118,10 @@ def main() -> None:
           f"({poll_errors} errors) | {floor_wall:.2f} s snmpbulkget x{polled}, -P {args.concurrency} "
           f"(rc {floor_rc}) | {poll_wall / floor_wall:.2f}x |")
     print(f"| gateway CPU per polled device | {1000 * poll_cpu / polled:.2f} ms | goal 2 ms | |")
+    print()
+    print(f"CPU seconds: sweep: client {sweep_cpu:.1f}, snmpsim {sweep_sim_cpu:.1f}; status poll: client "
+          f"{poll_cpu:.1f}, snmpsim {poll_sim_cpu:.1f}; snmpbulkget run: snmpsim {floor_sim_cpu:.1f}. "
+          f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.")
 
 
 if __name__ == "__main__":
