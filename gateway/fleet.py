@@ -351,5 +351,6 @@ class FleetService:
         self._loops.clear()
         if self._export_call is not None and self._export_call.active():
             self._export_call.cancel()
+        self.client.close()
         if self.traps is not None:
             self.traps.close()

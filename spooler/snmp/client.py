@@ -1,11 +1,16 @@
 """An SNMP command generator for the fleet over pysnmp 7's asyncio API.
 
-One ``SnmpEngine`` serves every request (on the gateway, the asyncio loop under the
-Twisted reactor). pysnmp is asked for single attempts (``retries=0``): the client retries
-itself so that every packet it sends can first take a token from a rate limiter
+SNMPv1/v2c requests are encoded and decoded by ``spooler.snmp.ber`` and go over one UDP
+socket (``spooler.snmp.community``): measured, pysnmp's generic machinery cost a status
+poll 10-25 ms of CPU per printer, this path well under the 2 ms goal (see
+``benchmarks/fleet.py``). SNMPv3 needs USM (keys, engine discovery, time windows): one
+pysnmp ``SnmpEngine`` serves those requests, asked for single attempts (``retries=0``).
+Both run on the asyncio loop (on the gateway, under the Twisted reactor), and the client
+retries itself so that every packet it sends can first take a token from a rate limiter
 (discovery), and so it can count what it sent. Replies become plain Python at once
-(``values.plain``); tables are read by column, up to a row cap, with GETBULK (v2c, v3) or
-GETNEXT (v1), so a 100,000-row table costs at most ``max_rows`` rows of memory.
+(``values.plain`` for pysnmp's objects); tables are read by column, up to a row cap, with
+GETBULK (v2c, v3) or GETNEXT (v1), so a 100,000-row table costs at most ``max_rows`` rows
+of memory.
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from pysnmp.proto.rfc1902 import ObjectName
 from pysnmp.smi.rfc1902 import ObjectIdentity, ObjectType
 
 from accounting.fleet.records import SnmpCredential
+from spooler.snmp import ber
+from spooler.snmp.community import CommunityChannel
 from spooler.snmp.errors import SnmpAuthError, SnmpError, SnmpReplyError, SnmpTimeout
 from spooler.snmp.values import plain
 
@@ -51,6 +58,7 @@ AUTH_FAILURES = (errind.UnknownUserName, errind.WrongDigest, errind.Authenticati
 #: v1 error-status noSuchName (2): the varbind at error-index does not exist.
 NO_SUCH_NAME = 2
 TOO_BIG = 1
+_PDU = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class SnmpClient:
         self._auth: dict = {}
         self._targets: dict = {}
         self._v3_engines_known: set = set()
+        self.channel = CommunityChannel()
 
     # -- pysnmp objects, built once per credential / agent ------------------------------------
     def _auth_data(self, credential: SnmpCredential):
@@ -125,13 +134,21 @@ class SnmpClient:
             self._targets[agent] = found
         return found
 
+    def close(self) -> None:
+        """Close the v1/v2c socket(s); the client opens them again if used."""
+        self.channel.close()
+
     def forget(self, agent: Agent) -> None:
         self._targets.pop(agent, None)
 
     # -- one request, with our own retries ------------------------------------------------
     async def _request(self, kind: str, agent: Agent, credential: SnmpCredential, oids, *, limiter=None,
                        non_repeaters: int = 0, max_repetitions: int = 0):
+        """(error-status, error-index, [(oid, plain value)])."""
         limiter = limiter or NoLimit()
+        if credential.version != "3":
+            return await self._community_request(kind, agent, credential, oids, limiter, non_repeaters,
+                                                 max_repetitions)
         auth = self._auth_data(credential)
         target = await self._target(agent)
         var_binds = [ObjectType(ObjectIdentity(ObjectName(oid))) for oid in oids]
@@ -163,6 +180,23 @@ class SnmpClient:
             if isinstance(indication, AUTH_FAILURES):
                 raise SnmpAuthError(f"{agent}: {indication}", address=agent.address, port=agent.port)
             raise SnmpReplyError(f"{agent}: {indication}", address=agent.address, port=agent.port)
+        raise SnmpTimeout(f"{agent}: no answer after {self.retries + 1} attempt(s) of {self.timeout:g} s",
+                          address=agent.address, port=agent.port)
+
+    async def _community_request(self, kind, agent, credential, oids, limiter, non_repeaters, max_repetitions):
+        request_id = self.channel.request_id()
+        message = ber.encode_request(ber.VERSIONS[credential.version], credential.community.encode("utf-8"),
+                                     _PDU[kind], request_id, oids, non_repeaters=non_repeaters,
+                                     max_repetitions=max_repetitions)
+        for _attempt in range(self.retries + 1):
+            await limiter.take(1)
+            self.packets_sent += 1
+            try:
+                answer = await self.channel.exchange(agent.address, agent.port, request_id, message, self.timeout)
+            except OSError as exc:  # a name that does not resolve, a socket the kernel refuses
+                raise SnmpReplyError(f"{agent}: {exc}", address=agent.address, port=agent.port) from None
+            if answer is not None:
+                return answer.error_status, answer.error_index, answer.var_binds
         raise SnmpTimeout(f"{agent}: no answer after {self.retries + 1} attempt(s) of {self.timeout:g} s",
                           address=agent.address, port=agent.port)
 
