@@ -1,7 +1,7 @@
 """The discovery rate, measured where it matters: at the agents. Silent agents on many
 loopback addresses record each packet's kernel arrival time (SO_TIMESTAMPNS), so a busy
 test machine cannot bunch them up; no second of the sweep may hold more packets than
-coefficient x (2 x credentials + 1)."""
+coefficient x (2 x credentials + 1), give or take the bounded catch-up of a late loop."""
 from __future__ import annotations
 
 import socket
@@ -66,6 +66,6 @@ def test_a_sweep_never_sends_faster_than_the_configured_rate():
     assert len(arrivals) == client.packets_sent == result.packets == 20 * 2 * 2
     assert result.silent == 20
     busiest = max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals)
-    # One second holds rate + 1 evenly spaced packets; one more for a packet that left
-    # a moment after its turn (the send follows the turn on the same loop).
-    assert busiest <= rate + 2
+    # One second holds rate + 1 packets on schedule, plus what a late loop may make up
+    # (0.1 s of the schedule), plus one that left a moment after its turn.
+    assert busiest <= rate * 1.1 + 2

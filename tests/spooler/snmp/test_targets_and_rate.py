@@ -34,7 +34,7 @@ def test_the_rate_is_the_coefficient_times_twice_the_credentials_plus_one():
         discovery_rate(0, 1)
 
 
-def test_the_pacer_spaces_packets_from_the_actual_previous_turn_and_never_bursts_after_idling():
+def test_late_wake_ups_do_not_slow_the_pacer_and_idling_earns_no_burst():
     import asyncio
 
     now = [100.0]
@@ -44,8 +44,8 @@ def test_the_pacer_spaces_packets_from_the_actual_previous_turn_and_never_bursts
         now[0] += seconds + 0.05  # every wake-up is late
 
     async def main():
-        pacer = PacketPacer(10, clock=lambda: now[0], sleep=sleep)
-        for packets in (1, 1, 2, 1):
+        pacer = PacketPacer(10, clock=lambda: now[0], sleep=sleep)  # 0.1 s apart, 0.1 s of catch-up
+        for packets in (1, 1, 2, 1, 1, 1):
             await pacer.take(packets)
             sent.append(now[0])
         now[0] += 100  # long idle: no credit saved up
@@ -55,6 +55,29 @@ def test_the_pacer_spaces_packets_from_the_actual_previous_turn_and_never_bursts
         sent.append(now[0])
         return pacer.taken
 
-    assert asyncio.run(main()) == 7
+    assert asyncio.run(main()) == 9
     gaps = [round(b - a, 3) for a, b in zip(sent, sent[1:])]
-    assert gaps == [0.15, 0.15, 0.25, 100.0, 0.15]
+    # On schedule (100.0, 100.1, 100.2, 100.4, 100.5, 100.6), each sent 0.05 s late, not
+    # later and later; after the idle the next packet waits its full turn.
+    assert [round(t - 100, 3) for t in sent[:6]] == [0.0, 0.15, 0.25, 0.45, 0.55, 0.65]
+    assert gaps[-2:] == [100.0, 0.15]
+
+
+def test_a_loop_far_behind_makes_up_at_most_its_credit_at_once():
+    import asyncio
+
+    now = [0.0]
+    sent = []
+
+    async def sleep(seconds):
+        now[0] += seconds + 1.0  # a wake-up a whole second late
+
+    async def main():
+        pacer = PacketPacer(100, clock=lambda: now[0], sleep=sleep)  # credit: 10 packets
+        for _ in range(40):
+            await pacer.take()
+            sent.append(now[0])
+
+    asyncio.run(main())
+    busiest = max(sum(1 for t in sent if start <= t < start + 1.0) for start in sent)
+    assert busiest <= 100 * 1.1 + 1
