@@ -135,7 +135,8 @@ def main() -> None:
     finally:
         for simulator in simulators:
             simulator.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.environ.get("FLEET_BENCH_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
     polled = len(printer_agents) - 1
     print()
     print(f"| measure | Printgate | bound / C floor | ratio |")

@@ -58,6 +58,9 @@ AUTH_FAILURES = (errind.UnknownUserName, errind.WrongDigest, errind.Authenticati
 #: v1 error-status noSuchName (2): the varbind at error-index does not exist.
 NO_SUCH_NAME = 2
 TOO_BIG = 1
+#: Varbinds asked of one GETBULK reply (columns x repetitions): agents cap a reply at a few
+#: dozen (snmpsim at 64) and answer more with tooBig, which costs a second request.
+MAX_VARBINDS = 64
 _PDU = {"get": ber.GET, "next": ber.GETNEXT, "bulk": ber.GETBULK}
 
 
@@ -253,7 +256,7 @@ class SnmpClient:
             else:
                 status, index, flat = await self._request(
                     "bulk", agent, credential, [cursor[c] for c in pending], limiter=limiter,
-                    max_repetitions=max(1, min(repetitions, max_rows)))
+                    max_repetitions=max(1, min(repetitions, max_rows, MAX_VARBINDS // len(pending))))
                 if status == TOO_BIG and repetitions > 1:
                     repetitions = max(1, repetitions // 2)  # the agent could not fit the reply: ask for less
                     continue
