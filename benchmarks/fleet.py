@@ -147,6 +147,10 @@ def main() -> None:
           f"({poll_errors} errors) | {floor_wall:.2f} s snmpbulkget x{polled}, -P {args.concurrency} "
           f"(rc {floor_rc}) | {poll_wall / floor_wall:.2f}x |")
     print(f"| gateway CPU per polled device | {1000 * poll_cpu / polled:.2f} ms | goal 2 ms | |")
+    if len(result.printers) < len(printers) or any(f.error for f in result.printers):
+        print(f"\nNOT A VALID SWEEP: {len(result.printers)} of {len(printers)} printers answered the probe, "
+              f"{sum(1 for f in result.printers if f.error)} information reads failed (the simulators fell behind: "
+              "see their CPU below; more --simulators, a longer --timeout, or a quieter machine).")
     print()
     print(f"Simulator alone (snmpbulkwalk of one printer, -Cr10): {alone_requests} requests in {alone_wall:.2f} s, "
           f"snmpsim {1000 * alone_cpu / alone_requests:.1f} ms CPU per request")
