@@ -258,47 +258,42 @@ def show_status(args) -> int:
     return 0
 
 
+def _show(args, records, as_json, as_line) -> int:
+    """``records`` as a JSON list (``--json``) or one line each."""
+    if args.json:
+        print(json.dumps([as_json(r) for r in records], indent=2))
+    else:
+        for record in records:
+            print(as_line(record))
+    return 0
+
+
 @reports_errors
 def show_events(args) -> int:
     _, fleet, _ = _fleet(args)
-    events = fleet.inventory.events(args.key, limit=args.limit)
-    if args.json:
-        print(json.dumps(events, indent=2))
-        return 0
-    for e in events:
-        print(f"{e['at'][:19]} {e['device']:<20} {e['kind']:<20} {e['severity']:<10} {e['description']}")
-    return 0
+    return _show(args, fleet.inventory.events(args.key, limit=args.limit), lambda e: e,
+                 lambda e: f"{e['at'][:19]} {e['device']:<20} {e['kind']:<20} {e['severity']:<10} {e['description']}")
 
 
 @reports_errors
 def show_meters(args) -> int:
     _, fleet, _ = _fleet(args)
     key_id = fleet.inventory.find(args.key).id if args.key else None
-    reads = fleet.meters.reads(key_id, reason="period" if args.period else None)
-    if args.json:
-        print(json.dumps([{"device": r.device, "at": r.at.isoformat(), "life_count": r.life_count,
-                           "color_count": r.color_count, "mono_count": r.mono_count, "reason": r.reason,
-                           "flag": r.flag, "period_start": r.period_start.isoformat() if r.period_start else None}
-                          for r in reads], indent=2))
-        return 0
-    for r in reads:
-        print(f"{r.at:%Y-%m-%d %H:%M} {r.device:<20} {r.life_count!s:>10} {r.reason:<8} {r.flag or ''}")
-    return 0
+    return _show(args, fleet.meters.reads(key_id, reason="period" if args.period else None),
+                 lambda r: {"device": r.device, "at": r.at.isoformat(), "life_count": r.life_count,
+                            "color_count": r.color_count, "mono_count": r.mono_count, "reason": r.reason,
+                            "flag": r.flag, "period_start": r.period_start.isoformat() if r.period_start else None},
+                 lambda r: f"{r.at:%Y-%m-%d %H:%M} {r.device:<20} {r.life_count!s:>10} {r.reason:<8} {r.flag or ''}")
 
 
 @reports_errors
 def show_checks(args) -> int:
     _, fleet, _ = _fleet(args)
-    checks = fleet.meters.checks(device_name=args.device)
-    if args.json:
-        print(json.dumps([{"job_id": c.job_id, "device": c.device, "expected": c.expected, "counted": c.counted,
-                           "outcome": c.outcome, "refunded": c.refunded, "note": c.note, "at": c.at.isoformat()}
-                          for c in checks], indent=2))
-        return 0
-    for c in checks:
-        print(f"job {c.job_id:<6} {c.device:<20} expected {c.expected!s:>5} counted {c.counted!s:>5} "
-              f"{c.outcome:<11} refunded {c.refunded} {c.note}")
-    return 0
+    return _show(args, fleet.meters.checks(device_name=args.device),
+                 lambda c: {"job_id": c.job_id, "device": c.device, "expected": c.expected, "counted": c.counted,
+                            "outcome": c.outcome, "refunded": c.refunded, "note": c.note, "at": c.at.isoformat()},
+                 lambda c: f"job {c.job_id:<6} {c.device:<20} expected {c.expected!s:>5} counted {c.counted!s:>5} "
+                           f"{c.outcome:<11} refunded {c.refunded} {c.note}")
 
 
 @reports_errors
