@@ -66,6 +66,7 @@ setup(
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
         "pillow>=10,<14",
+        "tqdm>=4.66,<5",
     ],
     extras_require={
         "test": [
