@@ -67,6 +67,7 @@ setup(
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
         "pillow>=10,<14",
+        "tqdm>=4.66,<5",
         # Issue 16, the web pages: routing, TOTP, QR codes, OpenID Connect (and its HTTP).
         "klein>=24.8,<26",
         "pyotp>=2.9,<3",

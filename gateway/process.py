@@ -72,6 +72,8 @@ class Gateway:
         self.factories = {}
         self._loops: list[LoopingCall] = []
         self.panel_url: str | None = None  # once HTTPS listens
+        self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
+        self.device_checks = None  # its release gate and meter watch
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
@@ -104,8 +106,10 @@ class Gateway:
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
                                                                    deadline=10.0),
                                    timeouts=Timeouts(connect=5.0))
+        self.start_fleet()
         self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
-                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor)
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   device_checks=self.device_checks)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
         self.reception = JobReception(self.accounting, self.notifier)
         reception = self.reception
@@ -203,7 +207,8 @@ class Gateway:
         }
 
     def build_panel_services(self) -> GatewayPanelServices:
-        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor)
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                    device_checks=self.device_checks)
 
     def build_web_site(self) -> WebSite:
         """The web pages for admins, finance and users (issue 16), beside the panel."""
@@ -244,10 +249,44 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        if self.fleet is not None:
+            trap_listener = self._listen_traps()
+            if trap_listener is not None:
+                self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        if self.fleet is not None:
+            self.fleet.start()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
+
+    def start_fleet(self) -> None:
+        """The fleet (issue 17): SNMP polling, traps, discovery, meter checks, and the
+        release gate. pysnmp needs the asyncio reactor, which ``printgate serve``
+        installs; its loops start with the housekeeping."""
+        if not self.config.fleet.enabled:
+            return
+        if not hasattr(self.reactor, "_asyncioEventloop"):
+            log.warn("fleet monitoring is off: it needs the asyncio reactor")
+            return
+        from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
+        from gateway.fleet_release import FleetRelease  # (the same)
+
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.device_checks = FleetRelease(self.fleet)
+
+    def _listen_traps(self) -> Listener | None:
+        listening = self.fleet.listen_traps(self.config.bind)
+        if listening is None:
+            return None
+        number, note = listening
+        fleet = self.fleet
+
+        class TrapPort:
+            def stopListening(self):
+                fleet.stop()
+
+        return Listener("traps", TrapPort(), self.config.bind, number, note="UDP" + (f"; {note}" if note else ""))
 
     def _listen(self, name, factory) -> Listener | None:
         configured = self.config.ports.get(name)
@@ -340,6 +379,8 @@ class Gateway:
         for loop in self._loops:
             if loop.running:
                 loop.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()

@@ -63,6 +63,48 @@ class NotifyConfig:
 
 
 @dataclass
+class FleetSchedule:
+    """How often a class of devices is polled, in seconds."""
+
+    status: float = 10 * 60
+    counters: float = 4 * 3600
+    info: float = 24 * 3600
+
+
+@dataclass
+class FleetConfig:
+    """``[fleet]``: printers watched over SNMP (issue 17). See printgate.toml.example."""
+
+    enabled: bool = True
+    schedule: FleetSchedule = field(default_factory=FleetSchedule)
+    #: Per device class (``devices.device_class``): overrides of ``schedule``.
+    classes: dict = field(default_factory=dict)
+    max_concurrent_polls: int = 64
+    timeout: float = 1.0
+    retries: int = 1
+    max_rows: int = 256
+    #: "block": no release to a device in error (the panel offers another); "allow": warn only.
+    release_to_errored_device: str = "block"
+    refund_shortfalls: bool = False
+    settle_interval: float = 5.0
+    settle_timeout: float = 300.0
+    #: Automated meter reads for billing: "daily", "weekly", "monthly" or "off".
+    meter_read_period: str = "monthly"
+    #: Trap listener port; None: 162, else 10162; 0: no trap receiver.
+    trap_port: int | None = None
+    discovery_targets: list = field(default_factory=list)
+    discovery_every_hours: float = 24.0
+    discovery_coefficient: float = 30.0
+    discovery_port: int = 161
+    export_directory: Path | None = None
+    export_format: str = "csv"
+    export_every_hours: float = 24.0
+    export_jitter_minutes: float = 30.0
+    #: enterprise number (str) -> {"mono": OID, "color": OID}
+    vendor_counters: dict = field(default_factory=dict)
+
+
+@dataclass
 class GatewayConfig:
     data_dir: Path = Path("./printgate-data")
     bind: str = ""
@@ -100,6 +142,7 @@ class GatewayConfig:
     #: ``[retention] days``: finished jobs, policy records and audit entries older than
     #: this are purged once a day (money records are kept for good).
     retention_days: int = DEFAULT_RETENTION_DAYS
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     #: ``[oidc]``: single sign-on to the web pages (issue 16); empty: none. Keys: issuer,
     #: client_id, client_secret_secret (a stored secret's name) or client_secret,
     #: redirect_uri, username_claim, ca_file.
@@ -249,6 +292,87 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
             config.retention_days = check_retention_days(retention["days"])
         except ValueError as exc:
             raise ConfigError(f"retention.days: {exc}", key="retention.days") from None
+    config.fleet = _fleet(raw.get("fleet", {}))
+
+
+def _number(section: dict, key: str, name: str, low: float, high: float, default):
+    if key not in section:
+        return default
+    value = section[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a number between {low:g} and {high:g}", key=name)
+    return value
+
+
+def _schedule(section: dict, prefix: str, base: FleetSchedule) -> FleetSchedule:
+    return FleetSchedule(
+        status=60 * _number(section, "status_minutes", f"{prefix}.status_minutes", 0.1, 7 * 24 * 60, base.status / 60),
+        counters=3600 * _number(section, "counters_hours", f"{prefix}.counters_hours", 0.01, 24 * 31,
+                                base.counters / 3600),
+        info=3600 * _number(section, "info_hours", f"{prefix}.info_hours", 0.01, 24 * 366, base.info / 3600))
+
+
+def _fleet(section: dict) -> FleetConfig:
+    fleet = FleetConfig()
+    if "enabled" in section:
+        if not isinstance(section["enabled"], bool):
+            raise ConfigError("fleet.enabled must be true or false", key="fleet.enabled")
+        fleet.enabled = section["enabled"]
+    fleet.schedule = _schedule(section, "fleet", fleet.schedule)
+    for name, options in section.get("classes", {}).items():
+        fleet.classes[name] = _schedule(options, f"fleet.classes.{name}", fleet.schedule)
+    fleet.max_concurrent_polls = int(_number(section, "max_concurrent_polls", "fleet.max_concurrent_polls", 1, 4096,
+                                             fleet.max_concurrent_polls))
+    fleet.timeout = float(_number(section, "timeout", "fleet.timeout", 0.05, 60, fleet.timeout))
+    fleet.retries = int(_number(section, "retries", "fleet.retries", 0, 10, fleet.retries))
+    fleet.max_rows = int(_number(section, "max_rows", "fleet.max_rows", 1, 100_000, fleet.max_rows))
+    policy = section.get("release_to_errored_device", fleet.release_to_errored_device)
+    if policy not in ("block", "allow"):
+        raise ConfigError("fleet.release_to_errored_device must be 'block' or 'allow'",
+                          key="fleet.release_to_errored_device")
+    fleet.release_to_errored_device = policy
+    if "refund_shortfalls" in section:
+        if not isinstance(section["refund_shortfalls"], bool):
+            raise ConfigError("fleet.refund_shortfalls must be true or false", key="fleet.refund_shortfalls")
+        fleet.refund_shortfalls = section["refund_shortfalls"]
+    fleet.settle_interval = float(_number(section, "settle_seconds", "fleet.settle_seconds", 0.05, 600,
+                                          fleet.settle_interval))
+    fleet.settle_timeout = float(_number(section, "settle_timeout", "fleet.settle_timeout", 1, 24 * 3600,
+                                         fleet.settle_timeout))
+    period = section.get("meter_read_period", fleet.meter_read_period)
+    if period not in ("daily", "weekly", "monthly", "off"):
+        raise ConfigError("fleet.meter_read_period must be daily, weekly, monthly or off",
+                          key="fleet.meter_read_period")
+    fleet.meter_read_period = period
+    if "trap_port" in section:
+        fleet.trap_port = _int(section["trap_port"], "fleet.trap_port", 0, 65535)
+    discovery = section.get("discovery", {})
+    targets = discovery.get("targets", [])
+    if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        raise ConfigError("fleet.discovery.targets must be a list of strings", key="fleet.discovery.targets")
+    fleet.discovery_targets = list(targets)
+    fleet.discovery_every_hours = float(_number(discovery, "every_hours", "fleet.discovery.every_hours", 0.01,
+                                                24 * 366, fleet.discovery_every_hours))
+    fleet.discovery_coefficient = float(_number(discovery, "coefficient", "fleet.discovery.coefficient", 0.1,
+                                                100_000, fleet.discovery_coefficient))
+    if "port" in discovery:
+        fleet.discovery_port = _int(discovery["port"], "fleet.discovery.port", 1, 65535)
+    export = section.get("export", {})
+    if "directory" in export:
+        fleet.export_directory = Path(export["directory"])
+    fleet.export_format = export.get("format", fleet.export_format)
+    if fleet.export_format not in ("json", "xml", "csv"):
+        raise ConfigError("fleet.export.format must be json, xml or csv", key="fleet.export.format")
+    fleet.export_every_hours = float(_number(export, "every_hours", "fleet.export.every_hours", 0.01, 24 * 366,
+                                             fleet.export_every_hours))
+    fleet.export_jitter_minutes = float(_number(export, "jitter_minutes", "fleet.export.jitter_minutes", 0,
+                                                24 * 60, fleet.export_jitter_minutes))
+    for enterprise, counters in section.get("vendor_counters", {}).items():
+        if not str(enterprise).isdigit() or not isinstance(counters, dict):
+            raise ConfigError("fleet.vendor_counters keys are enterprise numbers, each a table of mono/color OIDs",
+                              key="fleet.vendor_counters")
+        fleet.vendor_counters[str(enterprise)] = {k: str(v) for k, v in counters.items() if k in ("mono", "color")}
+    return fleet
 
 
 def _notify(section: dict) -> NotifyConfig:
