@@ -213,7 +213,7 @@ class Gateway:
     def build_web_site(self) -> WebSite:
         """The web pages for admins, finance and users (issue 16), beside the panel."""
         services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
-                                      config=self.config)
+                                      config=self.config, fleet=self.fleet.fleet if self.fleet is not None else None)
         return WebSite(services, services, services, reactor=self.reactor, oidc=self.build_oidc_client(),
                        renderer=WebRenderer(timezone=self.config.timezone), sessions=self.build_web_sessions())
 

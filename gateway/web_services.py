@@ -19,6 +19,7 @@ from twisted.internet import defer, threads
 
 from accounting.errors import AccountingError, JobNotFound as AccountingJobNotFound, LoginFailed as AccountingLoginFailed
 from accounting.errors import LoginLocked
+from accounting.fleet.health import low_supplies
 from accounting.price_explanation import explain, sample_facts
 from accounting.pricing import quote_at_device
 from accounting.second_factor import BadTotpCode, NotEnrolled
@@ -42,8 +43,10 @@ def mask_card(number: str) -> str:
 
 class GatewayWebServices:
     def __init__(self, accounting, releases: JobRelease, ending: JobEnding, *, reactor, threadpool=None,
-                 config=None):
-        """``config``: the ``GatewayConfig`` the settings page shows (None in tests)."""
+                 config=None, fleet=None):
+        """``config``: the ``GatewayConfig`` the settings page shows (None in tests).
+        ``fleet``: the ``accounting.fleet.Fleet`` when fleet monitoring is on: printers in
+        error and low supplies on the dashboard, each printer's status on its page."""
         self.accounting = accounting
         self.core = accounting.core
         self.releases = releases
@@ -51,6 +54,7 @@ class GatewayWebServices:
         self.reactor = reactor
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.config = config
+        self.fleet = fleet
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -196,10 +200,21 @@ class GatewayWebServices:
             day = self.core.lists.day(midnight)
             devices = self.core.devices.list()
             revoked = tuple(d.name for d in devices if d.enabled and panel_credential(self.core, d.name) is None)
+            in_error = low = None
+            if self.fleet is not None:
+                watched = self._watched()
+                in_error = tuple(f"{name} ({f.health_reason})" if f.health_reason else name
+                                 for name, f in watched.items() if f.health == "error")
+                low = tuple(f"{name}: {', '.join(low_supplies(f))}" for name, f in watched.items() if low_supplies(f))
             return Dashboard(held_now=day.held_now, pages_today=day.pages, money_today=day.charged,
                              currency=self._currency(), refused_today=day.refused, devices=len(devices),
-                             devices_revoked=revoked)
+                             devices_revoked=revoked, devices_in_error=in_error, low_supplies=low)
         return self._run(read)
+
+    def _watched(self) -> dict:
+        """Registered printer name -> its ``FleetDevice`` (approved ones only), by name."""
+        return {f.device: f for f in sorted(self.fleet.inventory.list(("approved",)), key=lambda f: f.device or "")
+                if f.device}
 
     def users(self, **filters):
         return self._run(self.core.lists.users, **filters)
@@ -282,10 +297,17 @@ class GatewayWebServices:
 
     def devices(self):
         def read():
-            return [DeviceRow(name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
-                              color=d.color, duplex=d.duplex, price_list=d.price_list, queue=d.queue,
-                              enabled=d.enabled, credential_active=panel_credential(self.core, d.name) is not None)
-                    for d in self.core.devices.list()]
+            watched = self._watched() if self.fleet is not None else {}
+            rows = []
+            for d in self.core.devices.list():
+                fleet = watched.get(d.name)
+                rows.append(DeviceRow(
+                    name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
+                    color=d.color, duplex=d.duplex, price_list=d.price_list, queue=d.queue, enabled=d.enabled,
+                    credential_active=panel_credential(self.core, d.name) is not None,
+                    health=fleet.health if fleet else None, health_reason=fleet.health_reason if fleet else "",
+                    low_supplies=tuple(low_supplies(fleet)) if fleet else ()))
+            return rows
         return self._run(read)
 
     def register_device(self, actor, name, *, protocol, endpoint, screen, color, duplex, price_list, model, location):

@@ -74,7 +74,8 @@ class Dashboard:
     refused_today: int
     devices: int
     devices_revoked: tuple[str, ...] = ()
-    #: Devices in error and low supplies come from the fleet issue (SNMP); None until then.
+    #: Devices in error ("mfp-1 (jammed)") and low supplies ("mfp-1: black toner 4%") from
+    #: the fleet (SNMP); None when fleet monitoring is off.
     devices_in_error: tuple[str, ...] | None = None
     low_supplies: tuple[str, ...] | None = None
 
@@ -92,6 +93,11 @@ class DeviceRow:
     queue: str | None
     enabled: bool
     credential_active: bool
+    #: From the fleet (SNMP): "ok", "warning", "error", "unreachable", "unknown"; None when
+    #: the printer is not watched (or monitoring is off).
+    health: str | None = None
+    health_reason: str = ""
+    low_supplies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
