@@ -314,14 +314,19 @@ def access_page(conn, *, username: str | None = None, event: str | None = None, 
 
 
 # -- ledger -------------------------------------------------------------------------------
-def ledger_page(conn, *, account_id: int | None = None, kind: str | None = None, after=None, before=None,
-                limit: int = PAGE_SIZE) -> Page:
+def ledger_page(conn, *, account_id: int | None = None, kind: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, after=None, before=None, limit: int = PAGE_SIZE,
+                descending: bool = True) -> Page:
     query = select(ledger_entries, accounts.c.name.label("account_name")).join(
         accounts, accounts.c.id == ledger_entries.c.account_id)
     if account_id is not None:
         query = query.where(ledger_entries.c.account_id == account_id)
     if (kind := _bounded(kind)) is not None:
         query = query.where(ledger_entries.c.kind == kind)
+    if since is not None:
+        query = query.where(ledger_entries.c.created_at >= since)
+    if until is not None:
+        query = query.where(ledger_entries.c.created_at < until)
     sort = Sort("newest", ledger_entries.c.id, int, descending=True)
 
     def entry(r):
@@ -330,7 +335,7 @@ def ledger_page(conn, *, account_id: int | None = None, kind: str | None = None,
                            idempotency_key=r["idempotency_key"], created_at=aware(r["created_at"]))
         return LedgerLine(entry=item, account=r["account_name"])
 
-    page = keyset_page(conn, query, sort, ledger_entries.c.id, descending=True, after=after, before=before,
+    page = keyset_page(conn, query, sort, ledger_entries.c.id, descending=descending, after=after, before=before,
                        limit=limit, key=lambda r: [r["id"], r["id"]], row=entry)
     page.filters = {"kind": kind}
     return page

@@ -20,6 +20,7 @@ from twisted.internet import defer, threads
 from accounting.errors import AccountingError, JobNotFound as AccountingJobNotFound, LoginFailed as AccountingLoginFailed
 from accounting.errors import LoginLocked
 from accounting.fleet.health import low_supplies
+from accounting.ledger_export import ledger_csv
 from accounting.price_explanation import explain, sample_facts
 from accounting.pricing import quote_at_device
 from accounting.second_factor import BadTotpCode, NotEnrolled
@@ -294,6 +295,9 @@ class GatewayWebServices:
 
     def ledger(self, **filters):
         return self._run(self.core.lists.ledger, **filters)
+
+    def ledger_export(self, *, kind, since, until):
+        return self._run(ledger_csv, self.core.lists, kind=kind, since=since, until=until)
 
     def devices(self):
         def read():

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from twisted.logger import Logger
 
 from accounting.browse import BadCursor
+from accounting.ledger_export import ExportTooLarge
 from printgate_errors import PrintgateError
 from release_api.errors import JobNotFound, LockedOut, LoginFailed
 from release_api.web import routing
@@ -57,9 +58,15 @@ class BodyTooLarge(PrintgateError):
     pass
 
 
+class BadFilter(PrintgateError, ValueError):
+    """A list's filter that cannot be read (a date that is no date): on a form, shown on
+    the form; in a link, a 400 page that says which."""
+
+
 #: What a person typed that can be put right: shown on the form they came from.
 FORM_ERRORS = (ValueError, LookupError, PrintgateError)
-#: Exception type -> (status, title, text); first match wins.
+#: Exception type -> (status, title, text); first match wins. Text None: the error's own
+#: message (written for the person who sees it).
 ERRORS = (
     (CsrfMissing, 403, "The form had expired", "Go back, reload the page and try again."),
     (Forbidden, 403, "Not for you", "Your role does not let you open this page."),
@@ -67,6 +74,8 @@ ERRORS = (
     (JobNotFound, 404, "No such job", "That job does not exist, or is not yours."),
     (BodyTooLarge, 413, "Too much", "That form was too large."),
     (BadCursor, 400, "That page link is not valid", "Start again from the list's first page."),
+    (BadFilter, 400, "That filter is not valid", None),
+    (ExportTooLarge, 413, "Too many entries for one file", None),
 )
 
 
@@ -316,7 +325,7 @@ class WebApp:
             if failure.check(error_type):
                 log.info("web {method} {path}: {status} ({error})", method=request.method.decode(),
                          path=request.path.decode("latin-1"), status=status, error=failure.getErrorMessage())
-                return Page("error.html", dict(title=title, text=text), status)
+                return Page("error.html", dict(title=title, text=text or failure.getErrorMessage()), status)
         log.failure("web {method} {path} failed", failure, method=request.method.decode(),
                     path=request.path.decode("latin-1"))
         return Page("error.html", dict(title="Something went wrong", text="Please try again later."), 500)

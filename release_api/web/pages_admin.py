@@ -15,7 +15,7 @@ from accounting.money import SIDE_PRICE_DIGITS, parse_amount
 from accounting.pricing import PriceList
 from accounting.rule_reference import ACTIONS
 from accounting.rules import Rule
-from release_api.web.app import Call, Redirect
+from release_api.web.app import BadFilter, Call, Redirect
 from release_api.web.pages_self import job_number
 from release_api.web.routing import ADMIN, FINANCE, route
 
@@ -31,7 +31,7 @@ def parse_day(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not a date: {text!r} (YYYY-MM-DD)") from None
+        raise BadFilter(f"not a date: {text[:40]!r} (YYYY-MM-DD)") from None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 

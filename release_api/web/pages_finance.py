@@ -97,10 +97,23 @@ class FinancePages:
     @route("/finance/ledger", access=FINANCE)
     @defer.inlineCallbacks
     def ledger(self, call: Call):
-        filters = list_options(call, ("kind",))
+        filters = list_options(call, ("kind", "since", "until"))
         page = yield defer.maybeDeferred(self.administration.ledger, kind=filters["kind"],
+                                         since=parse_day(filters["since"]), until=day_after(parse_day(filters["until"])),
                                          after=call.arg("after", limit=512), before=call.arg("before", limit=512))
         return self.page(call, "finance_ledger.html", page=page, filters=filters)
+
+    @route("/finance/ledger.csv", access=FINANCE)
+    @defer.inlineCallbacks
+    def ledger_export(self, call: Call):
+        """The filtered ledger, oldest first, as a CSV file (at most 200,000 entries)."""
+        filters = list_options(call, ("kind", "since", "until"))
+        body = yield defer.maybeDeferred(self.administration.ledger_export, kind=filters["kind"],
+                                         since=parse_day(filters["since"]),
+                                         until=day_after(parse_day(filters["until"])))
+        period = "-".join(filter(None, (filters["since"], filters["until"]))) or "all"
+        yield self.record(call, "privilege", f"export of the ledger {period} {filters['kind'] or 'all kinds'}"[:255])
+        return Download(body, "text/csv; charset=utf-8", f"ledger-{_file_part(period)}.csv")
 
     @route("/finance/audit", access=FINANCE)
     @defer.inlineCallbacks
@@ -127,3 +140,8 @@ class FinancePages:
             self.reports.export, name, since=parse_day(call.arg("since")), until=day_after(parse_day(call.arg("until"))),
             fmt=fmt)
         return Download(body, content_type, filename)
+
+
+def _file_part(text: str) -> str:
+    """Only what is safe in a Content-Disposition file name."""
+    return "".join(c for c in text if c.isalnum() or c in "-_")[:64] or "all"

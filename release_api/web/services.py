@@ -224,6 +224,9 @@ class Administration(Protocol):
 
     def ledger(self, **filters) -> object | Deferred: ...
 
+    def ledger_export(self, *, kind: str | None, since, until) -> bytes | Deferred:
+        """The ledger entries of the period as CSV (``accounting.ledger_export``)."""
+
     def devices(self) -> Sequence[DeviceRow] | Deferred: ...
 
     def register_device(self, actor: str, name: str, *, protocol: str, endpoint: str, screen: str, color: bool,

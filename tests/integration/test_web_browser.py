@@ -1,6 +1,6 @@
 """The web pages in headless Chromium, as people use them: an admin enrols TOTP and logs
 in with it, adds a user with a card, a price list and a rule, and tests the rule against
-past jobs; finance tops up an account; a user reads their history and why a job cost
+past jobs; finance tops up an account and exports the ledger; a user reads their history and why a job cost
 what it did; single sign-on through a real OpenID Connect provider. Screenshots at
 1280×800 and 390×844 are kept under test-artifacts/web/."""
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_an_admin_adds_a_user_with_a_card_a_price_list_and_a_rule_and_tests_it(s
         assert browser.overflow() == 0
 
 
-def test_finance_tops_up_a_shared_account_with_a_reason(site):
+def test_finance_tops_up_a_shared_account_with_a_reason_and_exports_the_ledger(site):
     with web_browser() as browser:
         page = browser.page
         log_in(page, site.url, "fay")
@@ -148,6 +148,16 @@ def test_finance_tops_up_a_shared_account_with_a_reason(site):
         assert "budget for Q3" in page.inner_text("table")
         browser.screenshots("finance-account")
         assert site.core.accounts.get("marketing").balance == 2500
+        page.goto(site.url + "/finance/ledger")
+        page.select_option("select[name=kind]", "topup")
+        page.click("button:has-text('Filter')")
+        browser.screenshots("finance-ledger")
+        with page.expect_download() as started:
+            page.click("text=Export CSV")
+        download = started.value
+        assert download.suggested_filename == "ledger-all.csv"
+        exported = open(download.path(), encoding="utf-8-sig").read()
+        assert "marketing,topup,25.00,25.00,,budget for Q3,fay" in exported
         page.goto(site.url + "/finance/reports")
         browser.screenshots("finance-reports")
         page.goto(site.url + "/admin/users")
