@@ -19,7 +19,9 @@ from twisted.internet import defer, threads
 
 from accounting.errors import AccountingError, JobNotFound as AccountingJobNotFound, LoginFailed as AccountingLoginFailed
 from accounting.errors import LoginLocked
+from accounting.fleet.credentials import CredentialStore
 from accounting.fleet.health import low_supplies
+from accounting.fleet.records import SnmpCredential
 from accounting.ledger_export import ledger_csv
 from accounting.price_explanation import explain, sample_facts
 from accounting.pricing import quote_at_device
@@ -56,6 +58,9 @@ class GatewayWebServices:
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.config = config
         self.fleet = fleet
+        #: SNMP credentials are the fleet's, kept whether or not polling is on (as the CLI does).
+        self.snmp = fleet.credentials if fleet is not None else CredentialStore(self.core.database,
+                                                                                 lambda: self.core.secrets)
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -391,7 +396,7 @@ class GatewayWebServices:
         def read():
             config = self.config
             stored = set(self.core.secrets.names()) if self.core.secrets is not None else set()
-            names = list(SETTINGS_SECRETS) + sorted(n for n in stored if n.startswith("snmp/"))
+            names = list(SETTINGS_SECRETS)
             mail = {}
             if config is not None:
                 notify = config.notify
@@ -400,10 +405,23 @@ class GatewayWebServices:
                         "From": notify.mail_from, "Password from secret": notify.smtp_password_secret or "",
                         "Password in the file": "*****" if notify.smtp_password else ""}
             return SettingsView(timezone=self.core.settings.timezone, retention_days=self.core.settings.retention_days,
-                                mail=mail, directory={}, secrets={name: name in stored for name in names})
+                                mail=mail, directory={}, secrets={name: name in stored for name in names},
+                                snmp_credentials=tuple((c.name, c.describe()) for c in self.snmp.describe()))
         return self._run(read)
 
     def set_secret(self, actor, name, value):
         if not value:
             return defer.fail(ValueError("an empty secret cannot be stored"))
         return self._run(self.core.secrets.set, name, value, actor=actor)
+
+    def set_snmp_credential(self, actor, name, *, version, community, user, auth_protocol, auth_key, priv_protocol,
+                            priv_key):
+        credential = SnmpCredential(name, version, community=community, user=user, auth_protocol=auth_protocol,
+                                    auth_key=auth_key, priv_protocol=priv_protocol, priv_key=priv_key)
+        return self._run(self.snmp.add, credential, actor=actor)
+
+    def move_snmp_credential(self, actor, name, position):
+        return self._run(self.snmp.move, name, position, actor=actor)
+
+    def remove_snmp_credential(self, actor, name):
+        return self._run(self.snmp.remove, name, actor=actor)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from twisted.internet import defer
 
+from accounting.fleet.records import AUTH_PROTOCOLS, PRIV_PROTOCOLS
 from accounting.money import SIDE_PRICE_DIGITS, parse_amount
 from accounting.pricing import PriceList
 from accounting.rule_reference import ACTIONS
@@ -19,9 +20,10 @@ from release_api.web.app import BadFilter, Call, Redirect
 from release_api.web.pages_self import job_number
 from release_api.web.routing import ADMIN, FINANCE, route
 
-#: Settings secrets the admin may set from the web page (write-only).
+#: Settings secrets the admin may set from the web page (write-only). SNMP credentials
+#: are the fleet's (community or keys as JSON under ``snmp/<name>``): set through their
+#: own form, never as a raw secret.
 SETTABLE_SECRETS = ("smtp/password", "directory/bind")
-SNMP_SECRET_PREFIX = "snmp/"
 
 
 def parse_day(text: str | None) -> datetime | None:
@@ -340,18 +342,50 @@ class AdminPages:
     @defer.inlineCallbacks
     def settings(self, call: Call):
         settings = yield defer.maybeDeferred(self.administration.settings)
-        return self.page(call, "admin_settings.html", settings=settings)
+        return self.page(call, "admin_settings.html", settings=settings, snmp_auth=AUTH_PROTOCOLS,
+                         snmp_priv=PRIV_PROTOCOLS)
 
     @route("/admin/settings", "POST", access=ADMIN)
     @defer.inlineCallbacks
     def set_secret(self, call: Call):
         name = call.field("name", limit=127)
-        if name not in SETTABLE_SECRETS and not (name.startswith(SNMP_SECRET_PREFIX)
-                                                 and name[len(SNMP_SECRET_PREFIX):].replace("-", "").isalnum()):
+        if name not in SETTABLE_SECRETS:
             raise ValueError(f"{name!r} is not a setting kept as a secret")
         yield defer.maybeDeferred(self.administration.set_secret, call.actor, name,
                                   call.field("value", limit=4096, strip=False))
         call.session.flash = f"{name} stored (encrypted; it is never shown again)."
+        return Redirect("/admin/settings")
+
+    @route("/admin/settings/snmp", "POST", access=ADMIN)
+    @defer.inlineCallbacks
+    def snmp_credential(self, call: Call):
+        """The fleet's SNMP credentials: add or replace (the community or keys are
+        written, never shown), move in the order they are tried, remove."""
+        action, name = call.field("action", limit=16), call.field("name", limit=64)
+        admin = self.administration
+        if action == "set":
+            version = call.field("version", limit=2)
+            secret = dict(limit=255, required=False, strip=False)
+            yield defer.maybeDeferred(
+                admin.set_snmp_credential, call.actor, name, version=version,
+                community=call.field("community", **secret) if version != "3" else "",
+                user=call.field("user", required=False, limit=255) if version == "3" else "",
+                auth_protocol=call.field("auth_protocol", required=False, limit=16) if version == "3" else "",
+                auth_key=call.field("auth_key", **secret) if version == "3" else "",
+                priv_protocol=call.field("priv_protocol", required=False, limit=16) if version == "3" else "",
+                priv_key=call.field("priv_key", **secret) if version == "3" else "")
+            call.session.flash = f"SNMP credential {name} stored (its community or keys are never shown again)."
+        elif action == "move":
+            position = call.field("position", limit=4)
+            if not position.isdigit() or int(position) < 1:
+                raise ValueError("the position is a whole number from 1")
+            yield defer.maybeDeferred(admin.move_snmp_credential, call.actor, name, int(position))
+            call.session.flash = f"SNMP credential {name} is now tried at position {int(position)}."
+        elif action == "remove":
+            yield defer.maybeDeferred(admin.remove_snmp_credential, call.actor, name)
+            call.session.flash = f"SNMP credential {name} removed."
+        else:
+            raise ValueError(f"unknown action {action!r}")
         return Redirect("/admin/settings")
 
 

@@ -119,6 +119,9 @@ class SettingsView:
     directory: dict = field(default_factory=dict)
     secrets: dict = field(default_factory=dict)
     config_file: str | None = None
+    #: The fleet's SNMP credentials in the order they are tried: (name, description),
+    #: the description never holding a community or key.
+    snmp_credentials: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable
@@ -280,3 +283,11 @@ class Administration(Protocol):
 
     def set_secret(self, actor: str, name: str, value: str) -> None | Deferred:
         """Write-only: stored encrypted, never read back to a page."""
+
+    def set_snmp_credential(self, actor: str, name: str, *, version: str, community: str, user: str,
+                            auth_protocol: str, auth_key: str, priv_protocol: str, priv_key: str) -> None | Deferred:
+        """Add or replace an SNMP credential (its community or keys kept as a secret)."""
+
+    def move_snmp_credential(self, actor: str, name: str, position: int) -> None | Deferred: ...
+
+    def remove_snmp_credential(self, actor: str, name: str) -> None | Deferred: ...

@@ -129,6 +129,15 @@ def test_an_admin_adds_a_user_with_a_card_a_price_list_and_a_rule_and_tests_it(s
         browser.screenshots("admin-jobs")
         assert browser.overflow() == 0
 
+        page.goto(site.url + "/admin/settings")
+        snmp = page.locator("form[action='/admin/settings/snmp']:has(input[value=set])")
+        snmp.locator("input[name=name]").fill("office")
+        snmp.locator("input[name=community]").fill("office-community")
+        snmp.locator("button").click()
+        assert "v2c community" in page.inner_text("main") and "office-community" not in page.content()
+        browser.screenshots("admin-settings")
+        assert browser.overflow() == 0
+
 
 def test_finance_tops_up_a_shared_account_with_a_reason_and_exports_the_ledger(site):
     with web_browser() as browser:
