@@ -23,15 +23,17 @@ from sqlalchemy import and_, func, or_, select
 
 from accounting.access_log import AccessEvent
 from accounting.accounts import _account
+from accounting.devices import _device, device_select
 from accounting.errors import AccountingError
 from accounting.jobs import _held_job
 from accounting.records import AuditEntry, LedgerEntry
 from accounting.schema import account_members as members
-from accounting.schema import groups
+from accounting.schema import groups, user_groups
 from accounting.schema import (
-    access_log, accounts, audit_log, jobs, ledger_entries, policy_records, price_lists, queues, user_roles, users,
+    access_log, accounts, audit_log, devices, jobs, ledger_entries, policy_records, price_lists, queues, user_roles, users,
 )
 from accounting.time import aware
+from accounting.user_profiles import GroupSummary
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -267,6 +269,42 @@ def accounts_page(conn, *, kind: str | None = None, search: str | None = None, a
     return page
 
 
+# -- devices ------------------------------------------------------------------------------
+def devices_page(conn, *, search: str | None = None, after=None, before=None, limit: int = PAGE_SIZE,
+                 descending: bool = False) -> Page:
+    """Registered printers by name; the search is a name prefix or part of the location
+    or model."""
+    query = device_select()
+    if (search := _bounded(search)) is not None:
+        query = query.where(or_(and_(devices.c.name >= search, devices.c.name < search + "\uffff"),
+                                contains(devices.c.location, search), contains(devices.c.model, search)))
+    sort = Sort("name", devices.c.name, str)
+    page = keyset_page(conn, query, sort, devices.c.id, descending=descending, after=after, before=before,
+                       limit=limit, key=lambda r: [r["name"], r["id"]], row=_device)
+    page.filters = {"search": search}
+    return page
+
+
+# -- groups -------------------------------------------------------------------------------
+def groups_page(conn, *, search: str | None = None, after=None, before=None, limit: int = PAGE_SIZE,
+                descending: bool = False) -> Page:
+    """Groups by name (a directory may bring thousands); members counted for the page's
+    groups only."""
+    query = select(groups.c.id, groups.c.name, groups.c.description)
+    if (search := _bounded(search)) is not None:
+        query = query.where(or_(and_(groups.c.name >= search, groups.c.name < search + "\uffff"),
+                                contains(groups.c.description, search)))
+    sort = Sort("name", groups.c.name, str)
+    page = keyset_page(conn, query, sort, groups.c.id, descending=descending, after=after, before=before,
+                       limit=limit, key=lambda r: [r["name"], r["id"]])
+    ids = [r["id"] for r in page.rows]
+    members = dict(conn.execute(select(user_groups.c.group_id, func.count()).where(user_groups.c.group_id.in_(ids))
+                                .group_by(user_groups.c.group_id)).all()) if ids else {}
+    page.rows = [GroupSummary(r["name"], r["description"], members.get(r["id"], 0)) for r in page.rows]
+    page.filters = {"search": search}
+    return page
+
+
 # -- audit and access logs ------------------------------------------------------------
 AUDIT_SORTS = {"newest": Sort("newest", audit_log.c.id, int, descending=True)}
 
@@ -369,6 +407,12 @@ class Lists:
 
     def accounts(self, **options) -> Page:
         return self._read(accounts_page, **options)
+
+    def groups(self, **options) -> Page:
+        return self._read(groups_page, **options)
+
+    def devices(self, **options) -> Page:
+        return self._read(devices_page, **options)
 
     def audit(self, **options) -> Page:
         return self._read(audit_page, **options)

@@ -80,11 +80,3 @@ class UserProfiles:
             self._group_id(conn, name, create=True)
             conn.execute(update(groups).where(groups.c.name == name).values(description=description[:255]))
             audit(conn, actor=actor, action="group.add", target=name, new={"description": description})
-
-    def list_groups(self) -> list[GroupSummary]:
-        counts = (select(user_groups.c.group_id, func.count().label("members"))
-                  .group_by(user_groups.c.group_id).subquery())
-        query = (select(groups.c.name, groups.c.description, func.coalesce(counts.c.members, 0))
-                 .outerjoin(counts, counts.c.group_id == groups.c.id).order_by(groups.c.name))
-        with self.db.reader.connect() as conn:
-            return [GroupSummary(name, description, members) for name, description, members in conn.execute(query)]

@@ -217,8 +217,12 @@ class GatewayWebServices:
                              devices_revoked=revoked, devices_in_error=in_error, low_supplies=low)
         return self._run(read)
 
-    def _watched(self) -> dict:
-        """Registered printer name -> its ``FleetDevice`` (approved ones only), by name."""
+    def _watched(self, names=None) -> dict:
+        """Registered printer name -> its ``FleetDevice`` (approved ones only), by name;
+        ``names``: only these printers."""
+        if names is not None:
+            found = (self.fleet.inventory.for_device(name) for name in names)
+            return {f.device: f for f in found if f is not None and f.state == "approved"}
         return {f.device: f for f in sorted(self.fleet.inventory.list(("approved",)), key=lambda f: f.device or "")
                 if f.device}
 
@@ -263,8 +267,8 @@ class GatewayWebServices:
     def reset_second_factor(self, actor, username):
         return self._run(self.core.second_factors.reset, username, actor=actor)
 
-    def groups(self):
-        return self._run(self.core.profiles.list_groups)
+    def groups(self, **filters):
+        return self._run(self.core.lists.groups, **filters)
 
     def add_group(self, actor, name, description):
         return self._run(self.core.profiles.add_group, name, description=description, actor=actor)
@@ -304,11 +308,12 @@ class GatewayWebServices:
     def ledger_export(self, *, kind, since, until):
         return self._run(ledger_csv, self.core.lists, kind=kind, since=since, until=until)
 
-    def devices(self):
+    def devices(self, **filters):
         def read():
-            watched = self._watched() if self.fleet is not None else {}
+            page = self.core.lists.devices(**filters)
+            watched = self._watched(tuple(d.name for d in page.rows)) if self.fleet is not None else {}
             rows = []
-            for d in self.core.devices.list():
+            for d in page.rows:
                 fleet = watched.get(d.name)
                 rows.append(DeviceRow(
                     name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
@@ -316,7 +321,8 @@ class GatewayWebServices:
                     credential_active=panel_credential(self.core, d.name) is not None,
                     health=fleet.health if fleet else None, health_reason=fleet.health_reason if fleet else "",
                     low_supplies=tuple(low_supplies(fleet)) if fleet else ()))
-            return rows
+            page.rows = rows
+            return page
         return self._run(read)
 
     def register_device(self, actor, name, *, protocol, endpoint, screen, color, duplex, price_list, model, location):

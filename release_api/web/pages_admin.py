@@ -124,8 +124,10 @@ class AdminPages:
     @route("/admin/groups", access=FINANCE)
     @defer.inlineCallbacks
     def groups(self, call: Call):
-        groups = yield defer.maybeDeferred(self.administration.groups)
-        return self.page(call, "admin_groups.html", groups=list(groups))
+        filters = list_options(call, ("search",))
+        page = yield defer.maybeDeferred(self.administration.groups, search=filters["search"],
+                                         after=call.arg("after", limit=512), before=call.arg("before", limit=512))
+        return self.page(call, "admin_groups.html", page=page, filters=filters)
 
     @route("/admin/groups", "POST", access=ADMIN)
     @defer.inlineCallbacks
@@ -137,12 +139,17 @@ class AdminPages:
 
     # -- devices ---------------------------------------------------------------------------
     @route("/admin/devices", access=FINANCE)
-    @defer.inlineCallbacks
     def devices(self, call: Call):
-        devices = yield defer.maybeDeferred(self.administration.devices)
+        return self._devices_page(call, issued=None)
+
+    @defer.inlineCallbacks
+    def _devices_page(self, call: Call, *, issued):
+        filters = list_options(call, ("search",))
+        page = yield defer.maybeDeferred(self.administration.devices, search=filters["search"],
+                                         after=call.arg("after", limit=512), before=call.arg("before", limit=512))
         price_lists = yield defer.maybeDeferred(self.administration.price_lists)
-        return self.page(call, "admin_devices.html", devices=list(devices), price_lists=list(price_lists),
-                         issued=None)
+        return self.page(call, "admin_devices.html", page=page, filters=filters, price_lists=list(price_lists),
+                         issued=issued)
 
     @route("/admin/devices", "POST", access=ADMIN)
     @defer.inlineCallbacks
@@ -165,11 +172,9 @@ class AdminPages:
             return Redirect("/admin/devices")
         else:
             raise ValueError(f"unknown action {action!r}")
-        devices = yield defer.maybeDeferred(admin.devices)
-        price_lists = yield defer.maybeDeferred(admin.price_lists)
         # The secret is shown once, on this answer to the POST; it is not kept anywhere readable.
-        return self.page(call, "admin_devices.html", devices=list(devices), price_lists=list(price_lists),
-                         issued={"name": name, "secret": secret})
+        page = yield self._devices_page(call, issued={"name": name, "secret": secret})
+        return page
 
     # -- queues ----------------------------------------------------------------------------
     @route("/admin/queues", access=FINANCE)

@@ -205,7 +205,8 @@ class Administration(Protocol):
 
     def reset_second_factor(self, actor: str, username: str) -> None | Deferred: ...
 
-    def groups(self) -> Sequence | Deferred: ...
+    def groups(self, **filters) -> object | Deferred:
+        """A keyset page of ``GroupSummary`` (filters: search, after, before)."""
 
     def add_group(self, actor: str, name: str, description: str) -> None | Deferred: ...
 
@@ -230,7 +231,8 @@ class Administration(Protocol):
     def ledger_export(self, *, kind: str | None, since, until) -> bytes | Deferred:
         """The ledger entries of the period as CSV (``accounting.ledger_export``)."""
 
-    def devices(self) -> Sequence[DeviceRow] | Deferred: ...
+    def devices(self, **filters) -> object | Deferred:
+        """A keyset page of ``DeviceRow`` (filters: search, after, before)."""
 
     def register_device(self, actor: str, name: str, *, protocol: str, endpoint: str, screen: str, color: bool,
                         duplex: bool, price_list: str | None, model: str, location: str) -> str | Deferred:

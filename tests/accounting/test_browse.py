@@ -110,3 +110,39 @@ def test_account_pages_walk_by_name_within_a_kind(core):
     seen, _ = walk(core.lists.accounts, kind="shared")
     assert [core.accounts.get(i).name for i in seen] == [f"shared{n}" for n in range(7)]
     assert [a.name for a in core.lists.accounts(kind="personal", search="p3").rows] == ["p3"]
+
+
+def test_group_pages_walk_by_name_with_their_member_counts_and_search(core):
+    for n in range(12):
+        core.profiles.add_group(f"team{n:02d}", description="floor 3" if n == 4 else "", actor="test")
+    core.users.add_user("alice", groups=("team01", "team11"))
+    core.users.add_user("bob", groups=("team11",))
+    names, counts, page = [], {}, core.lists.groups(limit=5)
+    while True:
+        names += [g.name for g in page.rows]
+        counts.update({g.name: g.members for g in page.rows})
+        if not page.next_cursor:
+            break
+        page = core.lists.groups(limit=5, after=page.next_cursor)
+    assert names == [f"team{n:02d}" for n in range(12)]
+    assert (counts["team01"], counts["team11"], counts["team05"]) == (1, 2, 0)
+    assert [g.name for g in core.lists.groups(search="team1").rows] == ["team10", "team11"]
+    assert [g.name for g in core.lists.groups(search="floor").rows] == ["team04"]
+    assert core.lists.groups(search="%").rows == []
+
+
+def test_device_pages_walk_by_name_and_search_by_prefix_place_or_model(core):
+    for n in range(8):
+        core.devices.add(f"mfp-{n}", location="HQ/Floor 3" if n == 2 else "HQ", model="Colour 9000" if n == 5 else "",
+                         endpoint="127.0.0.1:9", protocol="raw", actor="test")
+    names, page = [], core.lists.devices(limit=3)
+    while True:
+        names += [d.name for d in page.rows]
+        if not page.next_cursor:
+            break
+        page = core.lists.devices(limit=3, after=page.next_cursor)
+    assert names == [f"mfp-{n}" for n in range(8)]
+    assert [d.name for d in core.lists.devices(search="Floor 3").rows] == ["mfp-2"]
+    assert [d.name for d in core.lists.devices(search="Colour").rows] == ["mfp-5"]
+    assert [d.name for d in core.lists.devices(search="mfp-7").rows] == ["mfp-7"]
+    assert core.lists.devices(search="_").rows == []
