@@ -27,6 +27,7 @@ from accounting.price_explanation import explain, sample_facts
 from accounting.pricing import quote_at_device
 from accounting.second_factor import BadTotpCode, NotEnrolled
 from accounting.time import local_midnight, utcnow, zone
+from gateway.edit_device import edit_device
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential, reissue_credential, register_device, revoke_device
 from gateway.release_job import JobRelease
@@ -312,18 +313,28 @@ class GatewayWebServices:
         def read():
             page = self.core.lists.devices(**filters)
             watched = self._watched(tuple(d.name for d in page.rows)) if self.fleet is not None else {}
-            rows = []
-            for d in page.rows:
-                fleet = watched.get(d.name)
-                rows.append(DeviceRow(
-                    name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
-                    color=d.color, duplex=d.duplex, price_list=d.price_list, queue=d.queue, enabled=d.enabled,
-                    credential_active=panel_credential(self.core, d.name) is not None,
-                    health=fleet.health if fleet else None, health_reason=fleet.health_reason if fleet else "",
-                    low_supplies=tuple(low_supplies(fleet)) if fleet else ()))
-            page.rows = rows
+            page.rows = [self._device_row(d, watched.get(d.name)) for d in page.rows]
             return page
         return self._run(read)
+
+    def _device_row(self, d, fleet) -> DeviceRow:
+        return DeviceRow(name=d.name, model=d.model, location=d.location, protocol=d.protocol, endpoint=d.endpoint,
+                         color=d.color, duplex=d.duplex, price_list=d.price_list, queue=d.queue, enabled=d.enabled,
+                         credential_active=panel_credential(self.core, d.name) is not None,
+                         health=fleet.health if fleet else None, health_reason=fleet.health_reason if fleet else "",
+                         low_supplies=tuple(low_supplies(fleet)) if fleet else ())
+
+    def device(self, name):
+        def read():
+            device = self.core.devices.get(name)
+            fleet = self._watched((device.name,)).get(device.name) if self.fleet is not None else None
+            return self._device_row(device, fleet)
+        return self._run(read)
+
+    def edit_device(self, actor, name, *, protocol, endpoint, screen, color, duplex, price_list, model, location):
+        return self._run(lambda: edit_device(self.core, name, protocol=protocol, endpoint=endpoint, screen=screen,
+                                             color=color, duplex=duplex, price_list=price_list, model=model,
+                                             location=location, actor=actor) and None)
 
     def register_device(self, actor, name, *, protocol, endpoint, screen, color, duplex, price_list, model, location):
         def register():

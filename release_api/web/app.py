@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from twisted.logger import Logger
 
 from accounting.browse import BadCursor
+from accounting.errors import UnknownAccount, UnknownDevice, UnknownUser
 from accounting.ledger_export import ExportTooLarge
 from printgate_errors import PrintgateError
 from release_api.errors import JobNotFound, LockedOut, LoginFailed
@@ -75,6 +76,9 @@ ERRORS = (
     (BodyTooLarge, 413, "Too much", "That form was too large."),
     (BadCursor, 400, "That page link is not valid", "Start again from the list's first page."),
     (BadFilter, 400, "That filter is not valid", None),
+    (UnknownUser, 404, "Not here", "There is no such user."),
+    (UnknownDevice, 404, "Not here", "There is no such printer."),
+    (UnknownAccount, 404, "Not here", "There is no such account."),
     (ExportTooLarge, 413, "Too many entries for one file", None),
 )
 

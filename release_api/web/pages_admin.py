@@ -176,6 +176,25 @@ class AdminPages:
         page = yield self._devices_page(call, issued={"name": name, "secret": secret})
         return page
 
+    @route("/admin/devices/<name>", access=FINANCE)
+    @defer.inlineCallbacks
+    def device(self, call: Call, name: str):
+        device = yield defer.maybeDeferred(self.administration.device, name)
+        price_lists = yield defer.maybeDeferred(self.administration.price_lists)
+        return self.page(call, "admin_device.html", device=device, price_lists=list(price_lists))
+
+    @route("/admin/devices/<name>", "POST", access=ADMIN)
+    @defer.inlineCallbacks
+    def edit_device(self, call: Call, name: str):
+        yield defer.maybeDeferred(
+            self.administration.edit_device, call.actor, name, protocol=call.field("protocol", limit=8),
+            endpoint=call.field("endpoint", limit=1024), screen=call.field("screen", required=False, limit=16) or None,
+            color=call.checked("color"), duplex=call.checked("duplex"),
+            price_list=call.field("price_list", required=False, limit=127) or None,
+            model=call.field("model", required=False), location=call.field("location", required=False))
+        call.session.flash = f"{name} saved (its device id and panel secret are unchanged)."
+        return Redirect(f"/admin/devices/{_quote(name)}")
+
     # -- queues ----------------------------------------------------------------------------
     @route("/admin/queues", access=FINANCE)
     @defer.inlineCallbacks

@@ -234,6 +234,12 @@ class Administration(Protocol):
     def devices(self, **filters) -> object | Deferred:
         """A keyset page of ``DeviceRow`` (filters: search, after, before)."""
 
+    def device(self, name: str) -> DeviceRow | Deferred: ...
+
+    def edit_device(self, actor: str, name: str, *, protocol: str, endpoint: str, screen: str | None, color: bool,
+                    duplex: bool, price_list: str | None, model: str, location: str) -> None | Deferred:
+        """Change a registered printer, keeping its device id and panel secret."""
+
     def register_device(self, actor: str, name: str, *, protocol: str, endpoint: str, screen: str, color: bool,
                         duplex: bool, price_list: str | None, model: str, location: str) -> str | Deferred:
         """Returns the panel secret (shown once)."""
