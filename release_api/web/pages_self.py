@@ -1,4 +1,4 @@
-"""A person's own pages: held jobs (release to a printer of their choice, delete), their
+"""The start page, and a person's own pages: held jobs (release to a printer of their choice, delete), their
 history with the price of each job taken apart, their balance and ledger, their cards
 (link one with their password) and their PIN."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from twisted.internet import defer
 
 from release_api.web.app import Call, NotFound, Redirect
-from release_api.web.routing import SIGNED_IN, route
+from release_api.web.routing import PUBLIC, SIGNED_IN, route
 
 
 def job_number(text) -> int:
@@ -16,8 +16,13 @@ def job_number(text) -> int:
 
 
 class SelfServicePages:
-    @route("/", access=SIGNED_IN)
+    @route("/", access=PUBLIC)
     def home(self, call: Call):
+        """Signed in: one's own start page. Anyone else (a person who typed the gateway's
+        address, a browser that is not a printer's panel): a plain page saying what this
+        server is and where to log in. It shows nothing of anyone's data."""
+        if call.session is None or not call.session.signed_in:
+            return self.page(call, "welcome.html")
         roles = call.user.roles
         return Redirect("/admin/" if "admin" in roles else "/finance/" if "finance" in roles else "/me/jobs")
 

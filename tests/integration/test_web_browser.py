@@ -47,6 +47,10 @@ def log_in(page, url, username, password=PASSWORD):
 def test_an_admin_enrols_totp_then_logs_in_with_it(site):
     with web_browser() as browser:
         page = browser.page
+        page.goto(site.url + "/")
+        browser.screenshots("welcome")
+        page.click("a.button:has-text('Log in')")
+        page.wait_for_url("**/login")
         log_in(page, site.url, "ana")
         page.wait_for_url("**/login/enrol")
         assert page.locator("img.qr").is_visible()

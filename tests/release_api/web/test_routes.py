@@ -20,9 +20,9 @@ ANYONE = "anyone"
 
 def who_may(path: str, method: str):
     """The issue's role table, written out independently of the code's access levels."""
-    if path.startswith("/login") or path == "/static/web.css":
-        return ANYONE
-    if path == "/" or path.startswith("/me/") or path == "/logout":
+    if path.startswith("/login") or path in ("/static/web.css", "/"):
+        return ANYONE  # "/": a plain page saying what the server is, for anyone not logged in
+    if path.startswith("/me/") or path == "/logout":
         return EVERYONE
     if path.startswith("/finance/"):
         return STAFF
@@ -98,3 +98,17 @@ def test_each_role_reaches_what_the_table_allows_and_nothing_else(world, role, p
         else:
             assert answer.status_code == 403, (role, method, path, answer.status_code)
             assert "Not for you" in answer.text
+
+
+def test_the_start_page_says_what_the_server_is_to_a_visitor_and_shows_no_data(world):
+    page = world.browser_session().get(world.url + "/", allow_redirects=False)
+    assert page.status_code == 200
+    assert "Printgate print gateway" in page.text and 'href="/login"' in page.text and "/panel/launch" in page.text
+    for private in ("bob", "Quarterly report", "Ana Admin"):
+        assert private not in page.text
+
+
+@pytest.mark.parametrize("person, home", [("bob", "/me/jobs"), ("fay", "/finance/"), ("ana", "/admin/")])
+def test_the_start_page_sends_a_signed_in_person_to_their_own_pages(world, person, home):
+    answer = world.session(person).get(world.url + "/", allow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == home
