@@ -143,6 +143,30 @@ def test_an_admin_adds_a_user_with_a_card_a_price_list_and_a_rule_and_tests_it(s
         assert browser.overflow() == 0
 
 
+#: Every list and settings page an admin opens, for the screenshots and the phone check.
+ADMIN_TOUR = ("/admin/", "/admin/users", "/admin/groups", "/admin/devices", "/admin/devices/mfp-1", "/admin/queues",
+              "/admin/prices", "/admin/rules", "/admin/quotas", "/admin/jobs", "/admin/access-log", "/admin/settings",
+              "/finance/", "/finance/accounts", "/finance/ledger", "/finance/audit", "/me/money", "/me/cards")
+
+
+def test_every_admin_page_fits_a_phone_without_sideways_scrolling(site):
+    with web_browser("phone") as browser:
+        page = admin_page(site, browser)
+        wide = {}
+        for path in ADMIN_TOUR:
+            page.goto(site.url + path)
+            assert page.locator("h1").count() == 1, path
+            browser.screenshots("tour" + path.rstrip("/").replace("/", "-"))
+            page.set_viewport_size({"width": 390, "height": 844})
+            # Neither the page nor a table in it is wider than the phone.
+            overflow = page.evaluate("Math.max(document.documentElement.scrollWidth - window.innerWidth, "
+                                     "...[...document.querySelectorAll('.table-wrap')]"
+                                     ".map(t => t.scrollWidth - t.clientWidth), 0)")
+            if overflow > 0:
+                wide[path] = overflow
+        assert wide == {}
+
+
 def test_finance_tops_up_a_shared_account_with_a_reason_and_exports_the_ledger(site):
     with web_browser() as browser:
         page = browser.page
