@@ -283,9 +283,17 @@ class GatewayWebServices:
     def account(self, name, *, after=None, before=None):
         def read():
             account = self.core.accounts.get(name)
-            return account, self.core.lists.account_members(account.id), self.core.lists.ledger(
+            parent = self.core.accounts.get(account.parent_id).name if account.parent_id else None
+            return account, parent, self.core.lists.account_members(account.id), self.core.lists.ledger(
                 account_id=account.id, after=after, before=before)
         return self._run(read)
+
+    def disallow_account(self, actor, account, *, user, group):
+        return self._run(self.core.accounts.disallow, account, user=user, group=group, actor=actor)
+
+    def configure_account(self, actor, account, *, restricted, overdraft, enabled):
+        return self._run(lambda: self.core.accounts.configure(account, restricted=restricted, overdraft_limit=overdraft,
+                                                              enabled=enabled, actor=actor) and None)
 
     def add_shared_account(self, actor, name, *, parent, restricted, overdraft):
         return self._run(self.core.accounts.create_shared, name, parent=parent, restricted=restricted,

@@ -65,10 +65,11 @@ class FinancePages:
     @route("/finance/accounts/<name>", access=FINANCE)
     @defer.inlineCallbacks
     def account(self, call: Call, name: str):
-        account, members, page = yield defer.maybeDeferred(self.administration.account, name,
-                                                           after=call.arg("after", limit=512),
-                                                           before=call.arg("before", limit=512))
-        return self.page(call, "finance_account.html", account=account, members=list(members), page=page, filters={})
+        account, parent, members, page = yield defer.maybeDeferred(self.administration.account, name,
+                                                                   after=call.arg("after", limit=512),
+                                                                   before=call.arg("before", limit=512))
+        return self.page(call, "finance_account.html", account=account, parent=parent, members=list(members),
+                         page=page, filters={})
 
     @route("/finance/accounts/<name>", "POST", access=FINANCE)
     @defer.inlineCallbacks
@@ -80,16 +81,27 @@ class FinancePages:
                                               call.field("reason", limit=255), kind=action)
             done = "Topped up" if action == "topup" else "Adjusted"
             call.session.flash = f"{done}: balance now {format_amount(entry.balance_after)}."
-        elif action == "allow":
+        elif action in ("allow", "disallow"):
             if "admin" not in call.user.roles:
                 raise ValueError("only an admin decides who may charge an account")
             who = call.field("who", limit=255)
             kind, _, value = who.partition(":")
             if kind not in ("user", "group") or not value:
                 raise ValueError("say user:NAME or group:NAME")
-            yield defer.maybeDeferred(self.administration.allow_account, call.actor, name,
-                                      user=value if kind == "user" else None, group=value if kind == "group" else None)
-            call.session.flash = f"{who} may charge {name}."
+            change = self.administration.allow_account if action == "allow" else self.administration.disallow_account
+            yield defer.maybeDeferred(change, call.actor, name, user=value if kind == "user" else None,
+                                      group=value if kind == "group" else None)
+            call.session.flash = f"{who} may {'' if action == 'allow' else 'no longer '}charge {name}."
+        elif action == "configure":
+            if "admin" not in call.user.roles:
+                raise ValueError("only an admin changes an account's limits")
+            overdraft = parse_amount(call.field("overdraft", required=False, limit=32) or "0")
+            if overdraft < 0:
+                raise ValueError("an overdraft limit is zero or more")
+            yield defer.maybeDeferred(self.administration.configure_account, call.actor, name,
+                                      restricted=call.checked("restricted"), overdraft=overdraft,
+                                      enabled=call.checked("enabled"))
+            call.session.flash = f"{name} saved."
         else:
             raise ValueError(f"unknown action {action!r}")
         return Redirect(f"/finance/accounts/{quote(name, safe='')}")

@@ -216,12 +216,19 @@ class Administration(Protocol):
         """A keyset ``Page`` of accounts by name (``kind``, ``search`` a name prefix)."""
 
     def account(self, name: str, *, after: str | None = None, before: str | None = None) -> object | Deferred:
-        """(``Account``, members, a keyset ``Page`` of its ledger)."""
+        """(``Account``, its parent account's name or None, members, a keyset ``Page`` of its ledger)."""
 
     def add_shared_account(self, actor: str, name: str, *, parent: str | None, restricted: bool,
                            overdraft: int) -> None | Deferred: ...
 
     def allow_account(self, actor: str, account: str, *, user: str | None, group: str | None) -> None | Deferred: ...
+
+    def disallow_account(self, actor: str, account: str, *, user: str | None, group: str | None) -> None | Deferred:
+        ...
+
+    def configure_account(self, actor: str, account: str, *, restricted: bool, overdraft: int,
+                          enabled: bool) -> None | Deferred:
+        """Restricted (never below zero nor its overdraft), the overdraft limit, on or off."""
 
     def move_money(self, actor: str, account: str, amount: int, reason: str, *, kind: str) -> object | Deferred:
         """``kind`` "topup" (amount > 0) or "adjustment" (either sign); a reason always."""
