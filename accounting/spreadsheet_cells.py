@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Their full-width forms too: some spreadsheets read "＝1+2" as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def spreadsheet_cell(value) -> str:
