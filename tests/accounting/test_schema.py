@@ -10,6 +10,8 @@ from accounting.database import Database, current_revision, migrate
 from accounting.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The newest revision (the last migration file).
+HEAD = "0007"
 
 
 def test_models_equal_the_migrated_schema(database):
@@ -19,7 +21,7 @@ def test_models_equal_the_migrated_schema(database):
 
 
 def test_the_database_is_at_the_newest_revision(database):
-    assert current_revision(database.writer) == "0003"
+    assert current_revision(database.writer) == HEAD
 
 
 def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
@@ -36,7 +38,7 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
             assert not inspect(conn).has_table("ledger_entries")
             assert "pin_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == HEAD
     finally:
         db.dispose()
 
@@ -55,7 +57,28 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("spool_blobs")
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == HEAD
+    finally:
+        db.dispose()
+
+
+def test_migration_0007_adds_directory_and_notice_tables_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        with db.writer.connect() as conn:
+            assert not inspect(conn).has_table("directory_users")
+            assert "source" not in {c["name"] for c in inspect(conn).get_columns("cards")}
+        migrate(db.writer)
+        with db.writer.connect() as conn:
+            assert inspect(conn).has_table("notices_sent")
+            assert "low_balance_threshold" in {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert current_revision(db.writer) == HEAD
     finally:
         db.dispose()
 
@@ -120,7 +143,7 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
     try:
         core = AccountingCore(target)
         assert core.accounts.personal("alice").balance == 42
-        assert current_revision(target.writer) == "0003"
+        assert current_revision(target.writer) == HEAD
     finally:
         target.dispose()
         postgres_server.drop_database("backup_source")
