@@ -30,6 +30,17 @@ def audit(conn, *, actor: str, action: str, target: str = "", old=None, new=None
     ))
 
 
+def audit_many(conn, entries: list[dict], *, at: datetime | None = None) -> None:
+    """Several audit rows (each a dict of ``audit``'s keyword arguments) in one statement."""
+    if not entries:
+        return
+    at = at or utcnow()
+    conn.execute(insert(audit_log), [
+        {"at": e.get("at") or at, "actor": e["actor"][:255], "source": e.get("source", "")[:255],
+         "action": e["action"][:64], "target": str(e.get("target", ""))[:255], "old_value": _text(e.get("old")),
+         "new_value": _text(e.get("new"))} for e in entries])
+
+
 class AuditLog:
     def __init__(self, database: Database):
         self.db = database

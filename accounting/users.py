@@ -13,7 +13,7 @@ from collections import defaultdict
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from accounting.audit import audit
+from accounting.audit import audit, audit_many
 from accounting.database import Database
 from accounting.errors import CsvImportError, DuplicateCard, DuplicateUser, UnknownUser
 from accounting.passwords import SecretHasher
@@ -71,26 +71,40 @@ class UserStore:
 
     def _insert_user(self, conn, username, *, full_name="", email="", cost_center="", source="local",
                      pin=None, balance=None, actor="admin") -> int:
-        if not USERNAME.match(username or ""):
-            raise ValueError(f"invalid username {username!r}")
+        person = {"username": username, "full_name": full_name, "email": email, "cost_center": cost_center,
+                  "pin_hash": self.hasher.hash(pin) if pin else None, "balance": balance}
+        return self.insert_users(conn, [person], source=source, actor=actor)[username]
+
+    def insert_users(self, conn, people: list[dict], *, source: str, actor: str) -> dict[str, int]:
+        """Insert users (dicts of ``username``, ``full_name``, ``email``, ``cost_center``,
+        optional ``pin_hash`` and ``balance``), each with a personal account and audited,
+        in the caller's transaction, a few statements for the whole list (a directory's
+        first sync adds thousands). Returns ``{username: id}``."""
+        if not people:
+            return {}
+        for person in people:
+            if not USERNAME.match(person["username"] or ""):
+                raise ValueError(f"invalid username {person['username']!r}")
         now = utcnow()
-        user_id = conn.execute(insert(users).values(
-            username=username, full_name=full_name, email=email, cost_center=cost_center, enabled=True,
-            source=source, created_at=now, pin_hash=self.hasher.hash(pin) if pin else None,
-        )).inserted_primary_key[0]
-        opening = self.new_account_balance if balance is None else balance
-        account_id = conn.execute(insert(accounts).values(
-            name=username, kind="personal", user_id=user_id, balance=opening, reserved=0, overdraft_limit=0,
-            restricted=self.new_account_restricted, enabled=True, created_at=now,
-        )).inserted_primary_key[0]
-        if opening:
-            conn.execute(insert(ledger_entries).values(
-                account_id=account_id, kind="topup", amount=opening, balance_after=opening, actor=actor,
-                reason="opening balance", created_at=now,
-            ))
-        audit(conn, actor=actor, action="user.add", target=username,
-              new={"full_name": full_name, "email": email, "cost_center": cost_center, "source": source})
-        return user_id
+        rows = conn.execute(insert(users).returning(users.c.id, users.c.username, sort_by_parameter_order=True), [
+            {"username": p["username"], "full_name": p.get("full_name", ""), "email": p.get("email", ""),
+             "cost_center": p.get("cost_center", ""), "enabled": True, "source": source, "created_at": now,
+             "pin_hash": p.get("pin_hash")} for p in people]).all()
+        ids = {row.username: row.id for row in rows}
+        openings = [self.new_account_balance if p.get("balance") is None else p["balance"] for p in people]
+        account_ids = conn.execute(insert(accounts).returning(accounts.c.id, sort_by_parameter_order=True), [
+            {"name": p["username"], "kind": "personal", "user_id": ids[p["username"]], "balance": opening,
+             "reserved": 0, "overdraft_limit": 0, "restricted": self.new_account_restricted, "enabled": True,
+             "created_at": now} for p, opening in zip(people, openings)]).scalars().all()
+        topups = [{"account_id": account_id, "kind": "topup", "amount": opening, "balance_after": opening,
+                   "actor": actor, "reason": "opening balance", "created_at": now}
+                  for account_id, opening in zip(account_ids, openings) if opening]
+        if topups:
+            conn.execute(insert(ledger_entries), topups)
+        audit_many(conn, [{"actor": actor, "action": "user.add", "target": p["username"],
+                           "new": {"full_name": p.get("full_name", ""), "email": p.get("email", ""),
+                                   "cost_center": p.get("cost_center", ""), "source": source}} for p in people], at=now)
+        return ids
 
     def _set_groups(self, conn, user_id: int, names) -> None:
         for name in names:

@@ -167,7 +167,7 @@ class DirectoryClient:
         server = ldap3.Server(uri, use_ssl=secure, tls=self._tls(), get_info=ldap3.NONE,
                               connect_timeout=settings.timeout)
         options = dict(raise_exceptions=True, auto_referrals=False, auto_range=False, return_empty_attributes=False,
-                       receive_timeout=settings.timeout, read_only=True, check_names=True)
+                       receive_timeout=max(1, round(settings.timeout)), read_only=True, check_names=True)
         if method == "simple":
             connection = ldap3.Connection(server, user=user, password=password, authentication=ldap3.SIMPLE, **options)
         elif method == "digest-md5":
