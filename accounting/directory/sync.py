@@ -365,7 +365,7 @@ class DirectorySync:
                 self._set_cards(conn, user_id, record["username"], record["cards"], summary)
         for values in _group_by_keys(updates):
             statement = update(users).where(users.c.id == bindparam("uid")).values(
-                {key: bindparam(key) for key in values[0] if key != "uid"}, source="directory")
+                {**{key: bindparam(key) for key in values[0] if key != "uid"}, "source": "directory"})
             conn.execute(statement, values)
         if tracked_rows:
             conn.execute(update(directory_users).where(directory_users.c.user_id == bindparam("uid")).values(
@@ -390,15 +390,24 @@ class DirectorySync:
 
     def _reconcile_cards(self, conn, state: "_ReadState", summary: SyncSummary) -> None:
         """Full sync: directory cards become exactly what the directory says, less the
-        numbers two users have (given to neither) and those held locally by someone else."""
+        numbers two users have (given to neither) and those held locally by someone else.
+        Users gone from the directory keep theirs until someone else is given them."""
         wanted = {card: name for card, name in state.card_holders.items() if card not in state.duplicate_cards}
         ids = dict(conn.execute(select(users.c.username, users.c.id).join(
             directory_users, directory_users.c.user_id == users.c.id)).all())
         held = {number: (user_id, source) for number, user_id, source in
                 conn.execute(select(cards.c.number, cards.c.user_id, cards.c.source))}
         name_of = {user_id: name for name, user_id in ids.items()}
+        def stale_card(number, user_id) -> bool:
+            owner = name_of.get(user_id)
+            if number in state.duplicate_cards:
+                return True
+            if number in wanted:
+                return wanted[number] != owner
+            return owner in state.seen  # still in the directory, without this card; gone users keep theirs
+
         stale = [number for number, (user_id, source) in held.items()
-                 if source == "directory" and wanted.get(number) != name_of.get(user_id)]
+                 if source == "directory" and stale_card(number, user_id)]
         for chunk in _chunks(stale):
             conn.execute(delete(cards).where(cards.c.number.in_(chunk), cards.c.source == "directory"))
         for number in stale:
