@@ -89,6 +89,18 @@ class AccountingCore:
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
         self._secrets: SecretStore | None = None
+        #: ``accounting.directory.Directory`` once ``attach_directory`` was called.
+        self.directory = None
+
+    def attach_directory(self, settings, *, staging_dir: Path | None = None):
+        """Sync users from the directory ``settings`` describe and, when ``settings.login``,
+        check the passwords of users without a local one by an LDAP bind."""
+        from accounting.directory import Directory
+
+        self.directory = Directory(self.database, settings, users_store=self.users, secret_store=self.secrets,
+                                   staging_dir=staging_dir)
+        self.logins.directory = self.directory if settings.login else None
+        return self.directory
 
     @property
     def secrets(self) -> SecretStore | None:
