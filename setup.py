@@ -57,6 +57,7 @@ setup(
         "argon2-cffi>=23.1,<26",
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
+        "tqdm>=4.66,<5",
     ],
     extras_require={
         "test": [

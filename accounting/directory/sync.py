@@ -178,6 +178,12 @@ class DirectorySync:
         finally:
             session.close()
 
+    def history(self, limit: int = 10) -> list[dict]:
+        """The last ``limit`` sync runs, newest first."""
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(select(directory_syncs).order_by(directory_syncs.c.id.desc()).limit(limit)).mappings()
+            return [{**row, "started_at": aware(row["started_at"])} for row in rows]
+
     def last_sync(self, *, succeeded: bool = True) -> dict | None:
         query = select(directory_syncs).where(directory_syncs.c.dry_run.is_(False)).order_by(directory_syncs.c.id.desc())
         if succeeded:
