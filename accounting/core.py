@@ -17,6 +17,7 @@ from accounting.devices import DeviceStore
 from accounting.jobs import JobStore
 from accounting.ledger import Ledger
 from accounting.logins import LoginGuard
+from accounting.notices import NoticeStore
 from accounting.passwords import SecretHasher
 from accounting.pricing import PriceStore
 from accounting.quotas import QuotaStore
@@ -88,6 +89,7 @@ class AccountingCore:
                                  lockout=timedelta(minutes=settings.lockout_minutes))
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
+        self.notices = NoticeStore(database, expire_minutes=settings.expire_minutes)
         self._secrets: SecretStore | None = None
         #: ``accounting.directory.Directory`` once ``attach_directory`` was called.
         self.directory = None

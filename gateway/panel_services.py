@@ -90,7 +90,7 @@ class GatewayPanelServices:
     pool), a ``SpoolStore`` and a ``Forwarder``."""
 
     def __init__(self, accounting, spool, forwarder, *, reactor, threadpool=None, pin_length: int = 4,
-                 currency: str | None = None):
+                 currency: str | None = None, release_observer=None):
         self.accounting = accounting
         self.core = accounting.core
         self.spool = spool
@@ -99,6 +99,8 @@ class GatewayPanelServices:
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.pin_length = pin_length
         self.currency = currency
+        #: Told ``release_failed(job, device, reason)`` and ``charged(job, entry)`` (notices).
+        self.release_observer = release_observer
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -291,6 +293,8 @@ class GatewayPanelServices:
         if not outcome.accepted:
             reason = f"{outcome.kind}: {outcome.reason}"
             yield self._run(self.core.fail_release, started.id, reason, actor=actor)
+            if self.release_observer is not None:
+                self.release_observer.release_failed(started, registered.name, outcome.message)
             return JobReleaseResult(job_id, False, f"{outcome.message} Nothing was charged.", title)
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{registered.name}"
         for attempt in range(3):
@@ -306,6 +310,8 @@ class GatewayPanelServices:
             self.spool.remove(spool_name)
         except OSError:
             log.failure("Removing the spool file of released job {job_id} failed", job_id=started.id)
+        if self.release_observer is not None:
+            self.release_observer.charged(started, entry)
         log.info("Job {job_id} of {user} released at {device_id}: charged {amount}, ledger entry {entry_id}",
                  job_id=started.id, user=actor, device_id=registered.name, amount=-entry.amount, entry_id=entry.id)
         return JobReleaseResult(job_id, True, "", title)

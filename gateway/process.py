@@ -18,7 +18,7 @@ from spooler.config import DEFAULT_PORTS, GatewayConfig
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline, admission
 from spooler.lpd.protocol import LpdFactory
-from gateway.notify import Notifier, SmtpSettings
+from gateway.notify import Notifier
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -53,7 +53,8 @@ class Gateway:
         config = self.config
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key")
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key",
+                                      timezone=config.timezone or "UTC")
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -70,34 +71,112 @@ class Gateway:
                      temporaries=temporaries, orphans=orphans)
         self.recover_interrupted_releases()
         self.notifier = self.build_notifier()
+        self.directory = self.attach_directory()
         # On SQLite, a group's commit does not wait for the disk; the committer's sync
         # thread makes it durable before anyone is told (``SerializedWriter``).
         self._sync_commits = getattr(self.accounting.database.writer, "sync_commits", None)
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self.accounting.core.decide), admission_scope=self.accounting.core.owners_read_once,
+            admit=admission(self._decide), admission_scope=self.accounting.core.owners_read_once,
             sync_commits=self._sync_commits, unrecord=self._unrecord,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
                                      on_recorded=self._jobs_recorded)
 
     def build_notifier(self) -> Notifier:
-        notify = self.config.notify
-        smtp = None
-        if notify.smtp_host:
-            smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
-                                user=notify.smtp_user, password=notify.smtp_password, mail_from=notify.mail_from,
-                                ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
+        """The one mail sender (``[mail]``), the notices it carries (``[notices]``), what
+        triggers them, and the rule notifier (webhooks, and mail through the sender)."""
+        from gateway.mail.notices import Notices
+        from gateway.mail.sender import MailSender
+        from gateway.notice_triggers import NoticeTriggers
 
-        def email_of(username):
-            def unknown(failure):
-                failure.trap(AccountingError)
+        config = self.config
+        core = self.accounting.core
+
+        def secret(name):
+            from accounting.errors import UnknownSecret
+
+            try:
+                return core.secrets.reveal(name) if core.secrets is not None else None
+            except UnknownSecret:
                 return None
 
-            return self.accounting.get_user(username).addCallbacks(lambda user: user.email or None, unknown)
+        self.mail = MailSender(self.reactor, config.mail, data_dir=config.data_dir, secret=secret)
+        self.notices = Notices(self.reactor, self.mail, self.accounting, config.notices, timezone=config.timezone)
+        self.notice_triggers = NoticeTriggers(self.reactor, self.accounting, self.notices, config.notices)
+        if self.mail.configured:
+            self.mail.start().addErrback(lambda f: log.failure("reading the mail queue failed", f))
+        return Notifier(self.reactor, notices=self.notices if self.mail.configured else None)
 
-        return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
-                        lookup_email=email_of)
+    def attach_directory(self):
+        """Users from the directory (``[directory]``), and password logins by LDAP bind."""
+        settings = self.config.directory
+        if settings is None:
+            return None
+        directory = self.accounting.core.attach_directory(settings, staging_dir=self.config.data_dir)
+        self._directory_running = False
+        if settings.plaintext_possible:
+            log.warn("directory: allow_plaintext = true: passwords may be sent to {servers} without TLS",
+                     servers=", ".join(settings.servers))
+        return directory
+
+    def start_lines(self) -> list[str]:
+        """What ``printgate serve`` says at start about mail and the directory."""
+        lines = []
+        mail = self.config.mail
+        if mail.host:
+            lines.append(f"Mail: via {mail.host}:{mail.smtp_port} ({'implicit TLS' if mail.security == 'tls' else 'STARTTLS'}"
+                         f"{', or in clear if the relay has no STARTTLS (allow_plaintext)' if mail.allow_plaintext else ''})")
+        else:
+            lines.append("Mail: off (no [mail] host)")
+        settings = self.config.directory
+        if settings is not None:
+            schedule = (f"incremental sync every {settings.sync_minutes:g} min, full every {settings.full_sync_hours:g} h"
+                        if settings.sync_minutes else "sync on demand only")
+            lines.append(f"Directory: {', '.join(settings.servers)} ({schedule}; password logins "
+                         f"{'by LDAP bind' if settings.login else 'local only'})")
+            if settings.plaintext_possible:
+                lines.append("WARNING: directory allow_plaintext = true: binds to ldap:// servers are sent WITHOUT TLS")
+        return lines
+
+    def _decide(self, new_job):
+        """Accounting's intake decision; a refusal is also a notice for the owner."""
+        decision = self.accounting.core.decide(new_job)
+        if decision.action == "deny":
+            self.notice_triggers.job_refused(new_job, decision)
+        return decision
+
+    @inlineCallbacks
+    def sync_directory(self, *, full: bool = False):
+        """One directory sync in the thread pool (never two at once); a failure is logged
+        (and recorded) and changes nothing."""
+        from accounting.directory import SyncFailed
+        from twisted.internet.threads import deferToThreadPool
+
+        if self.directory is None or self._directory_running:
+            return None
+        self._directory_running = True
+        try:
+            if not full and self.config.directory.full_sync_hours:
+                full = yield deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._last_full_too_old)
+            summary = yield deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.directory.sync.run,
+                                              full=full)
+            return summary
+        except SyncFailed:
+            return None  # logged and recorded by the sync
+        except Exception:  # noqa: BLE001 - the schedule goes on
+            log.failure("directory sync failed")
+            return None
+        finally:
+            self._directory_running = False
+
+    def _last_full_too_old(self) -> bool:
+        from accounting.time import utcnow
+
+        for run in self.directory.sync.history(limit=200):
+            if run["kind"] == "full" and run["outcome"] == "ok":
+                return (utcnow() - run["started_at"]).total_seconds() >= self.config.directory.full_sync_hours * 3600
+        return True
 
     def _record_jobs(self, new_jobs):
         """In the committing thread: record, and keep what each job's decision asked to be
@@ -117,6 +196,7 @@ class Gateway:
                                               reason="not stored: the database could not be made durable")
 
     def _jobs_recorded(self, jobs) -> None:
+        self.notice_triggers.jobs_recorded(jobs)
         for job in jobs:
             entries = self._pending_notifications.pop(job.id, None)
             if entries:
@@ -142,6 +222,11 @@ class Gateway:
         self._retention = LoopingCall(self.accounting.purge_retention)
         self._retention.clock = self.reactor
         self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
+        if self.directory is not None and self.config.directory.sync_minutes:
+            self._directory_sync = LoopingCall(self.sync_directory)
+            self._directory_sync.clock = self.reactor
+            self._directory_sync.start(self.config.directory.sync_minutes * 60, now=True).addErrback(
+                lambda f: log.failure("directory sync schedule stopped", f))
 
     @inlineCallbacks
     def expire_jobs(self):
@@ -153,6 +238,7 @@ class Gateway:
                      hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
         if expired:
             self.notifier.jobs_expired(expired)
+        yield self.notice_triggers.check_expiring()
 
     def build_factories(self) -> dict:
         from spooler.ipp.protocol import IppFactory
@@ -173,7 +259,8 @@ class Gateway:
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
                                                                    deadline=10.0),
                                    timeouts=Timeouts(connect=5.0))
-        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor)
+        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor,
+                                    release_observer=self.notice_triggers)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -280,9 +367,12 @@ class Gateway:
     def stop(self):
         """Stop accepting, drop receives in progress, finish the ones being committed."""
         log.info("shutting down: no new jobs")
-        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
+        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None),
+                     getattr(self, "_directory_sync", None)):
             if loop is not None and loop.running:
                 loop.stop()
+        if getattr(self, "mail", None) is not None:
+            self.mail.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
