@@ -84,14 +84,23 @@ class MailSender:
         subject = str(message["Subject"] or "")
 
         def queued(entry: QueuedMail):
-            self.log.write("queued", entry)
             self._schedule(entry, 0)
             return entry.id
 
         def refused(failure):
             raise MailNotSent(f"the message could not be queued: {failure.getErrorMessage()}")
 
-        return self._thread(self.queue.add, sender, recipients, subject, data).addCallbacks(queued, refused)
+        return self._thread(self._enqueue, sender, recipients, subject, data).addCallbacks(queued, refused)
+
+    def _enqueue(self, sender, recipients, subject, data) -> QueuedMail:
+        entry = self.queue.add(sender, recipients, subject, data)
+        self.log.write("queued", entry)
+        return entry
+
+    def _settle(self, step, entry: QueuedMail, event: str, **details) -> None:
+        """In a thread: change the queue (``step``), then log the event."""
+        step(entry)
+        self.log.write(event, entry, **details)
 
     def outcome(self, entry_id: str) -> Deferred:
         deferred = Deferred()
@@ -158,8 +167,8 @@ class MailSender:
         except Exception as exc:  # noqa: BLE001 - every failure is logged and retried or given up
             yield self._failed(entry, exc)
         else:
-            yield self._thread(self.queue.remove, entry.id)
-            self.log.write("delivered", entry, attempts=entry.attempts + 1, server=f"{target.host}:{target.port}")
+            yield self._thread(self._settle, lambda e: self.queue.remove(e.id), entry, "delivered",
+                               attempts=entry.attempts + 1, server=f"{target.host}:{target.port}")
             log.info("mail {id} ({subject!r}) delivered to {to}", id=entry.id, subject=entry.subject,
                      to=", ".join(entry.recipients))
             self._finish(entry.id, True)
@@ -175,16 +184,16 @@ class MailSender:
         permanent = isinstance(exc, SMTPClientError) and isinstance(code, int) and 500 <= code < 600 and code != 530
         age = time.time() - entry.created_at
         if permanent or age >= self.config.give_up_hours * 3600:
-            yield self._thread(self.queue.give_up, entry)
-            self.log.write("gave-up", entry, attempts=entry.attempts, error=error)
+            yield self._thread(self._settle, self.queue.give_up, entry, "gave-up", attempts=entry.attempts,
+                               error=error)
             log.warn("mail {id} ({subject!r}) to {to} given up after {attempts} attempt(s): {error}", id=entry.id,
                      subject=entry.subject, to=", ".join(entry.recipients), attempts=entry.attempts, error=error)
             self._finish(entry.id, False)
             return
         delay = min(self.config.retry_initial * 2 ** (entry.attempts - 1), self.config.retry_max)
         entry.next_attempt = time.time() + delay
-        yield self._thread(self.queue.save, entry)
-        self.log.write("retry", entry, attempts=entry.attempts, error=error, next_in_seconds=round(delay, 1))
+        yield self._thread(self._settle, self.queue.save, entry, "retry", attempts=entry.attempts, error=error,
+                           next_in_seconds=round(delay, 1))
         log.warn("mail {id} to {to} not delivered (attempt {attempts}): {error}; next try in {delay:.0f} s",
                  id=entry.id, to=", ".join(entry.recipients), attempts=entry.attempts, error=error, delay=delay)
         self._schedule(entry, delay)

@@ -100,7 +100,7 @@ class MailNotifications(LoggedTestCase):
         self.notices = Notices(reactor, self.sender, self.accounting, NoticesConfig(), timezone="Europe/Berlin")
 
     async def delivered(self, count=1):
-        await eventually(lambda: len(self.mailbox.messages) >= count)
+        await eventually(lambda: sum(e["event"] == "delivered" for e in self.sender.log.events()) >= count)
         return self.mailbox.messages
 
     @in_reactor
