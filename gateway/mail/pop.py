@@ -30,7 +30,7 @@ class _Connected(ClientFactory):
     def buildProtocol(self, addr):
         protocol = POP3Client()
         protocol.allowInsecureLogin = False
-        protocol.timeout = None
+        protocol.timeout = 0  # each step has its own timeout below
         self.protocol_instance = protocol
         original = protocol.serverGreeting
 
@@ -65,7 +65,9 @@ def pop_login(reactor, target: PopTarget):
     try:
         if target.security == "starttls":
             yield client.startTLS(context).addTimeout(target.timeout, reactor)
-        yield client.login(target.user.encode(), target.password.encode()).addTimeout(target.timeout, reactor)
+        # USER/PASS, never APOP (MD5 of the password); the connection is TLS by now.
+        yield client.user(target.user.encode()).addTimeout(target.timeout, reactor)
+        yield client.password(target.password.encode()).addTimeout(target.timeout, reactor)
         yield client.quit().addTimeout(target.timeout, reactor)
     finally:
         if client.transport is not None:

@@ -172,3 +172,77 @@ class MailSenderTests(LoggedTestCase):
         controller, _ = self.server()
         with self.assertRaises(MailNotSent):
             await self.sender(controller.port).send(message(to="not an address"))
+
+
+class PopBeforeSmtp(LoggedTestCase):
+    """A relay that takes mail only after a POP3 login (the POP3 server is Twisted's own,
+    over TLS, on this reactor; the SMTP server is aiosmtpd refusing relaying until then)."""
+
+    def setUp(self):
+        super().setUp()
+        self.directory = Path(tempfile.mkdtemp(prefix="printgate-pop-"))
+        self.addCleanup(shutil.rmtree, self.directory, True)
+        self.authority = CertificateAuthority.create(self.directory / "ca")
+        self.logins = []
+        self.pop_port = self.start_pop()
+
+    def start_pop(self):
+        from twisted.cred import checkers, portal
+        from twisted.internet import ssl
+        from twisted.internet.protocol import ServerFactory
+        from twisted.mail import pop3
+        from zope.interface import implementer
+
+        logins = self.logins
+
+        @implementer(portal.IRealm)
+        class Realm:
+            def requestAvatar(self, avatar_id, mind, *interfaces):
+                logins.append(avatar_id)
+                return pop3.IMailbox, pop3.Mailbox(), lambda: None
+
+        checker = checkers.InMemoryUsernamePasswordDatabaseDontUse()
+        checker.addUser(USER.encode(), PASSWORD.encode())
+        pop_portal = portal.Portal(Realm(), [checker])
+
+        class Factory(ServerFactory):
+            def buildProtocol(self, addr):
+                protocol = pop3.POP3()
+                protocol.portal = pop_portal
+                protocol.factory = self
+                return protocol
+
+        certificate = self.authority.issue("pop")
+        pem = certificate.certificate.read_bytes() + certificate.private_key.read_bytes()
+        port = reactor.listenSSL(0, Factory(), ssl.PrivateCertificate.loadPEM(pem).options(),
+                                 interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port.getHost().port
+
+    def sender(self, smtp_port, pop):
+        config = MailConfig(host="127.0.0.1", port=smtp_port, user=None, ca_file=self.authority.ca_file,
+                            mail_from="printgate@example.org", timeout=5.0, retry_initial=0.2, give_up_hours=0.001,
+                            pop_before_smtp=pop)
+        sender = MailSender(reactor, config, data_dir=self.directory / "data", secret={"smtp/password": PASSWORD}.get)
+        self.addCleanup(sender.stop)
+        return sender
+
+    @in_reactor
+    async def test_mail_goes_out_after_a_pop_login(self):
+        mailbox = MailBox(allowed=lambda peer: bool(self.logins))
+        controller, mailbox = start_smtp(self.authority, auth=False, mailbox=mailbox)
+        self.addCleanup(controller.stop)
+        sender = self.sender(controller.port, {"host": "127.0.0.1", "port": self.pop_port, "security": "tls",
+                                               "user": USER, "password_secret": "smtp/password"})
+        self.assertIs(await sender.outcome(await sender.send(message())), True, sender.log.events())
+        self.assertEqual(self.logins, [USER.encode()])
+        self.assertEqual(len(mailbox.messages), 1)
+
+    @in_reactor
+    async def test_without_the_pop_login_the_relay_refuses(self):
+        controller, mailbox = start_smtp(self.authority, auth=False,
+                                         mailbox=MailBox(allowed=lambda peer: bool(self.logins)))
+        self.addCleanup(controller.stop)
+        sender = self.sender(controller.port, None)
+        self.assertIs(await sender.outcome(await sender.send(message())), False)
+        self.assertIn("554", sender.log.events()[-1]["error"])
