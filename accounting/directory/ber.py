@@ -80,8 +80,19 @@ def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[i
     attributes_end = i + length
     attributes: dict[str, list[bytes]] = {}
     while i < attributes_end:
-        length, i = _expect(message, i, attributes_end, SEQUENCE)
-        attribute_end = i + length
+        # PartialAttribute ::= SEQUENCE { type OCTET STRING, vals SET OF OCTET STRING };
+        # short lengths (the common case) are read inline, the rest through _length.
+        if message[i] != SEQUENCE:
+            raise MalformedReply("expected an attribute SEQUENCE", i)
+        first = message[i + 1] if i + 1 < attributes_end else 0x80
+        if first < 0x80:
+            attribute_end = i + 2 + first
+            i += 2
+        else:
+            length, i = _length(message, i + 1, attributes_end)
+            attribute_end = i + length
+        if attribute_end > attributes_end:
+            raise MalformedReply("attribute beyond its entry", i)
         length, i = _expect(message, i, attribute_end, OCTET_STRING)
         try:
             name = message[i:i + length].decode("ascii").lower()

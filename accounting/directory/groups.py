@@ -27,7 +27,10 @@ MAX_RANGE_READS = 10_000
 
 def normalize_dn(dn: str) -> str:
     """One spelling per DN for lookups (case and blanks around separators ignored)."""
-    return ",".join("=".join(part.strip() for part in rdn.split("=", 1)) for rdn in dn.lower().split(","))
+    lowered = dn.lower()
+    if " " not in lowered:
+        return lowered
+    return ",".join("=".join(part.strip() for part in rdn.split("=", 1)) for rdn in lowered.split(","))
 
 
 @dataclass

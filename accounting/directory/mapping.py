@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from accounting.directory.settings import DirectorySettings
 from accounting.users import USERNAME
 
 ACCOUNT_DISABLED = 0x2  # userAccountControl ACCOUNTDISABLE
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_TEXT = 255
 
 
@@ -54,8 +56,10 @@ def text(entry: Entry, attribute: str | None, problems: list, *, limit: int = MA
     except UnicodeDecodeError:
         problems.append(f"{entry.dn}: {attribute} is not UTF-8 text; left empty")
         return ""
-    value = unicodedata.normalize("NFC", value).strip()
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if not value.isascii() and not unicodedata.is_normalized("NFC", value):
+        value = unicodedata.normalize("NFC", value)
+    value = value.strip()
+    if CONTROL.search(value):
         problems.append(f"{entry.dn}: {attribute} holds control characters; left empty")
         return ""
     if len(value) > limit:
