@@ -27,6 +27,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from twisted.logger import Logger
@@ -73,8 +74,9 @@ class SyncSummary:
                 f"{self.groups_changed} groups changed, {len(self.problems)} problems")
 
 
-@dataclass
-class _Known:
+class _Known(NamedTuple):
+    """What was imported of a directory user (a tuple: a full sync holds one per user)."""
+
     user_id: int
     fingerprint: str
     enabled: bool
@@ -142,7 +144,7 @@ class DirectorySync:
         try:
             clock = session.server_clock()
             since = previous["watermark"] if incremental else None
-            state = self._read(session, summary, staging, since=since, progress=progress)
+            state = self._read(session, summary, staging, since=since, progress=progress, track_newest=clock is None)
             summary.watermark = clock or state.newest or (previous["watermark"] if previous else None)
             summary.references = list(dict.fromkeys(session.references))
             for uri in summary.references:
@@ -197,7 +199,8 @@ class DirectorySync:
         return found
 
     # -- phase 1: read ----------------------------------------------------------------------
-    def _read(self, session: DirectorySession, summary: SyncSummary, staging: _Staging, *, since, progress):
+    def _read(self, session: DirectorySession, summary: SyncSummary, staging: _Staging, *, since, progress,
+              track_newest: bool = True):
         settings, attributes = self.settings, self.settings.attributes
         state = _ReadState(known=self._known())
         modified_attribute = attributes.modified.lower()
@@ -207,7 +210,8 @@ class DirectorySync:
                 summary.read += 1
                 if progress is not None and summary.read % 100 == 0:
                     progress("users", summary.read)
-                state.note_modified(entry.values(modified_attribute))
+                if track_newest:
+                    state.note_modified(entry.values(modified_attribute))
                 user = map_user(entry, settings, summary.problems)
                 if user is None:
                     continue
@@ -249,6 +253,7 @@ class DirectorySync:
                         progress("groups", counter[0])
 
                 state.groups = read_groups(session, settings, state.names_by_dn, summary.problems, group_read)
+        state.names_by_dn = {}  # only the group read needs it
         for card, holders in sorted(state.duplicate_cards.items()):
             summary.problems.append(f"card {card} is on {', '.join(sorted(holders))}; given to neither")
         return state
@@ -297,11 +302,15 @@ class DirectorySync:
             now = utcnow()
             for batch in staging.batches():
                 self._apply_users(conn, batch, summary, full=full, now=now)
+            ids = None
+            if full or state.groups is not None:
+                ids = dict(conn.execute(select(users.c.username, users.c.id).join(
+                    directory_users, directory_users.c.user_id == users.c.id)).all())
             if full:
                 self._disable_missing(conn, state, summary, now)
-                self._reconcile_cards(conn, state, summary)
+                self._reconcile_cards(conn, state, summary, ids)
             if state.groups is not None:
-                self._apply_groups(conn, state.groups, summary, full=full, now=now)
+                self._apply_groups(conn, state.groups, summary, ids, full=full, now=now)
             problems = summary.problems
             audit(conn, actor="directory", action="directory.sync", target=summary.server,
                   new={"kind": summary.kind, "added": summary.added, "changed": summary.changed,
@@ -394,7 +403,7 @@ class DirectorySync:
                                "new": "gone from the directory"} for name, _ in chunk], at=now)
         summary.disabled += len(gone)
 
-    def _reconcile_cards(self, conn, state: "_ReadState", summary: SyncSummary) -> None:
+    def _reconcile_cards(self, conn, state: "_ReadState", summary: SyncSummary, ids: dict) -> None:
         """Full sync: directory cards become exactly what the directory says, less the
         numbers two users have (given to neither) and those held locally by someone else.
         Users gone from the directory keep theirs until someone else is given them."""
@@ -451,9 +460,8 @@ class DirectorySync:
                     summary.problems.append(f"card {number} of {username} is registered to {holder.username} at the "
                                             "gateway; not given")
 
-    def _apply_groups(self, conn, found: list[DirectoryGroup], summary: SyncSummary, *, full: bool, now) -> None:
-        ids = dict(conn.execute(select(users.c.username, users.c.id).join(
-            directory_users, directory_users.c.user_id == users.c.id)).all())
+    def _apply_groups(self, conn, found: list[DirectoryGroup], summary: SyncSummary, ids: dict, *, full: bool,
+                      now) -> None:
         tracked = {r.name: r for r in conn.execute(
             select(groups.c.id, groups.c.name, directory_groups.c.fingerprint, directory_groups.c.group_id.label("row"))
             .outerjoin(directory_groups, directory_groups.c.group_id == groups.c.id))}

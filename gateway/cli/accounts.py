@@ -49,6 +49,18 @@ def reports_errors(handler):
     return run
 
 
+def store_password(args, name: str, prompt: str) -> None:
+    """Read a password (a line of stdin with ``args.stdin``, else asked for without echo)
+    and keep it as the secret ``name``; it never goes into the config file."""
+    import getpass
+
+    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass(prompt)
+    if not password:
+        raise ValueError("an empty password cannot be stored")
+    open_core(args).secrets.set(name, password, actor="cli")
+    print(f"password stored as secret {name}")
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser("accounts", help="accounts, balances, top-ups and adjustments")
     commands = parser.add_subparsers(dest="accounts_command", required=True)

@@ -7,11 +7,10 @@ says what a sync would do and changes nothing. ``test USER`` shows what the gate
 would import for one user. Exit status: 0 done, 1 failed (nothing changed)."""
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 
-from gateway.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors, store_password
 
 
 def register(subparsers) -> None:
@@ -115,12 +114,7 @@ def set_password(args) -> int:
     from spooler.config import load_config
 
     config = load_config(args.config, args.data_dir)
-    name = config.directory.password_secret if config.directory else "directory/bind"
-    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("Bind password: ")
-    if not password:
-        raise ValueError("an empty password cannot be stored")
-    open_core(args).secrets.set(name, password, actor="cli")
-    print(f"password stored as secret {name}")
+    store_password(args, config.directory.password_secret if config.directory else "directory/bind", "Bind password: ")
     return 0
 
 

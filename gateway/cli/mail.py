@@ -5,11 +5,10 @@
 was delivered; ``queue`` lists what waits to be sent (and why)."""
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 
-from gateway.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, reports_errors, store_password
 
 
 def register(subparsers) -> None:
@@ -31,11 +30,7 @@ def set_password(args) -> int:
     from spooler.config import load_config
 
     config = load_config(args.config, args.data_dir)
-    password = sys.stdin.readline().rstrip("\n") if args.stdin else getpass.getpass("SMTP password: ")
-    if not password:
-        raise ValueError("an empty password cannot be stored")
-    open_core(args).secrets.set(config.mail.password_secret, password, actor="cli")
-    print(f"password stored as secret {config.mail.password_secret}")
+    store_password(args, config.mail.password_secret, "SMTP password: ")
     return 0
 
 

@@ -46,10 +46,20 @@ def small(make_slapd, users=30, **options):
     return server
 
 
-def test_an_incremental_sync_reads_only_what_changed_since_the_server_clock_of_the_last(core, make_slapd, tmp_path):
+def synced(core, make_slapd, tmp_path):
+    """A small directory, fully synced once: ``(server, directory)``."""
     server = small(make_slapd)
     directory = make_directory(core, directory_settings(server), tmp_path)
     directory.sync.run(full=True)
+    return server, directory
+
+
+def set_card(server, uid: str, number: str) -> None:
+    server.modify(f"dn: {person_dn(uid)}\nchangetype: modify\nreplace: employeeNumber\nemployeeNumber: {number}\n")
+
+
+def test_an_incremental_sync_reads_only_what_changed_since_the_server_clock_of_the_last(core, make_slapd, tmp_path):
+    server, directory = synced(core, make_slapd, tmp_path)
     server.modify(f"dn: {person_dn('user00003')}\nchangetype: modify\nreplace: cn\ncn: Third Person\n-\n"
                   f"replace: employeeNumber\nemployeeNumber: 0000777777\n\n"
                   f"dn: {person_dn('user00031')}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: user00031\n"
@@ -65,9 +75,7 @@ def test_an_incremental_sync_reads_only_what_changed_since_the_server_clock_of_t
 
 
 def test_users_gone_from_the_directory_are_disabled_not_deleted_and_come_back_enabled(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     data = DirectoryData(users=30)
     server.ldap_tool("ldapdelete", "", person_dn("user00007"))
     summary = directory.sync.run(full=True)
@@ -81,9 +89,7 @@ def test_users_gone_from_the_directory_are_disabled_not_deleted_and_come_back_en
 
 
 def test_a_user_an_admin_disabled_stays_disabled_after_a_sync(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     core.users.set_enabled("user00005", False)
     server.modify(f"dn: {person_dn('user00005')}\nchangetype: modify\nreplace: cn\ncn: Renamed\n")
     directory.sync.run(full=True)
@@ -92,29 +98,22 @@ def test_a_user_an_admin_disabled_stays_disabled_after_a_sync(core, make_slapd, 
 
 
 def test_a_card_number_two_users_have_is_given_to_neither_and_reported(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     shared = card_decimal(100004)
-    server.modify(f"dn: {person_dn('user00009')}\nchangetype: modify\nreplace: employeeNumber\n"
-                  f"employeeNumber: {shared}\n")
+    set_card(server, "user00009", shared)
     summary = directory.sync.run(full=True)
     assert any(f"card {shared} is on user00004, user00009; given to neither" in p for p in summary.problems)
     assert card_owner(core, shared) is None
     assert core.users.get_user("user00009").cards == []
-    server.modify(f"dn: {person_dn('user00009')}\nchangetype: modify\nreplace: employeeNumber\n"
-                  f"employeeNumber: {card_decimal(100009)}\n")
+    set_card(server, "user00009", card_decimal(100009))
     directory.sync.run(full=True)
     assert card_owner(core, shared) == "user00004", "once the directory is fixed the card goes back"
 
 
 def test_an_incremental_sync_takes_a_duplicated_card_from_both_users(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     shared = card_decimal(100004)
-    server.modify(f"dn: {person_dn('user00009')}\nchangetype: modify\nreplace: employeeNumber\n"
-                  f"employeeNumber: {shared}\n")
+    set_card(server, "user00009", shared)
     summary = directory.sync.run()
     assert summary.kind == "incremental"
     assert card_owner(core, shared) is None
@@ -127,8 +126,7 @@ def test_a_card_linked_at_a_panel_is_kept_and_never_given_to_a_directory_user(co
     directory = make_directory(core, directory_settings(server), tmp_path)
     directory.sync.run(full=True)
     core.users.add_card("user00002", "LOCAL-42")
-    server.modify(f"dn: {person_dn('user00003')}\nchangetype: modify\nreplace: employeeNumber\n"
-                  f"employeeNumber: 0000999999\n")
+    set_card(server, "user00003", "0000999999")
     summary = directory.sync.run(full=True)
     assert card_owner(core, "0000999999") == "walkin"
     assert any("card 0000999999 of user00003 is registered to another user" in p for p in summary.problems)
@@ -138,9 +136,7 @@ def test_a_card_linked_at_a_panel_is_kept_and_never_given_to_a_directory_user(co
 def test_group_memberships_and_nesting_follow_the_directory(core, make_slapd, tmp_path):
     from tests.fixtures.slapd import group_dn
 
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     assert "staff" in core.users.get_user("user00002").groups
     server.modify(f"dn: {group_dn('staff')}\nchangetype: modify\ndelete: member\nmember: {group_dn('staff-b')}\n\n"
                   f"dn: {group_dn('dept-1')}\nchangetype: modify\ndelete: member\nmember: {person_dn('user00011')}\n")
@@ -153,9 +149,7 @@ def test_group_memberships_and_nesting_follow_the_directory(core, make_slapd, tm
 
 
 def test_a_local_member_of_a_directory_group_stays(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     core.users.add_user("contractor", groups=("dept-3",))
     server.modify(f"dn: {person_dn('user00013')}\nchangetype: modify\nreplace: cn\ncn: Changed\n")
     directory.sync.run(full=True)
@@ -203,9 +197,7 @@ def test_the_next_server_is_used_when_the_first_cannot_be_reached(core, make_sla
 
 
 def test_a_sync_refuses_to_disable_everyone_when_the_directory_returns_no_users(core, make_slapd, tmp_path):
-    server = small(make_slapd)
-    directory = make_directory(core, directory_settings(server), tmp_path)
-    directory.sync.run(full=True)
+    server, directory = synced(core, make_slapd, tmp_path)
     emptied = make_directory(core, directory_settings(server, user_filter="(objectClass=nobodyHasThis)"), tmp_path)
     with pytest.raises(SyncFailed, match="refusing to disable all 30"):
         emptied.sync.run(full=True)
