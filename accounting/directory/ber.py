@@ -59,7 +59,10 @@ def protocol_op(message: bytes) -> int:
 def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[int, str, dict[str, list[bytes]]]:
     """``(message_id, dn, {attribute name in lower case: [values]})`` of one complete
     LDAPMessage holding a SearchResultEntry. Attribute options (``member;range=0-1499``)
-    stay in the name."""
+    stay in the name.
+
+    Short lengths (below 128, nearly every element of an entry) are read inline; every
+    other length goes through ``_length``, which checks it against the enclosing element."""
     end = len(message)
     length, i = _expect(message, 0, end, SEQUENCE)
     end = i + length
@@ -80,32 +83,44 @@ def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[i
     attributes_end = i + length
     attributes: dict[str, list[bytes]] = {}
     while i < attributes_end:
-        # PartialAttribute ::= SEQUENCE { type OCTET STRING, vals SET OF OCTET STRING };
-        # short lengths (the common case) are read inline, the rest through _length.
-        if message[i] != SEQUENCE:
+        # PartialAttribute ::= SEQUENCE { type OCTET STRING, vals SET OF OCTET STRING }
+        if i + 2 > attributes_end or message[i] != SEQUENCE:
             raise MalformedReply("expected an attribute SEQUENCE", i)
-        first = message[i + 1] if i + 1 < attributes_end else 0x80
+        first = message[i + 1]
         if first < 0x80:
-            attribute_end = i + 2 + first
             i += 2
+            attribute_end = i + first
         else:
             length, i = _length(message, i + 1, attributes_end)
             attribute_end = i + length
-        if attribute_end > attributes_end:
-            raise MalformedReply("attribute beyond its entry", i)
-        length, i = _expect(message, i, attribute_end, OCTET_STRING)
+        if attribute_end > attributes_end or i + 2 > attribute_end or message[i] != OCTET_STRING:
+            raise MalformedReply("expected an attribute description", i)
+        first = message[i + 1]
+        if first < 0x80:
+            start, i = i + 2, i + 2 + first
+        else:
+            length, start = _length(message, i + 1, attribute_end)
+            i = start + length
+        if i + 2 > attribute_end or message[i] != SET:
+            raise MalformedReply("expected a SET of values", i)
         try:
-            name = message[i:i + length].decode("ascii").lower()
+            name = message[start:i].decode("ascii").lower()
         except UnicodeDecodeError:
-            raise MalformedReply("attribute description is not ASCII", i) from None
-        i += length
-        length, i = _expect(message, i, attribute_end, SET)
-        values_end = i + length
+            raise MalformedReply("attribute description is not ASCII", start) from None
+        first = message[i + 1]
+        if first < 0x80:
+            i += 2
+            values_end = i + first
+        else:
+            length, i = _length(message, i + 1, attribute_end)
+            values_end = i + length
+        if values_end > attribute_end:
+            raise MalformedReply("values beyond their attribute", i)
         values = attributes.setdefault(name, [])
         while i < values_end:
-            if message[i] != OCTET_STRING:
+            if message[i] != OCTET_STRING or i + 2 > values_end:
                 raise MalformedReply("attribute value is not an OCTET STRING", i)
-            first = message[i + 1] if i + 1 < values_end else 0x80
+            first = message[i + 1]
             if first < 0x80 and i + 2 + first <= values_end:
                 values.append(message[i + 2:i + 2 + first])
                 i += 2 + first

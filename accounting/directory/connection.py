@@ -28,13 +28,26 @@ PAGED_RESULTS = "1.2.840.113556.1.4.319"
 MORE = ("searchResEntry", "searchResRef", "intermediateResponse")
 
 
-@dataclass
+_LOWER: dict[str, str] = {}
+
+
 class Entry:
-    dn: str
-    attributes: dict[str, list[bytes]]
+    """One directory entry: its DN and its attributes' values as bytes (names in lower
+    case). A full sync makes one per user, so it is kept small."""
+
+    __slots__ = ("dn", "attributes")
+
+    def __init__(self, dn: str, attributes: dict[str, list[bytes]]):
+        self.dn = dn
+        self.attributes = attributes
 
     def values(self, name: str | None) -> list[bytes]:
-        return self.attributes.get(name.lower(), []) if name else []
+        if not name:
+            return []
+        key = _LOWER.get(name)
+        if key is None:
+            key = _LOWER[name] = name.lower()
+        return self.attributes.get(key, ())
 
 
 class _LeanSearchStrategy(SyncStrategy):
@@ -53,8 +66,7 @@ class _LeanSearchStrategy(SyncStrategy):
                 if protocol_op(message) == SEARCH_RESULT_ENTRY:
                     found_id, dn, attributes = decode_search_entry(message)
                     if found_id == message_id:
-                        responses.append({"type": "searchResEntry", "entry": Entry(dn, attributes),
-                                          "raw_attributes": {}})
+                        responses.append({"type": "searchResEntry", "entry": Entry(dn, attributes)})
                     continue
                 decoded = decode_message_fast(message)
                 response = self.decode_response_fast(decoded)

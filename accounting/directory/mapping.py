@@ -51,8 +51,15 @@ def text(entry: Entry, attribute: str | None, problems: list, *, limit: int = MA
     values = entry.values(attribute)
     if not values:
         return ""
+    raw = values[0]
+    if raw.isascii() and len(raw) <= limit:
+        value = raw.decode("ascii").strip()
+        if CONTROL.search(value):
+            problems.append(f"{entry.dn}: {attribute} holds control characters; left empty")
+            return ""
+        return value
     try:
-        value = values[0].decode("utf-8")
+        value = raw.decode("utf-8")
     except UnicodeDecodeError:
         problems.append(f"{entry.dn}: {attribute} is not UTF-8 text; left empty")
         return ""

@@ -287,8 +287,9 @@ class DirectorySync:
         if username is not None:
             query = query.where(users.c.username == username)
         with self.db.reader.connect() as conn:
-            return {r.username: _Known(r.id, r.fingerprint, r.enabled, r.disabled_by_sync)
-                    for r in conn.execute(query)}
+            rows = conn.execute(query).all()
+        return {name: _Known(user_id, fingerprint, bool(enabled), bool(by_sync))
+                for name, user_id, enabled, fingerprint, by_sync in rows}
 
     def _names_by_dn(self) -> dict[str, str]:
         query = select(directory_users.c.dn, users.c.username).join(users, users.c.id == directory_users.c.user_id)
