@@ -116,6 +116,7 @@ class DirectorySession:
                 elif response["type"] == "searchResRef":
                     self.references.extend(str(uri) for uri in response.get("uri", ()))
             result = self.connection.result or {}
+            self.connection.response = None  # the page is done with: memory stays one page
             cookie = (result.get("controls") or {}).get(PAGED_RESULTS, {}).get("value", {}).get("cookie")
             if not cookie:
                 return

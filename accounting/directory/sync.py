@@ -407,38 +407,42 @@ class DirectorySync:
     def _reconcile_cards(self, conn, state: "_ReadState", summary: SyncSummary, ids: dict) -> None:
         """Full sync: directory cards become exactly what the directory says, less the
         numbers two users have (given to neither) and those held locally by someone else.
-        Users gone from the directory keep theirs until someone else is given them."""
-        wanted = {card: name for card, name in state.card_holders.items() if card not in state.duplicate_cards}
-        ids = dict(conn.execute(select(users.c.username, users.c.id).join(
-            directory_users, directory_users.c.user_id == users.c.id)).all())
-        held = {number: (user_id, source) for number, user_id, source in
-                conn.execute(select(cards.c.number, cards.c.user_id, cards.c.source))}
-        name_of = {user_id: name for name, user_id in ids.items()}
-        def stale_card(number, user_id) -> bool:
-            owner = name_of.get(user_id)
+        Users gone from the directory keep theirs until someone else is given them. The
+        cards table is read a chunk at a time, so memory does not grow with it."""
+        wanted = state.card_holders
+        for card in state.duplicate_cards:
+            wanted.pop(card, None)
+        gone_ids = {known.user_id for name, known in state.known.items() if name not in state.seen}
+
+        def stale(number, user_id) -> bool:
             if number in state.duplicate_cards:
                 return True
             if number in wanted:
-                return wanted[number] != owner
-            return owner in state.seen  # still in the directory, without this card; gone users keep theirs
+                return ids.get(wanted[number]) != user_id
+            return user_id not in gone_ids  # still in the directory, without this card
 
-        stale = [number for number, (user_id, source) in held.items()
-                 if source == "directory" and stale_card(number, user_id)]
-        for chunk in _chunks(stale):
+        result = conn.execute(select(cards.c.number, cards.c.user_id).where(cards.c.source == "directory"))
+        removed = []
+        while rows := result.fetchmany(BATCH):
+            removed += [number for number, user_id in rows if stale(number, user_id)]
+        for chunk in _chunks(removed):
             conn.execute(delete(cards).where(cards.c.number.in_(chunk), cards.c.source == "directory"))
-        for number in stale:
-            held.pop(number)
-        now, additions = utcnow(), []
-        for number, name in wanted.items():
-            holder = held.get(number)
-            if holder is None:
-                if name in ids:
-                    additions.append({"user_id": ids[name], "number": number, "created_at": now, "source": "directory"})
-            elif holder[0] != ids.get(name):
-                summary.problems.append(f"card {number} of {name} is registered to another user at the gateway; "
-                                        "not given")
-        for chunk in _chunks(additions):
-            conn.execute(insert(cards), chunk)
+        now = utcnow()
+        for chunk in _chunks(sorted(wanted)):
+            held = dict(conn.execute(select(cards.c.number, cards.c.user_id).where(cards.c.number.in_(chunk))).all())
+            additions = []
+            for number in chunk:
+                name = wanted[number]
+                holder = held.get(number)
+                if holder is None:
+                    if name in ids:
+                        additions.append({"user_id": ids[name], "number": number, "created_at": now,
+                                          "source": "directory"})
+                elif holder != ids.get(name):
+                    summary.problems.append(f"card {number} of {name} is registered to another user at the "
+                                            "gateway; not given")
+            if additions:
+                conn.execute(insert(cards), additions)
 
     def _set_cards(self, conn, user_id: int, username: str, numbers: list[str], summary: SyncSummary) -> None:
         """Incremental sync: one changed user's directory cards; a number someone else
