@@ -33,6 +33,39 @@ def normalize_dn(dn: str) -> str:
     return ",".join("=".join(part.strip() for part in rdn.split("=", 1)) for rdn in lowered.split(","))
 
 
+class UserNames:
+    """Which user a member DN names. Most DNs carry their user's name in their first RDN
+    under a user base (``uid=jdoe,ou=people,...``): those are recognized, not stored, so
+    a directory of many users costs no dictionary of all their DNs; the rest are kept."""
+
+    def __init__(self, settings: DirectorySettings, is_user):
+        self.attribute = settings.attributes.username.lower()
+        self.bases = tuple("," + normalize_dn(base) for base in settings.user_bases)
+        self.is_user = is_user  # callable(name) -> bool: a user this sync knows
+        self.others: dict[str, str] = {}
+
+    def add(self, dn: str, username: str) -> None:
+        normalized = normalize_dn(dn)
+        if self._derived(normalized) != username:
+            self.others[normalized] = username
+
+    def _derived(self, normalized: str) -> str | None:
+        attribute, _, rest = normalized.partition("=")
+        if attribute != self.attribute:
+            return None
+        value, _, suffix = rest.partition(",")
+        if not any(("," + suffix).endswith(base) for base in self.bases):
+            return None
+        return value
+
+    def get(self, normalized: str) -> str | None:
+        found = self.others.get(normalized)
+        if found is not None:
+            return found
+        derived = self._derived(normalized)
+        return derived if derived is not None and self.is_user(derived) else None
+
+
 @dataclass
 class DirectoryGroup:
     name: str
@@ -70,10 +103,10 @@ def all_values(session: DirectorySession, entry: Entry, attribute: str) -> list[
     return values
 
 
-def read_groups(session: DirectorySession, settings: DirectorySettings, user_names_by_dn: dict[str, str],
+def read_groups(session: DirectorySession, settings: DirectorySettings, user_names: UserNames,
                 problems: list, progress=None) -> list[DirectoryGroup]:
     """Every group under the group bases, with its members resolved to user names
-    (only users the sync knows: ``user_names_by_dn`` maps normalized DNs to names)."""
+    (only users the sync knows, through ``user_names``)."""
     attributes = settings.attributes
     group_entries: dict[str, tuple[DirectoryGroup, list[str]]] = {}
     for base in settings.group_bases:
@@ -100,7 +133,7 @@ def read_groups(session: DirectorySession, settings: DirectorySettings, user_nam
                         group.members.add(value.strip())
                         continue
                     member = normalize_dn(value)
-                    username = user_names_by_dn.get(member)
+                    username = user_names.get(member)
                     if username is not None:
                         group.members.add(username)
                     else:
@@ -115,7 +148,7 @@ def read_groups(session: DirectorySession, settings: DirectorySettings, user_nam
             for base in settings.user_bases:
                 for entry in session.paged_search(base, members_in_chain(settings, group.dn),
                                                   [attributes.username]):
-                    username = user_names_by_dn.get(normalize_dn(entry.dn))
+                    username = user_names.get(normalize_dn(entry.dn))
                     if username is not None:
                         group.members.add(username)
     by_name: dict[str, DirectoryGroup] = {}

@@ -37,7 +37,7 @@ from accounting.database import Database
 from accounting.directory.connection import DirectoryClient, DirectorySession
 from accounting.directory.errors import DirectoryUnavailable, SyncFailed
 from accounting.directory.filters import changed_since, user_named
-from accounting.directory.groups import DirectoryGroup, normalize_dn, read_groups
+from accounting.directory.groups import DirectoryGroup, UserNames, read_groups
 from accounting.directory.mapping import DirectoryUser, map_user
 from accounting.directory.settings import DirectorySettings
 from accounting.schema import (
@@ -78,9 +78,13 @@ class _Known(NamedTuple):
     """What was imported of a directory user (a tuple: a full sync holds one per user)."""
 
     user_id: int
-    fingerprint: str
+    fingerprint: int  # the first 64 bits of the stored digest (``_short``): smaller in memory
     enabled: bool
     disabled_by_sync: bool
+
+
+def _short(fingerprint: str) -> int:
+    return int(fingerprint[:16], 16)
 
 
 class _Staging:
@@ -165,16 +169,18 @@ class DirectorySync:
         session = self.client.open()
         try:
             problems: list[str] = []
-            user, dns = None, {}
+            user = None
             for base in self.settings.user_bases:
                 for entry in session.paged_search(base, user_named(self.settings, username),
                                                   self.settings.attributes.user_attributes()):
                     found = map_user(entry, self.settings, problems)
                     if found is not None and user is None:
-                        user, dns = found, {normalize_dn(entry.dn): found.username}
+                        user = found
             group_names = []
             if user is not None and self.settings.group_bases:
-                group_names = sorted(g.name for g in read_groups(session, self.settings, dns, problems)
+                names = UserNames(self.settings, lambda name: name == user.username)
+                names.add(user.dn, user.username)
+                group_names = sorted(g.name for g in read_groups(session, self.settings, names, problems)
                                      if user.username in g.members)
             return user, group_names, problems
         finally:
@@ -203,6 +209,10 @@ class DirectorySync:
               track_newest: bool = True):
         settings, attributes = self.settings, self.settings.attributes
         state = _ReadState(known=self._known())
+        if since is None:
+            state.names = UserNames(settings, state.seen.__contains__)
+        else:
+            state.names = UserNames(settings, lambda name: name in state.seen or name in state.known)
         modified_attribute = attributes.modified.lower()
         for base in settings.user_bases:
             search_filter = changed_since(settings.user_filter, attributes.modified, since)
@@ -220,14 +230,14 @@ class DirectorySync:
                                             "another entry; skipped")
                     continue
                 state.seen.add(user.username)
-                state.names_by_dn[normalize_dn(user.dn)] = user.username
+                state.names.add(user.dn, user.username)
                 for card in user.cards:
                     holder = state.card_holders.setdefault(card, user.username)
                     if holder != user.username:
                         state.duplicate_cards.setdefault(card, {holder}).add(user.username)
                 known = state.known.get(user.username)
                 fingerprint = self._fingerprint(user)
-                if (known is not None and known.fingerprint == fingerprint
+                if (known is not None and known.fingerprint == _short(fingerprint)
                         and not (known.disabled_by_sync and not user.disabled)):
                     summary.unchanged += 1
                     continue
@@ -244,7 +254,9 @@ class DirectorySync:
                                               [attributes.modified]))
             if groups_changed:
                 if since is not None:
-                    state.names_by_dn = {**self._names_by_dn(), **state.names_by_dn}
+                    for dn, name in self._directory_dns():
+                        if name not in state.seen:
+                            state.names.add(dn, name)
                 counter = [0]
 
                 def group_read(count):
@@ -252,8 +264,8 @@ class DirectorySync:
                     if progress is not None:
                         progress("groups", counter[0])
 
-                state.groups = read_groups(session, settings, state.names_by_dn, summary.problems, group_read)
-        state.names_by_dn = {}  # only the group read needs it
+                state.groups = read_groups(session, settings, state.names, summary.problems, group_read)
+        state.names = None  # only the group read needs it
         for card, holders in sorted(state.duplicate_cards.items()):
             summary.problems.append(f"card {card} is on {', '.join(sorted(holders))}; given to neither")
         return state
@@ -267,7 +279,7 @@ class DirectorySync:
         """A changed user as staged: what to write, and the digest it had before."""
         record = user.as_record()
         record["fingerprint"] = fingerprint
-        record["previous"] = known.fingerprint if known is not None else None
+        record["changed"] = known is None or known.fingerprint != _short(fingerprint)
         record["pin_hash"] = self.users.hasher.hash(user.pin) if user.pin else None
         return record
 
@@ -288,13 +300,13 @@ class DirectorySync:
             query = query.where(users.c.username == username)
         with self.db.reader.connect() as conn:
             rows = conn.execute(query).all()
-        return {name: _Known(user_id, fingerprint, bool(enabled), bool(by_sync))
+        return {name: _Known(user_id, _short(fingerprint), bool(enabled), bool(by_sync))
                 for name, user_id, enabled, fingerprint, by_sync in rows}
 
-    def _names_by_dn(self) -> dict[str, str]:
+    def _directory_dns(self):
         query = select(directory_users.c.dn, users.c.username).join(users, users.c.id == directory_users.c.user_id)
         with self.db.reader.connect() as conn:
-            return {normalize_dn(dn): name for dn, name in conn.execute(query)}
+            return conn.execute(query).all()
 
     # -- phase 2: apply -----------------------------------------------------------------------
     def _apply(self, summary: SyncSummary, staging: _Staging, state: "_ReadState", *, started) -> None:
@@ -364,7 +376,7 @@ class DirectorySync:
                     events.append(("user.enable", record["username"]))
                 elif not row.enabled:
                     disabled_by_sync = bool(row.disabled_by_sync)
-                if record["previous"] != record["fingerprint"]:
+                if record["changed"]:
                     summary.changed += 1
                 values = {"uid": user_id, "full_name": record["full_name"], "email": record["email"],
                           "cost_center": record["cost_center"], "enabled": enabled}
@@ -528,7 +540,7 @@ class DirectorySync:
 class _ReadState:
     known: dict
     seen: set = field(default_factory=set)
-    names_by_dn: dict = field(default_factory=dict)
+    names: "UserNames | None" = None
     card_holders: dict = field(default_factory=dict)
     duplicate_cards: dict = field(default_factory=dict)
     groups: list | None = None
