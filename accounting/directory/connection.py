@@ -110,13 +110,19 @@ class DirectorySession:
                                                       f"{exc.message or ''}".strip())]) from None
             except (LDAPException, MalformedReply, OSError) as exc:
                 raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc}")]) from None
-            for response in self.connection.response or ():
+            # Each entry is let go once the caller is done with it (a page of big groups
+            # is not held whole), and the page itself once read.
+            page = self.connection.response or []
+            self.connection.response = None
+            page.reverse()
+            while page:
+                response = page.pop()
                 if response["type"] == "searchResEntry":
                     yield response["entry"]
                 elif response["type"] == "searchResRef":
                     self.references.extend(str(uri) for uri in response.get("uri", ()))
+                del response
             result = self.connection.result or {}
-            self.connection.response = None  # the page is done with: memory stays one page
             cookie = (result.get("controls") or {}).get(PAGED_RESULTS, {}).get("value", {}).get("cookie")
             if not cookie:
                 return

@@ -41,7 +41,7 @@ class UserNames:
     def __init__(self, settings: DirectorySettings, is_user):
         self.attribute = settings.attributes.username.lower()
         self.bases = tuple("," + normalize_dn(base) for base in settings.user_bases)
-        self.is_user = is_user  # callable(name) -> bool: a user this sync knows
+        self.known = is_user  # callable(name) -> the name as the sync holds it, or None
         self.others: dict[str, str] = {}
 
     def add(self, dn: str, username: str) -> None:
@@ -63,7 +63,11 @@ class UserNames:
         if found is not None:
             return found
         derived = self._derived(normalized)
-        return derived if derived is not None and self.is_user(derived) else None
+        return self.known(derived) if derived is not None else None
+
+    def named(self, name: str) -> str:
+        """A user name from a memberUid, as the sync holds it (one string per user)."""
+        return self.known(name) or name
 
 
 @dataclass
@@ -130,7 +134,7 @@ def read_groups(session: DirectorySession, settings: DirectorySettings, user_nam
                         problems.append(f"{entry.dn}: a {member_attribute} value is not UTF-8; ignored")
                         continue
                     if "=" not in value:  # memberUid: a user name
-                        group.members.add(value.strip())
+                        group.members.add(user_names.named(value.strip()))
                         continue
                     member = normalize_dn(value)
                     username = user_names.get(member)

@@ -178,7 +178,7 @@ class DirectorySync:
                         user = found
             group_names = []
             if user is not None and self.settings.group_bases:
-                names = UserNames(self.settings, lambda name: name == user.username)
+                names = UserNames(self.settings, lambda name: name if name == user.username else None)
                 names.add(user.dn, user.username)
                 group_names = sorted(g.name for g in read_groups(session, self.settings, names, problems)
                                      if user.username in g.members)
@@ -210,9 +210,10 @@ class DirectorySync:
         settings, attributes = self.settings, self.settings.attributes
         state = _ReadState(known=self._known())
         if since is None:
-            state.names = UserNames(settings, state.seen.__contains__)
+            state.names = UserNames(settings, state.seen.get)
         else:
-            state.names = UserNames(settings, lambda name: name in state.seen or name in state.known)
+            state.names = UserNames(settings, lambda name: state.seen.get(name) or (
+                name if name in state.known else None))
         modified_attribute = attributes.modified.lower()
         for base in settings.user_bases:
             search_filter = changed_since(settings.user_filter, attributes.modified, since)
@@ -229,7 +230,7 @@ class DirectorySync:
                     summary.problems.append(f"{entry.dn}: {attributes.username} {user.username!r} is also on "
                                             "another entry; skipped")
                     continue
-                state.seen.add(user.username)
+                state.seen[user.username] = user.username
                 state.names.add(user.dn, user.username)
                 for card in user.cards:
                     holder = state.card_holders.setdefault(card, user.username)
@@ -539,7 +540,8 @@ class DirectorySync:
 @dataclass
 class _ReadState:
     known: dict
-    seen: set = field(default_factory=set)
+    #: user names read, each mapped to itself: lookups hand back the one string object.
+    seen: dict = field(default_factory=dict)
     names: "UserNames | None" = None
     card_holders: dict = field(default_factory=dict)
     duplicate_cards: dict = field(default_factory=dict)
