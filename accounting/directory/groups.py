@@ -170,6 +170,8 @@ def _expand(group_entries: dict) -> None:
     is visited once per walk, so cycles end."""
     expanded = {}
     for key, (group, children) in group_entries.items():
+        if not any(child in group_entries for child in children):
+            continue  # nothing nested: its members are already all of them
         found, seen, waiting = set(group.members), {key}, list(children)
         while waiting:
             child = waiting.pop()
@@ -180,5 +182,5 @@ def _expand(group_entries: dict) -> None:
             found |= child_group.members
             waiting.extend(grandchildren)
         expanded[key] = found
-    for key, (group, _) in group_entries.items():
-        group.members = expanded[key]
+    for key, members in expanded.items():
+        group_entries[key][0].members = members

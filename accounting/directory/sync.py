@@ -299,10 +299,13 @@ class DirectorySync:
                  .join(directory_users, directory_users.c.user_id == users.c.id))
         if username is not None:
             query = query.where(users.c.username == username)
+        known = {}
         with self.db.reader.connect() as conn:
-            rows = conn.execute(query).all()
-        return {name: _Known(user_id, _short(fingerprint), bool(enabled), bool(by_sync))
-                for name, user_id, enabled, fingerprint, by_sync in rows}
+            result = conn.execute(query)
+            while rows := result.fetchmany(BATCH):
+                for name, user_id, enabled, fingerprint, by_sync in rows:
+                    known[name] = _Known(user_id, _short(fingerprint), bool(enabled), bool(by_sync))
+        return known
 
     def _directory_dns(self):
         query = select(directory_users.c.dn, users.c.username).join(users, users.c.id == directory_users.c.user_id)
@@ -318,8 +321,11 @@ class DirectorySync:
                 self._apply_users(conn, batch, summary, full=full, now=now)
             ids = None
             if full or state.groups is not None:
-                ids = dict(conn.execute(select(users.c.username, users.c.id).join(
-                    directory_users, directory_users.c.user_id == users.c.id)).all())
+                ids = {}
+                result = conn.execute(select(users.c.username, users.c.id).join(
+                    directory_users, directory_users.c.user_id == users.c.id))
+                while rows := result.fetchmany(BATCH):
+                    ids.update((state.seen.get(name, name), user_id) for name, user_id in rows)
             if full:
                 self._disable_missing(conn, state, summary, now)
                 self._reconcile_cards(conn, state, summary, ids)
