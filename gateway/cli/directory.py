@@ -44,8 +44,9 @@ def open_directory(args):
 class _Progress:
     """A tqdm bar per phase on a terminal; nothing otherwise."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, *, mininterval: float = 0.1):
         self.stream = stream
+        self.mininterval = mininterval
         self.bars = {}
         self.enabled = stream.isatty()
 
@@ -56,7 +57,8 @@ class _Progress:
 
         bar = self.bars.get(kind)
         if bar is None:
-            bar = self.bars[kind] = tqdm(desc=f"reading {kind}", unit=" entries", file=self.stream, leave=False)
+            bar = self.bars[kind] = tqdm(desc=f"reading {kind}", unit=" entries", file=self.stream, leave=False,
+                                         mininterval=self.mininterval)
         bar.update(count - bar.n)
 
     def close(self):
