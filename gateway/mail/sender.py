@@ -18,7 +18,7 @@ from pathlib import Path
 from twisted.internet.defer import Deferred, fail, inlineCallbacks
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
-from twisted.mail.smtp import SMTPClientError
+from twisted.mail.smtp import SMTPClientError, SMTPDeliveryError
 
 from gateway.mail.delivery_log import DeliveryLog
 from gateway.mail.pop import PopTarget, pop_login
@@ -181,7 +181,9 @@ class MailSender:
         code = getattr(exc, "code", None)
         error = _describe(exc)
         entry.last_error = error
-        permanent = isinstance(exc, SMTPClientError) and isinstance(code, int) and 500 <= code < 600 and code != 530
+        # The server refused the sender, a recipient or the message for good. A refused
+        # login or missing TLS is the relay's configuration: retried until fixed or too old.
+        permanent = isinstance(exc, SMTPDeliveryError) and isinstance(code, int) and 500 <= code < 600
         age = time.time() - entry.created_at
         if permanent or age >= self.config.give_up_hours * 3600:
             yield self._thread(self._settle, self.queue.give_up, entry, "gave-up", attempts=entry.attempts,
