@@ -135,9 +135,9 @@ def test_rule_notices_reach_the_owner_at_the_directory_address(setup):
     assert b"We saw your job" in watched["data"]
     refused = by_recipient[("user00005@example.org",)]
     assert b"Printing is closed for you" in refused["data"] and b"refused" in refused["data"]
-    events = [json.loads(line)["event"] for line in
-              (gateway.data_dir / "mail" / "delivery.log").read_text().splitlines()]
-    assert events.count("delivered") >= 2
+    log = gateway.data_dir / "mail" / "delivery.log"
+    assert wait_for(lambda: [json.loads(line)["event"] for line in log.read_text().splitlines()].count(
+        "delivered") >= 2), log.read_text()
 
 
 def test_directory_commands_work_beside_the_running_gateway(setup):
