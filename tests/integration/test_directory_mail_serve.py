@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.gateway import ROOT, GatewayProcess
 from tests.fixtures.lpd_client import lpd_print
+from tests.integration.test_notify_rules import wait_for
 from tests.fixtures.peers import free_port, require
 from tests.fixtures.slapd import GROUPS, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, DirectoryData, SlapdServer
 from tests.fixtures.smtp import PASSWORD as SMTP_PASSWORD, USER as SMTP_USER, start_smtp
@@ -29,15 +29,6 @@ def printgate(data_dir, config, *args, stdin=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "gateway", "--data-dir", str(data_dir), "--config", str(config),
                            *args], input=stdin, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
-
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +87,7 @@ def test_the_gateway_says_at_start_where_mail_and_users_come_from_and_syncs_at_o
     log = gateway.log()
     assert "Mail: via 127.0.0.1:" in log and "STARTTLS" in log
     assert f"Directory: ldap://127.0.0.1:" in log and slapd.uri in log and "by LDAP bind" in log
-    assert wait_for(lambda: len(users(gateway)) == 30), gateway.log()
+    assert wait_for(lambda: len(users(gateway)) == 30, timeout=30), gateway.log()
     user = next(u for u in users(gateway) if u["username"] == "user00003")
     assert (user["source"], user["email"], user["cards"]) == ("directory", "user00003@example.org", ["0000100003"])
     assert "full sync from " + slapd.uri in gateway.log()
@@ -122,13 +113,13 @@ def test_ipptool_prints_over_ipps_with_a_directory_password(setup, tmp_path):
 
 def test_rule_notices_reach_the_owner_at_the_directory_address(setup):
     gateway, mailbox, _, _ = setup
-    assert wait_for(lambda: len(users(gateway)) == 30), gateway.log()
+    assert wait_for(lambda: len(users(gateway)) == 30, timeout=30), gateway.log()
     lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="user00004", title="watched", job=1)
     try:
         lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="user00005", title="closed", job=2)
     except Exception:  # noqa: BLE001 - the job is refused; the notice is what this test is about
         pass
-    assert wait_for(lambda: len(mailbox.messages) >= 2), gateway.log()
+    assert wait_for(lambda: len(mailbox.messages) >= 2, timeout=30), gateway.log()
     by_recipient = {tuple(m["to"]): m for m in mailbox.messages}
     watched = by_recipient[("user00004@example.org",)]
     assert watched["tls"] and watched["login"] == SMTP_USER.encode()
@@ -137,12 +128,12 @@ def test_rule_notices_reach_the_owner_at_the_directory_address(setup):
     assert b"Printing is closed for you" in refused["data"] and b"refused" in refused["data"]
     log = gateway.data_dir / "mail" / "delivery.log"
     assert wait_for(lambda: [json.loads(line)["event"] for line in log.read_text().splitlines()].count(
-        "delivered") >= 2), log.read_text()
+        "delivered") >= 2, timeout=30), log.read_text()
 
 
 def test_directory_commands_work_beside_the_running_gateway(setup):
     gateway, _, config, _ = setup
-    assert wait_for(lambda: len(users(gateway)) == 30), gateway.log()
+    assert wait_for(lambda: len(users(gateway)) == 30, timeout=30), gateway.log()
     dry = printgate(gateway.data_dir, config, "directory", "sync", "--full", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "Would do (dry run): 0 added, 0 changed, 0 disabled" in dry.stdout
