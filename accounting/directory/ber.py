@@ -20,6 +20,9 @@ SEQUENCE, SET, OCTET_STRING, INTEGER = 0x30, 0x31, 0x04, 0x02
 #: Values of one attribute in one entry: a group of a million members is read, more is
 #: refused (AD hands out big groups in ranges of 1,500 anyway).
 MAX_VALUES = 1_000_000
+#: Attribute descriptions as read -> in lower case: the same few repeat in every entry.
+_NAMES: dict[bytes, str] = {}
+MAX_NAMES = 4096
 
 
 def _length(data: bytes, i: int, end: int) -> tuple[int, int]:
@@ -103,10 +106,15 @@ def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[i
             i = start + length
         if i + 2 > attribute_end or message[i] != SET:
             raise MalformedReply("expected a SET of values", i)
-        try:
-            name = message[start:i].decode("ascii").lower()
-        except UnicodeDecodeError:
-            raise MalformedReply("attribute description is not ASCII", start) from None
+        raw_name = message[start:i]
+        name = _NAMES.get(raw_name)
+        if name is None:
+            try:
+                name = raw_name.decode("ascii").lower()
+            except UnicodeDecodeError:
+                raise MalformedReply("attribute description is not ASCII", start) from None
+            if len(_NAMES) < MAX_NAMES:
+                _NAMES[raw_name] = name
         first = message[i + 1]
         if first < 0x80:
             i += 2
