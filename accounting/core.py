@@ -11,7 +11,7 @@ from pathlib import Path
 
 from accounting.accounts import AccountStore
 from accounting.audit import AuditLog
-from accounting.database import Database
+from accounting.database import Database, migrate
 from accounting.decisions import DecisionMaker
 from accounting.devices import DeviceStore
 from accounting.jobs import JobStore
@@ -51,8 +51,6 @@ def open_core(url: str, *, data_dir: Path | None = None, settings: AccountingSet
               ) -> "AccountingCore":
     """Open (and migrate) the database at ``url`` for a command-line tool or a script.
     The secrets key defaults to ``<data_dir>/secrets.key`` — a file, never a row."""
-    from accounting.database import migrate
-
     settings = settings or AccountingSettings()
     if settings.secrets_key_file is None and data_dir is not None:
         settings.secrets_key_file = Path(data_dir) / "secrets.key"
@@ -97,6 +95,7 @@ class AccountingCore:
     def attach_directory(self, settings, *, staging_dir: Path | None = None):
         """Sync users from the directory ``settings`` describe and, when ``settings.login``,
         check the passwords of users without a local one by an LDAP bind."""
+        # Only with a directory: it loads ldap3, which is slow to import.
         from accounting.directory import Directory
 
         self.directory = Directory(self.database, settings, users_store=self.users, secret_store=self.secrets,
@@ -131,6 +130,9 @@ class AccountingCore:
 
     def charge_release(self, job_id: int, device: str | None, idempotency_key: str, actor: str) -> LedgerEntry:
         return self.release.charge_release(job_id, device, idempotency_key, actor)
+
+    def mark_charge_pending(self, job_id: int, device: str | None, reason: str, *, actor: str) -> HeldJob:
+        return self.release.mark_charge_pending(job_id, device, reason, actor=actor)
 
     def fail_release(self, job_id: int, reason: str, *, actor: str = "release") -> HeldJob:
         return self.release.fail_release(job_id, reason, actor=actor)

@@ -135,6 +135,7 @@ class LoginGuard:
                                 .where(users.c.username == username)).first()
 
     def _directory_login(self, directory, username, password, device, now) -> User:
+        # Only with a directory: it loads ldap3, which is slow to import.
         from accounting.directory import DirectoryUnavailable
 
         now = now or utcnow()

@@ -14,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from accounting.audit import audit
 from accounting.database import Database
 from accounting.errors import UnknownAccount, UnknownUser
+from accounting.jobs import JobStore
 from accounting.records import HeldJob
 from accounting.schema import (
-    accounts, jobs, ledger_entries, notice_preferences, notices_sent, queues, quota_grants, users,
+    accounts, jobs, notice_preferences, notices_sent, queues, quota_grants, users,
 )
 from accounting.time import aware, utcnow
 
@@ -119,8 +120,6 @@ class NoticeStore:
             expires = aware(received_at) + timedelta(minutes=lifetimes.get(queue_id) or self.expire_minutes)
             if now < expires <= now + timedelta(minutes=within_minutes):
                 due.append((job_id, expires))
-        from accounting.jobs import JobStore
-
         store = JobStore(self.db)
         return [(store.get_job(job_id), expires) for job_id, expires in due if self.first_time("job_expiring",
                                                                                                f"job:{job_id}")]
@@ -134,10 +133,12 @@ class NoticeStore:
             audit(conn, actor=actor, action="account.low-balance-threshold", target=account, new=threshold)
 
     def low_balance(self, account_id: int, default_threshold: int) -> LowBalance | None:
-        """The personal account ``account_id`` if it is below its threshold and its owner
-        was not yet told since it last was above it; re-arms once it is above again."""
+        """The personal account ``account_id`` if what its owner can spend (the balance
+        less what releases have reserved) is below its threshold and they were not yet
+        told since it last was above it; re-arms once it is above again."""
         with self.db.reader.connect() as conn:
-            row = conn.execute(select(accounts.c.id, accounts.c.name, accounts.c.balance,
+            row = conn.execute(select(accounts.c.id, accounts.c.name,
+                                      (accounts.c.balance - accounts.c.reserved).label("balance"),
                                       accounts.c.low_balance_threshold, users.c.username)
                                .join(users, users.c.id == accounts.c.user_id).where(accounts.c.id == account_id)).first()
         if row is None:
@@ -153,24 +154,18 @@ class NoticeStore:
 
     def quota_nearly_used(self, account_id: int, percent: int) -> QuotaUse | None:
         """The latest quota grant of ``account_id`` when at most ``percent`` % of it is
-        left in the balance (told once per grant)."""
+        left to spend (balance less reservations; told once per grant)."""
         with self.db.reader.connect() as conn:
             grant = conn.execute(select(quota_grants.c.id, quota_grants.c.amount).where(
                 quota_grants.c.account_id == account_id, quota_grants.c.amount > 0)
                 .order_by(quota_grants.c.granted_at.desc()).limit(1)).first()
-            row = conn.execute(select(accounts.c.balance, users.c.username).join(
+            row = conn.execute(select((accounts.c.balance - accounts.c.reserved).label("balance"), users.c.username).join(
                 users, users.c.id == accounts.c.user_id).where(accounts.c.id == account_id)).first()
         if grant is None or row is None or row.balance * 100 > grant.amount * percent:
             return None
         if not self.first_time("quota_nearly_used", f"account:{account_id}:grant:{grant.id}"):
             return None
         return QuotaUse(account_id, row.username, grant.amount, row.balance, grant.id)
-
-    def charged_account(self, job_id: int) -> int | None:
-        with self.db.reader.connect() as conn:
-            return conn.execute(select(ledger_entries.c.account_id).where(
-                ledger_entries.c.job_id == job_id, ledger_entries.c.kind == "charge")
-                .order_by(ledger_entries.c.id.desc()).limit(1)).scalar()
 
     def count_sent(self, notice: str) -> int:
         with self.db.reader.connect() as conn:

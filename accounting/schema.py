@@ -51,8 +51,11 @@ queues = Table(
 )
 
 #: A job's life: held until released (or canceled/expired/deleted); releasing while the
-#: gateway forwards it; released once the device accepted it; aborted if it could not be.
-JOB_STATES = ("held", "releasing", "released", "canceled", "aborted", "expired", "deleted")
+#: gateway forwards it; released once the device accepted it and it was charged;
+#: charge_pending when the device accepted it but the charge could not be written yet
+#: (never offered for release again; charged by the gateway's retries); aborted if it
+#: could not be sent.
+JOB_STATES = ("held", "releasing", "released", "charge_pending", "canceled", "aborted", "expired", "deleted")
 
 jobs = Table(
     "jobs",
@@ -370,6 +373,12 @@ login_throttles = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("scope", "key", name="uq_login_throttles_scope"),
 )
+
+
+# -- 0010: issue 14, the admin's day one ---------------------------------------------
+#: When ``printgate users delete`` removed the person (NULL: not deleted). The row stays
+#: so that their jobs, ledger and audit keep referring to someone.
+users.append_column(Column("deleted_at", DateTime(timezone=True), nullable=True))
 
 
 # -- 0007 (issue 18): directory sync, notices ------------------------------------------

@@ -1,6 +1,8 @@
 """When something a notice is about happens in the running gateway, which notices follow.
 
-The process calls these as jobs are recorded, refused, about to expire, released or not:
+Receiving a job (``gateway.receive_job``: ``ReceptionNotices``), releasing one
+(``gateway.release_job``: ``ReleaseObserver``) and the process's housekeeping (jobs
+about to expire) call these as jobs are recorded, refused, about to expire, released or not:
 a job held (a receipt, when on), changed or refused by a rule, about to expire, a release
 that failed, a balance that fell below its threshold, a quota nearly used. Everything
 runs after the event's own work is done and never fails it.
@@ -25,6 +27,7 @@ class NoticeTriggers:
     def _thread(self, function, *args):
         return deferToThreadPool(self.reactor, self.threadpool, function, *args)
 
+    # -- gateway.receive_job.ReceptionNotices ---------------------------------------------
     def jobs_recorded(self, jobs) -> None:
         receipts = self.notices.enabled("job_held")
         for job in jobs:
@@ -51,21 +54,25 @@ class NoticeTriggers:
             self.notices.job_expiring(job, expires)
         return len(expiring)
 
+    # -- gateway.release_job.ReleaseObserver ---------------------------------------------
     def release_failed(self, job, device: str, reason: str) -> None:
         self.notices.release_failed(job, device, reason)
 
     @inlineCallbacks
-    def charged(self, job, entry):
-        """After a charge: tell the owner when their balance fell below its threshold
-        or their quota is nearly used."""
+    def printed(self, job):
+        """After a job printed (charged, or its charge pending with the amount still
+        reserved): tell the owner when what they can spend fell below its threshold or
+        their quota is nearly used."""
         store = self.accounting.core.notices
+        if job.account_id is None:
+            return
         try:
             if self.notices.enabled("balance_low"):
-                low = yield self._thread(store.low_balance, entry.account_id, self.config.low_balance_threshold)
+                low = yield self._thread(store.low_balance, job.account_id, self.config.low_balance_threshold)
                 if low is not None:
                     self.notices.balance_low(low)
             if self.notices.enabled("quota_nearly_used"):
-                quota = yield self._thread(store.quota_nearly_used, entry.account_id,
+                quota = yield self._thread(store.quota_nearly_used, job.account_id,
                                            self.config.quota_warning_percent)
                 if quota is not None:
                     self.notices.quota_nearly_used(quota)

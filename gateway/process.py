@@ -1,24 +1,46 @@
-"""Process wiring: one reactor, the data directory, the database, the spool and the
-listeners. ``Gateway.start`` is what ``printgate serve`` runs."""
+"""Process wiring, the composition root: one reactor, the data directory, the database,
+the spool, the use cases and the listeners. ``Gateway.start`` is what ``printgate serve``
+runs; nothing imports this module but the CLI (and tests)."""
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from accounting.database import sqlite_url
+from twisted.internet.threads import deferToThread, deferToThreadPool
+from twisted.python.failure import Failure
+from twisted.web.server import Site
+
 from accounting.core import AccountingSettings
-from accounting.errors import AccountingError
+from accounting.database import sqlite_url
+from accounting.directory import SyncFailed
+from accounting.errors import UnknownSecret
+from accounting.private_files import private_directory
 from accounting.service import AccountingService
-from spooler.config import DEFAULT_PORTS, GatewayConfig
-from spooler.group_commit import GroupCommitter
-from spooler.intake import IntakePipeline, admission
-from spooler.lpd.protocol import LpdFactory
+from accounting.time import utcnow
+from gateway.end_job import JobEnding
+from gateway.job_desk import GatewayJobDesk
+from gateway.mail.notices import Notices
+from gateway.mail.sender import MailSender
+from gateway.notice_triggers import NoticeTriggers
 from gateway.notify import Notifier
+from gateway.panel_services import GatewayPanelServices
+from gateway.receive_job import JobReception
+from gateway.release_job import JobRelease
+from gateway.release_journal import ReleaseJournal
+from release_api.redirect import HttpsRedirect
+from release_api.server import listen_release_api
+from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
+from spooler.forward import Forwarder, RetryPolicy, Timeouts
+from spooler.group_commit import GroupCommitter
+from spooler.intake import IntakePipeline
+from spooler.ipp.protocol import IppFactory
+from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -26,6 +48,9 @@ from spooler.spool import SpoolStore
 #: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
 #: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
 HTTP_REDIRECT_PORTS = (80, 10080)
+#: How often quotas due are granted: a period's allowance arrives within this many
+#: seconds of the period's start (and at once after a start).
+QUOTA_GRANT_SECONDS = 60
 
 log = Logger()
 
@@ -45,16 +70,18 @@ class Gateway:
         self.reactor = reactor
         self.listeners: list[Listener] = []
         self.factories = {}
-        self._pending_notifications: dict[int, list] = {}
-        self._sync_commits = None
+        self._loops: list[LoopingCall] = []
+        self.panel_url: str | None = None  # once HTTPS listens
 
     def open_storage(self) -> None:
-        """Database, spool and committer; removes what a crash may have left behind."""
+        """Database, spool, use cases and committer; removes what a crash may have left
+        behind and settles the releases a stop interrupted."""
         config = self.config
+        private_directory(config.data_dir)  # the database, keys and journal: the owner's only
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key",
-                                      timezone=config.timezone or "UTC")
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
+                                      retention_days=config.retention_days)
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -69,35 +96,39 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
-        self.recover_interrupted_releases()
+        self.check_secrets()
         self.notifier = self.build_notifier()
         self.directory = self.attach_directory()
-        # On SQLite, a group's commit does not wait for the disk; the committer's sync
-        # thread makes it durable before anyone is told (``SerializedWriter``).
-        self._sync_commits = getattr(self.accounting.database.writer, "sync_commits", None)
+        self.ending = JobEnding(self.accounting, self.spool)
+        self.job_desk = GatewayJobDesk(self.accounting, self.ending)
+        # Someone is standing at the printer waiting: an unreachable printer is tried 3
+        # times within a few seconds, not for a minute.
+        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
+                                                                   deadline=10.0),
+                                   timeouts=Timeouts(connect=5.0))
+        self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   observer=self.notice_triggers)
+        self.releases.recover(self.accounting.core, self.spool.spool_names())
+        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers)
+        reception = self.reception
         self.committer = GroupCommitter(
-            reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self._decide), admission_scope=self.accounting.core.owners_read_once,
-            sync_commits=self._sync_commits, unrecord=self._unrecord,
+            reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
+            admit=reception.admit, admission_scope=reception.admission_scope,
+            sync_commits=reception.sync_commits, unrecord=reception.unrecord,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
-                                     on_recorded=self._jobs_recorded)
+                                     on_recorded=reception.recorded)
 
     def build_notifier(self) -> Notifier:
         """The one mail sender (``[mail]``), the notices it carries (``[notices]``), what
         triggers them, and the rule notifier (webhooks, and mail through the sender)."""
-        from gateway.mail.notices import Notices
-        from gateway.mail.sender import MailSender
-        from gateway.notice_triggers import NoticeTriggers
-
         config = self.config
-        core = self.accounting.core
+        secrets = self.accounting.core.secrets
 
         def secret(name):
-            from accounting.errors import UnknownSecret
-
             try:
-                return core.secrets.reveal(name) if core.secrets is not None else None
+                return secrets.reveal(name)
             except UnknownSecret:
                 return None
 
@@ -107,6 +138,25 @@ class Gateway:
         if self.mail.configured:
             self.mail.start().addErrback(lambda f: log.failure("reading the mail queue failed", f))
         return Notifier(self.reactor, notices=self.notices if self.mail.configured else None)
+
+    def check_secrets(self) -> None:
+        """A relay login (``[mail] user``, POP-before-SMTP) or a directory bind DN whose
+        password secret is not stored: the gateway refuses to start and says how to store
+        it. (They are read at each use, so a changed password counts without a restart.)"""
+        mail, directory = self.config.mail, self.config.directory
+        named = []
+        if mail.host and mail.user:
+            named.append(("mail.password_secret", mail.password_secret))
+        if mail.host and mail.pop_before_smtp is not None:
+            named.append(("mail.pop_before_smtp.password_secret",
+                          mail.pop_before_smtp.get("password_secret") or mail.password_secret))
+        if directory is not None and directory.bind_dn and directory.bind_method != "gssapi":
+            named.append(("directory.password_secret", directory.password_secret))
+        stored = set(self.accounting.core.secrets.names())
+        for key, name in named:
+            if name not in stored:
+                raise ConfigError(f"{key} names the secret {name!r}, which is not stored: printgate secrets set {name}",
+                                  key=key)
 
     def attach_directory(self):
         """Users from the directory (``[directory]``), and password logins by LDAP bind."""
@@ -139,28 +189,18 @@ class Gateway:
                 lines.append("WARNING: directory allow_plaintext = true: binds to ldap:// servers are sent WITHOUT TLS")
         return lines
 
-    def _decide(self, new_job):
-        """Accounting's intake decision; a refusal is also a notice for the owner."""
-        decision = self.accounting.core.decide(new_job)
-        if decision.action == "deny":
-            self.notice_triggers.job_refused(new_job, decision)
-        return decision
-
     @inlineCallbacks
     def sync_directory(self, *, full: bool = False):
         """One directory sync in the thread pool (never two at once); a failure is logged
         (and recorded) and changes nothing."""
-        from accounting.directory import SyncFailed
-        from twisted.internet.threads import deferToThreadPool
-
         if self.directory is None or self._directory_running:
             return None
         self._directory_running = True
+        pool = self.reactor.getThreadPool()
         try:
             if not full and self.config.directory.full_sync_hours:
-                full = yield deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self._last_full_too_old)
-            summary = yield deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.directory.sync.run,
-                                              full=full)
+                full = yield deferToThreadPool(self.reactor, pool, self._last_full_too_old)
+            summary = yield deferToThreadPool(self.reactor, pool, self.directory.sync.run, full=full)
             return summary
         except SyncFailed:
             return None  # logged and recorded by the sync
@@ -171,96 +211,71 @@ class Gateway:
             self._directory_running = False
 
     def _last_full_too_old(self) -> bool:
-        from accounting.time import utcnow
-
         for run in self.directory.sync.history(limit=200):
             if run["kind"] == "full" and run["outcome"] == "ok":
                 return (utcnow() - run["started_at"]).total_seconds() >= self.config.directory.full_sync_hours * 3600
         return True
 
-    def _record_jobs(self, new_jobs):
-        """In the committing thread: record, and keep what each job's decision asked to be
-        notified until the job has been acknowledged (``_jobs_recorded``)."""
-        held = self.accounting.jobs.record_jobs(new_jobs, sync=self._sync_commits is None)
-        for new_job, job in zip(new_jobs, held):
-            if new_job.decision is not None and new_job.decision.notify:
-                self._pending_notifications[job.id] = list(new_job.decision.notify)
-        return held
-
-    def _unrecord(self, jobs) -> None:
-        """Jobs recorded whose commit could not be made durable: their senders are told
-        they failed, so they must not stay held (and be printed, or charged)."""
-        for job in jobs:
-            self._pending_notifications.pop(job.id, None)
-            self.accounting.jobs.change_state(job.id, "deleted", actor="gateway", expect=("held",),
-                                              reason="not stored: the database could not be made durable")
-
-    def _jobs_recorded(self, jobs) -> None:
-        self.notice_triggers.jobs_recorded(jobs)
-        for job in jobs:
-            entries = self._pending_notifications.pop(job.id, None)
-            if entries:
-                self.notifier.job_recorded(job, entries)
-
-    def recover_interrupted_releases(self) -> None:
-        """Jobs this node was releasing when it stopped go back on hold, uncharged: the
-        printer's acceptance was never confirmed, and money is only taken for that."""
-        ours = self.spool.spool_names()
-        for job in self.accounting.jobs.list_jobs(states=("releasing",)):
-            if job.spool_name in ours:
-                self.accounting.core.fail_release(
-                    job.id, "the gateway stopped during the release; nothing was charged", actor="gateway-start")
-                log.warn("job {job_id} of {owner} was being released when the gateway stopped: held again, "
-                         "nothing charged", job_id=job.id, owner=job.owner)
+    def now(self) -> datetime:
+        """The reactor's time: what housekeeping calls now (a test's clock moves it)."""
+        return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
 
     def start_housekeeping(self) -> None:
-        """Expire held jobs (deleting their spool files) every minute, and purge history
-        past its retention once a day."""
-        self._expiry = LoopingCall(self.expire_jobs)
-        self._expiry.clock = self.reactor
-        self._expiry.start(60, now=True).addErrback(lambda f: log.failure("expiry stopped", f))
-        self._retention = LoopingCall(self.accounting.purge_retention)
-        self._retention.clock = self.reactor
-        self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
+        """Every minute, expire held jobs (deleting their spool bytes) and grant the
+        quotas due (each at most once per period, in ``[server] timezone``); every
+        ``[release] charge_retry_seconds``, charge jobs that printed but could not be
+        charged; once a day, purge history older than ``[retention] days``; every
+        ``[directory] sync_minutes``, sync the directory."""
+        self._every(60, self.expire_jobs, "expiry")
+        self._every(QUOTA_GRANT_SECONDS, self.grant_quotas, "quota grants")
+        self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
+        self._every(24 * 3600, self.purge_history, "retention")
         if self.directory is not None and self.config.directory.sync_minutes:
-            self._directory_sync = LoopingCall(self.sync_directory)
-            self._directory_sync.clock = self.reactor
-            self._directory_sync.start(self.config.directory.sync_minutes * 60, now=True).addErrback(
-                lambda f: log.failure("directory sync schedule stopped", f))
+            self._every(self.config.directory.sync_minutes * 60, self.sync_directory, "directory sync")
+
+    def _every(self, seconds: float, work, name: str) -> None:
+        """Run ``work`` every ``seconds``; a run that fails (the database is away) is
+        logged and the next one comes as planned — housekeeping never stops for good."""
+        def run():
+            def failed(failure):
+                log.warn("{name} failed, tried again in {seconds} s: {error}", name=name, seconds=seconds,
+                         error=failure.getErrorMessage())
+            return maybeDeferred(work).addErrback(failed)
+
+        loop = LoopingCall(run)
+        loop.clock = self.reactor
+        loop.start(seconds, now=True).addErrback(lambda f: log.failure("{name} stopped", f, name=name))
+        self._loops.append(loop)
+
+    @inlineCallbacks
+    def grant_quotas(self):
+        granted = yield self.accounting.grant_quotas(self.now())
+        for entry in granted:
+            log.info("quota: {amount} minor units to account {account_id} ({reason})", amount=entry.amount,
+                     account_id=entry.account_id, reason=entry.reason)
+
+    @inlineCallbacks
+    def purge_history(self):
+        counts = yield self.accounting.purge_retention(self.now())
+        if any(counts.values()):
+            log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
 
     @inlineCallbacks
     def expire_jobs(self):
-        expired = yield self.accounting.expire_jobs()
-        for job in expired:
-            if job.spool_name:
-                self.spool.remove(job.spool_name)
-            log.info("job {job_id} of {owner} expired after {hours} h held", job_id=job.id, owner=job.owner,
-                     hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
+        expired = yield self.ending.expire_due()
         if expired:
             self.notifier.jobs_expired(expired)
         yield self.notice_triggers.check_expiring()
 
     def build_factories(self) -> dict:
-        from spooler.ipp.protocol import IppFactory
-
         return {
-            "lpd": LpdFactory(intake=self.intake, accounting=self.accounting, spool=self.spool, config=self.config),
+            "lpd": LpdFactory(intake=self.intake, jobs=self.job_desk, config=self.config),
             "raw": RawFactory(intake=self.intake, config=self.config),
-            "ipp": IppFactory(intake=self.intake, accounting=self.accounting, config=self.config, clock=self.reactor),
+            "ipp": IppFactory(intake=self.intake, jobs=self.job_desk, config=self.config, clock=self.reactor),
         }
 
-    def build_panel_services(self):
-        """The accounting-backed services of the printer panels, releasing through a
-        ``Forwarder`` on this reactor. Someone is standing at the printer waiting: an
-        unreachable printer is tried 3 times within a few seconds, not for a minute."""
-        from gateway.panel_services import GatewayPanelServices
-        from spooler.forward import Forwarder, RetryPolicy, Timeouts
-
-        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
-                                                                   deadline=10.0),
-                                   timeouts=Timeouts(connect=5.0))
-        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor,
-                                    release_observer=self.notice_triggers)
+    def build_panel_services(self) -> GatewayPanelServices:
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -295,13 +310,6 @@ class Gateway:
         """HTTPS (panel) on ``ports["https"]`` (443, else 10443) and the plain-HTTP
         redirect (see ``HTTP_REDIRECT_PORTS``). Listening on TCP is synchronous, so the
         Deferred ``listen_release_api`` returns has fired when it returns."""
-        from twisted.python.failure import Failure
-
-        from twisted.web.server import Site
-
-        from release_api.redirect import HttpsRedirect
-        from release_api.server import listen_release_api
-
         configured = self.config.ports.get("https")
         if configured == 0:
             return []
@@ -367,26 +375,19 @@ class Gateway:
     def stop(self):
         """Stop accepting, drop receives in progress, finish the ones being committed."""
         log.info("shutting down: no new jobs")
-        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None),
-                     getattr(self, "_directory_sync", None)):
-            if loop is not None and loop.running:
+        for loop in self._loops:
+            if loop.running:
                 loop.stop()
-        if getattr(self, "mail", None) is not None:
-            self.mail.stop()
+        self.mail.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
-        yield self._threads(self.committer.stop)
+        yield deferToThread(self.committer.stop)
         for factory in self.factories.values():
-            for protocol in list(getattr(factory, "connections", ())):
+            for protocol in list(factory.connections):
                 protocol.transport.loseConnection()
         if dropped:
             log.info("discarded {count} job(s) still being received", count=dropped)
         self.accounting.close()
-
-    def _threads(self, function, *args):
-        from twisted.internet.threads import deferToThread
-
-        return deferToThread(function, *args)

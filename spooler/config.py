@@ -4,10 +4,15 @@ An example with every key is in ``printgate.toml.example``.
 """
 from __future__ import annotations
 
+import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounting.money import parse_amount
+from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
+from accounting.time import UnknownTimeZone, machine_zone_name, zone
 from spooler.errors import SpoolerError
 
 GiB = 1 << 30
@@ -44,7 +49,8 @@ class QueueConfig:
 @dataclass
 class MailConfig:
     """``[mail]``: the one mail sender of the gateway (``gateway.mail``). The password is
-    a stored secret (``printgate mail set-password``), never a line of this file."""
+    the stored secret ``password_secret`` names (``printgate secrets set smtp/password``),
+    never a line of this file."""
 
     host: str | None = None
     port: int | None = None  # None: 587 with STARTTLS, 465 with implicit TLS
@@ -126,10 +132,19 @@ class GatewayConfig:
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     #: ``[directory]`` (``accounting.directory.settings``); None: no directory.
     directory: object | None = None
-    #: ``[server] timezone``: IANA name; None: the machine's zone.
-    timezone: str | None = None
     #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
     ipp: dict = field(default_factory=dict)
+    #: ``[server] timezone``: the IANA zone that report periods, schedules, quota periods
+    #: and rule hours are read in (default: the machine's, from TZ or /etc/localtime).
+    timezone: str = field(default_factory=machine_zone_name)
+    #: ``[release] charge_retry_seconds``: how often a job that printed but could not be
+    #: charged (the database failed) is charged again.
+    charge_retry_seconds: float = 30.0
+    #: Where ``data_dir`` came from, for messages that say where the CLI looked.
+    data_dir_source: str = "the install's default"
+    #: ``[retention] days``: finished jobs, policy records and audit entries older than
+    #: this are purged once a day (money records are kept for good).
+    retention_days: int = DEFAULT_RETENTION_DAYS
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -137,9 +152,30 @@ class GatewayConfig:
         return self.queues.get(name)
 
 
-def load_config(path: str | Path | None, data_dir: str | Path | None = None) -> GatewayConfig:
-    """Build the configuration from defaults and the optional TOML file."""
-    config = GatewayConfig()
+#: Environment variables the command line reads when no flag says otherwise.
+DATA_DIR_VARIABLE = "PRINTGATE_DATA_DIR"
+CONFIG_VARIABLE = "PRINTGATE_CONFIG"
+
+
+def install_data_dir() -> Path:
+    """Where an install keeps its data unless told otherwise: ``printgate-data`` beside
+    the virtual environment Printgate runs from (README command 1 makes ``.venv`` in the
+    clone, so the clone's ``printgate-data``), else ``/var/lib/printgate``. Never the
+    current directory: a command run from elsewhere must find the same database."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix).resolve().parent / "printgate-data"
+    return Path("/var/lib/printgate")
+
+
+def load_config(path: str | Path | None, data_dir: str | Path | None = None, *, environ=None) -> GatewayConfig:
+    """Build the configuration from defaults and the optional TOML file (``path``, else
+    ``$PRINTGATE_CONFIG``). The data directory is ``data_dir`` (the ``--data-dir``
+    flag), else ``$PRINTGATE_DATA_DIR``, else ``[server] data_dir`` (relative to the
+    file's directory), else ``install_data_dir()``; ``data_dir_source`` says which."""
+    environ = os.environ if environ is None else environ
+    config = GatewayConfig(data_dir=install_data_dir())
+    if path is None and environ.get(CONFIG_VARIABLE):
+        path = environ[CONFIG_VARIABLE]
     if path is not None:
         try:
             with open(path, "rb") as f:
@@ -149,15 +185,20 @@ def load_config(path: str | Path | None, data_dir: str | Path | None = None) -> 
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
         _apply(config, raw)
+        if "data_dir" in raw.get("server", {}):
+            config.data_dir = Path(os.path.normpath(Path(path).resolve().parent / raw["server"]["data_dir"]))
+            config.data_dir_source = f"[server] data_dir in {path}"
+    if environ.get(DATA_DIR_VARIABLE):
+        config.data_dir, config.data_dir_source = Path(environ[DATA_DIR_VARIABLE]), DATA_DIR_VARIABLE
     if data_dir is not None:
-        config.data_dir = Path(data_dir)
+        config.data_dir, config.data_dir_source = Path(data_dir), "--data-dir"
     return config
 
 
 def _apply(config: GatewayConfig, raw: dict) -> None:
     server = raw.get("server", {})
-    if "data_dir" in server:
-        config.data_dir = Path(server["data_dir"])
+    if "data_dir" in server and not isinstance(server["data_dir"], str):
+        raise ConfigError("server.data_dir must be a path", key="server.data_dir")
     config.bind = str(server.get("bind", config.bind))
     for name in DEFAULT_PORTS:
         key = f"{name}_port"
@@ -167,6 +208,15 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     if "max_job_size" in server:
         config.max_job_size = _int(server["max_job_size"], "max_job_size", 1, 1 << 50)
     config.database_url = server.get("database_url", config.database_url)
+    if "timezone" in server:
+        name = server["timezone"]
+        try:
+            if not isinstance(name, str):
+                raise UnknownTimeZone(name)
+            zone(name)
+        except UnknownTimeZone as exc:
+            raise ConfigError(f"server.timezone: {exc}", key="server.timezone") from None
+        config.timezone = name
     spool = raw.get("spool", {})
     if "key_file" in spool:
         config.spool_key_file = Path(spool["key_file"])
@@ -201,8 +251,19 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     config.mail = _mail(raw.get("mail", {}))
     config.notices = _notices(raw.get("notices", {}))
     config.ipp = dict(raw.get("ipp", {}))
-    if "timezone" in server:
-        config.timezone = _string(server, "timezone", "server.")
+    release = raw.get("release", {})
+    if "charge_retry_seconds" in release:
+        value = release["charge_retry_seconds"]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.5 <= value <= 3600:
+            raise ConfigError("release.charge_retry_seconds must be a number of seconds between 0.5 and 3600",
+                              key="release.charge_retry_seconds")
+        config.charge_retry_seconds = float(value)
+    retention = raw.get("retention", {})
+    if "days" in retention:
+        try:
+            config.retention_days = check_retention_days(retention["days"])
+        except ValueError as exc:
+            raise ConfigError(f"retention.days: {exc}", key="retention.days") from None
     config.directory = _directory(raw.get("directory"))
 
 
@@ -210,8 +271,8 @@ def _notify(section: dict) -> NotifyConfig:
     moved = [key for key in section if key.startswith("smtp_") or key in ("mail_from", "notify_owner_on_expiry")]
     if moved:
         raise ConfigError(f"notify.{moved[0]} has moved: mail is configured in [mail] (host, port, security, user, "
-                          "from; the password with `printgate mail set-password`) and expiry notices in [notices] "
-                          "(job_expired)", key=f"notify.{moved[0]}")
+                          "from, password_secret; the password itself with `printgate secrets set smtp/password`) "
+                          "and expiry notices in [notices] (job_expired)", key=f"notify.{moved[0]}")
     return NotifyConfig()
 
 
@@ -242,8 +303,8 @@ def _mail(section: dict) -> MailConfig:
     if "from" in section:
         mail.mail_from = _string(section, "from", "mail.")
     if "password" in section:
-        raise ConfigError("mail.password is not read from the file: store it with `printgate mail set-password`",
-                          key="mail.password")
+        raise ConfigError("mail.password is not read from the file: store it with `printgate secrets set "
+                          "smtp/password` (the secret [mail] password_secret names)", key="mail.password")
     if "port" in section:
         mail.port = _int(section["port"], "mail.port", 1, 65535)
     if "security" in section:
@@ -281,8 +342,6 @@ def _mail(section: dict) -> MailConfig:
 
 
 def _notices(section: dict) -> NoticesConfig:
-    from accounting.money import parse_amount
-
     notices = NoticesConfig()
     if "language" in section:
         notices.language = _string(section, "language", "notices.")
@@ -311,8 +370,9 @@ def _notices(section: dict) -> NoticesConfig:
 
 
 def _directory(section):
+    # Only with a [directory]: accounting.directory loads ldap3 (slow to import).
     from accounting.directory.errors import DirectoryConfigError
-    from accounting.directory.settings import settings_from_section
+    from accounting.directory.settings import settings_from_section  # (same reason)
 
     if section is None:
         return None

@@ -1,5 +1,6 @@
-"""``printgate directory sync|test|set-password|status``: users from LDAP / Active
-Directory (the ``[directory]`` section of the configuration).
+"""``printgate directory sync|test|status``: users from LDAP / Active Directory (the
+``[directory]`` section of the configuration; the bind password is the secret its
+``password_secret`` names: ``printgate secrets set directory/bind``).
 
 ``sync`` shows a progress bar (tqdm) when standard error is a terminal and ends with a
 summary line (added, changed, disabled, enabled, unchanged, problems); ``--dry-run``
@@ -7,10 +8,13 @@ says what a sync would do and changes nothing. ``test USER`` shows what the gate
 would import for one user. Exit status: 0 done, 1 failed (nothing changed)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 import sys
 
-from gateway.cli.accounts import open_core, reports_errors, store_password
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
@@ -24,9 +28,6 @@ def register(subparsers) -> None:
     test = commands.add_parser("test", help="show what the gateway would import for one user")
     test.add_argument("username")
     test.set_defaults(handler=test_user)
-    password = commands.add_parser("set-password", help="store the bind DN's password (asked for, or --stdin)")
-    password.add_argument("--stdin", action="store_true")
-    password.set_defaults(handler=set_password)
     status = commands.add_parser("status", help="the last syncs")
     status.set_defaults(handler=show_status)
 
@@ -108,15 +109,6 @@ def test_user(args) -> int:
         print(f"{name + ':':<13}{value}")
     for problem in problems:
         print(f"  problem: {problem}")
-    return 0
-
-
-@reports_errors
-def set_password(args) -> int:
-    from spooler.config import load_config
-
-    config = load_config(args.config, args.data_dir)
-    store_password(args, config.directory.password_secret if config.directory else "directory/bind", "Bind password: ")
     return 0
 
 

@@ -1,37 +1,28 @@
-"""``printgate mail set-password|test|queue``: the gateway's mail sender (``[mail]``).
+"""``printgate mail test|queue``: the gateway's mail sender (``[mail]``).
 
-``set-password`` stores the SMTP password as a secret (never in the config file);
-``test ADDRESS`` sends one message now through the configured relay and says whether it
+The relay's password is the secret ``[mail] password_secret`` names, stored with
+``printgate secrets set smtp/password`` (never in the config file). ``test ADDRESS`` sends one message now through the configured relay and says whether it
 was delivered; ``queue`` lists what waits to be sent (and why)."""
 from __future__ import annotations
+
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
 
 import json
 import sys
 
-from gateway.cli.accounts import open_core, reports_errors, store_password
+from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("mail", help="the mail relay: password, test message, queue")
+    parser = subparsers.add_parser("mail", help="the mail relay: test message, queue")
     commands = parser.add_subparsers(dest="mail_command", required=True)
-    password = commands.add_parser("set-password", help="store the SMTP (and POP) password (asked for, or --stdin)")
-    password.add_argument("--stdin", action="store_true")
-    password.set_defaults(handler=set_password)
     test = commands.add_parser("test", help="send a test message now and wait for the answer")
     test.add_argument("address")
     test.set_defaults(handler=send_test)
     queue = commands.add_parser("queue", help="messages waiting to be sent")
     queue.add_argument("--json", action="store_true")
     queue.set_defaults(handler=show_queue)
-
-
-@reports_errors
-def set_password(args) -> int:
-    from spooler.config import load_config
-
-    config = load_config(args.config, args.data_dir)
-    store_password(args, config.mail.password_secret, "SMTP password: ")
-    return 0
 
 
 @reports_errors

@@ -1,6 +1,9 @@
 """``printgate serve``: run the gateway in the foreground until SIGTERM/SIGINT."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import sys
 
 
@@ -43,8 +46,13 @@ def run(args) -> int:
             config.ports[name] = value
     globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
-    listeners = gateway.start()
-    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    try:
+        listeners = gateway.start()
+    except ConfigError as exc:  # e.g. a secret the configuration names is not stored
+        print(f"printgate: {exc}", file=sys.stderr)
+        return 2
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
+          flush=True)
     for listener in listeners:
         where = listener.address or "all addresses"
         note = f"  ({listener.note})" if listener.note else ""
@@ -52,7 +60,7 @@ def run(args) -> int:
             note += f"  (panel, and IPP over TLS: ipps://<this host>:{listener.number}/printers/<queue>)"
         print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
     print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
-    panel_url = getattr(gateway, "panel_url", None)
+    panel_url = gateway.panel_url
     if panel_url:
         print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
               "credentials from `printgate devices add`)", flush=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 from twisted.internet.defer import inlineCallbacks, succeed
@@ -20,6 +19,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from accounting.money import format_amount
+from accounting.time import utcnow, zone
 
 log = Logger()
 
@@ -36,7 +36,7 @@ class NoticeRenderer:
         if language not in LANGUAGES:
             raise ValueError(f"no notice templates for language {language!r} (have {', '.join(LANGUAGES)})")
         self.language = language
-        self.zone = ZoneInfo(timezone) if timezone else None
+        self.zone = zone(timezone)  # None: the machine's
         self.currency = currency
         loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES / language), jinja2.FileSystemLoader(TEMPLATES)])
         self.text_env = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined)
@@ -45,8 +45,7 @@ class NoticeRenderer:
     def when(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        local = moment.astimezone(self.zone) if self.zone else moment.astimezone()
-        return local.strftime("%Y-%m-%d %H:%M %Z")
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
 
     def money(self, amount: int) -> str:
         return f"{format_amount(amount)} {self.currency}".strip()
@@ -149,8 +148,6 @@ class Notices:
     def printer_alert(self, device: str, kind: str, message: str, *, location: str = "", at: datetime | None = None):
         """For the fleet (issue 17): a printer error or a supply running low, to every
         address in ``[notices] admins``. Returns a Deferred firing with how many were queued."""
-        from accounting.time import utcnow
-
         if not self.config.admins:
             return succeed(0)
         results = [self.to_address("printer_alert", admin, device=device, kind=kind, message=message,

@@ -133,7 +133,9 @@ class MailSender:
             previous.cancel()
         self._timers[entry.id] = self.reactor.callLater(delay, self._attempt, entry)
 
-    def _target(self) -> SmtpTarget:
+    def target(self) -> SmtpTarget:
+        """The relay as the next attempt reaches it (the password read from the store
+        now, so a changed secret counts without a restart)."""
         config = self.config
         password = self.secret(config.password_secret) if config.user else None
         return SmtpTarget(host=config.host, port=config.smtp_port, security=config.security,
@@ -159,7 +161,7 @@ class MailSender:
         self._sending.add(entry.id)
         try:
             data = yield self._thread(self.queue.message, entry.id)
-            target = self._target()
+            target = self.target()
             pop = self._pop_target()
             if pop is not None:
                 yield pop_login(self.reactor, pop)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 
+from spooler.pdl import postscript
 from spooler.pdl.policy import media_from_points
 
 #: Pages beyond this are not believed (a hostile tree): the count is reported unknown.
@@ -83,8 +84,6 @@ def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str
 
 def _colours(path, pages, warnings, budget=None):
     """Per-page colour, or None (with a warning) when Ghostscript cannot say."""
-    from spooler.pdl import postscript
-
     if pages == 0:
         return None
     try:

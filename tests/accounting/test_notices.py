@@ -57,6 +57,18 @@ def test_a_low_balance_is_told_once_until_it_is_above_the_threshold_again(core):
     assert core.notices.low_balance(account.id, default_threshold=200) is not None
 
 
+def test_an_amount_reserved_for_a_print_whose_charge_is_pending_counts_as_spent(core):
+    from accounting.ledger import reserve
+
+    core.users.add_user("ann", balance=300)
+    account = core.accounts.personal("ann")
+    assert core.notices.low_balance(account.id, default_threshold=200) is None
+    with core.database.writer.begin() as conn:
+        reserve(conn, account.id, 150)
+    low = core.notices.low_balance(account.id, default_threshold=200)
+    assert (low.balance, low.threshold) == (150, 200)
+
+
 def test_an_accounts_own_threshold_wins(core):
     core.users.add_user("ann", balance=100)
     core.notices.set_low_balance_threshold("ann", 50)

@@ -22,7 +22,7 @@ def setup(tmp_path, monkeypatch):
                       f'group_bases = ["{GROUPS}"]\nbind_dn = "{SERVICE_DN}"\nca_file = "{authority.ca_file}"\n')
     base = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
     monkeypatch.setattr("sys.stdin", io.StringIO(SERVICE_PASSWORD + "\n"))
-    assert main(base + ["directory", "set-password", "--stdin"]) == 0
+    assert main(base + ["secrets", "set", "directory/bind"]) == 0
     yield base, server
     server.stop()
 

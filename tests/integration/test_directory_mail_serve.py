@@ -63,8 +63,8 @@ timeout = 10
 """)
     data_dir = tmp / "data"
     data_dir.mkdir()
-    assert printgate(data_dir, config, "directory", "set-password", "--stdin", stdin=SERVICE_PASSWORD + "\n").returncode == 0
-    assert printgate(data_dir, config, "mail", "set-password", "--stdin", stdin=SMTP_PASSWORD + "\n").returncode == 0
+    assert printgate(data_dir, config, "secrets", "set", "directory/bind", stdin=SERVICE_PASSWORD + "\n").returncode == 0
+    assert printgate(data_dir, config, "secrets", "set", "smtp/password", stdin=SMTP_PASSWORD + "\n").returncode == 0
     # Rules before the start: the gateway reads its rules at most every few seconds.
     for rule in (("watch-4", "--action", "notify", "--to", "owner", "--when", '{"users": ["user00004"]}',
                   "--message", "We saw your job"),

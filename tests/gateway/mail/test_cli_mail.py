@@ -1,4 +1,4 @@
-"""``printgate mail set-password|test|queue`` as a person runs them, against aiosmtpd."""
+"""``printgate secrets set smtp/password``, ``printgate mail test|queue`` as a person runs them, against aiosmtpd."""
 from __future__ import annotations
 
 import os
@@ -28,10 +28,10 @@ def test_a_test_message_is_delivered_with_the_stored_password_and_a_wrong_one_is
         (tmp_path / "printgate.toml").write_text(
             f'[mail]\nhost = "127.0.0.1"\nport = {controller.port}\nuser = "{USER}"\nca_file = "{authority.ca_file}"\n'
             'from = "printgate@example.org"\ntimeout = 5\n')
-        assert printgate(tmp_path, "mail", "set-password", "--stdin", stdin="wrong\n").returncode == 0
+        assert printgate(tmp_path, "secrets", "set", "smtp/password", stdin="wrong\n").returncode == 0
         failed = printgate(tmp_path, "mail", "test", "admin@example.org")
         assert failed.returncode == 1 and "not delivered" in failed.stderr
-        assert printgate(tmp_path, "mail", "set-password", "--stdin", stdin=PASSWORD + "\n").returncode == 0
+        assert printgate(tmp_path, "secrets", "set", "smtp/password", stdin=PASSWORD + "\n").returncode == 0
         done = printgate(tmp_path, "mail", "test", "admin@example.org")
         assert done.returncode == 0, done.stderr
         assert "delivered to admin@example.org" in done.stdout

@@ -109,11 +109,10 @@ class NoticeMail(LoggedTestCase):
         self.assertEqual(message["Subject"], "Your print job second is waiting")
 
     @in_reactor
-    async def test_a_charge_below_the_threshold_tells_the_owner_once(self):
+    async def test_a_print_below_the_threshold_tells_the_owner_once(self):
         account = self.core.accounts.personal("bob")
-        entry = SimpleNamespace(account_id=account.id)
-        await self.triggers.charged(job(), entry)
-        await self.triggers.charged(job(), entry)
+        await self.triggers.printed(job(account_id=account.id))
+        await self.triggers.printed(job(account_id=account.id))
         (message,) = await self.messages(1)
         self.assertIn("Your print balance is low: 1.00", message["Subject"])
 
