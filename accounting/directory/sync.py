@@ -15,7 +15,9 @@ A sync runs in two phases so that one that fails changes nothing:
    run applies and rolls back, so its counts are exactly what a real run would do.
 
 Only what the directory provides is managed: a card linked at a panel, a local group, a
-user an admin disabled are left alone.
+user an admin disabled are left alone, and a user an admin deleted (``printgate users
+delete``) stays deleted: their entry is skipped, and neither their cards nor their
+groups come back.
 """
 from __future__ import annotations
 
@@ -208,7 +210,7 @@ class DirectorySync:
     def _read(self, session: DirectorySession, summary: SyncSummary, staging: _Staging, *, since, progress,
               track_newest: bool = True):
         settings, attributes = self.settings, self.settings.attributes
-        state = _ReadState(known=self._known())
+        state = _ReadState(known=self._known(), deleted=self._deleted())
         if since is None:
             state.names = UserNames(settings, state.seen.get)
         else:
@@ -229,6 +231,9 @@ class DirectorySync:
                 if user.username in state.seen:
                     summary.problems.append(f"{entry.dn}: {attributes.username} {user.username!r} is also on "
                                             "another entry; skipped")
+                    continue
+                if user.username in state.deleted:
+                    summary.unchanged += 1  # deleted at the gateway: left as it is
                     continue
                 state.seen[user.username] = user.username
                 state.names.add(user.dn, user.username)
@@ -307,6 +312,13 @@ class DirectorySync:
                     known[name] = _Known(user_id, _short(fingerprint), bool(enabled), bool(by_sync))
         return known
 
+    def _deleted(self) -> frozenset:
+        """Names of the directory users an admin deleted (few: read whole)."""
+        with self.db.reader.connect() as conn:
+            return frozenset(conn.execute(select(users.c.username).join(
+                directory_users, directory_users.c.user_id == users.c.id).where(users.c.deleted_at.is_not(None)))
+                .scalars())
+
     def _directory_dns(self):
         query = select(directory_users.c.dn, users.c.username).join(users, users.c.id == directory_users.c.user_id)
         with self.db.reader.connect() as conn:
@@ -323,7 +335,7 @@ class DirectorySync:
             if full or state.groups is not None:
                 ids = {}
                 result = conn.execute(select(users.c.username, users.c.id).join(
-                    directory_users, directory_users.c.user_id == users.c.id))
+                    directory_users, directory_users.c.user_id == users.c.id).where(users.c.deleted_at.is_(None)))
                 while rows := result.fetchmany(BATCH):
                     ids.update((state.seen.get(name, name), user_id) for name, user_id in rows)
             if full:
@@ -546,6 +558,7 @@ class DirectorySync:
 @dataclass
 class _ReadState:
     known: dict
+    deleted: frozenset = frozenset()
     #: user names read, each mapped to itself: lookups hand back the one string object.
     seen: dict = field(default_factory=dict)
     names: "UserNames | None" = None

@@ -53,3 +53,7 @@ def make_directory(core, settings, tmp_path=None):
     core.secrets.set(settings.password_secret, SERVICE_PASSWORD)
     return Directory(core.database, settings, users_store=core.users, secret_store=core.secrets,
                      staging_dir=tmp_path)
+
+
+def user_count(core) -> int:
+    return len(core.users.list_users())

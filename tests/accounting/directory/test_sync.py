@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from accounting.directory import SyncFailed
 from accounting.schema import cards, directory_syncs
-from tests.accounting.directory.conftest import directory_settings, make_directory
+from tests.accounting.directory.conftest import directory_settings, make_directory, user_count
 from tests.fixtures.slapd import DirectoryData, card_decimal, person_dn
 
 pytestmark = pytest.mark.timeout(120)
@@ -97,6 +97,18 @@ def test_a_user_an_admin_disabled_stays_disabled_after_a_sync(core, make_slapd, 
     assert (user.full_name, user.enabled) == ("Renamed", False)
 
 
+def test_a_user_an_admin_deleted_stays_deleted_and_gets_neither_cards_nor_groups_back(core, make_slapd, tmp_path):
+    server, directory = synced(core, make_slapd, tmp_path)
+    core.users.delete_user("user00006")
+    server.modify(f"dn: {person_dn('user00006')}\nchangetype: modify\nreplace: cn\ncn: Still Here\n")
+    for full in (False, True):
+        directory.sync.run(full=full)
+        user = core.users.get_user("user00006")
+        assert (user.deleted, user.enabled, user.cards, user.groups, user.full_name) == (
+            True, False, [], [], "User 6"), f"full={full}"
+    assert card_owner(core, card_decimal(100006)) is None
+
+
 def test_a_card_number_two_users_have_is_given_to_neither_and_reported(core, make_slapd, tmp_path):
     server, directory = synced(core, make_slapd, tmp_path)
     shared = card_decimal(100004)
@@ -161,7 +173,7 @@ def test_a_dry_run_counts_what_a_sync_would_do_and_changes_nothing(core, make_sl
     directory = make_directory(core, directory_settings(server), tmp_path)
     preview = directory.sync.run(full=True, dry_run=True)
     assert (preview.added, preview.dry_run) == (30, True)
-    assert core.users.count_users() == 0
+    assert user_count(core) == 0
     assert directory.sync.last_sync() is None
     real = directory.sync.run(full=True)
     assert (real.added, real.changed, real.disabled) == (preview.added, preview.changed, preview.disabled)
@@ -178,7 +190,7 @@ def test_a_directory_that_goes_away_mid_sync_changes_nothing(core, make_slapd, t
     with pytest.raises(SyncFailed) as failed:
         directory.sync.run(full=True, progress=stop_after_first_pages)
     assert "nothing changed" in str(failed.value)
-    assert core.users.count_users() == 0
+    assert user_count(core) == 0
     with core.database.reader.connect() as conn:
         row = conn.execute(select(directory_syncs.c.outcome, directory_syncs.c.error)).one()
     assert row.outcome == "failed" and row.error

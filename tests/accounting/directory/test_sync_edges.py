@@ -9,7 +9,7 @@ import pytest
 
 from accounting.directory import SyncFailed
 from accounting.directory.settings import CardSource
-from tests.accounting.directory.conftest import directory_settings, make_directory
+from tests.accounting.directory.conftest import directory_settings, make_directory, user_count
 from tests.fixtures.slapd import PEOPLE, ROOT_DN, DirectoryData, entry, group_dn, person_dn
 
 pytestmark = pytest.mark.timeout(120)
@@ -106,7 +106,7 @@ def test_a_wrong_service_password_fails_the_sync_and_changes_nothing(core, make_
     core.secrets.set("directory/bind", "wrong")
     with pytest.raises(SyncFailed, match="invalidCredentials"):
         directory.sync.run(full=True)
-    assert core.users.count_users() == 0
+    assert user_count(core) == 0
 
 
 def test_the_active_directory_preset_reads_samaccountname_disabled_flag_and_whenchanged(core, make_slapd, tmp_path):
