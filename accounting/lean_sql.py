@@ -1,4 +1,6 @@
-"""INSERTs for the group committer's hot path on SQLite, run on the DBAPI connection.
+"""INSERTs for the group committer's hot path on SQLite, run on the DBAPI connection, and
+bulk inserts in a caller's transaction (``insert_rows``: a directory sync's thousands of
+users, cards and memberships).
 
 The group committer records every acknowledged job, and at low concurrency it commits one
 job per transaction. Through SQLAlchemy's Connection, that transaction (pool checkout,
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Dialect
 
 
@@ -60,7 +62,24 @@ class LeanInsert:
         return cursor.lastrowid
 
     def insert_many(self, cursor, rows) -> None:
-        cursor.executemany(self.sql, [self.parameters(row) for row in rows])
+        """The rows of a bulk insert usually share values (one timestamp for all): each
+        column's processor runs again only when its value changes from the row before."""
+        known, table = self._known, self.table
+        columns = [(name, self.defaults.get(name)) for name in self.names]
+        processors = [(i, processor, [None, None]) for i, processor in self.processors]
+        parameters = []
+        for row in rows:
+            if not row.keys() <= known:
+                raise KeyError(f"{table.name} has no column(s) {sorted(row.keys() - known)}")
+            values = [row.get(name, default) for name, default in columns]
+            for i, processor, last in processors:
+                value = values[i]
+                if value is not None:
+                    if value is not last[0]:
+                        last[0], last[1] = value, processor(value)
+                    values[i] = last[1]
+            parameters.append(values)
+        cursor.executemany(self.sql, parameters)
 
 
 class LeanSelectIn:
@@ -107,3 +126,61 @@ class LeanSelectIn:
                     raw[i] = processor(raw[i])
             result.append(self.Row(*raw))
         return result
+
+
+_INSERTS: dict[tuple, LeanInsert] = {}
+
+
+def _lean_insert(table: Table, dialect: Dialect) -> LeanInsert:
+    key = (table, type(dialect))
+    lean = _INSERTS.get(key)
+    if lean is None:
+        lean = _INSERTS[key] = LeanInsert(table, dialect)
+    return lean
+
+
+def insert_rows(conn, table: Table, rows: list[dict]) -> None:
+    """Many rows into ``table`` in the caller's transaction (``conn``: a SQLAlchemy
+    Connection). On SQLite they go straight to the driver's ``executemany``: a directory
+    sync writes hundreds of thousands of rows, and SQLAlchemy's per-row parameter
+    handling costs several times SQLite's own insert. Elsewhere, SQLAlchemy's
+    executemany (psycopg batches it)."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    _lean_insert(table, conn.dialect).insert_many(conn.connection.driver_connection.cursor(), rows)
+
+
+def insert_rows_returning_ids(conn, table: Table, rows: list[dict]) -> list[int]:
+    """``insert_rows``, and the new rows' ids in the order of ``rows``. On SQLite a new
+    rowid is one more than the largest so far (the writer holds the database's one write
+    lock for the whole transaction), so the rows inserted are those above the largest id
+    before; SQLAlchemy's ``RETURNING`` in parameter order would insert them one by one."""
+    if not rows:
+        return []
+    key = table.c.id
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(insert(table).returning(key, sort_by_parameter_order=True), rows).scalars())
+    before = conn.execute(select(func.max(key))).scalar() or 0
+    insert_rows(conn, table, rows)
+    ids = list(conn.execute(select(key).where(key > before).order_by(key)).scalars())
+    if len(ids) != len(rows):
+        raise RuntimeError(f"{table.name}: {len(rows)} rows inserted but {len(ids)} new ids found")
+    return ids
+
+
+def scan(conn, statement, size: int = 500):
+    """The rows of ``statement`` (a SELECT without parameters of its own) as plain tuples
+    straight from the driver, fetched ``size`` at a time: for reading a whole table, where
+    SQLAlchemy's Row objects would cost more than the query. Values come as the driver
+    gives them (SQLite: a boolean is 0 or 1)."""
+    sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(size):
+            yield from rows
+    finally:
+        cursor.close()

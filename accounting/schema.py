@@ -393,7 +393,10 @@ accounts.append_column(Column("low_balance_threshold", BigInteger, nullable=True
 #: The directory entry each directory user was imported from, and a digest of what was
 #: imported (an unchanged entry needs no write). ``disabled_by_sync``: the sync disabled
 #: the user (gone from the directory, or disabled there) and may enable them again; a
-#: user an admin disabled stays disabled.
+#: user an admin disabled stays disabled. ``entry_digest``: a keyed 64-bit digest of the
+#: entry's bytes as the server sent them (an entry sent the same again is known without
+#: reading it); ``cards``: the card numbers the directory gives the user, one a line,
+#: including any withheld for now (held by two users, or by someone else locally).
 directory_users = Table(
     "directory_users",
     metadata,
@@ -402,6 +405,8 @@ directory_users = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("disabled_by_sync", Boolean, nullable=False, default=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("entry_digest", BigInteger, nullable=True),
+    Column("cards", Text, nullable=False, default="", server_default=""),
 )
 
 directory_groups = Table(

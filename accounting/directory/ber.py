@@ -1,4 +1,5 @@
-"""Reading LDAP ``SearchResultEntry`` messages (RFC 4511 §4.5.2), sans-IO.
+"""Reading LDAP messages off the wire (``split_messages``) and ``SearchResultEntry``
+messages (RFC 4511 §4.5.2), sans-IO.
 
 Why our own: ldap3 decodes every entry into nested dictionaries, then again into
 case-insensitive dictionaries of formatted values — about 60 µs per entry, ten times
@@ -23,6 +24,8 @@ MAX_VALUES = 1_000_000
 #: Attribute descriptions as read -> in lower case: the same few repeat in every entry.
 _NAMES: dict[bytes, str] = {}
 MAX_NAMES = 4096
+#: One LDAP message from the server, at most (a group of a million members fits).
+MAX_MESSAGE = 256 * 1024 * 1024
 
 
 def _length(data: bytes, i: int, end: int) -> tuple[int, int]:
@@ -48,15 +51,31 @@ def _expect(data: bytes, i: int, end: int, tag: int) -> tuple[int, int]:
     return _length(data, i + 1, end)
 
 
-def protocol_op(message: bytes) -> int:
-    """The protocolOp tag of one LDAPMessage (0x64 for a search entry)."""
+def message_header(message: bytes) -> tuple[int, int, int]:
+    """``(message id, protocolOp tag, offset of the protocolOp)`` of one LDAPMessage (tag
+    0x64: a search entry)."""
     end = len(message)
     _, i = _expect(message, 0, end, SEQUENCE)
     length, i = _expect(message, i, end, INTEGER)
+    if not 1 <= length <= 4:
+        raise MalformedReply("bad message id", i)
+    message_id = int.from_bytes(message[i:i + length], "big")
     i += length
     if i >= end:
         raise MalformedReply("no protocolOp", i)
-    return message[i]
+    return message_id, message[i], i
+
+
+def search_entry_dn(message: bytes) -> str:
+    """The DN of one SearchResultEntry message, without reading its attributes."""
+    end = len(message)
+    _, _, i = message_header(message)
+    length, i = _expect(message, i, end, SEARCH_RESULT_ENTRY)
+    length, i = _expect(message, i, i + length, OCTET_STRING)
+    try:
+        return message[i:i + length].decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedReply("DN is not UTF-8", i) from None
 
 
 def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[int, str, dict[str, list[bytes]]]:
@@ -140,3 +159,33 @@ def decode_search_entry(message: bytes, max_values: int = MAX_VALUES) -> tuple[i
                 raise MalformedReply(f"more than {max_values} values of {name}", i)
         i = attribute_end
     return message_id, dn, attributes
+
+
+def split_messages(buffer: bytearray) -> list[bytes]:
+    """The complete LDAPMessages at the start of ``buffer``, removed from it (what is left
+    is the start of the next message). A length no LDAP message may have (not definite,
+    over four octets, over ``MAX_MESSAGE``) is ``MalformedReply``."""
+    messages = []
+    i, end = 0, len(buffer)
+    with memoryview(buffer) as view:
+        while end - i >= 2:
+            if buffer[i] != SEQUENCE:
+                raise MalformedReply("a message is not a SEQUENCE", i)
+            first = buffer[i + 1]
+            if first < 0x80:
+                size = 2 + first
+            else:
+                count = first & 0x7F
+                if count == 0 or count > 4:
+                    raise MalformedReply("unsupported message length", i)
+                if end - i < 2 + count:
+                    break
+                size = 2 + count + int.from_bytes(view[i + 2:i + 2 + count], "big")
+                if size > MAX_MESSAGE:
+                    raise MalformedReply(f"a message of {size} bytes (at most {MAX_MESSAGE})", i)
+            if end - i < size:
+                break
+            messages.append(bytes(view[i:i + size]))
+            i += size
+    del buffer[:i]
+    return messages

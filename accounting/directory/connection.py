@@ -6,26 +6,38 @@ Everything here blocks: the gateway calls it from the reactor's thread pool, the
 directly. Referrals are never followed (a referral could send the service account's
 password to a server nobody configured); they are counted and reported. Search entries
 are decoded by ``accounting.directory.ber`` rather than ldap3's general decoder, which
-is ten times slower on the entries a full sync reads.
+is ten times slower on the entries a full sync reads, and a paged search asks for its next
+page before the caller reads the current one, so that the server prepares a page while
+the sync works on the last.
 """
 from __future__ import annotations
 
 import ssl
+from hashlib import blake2b
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPInvalidCredentialsResult, LDAPOperationResult
+from ldap3.core.exceptions import (
+    LDAPException, LDAPInvalidCredentialsResult, LDAPOperationResult, LDAPSocketReceiveError,
+)
+from ldap3.operation.search import search_operation
+from ldap3.protocol.rfc2696 import paged_search_control
 from ldap3.strategy.base import RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER
 from ldap3.strategy.sync import SyncStrategy
 from ldap3.utils.asn1 import decode_message_fast
+from ldap3.utils.dn import safe_dn
 
-from accounting.directory.ber import SEARCH_RESULT_ENTRY, decode_search_entry, protocol_op
+from accounting.directory.ber import (
+    SEARCH_RESULT_ENTRY, decode_search_entry, message_header, search_entry_dn, split_messages,
+)
 from accounting.directory.errors import DirectoryUnavailable, MalformedReply, PlaintextRefused
 from accounting.directory.settings import DirectorySettings
 
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 MORE = ("searchResEntry", "searchResRef", "intermediateResponse")
+#: Bytes asked of the socket at once (ldap3 asks 4 KiB: a call per entry or two).
+RECEIVE_SIZE = 256 * 1024
 
 
 _LOWER: dict[str, str] = {}
@@ -33,13 +45,38 @@ _LOWER: dict[str, str] = {}
 
 class Entry:
     """One directory entry: its DN and its attributes' values as bytes (names in lower
-    case). A full sync makes one per user, so it is kept small."""
+    case). A full sync makes one per user, so it is kept small. An entry read off the
+    wire keeps the message and reads it only when asked (``MalformedReply`` then): a
+    sync that recognizes an entry by its ``digest`` never reads it."""
 
-    __slots__ = ("dn", "attributes")
+    __slots__ = ("_dn", "_attributes", "message")
 
-    def __init__(self, dn: str, attributes: dict[str, list[bytes]]):
-        self.dn = dn
-        self.attributes = attributes
+    def __init__(self, dn: str | None = None, attributes: dict[str, list[bytes]] | None = None, *,
+                 message: bytes | None = None):
+        self._dn = dn
+        self._attributes = attributes
+        self.message = message
+
+    @property
+    def dn(self) -> str:
+        if self._dn is None:
+            self._dn = search_entry_dn(self.message)
+        return self._dn
+
+    @property
+    def attributes(self) -> dict[str, list[bytes]]:
+        if self._attributes is None:
+            _, self._dn, self._attributes = decode_search_entry(self.message)
+        return self._attributes
+
+    def digest(self, key: bytes) -> int | None:
+        """A keyed 64-bit digest (signed) of the entry as the server sent it, or None for
+        an entry not read off the wire."""
+        if self.message is None:
+            return None
+        _, _, start = message_header(self.message)
+        return int.from_bytes(blake2b(memoryview(self.message)[start:], digest_size=8, key=key).digest(), "big",
+                              signed=True)
 
     def values(self, name: str | None) -> list[bytes]:
         if not name:
@@ -51,8 +88,36 @@ class Entry:
 
 
 class _LeanSearchStrategy(SyncStrategy):
-    """ldap3's synchronous strategy with search entries read by our decoder into
-    ``{"type": "searchResEntry", "entry": Entry}``; every other message as ldap3 reads it."""
+    """ldap3's synchronous strategy reading the socket 256 KiB at a time, with search
+    entries kept as the raw message (``{"type": "searchResEntry", "raw": bytes}``, read
+    by ``accounting.directory.ber`` when the caller gets to them); every other message as
+    ldap3 reads it."""
+
+    def __init__(self, connection):
+        super().__init__(connection)
+        self._unread = bytearray()
+
+    def receiving(self):
+        connection = self.connection
+        if connection.sasl_mechanism == ldap3.DIGEST_MD5 and connection._digest_md5_kis \
+                and not connection.sasl_in_progress:
+            return super().receiving()  # DIGEST-MD5 integrity: ldap3 checks each packet's signature
+        while True:
+            messages = split_messages(self._unread)
+            if messages:
+                return messages
+            try:
+                data = connection.socket.recv(RECEIVE_SIZE)
+            except (OSError, AttributeError) as exc:
+                connection.last_error = f"error receiving data: {exc}"
+                try:
+                    self.close()
+                except (OSError, LDAPException):
+                    pass
+                raise LDAPSocketReceiveError(connection.last_error) from None
+            if not data:
+                return []
+            self._unread += data
 
     def _get_response(self, message_id, timeout):
         responses = []
@@ -61,12 +126,10 @@ class _LeanSearchStrategy(SyncStrategy):
             if not received:
                 return SESSION_TERMINATED_BY_SERVER
             for message in received:
-                if not message:
-                    continue
-                if protocol_op(message) == SEARCH_RESULT_ENTRY:
-                    found_id, dn, attributes = decode_search_entry(message)
-                    if found_id == message_id:
-                        responses.append({"type": "searchResEntry", "entry": Entry(dn, attributes)})
+                found_id, operation, _ = message_header(message)
+                if operation == SEARCH_RESULT_ENTRY:
+                    if found_id == message_id:  # else: of a search abandoned earlier
+                        responses.append({"type": "searchResEntry", "raw": message})
                     continue
                 decoded = decode_message_fast(message)
                 response = self.decode_response_fast(decoded)
@@ -98,34 +161,65 @@ class DirectorySession:
     def paged_search(self, base: str, search_filter: str, attributes: list[str], *,
                      page_size: int | None = None) -> Iterator[Entry]:
         """Every entry under ``base`` matching ``search_filter``, a page at a time;
-        references (referrals) are skipped and kept in ``self.references``."""
-        cookie = None
+        references (referrals) are skipped and kept in ``self.references``. The next
+        page is asked for as soon as a page has arrived, before its entries are read and
+        handed out: the server works on it meanwhile."""
         page_size = page_size or self.settings.page_size
-        while True:
-            try:
-                self.connection.search(base, search_filter, search_scope=ldap3.SUBTREE, attributes=attributes or ["1.1"],
-                                       paged_size=page_size, paged_cookie=cookie, dereference_aliases=ldap3.DEREF_NEVER)
-            except LDAPOperationResult as exc:
-                raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc.description} "
-                                                      f"{exc.message or ''}".strip())]) from None
-            except (LDAPException, MalformedReply, OSError) as exc:
-                raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc}")]) from None
-            # Each entry is let go once the caller is done with it (a page of big groups
-            # is not held whole), and the page itself once read.
-            page = self.connection.response or []
-            self.connection.response = None
-            page.reverse()
-            while page:
-                response = page.pop()
-                if response["type"] == "searchResEntry":
-                    yield response["entry"]
-                elif response["type"] == "searchResRef":
-                    self.references.extend(str(uri) for uri in response.get("uri", ()))
-                del response
-            result = self.connection.result or {}
-            cookie = (result.get("controls") or {}).get(PAGED_RESULTS, {}).get("value", {}).get("cookie")
-            if not cookie:
-                return
+        request = self._search_request(base, search_filter, attributes or ["1.1"])
+        pending = self._send_page(request, page_size, None, base)
+        try:
+            while pending is not None:
+                page, result = self._receive_page(pending, base)
+                cookie = (result.get("controls") or {}).get(PAGED_RESULTS, {}).get("value", {}).get("cookie")
+                pending = self._send_page(request, page_size, cookie, base) if cookie else None
+                # Each entry is read when the caller gets to it and let go once the caller
+                # is done with it (a page of big groups is not held whole, read).
+                page.reverse()
+                while page:
+                    response = page.pop()
+                    if response["type"] == "searchResEntry":
+                        yield self._entry(response)
+                    elif response["type"] == "searchResRef":
+                        self.references.extend(str(uri) for uri in response.get("uri", ()))
+                    del response
+        finally:
+            if pending is not None:  # the caller stopped early: the server may stop too
+                try:
+                    self.connection.abandon(pending)
+                except (LDAPException, OSError):
+                    pass
+
+    def _search_request(self, base: str, search_filter: str, attributes: list[str]):
+        connection = self.connection
+        try:
+            return search_operation(safe_dn(base) if connection.check_names else base, search_filter,
+                                    ldap3.SUBTREE, ldap3.DEREF_NEVER, attributes, 0, 0, False,
+                                    connection.auto_escape, connection.auto_encode, None,
+                                    validator=connection.server.custom_validator, check_names=connection.check_names)
+        except LDAPException as exc:
+            raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc}")]) from None
+
+    def _send_page(self, request, page_size: int, cookie, base: str) -> int:
+        try:
+            return self.connection.send("searchRequest", request, [paged_search_control(False, page_size, cookie)])
+        except (LDAPException, OSError) as exc:
+            raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc}")]) from None
+
+    def _receive_page(self, message_id: int, base: str) -> tuple[list, dict]:
+        try:
+            page = self.connection.post_send_search(message_id)
+        except LDAPOperationResult as exc:
+            raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc.description} "
+                                                  f"{exc.message or ''}".strip())]) from None
+        except (LDAPException, MalformedReply, OSError) as exc:
+            raise DirectoryUnavailable([(self.uri, f"search under {base} failed: {exc}")]) from None
+        result = self.connection.result or {}
+        self.connection.response = None
+        return page, result
+
+    @staticmethod
+    def _entry(response: dict) -> Entry:
+        return Entry(message=response["raw"])
 
     def read(self, dn: str, attributes: list[str]) -> Entry | None:
         """One entry by DN (base scope); None when it does not exist."""
@@ -139,7 +233,7 @@ class DirectorySession:
             raise DirectoryUnavailable([(self.uri, f"reading {dn} failed: {exc}")]) from None
         for response in self.connection.response or ():
             if response["type"] == "searchResEntry":
-                return response["entry"]
+                return self._entry(response)
         return None
 
     def server_clock(self) -> str | None:

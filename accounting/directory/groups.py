@@ -53,8 +53,8 @@ class UserNames:
         attribute, _, rest = normalized.partition("=")
         if attribute != self.attribute:
             return None
-        value, _, suffix = rest.partition(",")
-        if not any(("," + suffix).endswith(base) for base in self.bases):
+        value, comma, suffix = rest.partition(",")
+        if not (comma + suffix).endswith(self.bases):
             return None
         return value
 
@@ -77,10 +77,8 @@ class DirectoryGroup:
     members: set = field(default_factory=set)  # user names
 
     def fingerprint(self) -> str:
-        digest = hashlib.sha256(self.dn.lower().encode("utf-8"))
-        for name in sorted(self.members):
-            digest.update(b"\0" + name.encode("utf-8"))
-        return digest.hexdigest()[:32]
+        text = "\0".join([self.dn.lower(), *sorted(self.members)])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def all_values(session: DirectorySession, entry: Entry, attribute: str) -> list[bytes]:

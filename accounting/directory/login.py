@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 
 from accounting.directory.connection import DirectoryClient
+from accounting.directory.errors import DirectoryUnavailable, MalformedReply
 from accounting.directory.filters import user_named
 from accounting.directory.mapping import DirectoryUser, map_user
 from accounting.directory.settings import DirectorySettings
@@ -61,11 +62,13 @@ class DirectoryLogin:
                     found.append(entry)
                     if len(found) > 1:
                         break
+            if len(found) != 1:
+                return None
+            return map_user(found[0], self.settings, problems)
+        except MalformedReply as exc:
+            raise DirectoryUnavailable([(session.uri, str(exc))]) from None
         finally:
             session.close()
-        if len(found) != 1:
-            return None
-        return map_user(found[0], self.settings, problems)
 
     def check(self, username: str, password: str) -> DirectoryUser | None:
         """The user's entry when ``password`` is theirs and they are not disabled in the

@@ -26,6 +26,8 @@ def upgrade():
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("disabled_by_sync", sa.Boolean, nullable=False),
         sa.Column("seen_at", NOW, nullable=False),
+        sa.Column("entry_digest", sa.BigInteger, nullable=True),
+        sa.Column("cards", sa.Text, nullable=False, server_default=""),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_directory_users_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", name="pk_directory_users"),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from accounting.directory.ber import decode_search_entry, protocol_op
+from accounting.directory.ber import MAX_MESSAGE, decode_search_entry, message_header, search_entry_dn, split_messages
 from accounting.directory.errors import MalformedReply
 
 
@@ -27,7 +27,8 @@ def search_entry(message_id: int, dn: str, attributes: dict) -> bytes:
 def test_an_entry_is_read_with_lower_case_names_and_byte_values():
     message = search_entry(300, "uid=ann,ou=people", {"uid": [b"ann"], "employeeNumber": [b"0001", b"0002"],
                                                       "member;range=0-1499": [b"x" * 200]})
-    assert protocol_op(message) == 0x64
+    assert message_header(message)[:2] == (300, 0x64)
+    assert search_entry_dn(message) == "uid=ann,ou=people"
     assert decode_search_entry(message) == (300, "uid=ann,ou=people", {
         "uid": [b"ann"], "employeenumber": [b"0001", b"0002"], "member;range=0-1499": [b"x" * 200]})
 
@@ -70,3 +71,36 @@ def test_a_corrupted_entry_is_read_or_refused_as_malformed(position, value):
         decode_search_entry(bytes(message))
     except MalformedReply:
         pass
+
+
+def test_messages_are_split_off_the_stream_whatever_the_chunks_they_arrive_in():
+    messages = [search_entry(n, f"uid=u{n},ou=people", {"cn": [b"x" * (n * 37 % 400)]}) for n in range(1, 40)]
+    stream = b"".join(messages)
+    for chunk in (1, 3, 127, 128, 4096):
+        buffer, found = bytearray(), []
+        for start in range(0, len(stream), chunk):
+            buffer += stream[start:start + chunk]
+            found += split_messages(buffer)
+        assert found == messages and buffer == b"", chunk
+
+
+@pytest.mark.parametrize("header, reason", [
+    (b"\x04\x01x", "not a SEQUENCE"),
+    (b"\x30\x80", "unsupported message length"),
+    (b"\x30\x85\x01\x00\x00\x00\x00", "unsupported message length"),
+    (bytes([0x30, 0x84]) + MAX_MESSAGE.to_bytes(4, "big"), "at most"),
+])
+def test_a_stream_with_an_impossible_message_length_is_malformed(header, reason):
+    with pytest.raises(MalformedReply, match=reason):
+        split_messages(bytearray(header))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_are_split_or_refused_as_malformed(data):
+    buffer = bytearray(data)
+    try:
+        messages = split_messages(buffer)
+    except MalformedReply:
+        return
+    assert b"".join(messages) + buffer == data

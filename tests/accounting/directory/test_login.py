@@ -24,6 +24,7 @@ def test_a_directory_user_logs_in_with_their_directory_password_and_is_imported(
     user = ldap_core.verify_password("user00002", "password-user00002", device="mfp-1")
     assert (user.username, user.source, user.full_name) == ("user00002", "directory", "User 2")
     assert user.cards == ["0000100002"]
+    assert [(a.actor, a.target) for a in ldap_core.audit.entries(action="user.add")] == [("directory", "user00002")]
 
 
 def test_a_wrong_directory_password_fails(ldap_core):

@@ -58,6 +58,52 @@ def set_card(server, uid: str, number: str) -> None:
     server.modify(f"dn: {person_dn(uid)}\nchangetype: modify\nreplace: employeeNumber\nemployeeNumber: {number}\n")
 
 
+def counting_map_user(monkeypatch):
+    """Counts the entries the sync reads (maps); passes each on to the real mapping."""
+    import accounting.directory.sync as sync_module
+
+    mapped = []
+    real = sync_module.map_user
+
+    def counted(entry, settings, problems):
+        mapped.append(entry.dn)
+        return real(entry, settings, problems)
+
+    monkeypatch.setattr(sync_module, "map_user", counted)
+    return mapped
+
+
+def test_a_repeat_full_sync_reads_no_entry_sent_as_before_and_only_the_one_that_changed(core, make_slapd, tmp_path,
+                                                                                         monkeypatch):
+    server, directory = synced(core, make_slapd, tmp_path)
+    mapped = counting_map_user(monkeypatch)
+    again = directory.sync.run(full=True)
+    assert (again.unchanged, again.changed, mapped) == (30, 0, [])
+    server.modify(f"dn: {person_dn('user00012')}\nchangetype: modify\nreplace: mail\nmail: twelve@example.org\n")
+    changed = directory.sync.run(full=True)
+    assert (changed.unchanged, changed.changed, mapped) == (29, 1, [person_dn("user00012")])
+    assert core.users.get_user("user00012").email == "twelve@example.org"
+
+
+def test_a_new_attribute_map_reads_every_entry_again(core, make_slapd, tmp_path):
+    from dataclasses import replace
+
+    server, directory = synced(core, make_slapd, tmp_path)
+    settings = directory_settings(server)
+    remapped = make_directory(core, replace(settings, attributes=replace(settings.attributes, full_name="sn")),
+                              tmp_path)
+    summary = remapped.sync.run(full=True)
+    assert (summary.changed, summary.unchanged) == (30, 0)
+    assert core.users.get_user("user00003").full_name == "Number3"
+
+
+def test_a_syncs_additions_are_audited_as_one_summary_row(core, make_slapd, tmp_path):
+    synced(core, make_slapd, tmp_path)
+    assert core.audit.entries(action="user.add") == []
+    [summary] = core.audit.entries(action="directory.sync")
+    assert '"added": 30' in summary.new_value and summary.actor == "directory"
+
+
 def test_an_incremental_sync_reads_only_what_changed_since_the_server_clock_of_the_last(core, make_slapd, tmp_path):
     server, directory = synced(core, make_slapd, tmp_path)
     server.modify(f"dn: {person_dn('user00003')}\nchangetype: modify\nreplace: cn\ncn: Third Person\n-\n"
