@@ -62,12 +62,16 @@ class LeanInsert:
         return cursor.lastrowid
 
     def insert_many(self, cursor, rows) -> None:
-        """The rows of a bulk insert usually share values (one timestamp for all): each
-        column's processor runs again only when its value changes from the row before."""
+        """``rows``: any iterable of dicts, read one at a time as SQLite takes them (a
+        generator never needs to be held whole). The rows of a bulk insert usually share
+        values (one timestamp for all): each column's processor runs again only when its
+        value changes from the row before."""
+        cursor.executemany(self.sql, self._parameters(rows))
+
+    def _parameters(self, rows):
         known, table = self._known, self.table
         columns = [(name, self.defaults.get(name)) for name in self.names]
         processors = [(i, processor, [None, None]) for i, processor in self.processors]
-        parameters = []
         for row in rows:
             if not row.keys() <= known:
                 raise KeyError(f"{table.name} has no column(s) {sorted(row.keys() - known)}")
@@ -78,8 +82,7 @@ class LeanInsert:
                     if value is not last[0]:
                         last[0], last[1] = value, processor(value)
                     values[i] = last[1]
-            parameters.append(values)
-        cursor.executemany(self.sql, parameters)
+            yield values
 
 
 class LeanSelectIn:
@@ -139,18 +142,51 @@ def _lean_insert(table: Table, dialect: Dialect) -> LeanInsert:
     return lean
 
 
-def insert_rows(conn, table: Table, rows: list[dict]) -> None:
-    """Many rows into ``table`` in the caller's transaction (``conn``: a SQLAlchemy
-    Connection). On SQLite they go straight to the driver's ``executemany``: a directory
-    sync writes hundreds of thousands of rows, and SQLAlchemy's per-row parameter
-    handling costs several times SQLite's own insert. Elsewhere, SQLAlchemy's
-    executemany (psycopg batches it)."""
-    if not rows:
-        return
+def insert_rows(conn, table: Table, rows) -> None:
+    """Many rows (any iterable of dicts; a generator is never held whole) into ``table``
+    in the caller's transaction (``conn``: a SQLAlchemy Connection). On SQLite they go
+    straight to the driver's ``executemany``: a directory sync writes hundreds of
+    thousands of rows, and SQLAlchemy's per-row parameter handling costs several times
+    SQLite's own insert. Elsewhere, SQLAlchemy's executemany (psycopg batches it), a
+    thousand rows at a time."""
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(table), rows)
+        for chunk in _chunks(rows):
+            conn.execute(insert(table), chunk)
         return
     _lean_insert(table, conn.dialect).insert_many(conn.connection.driver_connection.cursor(), rows)
+
+
+def _chunks(rows, size: int = 1000):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def insert_tuples(conn, table: Table, columns: tuple[str, ...], rows) -> None:
+    """``insert_rows`` for rows given as tuples of ``columns``, for the largest bulk
+    inserts (a directory's group memberships): on SQLite straight to ``executemany``, so
+    only columns whose values SQLite stores as given (no bind processing: integers,
+    text) may be named, and only columns the database itself fills (a server default,
+    or NULL) may be left out."""
+    if conn.dialect.name != "sqlite":
+        insert_rows(conn, table, (dict(zip(columns, row)) for row in rows))
+        return
+    dialect = conn.dialect
+    for name in columns:
+        if table.c[name].type.dialect_impl(dialect).bind_processor(dialect) is not None:
+            raise ValueError(f"{table.name}.{name} needs its values processed: use insert_rows")
+    missing = [c for c in table.columns if c.name not in columns and c is not table.autoincrement_column]
+    if any(c.server_default is None and (c.default is not None or not c.nullable) for c in missing):
+        raise ValueError(f"{table.name}: {columns} leaves out a column SQLite would not fill as SQLAlchemy does")
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    conn.connection.driver_connection.executemany(
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+        f"VALUES ({', '.join('?' * len(columns))})", rows)
 
 
 def insert_rows_returning_ids(conn, table: Table, rows: list[dict]) -> list[int]:

@@ -43,7 +43,7 @@ from accounting.directory.filters import changed_since, user_named
 from accounting.directory.groups import DirectoryGroup, UserNames, read_groups
 from accounting.directory.mapping import DirectoryUser, map_user
 from accounting.directory.settings import DirectorySettings
-from accounting.lean_sql import insert_rows, scan
+from accounting.lean_sql import insert_rows, insert_tuples, scan
 from accounting.schema import (
     cards, directory_groups, directory_syncs, directory_users, groups, user_groups, users,
 )
@@ -500,16 +500,17 @@ class DirectorySync:
 
         for number, holders in sorted(duplicates.items()):
             summary.problems.append(f"card {number} is on {', '.join(sorted(map(name_of, holders)))}; given to neither")
-        removed, held, conflicts = [], set(), []
+        # What is left in ``wanted`` after this pass is what nobody holds yet.
+        removed, conflicts = [], []
         for number, user_id, source in scan(conn, select(cards.c.number, cards.c.user_id, cards.c.source), BATCH):
             holder = wanted.get(number)
             if holder == user_id:
-                held.add(number)
+                del wanted[number]
             elif holder is not None:
                 if source == "directory":
                     removed.append(number)  # given to someone else now
                 else:
-                    held.add(number)
+                    del wanted[number]
                     conflicts.append((number, holder))
             elif source == "directory" and (number in duplicates or user_id in seen_ids):
                 removed.append(number)  # withheld, or no longer the (still present) user's
@@ -519,8 +520,8 @@ class DirectorySync:
         for chunk in _chunks(removed):
             conn.execute(delete(cards).where(cards.c.number.in_(chunk), cards.c.source == "directory"))
         now = utcnow()
-        insert_rows(conn, cards, [{"user_id": user_id, "number": number, "created_at": now, "source": "directory"}
-                                  for number, user_id in sorted(wanted.items()) if number not in held])
+        insert_rows(conn, cards, ({"user_id": user_id, "number": number, "created_at": now, "source": "directory"}
+                                  for number, user_id in sorted(wanted.items())))
 
     def _set_cards(self, conn, user_id: int, username: str, numbers: list[str], summary: SyncSummary) -> None:
         """Incremental sync: one changed user's directory cards; a number someone else
@@ -585,8 +586,8 @@ class DirectorySync:
         for chunk in _chunks(sorted(current - wanted)):
             conn.execute(delete(user_groups).where(and_(user_groups.c.group_id == group_id,
                                                         user_groups.c.user_id.in_(chunk))))
-        insert_rows(conn, user_groups, [{"user_id": user_id, "group_id": group_id}
-                                        for user_id in sorted(wanted - current)])
+        insert_tuples(conn, user_groups, ("user_id", "group_id"),
+                      ((user_id, group_id) for user_id in sorted(wanted - current)))
 
     def _record_failure(self, kind: str, started, server: str, error: str, dry_run: bool) -> None:
         log.warn("directory {kind} sync failed, nothing changed: {error}", kind=kind, error=error)

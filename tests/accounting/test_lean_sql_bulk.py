@@ -1,14 +1,15 @@
 """Bulk rows in a caller's transaction (``accounting.lean_sql.insert_rows``,
-``insert_rows_returning_ids``, ``scan``) store and read exactly what SQLAlchemy does, on
+``insert_tuples``, ``insert_rows_returning_ids``, ``scan``) store and read exactly what SQLAlchemy does, on
 both engines."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import delete, insert, select
 
-from accounting.lean_sql import insert_rows, insert_rows_returning_ids, scan
-from accounting.schema import audit_log, groups
+from accounting.lean_sql import insert_rows, insert_rows_returning_ids, insert_tuples, scan
+from accounting.schema import audit_log, groups, user_groups, users
 from accounting.time import aware
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -64,3 +65,22 @@ def test_a_scan_reads_what_sqlalchemy_reads_a_chunk_at_a_time(database):
     query = select(audit_log.c.id, audit_log.c.target).where(audit_log.c.actor != "nobody").order_by(audit_log.c.id)
     with database.reader.connect() as conn:
         assert list(scan(conn, query, size=3)) == [tuple(row) for row in conn.execute(query)]
+
+
+def test_tuples_are_stored_as_dictionaries_are(database):
+    with database.writer.begin() as conn:
+        group_ids = insert_rows_returning_ids(conn, groups, [{"name": n, "description": "", "created_at": T0}
+                                                             for n in ("a", "b")])
+        [user_id] = insert_rows_returning_ids(conn, users, [{"username": "ann", "created_at": T0}])
+        insert_tuples(conn, user_groups, ("user_id", "group_id"), [(user_id, group_id) for group_id in group_ids])
+    with database.reader.connect() as conn:
+        assert sorted(tuple(row) for row in conn.execute(select(user_groups))) == [(user_id, g) for g in group_ids]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"], indirect=True)  # the check guards the SQLite path
+def test_tuples_may_not_leave_out_a_column_only_sqlalchemy_would_fill(database):
+    with database.writer.begin() as conn:
+        with pytest.raises(ValueError, match="leaves out"):
+            insert_tuples(conn, groups, ("name", "description"), [("x", "")])
+        with pytest.raises(ValueError, match="processed"):
+            insert_tuples(conn, groups, ("name", "description", "created_at"), [("x", "", T0)])
