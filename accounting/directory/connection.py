@@ -356,5 +356,5 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, LDAPOperationResult):
         return f"{exc.description}: {exc.message}".rstrip(": ")
     if isinstance(exc, ImportError):
-        return f"SASL GSSAPI needs the python 'gssapi' package ({exc})"
+        return f"SASL GSSAPI needs the python 'gssapi' package: pip install '.[kerberos]' ({exc})"
     return str(exc) or type(exc).__name__

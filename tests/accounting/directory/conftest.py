@@ -31,8 +31,9 @@ def big_slapd(tmp_path_factory, authority):
 def make_slapd(tmp_path, authority):
     started = []
 
-    def make(data: DirectoryData | None = None, *, name: str = "slapd") -> SlapdServer:
-        server = SlapdServer(tmp_path, authority, name=name)
+    def make(data: DirectoryData | None = None, *, name: str = "slapd", digest_md5: bool = False,
+             kerberos=None) -> SlapdServer:
+        server = SlapdServer(tmp_path, authority, name=name, digest_md5=digest_md5, kerberos=kerberos)
         data = data or DirectoryData(users=30)
         server.start(data.write(tmp_path / f"{name}.ldif"))
         started.append(server)

@@ -97,7 +97,27 @@ def test_the_user_name_is_matched_as_the_directory_matches_it(ldap_core):
     assert ldap_core.verify_password("USER00001", "password-user00001").username == "user00001"
 
 
-def test_digest_md5_is_refused_by_a_slapd_without_cleartext_sasl_secrets(ldap_core, tmp_path):
+@pytest.fixture
+def digest_core(core, make_slapd, tmp_path):
+    server = make_slapd(DirectoryData(users=30, passwords=5), digest_md5=True)
+    core.secrets.set("directory/bind", SERVICE_PASSWORD)
+    core.attach_directory(directory_settings(server, login_method="digest-md5"), staging_dir=tmp_path)
+    return core
+
+
+def test_a_password_is_checked_by_a_sasl_digest_md5_bind(digest_core):
+    user = digest_core.verify_password("user00003", "password-user00003", device="mfp-1")
+    assert (user.username, user.source, user.full_name) == ("user00003", "directory", "User 3")
+
+
+def test_a_wrong_password_fails_a_sasl_digest_md5_bind(digest_core):
+    with pytest.raises(LoginFailed):
+        digest_core.verify_password("user00003", "password-user00004")
+    with pytest.raises(LoginFailed):
+        digest_core.verify_password("user00029", "password-user00029")  # no password in the directory
+
+
+def test_digest_md5_is_refused_by_a_slapd_that_maps_no_sasl_name(ldap_core, tmp_path):
     from dataclasses import replace
 
     ldap_core.attach_directory(replace(ldap_core.directory.settings, login_method="digest-md5"), staging_dir=tmp_path)

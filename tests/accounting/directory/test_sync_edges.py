@@ -137,3 +137,13 @@ def test_the_in_chain_filter_is_what_active_directory_expects():
     assert members_in_chain(ACTIVE_DIRECTORY, "CN=Print (all),OU=Groups,DC=corp") == (
         "(&(&(objectCategory=person)(objectClass=user))"
         "(memberOf:1.2.840.113556.1.4.1941:=CN=Print \\28all\\29,OU=Groups,DC=corp))")
+
+
+def test_the_service_account_binds_by_sasl_digest_md5_with_its_sasl_name(core, make_slapd, tmp_path):
+    server = make_slapd(DirectoryData(users=20), digest_md5=True)
+    settings = directory_settings(server, bind_method="digest-md5", bind_dn="printgate")
+    directory = make_directory(core, settings, tmp_path)
+    assert directory.sync.run(full=True).added == 20
+    core.secrets.set(settings.password_secret, "not-the-service-password")
+    with pytest.raises(SyncFailed, match="invalidCredentials"):
+        directory.sync.run(full=True)
