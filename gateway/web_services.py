@@ -421,20 +421,42 @@ class GatewayWebServices:
         def read():
             config = self.config
             stored = set(self.core.secrets.names()) if self.core.secrets is not None else set()
-            names = list(SETTINGS_SECRETS)
-            mail = {}
+            names = list(self.secret_names())
+            mail, directory = {}, {}
             if config is not None:
-                notify = config.notify
-                mail = {"SMTP host": notify.smtp_host or "(none: no mail is sent)", "SMTP port": notify.smtp_port,
-                        "STARTTLS": notify.smtp_starttls, "SMTP user": notify.smtp_user or "",
-                        "From": notify.mail_from, "Password from secret": notify.smtp_password_secret or "",
-                        "Password in the file": "*****" if notify.smtp_password else ""}
+                m = config.mail
+                mail = {"SMTP relay": f"{m.host}:{m.smtp_port}" if m.host else "(none: no mail is sent)",
+                        "Security": m.security + (" (or in clear)" if m.allow_plaintext else ""),
+                        "SMTP user": m.user or "", "From": m.mail_from,
+                        "Password": f"the secret {m.password_secret}"}
+                d = config.directory
+                if d is not None:
+                    directory = {"Servers": ", ".join(d.servers), "Kind": d.preset, "Bind": d.bind_dn or d.bind_method,
+                                 "Password": f"the secret {d.password_secret}", "Users from": "; ".join(d.user_bases),
+                                 "Sync": (f"every {d.sync_minutes:g} min, full every {d.full_sync_hours:g} h"
+                                          if d.sync_minutes else "on demand"),
+                                 "Password logins": "by LDAP bind" if d.login else "local only"}
             return SettingsView(timezone=self.core.settings.timezone, retention_days=self.core.settings.retention_days,
-                                mail=mail, directory={}, secrets={name: name in stored for name in names},
+                                mail=mail, directory=directory, secrets={name: name in stored for name in names},
                                 snmp_credentials=tuple((c.name, c.describe()) for c in self.snmp.describe()))
         return self._run(read)
 
+    def secret_names(self) -> tuple[str, ...]:
+        """The secrets the settings page may replace: the SMTP and directory passwords under
+        the names the configuration gives them."""
+        config = self.config
+        if config is None:
+            return SETTINGS_SECRETS
+        names = [config.mail.password_secret]
+        if config.directory is not None and config.directory.password_secret:
+            names.append(config.directory.password_secret)
+        else:
+            names.append("directory/bind")
+        return tuple(dict.fromkeys(names))
+
     def set_secret(self, actor, name, value):
+        if name not in self.secret_names():
+            return defer.fail(ValueError(f"{name!r} is not a setting kept as a secret"))
         if not value:
             return defer.fail(ValueError("an empty secret cannot be stored"))
         return self._run(self.core.secrets.set, name, value, actor=actor)

@@ -9,9 +9,12 @@ import pytest
 
 from gateway.fleet_release import FleetRelease, MeterWatch
 from gateway.job_desk import GatewayJobDesk
+from gateway.notice_triggers import NoticeTriggers
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception as GatewayJobReception
 from gateway.release_checks import DeviceChecks, NoDeviceChecks, NoPrintWatch, PrintWatch
+from gateway.receive_job import ReceptionNotices
+from gateway.release_job import ReleaseObserver
 from gateway.web_services import GatewayWebServices
 from release_api.services import PanelServices
 from release_api.web.services import Administration, SelfService, WebLogins
@@ -19,6 +22,7 @@ from spooler.job_desk import JobDesk
 from spooler.reception import JobReception
 from tests.release_api.panel_test_double import InMemoryPanelServicesTestDouble
 from tests.spooler.ipp.fakes import FakeJobDesk as IppFakeJobDesk
+from tests.gateway.test_release_job import RecordingObserver
 from tests.spooler.support import FakeJobDesk
 
 
@@ -44,6 +48,9 @@ IMPLEMENTATIONS = [
     (DeviceChecks, NoDeviceChecks),
     (PrintWatch, MeterWatch),
     (PrintWatch, NoPrintWatch),
+    (ReleaseObserver, NoticeTriggers),
+    (ReleaseObserver, RecordingObserver),
+    (ReceptionNotices, NoticeTriggers),
     (WebLogins, GatewayWebServices),
     (SelfService, GatewayWebServices),
     (Administration, GatewayWebServices),

@@ -76,6 +76,8 @@ def run(args) -> int:
         web_url = panel_url[:-len("panel/")]
         print(f"  Web pages: {web_url} (users, finance and admins; make the first admin with `printgate users "
               "grant USER admin`)", flush=True)
+    for line in gateway.start_lines():
+        print(f"  {line}", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0

@@ -20,11 +20,6 @@ from release_api.web.app import BadFilter, Call, Redirect
 from release_api.web.pages_self import job_number
 from release_api.web.routing import ADMIN, FINANCE, route
 
-#: Settings secrets the admin may set from the web page (write-only). SNMP credentials
-#: are the fleet's (community or keys as JSON under ``snmp/<name>``): set through their
-#: own form, never as a raw secret.
-SETTABLE_SECRETS = ("smtp/password", "directory/bind")
-
 
 def parse_day(text: str | None) -> datetime | None:
     """``YYYY-MM-DD`` (or a full ISO time) as a UTC instant; None when empty."""
@@ -373,8 +368,8 @@ class AdminPages:
     @defer.inlineCallbacks
     def set_secret(self, call: Call):
         name = call.field("name", limit=127)
-        if name not in SETTABLE_SECRETS:
-            raise ValueError(f"{name!r} is not a setting kept as a secret")
+        if name.startswith("snmp/"):
+            raise ValueError(f"{name!r} is not a setting kept as a secret: SNMP credentials have their own form")
         yield defer.maybeDeferred(self.administration.set_secret, call.actor, name,
                                   call.field("value", limit=4096, strip=False))
         call.session.flash = f"{name} stored (encrypted; it is never shown again)."

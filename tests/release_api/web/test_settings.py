@@ -67,3 +67,25 @@ def test_a_raw_secret_cannot_overwrite_an_snmp_credential(world):
 def test_finance_may_not_change_settings(world):
     http = world.session("fay")
     assert http.get(world.url + "/admin/settings").status_code == 403
+
+
+def test_the_mail_relay_and_directory_are_shown_and_their_passwords_are_the_configured_secrets(world):
+    from accounting.directory.settings import DirectorySettings
+    from spooler.config import GatewayConfig
+
+    config = GatewayConfig()
+    config.mail.host, config.mail.user, config.mail.password_secret = "relay.example.org", "printgate", "mail/relay"
+    config.directory = DirectorySettings(servers=("ldaps://ldap1.example.org",), user_bases=("ou=people,dc=example",),
+                                         bind_dn="cn=printgate,dc=example", password_secret="ldap/printgate")
+    world.services.config = config
+    try:
+        http = world.session("ana")
+        page = http.get(world.url + "/admin/settings").text
+        assert "relay.example.org:587" in page and "ldaps://ldap1.example.org" in page and "by LDAP bind" in page
+        assert "<code>mail/relay</code>" in page and "<code>ldap/printgate</code>" in page
+        done = world.post_form(http, "/admin/settings", "/admin/settings", {"name": "ldap/printgate", "value": "b1nd"})
+        assert "ldap/printgate stored" in done.text and world.core.secrets.reveal("ldap/printgate") == "b1nd"
+        other = world.post_form(http, "/admin/settings", "/admin/settings", {"name": "totp/1", "value": "x"})
+        assert "is not a setting kept as a secret" in other.text
+    finally:
+        world.services.config = None
