@@ -149,12 +149,12 @@ class JobStore:
         facts = job.facts or {}
         return dict(
             queue_id=queue_id,
-            owner=job.owner,
-            source_host=job.source_host,
-            protocol=job.protocol,
-            client_job_ref=job.client_job_ref,
-            title=job.title,
-            document_format=job.document_format,
+            owner=_bounded(job.owner, 255),
+            source_host=_bounded(job.source_host, 255),
+            protocol=_bounded(job.protocol, 8),
+            client_job_ref=_bounded(job.client_job_ref, 64),
+            title=_bounded(job.title, 1024),
+            document_format=_bounded(job.document_format, 127),
             size=job.size,
             sha256=job.sha256,
             spool_name=job.spool_name,
@@ -163,8 +163,8 @@ class JobStore:
             received_at=job.received_at,
             updated_at=job.received_at,
             copies_requested=job.copies_requested,
-            sides=job.sides,
-            color_mode=job.color_mode,
+            sides=_bounded(job.sides, 32),
+            color_mode=_bounded(job.color_mode, 32),
             attributes=dumps(job.attributes),
             analyzer_method=facts.get("method"),
             facts=dumps(facts) if job.facts is not None else None,
@@ -249,13 +249,23 @@ class JobStore:
         return self.get_job(job_id)
 
 
+def _bounded(text: str, length: int) -> str:
+    """What a client named, as its column can hold it on every engine: at most ``length``
+    characters, no NUL (PostgreSQL refuses both, and one job that cannot be written would
+    fail its whole group's transaction)."""
+    text = text or ""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text[:length]
+
+
 def _blob_rows(new_jobs) -> list[dict]:
     return [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
             for job in new_jobs if job.spool_blob is not None]
 
 
 def _first_events(ids, new_jobs) -> list[dict]:
-    return [dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=job.owner,
+    return [dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=_bounded(job.owner, 255),
                  reason=f"received over {job.protocol}")
             for job_id, job in zip(ids, new_jobs)]
 

@@ -45,6 +45,7 @@ from spooler.ipp.printer import (
 )
 from spooler.ipp.auth import PeerBrake, TooManyFailures
 from spooler.ipp.replies import AuthenticationRequired, IppError, status_for
+from spooler.ipp.stored_values import storable_attribute
 
 log = Logger()
 
@@ -180,9 +181,9 @@ class JobView:
             size=job.size, copies=job.copies_requested or 1, sides=job.sides,
             color_mode=job.color_mode, document_format=job.document_format,
             impressions=job.impressions,
-            hold_until=(job.attributes or {}).get("job-hold-until", "indefinite")
+            hold_until=_stored_text(job.attributes, "job-hold-until", "indefinite")
             if job.state == "held" else "no-hold",
-            media=(job.attributes or {}).get("media", ""),
+            media=_stored_text(job.attributes, "media", ""),
         )
 
     @classmethod
@@ -202,6 +203,13 @@ class JobView:
             document_format=job.document_format, impressions=None,
             hold_until=job.template.get("job-hold-until", "no-hold"),
             media=job.template.get("media", ""))
+
+
+def _stored_text(attributes, name: str, default: str) -> str:
+    """A keyword a job's record keeps, or ``default`` when what is kept is not one: a
+    record written before values were checked must still read (Get-Jobs shows it)."""
+    value = (attributes or {}).get(name, default) if isinstance(attributes, dict) else default
+    return value if isinstance(value, str) and value else default
 
 
 _STATE_MESSAGES = {
@@ -614,9 +622,12 @@ class IppService:
                 if value:
                     template["media"] = value
                 continue
-            if name == "job-name":
-                value = value.text if hasattr(value, "text") else value
-            template[name] = value if len(attribute.values) == 1 else attribute.python_values()
+            if name == "job-password":
+                template[name] = value  # hashed by seal_job_password, never stored as it came
+                continue
+            # Stored with the job as JSON (``spooler.ipp.stored_values``): a range or a
+            # resolution as it came would fail the database write.
+            template[name] = storable_attribute(attribute)
         if (bad or ignored) and strict:
             raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                            "unsupported job attributes: " + ", ".join(a.name for a in bad + ignored),
@@ -1201,9 +1212,12 @@ OPERATIONS: dict[int, Callable[[IppService, IppRequest], object]] = {
 
 
 def _media_from_col(col) -> str | None:
-    name = col.get("media-size-name") or col.get("media-key")
-    if name is not None:
-        return name.value
+    """The media keyword a ``media-col`` names (``check_job_template`` has checked its
+    members' tags: names are keywords or names, sizes integers)."""
+    for member in ("media-size-name", "media-key"):
+        name = col.get(member)
+        if name is not None and isinstance(name.value, str) and name.value:
+            return name.value
     size = col.get("media-size")
     if size is not None:
         dims = (size.value.get("x-dimension").value, size.value.get("y-dimension").value)

@@ -175,8 +175,12 @@ def _media_col_ok(col: Collection) -> bool:
     for member, allowed in (("media-type", MEDIA_TYPES), ("media-source", MEDIA_SOURCES),
                             ("media-size-name", tuple(MEDIA))):
         attr = col.get(member)
-        if attr is not None and attr.value not in allowed:
+        if attr is not None and (len(attr.values) != 1 or attr.value not in allowed):
             return False
+    key = col.get("media-key")
+    if key is not None and (len(key.values) != 1 or key.tag not in (Tag.KEYWORD, Tag.NAME)
+                            or not isinstance(key.value, str) or not key.value):
+        return False  # PWG 5100.7: a keyword or a name, one of them
     return True
 
 

@@ -374,8 +374,15 @@ class IppProtocol(Protocol):
     def _respond(self, response: Message) -> None:
         if self.closing or self.transport is None:
             return
-        self._reply(200, [("Content-Type", "application/ipp")], encode_message(response),
-                    refused=response.code >= 0x0400)
+        try:
+            body = encode_message(response)
+        except Exception:  # noqa: BLE001 - a bug of ours: the client still gets an answer
+            log.failure("IPP response to {host} could not be encoded", host=self.peer_host)
+            request = self.request_message or Message((1, 1), 0, 1)
+            response = self.factory.service.error_response(
+                request, IppError(Status.SERVER_ERROR_INTERNAL_ERROR, "internal error"))
+            body = encode_message(response)
+        self._reply(200, [("Content-Type", "application/ipp")], body, refused=response.code >= 0x0400)
 
     def _challenge(self, reason: str) -> None:
         """HTTP 401 with a Basic challenge, so that CUPS and other clients ask for (or send

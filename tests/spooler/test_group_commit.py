@@ -256,3 +256,34 @@ def test_stop_settles_every_quick_unit_and_every_commit_waiting_for_its_sync(tmp
     committer.stop(10)
     assert sorted(r[0] for r in results) == list(range(300))
     assert committer.idle
+
+
+def test_a_unit_that_cannot_be_recorded_is_refused_alone_not_with_its_group(tmp_path):
+    store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
+    store.attach_database(lambda name: None, set)
+    release = threading.Event()
+    transactions = []
+
+    def record_jobs(records):
+        release.wait(10)
+        transactions.append(list(records))
+        if "poison" in records:
+            raise ValueError("this record cannot be written")
+        return list(records)
+
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir)
+    results = {}
+    try:
+        committer.submit([(small_writer(store), lambda: "first")]).addBoth(lambda r: results.setdefault("first", r))
+        time.sleep(0.2)
+        for name in ("alice", "poison", "bob"):
+            committer.submit([(small_writer(store), lambda name=name: name)]).addBoth(
+                lambda r, name=name: results.setdefault(name, r))
+        time.sleep(0.2)
+        release.set()
+        wait_for(results, 4)
+    finally:
+        committer.stop(10)
+    assert results["alice"] == ["alice"] and results["bob"] == ["bob"] and results["first"] == ["first"]
+    assert isinstance(results["poison"].value, ValueError)
+    assert ["alice", "poison", "bob"] in transactions  # tried together first
