@@ -27,6 +27,7 @@ TRANSITIONS = {
     "canceled": set(),
     "expired": set(),
     "deleted": set(),
+    "refused": set(),
 }
 #: States in which a job still has a spool file worth keeping.
 LIVE_STATES = ("held", "releasing", "aborted")
@@ -90,18 +91,21 @@ class JobStore:
         (see ``SerializedWriter.raw_transaction``)."""
         pending = self.pending_policy_records
         refusals = pending.take() if pending is not None else []
+        written = []
         try:
             if not refusals and self._lean_path_fits(new_jobs):
                 rows = self._insert_jobs_lean(new_jobs, sync=sync)
             else:
                 with self.db.writer.begin() as conn:
                     if refusals:
-                        pending.write(conn, refusals)
+                        written = pending.write(conn, refusals)
                     rows = self._insert_jobs(conn, new_jobs)
         except BaseException:
-            for decision in refusals:
-                pending.add(decision)
+            if refusals:
+                pending.put_back(refusals)
             raise
+        if written:
+            pending.written(written)
         # Built from what was just inserted rather than read back, and with the analyzer's
         # facts (plain JSON types already) not decoded again: this runs for every job.
         return [_held_job(row, facts=job.facts) for row, job in zip(rows, new_jobs)]
@@ -168,6 +172,7 @@ class JobStore:
             attributes=dumps(job.attributes),
             analyzer_method=facts.get("method"),
             facts=dumps(facts) if job.facts is not None else None,
+            analysis_pending=bool(job.analysis_pending),
             **{name: facts.get(name) for name in _FACT_COLUMNS},
             **_decision_columns(job.decision),
         )
@@ -227,6 +232,26 @@ class JobStore:
             )
             return {name for (name,) in rows}
 
+    def pending_analysis(self) -> list[HeldJob]:
+        """Live jobs whose page analysis has not run yet (a restart interrupted it)."""
+        query = self._select().where(jobs.c.analysis_pending.is_(True), jobs.c.state.in_(LIVE_STATES)
+                                     ).order_by(jobs.c.id)
+        with self.db.reader.connect() as conn:
+            return [_held_job(row) for row in conn.execute(query).mappings()]
+
+    def record_facts(self, job_id: int, facts: dict | None, *, price_estimate: int | None = None) -> None:
+        """The analysis that ran after the job was stored is done: its facts replace what
+        scanning found (None: keep those, the job's bytes are gone) and the job may be
+        released. A job that ended meanwhile is updated all the same (its history)."""
+        values: dict = {"analysis_pending": False}
+        if facts is not None:
+            values.update(facts=dumps(facts), analyzer_method=facts.get("method"),
+                          **{name: facts.get(name) for name in _FACT_COLUMNS})
+        if price_estimate is not None:
+            values["price_estimate"] = price_estimate
+        with self.db.writer.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
     # -- spool bytes kept in the database -----------------------------------------------
     def spool_blob(self, spool_name: str, node: str) -> bytes | None:
         with self.db.reader.connect() as conn:
@@ -259,6 +284,30 @@ def _bounded(text: str, length: int) -> str:
     return text[:length]
 
 
+def record_refused_in(conn, new_jobs) -> list[HeldJob]:
+    """Rows for jobs refused at intake (state ``refused``, the refusal in ``state_reason``
+    and the decision columns, no bytes), in the caller's transaction."""
+    if not new_jobs:
+        return []
+    rows = []
+    for job in new_jobs:
+        queue_id = conn.execute(select(queues.c.id).where(queues.c.name == job.queue)).scalar()
+        if queue_id is None:
+            queue_id = conn.execute(insert(queues).values(name=job.queue, description="", created_at=utcnow())
+                                    ).inserted_primary_key[0]
+        row = JobStore._job_row(job, queue_id)
+        message = job.decision.message if job.decision is not None else "refused"
+        row.update(state="refused", state_reason=_bounded(message, 255), spool_name=None, analysis_pending=False)
+        rows.append(row)
+    result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
+    ids = [job_id for (job_id,) in result]
+    conn.execute(insert(job_events), [
+        dict(job_id=job_id, at=job.received_at, old_state=None, new_state="refused", actor=_bounded(job.owner, 255),
+             reason=_bounded(f"refused over {job.protocol}: {row['state_reason']}", 255))
+        for job_id, job, row in zip(ids, new_jobs, rows)])
+    return [_held_job(row, facts=job.facts) for row, job in zip(_as_inserted(rows, ids, new_jobs), new_jobs)]
+
+
 def _blob_rows(new_jobs) -> list[dict]:
     return [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
             for job in new_jobs if job.spool_blob is not None]
@@ -276,7 +325,7 @@ def _as_inserted(rows, ids, new_jobs) -> list[dict]:
         row.update(id=job_id, queue_name=job.queue, reserved_amount=None, charged_amount=None,
                    release_device=None)
         for name in ("decision_id", "decision_action", "decision_rule", "decision_message", "decision_changes",
-                     "price_estimate", "account_id"):
+                     "price_estimate", "account_id", "user_id"):
             row.setdefault(name, None)
     return rows
 
@@ -357,6 +406,8 @@ def _held_job(row, facts=_UNREAD) -> HeldJob:
         reserved_amount=row["reserved_amount"],
         charged_amount=row["charged_amount"],
         release_device=row["release_device"],
+        analysis_pending=bool(row["analysis_pending"]),
+        user_id=row["user_id"],
     )
 
 
@@ -371,4 +422,5 @@ def _decision_columns(decision) -> dict:
         decision_changes=dumps(decision.changes),
         price_estimate=decision.price_estimate,
         account_id=decision.account_id,
+        user_id=decision.user_id,
     )
