@@ -117,7 +117,7 @@ class PendingPolicyRecords:
         for decision, _ in refusals:
             write_policy_record(conn, decision)
         refused = [(job, decision) for decision, job in refusals if job is not None]
-        rows = record_refused_in(conn, [job for job, _ in refused])
+        rows = record_refused_in(conn, refused)
         return [(row, decision) for row, (_, decision) in zip(rows, refused)]
 
     def written(self, pairs) -> None:

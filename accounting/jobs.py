@@ -6,6 +6,7 @@ thread pool; the spooler's group committer calls ``record_jobs`` from its own th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, insert, select, update
@@ -15,7 +16,7 @@ from accounting.errors import InvalidStateChange, JobNotFound
 from accounting.lean_sql import LeanInsert
 from accounting.policy import write_policy_record
 from accounting.records import HeldJob, JobEvent, NewJob, dumps
-from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
+from accounting.schema import JOB_STATES, job_events, jobs, policy_records, queues, spool_blobs
 
 #: Which state may follow which. Every change goes through ``JobStore.change_state``.
 TRANSITIONS = {
@@ -232,6 +233,20 @@ class JobStore:
             )
             return {name for (name,) in rows}
 
+    def policy_record(self, decision_id: str | None) -> dict | None:
+        """The policy record of a refused or changed job's decision, JSON-ready."""
+        if not decision_id:
+            return None
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(policy_records).where(policy_records.c.decision_id == decision_id)
+                               ).mappings().first()
+        if row is None:
+            return None
+        record = {key: value for key, value in row.items() if key != "id"}
+        record["at"] = _aware(record["at"]).isoformat().replace("+00:00", "Z")
+        record["changes"] = json.loads(record["changes"] or "{}")
+        return record
+
     def pending_analysis(self) -> list[HeldJob]:
         """Live jobs whose page analysis has not run yet (a restart interrupted it)."""
         query = self._select().where(jobs.c.analysis_pending.is_(True), jobs.c.state.in_(LIVE_STATES)
@@ -284,21 +299,23 @@ def _bounded(text: str, length: int) -> str:
     return text[:length]
 
 
-def record_refused_in(conn, new_jobs) -> list[HeldJob]:
+def record_refused_in(conn, refusals) -> list[HeldJob]:
     """Rows for jobs refused at intake (state ``refused``, the refusal in ``state_reason``
-    and the decision columns, no bytes), in the caller's transaction."""
-    if not new_jobs:
+    and the decision columns, no bytes), in the caller's transaction. ``refusals``:
+    ``(NewJob, Decision)`` pairs."""
+    if not refusals:
         return []
-    rows = []
-    for job in new_jobs:
+    rows, new_jobs = [], []
+    for job, decision in refusals:
         queue_id = conn.execute(select(queues.c.id).where(queues.c.name == job.queue)).scalar()
         if queue_id is None:
             queue_id = conn.execute(insert(queues).values(name=job.queue, description="", created_at=utcnow())
                                     ).inserted_primary_key[0]
-        row = JobStore._job_row(job, queue_id)
-        message = job.decision.message if job.decision is not None else "refused"
-        row.update(state="refused", state_reason=_bounded(message, 255), spool_name=None, analysis_pending=False)
+        row = JobStore._job_row(replace(job, decision=decision), queue_id)
+        row.update(state="refused", state_reason=_bounded(decision.message, 255), spool_name=None,
+                   analysis_pending=False)
         rows.append(row)
+        new_jobs.append(job)
     result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
     ids = [job_id for (job_id,) in result]
     conn.execute(insert(job_events), [

@@ -32,6 +32,7 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 
 from accounting.errors import InvalidStateChange, JobNotFound
@@ -448,6 +449,13 @@ class IppService:
 
     def _failed(self, failure, request: IppRequest) -> Message:
         request.document.discard()
+        if failure.check(ConnectionDone, ConnectionLost):
+            # The client went away (or was cut off) mid-document: nothing to answer.
+            log.info("IPP {operation} from {host} ended with its connection: {reason}",
+                     operation=OPERATION_NAMES.get(request.op, hex(request.op)), host=request.host,
+                     reason=failure.getErrorMessage())
+            return self.error_response(request.message, IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                                                                 "the connection closed"))
         known = status_for(failure.value)
         if known is None:
             log.failure("IPP {operation} from {host} failed", failure,

@@ -476,14 +476,16 @@ class IppProtocol(Protocol):
         self._finish_request(head.keep_alive)
 
     def _http_error(self, status: int, reason: str) -> None:
+        if self.closing:
+            return
         log.info("HTTP {status} to {host}: {reason}", status=status, host=self.peer_host,
                  reason=reason)
+        self.closing = True  # first: the operation the document fails below answers nothing
         self._abort_document(ConnectionDone(reason))
         text = reason.encode("utf-8", "replace") + b"\n"
         self.transport.write(format_response_head(status, [
             ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text))),
             ("Connection", "close")]) + text)
-        self.closing = True
         self.transport.loseConnection()
 
     def _host_with_port(self) -> str:
