@@ -267,7 +267,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
             self.transport.loseConnection()
 
     def timeoutConnection(self):
-        log.warn("LPD client {host} idle for {seconds} s: closed", host=self.host, seconds=self.factory.config.idle_timeout)
+        log.info("LPD client {host} idle for {seconds} s: closed", host=self.host, seconds=self.factory.config.idle_timeout)
         if self.assembly is not None:
             self.assembly.abort("idle timeout")
         self._closed = True
@@ -289,7 +289,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
                             lambda f: log.warn("LPD job from {host} lost: {error}", host=self.host, error=f.value))
                         return
         except LpdError as exc:
-            log.warn("LPD job from {host} cut off: {error}", host=self.host, error=exc)
+            log.info("LPD job from {host} cut off: {error}", host=self.host, error=exc)
         if self.assembly.receivers and not self._waiting:
             self.assembly.abort("connection closed before the job was complete")
 

@@ -109,7 +109,7 @@ class RawProtocol(Protocol, TimeoutMixin):
         self.transport.abortConnection()
 
     def _refuse(self, exc):
-        log.warn("RAW job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)
+        log.info("RAW job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)
         self._discard(str(exc))
         self.transport.abortConnection()
 
@@ -129,7 +129,7 @@ class RawProtocol(Protocol, TimeoutMixin):
         self.transport.abortConnection()
 
     def timeoutConnection(self):
-        log.warn("RAW client {host} idle for {seconds} s: job discarded", host=self.host,
+        log.info("RAW client {host} idle for {seconds} s: job discarded", host=self.host,
                  seconds=self.factory.config.idle_timeout)
         self._discard("idle timeout")
         self.transport.abortConnection()

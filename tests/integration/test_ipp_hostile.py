@@ -135,6 +135,32 @@ def test_an_ordinary_compressed_document_still_prints(gateway):
     assert job["size"] == len(document)
 
 
+def test_racing_cancels_of_one_job_are_each_answered_once_it_is_gone(gateway):
+    from concurrent.futures import ThreadPoolExecutor
+
+    target = job_id(print_job(gateway.ports["ipp"], DOCUMENT, user="gina", title="raced"))
+
+    def cancel(_):
+        return call(gateway, Operation.CANCEL_JOB, Attribute.of("job-id", Tag.INTEGER, target), user="gina").code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(cancel, range(8)))
+    assert codes.count(Status.SUCCESSFUL_OK) == 1
+    assert set(codes) <= {Status.SUCCESSFUL_OK, Status.CLIENT_ERROR_NOT_POSSIBLE}
+    assert state_of(gateway, target) == "canceled"
+
+
+def test_an_upload_dropped_midway_leaves_nothing_and_the_next_one_prints(gateway):
+    port = gateway.ports["ipp"]
+    body = encode_message(ipp_message(Operation.PRINT_JOB, port, user="hank")) + b"\x1bE" + b"x" * 100_000
+    head = (f"POST /printers/secure HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\n"
+            f"Content-Length: {len(body) * 4}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head + body)  # a quarter of what it announced, then gone
+    print_job(port, DOCUMENT, user="hank", title="second try")
+    assert [job["title"] for job in gateway.jobs() if job["owner"] == "hank"] == ["second try"]
+
+
 def test_none_of_it_left_a_traceback_in_the_log(gateway):
     """Run last in this module: every hostile request above got its answer and one line."""
     assert "Traceback" not in gateway.log()
