@@ -28,13 +28,11 @@ import http.client
 import os
 import random
 import shutil
-import signal
 import socket
 import sqlite3
 import ssl
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from spooler.spool import SpoolStore  # noqa: E402 - after the path: run as a script
+from tests.fixtures.gateway import GatewayProcess  # noqa: E402 - after the path: run as a script
 
 GOAL_LOST = 0
 GOAL_TRACEBACKS = 0
@@ -61,50 +59,11 @@ def free_port() -> int:
 
 # -- the gateway ----------------------------------------------------------------------------
 
-@dataclass
-class Gateway:
-    data_dir: Path
-    ports: dict
-    log_path: Path
-    process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 60.0) -> None:
-        args = [sys.executable, "-m", "gateway", "--data-dir", str(self.data_dir), "serve", "--bind", "127.0.0.1"]
-        for name in ("lpd", "raw", "ipp", "https"):
-            args += [f"--{name}-port", str(self.ports.get(name, 0))]
-        log = open(self.log_path, "ab")
-        offset = log.tell()
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the gateway exited with {self.process.returncode}; see {self.log_path}")
-            if b"Printgate is running" in self.log_path.read_bytes()[offset:]:
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"the gateway did not start in {timeout} s; see {self.log_path}")
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def peak_rss(self) -> int:
-        for line in open(f"/proc/{self.process.pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        return 0
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
+def peak_rss(gateway: GatewayProcess) -> int:
+    for line in open(f"/proc/{gateway.process.pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 # -- clients --------------------------------------------------------------------------------
@@ -198,34 +157,24 @@ def sender(protocol: str, number: int, ports: dict, acknowledged: Acknowledged, 
 
 # -- kill -9 cycles -----------------------------------------------------------------------------
 
-def held_jobs(data_dir: Path) -> dict:
+def held_jobs(gateway: GatewayProcess) -> dict:
     """owner -> (size, recorded sha256, sha256 of the bytes the spool gives back)."""
-    store = SpoolStore.open(data_dir, max_job_size=1 << 40)
+    with sqlite3.connect(gateway.data_dir / "printgate.sqlite3") as db:
+        rows = db.execute("SELECT owner, size, sha256, spool_name FROM jobs WHERE state = 'held'").fetchall()
     found = {}
-    with sqlite3.connect(data_dir / "printgate.sqlite3") as db:
-        def blob_of(name):
-            row = db.execute("SELECT data FROM spool_blobs WHERE spool_name = ? AND node = ?",
-                             (name, store.node)).fetchone()
-            return row[0] if row else None
-
-        store.attach_database(blob_of, set)
-        for owner, size, sha256, spool_name in db.execute(
-                "SELECT owner, size, sha256, spool_name FROM jobs WHERE state = 'held'"):
-            digest = hashlib.sha256()
-            try:
-                for chunk in store.read_chunks(spool_name):
-                    digest.update(chunk)
-                actual = digest.hexdigest()
-            except Exception as exc:  # noqa: BLE001 - reported as a mismatch
-                actual = f"unreadable: {exc}"
-            found[owner] = (size, sha256, actual)
+    for owner, size, sha256, spool_name in rows:
+        try:
+            actual = gateway.stored_sha256(spool_name)
+        except Exception as exc:  # noqa: BLE001 - reported as a mismatch
+            actual = f"unreadable: {exc}"
+        found[owner] = (size, sha256, actual)
     return found
 
 
 def run_kills(work: Path, *, cycles: int, clients: int, seed: int) -> dict:
     ports = {"lpd": free_port(), "raw": free_port(), "ipp": free_port(), "https": 0}
-    gateway = Gateway(work / "kill-data", ports, work / "kill-gateway.log")
-    gateway.start()
+    gateway = GatewayProcess(data_dir=work / "kill-data", ports=ports)
+    gateway.start(timeout=120)
     acknowledged, stop = Acknowledged(), threading.Event()
     rng = random.Random(seed)
     threads = [threading.Thread(target=sender, args=(protocol, n, ports, acknowledged, stop, rng.random()),
@@ -239,7 +188,7 @@ def run_kills(work: Path, *, cycles: int, clients: int, seed: int) -> dict:
             time.sleep(rng.uniform(0.5, 3.0))
             gateway.kill()
             started = time.monotonic()
-            gateway.start()
+            gateway.start(timeout=120)
             restarts.append(time.monotonic() - started)
             print(f"  kill {cycle + 1}/{cycles}: {len(acknowledged.jobs)} jobs acknowledged so far", flush=True)
         time.sleep(1.0)
@@ -248,14 +197,14 @@ def run_kills(work: Path, *, cycles: int, clients: int, seed: int) -> dict:
         for thread in threads:
             thread.join(60)
         gateway.stop()
-    held = held_jobs(gateway.data_dir)
+    held = held_jobs(gateway)
     lost = [owner for owner in acknowledged.jobs if owner not in held]
     wrong = [owner for owner, (_, size, sha256) in acknowledged.jobs.items()
              if owner in held and held[owner] != (size, sha256, sha256)]
     by_protocol = {p: sum(1 for proto, *_ in acknowledged.jobs.values() if proto == p) for p in ("lpd", "raw", "ipp")}
     return {"cycles": cycles, "acknowledged": by_protocol, "lost": lost, "wrong": wrong,
             "failed_attempts": acknowledged.failures, "restart_s": statistics.median(restarts) if restarts else 0.0,
-            "tracebacks": gateway.log_text().count("Traceback")}
+            "tracebacks": gateway.log().count("Traceback")}
 
 
 # -- fuzzing --------------------------------------------------------------------------------
@@ -298,8 +247,8 @@ def seeds(ports: dict) -> dict:
     ipp_body = ipp_print_job(ports["ipp"], "fuzz") + job
     ipp = (f"POST /printers/secure HTTP/1.1\r\nHost: 127.0.0.1:{ports['ipp']}\r\nContent-Type: application/ipp\r\n"
            f"Content-Length: {len(ipp_body)}\r\n\r\n").encode() + ipp_body
-    chunked = (f"POST /ipp/print HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\n"
-               f"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n").encode() + \
+    chunked = (b"POST /ipp/print HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\n"
+               b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n") + \
         b"%x\r\n" % len(ipp_body) + ipp_body + b"\r\n0\r\n\r\n"
     panel = (b"GET /panel/launch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Printgate-HMAC device=x, ts=1, sig=AA\r\n"
              b"\r\n")
@@ -353,8 +302,8 @@ def honest(port: int, stop: threading.Event, latencies: list, failures: list) ->
 
 def run_fuzz(work: Path, *, seconds: float, seed: int) -> dict:
     ports = {"lpd": free_port(), "raw": free_port(), "ipp": free_port(), "https": free_port()}
-    gateway = Gateway(work / "fuzz-data", ports, work / "fuzz-gateway.log")
-    gateway.start()
+    gateway = GatewayProcess(data_dir=work / "fuzz-data", ports=ports)
+    gateway.start(timeout=120)
     stop, lock, counts = threading.Event(), threading.Lock(), {}
     latencies, failures = [], []
     rng = random.Random(seed)
@@ -365,13 +314,13 @@ def run_fuzz(work: Path, *, seconds: float, seed: int) -> dict:
         thread.start()
     try:
         time.sleep(seconds)
-        rss = gateway.peak_rss()
+        rss = peak_rss(gateway)
     finally:
         stop.set()
         for thread in threads:
             thread.join(60)
         gateway.stop()
-    log = gateway.log_text()
+    log = gateway.log()
     ordered = sorted(latencies)
     return {"seconds": seconds, "inputs": counts, "tracebacks": log.count("Traceback"),
             "unhandled": log.count("Unhandled error"), "honest_jobs": len(latencies), "honest_failures": failures,
@@ -404,7 +353,7 @@ def report_fuzz(result: dict) -> None:
     inputs = result["inputs"]
     fmt = lambda value: "-" if value is None else f"{value * 1000:.0f} ms"  # noqa: E731
     print(f"\nfuzzing for {result['seconds']:.0f} s (mutated LPD, IPP, IPP+panel over TLS, RAW; an honest LPD client "
-          f"beside them)")
+          "beside them)")
     print(f"{'inputs LPD':>10} {'IPP':>6} {'HTTPS':>6} {'RAW':>6} {'tracebacks':>10} {'honest jobs':>11} "
           f"{'p50':>7} {'p99':>7} {'worst':>7} {'peak RSS':>9}")
     print(f"{inputs.get('lpd', 0):>10} {inputs.get('ipp', 0):>6} {inputs.get('https', 0):>6} {inputs.get('raw', 0):>6} "

@@ -960,7 +960,6 @@ def _send_document(service: IppService, request: IppRequest):
         def write(data):
             raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                            "a job holds one document")
-    receiver = job.receiver
     d = request.document.attach(write, decompressor=decompressor)
 
     def aborted(failure):

@@ -3,7 +3,6 @@ job, others' titles stay private, and compression bombs are refused in bounded t
 from __future__ import annotations
 
 import gzip
-import http.client
 import socket
 import zlib
 
