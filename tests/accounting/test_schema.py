@@ -60,6 +60,25 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         db.dispose()
 
 
+def test_migration_0009_adds_analysis_pending_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.connect() as conn:
+            assert "analysis_pending" in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        with db.writer.connect() as conn:
+            assert "analysis_pending" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        migrate(db.writer)
+        assert current_revision(db.writer) == "0009"
+    finally:
+        db.dispose()
+
+
 def test_migration_0002_keeps_existing_jobs(tmp_path):
     from datetime import datetime, timezone
 
