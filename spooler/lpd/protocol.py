@@ -285,13 +285,18 @@ class LpdProtocol(Protocol, TimeoutMixin):
                 if isinstance(event, ev.DataFileComplete) and not wasClosed:
                     self.assembly.data_file_complete(event.name)
                     if self.assembly.ready():
-                        self.assembly.commit().addErrback(
-                            lambda f: log.warn("LPD job from {host} lost: {error}", host=self.host, error=f.value))
+                        self.assembly.commit().addErrback(self._closed_job_refused)
                         return
         except LpdError as exc:
             log.info("LPD job from {host} cut off: {error}", host=self.host, error=exc)
         if self.assembly.receivers and not self._waiting:
             self.assembly.abort("connection closed before the job was complete")
+
+
+    def _closed_job_refused(self, failure) -> None:
+        """A job ended by its sender's close could not be kept: nobody is left to tell."""
+        log.info("LPD job from {host}, ended by its close, not kept: {error} ({kind})", host=self.host,
+                 error=failure.value, kind=failure.type.__name__)
 
 
 class LpdFactory(CappedFactoryMixin, Factory):

@@ -141,5 +141,5 @@ def test_an_empty_job_is_never_held(new_gateway):
         assert lpd_exchange(sock, b"\x02%d cfA001ws\n" % len(control)) == b"\x00"
         assert lpd_exchange(sock, control + b"\x00") == b"\x00"
         assert lpd_exchange(sock, b"\x030 dfA001ws\n") == b"\x00"  # length 0: the data runs until the close
-    time.sleep(0.5)
+    assert wait_for(lambda: "EmptyJob" in gateway.log() or "held for alice" in gateway.log()), gateway.log()
     assert gateway.jobs() == [] and gateway.jobs("--all") == []
