@@ -135,7 +135,7 @@ def test_an_lpd_connection_cannot_pile_up_data_files_without_a_control_file(new_
 
 
 def test_an_empty_job_is_never_held(new_gateway):
-    gateway = new_gateway()
+    gateway = new_gateway("", ("users", "add", "alice"), ("accounts", "topup", "alice", "5.00"))
     with lpd_open("127.0.0.1", gateway.ports["lpd"]) as sock:
         control = b"Hws\nPalice\nJempty\nldfA001ws\n"
         assert lpd_exchange(sock, b"\x02%d cfA001ws\n" % len(control)) == b"\x00"

@@ -160,6 +160,20 @@ def test_an_upload_dropped_midway_leaves_nothing_and_the_next_one_prints(gateway
     assert [job["title"] for job in gateway.jobs() if job["owner"] == "hank"] == ["second try"]
 
 
+def test_chunked_framing_broken_midway_through_a_document_is_answered_400(gateway):
+    port = gateway.ports["ipp"]
+    body = encode_message(ipp_message(Operation.PRINT_JOB, port, user="ivan")) + b"\x1bE" + b"y" * 5000
+    wire = (b"POST /printers/secure HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ipp\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n" % len(body) + body + b"XX0\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(wire)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert not [job for job in gateway.jobs() if job["owner"] == "ivan"]
+
+
 def test_none_of_it_left_a_traceback_in_the_log(gateway):
     """Run last in this module: every hostile request above got its answer and one line."""
     assert "Traceback" not in gateway.log()
