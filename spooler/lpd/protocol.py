@@ -5,12 +5,16 @@ event on the wire: a zero byte when all is well (for the last file of a job, onl
 job is durable), a non-zero byte and a closed connection otherwise.
 
 A refused job stays refused: the CUPS lpd backend, told no after sending a job, waits 30 s
-and sends it again — with an emptied control file, which, acknowledged, it would report
-as printed. The factory remembers each refused job for ``REFUSAL_MEMORY`` seconds by its
-sender's address and the job part of its file names (``cfA123host`` / ``dfA123host``), and
-answers the first subcommand of such a retry with a negative acknowledgement, which makes
-the backend give up and the workstation's queue show the job failed. A control file that
-names no data file, and a data file without a byte, are refused: nothing empty is held.
+and sends it again — with its control file emptied of format lines (it counts its copies
+down to zero on the first try), which, acknowledged, it would report as printed. The
+factory remembers each refused job for ``REFUSAL_MEMORY`` seconds by the subcommands its
+retry will start with, from the same address: the control file, same name, as long as the
+refused one less its format lines; or (data file first) the data file, same name and
+length. Such a subcommand gets a negative acknowledgement, which makes the backend give up
+and the workstation's queue show the job failed; any other job — a new job number, another
+document, a control file that still names what to print — is received as usual. A control
+file that names no data file, and a data file without a byte, are refused: nothing empty
+is held.
 
 Who may remove a job (command 05) and see its title in a listing (03, 04) is decided by
 ``spooler.job_access``: the name an LPD client states reaches only the jobs sent from its
@@ -34,7 +38,7 @@ from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
 from spooler.lpd import parser as ev
 from spooler.lpd.assembly import JobAssembly
-from spooler.lpd.controlfile import parse_control_file
+from spooler.lpd.controlfile import FORMAT_LETTERS, parse_control_file
 from spooler.lpd.errors import BadControlFile, LpdError, RefusedAgain
 from spooler.lpd.queue_state import format_queue_state, select_jobs
 
@@ -60,7 +64,8 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self._paused = False
         self._closed = False
         self._received = 0
-        self._job_key: str | None = None  # the job part of its file names (cfA123host -> 123host)
+        #: How a retry of this job would start (see the module docstring), once known.
+        self._retry_signatures: list[tuple] = []
 
     @property
     def host(self) -> str:
@@ -118,10 +123,11 @@ class LpdProtocol(Protocol, TimeoutMixin):
         write_now(self.transport, ACK)
 
     def _on_ControlFileStart(self, event):
-        self._job_file(event.name)
+        self._refuse_a_retry(("control", event.name, event.count))
         write_now(self.transport, ACK)
 
     def _on_ControlFileComplete(self, event):
+        self._retry_signatures.append(("control", event.name, _without_format_lines(event.content)))
         control = parse_control_file(event.content)
         if not control.data_files:
             raise BadControlFile("the control file names no data file to print")
@@ -129,19 +135,17 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self._ack_or_commit(by_close=False)
 
     def _on_DataFileStart(self, event):
-        self._job_file(event.name)
+        signature = ("data", event.name, event.count)
+        self._refuse_a_retry(signature)
+        self._retry_signatures.append(signature)
         self.assembly.start_data_file(event.name)
         write_now(self.transport, ACK)
 
-    def _job_file(self, name: str) -> None:
-        """A control or data file of the job: a retry of a job refused a moment ago is
-        refused at once."""
-        key = name[3:] if len(name) > 3 else name
-        self._job_key = key
-        refused_at = self.factory.refused_recently(self.host, key)
+    def _refuse_a_retry(self, signature: tuple) -> None:
+        refused_at = self.factory.refused_recently(self.host, signature)
         if refused_at is not None:
-            raise RefusedAgain(f"job {key} was refused {self.factory.clock() - refused_at:.0f} s ago: sent again, "
-                               f"refused again")
+            raise RefusedAgain(f"{signature[1]} belongs to a job refused {self.factory.clock() - refused_at:.0f} s "
+                               f"ago: sent again, refused again")
 
     def _on_DataChunk(self, event):
         self.assembly.current.write(event.data)
@@ -252,8 +256,9 @@ class LpdProtocol(Protocol, TimeoutMixin):
 
     def _fail(self, exc):
         log.info("LPD job from {host} refused: {error} ({kind})", host=self.host, error=exc, kind=type(exc).__name__)
-        if isinstance(exc, FINAL_REFUSALS) and self._job_key is not None:
-            self.factory.remember_refusal(self.host, self._job_key)
+        if isinstance(exc, FINAL_REFUSALS) and self._retry_signatures:
+            # A retry starts as the job did: with its control file, or its first data file.
+            self.factory.remember_refusal(self.host, self._retry_signatures[0])
         if self.assembly is not None:
             self.assembly.abort(str(exc))
         if not self._closed:
@@ -299,6 +304,13 @@ class LpdProtocol(Protocol, TimeoutMixin):
                  error=failure.value, kind=failure.type.__name__)
 
 
+def _without_format_lines(content: bytes) -> int:
+    """The length of a control file once its format lines are gone: what the CUPS lpd
+    backend announces when it sends a refused job again."""
+    return len(content) - sum(len(line) + 1 for line in content.split(b"\n")
+                              if line[:1] and chr(line[0]) in FORMAT_LETTERS)
+
+
 class LpdFactory(CappedFactoryMixin, Factory):
     def __init__(self, *, intake, jobs, config):
         """``jobs``: a ``spooler.job_desk.JobDesk`` (queue listings, removals)."""
@@ -310,19 +322,20 @@ class LpdFactory(CappedFactoryMixin, Factory):
         self._refusals: OrderedDict = OrderedDict()  # (host, job key) -> when it was refused
         self.clock = time.monotonic
 
-    def remember_refusal(self, host: str, key: str) -> None:
-        self._refusals.pop((host, key), None)
-        self._refusals[(host, key)] = self.clock()
+    def remember_refusal(self, host: str, signature: tuple) -> None:
+        self._refusals.pop((host, signature), None)
+        self._refusals[(host, signature)] = self.clock()
         while len(self._refusals) > REFUSALS_REMEMBERED:
             self._refusals.popitem(last=False)
 
-    def refused_recently(self, host: str, key: str) -> float | None:
-        """When the job ``key`` from ``host`` was refused, if within ``REFUSAL_MEMORY``."""
-        refused_at = self._refusals.get((host, key))
+    def refused_recently(self, host: str, signature: tuple) -> float | None:
+        """When a job whose retry starts with ``signature`` (``("control"|"data", file
+        name, byte count)``) from ``host`` was refused, if within ``REFUSAL_MEMORY``."""
+        refused_at = self._refusals.get((host, signature))
         if refused_at is None:
             return None
         if self.clock() - refused_at > REFUSAL_MEMORY:
-            del self._refusals[(host, key)]
+            del self._refusals[(host, signature)]
             return None
         return refused_at
 

@@ -308,14 +308,16 @@ def test_a_refused_job_sent_again_is_refused_at_its_first_subcommand(stack):
     protocol.dataReceived(b"\x02secure\n" + control_sub() + data_sub())  # refused: too large
     stack.settle()
     assert transport.value() == ACK * 4 + NACK
-    retry, transport = connect()  # the CUPS backend, 30 s later, with an emptied control file
-    retry.dataReceived(b"\x02secure\n" + control_sub(b"Hws1\nPalice\nUdfA001ws1\n"))
+    emptied = b"".join(line + b"\n" for line in CONTROL.split(b"\n") if line and not line.startswith(b"l"))
+    retry, transport = connect()  # the CUPS backend, 30 s later, its control file without its l lines
+    retry.dataReceived(b"\x02secure\n" + control_sub(emptied))
     assert transport.value() == ACK + NACK and transport.disconnecting
     stack.spool.max_job_size = 1 << 30
-    other, transport = connect()  # another job from the same workstation is welcome
-    other.dataReceived(b"\x02secure\n" + control_sub(name=b"cfA002ws1") + data_sub(name=b"dfA002ws1"))
-    stack.settle()
-    assert transport.value() == ACK * 5
+    for control, name in ((CONTROL, b"cfA001ws1"), (CONTROL, b"cfA002ws1")):
+        other, transport = connect()  # the same job number with a whole job, or another job: welcome
+        other.dataReceived(b"\x02secure\n" + control_sub(control, name=name) + data_sub(name=b"d" + name[1:]))
+        stack.settle()
+        assert transport.value() == ACK * 5
 
 
 def test_a_job_may_hold_at_most_52_data_files(stack):
