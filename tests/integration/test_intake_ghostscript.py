@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 ENDLESS = b"%!PS\n{ } loop\n"  # 14 bytes that keep Ghostscript busy for a job's whole budget
 TWO_PAGES = b"%!PS\n72 700 moveto showpage\n72 700 moveto showpage\n"  # no DSC: only Ghostscript counts it
-BUDGET = 30  # seconds of Ghostscript per job in these gateways; clients wait far less for an answer
+BUDGET = 20  # seconds of Ghostscript per job in these gateways; clients wait far less for an answer
 
 
 @pytest.fixture
