@@ -26,7 +26,7 @@ from accounting.records import Decision, HeldJob, NewJob, PolicyRecord
 from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
 from accounting.schema import accounts, groups, jobs, policy_records, queues, user_groups, users
 from accounting.time import aware, utcnow
-from accounting.users import UserStore
+from accounting.users import USERNAME, UserStore
 
 
 def format_money(amount: int, currency: str = "EUR") -> str:
@@ -215,7 +215,10 @@ class DecisionMaker:
             return _owner_of(conn.execute(_OWNER, {"username": username}).all())
 
     def may_create(self, username: str) -> bool:
-        """Whether a job's stated ``username`` becomes a user (source "auto") on first sight."""
+        """Whether a job's stated ``username`` becomes a user (source "auto") on first sight
+        (never a name no user may have: its job is refused as an unknown user's)."""
+        if not USERNAME.match(username or ""):
+            return False
         if self.auto_create == "always":
             return True
         if self.auto_create == "never":

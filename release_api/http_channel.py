@@ -5,7 +5,9 @@ to close, but when that transport (the TLS layer here) is already closing, the l
 in the same read are still parsed: the end of the head then reaches code that needs the
 request line it never got, and the reactor logs an ``AttributeError`` traceback for a
 client's garbage. This channel ignores everything after it has answered 400 (the
-connection is closing anyway), so a malformed request gets its answer and one log line.
+connection is closing anyway), and answers 400 to a header line holding a bare CR or LF
+(which the standard library's header parsing would raise on, deep in Twisted), so a
+malformed request gets its answer and one log line.
 """
 from __future__ import annotations
 
@@ -25,6 +27,14 @@ class GuardedHTTPChannel(http.HTTPChannel):
         peer = getattr(self.transport.getPeer(), "host", "?") if self.transport is not None else "?"
         log.info("HTTP 400 to {host}: malformed request", host=peer)
         super()._respondToBadRequestAndDisconnect()
+
+    def headerReceived(self, line):
+        # A bare CR or LF inside a header line (the lines end at CRLF) makes the standard
+        # library's header parser raise when Twisted reads Content-Type: refuse it here.
+        if b"\r" in line or b"\n" in line:
+            self._respondToBadRequestAndDisconnect()
+            return False
+        return super().headerReceived(line)
 
     def lineReceived(self, line):
         if self._refused:

@@ -224,3 +224,8 @@ def test_a_refused_job_is_recorded_with_its_decision_and_waits_to_be_notified(pr
         job.id, "refused", "thesis", "too-big", None)
     assert listed.state_reason == "Max 50 pages." and listed.user_id == priced.users.get_user("alice").id
     assert priced.jobs.policy_record(listed.decision_id)["rule_name"] == "too-big"
+
+
+def test_a_stated_name_no_user_may_have_is_refused_as_unknown_not_an_error(priced):
+    decision = priced.decide(new_job(owner="fuz{"))
+    assert (decision.action, decision.rule) == ("deny", "unknown-user")

@@ -174,6 +174,11 @@ def test_chunked_framing_broken_midway_through_a_document_is_answered_400(gatewa
     assert not [job for job in gateway.jobs() if job["owner"] == "ivan"]
 
 
+def test_a_job_stated_under_a_name_no_user_may_have_is_refused_not_an_internal_error(gateway):
+    reply = print_job(gateway.ports["ipp"], DOCUMENT, user="fuz{")
+    assert reply.code == Status.CLIENT_ERROR_NOT_POSSIBLE, attribute(reply, "status-message", Tag.OPERATION)
+
+
 def test_none_of_it_left_a_traceback_in_the_log(gateway):
     """Run last in this module: every hostile request above got its answer and one line."""
     assert "Traceback" not in gateway.log()

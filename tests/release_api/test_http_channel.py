@@ -22,3 +22,13 @@ def test_the_lines_after_a_malformed_request_line_are_ignored_once_it_is_answere
     channel.makeConnection(transport)
     channel.dataReceived(b"BAD\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\n\r\n")
     assert transport.value() == b"HTTP/1.1 400 Bad Request\r\n\r\n"
+
+
+def test_a_header_holding_a_bare_carriage_return_is_answered_400():
+    site = Site(Resource())
+    site.protocol = guarded_channel
+    channel = site.buildProtocol(None)
+    transport = StringTransport()
+    channel.makeConnection(transport)
+    channel.dataReceived(b"POST /panel/login HTTP/1.1\r\nContent-Type: text/plain\rX: y\r\nContent-Length: 2\r\n\r\nab")
+    assert transport.value().startswith(b"HTTP/1.1 400 Bad Request")
