@@ -5,8 +5,8 @@ to close, but when that transport (the TLS layer here) is already closing, the l
 in the same read are still parsed: the end of the head then reaches code that needs the
 request line it never got, and the reactor logs an ``AttributeError`` traceback for a
 client's garbage. This channel ignores everything after it has answered 400 (the
-connection is closing anyway), and answers 400 to a header line holding a bare CR or LF
-(which the standard library's header parsing would raise on, deep in Twisted), so a
+connection is closing anyway), and answers 400 to a header line holding a line break of any
+kind (which the standard library's header parsing would raise on, deep in Twisted), so a
 malformed request gets its answer and one log line.
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ class GuardedHTTPChannel(http.HTTPChannel):
         super()._respondToBadRequestAndDisconnect()
 
     def headerReceived(self, line):
-        # A bare CR or LF inside a header line (the lines end at CRLF) makes the standard
-        # library's header parser raise when Twisted reads Content-Type: refuse it here.
-        if b"\r" in line or b"\n" in line:
+        # A header line the standard library would split in two (a bare CR or LF, or a
+        # form feed, \x1c-\x1e, \x85... inside it: ``str.splitlines``) makes its header
+        # parser raise when Twisted reads Content-Type: refuse it here.
+        if len(line.decode("charmap").splitlines()) > 1:
             self._respondToBadRequestAndDisconnect()
             return False
         return super().headerReceived(line)

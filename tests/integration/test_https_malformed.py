@@ -41,6 +41,7 @@ def over_tls(port: int, *pieces: bytes) -> bytes:
     (b"GET /panel/ HTTP/1.1\r\nHost: x\r\n\r\nGET\x00 / HTTP/1.1\r\n\r\n",),
     (b"POST /printers/secure HTTP/1.1\r\nContent-Type: application/ipp\r\nContent-Length: zz\r\n\r\n",),
     (b"POST /panel/login HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\rX: y\r\nContent-Length: 2\r\n\r\nab",),
+    (b"POST /panel/login HTTP/1.1\r\nHost: x\r\nContent-Type: text/pl\x85ain\r\nContent-Length: 2\r\n\r\nab",),
     # What a fuzzer found: a request line run into its next header line (so no Content-Type:
     # the web side takes it), then a body that, arriving in later records once the request
     # was refused, reads as more header lines.

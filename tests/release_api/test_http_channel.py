@@ -1,5 +1,6 @@
 """A malformed HTTP request on the HTTPS port gets its 400 and nothing more: no traceback
 from the lines that follow it in the same read."""
+import pytest
 from twisted.internet.testing import StringTransport
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -24,11 +25,13 @@ def test_the_lines_after_a_malformed_request_line_are_ignored_once_it_is_answere
     assert transport.value() == b"HTTP/1.1 400 Bad Request\r\n\r\n"
 
 
-def test_a_header_holding_a_bare_carriage_return_is_answered_400():
+@pytest.mark.parametrize("breaking", [b"\r", b"\x0c", b"\x1c", b"\x85"])
+def test_a_header_holding_a_line_break_is_answered_400(breaking):
     site = Site(Resource())
     site.protocol = guarded_channel
     channel = site.buildProtocol(None)
     transport = StringTransport()
     channel.makeConnection(transport)
-    channel.dataReceived(b"POST /panel/login HTTP/1.1\r\nContent-Type: text/plain\rX: y\r\nContent-Length: 2\r\n\r\nab")
+    channel.dataReceived(b"POST /panel/login HTTP/1.1\r\nContent-Type: text/plain" + breaking
+                         + b"X: y\r\nContent-Length: 2\r\n\r\nab")
     assert transport.value().startswith(b"HTTP/1.1 400 Bad Request")
