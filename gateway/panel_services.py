@@ -8,13 +8,14 @@ answered by the application's use cases.
   PIN (the last ``pin_length`` digits): accounting checks a PIN against one user.
 - **Jobs** are listed priced as accounting will reserve them at *this* device
   (``ReleaseDesk.quote``: one rule for both), with the forced changes of the intake
-  decision and a note when the device cannot honour them.
+  decision and a note when the device cannot honour them — or, from the fleet
+  (``gateway.release_checks``), when it reports an error.
 - **Release** is the release use case (``gateway.release_job.JobRelease``); **delete**
   is "end a job" (``gateway.end_job.JobEnding``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.internet import defer, threads
 from twisted.logger import Logger
@@ -26,6 +27,7 @@ from accounting.errors import (
 from accounting.time import utcnow
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential
+from gateway.release_checks import DeviceChecks, NoDeviceChecks
 from gateway.release_job import JobRelease, job_title
 from release_api.errors import JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
@@ -41,7 +43,7 @@ class GatewayPanelServices:
     the thread pool), the release use case and "end a job"."""
 
     def __init__(self, accounting, releases: JobRelease, ending: JobEnding, *, reactor, threadpool=None,
-                 pin_length: int = 4, currency: str | None = None):
+                 pin_length: int = 4, currency: str | None = None, device_checks: DeviceChecks | None = None):
         self.accounting = accounting
         self.core = accounting.core
         self.releases = releases
@@ -50,6 +52,7 @@ class GatewayPanelServices:
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.pin_length = pin_length
         self.currency = currency
+        self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -138,7 +141,13 @@ class GatewayPanelServices:
     def _held_jobs(self, user: PanelUser, panel_device: PanelDevice):
         device = self.core.devices.get(panel_device.device_id)
         jobs = self.core.jobs.list_jobs(owner=user.username, states=("held",))
-        return [(job, self._view(job, device, panel_device)) for job in jobs]
+        views = [(job, self._view(job, device, panel_device)) for job in jobs]
+        note = self.device_checks.panel_note(panel_device.device_id)
+        if note is not None:
+            text, printable = note
+            views = [(job, replace(view, device_note=text, printable_here=view.printable_here and printable))
+                     for job, view in views]
+        return views
 
     def list_held_jobs(self, user, device):
         return self._run(lambda: [view for _, view in self._held_jobs(user, device)])

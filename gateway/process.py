@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
@@ -17,7 +18,8 @@ from twisted.web.server import Site
 
 from accounting.core import AccountingSettings
 from accounting.database import sqlite_url
-from accounting.errors import AccountingError
+from accounting.errors import AccountingError, UnknownSecret
+from accounting.private_files import private_directory
 from accounting.service import AccountingService
 from gateway.end_job import JobEnding
 from gateway.job_desk import GatewayJobDesk
@@ -28,7 +30,7 @@ from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
-from spooler.config import DEFAULT_PORTS, GatewayConfig
+from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
 from spooler.deferred_analysis import FairPool
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
 from spooler.group_commit import GroupCommitter
@@ -42,6 +44,9 @@ from spooler.spool import SpoolStore
 #: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
 #: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
 HTTP_REDIRECT_PORTS = (80, 10080)
+#: How often quotas due are granted: a period's allowance arrives within this many
+#: seconds of the period's start (and at once after a start).
+QUOTA_GRANT_SECONDS = 60
 
 log = Logger()
 
@@ -63,15 +68,18 @@ class Gateway:
         self.factories = {}
         self._loops: list[LoopingCall] = []
         self.panel_url: str | None = None  # once HTTPS listens
+        self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
+        self.device_checks = None  # its release gate and meter watch
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
         behind and settles the releases a stop interrupted."""
         config = self.config
+        private_directory(config.data_dir)  # the database, keys and journal: the owner's only
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key",
-                                      unknown_users=config.users_auto_create,
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
+                                      retention_days=config.retention_days, unknown_users=config.users_auto_create,
                                       known_domains=tuple(config.users_known_domains))
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
@@ -95,8 +103,10 @@ class Gateway:
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
                                                                    deadline=10.0),
                                    timeouts=Timeouts(connect=5.0))
+        self.start_fleet()
         self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
-                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor)
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   device_checks=self.device_checks)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
         self.analysis_pool = FairPool(self.reactor)
         self.reception = JobReception(self.accounting, self.notifier, reactor=self.reactor, spool=self.spool,
@@ -116,7 +126,7 @@ class Gateway:
         smtp = None
         if notify.smtp_host:
             smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
-                                user=notify.smtp_user, password=notify.smtp_password, mail_from=notify.mail_from,
+                                user=notify.smtp_user, password=self.smtp_password(), mail_from=notify.mail_from,
                                 ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
 
         def email_of(username):
@@ -129,13 +139,32 @@ class Gateway:
         return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
                         lookup_email=email_of)
 
+    def smtp_password(self) -> str | None:
+        """``[notify] smtp_password_secret`` (a stored secret: ``printgate secrets set
+        smtp/password``), else ``smtp_password`` from the file."""
+        notify = self.config.notify
+        if not notify.smtp_password_secret:
+            return notify.smtp_password
+        try:
+            return self.accounting.core.secrets.reveal(notify.smtp_password_secret)
+        except UnknownSecret:
+            raise ConfigError(f"notify.smtp_password_secret names the secret {notify.smtp_password_secret!r}, which "
+                              f"is not stored: printgate secrets set {notify.smtp_password_secret}",
+                              key="notify.smtp_password_secret") from None
+
+    def now(self) -> datetime:
+        """The reactor's time: what housekeeping calls now (a test's clock moves it)."""
+        return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
+
     def start_housekeeping(self) -> None:
-        """Every minute, expire held jobs (deleting their spool bytes); every
+        """Every minute, expire held jobs (deleting their spool bytes) and grant the
+        quotas due (each at most once per period, in ``[server] timezone``); every
         ``[release] charge_retry_seconds``, charge jobs that printed but could not be
-        charged; once a day, purge history past its retention."""
+        charged; once a day, purge history older than ``[retention] days``."""
         self._every(60, self.expire_jobs, "expiry")
+        self._every(QUOTA_GRANT_SECONDS, self.grant_quotas, "quota grants")
         self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
-        self._every(24 * 3600, self.accounting.purge_retention, "retention")
+        self._every(24 * 3600, self.purge_history, "retention")
 
     def _every(self, seconds: float, work, name: str) -> None:
         """Run ``work`` every ``seconds``; a run that fails (the database is away) is
@@ -152,6 +181,19 @@ class Gateway:
         self._loops.append(loop)
 
     @inlineCallbacks
+    def grant_quotas(self):
+        granted = yield self.accounting.grant_quotas(self.now())
+        for entry in granted:
+            log.info("quota: {amount} minor units to account {account_id} ({reason})", amount=entry.amount,
+                     account_id=entry.account_id, reason=entry.reason)
+
+    @inlineCallbacks
+    def purge_history(self):
+        counts = yield self.accounting.purge_retention(self.now())
+        if any(counts.values()):
+            log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
+
+    @inlineCallbacks
     def expire_jobs(self):
         expired = yield self.ending.expire_due()
         if expired:
@@ -165,7 +207,8 @@ class Gateway:
         }
 
     def build_panel_services(self) -> GatewayPanelServices:
-        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor)
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                    device_checks=self.device_checks)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -174,10 +217,44 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        if self.fleet is not None:
+            trap_listener = self._listen_traps()
+            if trap_listener is not None:
+                self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        if self.fleet is not None:
+            self.fleet.start()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
+
+    def start_fleet(self) -> None:
+        """The fleet (issue 17): SNMP polling, traps, discovery, meter checks, and the
+        release gate. pysnmp needs the asyncio reactor, which ``printgate serve``
+        installs; its loops start with the housekeeping."""
+        if not self.config.fleet.enabled:
+            return
+        if not hasattr(self.reactor, "_asyncioEventloop"):
+            log.warn("fleet monitoring is off: it needs the asyncio reactor")
+            return
+        from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
+        from gateway.fleet_release import FleetRelease  # (the same)
+
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.device_checks = FleetRelease(self.fleet)
+
+    def _listen_traps(self) -> Listener | None:
+        listening = self.fleet.listen_traps(self.config.bind)
+        if listening is None:
+            return None
+        number, note = listening
+        fleet = self.fleet
+
+        class TrapPort:
+            def stopListening(self):
+                fleet.stop()
+
+        return Listener("traps", TrapPort(), self.config.bind, number, note="UDP" + (f"; {note}" if note else ""))
 
     def _listen(self, name, factory) -> Listener | None:
         configured = self.config.ports.get(name)
@@ -268,6 +345,8 @@ class Gateway:
         for loop in self._loops:
             if loop.running:
                 loop.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()

@@ -1,11 +1,16 @@
 """Use case: release a held job at a printer — reserve, forward, charge — with every
 outcome recorded, including "printed, charge pending".
 
+0. **Ask the printer** (``gateway.release_checks``, the fleet when it is on): a printer in
+   error refuses the release before anything is reserved, naming the nearest healthy
+   printer of the same class.
 1. **Reserve** (accounting ``start_release``: held → releasing): the rules are checked
    again, the job is priced for the device it goes to and that amount is set aside; a job
    the account cannot pay, or a rule now refuses, goes nowhere.
-2. **Forward** the job's bytes to the device (``spooler.forward``). Not accepted: the
-   reservation is dropped and the job is held again (``fail_release``); nothing is charged.
+2. **Forward** the job's bytes to the device (``spooler.forward``), watched by the
+   fleet (its page counter is read just before, and after until it settles, to compare
+   with what the job should print). Not accepted: the reservation is dropped and the job is
+   held again (``fail_release``); nothing is charged.
 3. **Accepted**: one line in the node's ``ReleaseJournal`` (fsynced) records it at once.
 4. **Charge** (``charge_release``: releasing → released), tried a few times. If it still
    fails, the job is recorded as ``charge_pending`` (printed, reservation kept, never
@@ -28,6 +33,8 @@ from accounting.errors import (
     AccountingError, InsufficientFunds, InvalidStateChange, JobNotFound, ReleaseRefused, SharedAccountRequired,
     UnknownDevice,
 )
+from accounting.job_titles import display_title
+from gateway.release_checks import DeviceChecks, NoDeviceChecks
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
@@ -54,7 +61,7 @@ class ReleaseOutcome:
 
 
 def job_title(job) -> str:
-    return job.title or f"Job {job.id}"
+    return display_title(job)
 
 
 def forward_copies(job) -> int:
@@ -68,11 +75,12 @@ def forward_copies(job) -> int:
 
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
-                 charge_attempts: int = 3, charge_retry_delay: float = 0.5):
+                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, device_checks: DeviceChecks | None = None):
         """``accounting``: an ``AccountingService`` (Deferred API); ``spool``: the node's
         ``SpoolStore``; ``forwarder``: a ``spooler.forward.Forwarder``; blocking work (the
         journal's fsyncs, reading a small job's bytes) runs in ``threadpool`` (default:
-        the reactor's)."""
+        the reactor's); ``device_checks``: the fleet's gate and meter watch (default:
+        none)."""
         self.accounting = accounting
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.spool = spool
@@ -81,6 +89,7 @@ class JobRelease:
         self.reactor = reactor
         self.charge_attempts = charge_attempts
         self.charge_retry_delay = charge_retry_delay
+        self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
         self._settling: defer.Deferred | None = None
 
     def _blocking(self, function, *args):
@@ -112,6 +121,9 @@ class JobRelease:
             log.warn("release of job {job_id} at {device_id}: the printer is not usable: {reason}", job_id=job_id,
                      device_id=device_name, reason=str(error))
             return ReleaseOutcome(job_id, REFUSED, "This printer is not set up correctly. Nothing was charged.", title)
+        refusal = yield self.device_checks.check_release(device.name)
+        if refusal:
+            return ReleaseOutcome(job_id, REFUSED, refusal, title)
         try:
             started = yield self.accounting.start_release(job.id, device.name, actor, account=account)
         except InvalidStateChange:
@@ -123,8 +135,10 @@ class JobRelease:
                                   title)
         except SharedAccountRequired:
             return ReleaseOutcome(job_id, REFUSED, "This job must be charged to a shared account.", title)
+        watch = yield self.device_checks.release_started(started, device.name)
         outcome = yield self._forward(started, target, title)
         if not outcome.accepted:
+            watch.abandoned()
             try:
                 yield self.accounting.fail_release(started.id, f"{outcome.kind}: {outcome.reason}", actor=actor)
             except AccountingError:
@@ -134,6 +148,7 @@ class JobRelease:
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{device.name}"
         yield self._blocking(self.journal.accepted, started.id, device.name, key)
         settled = yield self._charge(started.id, device.name, key, actor)
+        watch.printed()  # after the charge: a shortfall found by the counter is refunded from it
         if settled is None:
             return ReleaseOutcome(job_id, CHARGE_PENDING, "Printed. The charge could not be recorded yet; "
                                   "it will be taken automatically.", title)

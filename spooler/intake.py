@@ -20,6 +20,7 @@ from spooler.config import GatewayConfig
 from spooler.errors import EmptyJob, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
 from spooler.pdl.detect import may_need_external_programs
+from spooler.document_title import title_from_head
 from spooler.pdl.pjl import HEAD_LIMIT, parse_header
 
 log = Logger()
@@ -257,7 +258,7 @@ class JobReceiver:
             # Held for whoever claims it at a printer (accounting.decisions.UNCLAIMED).
             owner = f"unknown@{metadata.host}"
             metadata = replace(metadata, attributes={**metadata.attributes, "unclaimed": True})
-        title = metadata.title or pjl_name or ""
+        title = metadata.title or pjl_name or title_from_head(bytes(self._head)) or ""
         received_at = datetime.now(timezone.utc)
 
         def make_record() -> NewJob:

@@ -7,9 +7,11 @@ import inspect
 
 import pytest
 
+from gateway.fleet_release import FleetRelease, MeterWatch
 from gateway.job_desk import GatewayJobDesk
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception as GatewayJobReception
+from gateway.release_checks import DeviceChecks, NoDeviceChecks, NoPrintWatch, PrintWatch
 from release_api.services import PanelServices
 from spooler.job_desk import JobDesk
 from spooler.reception import JobReception
@@ -36,6 +38,10 @@ IMPLEMENTATIONS = [
     (JobReception, GatewayJobReception),
     (PanelServices, GatewayPanelServices),
     (PanelServices, InMemoryPanelServicesTestDouble),
+    (DeviceChecks, FleetRelease),
+    (DeviceChecks, NoDeviceChecks),
+    (PrintWatch, MeterWatch),
+    (PrintWatch, NoPrintWatch),
 ]
 
 
