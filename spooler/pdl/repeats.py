@@ -6,7 +6,8 @@ qpdf, and Ghostscript) reads such a joined PDF as one copy, whatever follows its
 joined PostScript file prints N times. Either way what should be counted, priced and asked
 of the printer is one copy, N times: ``pages`` of one copy, ``copies`` N (times what one
 copy asks for), impressions and sheets of all copies, and ``copy_length``, the byte length
-of one copy, so the release can send the first copy alone with ``copies = N``. PCL 5 folds
+of one copy, so the release can send the first copy alone with ``copies = N`` (None when one
+copy asks for copies itself: the release then sends the job whole, as counted). PCL 5 folds
 repeated pages itself (``policy.PageTally.fold_copies``); this is the same for any job
 whose bytes are exactly one document repeated.
 
@@ -159,4 +160,11 @@ def analyse_copies(read: Callable[[], Iterable[bytes]], analyzer_factory) -> tup
         piece = chunk[:left]
         analyzer.feed(piece)
         left -= len(piece)
-    return as_copies(analyzer.finish(), repeat), repeat.copy_length
+    one_copy = analyzer.finish()
+    facts = as_copies(one_copy, repeat)
+    if one_copy.copies != 1:
+        # One copy asks for copies of its own (``#copies``, ``NumCopies``, PCL ``&l#X``):
+        # a printer asked for ``copies`` more of it would make them on top of those. The
+        # job is counted as it is (N times what one copy makes) and sent whole.
+        return facts, None
+    return facts, repeat.copy_length

@@ -90,3 +90,10 @@ def test_a_copy_is_at_least_its_prefix_long():
     finder = RepeatFinder()
     finder.feed(b"\0" * (PREFIX * 100))
     assert finder.result() is None or finder.result().copy_length >= PREFIX
+
+
+def test_copies_that_ask_for_copies_themselves_are_counted_but_sent_whole(backend):
+    one_copy = PAGES_PS.replace(b"%%EndComments\n", b"%%EndComments\n<< /NumCopies 2 >> setpagedevice\n")
+    facts, copy_length = analyse_copies(chunked(one_copy * 3, 1000), lambda: backend(colour=False))
+    assert (facts.pages, facts.copies, facts.impressions) == (3, 6, 18)
+    assert copy_length is None
