@@ -51,8 +51,8 @@ RESOLUTIONS = (Resolution(300, 300, 3), Resolution(600, 600, 3))
 MAX_COPIES = 999
 #: What Get-Jobs and Get-Job-Attributes leave out of a job the requester may not act on
 #: (``spooler.job_access``): advertised as ``job-privacy-attributes``, with the scope
-#: "default" (its owner and the admin hosts see them) — the IPP Privacy Attributes
-#: registration (IANA IPPPRIVACY10).
+#: "owner" (private except to the job's owner, and to the admin hosts as operators), as
+#: the IPP Privacy Attributes registration (IANA IPPPRIVACY10) defines the keywords.
 PRIVATE_JOB_ATTRIBUTES = ("job-name", "job-originating-user-name")
 
 OPERATIONS_SUPPORTED = (
@@ -259,7 +259,7 @@ def printer_attributes(ctx: PrinterContext) -> list[Attribute]:
         a("job-impressions-supported", Tag.RANGE, Range(0, 2**31 - 1)),
         a("job-media-sheets-supported", Tag.RANGE, Range(0, 2**31 - 1)),
         a("job-privacy-attributes", Tag.KEYWORD, *PRIVATE_JOB_ATTRIBUTES),
-        a("job-privacy-scope", Tag.KEYWORD, "default"),
+        a("job-privacy-scope", Tag.KEYWORD, "owner"),
         a("job-password-supported", Tag.INTEGER, 255),
         a("job-password-encryption-supported", Tag.KEYWORD, "none"),
         a("color-supported", Tag.BOOLEAN, True),

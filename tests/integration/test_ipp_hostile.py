@@ -86,6 +86,7 @@ def test_others_job_titles_are_private_in_get_jobs_and_the_lpd_listing(gateway):
     assert "dave's salary review" in [attribute_of(group, "job-name") for group in mine.groups_of(Tag.JOB)]
     printer = call(gateway, Operation.GET_PRINTER_ATTRIBUTES, user="mallory")
     assert attribute(printer, "job-privacy-attributes", Tag.PRINTER) == ["job-name", "job-originating-user-name"]
+    assert attribute(printer, "job-privacy-scope", Tag.PRINTER) == ["owner"]
     with socket.create_connection(("127.0.0.1", gateway.ports["lpd"]), timeout=30,
                                   source_address=(MALLORY, 0)) as sock:
         sock.sendall(b"\x04secure\n")
