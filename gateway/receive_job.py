@@ -4,8 +4,9 @@ The print protocols hand their bytes to the intake (``spooler.intake``), which s
 and scans them and, through the group committer, asks this use case (the
 ``spooler.reception.JobReception`` interface): may the job be kept (accounting's rules,
 price and balance: ``decide``), record it, and — once its sender has been told — send
-what the rules asked to notify. A refusal carries the rule's message, which each
-protocol answers in its own way; the refused job is recorded too (state ``refused``,
+what the rules asked to notify and the owner's notices (a receipt, a job a rule
+changed). A refusal carries the rule's message, which each protocol answers in its own
+way, and is a notice for the owner too; the refused job is recorded (state ``refused``,
 with its rule, message and policy record, and no bytes), and the notifications its rules
 asked for are sent once that record is written.
 
@@ -19,6 +20,7 @@ it cannot be released (``gateway.release_job``). A restart finds such jobs again
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol
 
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -34,17 +36,29 @@ log = Logger()
 REFUSAL_FLUSH_DELAY = 1.0
 
 
+class ReceptionNotices(Protocol):
+    """The owner's notices about received jobs."""
+
+    def job_refused(self, new_job, decision) -> None:
+        """A rule refused ``new_job`` (called in the committing thread)."""
+
+    def jobs_recorded(self, jobs) -> None:
+        """``jobs`` are held and their senders were told (on the reactor)."""
+
+
 class JobReception:
-    def __init__(self, accounting, notifier=None, *, reactor=None, spool=None, analysis_pool=None,
+    def __init__(self, accounting, notifier=None, *, notices=None, reactor=None, spool=None, analysis_pool=None,
                  analyzer_factory=Analyzer):
         """``accounting``: an ``AccountingService`` (its synchronous ``core`` and
         ``jobs`` are used: the committer and the analysis pool call in from their own
-        threads); ``notifier``: a ``gateway.notify.Notifier``, or None; ``reactor``:
-        where refusals are flushed and notified from (None: only with the next commit);
-        ``spool`` and ``analysis_pool`` (a ``FairPool``): where jobs are analysed after
-        they are stored (None: they keep what scanning found)."""
+        threads); ``notifier``: a ``gateway.notify.Notifier``, or None; ``notices``: a
+        ``ReceptionNotices`` (the owner's receipt, refusal and change notices), or None;
+        ``reactor``: where refusals are flushed and notified from (None: only with the
+        next commit); ``spool`` and ``analysis_pool`` (a ``FairPool``): where jobs are
+        analysed after they are stored (None: they keep what scanning found)."""
         self.accounting = accounting
         self.notifier = notifier
+        self.notices = notices
         self.reactor = reactor
         self.spool = spool
         self.analysis_pool = analysis_pool
@@ -63,6 +77,8 @@ class JobReception:
         if decision.action == "deny":
             log.info("job from {host} for {owner} refused by rule {rule}: {message}", host=new_job.source_host,
                      owner=new_job.owner, rule=decision.rule, message=decision.message)
+            if self.notices is not None:
+                self.notices.job_refused(new_job, decision)
             if self.reactor is not None:
                 self.reactor.callFromThread(self._flush_refusals_soon)
             raise JobRefused(decision.message, user=new_job.owner)
@@ -90,6 +106,9 @@ class JobReception:
 
     # -- on the reactor ----------------------------------------------------------------------
     def recorded(self, held_jobs) -> None:
+        """On the reactor, once the jobs' senders have been told."""
+        if self.notices is not None:
+            self.notices.jobs_recorded(held_jobs)
         for job in held_jobs:
             entries = self._pending_notifications.pop(job.id, None)
             if entries and self.notifier is not None:
