@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 
 import pytest
 
 from tests.fixtures.gateway import GatewayProcess
 from tests.fixtures.lpd_client import LpdRefused, lpd_exchange, lpd_open, lpd_print, raw_print
 from tests.fixtures.peers import free_port, require
+from tests.fixtures.polling import wait_for
 
 pytestmark = pytest.mark.integration
 PS = b"%!PS-Adobe-3.0\n%%Pages: 1\n%%Page: 1 1\n72 700 moveto showpage\n%%EOF\n"
@@ -41,14 +41,6 @@ def new_gateway(tmp_path):
     for gateway in started:
         gateway.stop()
 
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def users(gateway):

@@ -8,17 +8,10 @@ import pytest
 
 from tests.fixtures.gateway import start_gateway
 from tests.fixtures.lpd_client import lpd_print
+from tests.fixtures.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_notify_rule_posts_to_the_webhook_after_the_job_is_held(tmp_path, webhook):
