@@ -106,9 +106,11 @@ class JobReception:
 
     # -- on the reactor ----------------------------------------------------------------------
     def recorded(self, held_jobs) -> None:
-        """On the reactor, once the jobs' senders have been told."""
+        """On the reactor, once the jobs' senders have been told. The owner's notices of a
+        job still to be counted wait for its count (``analyse_later``), so that a receipt
+        gives its pages and price, not what scanning could tell."""
         if self.notices is not None:
-            self.notices.jobs_recorded(held_jobs)
+            self.notices.jobs_recorded([job for job in held_jobs if not job.analysis_pending])
         for job in held_jobs:
             entries = self._pending_notifications.pop(job.id, None)
             if entries and self.notifier is not None:
@@ -150,11 +152,26 @@ class JobReception:
 
     # -- analysis after storing ------------------------------------------------------------------
     def analyse_later(self, job) -> None:
-        """Queue ``job`` (a ``HeldJob`` with ``analysis_pending``) for its full analysis."""
+        """Queue ``job`` (a ``HeldJob`` with ``analysis_pending``) for its full analysis;
+        then tell its owner about it, as counted."""
         if self.analysis_pool is None or self.spool is None:
+            self._tell_owner(job)
             return
         d = self.analysis_pool.submit(job.source_host, lambda: self._analyse(job))
-        d.addErrback(lambda f: log.failure("analysing job {job_id} after it was stored failed", f, job_id=job.id))
+
+        def not_counted(failure):
+            log.failure("analysing job {job_id} after it was stored failed", failure, job_id=job.id)
+            return job
+
+        d.addErrback(not_counted)
+        d.addCallback(self._tell_owner)
+        d.addErrback(lambda f: log.failure("notices of job {job_id} failed", f, job_id=job.id))
+
+    def _tell_owner(self, job) -> None:
+        """On the reactor: the owner's notices of a job counted after it was stored, if it
+        is still held."""
+        if self.notices is not None and job.state == "held":
+            self.notices.jobs_recorded([job])
 
     def analyse_pending_jobs(self) -> int:
         """At start (blocking; before the reactor runs): queue every live job whose
@@ -168,7 +185,8 @@ class JobReception:
 
     def _analyse(self, job):
         """In a pool thread: the job's facts from its stored bytes; its price estimate
-        follows them. A job whose bytes are gone (ended meanwhile) keeps what it had."""
+        follows them. A job whose bytes are gone (ended meanwhile) keeps what it had.
+        Returns the job as it now stands."""
         try:
             facts = analyse_stored(self.spool, job.spool_name, analyzer_factory=self.analyzer_factory)
         except FileNotFoundError:
@@ -183,4 +201,4 @@ class JobReception:
         log.info("job {job_id} counted after it was stored: {pages} pages, {copies} copies ({method})",
                  job_id=job.id, pages=(facts or {}).get("pages"), copies=(facts or {}).get("copies"),
                  method=(facts or {}).get("method", "bytes gone"))
-        return facts
+        return self.accounting.jobs.get_job(job.id)

@@ -6,8 +6,11 @@ import time
 
 import pytest
 
+from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.gateway import start_gateway
 from tests.fixtures.lpd_client import lpd_print, raw_print
+from tests.fixtures.polling import wait_for
+from tests.fixtures.smtp import start_smtp
 
 pytestmark = pytest.mark.integration
 
@@ -74,3 +77,30 @@ def test_one_senders_endless_jobs_do_not_keep_anothers_job_from_being_counted(ga
     assert alice["pages"] == 2
     still_counting = [job["owner"] for job in gateway.jobs() if job["analysis_pending"]]
     assert still_counting, "alice's job should not have waited for all of mallory's"
+
+
+def test_the_owners_receipt_of_a_job_counted_after_storing_gives_its_counted_pages(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRINTGATE_GS_JOB_BUDGET", str(BUDGET))
+    authority = CertificateAuthority.create(tmp_path / "ca")
+    controller, mailbox = start_smtp(authority, auth=False)
+    process = start_gateway(tmp_path, config_text=f"""
+[mail]
+host = "127.0.0.1"
+port = {controller.port}
+ca_file = "{authority.ca_file}"
+from = "printgate@example.org"
+timeout = 10
+
+[notices]
+job_held = true
+""")
+    try:
+        process.cli("users", "add", "grace", "--email", "grace@example.org", "--balance", "10.00")
+        lpd_print("127.0.0.1", process.ports["lpd"], TWO_PAGES, user="grace", title="counted later")
+        assert wait_until_counted(process, "grace")["pages"] == 2
+        assert wait_for(lambda: mailbox.messages, timeout=60), process.log()
+        [receipt] = mailbox.messages
+        assert receipt["to"] == ["grace@example.org"] and b"(2 pages)" in receipt["data"]
+    finally:
+        process.stop()
+        controller.stop()
