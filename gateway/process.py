@@ -36,6 +36,7 @@ from gateway.release_journal import ReleaseJournal
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
+from spooler.deferred_analysis import FairPool
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline
@@ -83,7 +84,8 @@ class Gateway:
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
         settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
-                                      retention_days=config.retention_days)
+                                      retention_days=config.retention_days, unknown_users=config.users_auto_create,
+                                      known_domains=tuple(config.users_known_domains))
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -113,7 +115,10 @@ class Gateway:
                                    ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
                                    device_checks=self.device_checks, observer=self.notice_triggers)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
-        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers)
+        self.analysis_pool = FairPool(self.reactor)
+        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers,
+                                      reactor=self.reactor, spool=self.spool, analysis_pool=self.analysis_pool)
+        self.reception.analyse_pending_jobs()
         reception = self.reception
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
@@ -425,6 +430,7 @@ class Gateway:
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
         yield deferToThread(self.committer.stop)
+        self.analysis_pool.stop()
         for factory in self.factories.values():
             for protocol in list(factory.connections):
                 protocol.transport.loseConnection()
