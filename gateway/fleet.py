@@ -25,6 +25,7 @@ from twisted.logger import Logger
 
 from accounting.fleet import Fleet
 from accounting.fleet.export import export_printers
+from gateway.fleet_alerts import PrinterAlerts
 from gateway.fleet_discovery import discover
 from spooler.config import FleetConfig
 from spooler.snmp import printer_mib
@@ -57,9 +58,10 @@ def period_start(now: datetime, period: str, zone: str = "UTC") -> datetime:
 
 class FleetService:
     def __init__(self, core, config: FleetConfig, *, reactor=None, threadpool=None, db=None, zone: str = "UTC",
-                 retention_days: int | None = None):
+                 retention_days: int | None = None, notices=None):
         """``db(function, *args)`` runs blocking work and returns an awaitable; by
-        default the reactor's thread pool."""
+        default the reactor's thread pool. ``notices`` (``gateway.mail.notices.Notices``)
+        tells the admins of printers falling into error or warning; without it, nobody."""
         self.core = core
         self.config = config
         self.reactor = reactor
@@ -73,6 +75,7 @@ class FleetService:
                 return deferToThreadPool(reactor, pool, function, *args, **kwargs).asFuture(
                     asyncio.get_event_loop())
         self.db = db
+        self.alerts = PrinterAlerts(notices, core.notices, db)
         self.client = SnmpClient(timeout=config.timeout, retries=config.retries)
         self.credentials: list = []
         self.traps: TrapReceiver | None = None
@@ -126,12 +129,14 @@ class FleetService:
             status = await read_status(self.client, agent, credential, hr_index=device.info.hr_index,
                                        marker_index=device.info.marker_index, max_rows=self.config.max_rows)
         except SnmpError as exc:
-            old, new = await self.db(self.fleet.inventory.record_unreachable, device.id, str(exc))
+            change = await self.db(self.fleet.inventory.record_unreachable, device.id, str(exc))
         else:
-            old, new = await self.db(self.fleet.inventory.record_status, device.id, status)
-        if old != new:
-            log.info("Printer {device} is now {health} (was {old})", device=device.label, health=new, old=old)
-        return new
+            change = await self.db(self.fleet.inventory.record_status, device.id, status)
+        if change.changed:
+            log.info("Printer {device} is now {health} (was {old})", device=device.label, health=change.new,
+                     old=change.old)
+            await self.alerts.health_changed(device, change)
+        return change.new
 
     async def poll_counters(self, device, *, reason: str = "poll", period=None):
         credential = self.credential_for(device)
@@ -229,9 +234,10 @@ class FleetService:
         health = None
         if trap.kind == "printer-alert" and trap.severity == "critical":
             health = "error"
-        await self.db(partial(self.fleet.inventory.record_event, device.id, kind=f"trap:{trap.kind}",
-                              severity=trap.severity, code=trap.code, description=trap.description,
-                              source=f"trap {trap.address}", health=health))
+        change = await self.db(partial(self.fleet.inventory.record_event, device.id, kind=f"trap:{trap.kind}",
+                                       severity=trap.severity, code=trap.code, description=trap.description,
+                                       source=f"trap {trap.address}", health=health))
+        await self.alerts.health_changed(device, change)
         log.info("Trap from {device}: {kind} {severity} {description}", device=device.label, kind=trap.kind,
                  severity=trap.severity, description=trap.description)
         if trap.kind in ("printer-alert", "link-up", "cold-start") and device.state == "approved":

@@ -311,7 +311,7 @@ class Gateway:
         from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
         from gateway.fleet_release import FleetRelease  # (the same)
 
-        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor, notices=self.notices)
         self.device_checks = FleetRelease(self.fleet)
 
     def _listen_traps(self) -> Listener | None:

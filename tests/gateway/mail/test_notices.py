@@ -146,7 +146,7 @@ class NoticeMail(LoggedTestCase):
                                                           location="3rd floor"), 2)
         messages = await self.messages(2)
         self.assertEqual(sorted(m["To"] for m in messages), ["lead@example.org", "ops@example.org"])
-        self.assertEqual(messages[0]["Subject"], "Printer mfp-3f: toner low")
+        self.assertEqual(messages[0]["Subject"], "Printer mfp-3f: toner low (Black toner at 5%)")
 
     @in_reactor
     async def test_a_scheduled_report_carries_its_attachments(self):
