@@ -110,7 +110,17 @@ class FleetService:
         return found
 
     async def load_credentials(self):
+        """The stored credentials, read again at every poll tick (and sweep) for the
+        polls, and handed to the trap receiver: one added, changed or removed with
+        ``printgate devices credentials`` while the gateway runs counts for traps within
+        a tick, without a restart. (Reading them is a few rows; unchanged, the receiver
+        touches nothing.)"""
         self.credentials = await self.db(self.fleet.credentials.load)
+        if self.traps is not None:
+            added, removed = self.traps.use_credentials(self.credentials)
+            if added or removed:
+                log.info("Traps now accepted with credential(s) {added}; no longer with {removed}",
+                         added=", ".join(added) or "-", removed=", ".join(removed) or "-")
         return self.credentials
 
     # -- polls ----------------------------------------------------------------------------------
