@@ -247,9 +247,9 @@ class FleetService:
         change = await self.db(partial(self.fleet.inventory.record_event, device.id, kind=f"trap:{trap.kind}",
                                        severity=trap.severity, code=trap.code, description=trap.description,
                                        source=f"trap {trap.address}", health=health))
-        await self.alerts.health_changed(device, change)
         log.info("Trap from {device}: {kind} {severity} {description}", device=device.label, kind=trap.kind,
                  severity=trap.severity, description=trap.description)
+        await self.alerts.health_changed(device, change)
         if trap.kind in ("printer-alert", "link-up", "cold-start") and device.state == "approved":
             fresh = await self.db(self.fleet.inventory.get, device.id)
             await self._limited(self.poll_status(fresh))
