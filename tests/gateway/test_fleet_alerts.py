@@ -102,6 +102,7 @@ class PrinterAlertMail(LoggedTestCase):
     async def test_a_printer_coming_back_still_jammed_after_not_answering_is_not_told_again(self):
         told = [await self.poll(JAM), await self.poll(None), await self.poll(JAM)]
         self.assertEqual(told, [True, False, False])
+        self.assertEqual(len(await self.delivered(1)), 1)  # and nothing left in flight for the next test
 
     @in_reactor
     async def test_recovering_is_not_mailed_but_the_next_jam_is(self):
