@@ -5,27 +5,18 @@ change into error or warning, never one per poll, nothing without mail or admins
 with SNMP printers and traps.)"""
 from __future__ import annotations
 
-import email
-import shutil
-import tempfile
-from email import policy
-from pathlib import Path
-
 import pytest
 from twisted.internet import reactor
 from twisted.internet.threads import deferToThreadPool
 
-from accounting.database import sqlite_url
 from accounting.fleet import Fleet
 from accounting.fleet.records import Alert, PrinterInfo, PrinterStatus, Probe
-from accounting.service import AccountingService
 from gateway.fleet_alerts import PrinterAlerts, spoken
 from gateway.mail.notices import Notices
 from gateway.mail.sender import MailSender
 from spooler.config import MailConfig, NoticesConfig
-from tests.fixtures.certificates import CertificateAuthority
-from tests.fixtures.global_reactor import LoggedTestCase, eventually, in_reactor
-from tests.fixtures.smtp import PASSWORD, USER, start_smtp
+from tests.fixtures.global_reactor import in_reactor
+from tests.fixtures.mail_world import RelayTestCase
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,27 +31,15 @@ def test_the_printer_mibs_error_names_are_spoken_and_printers_own_texts_kept():
     assert spoken("") == ""
 
 
-class PrinterAlertMail(LoggedTestCase):
+class PrinterAlertMail(RelayTestCase):
     def setUp(self):
         super().setUp()
-        self.directory = Path(tempfile.mkdtemp(prefix="printgate-fleet-alerts-"))
-        self.addCleanup(shutil.rmtree, self.directory, True)
-        authority = CertificateAuthority.create(self.directory / "ca")
-        self.controller, self.mailbox = start_smtp(authority)
-        self.addCleanup(self.controller.stop)
-        self.accounting = AccountingService.open(sqlite_url(self.directory), reactor=reactor,
-                                                 threadpool=reactor.getThreadPool(), queues=["secure"])
-        self.addCleanup(self.accounting.close)
         core = self.accounting.core
         self.fleet = Fleet(core.database, lambda: core.secrets)
         core.devices.add("mfp-3f", device_class="office", location="HQ/Floor 3/East")
         self.fleet.inventory.record_discovery(Probe("10.0.3.20", 161, "office", True, "1.3.6.1.4.1.1347.41.1", "MFP"),
                                               PrinterInfo(model="MFP", serial="S1", location="HQ/Floor 3/East"))
         self.device = self.fleet.inventory.approve("10.0.3.20", "mfp-3f")
-        config = MailConfig(host="127.0.0.1", port=self.controller.port, user=USER, ca_file=authority.ca_file,
-                            mail_from="printgate@example.org", timeout=5.0)
-        self.sender = MailSender(reactor, config, data_dir=self.directory, secret={"smtp/password": PASSWORD}.get)
-        self.addCleanup(self.sender.stop)
         self.notices = Notices(reactor, self.sender, self.accounting, NoticesConfig(admins=["ops@example.org"]),
                                timezone="UTC")
         self.alerts = self.alerts_with(self.notices)
@@ -77,14 +56,10 @@ class PrinterAlertMail(LoggedTestCase):
                   else inventory.record_status(self.device.id, status))
         return await (alerts or self.alerts).health_changed(self.device, change)
 
-    async def delivered(self, count):
-        await eventually(lambda: sum(e["event"] == "delivered" for e in self.sender.log.events()) >= count)
-        return [email.message_from_bytes(m["data"], policy=policy.default) for m in self.mailbox.messages]
-
     @in_reactor
     async def test_a_printer_falling_into_error_is_told_to_the_admins_with_where_it_is_and_why(self):
         self.assertIs(await self.poll(JAM), True)
-        (message,) = await self.delivered(1)
+        (message,) = await self.delivered_mail(1)
         self.assertEqual(message["To"], "ops@example.org")
         self.assertEqual(message["Subject"], "Printer mfp-3f: error (jammed, Paper jam in tray 2)")
         text = message.get_body(("plain",)).get_content()
@@ -95,25 +70,25 @@ class PrinterAlertMail(LoggedTestCase):
     async def test_a_printer_staying_in_error_poll_after_poll_is_told_once(self):
         told = [await self.poll(JAM), await self.poll(JAM), await self.poll(JAM)]
         self.assertEqual(told, [True, False, False])
-        await self.delivered(1)
+        await self.delivered_mail(1)
         self.assertEqual(self.accounting.core.notices.count_sent("printer_alert"), 1)
 
     @in_reactor
     async def test_a_printer_coming_back_still_jammed_after_not_answering_is_not_told_again(self):
         told = [await self.poll(JAM), await self.poll(None), await self.poll(JAM)]
         self.assertEqual(told, [True, False, False])
-        self.assertEqual(len(await self.delivered(1)), 1)  # and nothing left in flight for the next test
+        self.assertEqual(len(await self.delivered_mail(1)), 1)  # and nothing left in flight for the next test
 
     @in_reactor
     async def test_recovering_is_not_mailed_but_the_next_jam_is(self):
         told = [await self.poll(JAM), await self.poll(HEALTHY), await self.poll(JAM)]
         self.assertEqual(told, [True, False, True])
-        self.assertEqual(len(await self.delivered(2)), 2)
+        self.assertEqual(len(await self.delivered_mail(2)), 2)
 
     @in_reactor
     async def test_a_supply_running_low_is_told_as_a_warning_in_words(self):
         self.assertIs(await self.poll(LOW_TONER), True)
-        (message,) = await self.delivered(1)
+        (message,) = await self.delivered_mail(1)
         self.assertEqual(message["Subject"], "Printer mfp-3f: warning (low toner)")
         self.assertIn("reports a warning since", message.get_body(("plain",)).get_content())
 
@@ -123,7 +98,7 @@ class PrinterAlertMail(LoggedTestCase):
                                                    description="Paper jam (trap)", health="error")
         self.assertIs(await self.alerts.health_changed(self.device, change), True)
         self.assertIs(await self.poll(JAM), False)
-        (message,) = await self.delivered(1)
+        (message,) = await self.delivered_mail(1)
         self.assertIn("Paper jam (trap)", message["Subject"])
 
     @in_reactor
