@@ -1,7 +1,8 @@
 """The fleet in the running gateway: polls approved printers on their schedules (status,
-counters, information; per device class), receives traps, sweeps the configured targets,
-reads meters per billing period, exports printer data, and purges fleet history past
-retention.
+counters, information; per device class), receives traps (with the credentials stored
+now, read again at every tick), tells the admins of printers falling into error or
+warning (``gateway.fleet_alerts``), sweeps the configured targets, reads meters per
+billing period, exports printer data, and purges fleet history past retention.
 
 SNMP runs on the asyncio loop under the reactor (``asyncioreactor``); database work runs
 in the reactor's thread pool (``db``). One ``LoopingCall`` ticks every ``TICK`` seconds (more

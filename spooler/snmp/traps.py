@@ -4,9 +4,9 @@ through pysnmp's notification receiver on the asyncio loop.
 Credentials are the fleet's: a v1/v2c trap must carry one of the stored communities; a
 v3 notification must come from a known printer's engine (its snmpEngineID, learned by
 the information read) as one of the stored v3 users. pysnmp drops the rest and counts
-them in its own MIB counters (``dropped_credentials`` sums them). What passes is handed
-on decoded (``Trap``); the gateway drops, and counts, traps from senders it does not
-know."""
+them in its own MIB counters (``dropped_credentials`` sums them). The credentials can
+change while the receiver runs (``use_credentials``). What passes is handed on decoded
+(``Trap``); the gateway drops, and counts, traps from senders it does not know."""
 from __future__ import annotations
 
 import socket
