@@ -306,7 +306,9 @@ def test_the_admins_are_mailed_that_a_printer_is_in_error_naming_it_where_it_is_
         assert f"Printer mfp-error ({LOCATIONS['error']}) reports an error since" in text
         assert "jammed, Paper jam in tray 2" in text
         assert "<strong>mfp-error</strong>" in message.get_body(("html",)).get_content()
-    assert "Telling the admins: printer mfp-error is now error (jammed, Paper jam in tray 2)" in gateway.process.log()
+    log = gateway.process.log()
+    assert f"Printer alerts: to {', '.join(ADMINS)}" in log
+    assert "Telling the admins: printer mfp-error is now error (jammed, Paper jam in tray 2)" in log
 
 
 def test_a_trap_putting_a_printer_in_error_is_mailed_and_one_already_in_error_is_not_mailed_again(gateway):
