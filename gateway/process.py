@@ -179,7 +179,7 @@ class Gateway:
         return directory
 
     def start_lines(self) -> list[str]:
-        """What ``printgate serve`` says at start about mail and the directory."""
+        """What ``printgate serve`` says at start about mail, printer alerts and the directory."""
         lines = []
         mail = self.config.mail
         if mail.host:
@@ -187,6 +187,10 @@ class Gateway:
                          f"{', or in clear if the relay has no STARTTLS (allow_plaintext)' if mail.allow_plaintext else ''})")
         else:
             lines.append("Mail: off (no [mail] host)")
+        if self.fleet is not None and self.config.notices.admins:
+            lines.append(f"Printer alerts: to {', '.join(self.config.notices.admins)}"
+                         if self.notices.tells_admins("printer_alert") else
+                         "Printer alerts: off ([notices] admins are set, but no [mail] host or printer_alert = false)")
         settings = self.config.directory
         if settings is not None:
             schedule = (f"incremental sync every {settings.sync_minutes:g} min, full every {settings.full_sync_hours:g} h"
@@ -316,7 +320,7 @@ class Gateway:
         from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
         from gateway.fleet_release import FleetRelease  # (the same)
 
-        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor, notices=self.notices)
         self.device_checks = FleetRelease(self.fleet)
 
     def _listen_traps(self) -> Listener | None:
