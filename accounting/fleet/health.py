@@ -16,6 +16,8 @@ BLOCKING_HEALTH = ("error",)
 LOW_SUPPLY_PERCENT = 10
 #: Error-state bits that mean a supply is low (not yet empty, which stops printing).
 LOW_SUPPLY_ERRORS = ("lowToner", "lowPaper")
+#: What the admins are told about (``[notices] admins``), once per change into it.
+ALERTING_HEALTH = ("error", "warning")
 
 
 def judge(status: PrinterStatus) -> tuple[str, str]:
