@@ -53,7 +53,7 @@ class Gateway:
         config = self.config
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key")
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone)
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,

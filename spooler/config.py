@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounting.time import UnknownTimeZone, machine_zone_name, zone
 from spooler.errors import SpoolerError
 
 GiB = 1 << 30
@@ -82,6 +83,9 @@ class GatewayConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
     ipp: dict = field(default_factory=dict)
+    #: ``[server] timezone``: the IANA zone that report periods, schedules, quota periods
+    #: and rule hours are read in (default: the machine's, from TZ or /etc/localtime).
+    timezone: str = field(default_factory=machine_zone_name)
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -119,6 +123,15 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     if "max_job_size" in server:
         config.max_job_size = _int(server["max_job_size"], "max_job_size", 1, 1 << 50)
     config.database_url = server.get("database_url", config.database_url)
+    if "timezone" in server:
+        name = server["timezone"]
+        try:
+            if not isinstance(name, str):
+                raise UnknownTimeZone(name)
+            zone(name)
+        except UnknownTimeZone as exc:
+            raise ConfigError(f"server.timezone: {exc}", key="server.timezone") from None
+        config.timezone = name
     spool = raw.get("spool", {})
     if "key_file" in spool:
         config.spool_key_file = Path(spool["key_file"])

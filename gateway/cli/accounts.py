@@ -13,14 +13,15 @@ import sys
 
 def open_core(args):
     """The accounting components for the data directory (or database URL) in ``args``."""
-    from accounting.core import open_core as open_accounting
+    from accounting.core import AccountingSettings, open_core as open_accounting
     from accounting.database import sqlite_url
     from spooler.config import load_config
 
     config = load_config(args.config, args.data_dir)
     if not config.database_url:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-    core = open_accounting(config.database_url or sqlite_url(config.data_dir), data_dir=config.data_dir)
+    core = open_accounting(config.database_url or sqlite_url(config.data_dir), data_dir=config.data_dir,
+                           settings=AccountingSettings(timezone=config.timezone))
     _opened.append(core)
     return core
 
