@@ -19,7 +19,7 @@ def test_models_equal_the_migrated_schema(database):
 
 
 def test_the_database_is_at_the_newest_revision(database):
-    assert current_revision(database.writer) == "0003"
+    assert current_revision(database.writer) == "0005"
 
 
 def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
@@ -36,7 +36,7 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
             assert not inspect(conn).has_table("ledger_entries")
             assert "pin_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == "0005"
     finally:
         db.dispose()
 
@@ -55,7 +55,7 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("spool_blobs")
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == "0005"
     finally:
         db.dispose()
 
@@ -120,7 +120,7 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
     try:
         core = AccountingCore(target)
         assert core.accounts.personal("alice").balance == 42
-        assert current_revision(target.writer) == "0003"
+        assert current_revision(target.writer) == "0005"
     finally:
         target.dispose()
         postgres_server.drop_database("backup_source")
