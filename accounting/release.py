@@ -20,6 +20,7 @@ import json
 from sqlalchemy import select
 
 from accounting.audit import audit
+from accounting.charge_facts import PrintedJob
 from accounting.database import Database
 from accounting.errors import (AccountingError, InvalidStateChange, JobNotFound, ReleaseRefused,
                                SharedAccountRequired, UnknownAccount)
@@ -43,6 +44,11 @@ class ReleaseDesk:
         self.users = users_store
 
     def price_for_device(self, conn, job_row, device: str | None) -> int:
+        return price(*self.printed_at(conn, job_row, device))
+
+    def printed_at(self, conn, job_row, device: str | None):
+        """(price list, ``JobShape``) of the job as ``device`` prints it: the device's
+        list (else the queue's), forced changes applied, and mono on a mono device."""
         price_list = None
         mono_device = False
         if device:
@@ -61,7 +67,7 @@ class ReleaseDesk:
         facts = json.loads(job_row.facts) if job_row.facts else None
         shape = job_shape(facts, copies_requested=job_row.copies_requested, color_mode=job_row.color_mode,
                           sides=job_row.sides, changes=changes, unknown_pages=price_list.unknown_pages)
-        return price(price_list, shape)
+        return price_list, shape
 
     def _account_for(self, conn, job_row, account: str | None) -> int:
         if account is not None:
@@ -134,8 +140,10 @@ class ReleaseDesk:
             if row.state != "releasing":
                 raise InvalidStateChange(job_id, row.state, "released")
             amount = row.reserved_amount or 0
+            price_list, shape = self.printed_at(conn, row, row.release_device or device)
             entry = post(conn, row.account_id, "charge", -amount, actor=actor, job_id=job_id, key=idempotency_key,
-                         reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount)
+                         reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount,
+                         printed=PrintedJob.from_shape(shape, price_list.name))
             change_state_in(conn, job_id, "released", actor=actor, reason=f"accepted by {device or row.release_device}",
                             expect=("releasing",), values={"charged_amount": amount, "reserved_amount": None})
             audit(conn, actor=actor, source=device or "", action="release.charge", target=f"job {job_id}",
