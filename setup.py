@@ -57,6 +57,14 @@ setup(
         "argon2-cffi>=23.1,<26",
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
+        # Finance reports and schedules (issue 15): XLSX, PDF, progress bar, calendar
+        # schedules, SFTP and SMB destinations.
+        "xlsxwriter>=3.2,<4",
+        "reportlab>=4.2,<6",
+        "tqdm>=4.66,<5",
+        "croniter>=2,<8",
+        "paramiko>=3.4,<6",
+        "smbprotocol>=1.13,<2",
     ],
     extras_require={
         "test": [
@@ -67,6 +75,7 @@ setup(
             "snmpsim>=1.1,<2",
             "pysmi>=1.5,<2",
             "aiosmtpd>=1.4,<2",
+            "openpyxl>=3.1,<4",
             "atheris>=2.3,<4; platform_machine == 'x86_64'",
         ],
     },

@@ -314,6 +314,38 @@ class Reports:
         """Jobs that ended in the period and jobs refused at intake, by completion time."""
         return heapq.merge(self._ended_jobs(period), self._refused_jobs(period), key=lambda row: row.completed)
 
+    def job_log_count(self, period: ReportPeriod) -> int:
+        """How many rows ``job_log`` yields (for a progress bar)."""
+        pr = policy_records
+        with self.db.reader.connect() as conn:
+            ended = conn.execute(select(func.count()).select_from(jobs).where(
+                jobs.c.state.in_(FINAL_JOB_STATES), jobs.c.updated_at >= period.start,
+                jobs.c.updated_at < period.end)).scalar()
+            refused = conn.execute(select(func.count()).select_from(pr).where(
+                pr.c.action == "deny", pr.c.at >= period.start, pr.c.at < period.end)).scalar()
+        return ended + refused
+
+    def job_log_summary(self, period: ReportPeriod) -> dict:
+        """Jobs per result, pages printed and money charged for the job log's cover."""
+        pr = policy_records
+        ended = (jobs.c.state.in_(FINAL_JOB_STATES), jobs.c.updated_at >= period.start, jobs.c.updated_at < period.end)
+        with self.db.reader.connect() as conn:
+            states = dict(conn.execute(select(jobs.c.state, func.count()).where(*ended).group_by(jobs.c.state)).all())
+            pages, charged = conn.execute(select(
+                func.coalesce(func.sum(jobs.c.impressions), 0), func.coalesce(func.sum(jobs.c.charged_amount), 0))
+                .where(*ended, jobs.c.state == "released")).one()
+            refused = conn.execute(select(func.count()).select_from(pr).where(
+                pr.c.action == "deny", pr.c.at >= period.start, pr.c.at < period.end)).scalar()
+        results = {RESULTS[state]: states.get(state, 0) for state in FINAL_JOB_STATES}
+        results["refused"] = refused
+        return {"results": results, "pages": int(pages), "charged": int(charged)}
+
+    def policy_summary(self, period: ReportPeriod) -> dict:
+        pr = policy_records
+        with self.db.reader.connect() as conn:
+            return dict(conn.execute(select(pr.c.action, func.count()).where(
+                pr.c.at >= period.start, pr.c.at < period.end).group_by(pr.c.action).order_by(pr.c.action)).all())
+
     def _ended_jobs(self, period: ReportPeriod) -> Iterator[JobLogRow]:
         query = (select(jobs.c.id, jobs.c.title, self._time(jobs.c.received_at), self._time(jobs.c.updated_at),
                         jobs.c.release_device, queues.c.name, jobs.c.state, jobs.c.pages, jobs.c.impressions,

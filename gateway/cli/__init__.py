@@ -7,7 +7,7 @@ import sys
 
 #: Modules of ``gateway.cli`` that add a command group; each defines ``register``.
 COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup",
-                   "devices")
+                   "devices", "report", "period", "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:
