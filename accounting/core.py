@@ -26,6 +26,7 @@ from accounting.release import ReleaseDesk
 from accounting.reports import Reports
 from accounting.retention import DEFAULT_EXPIRE_MINUTES, DEFAULT_RETENTION_DAYS, Retention
 from accounting.rules import RuleStore
+from accounting.schedules import ScheduleBook
 from accounting.secrets import SecretStore
 from accounting.time import zone
 from accounting.users import UserStore
@@ -93,6 +94,7 @@ class AccountingCore:
                                    retention_days=settings.retention_days)
         tz = zone(settings.timezone)
         self.periods = PeriodBook(database, tz=tz)
+        self.schedules = ScheduleBook(database)
         self.reports = Reports(database, tz=tz, printed_at=self.release.printed_at, prices=self.prices)
         self._secrets: SecretStore | None = None
 

@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid
 from io import BytesIO
 
 from twisted.internet import task
-from twisted.internet.defer import Deferred, inlineCallbacks, maybeDeferred, succeed
+from twisted.internet.defer import Deferred, fail, inlineCallbacks, maybeDeferred, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 from twisted.internet.protocol import Protocol
@@ -193,6 +193,28 @@ class Notifier:
 
         return deferred.addCallbacks(sent, failed)
 
+    def send_message(self, message: EmailMessage) -> Deferred:
+        """Send a whole message (attachments and all) to its To and Cc addresses. Fires
+        with None when the relay took it; fails when it did not, or no relay is configured
+        (the caller — the scheduler — retries and logs). Missing From/Date headers are
+        filled in."""
+        from email.utils import getaddresses
+
+        if self.smtp is None:
+            return fail(RuntimeError("no SMTP relay configured ([notify] smtp_host)"))
+        if "From" not in message:
+            message["From"] = self.smtp.mail_from
+        if "Date" not in message:
+            message["Date"] = formatdate(localtime=False)
+        recipients = [address for _, address in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))
+                      if address]
+        if not recipients:
+            return fail(ValueError("the message has no recipient"))
+        try:
+            return self._smtp_send(recipients, message.as_bytes()).addCallback(lambda _: None)
+        except Exception:  # noqa: BLE001
+            return fail()
+
     def _message(self, address: str, notification: Notification) -> bytes:
         message = EmailMessage()
         message["From"] = self.smtp.mail_from
@@ -204,7 +226,8 @@ class Notifier:
         message.set_content(notification.text())
         return message.as_bytes()
 
-    def _smtp_send(self, address: str, message: bytes) -> Deferred:
+    def _smtp_send(self, address, message: bytes) -> Deferred:
+        """``address``: one address or a list of them."""
         from twisted.internet.ssl import optionsForClientTLS
         from twisted.mail.smtp import ESMTPSenderFactory
 
@@ -214,7 +237,8 @@ class Notifier:
         user = smtp.user.encode() if smtp.user else None
         password = smtp.password.encode() if smtp.password is not None else None
         factory = ESMTPSenderFactory(
-            user, password, smtp.mail_from, [address], BytesIO(message), result, retries=0,
+            user, password, smtp.mail_from, list(address) if isinstance(address, list) else [address],
+            BytesIO(message), result, retries=0,
             timeout=smtp.timeout, contextFactory=context, heloFallback=True,
             requireAuthentication=bool(smtp.user), requireTransportSecurity=smtp.starttls, hostname=smtp.host,
         )

@@ -143,6 +143,23 @@ class Gateway:
         self._retention.clock = self.reactor
         self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
 
+    def start_scheduler(self) -> None:
+        """Scheduled reports and backups (``printgate schedule``), run on this reactor
+        with their work in the thread pool (``gateway.scheduler``)."""
+        from accounting.time import zone
+        from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
+
+        core = self.accounting.core
+        tz = zone(self.config.timezone)
+        delivery = Delivery(send=self.notifier.send_message if self.notifier.smtp is not None else None,
+                            secrets=core.secrets, known_hosts=self.config.data_dir / "ssh_known_hosts",
+                            mail_from=self.config.notify.mail_from)
+        self.scheduler = Scheduler(reactor=self.reactor, threadpool=self.reactor.getThreadPool(), book=core.schedules,
+                                   tz=tz, outbox=self.config.data_dir / "schedule-outbox", delivery=delivery)
+        self.scheduler.register("report", report_producer(core, tz))
+        self.scheduler.register("backup", backup_producer(self.accounting.database))
+        self.scheduler.start()
+
     @inlineCallbacks
     def expire_jobs(self):
         expired = yield self.accounting.expire_jobs()
@@ -184,6 +201,7 @@ class Gateway:
                 self.listeners.append(listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        self.start_scheduler()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
 
@@ -283,6 +301,9 @@ class Gateway:
         for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
             if loop is not None and loop.running:
                 loop.stop()
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            yield scheduler.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()
