@@ -159,6 +159,9 @@ def deliver_by_smb(destination: Destination, files: list[Path], *, password: str
     import smbclient
     from smbprotocol.exceptions import SMBException
 
+    if password is None:
+        raise DestinationError(destination.url, "no password stored for this destination: "
+                                                f"printgate schedule password {destination.url}")
     parts = [p for p in destination.path.split("/") if p]
     unc = "\\\\" + destination.host + "\\" + "\\".join(parts)
     try:

@@ -242,7 +242,9 @@ class Scheduler:
                          files=", ".join(f.name for f in files), to=url)
             else:
                 failed.append(url)
-                errors.append(f"{url}: {result.getErrorMessage()}")
+                problem = result.value.problem if isinstance(result.value, DestinationError) else \
+                    result.getErrorMessage() or result.type.__name__
+                errors.append(f"{url}: {problem}")
         output = ", ".join(f.name for f in files)
         if not failed:
             yield self._thread(self.book.record, run.id, status="delivered", attempts=attempts, pending=[],
