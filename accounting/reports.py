@@ -300,7 +300,7 @@ class Reports:
         if value is None:
             return None
         if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc).astimezone(self.tz)
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value.astimezone(self.tz)

@@ -146,16 +146,19 @@ def test_a_closed_months_report_is_byte_identical_however_often_and_late_it_is_r
 
 
 def test_a_failed_export_leaves_no_file_and_keeps_an_older_one(core, tmp_path):
-    target = tmp_path / "report.csv"
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    target = folder / "report.csv"
     target.write_text("yesterday's report\n")
     broken = table(core, report="jobs")
+    rows = broken.rows
 
     def failing():
-        yield from [next(iter(broken.rows))]
+        yield next(rows)
         raise OSError("disk full")
 
     broken.rows = failing()
     with pytest.raises(OSError):
         write_report_file(broken, "csv", target)
     assert target.read_text() == "yesterday's report\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["report.csv"]
+    assert [p.name for p in folder.iterdir()] == ["report.csv"]
