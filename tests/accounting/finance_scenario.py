@@ -42,6 +42,20 @@ def clock(monkeypatch):
     return clock
 
 
+@pytest.fixture
+def paris_core(database, settings, hasher):
+    """Accounting in Europe/Paris (summer time, and an offset from UTC that matters)."""
+    from accounting.core import AccountingCore
+
+    settings.timezone = "Europe/Paris"
+    return AccountingCore(database, settings, hasher=hasher)
+
+
+@pytest.fixture
+def history(paris_core, clock):
+    return build_history(paris_core, clock)
+
+
 @dataclass
 class History:
     jobs: dict

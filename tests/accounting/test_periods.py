@@ -9,24 +9,12 @@ import pytest
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import DBAPIError
 
-from accounting.core import AccountingCore
 from accounting.periods import InvalidPeriod, PeriodAlreadyClosed, PeriodClosed, PeriodNotEnded, month_bounds
 from accounting.schema import closed_periods, ledger_entries
 from accounting.time import zone
-from tests.accounting.finance_scenario import DEC, NOV, build_history, clock, release  # noqa: F401
+from tests.accounting.finance_scenario import DEC, NOV, clock, history, paris_core, release  # noqa: F401
 
 AFTER_NOVEMBER = datetime(2026, 12, 2, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def paris_core(database, settings, hasher):
-    settings.timezone = "Europe/Paris"
-    return AccountingCore(database, settings, hasher=hasher)
-
-
-@pytest.fixture
-def history(paris_core, clock):
-    return build_history(paris_core, clock)
 
 
 def november_rows(core):

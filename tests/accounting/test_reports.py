@@ -7,23 +7,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
-from accounting.core import AccountingCore
 from accounting.reports import (InvalidReportDate, UnknownGrouping, offset_spans, parse_grouping, report_period)
 from accounting.time import zone
-from tests.accounting.finance_scenario import NOV, build_history, clock, priced, people, release  # noqa: F401
+from tests.accounting.finance_scenario import (NOV, clock, history, paris_core, people, priced,  # noqa: F401
+                                               release)
 
 PARIS = zone("Europe/Paris")
-
-
-@pytest.fixture
-def paris_core(database, settings, hasher):
-    settings.timezone = "Europe/Paris"
-    return AccountingCore(database, settings, hasher=hasher)
-
-
-@pytest.fixture
-def history(paris_core, clock):
-    return build_history(paris_core, clock)
 
 
 def november(core):
