@@ -136,3 +136,36 @@ def test_a_destination_password_is_kept_encrypted(run, monkeypatch, data):
     with sqlite3.connect(data / "printgate.sqlite3") as db:
         [(name, ciphertext)] = db.execute("SELECT name, ciphertext FROM secrets").fetchall()
     assert name == "destination/smb/svc@nas:445" and b"hunter2" not in ciphertext
+
+
+def test_a_progress_bar_shows_on_a_terminal_and_only_there(data, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "gateway", "--data-dir", str(data), "report", "jobs", *NOVEMBER, "--output"]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    leader, follower = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal has a size
+    with subprocess.Popen([*command, str(tmp_path / "a.csv")], stderr=follower, cwd=root, env=env) as process:
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    os.close(leader)
+    piped = subprocess.run([*command, str(tmp_path / "b.csv")], capture_output=True, cwd=root, env=env)
+    assert process.returncode == 0 and b"rows" in shown
+    assert piped.returncode == 0 and b"rows" not in piped.stderr and piped.stderr.startswith(b"Job log")

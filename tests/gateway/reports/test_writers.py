@@ -162,3 +162,16 @@ def test_a_failed_export_leaves_no_file_and_keeps_an_older_one(core, tmp_path):
         write_report_file(broken, "csv", target)
     assert target.read_text() == "yesterday's report\n"
     assert [p.name for p in folder.iterdir()] == ["report.csv"]
+
+
+def test_a_report_longer_than_an_excel_sheet_continues_on_the_next(core, tmp_path, monkeypatch):
+    import openpyxl
+
+    from gateway.reports import xlsx_export
+
+    monkeypatch.setattr(xlsx_export, "EXCEL_ROWS", 8)  # 4 header rows, 3 data rows, and room for totals
+    path = write_report_file(table(core, report="jobs"), "xlsx", tmp_path / "jobs.xlsx")
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Report", "Report (2)", "Report (3)"]
+    names = [row[1].value for sheet in workbook for row in sheet.iter_rows(min_row=5) if row[0].value is not None]
+    assert len(names) == 6 and all(sheet.cell(4, 1).value == "Job" for sheet in workbook)
