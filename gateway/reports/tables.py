@@ -66,10 +66,7 @@ def _closed_notes(reports, period) -> list[str]:
             "cannot change" for closed in reports.closed_within(period)]
 
 
-def chargeback_summary(reports, period: ReportPeriod) -> dict:
-    total = ChargebackRow(keys=())
-    for row in reports.chargeback(period, ("cost-center",)):
-        total.add(row)
+def _summary(total: ChargebackRow) -> dict:
     return {"Jobs printed": total.jobs, "Pages": total.pages, "Impressions": total.impressions,
             "Sheets": total.sheets, "Colour impressions": total.color_impressions,
             "Duplex share": f"{total.duplex_share * 100:.1f} %", "Charged": ("money", total.charged),
@@ -77,18 +74,47 @@ def chargeback_summary(reports, period: ReportPeriod) -> dict:
             "Net": ("money", total.net)}
 
 
+def chargeback_summary(reports, period: ReportPeriod) -> dict:
+    total = ChargebackRow(keys=())
+    for row in reports.chargeback(period, ("cost-center",)):
+        total.add(row)
+    return _summary(total)
+
+
 def chargeback_table(reports, period: ReportPeriod, by: tuple[str, ...]) -> ReportTable:
+    """The chargeback's rows are one per group (people, cost centers: thousands, not
+    millions), so a writer that needs figures before the rows (the PDF's cover and
+    charts) gets them from one pass over the ledger, kept, instead of a pass each."""
     total = ChargebackRow(keys=("Total",) + ("",) * (len(by) - 1))
+    kept: list = []
+
+    def grouped():
+        if not kept:
+            kept.append(list(reports.chargeback(period, by)))
+        return kept[0]
 
     def rows():
-        for row in reports.chargeback(period, by):
+        source = kept[0] if kept else reports.chargeback(period, by)
+        for row in source:
             total.add(row)
             yield _chargeback_cells(row)
 
+    def summary():
+        whole = ChargebackRow(keys=())
+        for row in grouped():
+            whole.add(row)
+        return _summary(whole)
+
     def charts():
         over_time = _over_time(reports, period, _bucket_for(period))
-        centers = sorted(reports.chargeback(period, ("cost-center",)), key=lambda r: (-r.net, r.keys))
-        return {"over_time": over_time, "top": [(r.keys[0] or "(none)", r.net) for r in centers[:10]],
+        centers: dict = {}
+        if by[0] == "cost-center":
+            for row in grouped():
+                centers[row.keys[0]] = centers.get(row.keys[0], 0) + row.net
+        else:
+            centers = {row.keys[0]: row.net for row in reports.chargeback(period, ("cost-center",))}
+        top = sorted(centers.items(), key=lambda item: (-item[1], item[0]))[:10]
+        return {"over_time": over_time, "top": [(name or "(none)", net) for name, net in top],
                 "top_label": "Top cost centers by net charge"}
 
     return ReportTable(
@@ -96,7 +122,7 @@ def chargeback_table(reports, period: ReportPeriod, by: tuple[str, ...]) -> Repo
         period=period, currency=reports.currency(),
         columns=[Column(_group_title(name), "text", 1.6) for name in by] + CHARGEBACK_FIGURES,
         rows=rows(), totals=lambda: _chargeback_cells(total), charts=charts,
-        notes=_closed_notes(reports, period), summary=lambda: chargeback_summary(reports, period))
+        notes=_closed_notes(reports, period), summary=summary)
 
 
 def _over_time(reports, period: ReportPeriod, bucket: str) -> list[tuple]:
