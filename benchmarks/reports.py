@@ -135,8 +135,9 @@ def peer_sql(url: str, report: str) -> str:
     return str(captured[-1].statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-def measure(command, *, env=None, stdout=None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of ``command`` run to its end."""
+def measure(command, *, env=None, stdout=None) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds) of ``command`` run to its end. On a
+    shared machine CPU seconds (user + system) are the fairer comparison."""
     started = time.perf_counter()
     # close_fds=False lets subprocess use posix_spawn (vfork): the child's peak RSS is
     # then its own, not a copy of this process's pages at fork time.
@@ -146,7 +147,7 @@ def measure(command, *, env=None, stdout=None) -> tuple[float, float]:
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{command} failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def printgate(data_dir: Path, config: Path | None, *args) -> list[str]:
@@ -162,16 +163,16 @@ def run_suite(label: str, data_dir: Path, config: Path | None, url: str, out: Pa
         sql = peer_sql(url, report)
         target = out / f"peer-{label}-{report}.csv"
         floor = peer(sql, target)
-        rows.append((label, report, "peer", *floor, floor[0]))
+        rows.append((label, report, "peer", *floor, floor[0], floor[2]))
         for fmt in formats:
             if f"{report}:{fmt}" in skip:
                 continue
             path = out / f"{label}-{report}.{fmt}"
-            wall, rss = measure(printgate(data_dir, config, "report", report, "--from", FROM, "--to", TO, *extra,
-                                          "--format", fmt, "--output", str(path)), env=env)
-            rows.append((label, report, fmt, wall, rss, floor[0]))
-            print(f"  {label} {report:<10} {fmt:<5} {wall:8.1f} s  {rss:7.0f} MB  ({path.stat().st_size / 1e6:.1f} MB)",
-                  flush=True)
+            wall, rss, cpu = measure(printgate(data_dir, config, "report", report, "--from", FROM, "--to", TO,
+                                               *extra, "--format", fmt, "--output", str(path)), env=env)
+            rows.append((label, report, fmt, wall, rss, cpu, floor[0], floor[2]))
+            print(f"  {label} {report:<10} {fmt:<5} {wall:8.1f} s  {cpu:8.1f} s CPU  {rss:7.0f} MB  "
+                  f"({path.stat().st_size / 1e6:.1f} MB)", flush=True)
     return rows
 
 
@@ -241,9 +242,11 @@ def main(argv=None) -> int:
     print()
     print(f"{args.ledger_rows:,} ledger rows, {args.jobs:,} jobs, {args.users:,} users, {args.cost_centers} cost "
           f"centers; {os.cpu_count()} cores")
-    print(f"{'engine':<11} {'report':<11} {'writer':<7} {'wall s':>8} {'peak RSS MB':>12} {'× peer':>8}")
-    for label, report, fmt, wall, rss, floor in rows:
-        print(f"{label:<11} {report:<11} {fmt:<7} {wall:8.1f} {rss:12.0f} {wall / floor:8.2f}")
+    print(f"{'engine':<11} {'report':<11} {'writer':<7} {'wall s':>8} {'CPU s':>8} {'peak RSS MB':>12} "
+          f"{'wall × peer':>12} {'CPU × peer':>11}")
+    for label, report, fmt, wall, rss, cpu, floor_wall, floor_cpu in rows:
+        print(f"{label:<11} {report:<11} {fmt:<7} {wall:8.1f} {cpu:8.1f} {rss:12.0f} {wall / floor_wall:12.2f} "
+              f"{cpu / max(floor_cpu, 0.01):11.2f}")
     (work / "results.json").write_text(json.dumps(rows, default=str, indent=1))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
