@@ -27,7 +27,7 @@ def inert(text: str) -> str:
 CELLS = {
     "text": "(s if (s := str(VALUE))[:1] not in FIRST else \"'\" + s)",
     "int": "VALUE",
-    "money": "money(VALUE)",
+    "money": "(f'{VALUE // 100}.{VALUE % 100:02d}' if VALUE >= 0 else f'-{-VALUE // 100}.{-VALUE % 100:02d}')",
     "datetime": "VALUE.isoformat(' ', 'seconds')[:19]",
     "date": "VALUE.isoformat()",
     "bool": "('yes' if VALUE else 'no')",
