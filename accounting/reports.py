@@ -22,6 +22,7 @@ millions of job-log rows never sit in memory at once — and money is integer mi
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from collections import namedtuple
 from contextlib import contextmanager
@@ -353,8 +354,14 @@ class Reports:
         return type_coerce(jobs.c.facts, String).cast(JSONB)["media"][0].astext
 
     def job_log(self, period: ReportPeriod) -> Iterator[JobLogRow]:
-        """Jobs that ended in the period and jobs refused at intake, by completion time."""
-        return heapq.merge(self._ended_jobs(period), self._refused_jobs(period), key=lambda row: row.completed)
+        """Jobs that ended in the period and jobs refused at intake, by completion time.
+        (Without refusals the merge, a cost on every row, is left out.)"""
+        refused = self._refused_jobs(period)
+        first = next(refused, None)
+        if first is None:
+            return self._ended_jobs(period)
+        return heapq.merge(self._ended_jobs(period), itertools.chain((first,), refused),
+                           key=lambda row: row.completed)
 
     def job_log_count(self, period: ReportPeriod) -> int:
         """How many rows ``job_log`` yields (for a progress bar)."""

@@ -166,10 +166,14 @@ def job_log_table(reports, period: ReportPeriod) -> ReportTable:
     totals = {"jobs": 0, "price": 0}
 
     def rows():
-        for row in reports.job_log(period):
-            totals["jobs"] += 1
-            totals["price"] += row.price or 0
-            yield tuple(row)
+        jobs = price = 0
+        try:
+            for row in reports.job_log(period):
+                jobs += 1
+                price += row.price  # 0 for every job not printed
+                yield row
+        finally:
+            totals.update(jobs=jobs, price=price)
 
     def total_row():
         cells = [None] * len(JOB_LOG_COLUMNS)
