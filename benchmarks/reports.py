@@ -137,17 +137,30 @@ def peer_sql(url: str, report: str) -> str:
 
 def measure(command, *, env=None, stdout=None) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MB, CPU seconds) of ``command`` run to its end. On a
-    shared machine CPU seconds (user + system) are the fairer comparison."""
+    shared machine CPU seconds (user + system) are the fairer comparison. The peak RSS
+    is the program's own (``VmHWM``, polled; it starts again at exec), not the fork's
+    copy of this process that ``ru_maxrss`` would count."""
     started = time.perf_counter()
-    # close_fds=False lets subprocess use posix_spawn (vfork): the child's peak RSS is
-    # then its own, not a copy of this process's pages at fork time.
     process = subprocess.Popen(command, env=env, stdout=stdout or subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               cwd=ROOT, close_fds=False)
-    _, status, usage = os.wait4(process.pid, 0)
+                               cwd=ROOT)
+    peak_kb = 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            with open(f"/proc/{process.pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        peak_kb = max(peak_kb, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.05)
     elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
         raise RuntimeError(f"{command} failed: {process.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    return elapsed, peak_kb / 1024, usage.ru_utime + usage.ru_stime
 
 
 def printgate(data_dir: Path, config: Path | None, *args) -> list[str]:
