@@ -11,7 +11,7 @@ from pathlib import Path
 
 from accounting.accounts import AccountStore
 from accounting.audit import AuditLog
-from accounting.database import Database
+from accounting.database import Database, migrate
 from accounting.decisions import DecisionMaker
 from accounting.devices import DeviceStore
 from accounting.jobs import JobStore
@@ -54,8 +54,6 @@ def open_core(url: str, *, data_dir: Path | None = None, settings: AccountingSet
               ) -> "AccountingCore":
     """Open (and migrate) the database at ``url`` for a command-line tool or a script.
     The secrets key defaults to ``<data_dir>/secrets.key`` — a file, never a row."""
-    from accounting.database import migrate
-
     settings = settings or AccountingSettings()
     if settings.secrets_key_file is None and data_dir is not None:
         settings.secrets_key_file = Path(data_dir) / "secrets.key"
@@ -125,6 +123,9 @@ class AccountingCore:
 
     def charge_release(self, job_id: int, device: str | None, idempotency_key: str, actor: str) -> LedgerEntry:
         return self.release.charge_release(job_id, device, idempotency_key, actor)
+
+    def mark_charge_pending(self, job_id: int, device: str | None, reason: str, *, actor: str) -> HeldJob:
+        return self.release.mark_charge_pending(job_id, device, reason, actor=actor)
 
     def fail_release(self, job_id: int, reason: str, *, actor: str = "release") -> HeldJob:
         return self.release.fail_release(job_id, reason, actor=actor)

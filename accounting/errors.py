@@ -146,3 +146,17 @@ class SharedAccountRequired(AccountingError):
         super().__init__(f"job {job_id} must be charged to a shared account")
         self.job_id = job_id
         self.rule = rule
+
+
+class UnknownCard(AccountingError):
+    def __init__(self, card):
+        super().__init__(f"no user has card {card!r}")
+        self.card = card
+
+
+class DeletedUser(AccountingError):
+    """The user was deleted (``printgate users delete``): only their history remains."""
+
+    def __init__(self, user):
+        super().__init__(f"user {user!r} was deleted; only their history is kept")
+        self.user = user

@@ -20,7 +20,8 @@ from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
 #: Which state may follow which. Every change goes through ``JobStore.change_state``.
 TRANSITIONS = {
     "held": {"releasing", "canceled", "expired", "deleted"},
-    "releasing": {"released", "held", "aborted"},
+    "releasing": {"released", "held", "aborted", "charge_pending"},
+    "charge_pending": {"released"},
     "aborted": {"held", "deleted", "expired"},
     "released": set(),
     "canceled": set(),
@@ -236,10 +237,6 @@ class JobStore:
     def spool_blob_names(self, node: str) -> set[str]:
         with self.db.reader.connect() as conn:
             return set(conn.execute(select(spool_blobs.c.spool_name).where(spool_blobs.c.node == node)).scalars())
-
-    def remove_spool_blob(self, spool_name: str) -> bool:
-        with self.db.writer.begin() as conn:
-            return conn.execute(delete(spool_blobs).where(spool_blobs.c.spool_name == spool_name)).rowcount > 0
 
     # -- changing state -----------------------------------------------------------------
     def change_state(self, job_id: int, new_state: str, *, actor: str, reason: str = "",

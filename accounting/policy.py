@@ -1,8 +1,9 @@
 """Policy records: every refused or changed job, as the policy report shows it.
 
-A refusal is written at once (no job will be recorded). A change travels with the job
-(``NewJob.decision.policy``) and is written by ``JobStore.record_jobs`` in the same
-group-commit transaction as the job, so intake pays no extra commit for it."""
+A change travels with the job (``NewJob.decision.policy``) and is written by
+``JobStore.record_jobs`` in the same group-commit transaction as the job. A refusal has no
+job to travel with: it waits in ``decisions.PendingPolicyRecords`` and is written with the
+next group commit, or within about a second — either way intake pays no extra commit."""
 from __future__ import annotations
 
 from sqlalchemy import insert

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from accounting.audit import audit
+from accounting.colour_modes import MONO_MODES
 from accounting.database import Database
 from accounting.errors import UnknownPriceList
 from accounting.schema import price_list_items, price_lists, queues
 from accounting.time import utcnow
 
-MONO_MODES = {"monochrome", "mono", "gray", "grayscale", "bi-level", "process-monochrome", "process-bi-level"}
 ANY_MEDIA = "*"
 
 
@@ -157,6 +157,31 @@ def round_half_up(milli: int) -> int:
 def price(price_list: PriceList, shape: JobShape) -> int:
     """The job's price in minor units (see the module docstring for the rounding)."""
     return round_half_up(price_milli(price_list, shape))
+
+
+@dataclass(frozen=True)
+class DeviceQuote:
+    """A job priced as it prints at one device: ``shape`` is what the device makes (a
+    colour job at a mono printer prints, and is charged, as mono), ``amount`` its price in
+    minor units; ``job_color`` says whether the job itself asks for colour."""
+
+    price_list: PriceList
+    shape: JobShape
+    amount: int
+    job_color: bool
+
+
+def quote_at_device(price_list: PriceList, *, facts: dict | None, copies_requested: int, color_mode: str,
+                    sides: str, changes: dict | None, device_color: bool) -> DeviceQuote:
+    """The one rule for a job's price at a device, used by the panel's list and by the
+    reservation at release, so what a person is shown is what is reserved."""
+    changes = dict(changes or {})
+    asked = job_shape(facts, copies_requested=copies_requested, color_mode=color_mode, sides=sides,
+                      changes=changes, unknown_pages=price_list.unknown_pages)
+    shape = asked if device_color or not asked.color else job_shape(
+        facts, copies_requested=copies_requested, color_mode=color_mode, sides=sides,
+        changes={**changes, "mono": True}, unknown_pages=price_list.unknown_pages)
+    return DeviceQuote(price_list=price_list, shape=shape, amount=price(price_list, shape), job_color=asked.color)
 
 
 #: Used when no price list is configured at all: everything is free.

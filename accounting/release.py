@@ -11,7 +11,13 @@
    the job row first (``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a time), so
    racing taps on several nodes see each other's outcome instead of charging twice.
 3. ``fail_release`` (releasing → held) drops the reservation; nothing is charged.
-4. ``refund_shortfall`` credits back what a job was charged but did not print.
+4. ``mark_charge_pending`` (releasing → charge_pending): the device took the job but the
+   charge could not be written; the reservation stays, the job is never offered for
+   release again, and ``charge_release`` (which accepts this state too) settles it later.
+5. ``refund_shortfall`` credits back what a job was charged but did not print.
+
+``quote`` prices a held job at a device with the same rule ``start_release`` reserves by
+(``accounting.pricing.quote_at_device``).
 """
 from __future__ import annotations
 
@@ -26,8 +32,8 @@ from accounting.errors import (AccountingError, InvalidStateChange, JobNotFound,
                                SharedAccountRequired, UnknownAccount)
 from accounting.jobs import JobStore, change_state_in
 from accounting.ledger import entry_by_key, post, reserve, unreserve
-from accounting.pricing import PriceStore, job_shape, price
-from accounting.records import HeldJob, LedgerEntry
+from accounting.pricing import DeviceQuote, PriceList, PriceStore, quote_at_device
+from accounting.records import Device, HeldJob, LedgerEntry
 from accounting.schema import accounts, devices, jobs, ledger_entries, queues, users
 from accounting.users import UserStore
 
@@ -43,31 +49,44 @@ class ReleaseDesk:
         self.prices = prices
         self.users = users_store
 
+    def price_list_for(self, price_list_id: int | None, queue: str) -> PriceList:
+        """The device's price list when it has one, else the queue's."""
+        if price_list_id is not None:
+            return self.prices.by_id(price_list_id)
+        return self.prices.for_queue(queue)
+
+    def quote(self, job: HeldJob, device: Device | None) -> DeviceQuote:
+        """What ``job`` costs at ``device`` (None: at no device in particular)."""
+        price_list = (self.prices.get(device.price_list) if device is not None and device.price_list
+                      else self.prices.for_queue(job.queue))
+        return quote_at_device(price_list, facts=job.facts, copies_requested=job.copies_requested,
+                               color_mode=job.color_mode, sides=job.sides, changes=job.decision_changes,
+                               device_color=device.color if device is not None else True)
+
     def price_for_device(self, conn, job_row, device: str | None) -> int:
-        return price(*self.printed_at(conn, job_row, device))
+        return self.quote_for_row(conn, job_row, device).amount
 
     def printed_at(self, conn, job_row, device: str | None):
-        """(price list, ``JobShape``) of the job as ``device`` prints it: the device's
-        list (else the queue's), forced changes applied, and mono on a mono device."""
-        price_list = None
-        mono_device = False
+        """(price list, ``JobShape``) of the job as ``device`` prints it (the one rule,
+        ``quote_at_device``): what its charge records and "why this price" explains."""
+        quote = self.quote_for_row(conn, job_row, device)
+        return quote.price_list, quote.shape
+
+    def quote_for_row(self, conn, job_row, device: str | None) -> DeviceQuote:
+        """A stored job priced at ``device``: the device's list (else the queue's), forced
+        changes applied, and mono on a mono device."""
+        price_list_id, device_color = None, True
         if device:
             found = conn.execute(select(devices.c.price_list_id, devices.c.color).where(devices.c.name == device)).first()
             if found is not None:
-                if found.price_list_id is not None:
-                    price_list = self.prices.by_id(found.price_list_id)
-                mono_device = not found.color
-        if price_list is None:
-            queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
-            price_list = self.prices.for_queue(queue)
-        changes = json.loads(job_row.decision_changes) if job_row.decision_changes else {}
-        if mono_device:
-            # A colour job released at a mono printer prints, and is priced, as mono.
-            changes = {**changes, "mono": True}
-        facts = json.loads(job_row.facts) if job_row.facts else None
-        shape = job_shape(facts, copies_requested=job_row.copies_requested, color_mode=job_row.color_mode,
-                          sides=job_row.sides, changes=changes, unknown_pages=price_list.unknown_pages)
-        return price_list, shape
+                price_list_id, device_color = found.price_list_id, bool(found.color)
+        queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
+        return quote_at_device(
+            self.price_list_for(price_list_id, queue),
+            facts=json.loads(job_row.facts) if job_row.facts else None, copies_requested=job_row.copies_requested,
+            color_mode=job_row.color_mode, sides=job_row.sides,
+            changes=json.loads(job_row.decision_changes) if job_row.decision_changes else None,
+            device_color=device_color)
 
     def _account_for(self, conn, job_row, account: str | None) -> int:
         if account is not None:
@@ -137,7 +156,7 @@ class ReleaseDesk:
                     ledger_entries.c.job_id == job_id, ledger_entries.c.kind == "charge")).scalar()
                 if prior is not None:
                     return entry_by_key(conn, prior)
-            if row.state != "releasing":
+            if row.state not in ("releasing", "charge_pending"):
                 raise InvalidStateChange(job_id, row.state, "released")
             amount = row.reserved_amount or 0
             price_list, shape = self.printed_at(conn, row, row.release_device or device)
@@ -145,10 +164,28 @@ class ReleaseDesk:
                          reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount,
                          printed=PrintedJob.from_shape(shape, price_list.name))
             change_state_in(conn, job_id, "released", actor=actor, reason=f"accepted by {device or row.release_device}",
-                            expect=("releasing",), values={"charged_amount": amount, "reserved_amount": None})
+                            expect=("releasing", "charge_pending"),
+                            values={"charged_amount": amount, "reserved_amount": None})
             audit(conn, actor=actor, source=device or "", action="release.charge", target=f"job {job_id}",
                   new={"amount": amount, "balance": entry.balance_after})
             return entry
+
+    def mark_charge_pending(self, job_id: int, device: str | None, reason: str, *, actor: str) -> HeldJob:
+        """The device accepted the job but charging it failed: keep the reservation (the
+        money stays set aside), and record that it printed so it is never released again.
+        A job already pending or charged is left as it is."""
+        with self.db.writer.begin() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state == "releasing":
+                change_state_in(conn, job_id, "charge_pending", actor=actor, expect=("releasing",),
+                                reason=f"printed at {device or row.release_device}; charge pending: {reason}"[:255])
+                audit(conn, actor=actor, source=device or "", action="release.charge_pending", target=f"job {job_id}",
+                      new={"reserved": row.reserved_amount, "reason": reason[:255]})
+            elif row.state not in ("charge_pending", "released"):
+                raise InvalidStateChange(job_id, row.state, "charge_pending")
+        return self.jobs.get_job(job_id)
 
     def fail_release(self, job_id: int, reason: str, *, actor: str = "release", state: str = "held") -> HeldJob:
         """The device did not take the job: drop the reservation, charge nothing, and put

@@ -1,7 +1,8 @@
 """Time: held jobs expire; history is purged after the retention period.
 
-The spooler owns the spool: ``expire_jobs`` only changes states and returns the expired
-jobs so the caller deletes their files (securely). Retention never touches the ledger:
+Accounting never touches the spool: ``expire_jobs`` only changes states (a small job's
+bytes, kept in the database, go with that change) and returns the expired jobs so the
+application's "end a job" (``gateway.end_job``) deletes their spool files. Retention never touches the ledger:
 money records are kept for good (ledger rows carry the job id, not a foreign key).
 """
 from __future__ import annotations
@@ -15,21 +16,13 @@ from accounting.database import Database
 from accounting.errors import InvalidStateChange
 from accounting.jobs import JobStore, change_state_in
 from accounting.records import HeldJob
+from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
 from accounting.schema import audit_log, job_events, jobs, login_throttles, policy_records, queues
 from accounting.time import utcnow
 
-DEFAULT_RETENTION_DAYS = 100
-MIN_RETENTION_DAYS = 30
-MAX_RETENTION_DAYS = 2000
 DEFAULT_EXPIRE_MINUTES = 4 * 60
 EXPIRING_STATES = ("held", "aborted")
 FINAL_STATES = ("released", "canceled", "expired", "deleted")
-
-
-def check_retention_days(days: int) -> int:
-    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
-        raise ValueError(f"retention is {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days, not {days}")
-    return days
 
 
 class Retention:

@@ -51,8 +51,11 @@ queues = Table(
 )
 
 #: A job's life: held until released (or canceled/expired/deleted); releasing while the
-#: gateway forwards it; released once the device accepted it; aborted if it could not be.
-JOB_STATES = ("held", "releasing", "released", "canceled", "aborted", "expired", "deleted")
+#: gateway forwards it; released once the device accepted it and it was charged;
+#: charge_pending when the device accepted it but the charge could not be written yet
+#: (never offered for release again; charged by the gateway's retries); aborted if it
+#: could not be sent.
+JOB_STATES = ("held", "releasing", "released", "charge_pending", "canceled", "aborted", "expired", "deleted")
 
 jobs = Table(
     "jobs",
@@ -369,6 +372,129 @@ login_throttles = Table(
     Column("locked_until", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("scope", "key", name="uq_login_throttles_scope"),
+)
+
+
+# -- 0010: issue 14, the admin's day one ---------------------------------------------
+#: When ``printgate users delete`` removed the person (NULL: not deleted). The row stays
+#: so that their jobs, ledger and audit keep referring to someone.
+users.append_column(Column("deleted_at", DateTime(timezone=True), nullable=True))
+# -- 0006: fleet over SNMP (issue 17) --------------------------------------------------
+# Credentials are listed here in the order they are tried; their community or keys are
+# secrets (``snmp/<name>`` in ``secrets``). A fleet device is a printer found by
+# discovery: "discovered" until an admin approves it, which registers it in ``devices``
+# (``device_name``). JSON documents (information, alerts, supplies) are text.
+
+snmp_credentials = Table(
+    "snmp_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("version", String(2), nullable=False),
+    Column("username", String(255), nullable=False, default=""),
+    Column("auth_protocol", String(16), nullable=False, default=""),
+    Column("priv_protocol", String(16), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+fleet_devices = Table(
+    "fleet_devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(64), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("device_name", String(127), nullable=True, unique=True),
+    Column("credential", String(64), nullable=True),
+    Column("vendor_oid", String(255), nullable=False, default=""),
+    Column("vendor", String(64), nullable=False, default=""),
+    Column("model", String(255), nullable=False, default=""),
+    Column("serial", String(255), nullable=False, default=""),
+    Column("mac", String(32), nullable=False, default=""),
+    Column("location", String(255), nullable=False, default=""),
+    Column("info", Text, nullable=False, default="{}"),
+    Column("health", String(16), nullable=False, default="unknown"),
+    Column("health_reason", String(255), nullable=False, default=""),
+    Column("printer_status", String(16), nullable=False, default="unknown"),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("alerts", Text, nullable=False, default="[]"),
+    Column("supplies", Text, nullable=False, default="[]"),
+    Column("life_count", BigInteger, nullable=True),
+    Column("counter_unit", String(32), nullable=False, default="impressions"),
+    Column("color_count", BigInteger, nullable=True),
+    Column("mono_count", BigInteger, nullable=True),
+    Column("discovered_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("status_at", DateTime(timezone=True), nullable=True),
+    Column("counters_at", DateTime(timezone=True), nullable=True),
+    Column("info_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("address", "port", name="uq_fleet_devices_address"),
+)
+
+#: Alerts (polled or trapped), health changes and flagged counters, per device.
+fleet_events = Table(
+    "fleet_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(32), nullable=False, default=""),
+    Column("code", Integer, nullable=True),
+    Column("description", String(255), nullable=False, default=""),
+    Column("source", String(64), nullable=False, default=""),
+    Index("ix_fleet_events_device", "fleet_device_id", "id"),
+)
+
+fleet_status_history = Table(
+    "fleet_status_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("health", String(16), nullable=False),
+    Column("printer_status", String(16), nullable=False),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("alerts", Text, nullable=False, default="[]"),
+    Column("supplies", Text, nullable=False, default="[]"),
+    Index("ix_fleet_status_history_device", "fleet_device_id", "id"),
+)
+
+#: Page counter reads: "poll" (every few hours), "release" (after a job), "period"
+#: (the automated meter read for billing; one per device and period). ``flag`` marks a
+#: counter that went backwards, jumped or wrapped: such a read is never trusted.
+meter_reads = Table(
+    "meter_reads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("life_count", BigInteger, nullable=True),
+    Column("color_count", BigInteger, nullable=True),
+    Column("mono_count", BigInteger, nullable=True),
+    Column("reason", String(16), nullable=False),
+    Column("flag", String(32), nullable=True),
+    Column("period_start", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("fleet_device_id", "period_start", name="uq_meter_reads_period"),
+)
+
+#: Expected against counted impressions per released job. ``job_id`` is not a foreign
+#: key: like the ledger, it outlives the job's row.
+job_meter_checks = Table(
+    "job_meter_checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, nullable=False, unique=True),
+    Column("device_name", String(127), nullable=False),
+    Column("expected", Integer, nullable=True),
+    Column("counted", Integer, nullable=True),
+    Column("before_count", BigInteger, nullable=True),
+    Column("after_count", BigInteger, nullable=True),
+    Column("outcome", String(24), nullable=False),
+    Column("refunded", BigInteger, nullable=False, default=0),
+    Column("note", String(255), nullable=False, default=""),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 

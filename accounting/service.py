@@ -1,4 +1,4 @@
-"""The accounting service API that the spooler and the web side call.
+"""The accounting service API that the application layer's use cases call.
 
 Every method returns a Deferred and runs its database work in a thread pool, so the
 reactor never waits on a query; results are plain dataclasses. Code already running off
@@ -70,6 +70,18 @@ class AccountingService:
         """Deferred[LedgerEntry]: charge once, after the device accepted the job."""
         return self._run(self.core.charge_release, job_id, device, idempotency_key, actor)
 
+    def mark_charge_pending(self, job_id, device, reason, *, actor):
+        """Deferred[HeldJob] now charge_pending: printed, reservation kept, charge to follow."""
+        return self._run(self.core.mark_charge_pending, job_id, device, reason, actor=actor)
+
+    def quote(self, job, device):
+        """Deferred[DeviceQuote]: ``job`` (a HeldJob) priced at ``device`` (a Device or None)."""
+        return self._run(self.core.release.quote, job, device)
+
+    def get_device(self, name):
+        """Deferred[Device]; errback UnknownDevice."""
+        return self._run(self.core.devices.get, name)
+
     def fail_release(self, job_id, reason, *, actor="release"):
         """Deferred[HeldJob] back on hold; reservation dropped, nothing charged."""
         return self._run(self.core.fail_release, job_id, reason, actor=actor)
@@ -108,9 +120,6 @@ class AccountingService:
 
     def grant_quotas(self, now=None):
         return self._run(self.core.quotas.grant_due, now)
-
-    def flush_policy_records(self):
-        return self._run(self.core.decisions.flush)
 
     def close(self) -> None:
         try:

@@ -9,7 +9,7 @@ that is removed at the end, with bounded durations; it stops by itself. In one r
 - Small jobs (10 KiB) per second at concurrency 1/8/16/64 (8 is where the issues measured
   the peers their goals are set against) with p50/p99 acknowledgement
   latency over LPD, RAW (and IPP when the gateway has an IPP listener), against:
-  * the Printgate gateway (a ``python3 -m spooler serve`` subprocess with its own data dir;
+  * the Printgate gateway (a ``python3 -m gateway serve`` subprocess with its own data dir;
     every job is fsynced before its acknowledgement),
   * a throwaway ``cupsd`` (own config/state/cache/spool dirs, raw queue ``bench`` to
     ``file:/dev/null``, jobs held), over IPP Print-Job and over LPD via ``cups-lpd`` run

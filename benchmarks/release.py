@@ -52,9 +52,11 @@ from accounting.pricing import PriceList  # noqa: E402
 from accounting.schema import accounts, cards, jobs, ledger_entries, queues, users  # noqa: E402
 from accounting.service import AccountingService  # noqa: E402
 from release_api.device_auth import DeviceRequestSigner  # noqa: E402
-from gateway.panel_services import (  # noqa: E402
-    GatewayPanelServices, device_secret_name, encode_panel_credential, new_device_secret,
-)
+from gateway.end_job import JobEnding  # noqa: E402
+from gateway.panel_services import GatewayPanelServices  # noqa: E402
+from gateway.register_device import register_device  # noqa: E402
+from gateway.release_job import JobRelease  # noqa: E402
+from gateway.release_journal import ReleaseJournal  # noqa: E402
 from release_api.server import listen_release_api  # noqa: E402
 from spooler.forward import Forwarder, RetryPolicy  # noqa: E402
 from spooler.spool import SpoolStore  # noqa: E402
@@ -202,17 +204,17 @@ def run_engine(label: str, url: str, args, directory: Path) -> list[tuple]:
                           hasher=SecretHasher(fast_hasher()))
     core.prices.save(PriceList(name="standard", items={("*", False): 5_000, ("*", True): 20_000}, is_default=True))
     sink = FirstByteSink()
-    secret = new_device_secret()
-    core.secrets.set(device_secret_name("bench-mfp"), encode_panel_credential(secret, "800x480"))
-    core.devices.add("bench-mfp", color=True, duplex=True, protocol="raw", endpoint=f"127.0.0.1:{sink.port}",
-                     credential_secret=device_secret_name("bench-mfp"))
+    secret = register_device(core, "bench-mfp", color=True, duplex=True, protocol="raw",
+                             endpoint=f"127.0.0.1:{sink.port}", actor="benchmark").secret
     spool = SpoolStore.open(directory / f"{label}-spool", max_job_size=1 << 30)
     thread = ReactorThread()
     reactor = thread.reactor
     reactor.getThreadPool().adjustPoolsize(4, 8)
     accounting = AccountingService(database, reactor=reactor, threadpool=reactor.getThreadPool(), core=core)
     forwarder = Forwarder(reactor, retry=RetryPolicy(max_attempts=2, initial_delay=0.1))
-    services = GatewayPanelServices(accounting, spool, forwarder, reactor=reactor)
+    releases = JobRelease(accounting, spool, forwarder, ReleaseJournal(directory / f"{label}-release-journal"),
+                          reactor=reactor)
+    services = GatewayPanelServices(accounting, releases, JobEnding(accounting, spool), reactor=reactor)
     listeners = thread.call(lambda: listen_release_api(reactor, services, data_dir=directory / f"{label}-tls",
                                                        https_port=0, interface="127.0.0.1",
                                                        hostnames=["127.0.0.1"]))

@@ -1,24 +1,43 @@
-"""Process wiring: one reactor, the data directory, the database, the spool and the
-listeners. ``Gateway.start`` is what ``printgate serve`` runs."""
+"""Process wiring, the composition root: one reactor, the data directory, the database,
+the spool, the use cases and the listeners. ``Gateway.start`` is what ``printgate serve``
+runs; nothing imports this module but the CLI (and tests)."""
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from accounting.database import sqlite_url
+from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
+from twisted.web.server import Site
+
 from accounting.core import AccountingSettings
-from accounting.errors import AccountingError
+from accounting.database import sqlite_url
+from accounting.errors import AccountingError, UnknownSecret
+from accounting.private_files import private_directory
 from accounting.service import AccountingService
-from spooler.config import DEFAULT_PORTS, GatewayConfig
-from spooler.group_commit import GroupCommitter
-from spooler.intake import IntakePipeline, admission
-from spooler.lpd.protocol import LpdFactory
+from accounting.time import zone
+from gateway.end_job import JobEnding
+from gateway.job_desk import GatewayJobDesk
 from gateway.notify import Notifier, SmtpSettings
+from gateway.panel_services import GatewayPanelServices
+from gateway.receive_job import JobReception
+from gateway.release_job import JobRelease
+from gateway.release_journal import ReleaseJournal
+from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
+from release_api.redirect import HttpsRedirect
+from release_api.server import listen_release_api
+from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
+from spooler.forward import Forwarder, RetryPolicy, Timeouts
+from spooler.group_commit import GroupCommitter
+from spooler.intake import IntakePipeline
+from spooler.ipp.protocol import IppFactory
+from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
 from spooler.spool import SpoolStore
 
@@ -26,6 +45,9 @@ from spooler.spool import SpoolStore
 #: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
 #: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
 HTTP_REDIRECT_PORTS = (80, 10080)
+#: How often quotas due are granted: a period's allowance arrives within this many
+#: seconds of the period's start (and at once after a start).
+QUOTA_GRANT_SECONDS = 60
 
 log = Logger()
 
@@ -45,15 +67,20 @@ class Gateway:
         self.reactor = reactor
         self.listeners: list[Listener] = []
         self.factories = {}
-        self._pending_notifications: dict[int, list] = {}
-        self._sync_commits = None
+        self._loops: list[LoopingCall] = []
+        self.panel_url: str | None = None  # once HTTPS listens
+        self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
+        self.device_checks = None  # its release gate and meter watch
 
     def open_storage(self) -> None:
-        """Database, spool and committer; removes what a crash may have left behind."""
+        """Database, spool, use cases and committer; removes what a crash may have left
+        behind and settles the releases a stop interrupted."""
         config = self.config
+        private_directory(config.data_dir)  # the database, keys and journal: the owner's only
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone)
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
+                                      retention_days=config.retention_days)
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -68,25 +95,35 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
-        self.recover_interrupted_releases()
         self.notifier = self.build_notifier()
-        # On SQLite, a group's commit does not wait for the disk; the committer's sync
-        # thread makes it durable before anyone is told (``SerializedWriter``).
-        self._sync_commits = getattr(self.accounting.database.writer, "sync_commits", None)
+        self.ending = JobEnding(self.accounting, self.spool)
+        self.job_desk = GatewayJobDesk(self.accounting, self.ending)
+        # Someone is standing at the printer waiting: an unreachable printer is tried 3
+        # times within a few seconds, not for a minute.
+        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
+                                                                   deadline=10.0),
+                                   timeouts=Timeouts(connect=5.0))
+        self.start_fleet()
+        self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   device_checks=self.device_checks)
+        self.releases.recover(self.accounting.core, self.spool.spool_names())
+        self.reception = JobReception(self.accounting, self.notifier)
+        reception = self.reception
         self.committer = GroupCommitter(
-            reactor=self.reactor, record_jobs=self._record_jobs, jobs_dir=self.spool.jobs_dir,
-            admit=admission(self.accounting.core.decide), admission_scope=self.accounting.core.owners_read_once,
-            sync_commits=self._sync_commits, unrecord=self._unrecord,
+            reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
+            admit=reception.admit, admission_scope=reception.admission_scope,
+            sync_commits=reception.sync_commits, unrecord=reception.unrecord,
         )
         self.intake = IntakePipeline(config=config, spool=self.spool, committer=self.committer,
-                                     on_recorded=self._jobs_recorded)
+                                     on_recorded=reception.recorded)
 
     def build_notifier(self) -> Notifier:
         notify = self.config.notify
         smtp = None
         if notify.smtp_host:
             smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
-                                user=notify.smtp_user, password=notify.smtp_password, mail_from=notify.mail_from,
+                                user=notify.smtp_user, password=self.smtp_password(), mail_from=notify.mail_from,
                                 ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
 
         def email_of(username):
@@ -99,56 +136,63 @@ class Gateway:
         return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
                         lookup_email=email_of)
 
-    def _record_jobs(self, new_jobs):
-        """In the committing thread: record, and keep what each job's decision asked to be
-        notified until the job has been acknowledged (``_jobs_recorded``)."""
-        held = self.accounting.jobs.record_jobs(new_jobs, sync=self._sync_commits is None)
-        for new_job, job in zip(new_jobs, held):
-            if new_job.decision is not None and new_job.decision.notify:
-                self._pending_notifications[job.id] = list(new_job.decision.notify)
-        return held
+    def smtp_password(self) -> str | None:
+        """``[notify] smtp_password_secret`` (a stored secret: ``printgate secrets set
+        smtp/password``), else ``smtp_password`` from the file."""
+        notify = self.config.notify
+        if not notify.smtp_password_secret:
+            return notify.smtp_password
+        try:
+            return self.accounting.core.secrets.reveal(notify.smtp_password_secret)
+        except UnknownSecret:
+            raise ConfigError(f"notify.smtp_password_secret names the secret {notify.smtp_password_secret!r}, which "
+                              f"is not stored: printgate secrets set {notify.smtp_password_secret}",
+                              key="notify.smtp_password_secret") from None
 
-    def _unrecord(self, jobs) -> None:
-        """Jobs recorded whose commit could not be made durable: their senders are told
-        they failed, so they must not stay held (and be printed, or charged)."""
-        for job in jobs:
-            self._pending_notifications.pop(job.id, None)
-            self.accounting.jobs.change_state(job.id, "deleted", actor="gateway", expect=("held",),
-                                              reason="not stored: the database could not be made durable")
-
-    def _jobs_recorded(self, jobs) -> None:
-        for job in jobs:
-            entries = self._pending_notifications.pop(job.id, None)
-            if entries:
-                self.notifier.job_recorded(job, entries)
-
-    def recover_interrupted_releases(self) -> None:
-        """Jobs this node was releasing when it stopped go back on hold, uncharged: the
-        printer's acceptance was never confirmed, and money is only taken for that."""
-        ours = self.spool.spool_names()
-        for job in self.accounting.jobs.list_jobs(states=("releasing",)):
-            if job.spool_name in ours:
-                self.accounting.core.fail_release(
-                    job.id, "the gateway stopped during the release; nothing was charged", actor="gateway-start")
-                log.warn("job {job_id} of {owner} was being released when the gateway stopped: held again, "
-                         "nothing charged", job_id=job.id, owner=job.owner)
+    def now(self) -> datetime:
+        """The reactor's time: what housekeeping calls now (a test's clock moves it)."""
+        return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
 
     def start_housekeeping(self) -> None:
-        """Expire held jobs (deleting their spool files) every minute, and purge history
-        past its retention once a day."""
-        self._expiry = LoopingCall(self.expire_jobs)
-        self._expiry.clock = self.reactor
-        self._expiry.start(60, now=True).addErrback(lambda f: log.failure("expiry stopped", f))
-        self._retention = LoopingCall(self.accounting.purge_retention)
-        self._retention.clock = self.reactor
-        self._retention.start(24 * 3600, now=True).addErrback(lambda f: log.failure("retention stopped", f))
+        """Every minute, expire held jobs (deleting their spool bytes) and grant the
+        quotas due (each at most once per period, in ``[server] timezone``); every
+        ``[release] charge_retry_seconds``, charge jobs that printed but could not be
+        charged; once a day, purge history older than ``[retention] days``."""
+        self._every(60, self.expire_jobs, "expiry")
+        self._every(QUOTA_GRANT_SECONDS, self.grant_quotas, "quota grants")
+        self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
+        self._every(24 * 3600, self.purge_history, "retention")
+
+    def _every(self, seconds: float, work, name: str) -> None:
+        """Run ``work`` every ``seconds``; a run that fails (the database is away) is
+        logged and the next one comes as planned — housekeeping never stops for good."""
+        def run():
+            def failed(failure):
+                log.warn("{name} failed, tried again in {seconds} s: {error}", name=name, seconds=seconds,
+                         error=failure.getErrorMessage())
+            return maybeDeferred(work).addErrback(failed)
+
+        loop = LoopingCall(run)
+        loop.clock = self.reactor
+        loop.start(seconds, now=True).addErrback(lambda f: log.failure("{name} stopped", f, name=name))
+        self._loops.append(loop)
+
+    @inlineCallbacks
+    def grant_quotas(self):
+        granted = yield self.accounting.grant_quotas(self.now())
+        for entry in granted:
+            log.info("quota: {amount} minor units to account {account_id} ({reason})", amount=entry.amount,
+                     account_id=entry.account_id, reason=entry.reason)
+
+    @inlineCallbacks
+    def purge_history(self):
+        counts = yield self.accounting.purge_retention(self.now())
+        if any(counts.values()):
+            log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
 
     def start_scheduler(self) -> None:
         """Scheduled reports and backups (``printgate schedule``), run on this reactor
         with their work in the thread pool (``gateway.scheduler``)."""
-        from accounting.time import zone
-        from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
-
         core = self.accounting.core
         tz = zone(self.config.timezone)
         delivery = Delivery(send=self.notifier.send_message if self.notifier.smtp is not None else None,
@@ -162,35 +206,20 @@ class Gateway:
 
     @inlineCallbacks
     def expire_jobs(self):
-        expired = yield self.accounting.expire_jobs()
-        for job in expired:
-            if job.spool_name:
-                self.spool.remove(job.spool_name)
-            log.info("job {job_id} of {owner} expired after {hours} h held", job_id=job.id, owner=job.owner,
-                     hours=self.config.queues[job.queue].expire_hours if job.queue in self.config.queues else "?")
+        expired = yield self.ending.expire_due()
         if expired:
             self.notifier.jobs_expired(expired)
 
     def build_factories(self) -> dict:
-        from spooler.ipp.protocol import IppFactory
-
         return {
-            "lpd": LpdFactory(intake=self.intake, accounting=self.accounting, spool=self.spool, config=self.config),
+            "lpd": LpdFactory(intake=self.intake, jobs=self.job_desk, config=self.config),
             "raw": RawFactory(intake=self.intake, config=self.config),
-            "ipp": IppFactory(intake=self.intake, accounting=self.accounting, config=self.config, clock=self.reactor),
+            "ipp": IppFactory(intake=self.intake, jobs=self.job_desk, config=self.config, clock=self.reactor),
         }
 
-    def build_panel_services(self):
-        """The accounting-backed services of the printer panels, releasing through a
-        ``Forwarder`` on this reactor. Someone is standing at the printer waiting: an
-        unreachable printer is tried 3 times within a few seconds, not for a minute."""
-        from gateway.panel_services import GatewayPanelServices
-        from spooler.forward import Forwarder, RetryPolicy, Timeouts
-
-        self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
-                                                                   deadline=10.0),
-                                   timeouts=Timeouts(connect=5.0))
-        return GatewayPanelServices(self.accounting, self.spool, self.forwarder, reactor=self.reactor)
+    def build_panel_services(self) -> GatewayPanelServices:
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                    device_checks=self.device_checks)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -199,11 +228,45 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        if self.fleet is not None:
+            trap_listener = self._listen_traps()
+            if trap_listener is not None:
+                self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        if self.fleet is not None:
+            self.fleet.start()
         self.start_scheduler()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
+
+    def start_fleet(self) -> None:
+        """The fleet (issue 17): SNMP polling, traps, discovery, meter checks, and the
+        release gate. pysnmp needs the asyncio reactor, which ``printgate serve``
+        installs; its loops start with the housekeeping."""
+        if not self.config.fleet.enabled:
+            return
+        if not hasattr(self.reactor, "_asyncioEventloop"):
+            log.warn("fleet monitoring is off: it needs the asyncio reactor")
+            return
+        from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
+        from gateway.fleet_release import FleetRelease  # (the same)
+
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.device_checks = FleetRelease(self.fleet)
+
+    def _listen_traps(self) -> Listener | None:
+        listening = self.fleet.listen_traps(self.config.bind)
+        if listening is None:
+            return None
+        number, note = listening
+        fleet = self.fleet
+
+        class TrapPort:
+            def stopListening(self):
+                fleet.stop()
+
+        return Listener("traps", TrapPort(), self.config.bind, number, note="UDP" + (f"; {note}" if note else ""))
 
     def _listen(self, name, factory) -> Listener | None:
         configured = self.config.ports.get(name)
@@ -226,13 +289,6 @@ class Gateway:
         """HTTPS (panel) on ``ports["https"]`` (443, else 10443) and the plain-HTTP
         redirect (see ``HTTP_REDIRECT_PORTS``). Listening on TCP is synchronous, so the
         Deferred ``listen_release_api`` returns has fired when it returns."""
-        from twisted.python.failure import Failure
-
-        from twisted.web.server import Site
-
-        from release_api.redirect import HttpsRedirect
-        from release_api.server import listen_release_api
-
         configured = self.config.ports.get("https")
         if configured == 0:
             return []
@@ -298,9 +354,11 @@ class Gateway:
     def stop(self):
         """Stop accepting, drop receives in progress, finish the ones being committed."""
         log.info("shutting down: no new jobs")
-        for loop in (getattr(self, "_expiry", None), getattr(self, "_retention", None)):
-            if loop is not None and loop.running:
+        for loop in self._loops:
+            if loop.running:
                 loop.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
         scheduler = getattr(self, "scheduler", None)
         if scheduler is not None:
             yield scheduler.stop()
@@ -309,15 +367,10 @@ class Gateway:
         dropped = self.intake.discard_in_flight()
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
-        yield self._threads(self.committer.stop)
+        yield deferToThread(self.committer.stop)
         for factory in self.factories.values():
-            for protocol in list(getattr(factory, "connections", ())):
+            for protocol in list(factory.connections):
                 protocol.transport.loseConnection()
         if dropped:
             log.info("discarded {count} job(s) still being received", count=dropped)
         self.accounting.close()
-
-    def _threads(self, function, *args):
-        from twisted.internet.threads import deferToThread
-
-        return deferToThread(function, *args)

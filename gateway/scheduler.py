@@ -33,8 +33,13 @@ from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
+from accounting.backup import backup_database
+from accounting.errors import UnknownSecret
+from accounting.reports import report_period
 from gateway.destinations import (DestinationError, deliver_by_sftp, deliver_by_smb, deliver_to_directory,
                                   mail_message, parse_destination)
+from gateway.reports.produce import SUFFIXES, write_report_file
+from gateway.reports.tables import build_table
 from printgate_errors import PrintgateError
 
 log = Logger()
@@ -120,8 +125,6 @@ class Delivery:
     def password(self, destination):
         if self.secrets is None or destination.key_file:
             return None
-        from accounting.errors import UnknownSecret
-
         try:
             return self.secrets.reveal(destination.secret_name)
         except UnknownSecret:
@@ -296,10 +299,6 @@ class Scheduler:
 def report_producer(core, tz: ZoneInfo):
     """``kind = "report"``: params ``report``, ``format``, ``by``, ``bucket``, ``period``
     (previous-day/-week/-month), ``bom``."""
-    from accounting.reports import report_period
-    from gateway.reports.produce import SUFFIXES, write_report_file
-    from gateway.reports.tables import build_table
-
     def produce(schedule, due_at, directory):
         params = schedule.params
         first, end = report_period_before(due_at, params.get("period", "previous-month"), tz)
@@ -316,8 +315,6 @@ def backup_producer(database, config_file=None):
     """``kind = "backup"``: a consistent snapshot of the database (``printgate backup``),
     delivered as one tar file ``printgate-backup-YYYYmmdd-HHMM.tar`` holding the
     backup directory (restore: untar, then ``printgate backup --restore-from DIR``)."""
-    from accounting.backup import backup_database
-
     def produce(schedule, due_at, directory):
         stamp = due_at.strftime("%Y%m%d-%H%M")
         folder = Path(directory) / "work" / f"printgate-backup-{stamp}"

@@ -476,7 +476,7 @@ class PanelApp(Resource):
         finally:
             self._releasing.difference_update(chosen)
         lines = tuple(ResultLine(held[r.job_id].title if r.job_id in held else r.title, r.released,
-                                 "sent to the printer" if r.released else (r.message or "not printed"))
+                                 (r.message or "sent to the printer") if r.released else (r.message or "not printed"))
                       for r in results)
         printed = sum(1 for r in results if r.released)
         all_ok = printed == len(results)

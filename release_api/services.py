@@ -1,8 +1,9 @@
 """What the panel web layer needs from the rest of Printgate, as one typing.Protocol.
 
-The real implementation is an adapter over the accounting service (users, cards, PINs,
-ledger, devices table) and ``spooler.forward``; it lives outside ``accounting/`` (which
-may not import us) and maps accounting's own errors to the ones named here. Every method
+The real implementation is the application layer's ``gateway.panel_services`` (over the
+release and "end a job" use cases and accounting's logins); it maps accounting's own
+errors to the ones named here. Test doubles implement the same signatures
+(``tests/test_interfaces.py``). Every method
 may return its value directly or a Deferred firing with it (blocking database work runs
 in the reactor's thread pool). Money is integer minor units.
 """

@@ -1,7 +1,9 @@
 """Errors of the spooler: intake, spool store, and the protocols' shared failures.
 
-Each protocol maps these to its own error reply in one table (see ``spooler/lpd/replies.py``
-and friends); exceptions carry the data a log line or a reply needs.
+Each protocol maps these to its own error reply in one place (LPD: a negative
+acknowledgement in ``spooler/lpd/protocol.py``; IPP: the status table in
+``spooler/ipp/replies.py``; RAW: a reset connection); exceptions carry the data a log line
+or a reply needs.
 """
 from printgate_errors import PrintgateError
 

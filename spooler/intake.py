@@ -17,9 +17,10 @@ from twisted.logger import Logger
 from accounting.records import NewJob
 from spooler.background import BackgroundWork
 from spooler.config import GatewayConfig
-from spooler.errors import JobRefused, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
+from spooler.errors import OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
 from spooler.pdl.detect import may_need_external_programs
+from spooler.document_title import title_from_head
 from spooler.pdl.pjl import HEAD_LIMIT, parse_header
 
 log = Logger()
@@ -41,22 +42,6 @@ class JobMetadata:
     document_format: str = "application/octet-stream"
     client_job_ref: str = ""
     attributes: dict = field(default_factory=dict)
-
-
-def admission(decide):
-    """The group committer's ``admit``: ask accounting (``decide(new_job) -> Decision``)
-    and keep its decision on the job; a denial becomes ``JobRefused`` with the message the
-    rule gives, which each protocol sends back in its own way."""
-
-    def admit(new_job) -> None:
-        decision = decide(new_job)
-        new_job.decision = decision
-        if decision.action == "deny":
-            log.info("job from {host} for {owner} refused by rule {rule}: {message}", host=new_job.source_host,
-                     owner=new_job.owner, rule=decision.rule, message=decision.message)
-            raise JobRefused(decision.message, user=new_job.owner)
-
-    return admit
 
 
 class IntakePipeline:
@@ -249,7 +234,7 @@ class JobReceiver:
             self.abort(str(exc))
             raise
         metadata = self.metadata
-        title = metadata.title or pjl_name or ""
+        title = metadata.title or pjl_name or title_from_head(bytes(self._head)) or ""
         received_at = datetime.now(timezone.utc)
 
         def make_record() -> NewJob:

@@ -1,6 +1,9 @@
 """``printgate analyze [--json] FILE...``: what the page analyzer says about spool files."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 import sys
 

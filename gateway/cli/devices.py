@@ -3,17 +3,25 @@
 ``add`` registers a printer (how the gateway reaches it, what its panel's screen is, what
 it can print, which price list applies) and prints its panel credentials — the device id
 and a new HMAC secret — once; only the encrypted secret is kept. ``revoke`` blanks the
-secret: the printer's next panel request is refused."""
+secret: the printer's next panel request is refused.
+
+The fleet (issue 17): ``credentials`` keeps SNMP communities and v3 users (as secrets,
+tried in order); ``discover`` sweeps addresses for Printer-MIB v2 agents; ``approve``
+registers a discovered printer through the same use case as ``add``; ``status``,
+``events``, ``meters``, ``checks`` and ``export`` show what polling found."""
 from __future__ import annotations
 
-import base64
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
+import argparse
 import json
 
 from gateway.cli.accounts import open_core, reports_errors
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("devices", help="printers: register, list, revoke panel credentials")
+    parser = subparsers.add_parser("devices", help="printers: register, list, edit, revoke panel credentials")
     commands = parser.add_subparsers(dest="devices_command", required=True)
     add = commands.add_parser("add", help="register a printer and print its panel credentials once")
     add.add_argument("name", help="device id: letters, digits, . _ - (up to 64)")
@@ -28,96 +36,129 @@ def register(subparsers) -> None:
     add.add_argument("--price-list", default=None, help="price list for jobs printed here (default: the queue's)")
     add.add_argument("--model", default="", help="shown on the panel (default: the name)")
     add.add_argument("--location", default="")
+    add.add_argument("--class", dest="device_class", default="",
+                     help="device class: its polling schedule ([fleet.classes.X]) and its stand-ins when in error")
+    add.add_argument("--snmp", default=None, metavar="ADDRESS[:PORT]",
+                     help="watch it over SNMP at this address (default port 161)")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=add_device)
-    listing = commands.add_parser("list", help="registered printers (never their secrets)")
+    listing = commands.add_parser("list", help="registered printers with their health, and discovered ones")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_devices)
     revoke = commands.add_parser("revoke", help="refuse this printer's panel from now on")
     revoke.add_argument("name")
     revoke.set_defaults(handler=revoke_device)
+    register_edit(commands)
+    from gateway.cli.fleet import register_fleet_commands
 
-
-def _endpoint(protocol: str, text: str) -> str:
-    """Check the endpoint the way a release will read it; store it as typed (a bare
-    ``host:port/queue`` for LPD becomes an ``lpd://`` URI so the queue survives)."""
-    from spooler.forward import PrinterTarget
-
-    scheme = {"raw": "socket"}.get(protocol, protocol)
-    stored = text if "://" in text or "/" not in text else f"{scheme}://{text}"
-    PrinterTarget.from_endpoint(protocol, stored)
-    return stored
+    register_fleet_commands(commands)
 
 
 @reports_errors
 def add_device(args) -> int:
-    from panel_menus.menus import SCREEN_SIZES
-    from gateway.panel_services import (
-        DEVICE_NAME, device_secret_name, encode_panel_credential, new_device_secret,
-    )
-    from spooler.forward.errors import BadTarget
+    from accounting.fleet import Fleet
+    from gateway.register_device import register_device
+    from spooler.snmp.targets import parse_target
 
-    if not DEVICE_NAME.match(args.name):
-        raise ValueError(f"a device id is 1-64 letters, digits, '.', '_' or '-', not {args.name!r}")
-    if args.screen not in SCREEN_SIZES:
-        raise ValueError(f"--screen must be one of {', '.join(SCREEN_SIZES)}")
-    try:
-        endpoint = _endpoint(args.protocol, args.endpoint)
-    except BadTarget as exc:
-        raise ValueError(str(exc)) from None
+    agent = parse_target(args.snmp)[0] if args.snmp else None
     core = open_core(args)
-    secret = new_device_secret()
-    core.secrets.set(device_secret_name(args.name), encode_panel_credential(secret, args.screen), actor="cli")
-    device = core.devices.add(args.name, model=args.model, location=args.location, color=args.color,
-                              duplex=args.duplex, protocol=args.protocol, endpoint=endpoint,
-                              price_list=args.price_list, credential_secret=device_secret_name(args.name),
-                              actor="cli")
-    encoded = base64.urlsafe_b64encode(secret).decode("ascii")
+    registered = register_device(core, args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
+                                 color=args.color, duplex=args.duplex, price_list=args.price_list, model=args.model,
+                                 location=args.location, device_class=args.device_class, actor="cli")
+    if agent is not None:
+        Fleet(core.database, lambda: core.secrets).inventory.link(registered.device.name, agent.address, agent.port,
+                                                                  actor="cli")
+    print_registration(args, registered)
+    return 0
+
+
+def print_registration(args, registered) -> None:
+    """The panel credentials, shown once (``devices add`` and ``devices approve``)."""
+    device = registered.device
     if args.json:
-        print(json.dumps({"device_id": device.name, "id": device.id, "secret": encoded, "protocol": device.protocol,
-                          "endpoint": device.endpoint, "screen": args.screen}))
-        return 0
+        print(json.dumps({"device_id": device.name, "id": device.id, "secret": registered.secret_text,
+                          "protocol": device.protocol, "endpoint": device.endpoint, "screen": args.screen}))
+        return
     print(f"Registered {device.name} (#{device.id}): {device.protocol} {device.endpoint}, panel {args.screen}, "
           f"{'colour' if device.color else 'mono'}, {'duplex' if device.duplex else 'simplex'}, "
           f"price list {device.price_list or '(the queue’s)'}")
     print(f"  device id: {device.name}")
-    print(f"  secret:    {encoded}")
+    print(f"  secret:    {registered.secret_text}")
     print("  The secret is shown only this once: enter it in the printer's panel agent "
           "(it signs requests with HMAC-SHA256; see release_api/device_auth.py).")
-    return 0
 
 
 @reports_errors
 def list_devices(args) -> int:
-    from gateway.panel_services import decode_panel_credential, device_secret_name
+    from accounting.fleet import Fleet
+    from gateway.register_device import panel_credential
 
-    core = open_core(args)
+    core = open_core(args, create=False)
+    watched_printers = Fleet(core.database, lambda: core.secrets).inventory.list()
+    fleet = {f.device: f for f in watched_printers if f.device}
     rows = []
     for device in core.devices.list():
-        try:
-            credential = decode_panel_credential(core.secrets.reveal(device_secret_name(device.name)))
-        except Exception:
-            credential = None
+        credential = panel_credential(core, device.name)
+        watched = fleet.get(device.name)
         rows.append({"device_id": device.name, "protocol": device.protocol, "endpoint": device.endpoint,
                      "color": device.color, "duplex": device.duplex, "price_list": device.price_list,
-                     "screen": credential[1] if credential else None,
-                     "panel": "active" if credential and device.enabled else "revoked"})
+                     "screen": credential.screen if credential else None,
+                     "panel": "active" if credential else "revoked",
+                     "health": watched.health if watched else "not watched",
+                     "health_reason": watched.health_reason if watched else ""})
+    discovered = [{"id": f.id, "address": f.address, "port": f.port, "vendor": f.info.vendor, "model": f.info.model,
+                   "serial": f.info.serial, "location": f.info.location, "state": "discovered"}
+                  for f in watched_printers if f.state == "discovered"]
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows + discovered, indent=2))
         return 0
     for r in rows:
+        health = r["health"] + (f" ({r['health_reason']})" if r["health_reason"] else "")
         print(f"{r['device_id']:<20} {r['protocol']:<4} {r['endpoint']:<36} {'colour' if r['color'] else 'mono':<6} "
               f"{'duplex' if r['duplex'] else 'simplex':<7} {r['screen'] or '-':<8} {r['price_list'] or '-':<12} "
-              f"{r['panel']}")
+              f"{r['panel']:<8} {health}")
+    if discovered:
+        print("Discovered, not approved (`printgate devices approve ID --name NAME ...`):")
+        for d in discovered:
+            where = d["address"] if d["port"] == 161 else f"{d['address']}:{d['port']}"
+            print(f"  #{d['id']:<4} {where:<22} {d['vendor']} {d['model']}, serial {d['serial'] or '?'}, "
+                  f"{d['location'] or 'no location'}")
     return 0
 
 
 @reports_errors
 def revoke_device(args) -> int:
-    from gateway.panel_services import device_secret_name
+    from gateway.register_device import revoke_device as revoke
 
-    core = open_core(args)
-    device = core.devices.get(args.name)
-    core.secrets.set(device_secret_name(device.name), "", actor="cli")
+    device = revoke(open_core(args), args.name, actor="cli")
     print(f"Revoked the panel credentials of {device.name}: its panel is refused from now on.")
+    return 0
+
+
+# -- edit (issue 14): change a registered printer, keeping its id and panel secret ------
+def register_edit(commands) -> None:
+    edit = commands.add_parser("edit", help="change a printer's endpoint, protocol, abilities, price list or screen")
+    edit.add_argument("name")
+    edit.add_argument("--protocol", choices=("ipp", "lpd", "raw"), default=None)
+    edit.add_argument("--endpoint", default=None, help="as for add")
+    edit.add_argument("--screen", default=None, help="panel size: 480x272, 800x480 or 1024x600")
+    for flag, what in (("color", "prints colour"), ("duplex", "prints two-sided")):
+        edit.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None, help=what)
+    edit.add_argument("--price-list", default=None, help="price list for jobs printed here ('' for the queue's)")
+    edit.add_argument("--model", default=None)
+    edit.add_argument("--location", default=None)
+    edit.set_defaults(handler=edit_device)
+
+
+@reports_errors
+def edit_device(args) -> int:
+    from gateway.edit_device import UNCHANGED, edit_device as edit
+
+    price_list = UNCHANGED if args.price_list is None else (args.price_list or None)
+    device = edit(open_core(args), args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
+                  color=args.color, duplex=args.duplex, price_list=price_list, model=args.model,
+                  location=args.location, actor="cli")
+    print(f"{device.name}: {device.protocol} {device.endpoint}, {'colour' if device.color else 'mono'}, "
+          f"{'duplex' if device.duplex else 'simplex'}, price list {device.price_list or '(the queue’s)'}"
+          + (f", panel {args.screen}" if args.screen else ""))
     return 0

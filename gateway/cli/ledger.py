@@ -2,6 +2,9 @@
 balance after each entry (an account's balance is the sum of its ledger)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors
@@ -20,7 +23,7 @@ def register(subparsers) -> None:
 def show_ledger(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     entries = core.ledger.entries(args.account)
     if args.json:
         print(json.dumps([{**e.__dict__, "created_at": e.created_at.isoformat()} for e in entries], indent=2))

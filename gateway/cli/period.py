@@ -5,6 +5,9 @@ reports are the same, byte for byte, every time they are run. A correction of a 
 month is an adjustment in the open period naming the entry it corrects."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 
 from gateway.cli.accounts import open_core, reports_errors

@@ -8,6 +8,9 @@ exits non-zero and leaves no file. On a terminal a progress bar (tqdm) shows on 
 error; piped or redirected, the command is silent."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 import sys
 

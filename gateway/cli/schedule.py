@@ -4,6 +4,9 @@ password URL``: scheduled reports and backups, run by the running gateway
 SMB and mail (``gateway.destinations``)."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import json
 import sys
 

@@ -1,6 +1,9 @@
 """``printgate serve``: run the gateway in the foreground until SIGTERM/SIGINT."""
 from __future__ import annotations
 
+# Imports inside functions: each command loads only what it uses, so that `printgate --help`
+# and a quick read command start fast (accounting and Twisted take most of a second to import).
+
 import sys
 
 
@@ -13,6 +16,9 @@ def register(subparsers) -> None:
     parser.add_argument("--http-port", type=int, default=None,
                         help="plain-HTTP port that redirects to HTTPS (0 disables; default: 80, else 10080, "
                              "and none when --https-port is given)")
+    parser.add_argument("--trap-port", type=int, default=None,
+                        help="UDP port of the SNMP trap receiver when [fleet] is enabled (0 disables; default: "
+                             "[fleet] trap_port, else 162, else 10162)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="least important log lines shown (default: info; debug shows every IPP request)")
     parser.set_defaults(handler=run)
@@ -41,10 +47,20 @@ def run(args) -> int:
         value = getattr(args, f"{name}_port")
         if value is not None:
             config.ports[name] = value
+    if args.trap_port is not None:
+        if not 0 <= args.trap_port <= 65535:
+            print("printgate: --trap-port must be between 0 and 65535", file=sys.stderr)
+            return 2
+        config.fleet.trap_port = args.trap_port
     globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
-    listeners = gateway.start()
-    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    try:
+        listeners = gateway.start()
+    except ConfigError as exc:  # e.g. a secret the configuration names is not stored
+        print(f"printgate: {exc}", file=sys.stderr)
+        return 2
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
+          flush=True)
     for listener in listeners:
         where = listener.address or "all addresses"
         note = f"  ({listener.note})" if listener.note else ""
@@ -52,7 +68,7 @@ def run(args) -> int:
             note += f"  (panel, and IPP over TLS: ipps://<this host>:{listener.number}/printers/<queue>)"
         print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
     print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
-    panel_url = getattr(gateway, "panel_url", None)
+    panel_url = gateway.panel_url
     if panel_url:
         print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
               "credentials from `printgate devices add`)", flush=True)

@@ -63,10 +63,6 @@ class Timeouts:
     ipp_job: float = 300.0
 
 
-def _deferred_call(function):
-    return defer.maybeDeferred(function)
-
-
 @dataclass
 class SendContext:
     """What every sender is given: the clock/reactor, how to connect, timeouts, and where

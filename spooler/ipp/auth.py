@@ -109,9 +109,9 @@ class PasswordCheck:
     keyed digest (HMAC, key made at start, never written anywhere), for that window only.
     """
 
-    def __init__(self, accounting, *, brake: PeerBrake | None = None, repeat_window: float = 60.0,
+    def __init__(self, jobs, *, brake: PeerBrake | None = None, repeat_window: float = 60.0,
                  clock: Callable[[], float] = time.monotonic, capacity: int = 1000):
-        self.accounting = accounting
+        self.jobs = jobs  # a spooler.job_desk.JobDesk
         self.brake = brake or PeerBrake()
         self.repeat_window = repeat_window
         self.clock = clock
@@ -139,7 +139,7 @@ class PasswordCheck:
         digest = self._digest(user, password, peer)
         if self._refused_recently(digest):
             return fail(WrongPassword(user, peer))
-        d = self.accounting.verify_password(user, password, device=f"ipp:{peer}")
+        d = self.jobs.verify_password(user, password, device=f"ipp:{peer}")
 
         def ok(found):
             self.brake.succeeded(peer)

@@ -103,10 +103,6 @@ class DocumentBody:
         self.size = 0  # bytes after decompression handed to the writer
         self.raw_size = 0  # bytes as received
 
-    @property
-    def attached(self) -> bool:
-        return self._done is not None
-
     def attach(self, write: Callable[[bytes], None], *, decompressor: Decompressor | None = None) -> Deferred:
         """Send the document to ``write``; the Deferred fires when it has all been written,
         or fails with the first error (of the writer, the decompressor, or the connection)."""

@@ -38,8 +38,8 @@ _INTEGERS = ("max_connections", "max_per_address", "min_body_rate")
 
 def limits_from_config(config) -> ConnectionLimits:
     """The limits for ``config`` (a ``GatewayConfig``); ``ConfigError`` names a bad key."""
-    limits = ConnectionLimits(idle_timeout=float(getattr(config, "idle_timeout", 60.0)))
-    section = dict(getattr(config, "ipp", None) or {})
+    limits = ConnectionLimits(idle_timeout=float(config.idle_timeout))
+    section = dict(config.ipp or {})
     known = {f.name for f in fields(ConnectionLimits)}
     changes = {}
     for key, value in section.items():

@@ -6,10 +6,11 @@ attributes-natural-language, target URI, requesting user — and raises ``IppErr
 the status to answer. ``IppService.handle`` then dispatches through ``OPERATIONS``, a
 table of handlers sharing one signature, ``handler(service, request) -> Deferred[Message]``.
 
-Held jobs live in accounting; a job announced by Create-Job lives here (``PendingJob``)
-until its document is committed, under an id from a separate range that stays its IPP
-job-id afterwards. Every state change of a recorded job goes through
-``accounting.change_job_state``.
+Held jobs live in accounting, reached through a ``spooler.job_desk.JobDesk``: IPP never
+changes a recorded job's state itself; cancelling one is the application's "end a job",
+which also removes its spool bytes. A job announced by Create-Job lives here
+(``PendingJob``) until its document is committed, under an id from a separate range that
+stays its IPP job-id afterwards; such a job ends only through ``_end_pending``.
 
 What lives only in memory, and what a restart does to it: a Create-Job still waiting for
 its document is lost with its connection state (a later Send-Document, Get-Job-Attributes
@@ -217,13 +218,13 @@ _STATE_MESSAGES = {
 class IppService:
     """The IPP side of the gateway's queues; one per gateway, shared by all connections."""
 
-    def __init__(self, *, intake, accounting, config, clock, gateway_id: str = "printgate",
+    def __init__(self, *, intake, jobs, config, clock, gateway_id: str = "printgate",
                  hasher: SecretHasher | None = None):
         self.intake = intake
         self.hasher = hasher or SecretHasher()
         # Wrong job-passwords per job: a PIN of a few digits must not be guessable at speed.
         self.job_password_brake = PeerBrake(max_failures=5, window=300.0, lockout=300.0)
-        self.accounting = accounting
+        self.jobs = jobs  # a spooler.job_desk.JobDesk
         self.config = config
         self.clock = clock
         self.gateway_id = gateway_id
@@ -244,7 +245,7 @@ class IppService:
         """Once per gateway start: the Create-Job ids and client holds of the IPP jobs
         still held or releasing, from accounting (see the module docstring)."""
         if self._recovery is None:
-            d = maybeDeferred(self.accounting.list_jobs, states=NOT_COMPLETED)
+            d = maybeDeferred(self.jobs.list_jobs, states=NOT_COMPLETED)
             d.addCallback(self._recovered)
             d.addErrback(lambda f: log.failure("IPP could not recover its job ids", f))
             self._recovery = d
@@ -253,7 +254,7 @@ class IppService:
     def _recovered(self, jobs) -> None:
         ids = holds = 0
         for job in jobs:
-            if getattr(job, "protocol", "ipp") != "ipp":
+            if job.protocol != "ipp":
                 continue
             ref = job.client_job_ref or ""
             tail = ref[len(CLIENT_REF_PREFIX):] if ref.startswith(CLIENT_REF_PREFIX) else ""
@@ -313,7 +314,7 @@ class IppService:
         queue = self._target_queue(message, op)
         scheme = "ipps" if secure else "ipp"
         printer_uri = f"{scheme}://{host_header}/printers/{queue.name}"
-        if getattr(queue, "require_authentication", False) and not authenticated_user \
+        if queue.require_authentication and not authenticated_user \
                 and message.code not in OPEN_OPERATIONS:
             raise self._authentication_required(queue, host_header, secure)
         user = self._requesting_user(op, queue, authenticated_user, peer)
@@ -339,8 +340,8 @@ class IppService:
         ipps:// URI only (when there is one): Basic credentials are refused over plain
         HTTP, so the plain URI could not take a job."""
         queue = request.queue
-        required = bool(getattr(queue, "require_authentication", False))
-        trusted = bool(getattr(queue, "trust_client_user", True))
+        required = bool(queue.require_authentication)
+        trusted = bool(queue.trust_client_user)
         unauthenticated = "requesting-user-name" if trusted else "none"
         secure = request.printer_uri.startswith("ipps:")
         host = _host_only(request.printer_uri.split("://", 1)[1].split("/", 1)[0])
@@ -695,7 +696,7 @@ class IppService:
         return d.addCallback(checked)
 
     def max_job_size(self) -> int:
-        return int(getattr(self.config, "max_job_size", 2 << 30))
+        return int(self.config.max_job_size)
 
     # ------------------------------------------------------------ finding jobs
 
@@ -728,7 +729,7 @@ class IppService:
                 return waiting.addCallback(lambda _: self.find_job(request))
             return fail(IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id)))
         real_id = self.aliases.get(job_id, job_id)
-        d = self.accounting.get_job(real_id)
+        d = self.jobs.get_job(real_id)
 
         def found(job):
             if job.queue != request.queue.name:
@@ -766,10 +767,10 @@ class IppService:
         return self.view(held)
 
     def intake_accepting(self) -> bool:
-        return bool(getattr(self.intake, "accepting", True))
+        return bool(self.intake.accepting)
 
     def queued_job_count(self, request: IppRequest) -> Deferred:
-        return self.accounting.count_jobs(queue=request.queue.name, states=NOT_COMPLETED)
+        return self.jobs.count_jobs(queue=request.queue.name, states=NOT_COMPLETED)
 
 
 # ---------------------------------------------------------------- handlers
@@ -851,14 +852,22 @@ def _forget_later(service: IppService, job: PendingJob) -> None:
     service.clock.callLater(FORGET_AFTER, service.pending.pop, job.id, None)
 
 
+def _end_pending(service: IppService, job: PendingJob, state: str, reason: str) -> None:
+    """The one way a Create-Job that has no recorded job yet ends (``canceled`` or
+    ``aborted``): its timer stops, a receive in progress is dropped (one being committed
+    is left to finish: the commit decides), and it is remembered a while for its client."""
+    _cancel_timeout(job)
+    job.state = state
+    _forget_later(service, job)
+    if job.receiver is not None and not job.receiver.committing:
+        job.receiver.abort(reason)
+
+
 def _expire_pending(service: IppService, job: PendingJob) -> None:
     job.timeout = None
     if job.state != "pending" or job.committed_id is not None:
         return
-    job.state = "aborted"
-    _forget_later(service, job)
-    if job.receiver is not None and not job.receiver.committing:
-        job.receiver.abort("Create-Job timed out waiting for Send-Document")
+    _end_pending(service, job, "aborted", "Create-Job timed out waiting for Send-Document")
     log.info("IPP Create-Job {job_id} timed out", job_id=job.id)
 
 
@@ -901,9 +910,7 @@ def _send_document(service: IppService, request: IppRequest):
         if isinstance(failure.value, IppError) and failure.value.status == \
                 Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED:
             return failure
-        job.state = "aborted"
-        _forget_later(service, job)
-        receiver.abort(f"IPP Send-Document failed: {failure.value}")
+        _end_pending(service, job, "aborted", f"IPP Send-Document failed: {failure.value}")
         return failure
 
     def finished(_):
@@ -923,8 +930,7 @@ def _commit_pending(service: IppService, request: IppRequest, job: PendingJob):
     receiver = job.receiver
 
     def failed(failure):
-        job.state = "aborted"
-        _forget_later(service, job)
+        _end_pending(service, job, "aborted", f"IPP job {job.id} could not be recorded: {failure.value}")
         return failure
 
     d = receiver.commit()
@@ -957,19 +963,17 @@ def _cancel_job(service: IppService, request: IppRequest):
         if isinstance(job, PendingJob):
             if job.state != "pending":
                 raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is already {job.state}")
-            _cancel_timeout(job)
-            job.state = "canceled"
-            _forget_later(service, job)
-            if job.receiver is not None:
-                job.receiver.abort("canceled by the owner over IPP")
+            if job.receiver is not None and job.receiver.committing:
+                raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                               f"job {view.id} is being stored right now; cancel it again in a moment")
+            _end_pending(service, job, "canceled", "canceled by the owner over IPP")
             return service.response(request.message)
         if job.state != "held":
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
                            f"job {view.id} is {job.state} and cannot be canceled")
-        changed = service.accounting.change_job_state(
-            job.id, "canceled", actor=request.user, reason="Cancel-Job over IPP")
+        ended = service.jobs.end_job(job.id, "canceled", actor=request.user, reason="Cancel-Job over IPP")
         service.client_holds.discard(job.id)
-        return changed.addCallback(lambda _: service.response(request.message))
+        return ended.addCallback(lambda _: service.response(request.message))
 
     return d.addCallback(cancel)
 
@@ -985,18 +989,15 @@ def _cancel_my_jobs(service: IppService, request: IppRequest):
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad job-ids", unsupported=[job_ids])
         wanted = {service.aliases.get(v.value, v.value) for v in job_ids.values}
     for job in list(service.pending.values()):
-        if job.owner == request.user and job.state == "pending" and (wanted is None or job.id in wanted):
-            _cancel_timeout(job)
-            job.state = "canceled"
-            _forget_later(service, job)
-            if job.receiver is not None:
-                job.receiver.abort("canceled by the owner over IPP")
-    d = service.accounting.list_jobs(queue=request.queue.name, owner=request.user, states=("held",))
+        storing = job.receiver is not None and job.receiver.committing
+        if job.owner == request.user and job.state == "pending" and not storing and (
+                wanted is None or job.id in wanted):
+            _end_pending(service, job, "canceled", "canceled by the owner over IPP")
+    d = service.jobs.list_jobs(queue=request.queue.name, owner=request.user, states=("held",))
 
     def cancel_all(jobs):
-        changes = [service.accounting.change_job_state(
-            job.id, "canceled", actor=request.user, reason="Cancel-My-Jobs over IPP")
-            for job in jobs if wanted is None or job.id in wanted]
+        changes = [service.jobs.end_job(job.id, "canceled", actor=request.user, reason="Cancel-My-Jobs over IPP")
+                   for job in jobs if wanted is None or job.id in wanted]
         for job in jobs:
             service.client_holds.discard(job.id)
         return gatherResults(changes, consumeErrors=True)
@@ -1065,7 +1066,7 @@ def _get_jobs(service: IppService, request: IppRequest):
                   if j.state == "pending" and j.queue == request.queue.name
                   and (owner is None or j.owner == owner)]
     states = WHICH_JOBS[which]
-    d = service.accounting.list_jobs(queue=request.queue.name, owner=owner, states=states,
+    d = service.jobs.list_jobs(queue=request.queue.name, owner=owner, states=states,
                                      limit=limit, newest_first=which != "not-completed") \
         if states else succeed([])
 
@@ -1103,7 +1104,7 @@ def _get_printer_attributes(service: IppService, request: IppRequest):
     def answer(count):
         now = max(1, int(service.clock.seconds()))
         ctx = PrinterContext(
-            queue=request.queue.name, description=getattr(request.queue, "description", ""),
+            queue=request.queue.name, description=request.queue.description,
             printer_uri=request.printer_uri, uuid=queue_uuid(service.gateway_id, request.queue.name),
             up_time=now, start_time=service.start_time, queued_jobs=count + sum(
                 1 for j in service.pending.values() if j.state == "pending"),

@@ -479,24 +479,23 @@ class IppFactory(Factory):
 
     ``password_check.verify(user, password, peer) -> Deferred[str]`` checks HTTP Basic
     credentials (sent over TLS only) against local users: the name it returns wins over
-    requesting-user-name. By default it is ``PasswordCheck(accounting)``. ``secure``
+    requesting-user-name. By default it is ``PasswordCheck(jobs)``. ``secure``
     marks a factory whose connections all arrive over TLS (the shared HTTPS port).
     """
 
     protocol = IppProtocol
 
-    def __init__(self, *, intake, accounting, config, clock, password_check=None,
+    def __init__(self, *, intake, jobs, config, clock, password_check=None,
                  limits: Limits | None = None, service: IppService | None = None,
                  secure: bool = False, connection_limits: ConnectionLimits | None = None):
         self.config = config
         self.clock = clock
-        self.service = service or IppService(intake=intake, accounting=accounting, config=config,
-                                             clock=clock)
-        self.password_check = password_check or PasswordCheck(accounting)
+        self.service = service or IppService(intake=intake, jobs=jobs, config=config, clock=clock)
+        self.password_check = password_check or PasswordCheck(jobs)
         self.limits = limits or Limits()
         self.secure = secure
         self.connection_limits = connection_limits or limits_from_config(config)
-        self.max_job_size = int(getattr(config, "max_job_size", 2 << 30))
+        self.max_job_size = int(config.max_job_size)
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
         self.caps = ConnectionCaps(self.connection_limits.max_connections, self.connection_limits.max_per_address,
                                    what="IPP connections")
@@ -525,7 +524,7 @@ class IppFactory(Factory):
     def tls_sibling(self) -> "IppFactory":
         """A factory for IPP over TLS (``ipps://`` on the shared HTTPS port) with the same
         jobs, password check and connection set (closed at shutdown) as this one."""
-        sibling = IppFactory(intake=None, accounting=None, config=self.config, clock=self.clock,
+        sibling = IppFactory(intake=None, jobs=None, config=self.config, clock=self.clock,
                              password_check=self.password_check, limits=self.limits,
                              service=self.service, secure=True,
                              connection_limits=self.connection_limits)

@@ -107,10 +107,6 @@ class LpdServerParser:
         self._max_data_file = max_data_file
         self.control_seen = False
 
-    @property
-    def receiving_data(self) -> bool:
-        return self._state == _DATA
-
     def feed(self, data: bytes) -> list:
         events: list = []
         self._buffer += data

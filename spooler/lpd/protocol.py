@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections import deque
 
+from twisted.internet.defer import gatherResults
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.protocols.policies import TimeoutMixin
 
+from accounting.errors import AccountingError
 from spooler.connection_caps import CappedFactoryMixin, ConnectionCaps
 from spooler.errors import PrintgateError, ShuttingDown, UnknownQueue
 from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
-from gateway.end_job import end_job
 from spooler.lpd import parser as ev
 from spooler.lpd.assembly import JobAssembly
 from spooler.lpd.controlfile import parse_control_file
@@ -114,7 +115,7 @@ class LpdProtocol(Protocol, TimeoutMixin):
         self._ack_or_commit(by_close=event.by_close)
 
     def _on_QueueState(self, event):
-        self._wait(self.factory.accounting.list_jobs(queue=self._queue_name(event.queue), states=("held", "releasing")))
+        self._wait(self.factory.jobs.list_jobs(queue=self._queue_name(event.queue), states=("held", "releasing")))
         self._deferred.addCallback(
             lambda jobs: self.transport.write(format_queue_state(event.queue, jobs, long=event.long, items=event.items))
         )
@@ -122,26 +123,35 @@ class LpdProtocol(Protocol, TimeoutMixin):
 
     def _on_RemoveJobs(self, event):
         admin = event.agent == "root" and self.host in self.factory.config.lpd_admin_hosts
-        accounting = self.factory.accounting
+        desk = self.factory.jobs
 
         def remove(jobs):
             chosen = [job for job in select_jobs(jobs, event.items) if admin or job.owner == event.agent]
-            if not event.items:
-                chosen = []
-            done = [end_job(accounting, self.factory.spool, job.id, "deleted", actor=event.agent,
-                            reason=f"lprm from {self.host}") for job in chosen]
-            for job in chosen:
-                self.transport.write(f"job {job.id} ({job.title or 'untitled'}) dequeued\n".encode())
-            if not chosen:
+            if not event.items or not chosen:
                 self.transport.write(b"no matching jobs removed\n")
-            return done
+                return None
+            return gatherResults([self._remove_one(desk, job, event.agent) for job in chosen], consumeErrors=True)
 
-        self._wait(accounting.list_jobs(queue=self._queue_name(event.queue), states=("held",)))
+        self._wait(desk.list_jobs(queue=self._queue_name(event.queue), states=("held",)))
         self._deferred.addCallback(remove)
-        self._deferred.addErrback(lambda f: log.failure("lprm failed", f))
+        self._deferred.addErrback(lambda f: log.failure("LPD remove from {host} failed", f, host=self.host))
         self._deferred.addBoth(lambda _: self._close())
 
     # -- helpers -----------------------------------------------------------------------
+    def _remove_one(self, desk, job, agent):
+        """One job of an lprm: a line saying whether it went (a job that was released or
+        ended meanwhile is not an error of the gateway)."""
+        ended = desk.end_job(job.id, "deleted", actor=agent, reason=f"lprm from {self.host}")
+
+        def said(_):
+            self.transport.write(f"job {job.id} ({job.title or 'untitled'}) dequeued\n".encode())
+
+        def refused(failure):
+            failure.trap(AccountingError)
+            self.transport.write(f"job {job.id} was not removed: {failure.value}\n".encode())
+
+        return ended.addCallbacks(said, refused)
+
     def _queue_name(self, name):
         queue = self.factory.config.queue(name)
         if queue is None:
@@ -223,10 +233,10 @@ class LpdProtocol(Protocol, TimeoutMixin):
 
 
 class LpdFactory(CappedFactoryMixin, Factory):
-    def __init__(self, *, intake, accounting, spool, config):
+    def __init__(self, *, intake, jobs, config):
+        """``jobs``: a ``spooler.job_desk.JobDesk`` (queue listings, removals)."""
         self.intake = intake
-        self.accounting = accounting
-        self.spool = spool
+        self.jobs = jobs
         self.config = config
         self.connections: set[LpdProtocol] = set()
         self.caps = ConnectionCaps(config.lpd_max_connections, config.lpd_max_per_address, what="LPD connections")

@@ -7,6 +7,8 @@ iterating it until the test's coroutine is done: other tests in the same process
 delayed calls on it, which trial's reactor janitor would count against these tests."""
 from __future__ import annotations
 
+from tests.gateway.release_world import world  # noqa: F401 (fixture)
+
 import datetime
 import functools
 import time
@@ -392,43 +394,51 @@ def test_the_intake_hook_runs_after_the_callers_own_callbacks(tmp_path):
     assert order == [("acknowledged", [5]), ("notify", [5])]
 
 
-def test_the_gateway_hands_notify_entries_over_once_the_job_is_recorded_and_expired_jobs_too(tmp_path):
-    from twisted.internet.defer import succeed
+def test_the_reception_hands_notify_entries_over_once_the_job_is_acknowledged(world):
+    from gateway.receive_job import JobReception
 
-    from spooler.config import GatewayConfig
+    notifier = RecordingNotifier()
+    reception = JobReception(world.accounting, notifier)
+    entries = [{"rule": "watch-alice", "to": "owner", "message": "hi"}]
+    watched, plain = new_job(world), new_job(world)
+    watched.decision = world.core.decide(watched)
+    watched.decision.notify = entries
+    plain.decision = world.core.decide(plain)
+    held = reception.record_jobs([watched, plain])
+    assert notifier.recorded == []
+    reception.recorded(held)
+    assert notifier.recorded == [(held[0].id, entries)]
+
+
+def test_the_gateway_tells_the_notifier_which_jobs_expired_and_removes_their_bytes(world, tmp_path):
+    from gateway.end_job import JobEnding
     from gateway.process import Gateway
+    from spooler.config import GatewayConfig
+    from tests.gateway.release_world import hold, result_of
 
+    job_id = hold(world)
+    spool_name = world.core.jobs.get_job(job_id).spool_name
     gateway = Gateway(GatewayConfig(data_dir=tmp_path), reactor=reactor)
     gateway.notifier = RecordingNotifier()
-    entries = [{"rule": "watch-bob", "to": "owner", "message": "hi"}]
+    gateway.ending = JobEnding(world.accounting, world.spool)
+    world.core.retention.expire_minutes = 0
+    result_of(gateway.expire_jobs())
+    assert gateway.notifier.expired == [[job_id]]
+    assert world.core.jobs.get_job(job_id).state == "expired"
+    assert not (world.spool.jobs_dir / spool_name).exists()
 
-    class Decision:
-        notify = entries
 
-    class NewJob:
-        def __init__(self, decision):
-            self.decision = decision
+def new_job(world):
+    import hashlib
+    from datetime import datetime, timezone
 
-    class Jobs:
-        def record_jobs(self, new_jobs, sync=True):
-            return [held_job(21), held_job(22)]
+    from accounting.records import NewJob
+    from tests.gateway.release_world import DOCUMENT
 
-    class Accounting:
-        jobs = Jobs()
-
-        def expire_jobs(self):
-            return succeed([held_job(30)])
-
-    class Spool:
-        removed = []
-
-        def remove(self, name):
-            self.removed.append(name)
-
-    gateway.accounting, gateway.spool = Accounting(), Spool()
-    held = gateway._record_jobs([NewJob(Decision()), NewJob(None)])
-    assert gateway.notifier.recorded == []
-    gateway._jobs_recorded(held)
-    assert gateway.notifier.recorded == [(21, entries)]
-    gateway.expire_jobs()
-    assert gateway.notifier.expired == [[30]]
+    writer = world.spool.create()
+    writer.write(DOCUMENT)
+    writer.finish()
+    writer.make_durable()
+    return NewJob(queue="secure", owner="alice", source_host="ws1", protocol="lpd", size=len(DOCUMENT),
+                  sha256=hashlib.sha256(DOCUMENT).hexdigest(), spool_name=writer.name,
+                  received_at=datetime.now(timezone.utc), title="watched")

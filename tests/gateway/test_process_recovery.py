@@ -72,3 +72,20 @@ def test_a_small_job_lives_in_the_database_until_the_change_that_ends_it(tmp_pat
         assert gateway.spool.spool_names() == set()
     finally:
         close(gateway)
+
+
+def test_a_job_a_printer_took_before_a_crash_is_not_held_again_but_waits_for_its_charge(tmp_path):
+    gateway = open_gateway(tmp_path)
+    job = held_job(gateway)
+    gateway.accounting.core.start_release(job.id, None, "alice")
+    gateway.releases.journal.accepted(job.id, "mfp-1", f"release:{job.id}:test:mfp-1")
+    close(gateway)
+
+    restarted = open_gateway(tmp_path)
+    try:
+        again = restarted.accounting.jobs.get_job(job.id)
+        assert again.state == "charge_pending"
+        assert "charge pending" in again.state_reason
+        assert list(restarted.releases.journal.pending()) == [job.id]
+    finally:
+        close(restarted)

@@ -32,7 +32,7 @@ def main():
         config.max_job_size = args.max_job_size
     gateway = Gateway(config, reactor=reactor)
     gateway.open_storage()
-    factory = IppFactory(intake=gateway.intake, accounting=gateway.accounting, config=config,
+    factory = IppFactory(intake=gateway.intake, jobs=gateway.job_desk, config=config,
                          clock=reactor)
     reactor.listenTCP(args.port, factory, interface="127.0.0.1")
 

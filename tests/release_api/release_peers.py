@@ -175,12 +175,16 @@ class ReleaseGateway:
 
 @contextmanager
 def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool = True, duplex: bool = True,
-                    rules: tuple = (), device_id: str = "mfp-3f"):
+                    rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None):
     """A gateway process (LPD intake + HTTPS panel on free loopback ports) with a price
     list (0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00), the
-    given rules, and one registered printer."""
+    given rules, and one registered printer; ``config_text``: a printgate.toml."""
     data_dir = tmp_path / "data"
-    process = GatewayProcess(data_dir=data_dir, ports={"lpd": free_port(), "https": free_port()})
+    config = None
+    if config_text is not None:
+        config = tmp_path / "printgate.toml"
+        config.write_text(config_text)
+    process = GatewayProcess(data_dir=data_dir, ports={"lpd": free_port(), "https": free_port()}, config=config)
     data_dir.mkdir(parents=True)
     process.cli("prices", "set", "standard", "--mono", "0.05", "--color", "0.20", "--default")
     process.cli("users", "add", "alice", "--full-name", "Alice Example", "--card", CARD, "--balance", "10.00")

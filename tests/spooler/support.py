@@ -6,7 +6,11 @@ import queue
 import time
 from dataclasses import dataclass
 
+from twisted.internet.defer import fail, succeed
+
 from accounting.database import Database, migrate, sqlite_url
+from accounting.errors import LoginFailed
+from gateway.end_job import end_job_now
 from accounting.jobs import JobStore
 from spooler.config import GatewayConfig, QueueConfig
 from spooler.group_commit import GroupCommitter
@@ -50,25 +54,35 @@ class IntakeStack:
         self.jobs.db.dispose()
 
 
-class FakeAccounting:
-    """The async accounting API over the real store, answered synchronously."""
+class FakeJobDesk:
+    """A ``spooler.job_desk.JobDesk`` over the real job store and spool, answered
+    synchronously; ending a job is the real use case (``end_job_now``)."""
 
-    def __init__(self, jobs: JobStore):
+    def __init__(self, jobs: JobStore, spool=None):
         self.jobs = jobs
+        self.spool = spool
 
     def _done(self, function, *args, **kwargs):
-        from twisted.internet.defer import fail, succeed
-
         try:
             return succeed(function(*args, **kwargs))
         except Exception as exc:  # noqa: BLE001
             return fail(exc)
 
-    def list_jobs(self, queue=None, owner=None, states=("held",), limit=None, owners=None, newest_first=False):
-        return self._done(self.jobs.list_jobs, queue=queue, owner=owner, states=states, limit=limit, owners=owners)
+    def get_job(self, job_id):
+        return self._done(self.jobs.get_job, job_id)
 
-    def change_job_state(self, job_id, state, *, actor, reason="", expect=None):
-        return self._done(self.jobs.change_state, job_id, state, actor=actor, reason=reason, expect=expect)
+    def list_jobs(self, *, queue=None, owner=None, states=("held",), limit=None, newest_first=False):
+        return self._done(self.jobs.list_jobs, queue=queue, owner=owner, states=states, limit=limit,
+                          newest_first=newest_first)
+
+    def count_jobs(self, *, queue=None, states=("held",)):
+        return self._done(self.jobs.count_jobs, queue=queue, states=states)
+
+    def end_job(self, job_id, state, *, actor, reason=""):
+        return self._done(end_job_now, self.jobs, self.spool, job_id, state, actor=actor, reason=reason)
+
+    def verify_password(self, username, password, *, device):
+        return fail(LoginFailed(username))
 
 
 def make_stack(tmp_path, *, config: GatewayConfig | None = None, store_cls=SpoolStore) -> IntakeStack:
@@ -91,4 +105,4 @@ def config_with(**overrides) -> GatewayConfig:
     return config
 
 
-__all__ = ["make_stack", "config_with", "FakeAccounting", "QueueConfig"]
+__all__ = ["make_stack", "config_with", "FakeJobDesk", "QueueConfig"]

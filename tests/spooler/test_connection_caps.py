@@ -6,7 +6,7 @@ from twisted.internet.testing import StringTransport
 from spooler.connection_caps import ConnectionCaps
 from spooler.lpd.protocol import LpdFactory
 from spooler.raw.protocol import RawFactory
-from tests.spooler.support import FakeAccounting, make_stack
+from tests.spooler.support import FakeJobDesk, make_stack
 
 
 def test_caps_count_per_address_and_in_all():
@@ -33,7 +33,7 @@ def _connect(factory, host):
 def test_lpd_and_raw_refuse_an_address_over_its_cap_and_free_the_slot_on_close(tmp_path):
     stack = make_stack(tmp_path)
     try:
-        for factory in (LpdFactory(intake=stack.intake, accounting=FakeAccounting(stack.jobs), spool=stack.spool,
+        for factory in (LpdFactory(intake=stack.intake, jobs=FakeJobDesk(stack.jobs, stack.spool),
                                    config=stack.config),
                         RawFactory(intake=stack.intake, config=stack.config)):
             factory.caps.max_per_address = 2
@@ -64,7 +64,7 @@ def test_lpd_and_raw_caps_come_from_the_configuration(tmp_path):
     stack = make_stack(tmp_path)
     try:
         stack.config.lpd_max_per_address, stack.config.raw_max_connections = 5, 7
-        lpd = LpdFactory(intake=stack.intake, accounting=FakeAccounting(stack.jobs), spool=stack.spool,
+        lpd = LpdFactory(intake=stack.intake, jobs=FakeJobDesk(stack.jobs, stack.spool),
                          config=stack.config)
         raw = RawFactory(intake=stack.intake, config=stack.config)
         assert (lpd.caps.max_total, lpd.caps.max_per_address) == (1024, 5)

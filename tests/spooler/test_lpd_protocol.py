@@ -11,7 +11,7 @@ from spooler.config import GatewayConfig
 from spooler.errors import SpoolWriteError
 from spooler.lpd.protocol import ACK, NACK, LpdFactory
 from spooler.spool import SpoolStore, SpoolWriter
-from tests.spooler.support import FakeAccounting, make_stack
+from tests.spooler.support import FakeJobDesk, make_stack
 
 CONTROL = b"Hws1\nPalice\nJQuarterly report\nldfA001ws1\nUdfA001ws1\nNreport.ps\n"
 DATA = b"%!PS-Adobe-3.0\n" + b"x" * 5000
@@ -27,7 +27,7 @@ def stack(tmp_path):
 class Client:
     def __init__(self, stack, host="127.0.0.1", clock=None):
         self.stack = stack
-        factory = LpdFactory(intake=stack.intake, accounting=FakeAccounting(stack.jobs), spool=stack.spool,
+        factory = LpdFactory(intake=stack.intake, jobs=FakeJobDesk(stack.jobs, stack.spool),
                              config=stack.config)
         self.protocol = factory.buildProtocol(None)
         if clock is not None:

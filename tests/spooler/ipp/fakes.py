@@ -1,8 +1,10 @@
-"""In-memory stand-ins for the intake pipeline and the accounting service.
+"""In-memory stand-ins for the intake pipeline and the application's job desk.
 
 They keep the contracts the IPP code relies on: ``begin`` may raise, ``write`` takes bytes
-as they arrive, ``commit`` fires with a ``HeldJob``, ``abort`` leaves nothing; accounting
-methods return Deferreds of plain dataclasses and refuse impossible state changes.
+as they arrive, ``commit`` fires with a ``HeldJob``, ``abort`` leaves nothing; the desk
+(a ``spooler.job_desk.JobDesk``: ``tests/test_interfaces.py`` checks the signatures)
+returns Deferreds of plain dataclasses, refuses impossible state changes, and forgets a
+job's bytes when it ends (``forgotten``).
 """
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from datetime import datetime, timezone
 
 from twisted.internet.defer import Deferred, fail, succeed
 
-from accounting.errors import InvalidStateChange, JobNotFound
+from accounting.errors import InvalidStateChange, JobNotFound, LoginFailed
 from accounting.jobs import TRANSITIONS
-from accounting.records import HeldJob
+from accounting.records import HeldJob, User
 from spooler.config import GatewayConfig
 from spooler.errors import JobTooLarge
 
@@ -40,7 +42,7 @@ class FakeReceiver:
 
     def commit(self):
         self.committing = True
-        job = self.intake.accounting.record(self.metadata, self.data)
+        job = self.intake.desk.record(self.metadata, self.data)
         if self.intake.hold_commits:
             self.commit_deferred = Deferred()
             return self.commit_deferred.addCallback(lambda _: job)
@@ -52,8 +54,8 @@ class FakeReceiver:
 
 
 class FakeIntake:
-    def __init__(self, accounting, *, max_job_size: int = 1 << 30):
-        self.accounting = accounting
+    def __init__(self, desk, *, max_job_size: int = 1 << 30):
+        self.desk = desk
         self.max_job_size = max_job_size
         self.receivers: list[FakeReceiver] = []
         self.refuse_with: Exception | None = None
@@ -68,11 +70,13 @@ class FakeIntake:
         return receiver
 
 
-class FakeAccounting:
+class FakeJobDesk:
     def __init__(self):
         self.jobs: dict[int, HeldJob] = {}
         self._ids = itertools.count(1)
         self.changes: list[tuple[int, str, str]] = []
+        self.forgotten: list[int] = []  # jobs whose spool bytes were removed
+        self.passwords: dict[str, str] = {}
 
     def record(self, meta, data: bytes) -> HeldJob:
         now = datetime.now(timezone.utc)
@@ -91,26 +95,32 @@ class FakeAccounting:
         job = self.jobs.get(job_id)
         return succeed(job) if job else fail(JobNotFound(job_id))
 
-    def list_jobs(self, queue=None, owner=None, states=("held",), limit=None, owners=None,
-                  newest_first=False):
+    def list_jobs(self, *, queue=None, owner=None, states=("held",), limit=None, newest_first=False):
         jobs = [j for j in self.jobs.values() if (queue is None or j.queue == queue)
                 and (owner is None or j.owner == owner) and (not states or j.state in states)]
         jobs.sort(key=lambda j: j.id, reverse=newest_first)
         return succeed(jobs[:limit] if limit else jobs)
 
-    def count_jobs(self, queue=None, states=("held",)):
+    def count_jobs(self, *, queue=None, states=("held",)):
         return self.list_jobs(queue=queue, states=states).addCallback(len)
 
-    def change_job_state(self, job_id, state, *, actor, reason="", expect=None):
+    def end_job(self, job_id, state, *, actor, reason=""):
         job = self.jobs.get(job_id)
         if job is None:
             return fail(JobNotFound(job_id))
-        if state not in TRANSITIONS[job.state]:
+        if job.state != "held" or state not in TRANSITIONS[job.state]:
             return fail(InvalidStateChange(job_id, job.state, state))
         job.state = state
         job.state_reason = reason
         self.changes.append((job_id, state, actor))
+        self.forgotten.append(job_id)
         return succeed(job)
+
+    def verify_password(self, username, password, *, device):
+        if self.passwords.get(username) == password:
+            return succeed(User(id=1, username=username, full_name="", email="", cost_center="", enabled=True,
+                                source="local", groups=[], cards=[], has_pin=False))
+        return fail(LoginFailed(username, device))
 
 
 def make_config(**overrides) -> GatewayConfig:

@@ -11,7 +11,7 @@ from spooler.errors import JobRefused
 from spooler.ipp.codec import Attribute, Message, Tag, decode_message, encode_message
 from spooler.ipp.constants import JobState, Operation, Status
 from spooler.ipp.protocol import IppFactory
-from tests.spooler.ipp.fakes import FakeAccounting, FakeIntake, make_config
+from tests.spooler.ipp.fakes import FakeJobDesk, FakeIntake, make_config
 
 HOST = "gateway.example:631"
 PRINTER = f"ipp://{HOST}/printers/secure"
@@ -21,9 +21,9 @@ class Gateway:
     def __init__(self, *, max_job_size=1 << 30):
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
-        self.accounting = FakeAccounting()
-        self.intake = FakeIntake(self.accounting, max_job_size=max_job_size)
-        self.factory = IppFactory(intake=self.intake, accounting=self.accounting,
+        self.desk = FakeJobDesk()
+        self.intake = FakeIntake(self.desk, max_job_size=max_job_size)
+        self.factory = IppFactory(intake=self.intake, jobs=self.desk,
                                   config=make_config(max_job_size=max_job_size), clock=self.clock)
 
     def connect(self):
@@ -261,7 +261,7 @@ def test_a_decompression_bomb_is_refused_and_nothing_kept():
     reply = gw.call(print_job(A("compression", Tag.KEYWORD, "gzip")), bomb)
     assert reply.code == Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
     assert gw.intake.receivers[0].aborted is not None
-    assert gw.accounting.jobs == {}
+    assert gw.desk.jobs == {}
 
 
 def test_a_corrupt_compressed_document_is_a_compression_error(gw):
@@ -323,7 +323,7 @@ def test_a_connection_cut_midway_leaves_nothing(gw):
     protocol.connectionLost(None)
     receiver = gw.intake.receivers[0]
     assert receiver.aborted is not None
-    assert gw.accounting.jobs == {}
+    assert gw.desk.jobs == {}
 
 
 def test_expect_100_continue_is_answered_before_the_response(gw):
@@ -434,19 +434,19 @@ def test_cancel_job_by_the_owner_goes_through_the_one_state_change_function(gw):
     job_id = held_job(gw)
     reply = gw.call(request(Operation.CANCEL_JOB, A("job-id", Tag.INTEGER, job_id)))
     assert reply.code == Status.SUCCESSFUL_OK
-    assert gw.accounting.changes == [(job_id, "canceled", "alice")]
+    assert gw.desk.changes == [(job_id, "canceled", "alice")]
 
 
 def test_cancel_job_by_someone_else_is_not_authorized(gw):
     job_id = held_job(gw)
     reply = gw.call(request(Operation.CANCEL_JOB, A("job-id", Tag.INTEGER, job_id), user="bob"))
     assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED
-    assert gw.accounting.changes == []
+    assert gw.desk.changes == []
 
 
 def test_a_released_job_is_completed_and_cannot_be_canceled(gw):
     job_id = held_job(gw)
-    gw.accounting.jobs[job_id].state = "released"
+    gw.desk.jobs[job_id].state = "released"
     fetched = gw.call(request(Operation.GET_JOB_ATTRIBUTES, A("job-id", Tag.INTEGER, job_id)))
     assert attr(fetched, "job-state") == [JobState.COMPLETED]
     reply = gw.call(request(Operation.CANCEL_JOB, A("job-id", Tag.INTEGER, job_id)))
@@ -460,7 +460,7 @@ def test_a_released_job_is_completed_and_cannot_be_canceled(gw):
 ])
 def test_gateway_states_map_to_rfc_8011_job_states(gw, state, ipp_state):
     job_id = held_job(gw)
-    gw.accounting.jobs[job_id].state = state
+    gw.desk.jobs[job_id].state = state
     fetched = gw.call(request(Operation.GET_JOB_ATTRIBUTES, A("job-id", Tag.INTEGER, job_id)))
     assert attr(fetched, "job-state") == [ipp_state]
 
@@ -488,7 +488,7 @@ def test_get_jobs_returns_id_and_uri_by_default_and_honours_my_jobs_and_limit(gw
 def test_get_jobs_which_jobs_completed_lists_finished_jobs_only(gw):
     done = held_job(gw)
     held_job(gw)
-    gw.accounting.jobs[done].state = "released"
+    gw.desk.jobs[done].state = "released"
     reply = gw.call(request(Operation.GET_JOBS, A("which-jobs", Tag.KEYWORD, "completed")))
     assert [g.get("job-id").value for g in reply.groups_of(Tag.JOB)] == [done]
     bad = gw.call(request(Operation.GET_JOBS, A("which-jobs", Tag.KEYWORD, "proof-print")))
@@ -514,8 +514,8 @@ def test_cancel_my_jobs_cancels_only_the_callers_held_jobs(gw):
     mine = held_job(gw, user="alice")
     theirs = held_job(gw, user="bob")
     assert gw.call(request(Operation.CANCEL_MY_JOBS)).code == Status.SUCCESSFUL_OK
-    assert gw.accounting.jobs[mine].state == "canceled"
-    assert gw.accounting.jobs[theirs].state == "held"
+    assert gw.desk.jobs[mine].state == "canceled"
+    assert gw.desk.jobs[theirs].state == "held"
 
 
 def test_a_job_password_is_never_kept_not_even_as_a_fast_hash(gw):
@@ -586,7 +586,7 @@ def test_an_unnamed_client_cannot_cancel_jobs_on_an_untrusted_queue():
     reply = gw.call(request(Operation.CANCEL_JOB, A("job-id", Tag.INTEGER, job_id)))
     assert reply.code == Status.CLIENT_ERROR_NOT_AUTHENTICATED
     assert gw.call(request(Operation.CANCEL_MY_JOBS)).code == Status.CLIENT_ERROR_NOT_AUTHENTICATED
-    assert gw.accounting.changes == []
+    assert gw.desk.changes == []
 
 
 def test_an_unnamed_client_can_finish_its_own_create_job():

@@ -12,7 +12,7 @@ from tests.spooler.ipp.test_protocol import (  # noqa: F401 - gw is a fixture
 
 def restarted(gw: Gateway) -> Gateway:
     """The same accounting and clock, a new IPP service, started as the listener does."""
-    gw.factory = IppFactory(intake=gw.intake, accounting=gw.accounting, config=make_config(),
+    gw.factory = IppFactory(intake=gw.intake, jobs=gw.desk, config=make_config(),
                             clock=gw.clock)
     gw.factory.doStart()
     return gw

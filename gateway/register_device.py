@@ -1,0 +1,128 @@
+"""Use case: register a printer people release jobs at, and its panel's credentials.
+
+A device is a row of accounting's devices table, keyed by name (the panel's device id).
+Its panel credential is a secret in accounting's encrypted secret store named
+``device/<name>``: JSON with the HMAC secret the panel agent signs requests with and the
+panel's screen size. Registering prints the secret once; only its encrypted form is kept.
+Revoking blanks it, which makes the device unknown at once (both lookups run on every
+panel request).
+
+Synchronous (on an ``AccountingCore``): the CLI calls it directly, the reactor in a
+thread.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets as random_secrets
+from dataclasses import dataclass
+
+from accounting.errors import AccountingError, UnknownDevice, UnknownSecret
+from panel_menus.menus import SCREEN_SIZES
+from printgate_errors import PrintgateError
+from spooler.forward import PrinterTarget
+from spooler.forward.errors import BadTarget
+
+SECRET_PREFIX = "device/"
+DEVICE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+class BadRegistration(PrintgateError, ValueError):
+    """What an admin typed cannot describe a device (name, endpoint, screen)."""
+
+
+@dataclass(frozen=True)
+class PanelCredential:
+    secret: bytes
+    screen: str
+
+
+@dataclass(frozen=True)
+class Registered:
+    device: object  # accounting.records.Device
+    secret: bytes
+
+    @property
+    def secret_text(self) -> str:
+        """The secret as the panel agent is given it (base64url)."""
+        return base64.urlsafe_b64encode(self.secret).decode("ascii")
+
+
+def device_secret_name(device_name: str) -> str:
+    return SECRET_PREFIX + device_name
+
+
+def encode_panel_credential(secret: bytes, screen: str) -> str:
+    return json.dumps({"hmac": base64.urlsafe_b64encode(secret).decode("ascii"), "screen": screen})
+
+
+def decode_panel_credential(text: str | None) -> PanelCredential | None:
+    """``None`` when revoked (blank) or unreadable."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        secret = base64.urlsafe_b64decode(data["hmac"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not secret:
+        return None
+    screen = data.get("screen") if data.get("screen") in SCREEN_SIZES else "800x480"
+    return PanelCredential(secret, screen)
+
+
+def stored_endpoint(protocol: str, text: str) -> str:
+    """Check an endpoint the way a release will read it; store it as typed (a bare
+    ``host:port/queue`` becomes a URI of the protocol's scheme so the queue survives)."""
+    scheme = {"raw": "socket"}.get(protocol, protocol)
+    stored = text if "://" in text or "/" not in text else f"{scheme}://{text}"
+    try:
+        PrinterTarget.from_endpoint(protocol, stored)
+    except BadTarget as error:
+        raise BadRegistration(str(error)) from None
+    return stored
+
+
+def register_device(core, name: str, *, protocol: str, endpoint: str, screen: str = "800x480", color: bool = False,
+                    duplex: bool = False, price_list: str | None = None, model: str = "", location: str = "",
+                    device_class: str = "", serial: str = "", mac: str = "", media=(), actor: str) -> Registered:
+    """Add the device and issue its panel credential. ``device_class``, ``serial``,
+    ``mac`` and ``media`` come from SNMP discovery when a discovered printer is approved
+    (``devices approve``); the class also picks the printer's polling schedule and its
+    stand-ins when it is in error."""
+    if not DEVICE_NAME.match(name or ""):
+        raise BadRegistration(f"a device id is 1-64 letters, digits, '.', '_' or '-', not {name!r}")
+    if screen not in SCREEN_SIZES:
+        raise BadRegistration(f"the panel screen must be one of {', '.join(SCREEN_SIZES)}, not {screen!r}")
+    endpoint = stored_endpoint(protocol, endpoint)
+    secret = random_secrets.token_bytes(32)
+    core.secrets.set(device_secret_name(name), encode_panel_credential(secret, screen), actor=actor)
+    device = core.devices.add(name, model=model, location=location, color=color, duplex=duplex, protocol=protocol,
+                              endpoint=endpoint, price_list=price_list, credential_secret=device_secret_name(name),
+                              device_class=device_class, serial=serial, mac=mac, media=media, actor=actor)
+    return Registered(device, secret)
+
+
+def revoke_device(core, name: str, *, actor: str):
+    """Blank the panel credential: the panel is refused from its next request."""
+    device = core.devices.get(name)
+    core.secrets.set(device_secret_name(device.name), "", actor=actor)
+    return device
+
+
+def panel_credential(core, name: str) -> PanelCredential | None:
+    """The credential of an enabled, registered device; ``None`` when unknown, disabled
+    or revoked."""
+    if not DEVICE_NAME.match(name or ""):
+        return None
+    try:
+        device = core.devices.get(name)
+    except UnknownDevice:
+        return None
+    if not device.enabled or core.secrets is None:
+        return None
+    try:
+        return decode_panel_credential(core.secrets.reveal(device_secret_name(device.name)))
+    except (UnknownSecret, AccountingError):
+        return None
