@@ -123,38 +123,93 @@ def _cell(kind, value, currency):
 
 #: Natural widths (points) of the columns whose content has a known length; text
 #: columns share what is left by their relative ``width``.
-KIND_WIDTHS = {"datetime": 72, "date": 48, "int": 36, "money": 42, "bool": 22, "percent": 36}
+KIND_WIDTHS = {"datetime": 64, "date": 44, "int": 36, "money": 42, "bool": 22, "percent": 36}
+#: Left plus right padding of a table cell (points).
+CELL_PADDING = 4
+#: The narrowest a text column is made (points) before the whole table is scaled down.
+TEXT_MINIMUM = 24.0
 
 
-def column_widths(columns, width: float) -> list[float]:
-    fixed = [max(24.0, KIND_WIDTHS[column.kind] * column.width) if column.kind == "int" else KIND_WIDTHS.get(column.kind, 0)
-             for column in columns]
-    text_share = sum(column.width for column in columns if column.kind not in KIND_WIDTHS)
-    left = max(width - sum(fixed), 40.0 * max(1, text_share))
-    scale = min(1.0, width / (sum(fixed) + left))
-    return [scale * (f if column.kind in KIND_WIDTHS else left * column.width / text_share)
-            for f, column in zip(fixed, columns)]
+class TextFit:
+    """Text cut to a column's width as the font sets it: widths summed from the font's
+    own glyph advances (cached per character; ``stringWidth`` per cell cost 4 µs, too much
+    at millions of cells), and no measuring at all when even the font's widest glyph
+    repeated would fit. A cut text ends with an ellipsis."""
 
+    def __init__(self, font: str, size: float):
+        self.font, self.size = font, size
+        face = pdfmetrics.getFont(font).face
+        self.widest = max(face.charWidths.values(), default=face.defaultWidth) * size / 1000
+        self._widths: dict[str, float] = {}
+        self.ellipsis = self.width("\u2026")
 
-def _wrap(text: str, limit: int) -> str:
-    """A header cut into at most two lines of ``limit`` characters."""
-    if len(text) <= limit:
+    def width(self, text: str) -> float:
+        widths = self._widths
+        total = 0.0
+        for char in text:
+            found = widths.get(char)
+            if found is None:
+                found = widths[char] = pdfmetrics.stringWidth(char, self.font, self.size)
+            total += found
+        return total
+
+    def fit(self, text: str, room: float) -> str:
+        if len(text) * self.widest <= room or self.width(text) <= room:
+            return text
+        room -= self.ellipsis
+        used = 0.0
+        for end, char in enumerate(text):
+            used += self.width(char)
+            if used > room:
+                return text[:max(1, end)] + "\u2026"
         return text
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > limit:
+
+
+def column_widths(columns, width: float, minimums=None) -> list[float]:
+    """Widths in points: each column at least ``minimums`` (its header's longest word),
+    columns of a known kind at their natural width, text columns sharing the rest by
+    their relative ``width``; all scaled down together if the page is too narrow."""
+    minimums = [max(TEXT_MINIMUM, m) if column.kind not in KIND_WIDTHS else m
+                for column, m in zip(columns, minimums or [0.0] * len(columns))]
+    fixed = [max(minimum, max(24.0, KIND_WIDTHS[column.kind] * column.width) if column.kind == "int"
+                 else KIND_WIDTHS.get(column.kind, 0))
+             for column, minimum in zip(columns, minimums)]
+    shares = list(fixed)
+    # Text columns share what is left by their relative width; one whose share falls
+    # below its minimum gets the minimum, and the others share the rest again.
+    sharing = [i for i, column in enumerate(columns) if column.kind not in KIND_WIDTHS]
+    budget = width - sum(fixed[i] for i, column in enumerate(columns) if column.kind in KIND_WIDTHS)
+    while sharing:
+        weight = sum(columns[i].width for i in sharing)
+        starved = [i for i in sharing if budget * columns[i].width / weight < minimums[i]]
+        if not starved:
+            for i in sharing:
+                shares[i] = budget * columns[i].width / weight
+            break
+        for i in starved:
+            shares[i] = minimums[i]
+            budget -= minimums[i]
+        sharing = [i for i in sharing if i not in starved]
+    scale = min(1.0, width / sum(shares))
+    return [scale * share for share in shares]
+
+
+def header_lines(text: str, room: float, fit: TextFit) -> str:
+    """A header in at most two lines of ``room`` points, words kept whole where they fit."""
+    if fit.width(text) <= room:
+        return text
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}".strip()
+        if line and fit.width(candidate) > room:
             lines.append(line)
             line = word
         else:
-            line = f"{line} {word}".strip()
+            line = candidate
     lines.append(line)
     if len(lines) > 2:
-        lines = [lines[0], _fit(" ".join(lines[1:]), limit)]
-    return "\n".join(_fit(part, limit) for part in lines)
-
-
-def _fit(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:max(1, limit - 1)] + "\u2026"
+        lines = [lines[0], " ".join(lines[1:])]
+    return "\n".join(fit.fit(part, room) for part in lines)
 
 
 class _Document(BaseDocTemplate):
@@ -247,7 +302,8 @@ def _charts(table, charts, width):
         bars = HorizontalBarChart()
         bars.x, bars.y, bars.width, bars.height = left + 70, 10, half - 80, 155
         bars.data = [[net / 100 for _, net in reversed(top)]]
-        bars.categoryAxis.categoryNames = [_fit(name, 18) for name, _ in reversed(top)]
+        label = TextFit(FONT, 6)
+        bars.categoryAxis.categoryNames = [label.fit(name, 64) for name, _ in reversed(top)]
         bars.categoryAxis.labels.fontName = bars.valueAxis.labels.fontName = FONT
         bars.categoryAxis.labels.fontSize = bars.valueAxis.labels.fontSize = 6
         bars.bars[0].fillColor = CHART_BLUE
@@ -259,10 +315,12 @@ def _charts(table, charts, width):
 def _table_pages(table, width, height, progress):
     """One Table per page: the header, as many rows as fit, and the totals at the end."""
     columns = table.columns
-    widths = column_widths(columns, width)
-    limits = [max(2, int((w - 4) / (FONT_SIZE * 0.6))) for w in widths]
-    names = [_wrap(_head(table, column), max(3, int((w - 4) / (HEAD_SIZE * 0.62))))
-             for column, w in zip(columns, widths)]
+    head_fit, cell_fit = TextFit(BOLD, HEAD_SIZE), TextFit(FONT, FONT_SIZE)
+    heads = [_head(table, column) for column in columns]
+    widths = column_widths(columns, width, [max(map(head_fit.width, head.split())) + CELL_PADDING + 1
+                                            for head in heads])
+    rooms = [w - CELL_PADDING for w in widths]
+    names = [header_lines(head, room, head_fit) for head, room in zip(heads, rooms)]
     per_page = max(1, int((height - HEADER_HEIGHT - 4) // ROW_HEIGHT))
     numeric = [i for i, column in enumerate(columns) if column.kind in ("int", "money", "percent")]
     base_style = [
@@ -276,6 +334,7 @@ def _table_pages(table, width, height, progress):
     ] + [("ALIGN", (i, 0), (i, -1), "RIGHT") for i in numeric]
     currency = table.currency
     kinds = [column.kind for column in columns]
+    fit = cell_fit.fit
     page: list = []
     count = 0
     first = True
@@ -292,7 +351,7 @@ def _table_pages(table, width, height, progress):
         return grid
 
     def cells(row):
-        return [_fit(_cell(kind, value, currency), limit) for kind, value, limit in zip(kinds, row, limits)]
+        return [fit(_cell(kind, value, currency), room) for kind, value, room in zip(kinds, row, rooms)]
 
     for row in table.rows:
         page.append(cells(row))

@@ -152,9 +152,9 @@ def _bucket_for(period: ReportPeriod) -> str:
 
 
 JOB_LOG_COLUMNS = [
-    Column("Job", "int", 0.6), Column("Name", "text", 2.0), Column("Submitted", "datetime", 1.3),
+    Column("Job", "int", 1.0), Column("Name", "text", 2.0), Column("Submitted", "datetime", 1.3),
     Column("Completed", "datetime", 1.3), Column("Device", "text"), Column("Queue", "text"),
-    Column("Result", "text", 0.8), Column("Pages", "int", 0.6), Column("Impressions", "int", 0.8),
+    Column("Result", "text", 1.2), Column("Pages", "int", 0.6), Column("Impressions", "int", 0.8),
     Column("Sheets", "int", 0.6), Column("Colour pages", "int", 0.7), Column("Duplex", "bool", 0.6),
     Column("Media", "text", 0.6), Column("Copies", "int", 0.6), Column("Price", "money", 0.8),
     Column("Account", "text"), Column("User", "text"), Column("Workstation", "text"),

@@ -121,6 +121,7 @@ def test_pdf_has_a_cover_charts_and_repeated_headers_with_embedded_fonts(core, t
     assert len(pages) >= 3
     assert all("Submitted" in page and "Completed" in page and "Account" in page for page in pages[1:])
     assert "batch-069.pdf" in text and "Total: 77 jobs" in text
+    assert "Impressions" in pages[1] and "Workstation" in pages[1] and "cancelled" in text  # not cut short
     summary = subprocess.run([pdftotext, "-layout", str(cover), "-"], capture_output=True, text=True,
                              check=True).stdout
     net = sum(row.net for row in core.reports.chargeback(core.reports.period("2026-11-01", "2026-12-01")))
