@@ -76,6 +76,8 @@ setup(
         "smbprotocol>=1.13,<2",
     ],
     extras_require={
+        # SASL GSSAPI (Kerberos) binds to the directory; building it needs libkrb5-dev.
+        "kerberos": ["gssapi>=1.8,<2"],
         "test": [
             "pytest>=8,<10",
             "pytest-timeout>=2.3,<3",
@@ -84,6 +86,7 @@ setup(
             "snmpsim>=1.1,<2",
             "pysmi>=1.5,<2",
             "aiosmtpd>=1.4,<2",
+            "gssapi>=1.8,<2",
             "openpyxl>=3.1,<4",
             "atheris>=2.3,<4; platform_machine == 'x86_64'",
         ],

@@ -1,7 +1,14 @@
-"""Panel logins: card, PIN and local password, with failure counters per user and per
-device. After ``max_failures`` consecutive failures the user (or the device) is locked
-for ``lockout``; every attempt is audited (never with the PIN or password). A failure
-says nothing about which part was wrong."""
+"""Panel logins: card, PIN and password, with failure counters per user and per device.
+After ``max_failures`` consecutive failures the user (or the device) is locked for
+``lockout``; every attempt is audited (never with the PIN or password). A failure says
+nothing about which part was wrong.
+
+A password is checked locally (Argon2id) for users who have a local one; with a
+directory configured for logins (``directory``), everyone else's is checked by an LDAP
+bind (``accounting.directory.login``) under the same counters and lockouts, and every
+password check costs one Argon2id verification whichever way it goes, so the time of an
+answer does not tell a local user from a directory one. A directory user seen for the
+first time at login is imported then."""
 from __future__ import annotations
 
 import secrets
@@ -18,8 +25,9 @@ from accounting.records import User
 from accounting.schema import cards, login_throttles, users
 from accounting.time import aware, utcnow
 from accounting.users import UserStore, normalize_card
+from twisted.logger import Logger
 
-#: Verifying against this keeps the time of "no such user" close to "wrong PIN".
+log = Logger()
 
 
 class LoginGuard:
@@ -33,6 +41,8 @@ class LoginGuard:
         self.device_max_failures = device_max_failures
         self.lockout = lockout
         self._dummy = None
+        #: ``accounting.directory.Directory`` checking the passwords of non-local users.
+        self.directory = None
 
     def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -109,7 +119,50 @@ class LoginGuard:
 
     def verify_password(self, username: str, password: str, *, device: str | None = None,
                         now: datetime | None = None) -> User:
+        directory = self.directory
+        if directory is not None and directory.settings.login and not self._has_local_password(username):
+            return self._directory_login(directory, username, password, device, now)
         return self._secret_login("password", username, password, device, now)
+
+    def _has_local_password(self, username: str) -> bool:
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(users.c.password_hash, users.c.source).where(users.c.username == username)).first()
+        return row is not None and row.password_hash is not None and row.source != "directory"
+
+    def _row(self, username: str):
+        with self.db.reader.connect() as conn:
+            return conn.execute(select(users.c.username, users.c.enabled, users.c.source)
+                                .where(users.c.username == username)).first()
+
+    def _directory_login(self, directory, username, password, device, now) -> User:
+        # Only with a directory: it loads ldap3, which is slow to import.
+        from accounting.directory import DirectoryUnavailable
+
+        now = now or utcnow()
+        self._precheck(None, device, now)
+        row = self._row(username)
+        self._precheck(row.username if row is not None else username[:255], None, now)
+        self.hasher.verify(self._dummy_hash(), password or "")
+        try:
+            found = directory.login.check(username, password or "")
+        except DirectoryUnavailable as exc:
+            log.warn("password login of {user} not checked: {error}", user=username, error=str(exc))
+            with self.db.writer.begin() as conn:
+                audit(conn, actor=username[:255], source=device or "", action="login.directory.unavailable", at=now)
+            raise LoginFailed(username, device) from None
+        if found is not None and found.username != username:
+            row = self._row(found.username)
+            if row is not None:
+                self._precheck(row.username, None, now)
+        ok = found is not None and (row is None or row.enabled)
+        if ok and (row is None or row.source != "directory"):
+            directory.import_user(found)
+        # Not yet imported users are counted under the name typed: the directory knows them.
+        who = found.username if found is not None else (row.username if row is not None else username[:255])
+        self._outcome(method="directory", username=who, device=device, ok=ok, now=now)
+        if not ok:
+            raise LoginFailed(username, device)
+        return self.users.get_user(found.username)
 
     def _secret_login(self, method, username_or_id, clear, device, now) -> User:
         now = now or utcnow()

@@ -498,6 +498,89 @@ job_meter_checks = Table(
 )
 
 
+# -- 0007 (issue 18): directory sync, notices ------------------------------------------
+# Where a user, card or group came from: "local" (typed in, linked at a panel), "auto"
+# (users first seen on a job) or "directory" (kept in step by the directory sync).
+cards.append_column(Column("source", String(16), nullable=False, default="local", server_default="local"))
+groups.append_column(Column("source", String(16), nullable=False, default="local", server_default="local"))
+#: Below this balance (minor units) the owner is told their balance is low; NULL: the
+#: configured default.
+accounts.append_column(Column("low_balance_threshold", BigInteger, nullable=True))
+
+#: The directory entry each directory user was imported from, and a digest of what was
+#: imported (an unchanged entry needs no write). ``disabled_by_sync``: the sync disabled
+#: the user (gone from the directory, or disabled there) and may enable them again; a
+#: user an admin disabled stays disabled. ``entry_digest``: a keyed 64-bit digest of the
+#: entry's bytes as the server sent them (an entry sent the same again is known without
+#: reading it); ``cards``: the card numbers the directory gives the user, one a line,
+#: including any withheld for now (held by two users, or by someone else locally).
+directory_users = Table(
+    "directory_users",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("dn", String(1024), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("disabled_by_sync", Boolean, nullable=False, default=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("entry_digest", BigInteger, nullable=True),
+    Column("cards", Text, nullable=False, default="", server_default=""),
+)
+
+directory_groups = Table(
+    "directory_groups",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("dn", String(1024), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One row per sync run. ``watermark``: the server's clock when the run started (what
+#: the next incremental run asks "changed since"); ``problems``: a JSON list, the first
+#: few hundred.
+directory_syncs = Table(
+    "directory_syncs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("server", String(255), nullable=False, default=""),
+    Column("watermark", String(32), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("added", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("enabled", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("problem_count", Integer, nullable=False, default=0),
+    Column("problems", Text, nullable=False, default="[]"),
+    Column("error", Text, nullable=False, default=""),
+)
+
+#: A user's choice about one kind of notice (absent: the configured default).
+notice_preferences = Table(
+    "notice_preferences",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("notice", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+#: Notices that must go once per occasion (a job about to expire, a balance that fell
+#: below its threshold, a quota nearly used up): the row is the "already told".
+notices_sent = Table(
+    "notices_sent",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notice", String(32), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("notice", "subject", name="uq_notices_sent_subject"),
+)
+
+
 # -- 0005: finance (issue 15): chargeback facts on the ledger, closed periods, schedules ----
 # A ledger row keeps what it was charged for as it was when it was posted — the cost
 # center, the person, their group, the device, queue and price list, and the printed

@@ -13,9 +13,10 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounting import listings
-from accounting.audit import audit
+from accounting.audit import audit, audit_many
 from accounting.database import Database
 from accounting.errors import CsvImportError, DeletedUser, DuplicateCard, DuplicateUser, UnknownCard, UnknownUser
+from accounting.lean_sql import insert_rows, insert_rows_returning_ids
 from accounting.passwords import SecretHasher
 from accounting.records import User
 from accounting.schema import account_members, accounts, cards, groups, ledger_entries, quotas, user_groups, users
@@ -77,26 +78,48 @@ class UserStore:
 
     def _insert_user(self, conn, username, *, full_name="", email="", cost_center="", source="local",
                      pin=None, balance=None, actor="admin") -> int:
-        if not USERNAME.match(username or ""):
-            raise ValueError(f"invalid username {username!r}")
+        person = {"username": username, "full_name": full_name, "email": email, "cost_center": cost_center,
+                  "pin_hash": self.hasher.hash(pin) if pin else None, "balance": balance}
+        return self.insert_users(conn, [person], source=source, actor=actor)[username]
+
+    def insert_users(self, conn, people: list[dict], *, source: str, actor: str,
+                     audit_each: bool = True) -> dict[str, int]:
+        """Insert users (dicts of ``username``, ``full_name``, ``email``, ``cost_center``,
+        optional ``pin_hash`` and ``balance``), each with a personal account, in the
+        caller's transaction, a few statements for the whole list (a directory's first
+        sync adds thousands). Each gets a ``user.add`` audit row unless ``audit_each`` is
+        false: a caller that audits the whole change as one (a directory sync, which
+        records its run and writes one summary row) says so. Returns ``{username: id}``."""
+        if not people:
+            return {}
+        for person in people:
+            if not USERNAME.match(person["username"] or ""):
+                raise ValueError(f"invalid username {person['username']!r}")
         now = utcnow()
-        user_id = conn.execute(insert(users).values(
-            username=username, full_name=full_name, email=email, cost_center=cost_center, enabled=True,
-            source=source, created_at=now, pin_hash=self.hasher.hash(pin) if pin else None,
-        )).inserted_primary_key[0]
-        opening = self.new_account_balance if balance is None else balance
-        account_id = conn.execute(insert(accounts).values(
-            name=username, kind="personal", user_id=user_id, balance=opening, reserved=0, overdraft_limit=0,
-            restricted=self.new_account_restricted, enabled=True, created_at=now,
-        )).inserted_primary_key[0]
-        if opening:
-            conn.execute(insert(ledger_entries).values(
-                account_id=account_id, kind="topup", amount=opening, balance_after=opening, actor=actor,
-                reason="opening balance", created_at=now,
-            ))
-        audit(conn, actor=actor, action="user.add", target=username,
-              new={"full_name": full_name, "email": email, "cost_center": cost_center, "source": source})
-        return user_id
+        user_ids = insert_rows_returning_ids(conn, users, [
+            {"username": p["username"], "full_name": p.get("full_name", ""), "email": p.get("email", ""),
+             "cost_center": p.get("cost_center", ""), "enabled": True, "source": source, "created_at": now,
+             "pin_hash": p.get("pin_hash")} for p in people])
+        ids = {p["username"]: user_id for p, user_id in zip(people, user_ids)}
+        openings = [self.new_account_balance if p.get("balance") is None else p["balance"] for p in people]
+        account_rows = [
+            {"name": p["username"], "kind": "personal", "user_id": user_id, "balance": opening, "reserved": 0,
+             "overdraft_limit": 0, "restricted": self.new_account_restricted, "enabled": True, "created_at": now}
+            for p, user_id, opening in zip(people, user_ids, openings)]
+        if any(openings):
+            account_ids = insert_rows_returning_ids(conn, accounts, account_rows)
+            insert_rows(conn, ledger_entries, [
+                {"account_id": account_id, "kind": "topup", "amount": opening, "balance_after": opening,
+                 "actor": actor, "reason": "opening balance", "created_at": now}
+                for account_id, opening in zip(account_ids, openings) if opening])
+        else:
+            insert_rows(conn, accounts, account_rows)
+        if audit_each:
+            audit_many(conn, [{"actor": actor, "action": "user.add", "target": p["username"],
+                               "new": {"full_name": p.get("full_name", ""), "email": p.get("email", ""),
+                                       "cost_center": p.get("cost_center", ""), "source": source}}
+                              for p in people], at=now)
+        return ids
 
     def _set_groups(self, conn, user_id: int, names) -> None:
         for name in names:

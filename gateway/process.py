@@ -12,19 +12,23 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from twisted.internet.threads import deferToThread
+from twisted.internet.threads import deferToThread, deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.web.server import Site
 
 from accounting.core import AccountingSettings
 from accounting.database import sqlite_url
-from accounting.errors import AccountingError, UnknownSecret
+from accounting.directory import SyncFailed
+from accounting.errors import UnknownSecret
 from accounting.private_files import private_directory
 from accounting.service import AccountingService
-from accounting.time import zone
+from accounting.time import utcnow, zone
 from gateway.end_job import JobEnding
 from gateway.job_desk import GatewayJobDesk
-from gateway.notify import Notifier, SmtpSettings
+from gateway.mail.notices import Notices
+from gateway.mail.sender import MailSender
+from gateway.notice_triggers import NoticeTriggers
+from gateway.notify import Notifier
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception
 from gateway.release_job import JobRelease
@@ -95,7 +99,9 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
+        self.check_secrets()
         self.notifier = self.build_notifier()
+        self.directory = self.attach_directory()
         self.ending = JobEnding(self.accounting, self.spool)
         self.job_desk = GatewayJobDesk(self.accounting, self.ending)
         # Someone is standing at the printer waiting: an unreachable printer is tried 3
@@ -106,9 +112,9 @@ class Gateway:
         self.start_fleet()
         self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
                                    ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
-                                   device_checks=self.device_checks)
+                                   device_checks=self.device_checks, observer=self.notice_triggers)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
-        self.reception = JobReception(self.accounting, self.notifier)
+        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers)
         reception = self.reception
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
@@ -119,35 +125,100 @@ class Gateway:
                                      on_recorded=reception.recorded)
 
     def build_notifier(self) -> Notifier:
-        notify = self.config.notify
-        smtp = None
-        if notify.smtp_host:
-            smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
-                                user=notify.smtp_user, password=self.smtp_password(), mail_from=notify.mail_from,
-                                ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
+        """The one mail sender (``[mail]``), the notices it carries (``[notices]``), what
+        triggers them, and the rule notifier (webhooks, and mail through the sender)."""
+        config = self.config
+        secrets = self.accounting.core.secrets
 
-        def email_of(username):
-            def unknown(failure):
-                failure.trap(AccountingError)
+        def secret(name):
+            try:
+                return secrets.reveal(name)
+            except UnknownSecret:
                 return None
 
-            return self.accounting.get_user(username).addCallbacks(lambda user: user.email or None, unknown)
+        self.mail = MailSender(self.reactor, config.mail, data_dir=config.data_dir, secret=secret)
+        self.notices = Notices(self.reactor, self.mail, self.accounting, config.notices, timezone=config.timezone)
+        self.notice_triggers = NoticeTriggers(self.reactor, self.accounting, self.notices, config.notices)
+        if self.mail.configured:
+            self.mail.start().addErrback(lambda f: log.failure("reading the mail queue failed", f))
+        return Notifier(self.reactor, notices=self.notices if self.mail.configured else None)
 
-        return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
-                        lookup_email=email_of)
+    def check_secrets(self) -> None:
+        """A relay login (``[mail] user``, POP-before-SMTP) or a directory bind DN whose
+        password secret is not stored: the gateway refuses to start and says how to store
+        it. (They are read at each use, so a changed password counts without a restart.)"""
+        mail, directory = self.config.mail, self.config.directory
+        named = []
+        if mail.host and mail.user:
+            named.append(("mail.password_secret", mail.password_secret))
+        if mail.host and mail.pop_before_smtp is not None:
+            named.append(("mail.pop_before_smtp.password_secret",
+                          mail.pop_before_smtp.get("password_secret") or mail.password_secret))
+        if directory is not None and directory.bind_dn and directory.bind_method != "gssapi":
+            named.append(("directory.password_secret", directory.password_secret))
+        stored = set(self.accounting.core.secrets.names())
+        for key, name in named:
+            if name not in stored:
+                raise ConfigError(f"{key} names the secret {name!r}, which is not stored: printgate secrets set {name}",
+                                  key=key)
 
-    def smtp_password(self) -> str | None:
-        """``[notify] smtp_password_secret`` (a stored secret: ``printgate secrets set
-        smtp/password``), else ``smtp_password`` from the file."""
-        notify = self.config.notify
-        if not notify.smtp_password_secret:
-            return notify.smtp_password
+    def attach_directory(self):
+        """Users from the directory (``[directory]``), and password logins by LDAP bind."""
+        settings = self.config.directory
+        if settings is None:
+            return None
+        directory = self.accounting.core.attach_directory(settings, staging_dir=self.config.data_dir)
+        self._directory_running = False
+        if settings.plaintext_possible:
+            log.warn("directory: allow_plaintext = true: passwords may be sent to {servers} without TLS",
+                     servers=", ".join(settings.servers))
+        return directory
+
+    def start_lines(self) -> list[str]:
+        """What ``printgate serve`` says at start about mail and the directory."""
+        lines = []
+        mail = self.config.mail
+        if mail.host:
+            lines.append(f"Mail: via {mail.host}:{mail.smtp_port} ({'implicit TLS' if mail.security == 'tls' else 'STARTTLS'}"
+                         f"{', or in clear if the relay has no STARTTLS (allow_plaintext)' if mail.allow_plaintext else ''})")
+        else:
+            lines.append("Mail: off (no [mail] host)")
+        settings = self.config.directory
+        if settings is not None:
+            schedule = (f"incremental sync every {settings.sync_minutes:g} min, full every {settings.full_sync_hours:g} h"
+                        if settings.sync_minutes else "sync on demand only")
+            lines.append(f"Directory: {', '.join(settings.servers)} ({schedule}; password logins "
+                         f"{'by LDAP bind' if settings.login else 'local only'})")
+            if settings.plaintext_possible:
+                lines.append("WARNING: directory allow_plaintext = true: binds to ldap:// servers are sent WITHOUT TLS")
+        return lines
+
+    @inlineCallbacks
+    def sync_directory(self, *, full: bool = False):
+        """One directory sync in the thread pool (never two at once); a failure is logged
+        (and recorded) and changes nothing."""
+        if self.directory is None or self._directory_running:
+            return None
+        self._directory_running = True
+        pool = self.reactor.getThreadPool()
         try:
-            return self.accounting.core.secrets.reveal(notify.smtp_password_secret)
-        except UnknownSecret:
-            raise ConfigError(f"notify.smtp_password_secret names the secret {notify.smtp_password_secret!r}, which "
-                              f"is not stored: printgate secrets set {notify.smtp_password_secret}",
-                              key="notify.smtp_password_secret") from None
+            if not full and self.config.directory.full_sync_hours:
+                full = yield deferToThreadPool(self.reactor, pool, self._last_full_too_old)
+            summary = yield deferToThreadPool(self.reactor, pool, self.directory.sync.run, full=full)
+            return summary
+        except SyncFailed:
+            return None  # logged and recorded by the sync
+        except Exception:  # noqa: BLE001 - the schedule goes on
+            log.failure("directory sync failed")
+            return None
+        finally:
+            self._directory_running = False
+
+    def _last_full_too_old(self) -> bool:
+        for run in self.directory.sync.history(limit=200):
+            if run["kind"] == "full" and run["outcome"] == "ok":
+                return (utcnow() - run["started_at"]).total_seconds() >= self.config.directory.full_sync_hours * 3600
+        return True
 
     def now(self) -> datetime:
         """The reactor's time: what housekeeping calls now (a test's clock moves it)."""
@@ -157,11 +228,14 @@ class Gateway:
         """Every minute, expire held jobs (deleting their spool bytes) and grant the
         quotas due (each at most once per period, in ``[server] timezone``); every
         ``[release] charge_retry_seconds``, charge jobs that printed but could not be
-        charged; once a day, purge history older than ``[retention] days``."""
+        charged; once a day, purge history older than ``[retention] days``; every
+        ``[directory] sync_minutes``, sync the directory."""
         self._every(60, self.expire_jobs, "expiry")
         self._every(QUOTA_GRANT_SECONDS, self.grant_quotas, "quota grants")
         self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
         self._every(24 * 3600, self.purge_history, "retention")
+        if self.directory is not None and self.config.directory.sync_minutes:
+            self._every(self.config.directory.sync_minutes * 60, self.sync_directory, "directory sync")
 
     def _every(self, seconds: float, work, name: str) -> None:
         """Run ``work`` every ``seconds``; a run that fails (the database is away) is
@@ -195,9 +269,11 @@ class Gateway:
         with their work in the thread pool (``gateway.scheduler``)."""
         core = self.accounting.core
         tz = zone(self.config.timezone)
-        delivery = Delivery(send=self.notifier.send_message if self.notifier.smtp is not None else None,
+        # Mail goes through the gateway's one sender (gateway.mail): queued on disk and
+        # retried there; a schedule's mail delivery is done once the queue has it.
+        delivery = Delivery(send=self.mail.send if self.mail.configured else None,
                             secrets=core.secrets, known_hosts=self.config.data_dir / "ssh_known_hosts",
-                            mail_from=self.config.notify.mail_from)
+                            mail_from=self.config.mail.mail_from)
         self.scheduler = Scheduler(reactor=self.reactor, threadpool=self.reactor.getThreadPool(), book=core.schedules,
                                    tz=tz, outbox=self.config.data_dir / "schedule-outbox", delivery=delivery)
         self.scheduler.register("report", report_producer(core, tz))
@@ -209,6 +285,7 @@ class Gateway:
         expired = yield self.ending.expire_due()
         if expired:
             self.notifier.jobs_expired(expired)
+        yield self.notice_triggers.check_expiring()
 
     def build_factories(self) -> dict:
         return {
@@ -359,6 +436,7 @@ class Gateway:
                 loop.stop()
         if self.fleet is not None:
             self.fleet.stop()
+        self.mail.stop()
         scheduler = getattr(self, "scheduler", None)
         if scheduler is not None:
             yield scheduler.stop()

@@ -19,12 +19,16 @@ outcome recorded, including "printed, charge pending".
    once the database is back. The charge is idempotent per job, so a retry after a charge
    that did reach the database changes nothing.
 
+An ``observer`` (the owner's notices) is told of a job not printed and of a job printed
+(charged, or its charge pending: the reservation already holds the amount back).
+
 At start, ``recover`` turns what the journal says was accepted into ``charge_pending``,
 and puts back on hold the jobs this node was releasing whose acceptance was never seen.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from twisted.internet import defer, task, threads
 from twisted.logger import Logger
@@ -60,6 +64,17 @@ class ReleaseOutcome:
         return self.result in (PRINTED, CHARGE_PENDING)
 
 
+class ReleaseObserver(Protocol):
+    """Told what became of a release once its own work is done (the owner's notices);
+    it must not fail the release, and returns nothing the release waits for."""
+
+    def release_failed(self, job, device: str, reason: str) -> None:
+        """``job`` (the ``HeldJob`` being released) was not printed at ``device``."""
+
+    def printed(self, job):
+        """``job`` printed: charged, or its charge pending (its amount still reserved)."""
+
+
 def job_title(job) -> str:
     return display_title(job)
 
@@ -75,12 +90,13 @@ def forward_copies(job) -> int:
 
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
-                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, device_checks: DeviceChecks | None = None):
+                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, device_checks: DeviceChecks | None = None,
+                 observer=None):
         """``accounting``: an ``AccountingService`` (Deferred API); ``spool``: the node's
         ``SpoolStore``; ``forwarder``: a ``spooler.forward.Forwarder``; blocking work (the
         journal's fsyncs, reading a small job's bytes) runs in ``threadpool`` (default:
         the reactor's); ``device_checks``: the fleet's gate and meter watch (default:
-        none)."""
+        none); ``observer``: a ``ReleaseObserver`` (notices) or None."""
         self.accounting = accounting
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.spool = spool
@@ -91,6 +107,7 @@ class JobRelease:
         self.charge_retry_delay = charge_retry_delay
         self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
         self._settling: defer.Deferred | None = None
+        self.observer = observer
 
     def _blocking(self, function, *args):
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args)
@@ -141,11 +158,15 @@ class JobRelease:
             except AccountingError:
                 log.failure("job {job_id} was not printed and could not be put back on hold; the next start "
                             "holds it again", job_id=started.id)
+            if self.observer is not None:
+                self.observer.release_failed(started, device.name, outcome.message)
             return ReleaseOutcome(job_id, NOT_PRINTED, f"{outcome.message} Nothing was charged.", title)
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{device.name}"
         yield self._blocking(self.journal.accepted, started.id, device.name, key)
         settled = yield self._charge(started.id, device.name, key, actor)
         watch.printed()  # after the charge: a shortfall found by the counter is refunded from it
+        if self.observer is not None:
+            self.observer.printed(started)
         if settled is None:
             return ReleaseOutcome(job_id, CHARGE_PENDING, "Printed. The charge could not be recorded yet; "
                                   "it will be taken automatically.", title)

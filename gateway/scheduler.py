@@ -277,7 +277,7 @@ class Scheduler:
         delivery = self.delivery
         if destination.scheme == "mailto":
             if delivery.send is None:
-                raise DestinationError(url, "no mail sender configured ([notify] smtp_host)")
+                raise DestinationError(url, "no mail relay configured ([mail] host)")
             message = mail_message(destination, files, subject=f"Printgate: {schedule.name}",
                                    text=f"{schedule.name}: {', '.join(f.name for f in files)} attached.\n",
                                    mail_from=delivery.mail_from)

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from accounting.money import parse_amount
 from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
 from accounting.time import UnknownTimeZone, machine_zone_name, zone
 from spooler.errors import SpoolerError
@@ -46,20 +47,60 @@ class QueueConfig:
 
 
 @dataclass
-class NotifyConfig:
-    """``[notify]``: the mail relay for notifications (webhooks need nothing here)."""
+class MailConfig:
+    """``[mail]``: the one mail sender of the gateway (``gateway.mail``). The password is
+    the stored secret ``password_secret`` names (``printgate secrets set smtp/password``),
+    never a line of this file."""
 
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: str | None = None
-    #: The name of a stored secret holding the SMTP password (``printgate secrets set
-    #: smtp/password``), so that the password need not sit in this file.
-    smtp_password_secret: str | None = None
-    smtp_starttls: bool = True
-    smtp_ca_file: Path | None = None
+    host: str | None = None
+    port: int | None = None  # None: 587 with STARTTLS, 465 with implicit TLS
+    #: "starttls" (required: nothing is sent unless the server offers it) or "tls" (SMTPS).
+    security: str = "starttls"
+    #: A relay without STARTTLS is used in clear (never with a password).
+    allow_plaintext: bool = False
+    ca_file: Path | None = None
+    user: str | None = None
+    password_secret: str = "smtp/password"
+    auth_mechanisms: tuple = ("PLAIN", "LOGIN")
     mail_from: str = "printgate@localhost"
-    notify_owner_on_expiry: bool = False
+    timeout: float = 30.0
+    retry_initial: float = 60.0
+    retry_max: float = 3600.0
+    give_up_hours: float = 48.0
+    max_queue: int = 10_000
+    #: POP-before-SMTP for old relays: {host, port, security ("tls"/"starttls"), user, password_secret}.
+    pop_before_smtp: dict | None = None
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or (465 if self.security == "tls" else 587)
+
+
+#: Every notice the gateway mails, and whether it is on unless a user turns it off.
+NOTICE_DEFAULTS = {
+    "job_held": False, "job_refused": True, "job_changed": True, "job_expiring": True, "job_expired": True,
+    "balance_low": True, "quota_nearly_used": True, "release_failed": True, "printer_alert": True,
+    "scheduled_report": True, "rule": True,
+}
+
+
+@dataclass
+class NoticesConfig:
+    """``[notices]``: which notices are mailed, in which language, and their thresholds."""
+
+    language: str = "en"
+    enabled: dict = field(default_factory=lambda: dict(NOTICE_DEFAULTS))
+    #: Addresses told about printer errors and supplies running low.
+    admins: list = field(default_factory=list)
+    expiring_minutes: int = 30
+    #: Minor units; an account's own threshold wins.
+    low_balance_threshold: int = 200
+    quota_warning_percent: int = 10
+
+
+@dataclass
+class NotifyConfig:
+    """``[notify]``: webhooks need nothing here; mail is ``[mail]``."""
 
 
 @dataclass
@@ -129,6 +170,10 @@ class GatewayConfig:
     database_url: str | None = None
     spool_key_file: Path | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
+    #: ``[directory]`` (``accounting.directory.settings``); None: no directory.
+    directory: object | None = None
     #: ``[ipp]``: connection limits of the IPP listeners, read by ``spooler.ipp.limits``.
     ipp: dict = field(default_factory=dict)
     #: ``[server] timezone``: the IANA zone that report periods, schedules, quota periods
@@ -246,6 +291,8 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     config.raw_queue = rawcfg.get("queue", config.default_queue)
     config.raw_address_users = dict(rawcfg.get("address_users", {}))
     config.notify = _notify(raw.get("notify", {}))
+    config.mail = _mail(raw.get("mail", {}))
+    config.notices = _notices(raw.get("notices", {}))
     config.ipp = dict(raw.get("ipp", {}))
     release = raw.get("release", {})
     if "charge_retry_seconds" in release:
@@ -261,6 +308,7 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
         except ValueError as exc:
             raise ConfigError(f"retention.days: {exc}", key="retention.days") from None
     config.fleet = _fleet(raw.get("fleet", {}))
+    config.directory = _directory(raw.get("directory"))
 
 
 def _number(section: dict, key: str, name: str, low: float, high: float, default):
@@ -344,22 +392,113 @@ def _fleet(section: dict) -> FleetConfig:
 
 
 def _notify(section: dict) -> NotifyConfig:
-    notify = NotifyConfig()
-    for key in ("smtp_host", "smtp_user", "smtp_password", "smtp_password_secret", "mail_from"):
+    moved = [key for key in section if key.startswith("smtp_") or key in ("mail_from", "notify_owner_on_expiry")]
+    if moved:
+        raise ConfigError(f"notify.{moved[0]} has moved: mail is configured in [mail] (host, port, security, user, "
+                          "from, password_secret; the password itself with `printgate secrets set smtp/password`) "
+                          "and expiry notices in [notices] (job_expired)", key=f"notify.{moved[0]}")
+    return NotifyConfig()
+
+
+def _string(section, key, prefix) -> str:
+    if not isinstance(section[key], str):
+        raise ConfigError(f"{prefix}{key} must be a string", key=prefix + key)
+    return section[key]
+
+
+def _bool(section, key, prefix) -> bool:
+    if not isinstance(section[key], bool):
+        raise ConfigError(f"{prefix}{key} must be true or false", key=prefix + key)
+    return section[key]
+
+
+def _mail(section: dict) -> MailConfig:
+    mail = MailConfig()
+    for key in ("host", "user", "password_secret"):
         if key in section:
-            if not isinstance(section[key], str):
-                raise ConfigError(f"notify.{key} must be a string", key=f"notify.{key}")
-            setattr(notify, key, section[key])
-    if "smtp_port" in section:
-        notify.smtp_port = _int(section["smtp_port"], "notify.smtp_port", 1, 65535)
-    for key in ("smtp_starttls", "notify_owner_on_expiry"):
+            setattr(mail, key, _string(section, key, "mail."))
+    if "from" in section:
+        mail.mail_from = _string(section, "from", "mail.")
+    if "password" in section:
+        raise ConfigError("mail.password is not read from the file: store it with `printgate secrets set "
+                          "smtp/password` (the secret [mail] password_secret names)", key="mail.password")
+    if "port" in section:
+        mail.port = _int(section["port"], "mail.port", 1, 65535)
+    if "security" in section:
+        mail.security = _string(section, "security", "mail.")
+        if mail.security not in ("starttls", "tls"):
+            raise ConfigError("mail.security must be 'starttls' or 'tls'", key="mail.security")
+    if "allow_plaintext" in section:
+        mail.allow_plaintext = _bool(section, "allow_plaintext", "mail.")
+    if "ca_file" in section:
+        mail.ca_file = Path(_string(section, "ca_file", "mail."))
+    if "auth_mechanisms" in section:
+        mechanisms = section["auth_mechanisms"]
+        if not isinstance(mechanisms, list) or not mechanisms or any(m not in ("PLAIN", "LOGIN") for m in mechanisms):
+            raise ConfigError("mail.auth_mechanisms must list PLAIN and/or LOGIN", key="mail.auth_mechanisms")
+        mail.auth_mechanisms = tuple(mechanisms)
+    for key, low, high in (("timeout", 1, 600), ("retry_initial", 0.1, 86_400), ("retry_max", 0.1, 86_400),
+                           ("give_up_hours", 0.01, 720)):
         if key in section:
-            if not isinstance(section[key], bool):
-                raise ConfigError(f"notify.{key} must be true or false", key=f"notify.{key}")
-            setattr(notify, key, section[key])
-    if "smtp_ca_file" in section:
-        notify.smtp_ca_file = Path(section["smtp_ca_file"])
-    return notify
+            setattr(mail, key, float(_number(section, key, f"mail.{key}", low, high, None)))
+    if "max_queue" in section:
+        mail.max_queue = _int(section["max_queue"], "mail.max_queue", 1, 1_000_000)
+    pop = section.get("pop_before_smtp")
+    if pop is not None:
+        if not isinstance(pop, dict) or not isinstance(pop.get("host"), str):
+            raise ConfigError("mail.pop_before_smtp needs a host", key="mail.pop_before_smtp")
+        security = pop.get("security", "tls")
+        if security not in ("tls", "starttls"):
+            raise ConfigError("mail.pop_before_smtp.security must be 'tls' or 'starttls'",
+                              key="mail.pop_before_smtp.security")
+        mail.pop_before_smtp = {"host": pop["host"], "security": security,
+                                "port": _int(pop.get("port", 995 if security == "tls" else 110),
+                                             "mail.pop_before_smtp.port", 1, 65535),
+                                "user": pop.get("user"), "password_secret": pop.get("password_secret")}
+    return mail
+
+
+def _notices(section: dict) -> NoticesConfig:
+    notices = NoticesConfig()
+    if "language" in section:
+        notices.language = _string(section, "language", "notices.")
+    for name in NOTICE_DEFAULTS:
+        if name in section:
+            notices.enabled[name] = _bool(section, name, "notices.")
+    if "admins" in section:
+        admins = section["admins"]
+        if not isinstance(admins, list) or not all(isinstance(a, str) and "@" in a for a in admins):
+            raise ConfigError("notices.admins must list email addresses", key="notices.admins")
+        notices.admins = list(admins)
+    if "expiring_minutes" in section:
+        notices.expiring_minutes = _int(section["expiring_minutes"], "notices.expiring_minutes", 1, 100_000)
+    if "quota_warning_percent" in section:
+        notices.quota_warning_percent = _int(section["quota_warning_percent"], "notices.quota_warning_percent", 1, 99)
+    if "low_balance_threshold" in section:
+        try:
+            notices.low_balance_threshold = parse_amount(str(section["low_balance_threshold"]))
+        except ValueError as exc:
+            raise ConfigError(f"notices.low_balance_threshold: {exc}", key="notices.low_balance_threshold") from None
+    unknown = set(section) - set(NOTICE_DEFAULTS) - {"language", "admins", "expiring_minutes",
+                                                     "quota_warning_percent", "low_balance_threshold"}
+    if unknown:
+        raise ConfigError(f"notices.{sorted(unknown)[0]} is not a setting", key=f"notices.{sorted(unknown)[0]}")
+    return notices
+
+
+def _directory(section):
+    # Only with a [directory]: accounting.directory loads ldap3 (slow to import).
+    from accounting.directory.errors import DirectoryConfigError
+    from accounting.directory.settings import settings_from_section  # (same reason)
+
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError("[directory] must be a table", key="directory")
+    try:
+        return settings_from_section(section)
+    except DirectoryConfigError as exc:
+        raise ConfigError(str(exc), key=f"directory.{exc.key}") from None
 
 
 def _int(value, key, low, high) -> int:

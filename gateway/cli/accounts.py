@@ -134,6 +134,10 @@ def register(subparsers) -> None:
     who.add_argument("--user")
     who.add_argument("--group")
     allow.set_defaults(handler=allow_account)
+    threshold = commands.add_parser("threshold", help="below this balance the owner is told it is low")
+    threshold.add_argument("account")
+    threshold.add_argument("amount", help="in currency units, or 'default' for [notices] low_balance_threshold")
+    threshold.set_defaults(handler=set_threshold)
 
 
 def _row(account) -> dict:
@@ -195,4 +199,15 @@ def allow_account(args) -> int:
     core = open_core(args)
     core.accounts.allow(args.account, user=args.user, group=args.group, actor="cli")
     print(f"{args.user or 'group ' + args.group} may charge {args.account}")
+    return 0
+
+
+@reports_errors
+def set_threshold(args) -> int:
+    from accounting.money import parse_amount
+
+    core = open_core(args)
+    amount = None if args.amount == "default" else parse_amount(args.amount)
+    core.notices.set_low_balance_threshold(args.account, amount, actor="cli")
+    print(f"{args.account}: low-balance threshold {'default' if amount is None else args.amount}")
     return 0

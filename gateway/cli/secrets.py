@@ -4,9 +4,10 @@ directory bind's), kept encrypted in the database with the key in
 
 ``set NAME`` reads the value from standard input (one line), so that it never appears in
 a command line, a shell history or the configuration file; on a terminal it is asked for
-twice without echo. The configuration refers to a secret by name, e.g. ``[notify]
-smtp_password_secret = "smtp/password"``. Names are ``group/name``; ``smtp.password``
-is the same as ``smtp/password``."""
+twice without echo. The configuration refers to a secret by name: ``[mail]
+password_secret`` (default ``smtp/password``), ``[directory] password_secret`` (default
+``directory/bind``). Names are ``group/name``; ``smtp.password`` is the same as
+``smtp/password``."""
 from __future__ import annotations
 
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`

@@ -72,6 +72,8 @@ def run(args) -> int:
     if panel_url:
         print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
               "credentials from `printgate devices add`)", flush=True)
+    for line in gateway.start_lines():
+        print(f"  {line}", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0

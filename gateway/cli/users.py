@@ -62,6 +62,11 @@ def register(subparsers) -> None:
         sub = commands.add_parser(verb, help=text)
         sub.add_argument("username")
         sub.set_defaults(handler=change_user)
+    notices = commands.add_parser("notices", help="which notices a user gets by mail (turn kinds on or off)")
+    notices.add_argument("username")
+    notices.add_argument("--off", action="append", default=[], metavar="NOTICE", help="repeat for several")
+    notices.add_argument("--on", action="append", default=[], metavar="NOTICE", help="repeat for several")
+    notices.set_defaults(handler=user_notices)
 
 
 @reports_errors
@@ -155,6 +160,24 @@ def add_card(args) -> int:
     core = open_core(args)
     core.users.add_card(args.username, args.card, actor="cli")
     print(f"card added to {args.username}")
+    return 0
+
+
+@reports_errors
+def user_notices(args) -> int:
+    from accounting.notices import NOTICES
+    from spooler.config import load_config
+
+    core = open_core(args)
+    for notice in args.off:
+        core.notices.set_preference(args.username, notice, False, actor="cli")
+    for notice in args.on:
+        core.notices.set_preference(args.username, notice, True, actor="cli")
+    chosen = core.notices.preferences(args.username)
+    defaults = load_config(args.config, args.data_dir).notices.enabled
+    for notice in NOTICES:
+        state = "on" if chosen.get(notice, defaults.get(notice, True)) else "off"
+        print(f"{notice:<18} {state}{'' if notice in chosen else ' (default)'}")
     return 0
 
 

@@ -70,6 +70,27 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         db.dispose()
 
 
+def test_migration_0007_adds_directory_and_notice_tables_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0010")
+        with db.writer.connect() as conn:
+            assert not inspect(conn).has_table("directory_users")
+            assert "source" not in {c["name"] for c in inspect(conn).get_columns("cards")}
+        migrate(db.writer)
+        with db.writer.connect() as conn:
+            assert inspect(conn).has_table("notices_sent")
+            assert "low_balance_threshold" in {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert current_revision(db.writer) == newest_revision()
+    finally:
+        db.dispose()
+
+
 def test_migration_0002_keeps_existing_jobs(tmp_path):
     from datetime import datetime, timezone
 
@@ -145,7 +166,7 @@ def test_migration_0005_adds_the_finance_tables_and_downgrades(database_url):
     db = Database(database_url)
     try:
         with db.writer.begin() as conn:
-            command.downgrade(alembic_config(conn), "0006")
+            command.downgrade(alembic_config(conn), "0007")
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("closed_periods")
             assert "cost_center" not in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}

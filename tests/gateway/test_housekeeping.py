@@ -14,7 +14,7 @@ from twisted.internet.task import Clock
 from accounting.pricing import PriceList
 from accounting.rules import Rule
 from gateway.process import QUOTA_GRANT_SECONDS, Gateway
-from spooler.config import ConfigError, GatewayConfig, NotifyConfig
+from spooler.config import ConfigError, GatewayConfig, MailConfig
 from tests.accounting.conftest import new_job
 from tests.gateway.release_world import InlinePool
 
@@ -50,6 +50,7 @@ def run_gateway(tmp_path):
         for loop in gateway._loops:
             if loop.running:
                 loop.stop()
+        gateway.mail.stop()
         gateway.committer.stop(5)
         gateway.accounting.close()
 
@@ -108,9 +109,9 @@ def test_the_gateway_reads_rule_hours_in_its_configured_zone(run_gateway, at, ac
 def test_the_smtp_password_comes_from_the_secret_the_config_names(run_gateway, tmp_path):
     from gateway.cli import main
 
-    notify = NotifyConfig(smtp_host="127.0.0.1", smtp_user="printgate", smtp_password_secret="smtp/password")
+    mail = MailConfig(host="127.0.0.1", user="printgate", password_secret="smtp/password")
     with pytest.raises(ConfigError, match="printgate secrets set smtp/password"):
-        run_gateway(datetime(2026, 1, 5, tzinfo=timezone.utc), notify=notify)
+        run_gateway(datetime(2026, 1, 5, tzinfo=timezone.utc), mail=mail)
     import io
     import sys
 
@@ -119,5 +120,5 @@ def test_the_smtp_password_comes_from_the_secret_the_config_names(run_gateway, t
         assert main(["--data-dir", str(tmp_path / "data"), "secrets", "set", "smtp.password"]) == 0
     finally:
         sys.stdin = stdin
-    gateway, _ = run_gateway(datetime(2026, 1, 5, tzinfo=timezone.utc), notify=notify)
-    assert gateway.notifier.smtp.password == "relay-secret"
+    gateway, _ = run_gateway(datetime(2026, 1, 5, tzinfo=timezone.utc), mail=mail)
+    assert gateway.mail.target().password == "relay-secret"

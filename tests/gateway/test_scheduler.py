@@ -19,12 +19,15 @@ from accounting.database import Database, migrate
 from accounting.passwords import SecretHasher, fast_hasher
 from accounting.time import zone
 from gateway.destinations import DestinationError, parse_destination
-from gateway.notify import Notifier
+from gateway.mail.sender import MailSender
 from gateway.scheduler import (Delivery, ScheduleError, Scheduler, backup_producer, cadence, next_run,
                                report_period_before, report_producer)
+from spooler.config import MailConfig
 from tests.accounting.finance_scenario import Clock, build_history
+from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.file_servers import start_sftp_server, start_smb_server
-from tests.gateway.test_notify import in_reactor, smtp_settings, start_smtp_server
+from tests.fixtures.global_reactor import eventually, in_reactor
+from tests.fixtures.smtp import PASSWORD, USER, start_smtp
 
 pytestmark = pytest.mark.timeout(120)
 PARIS = zone("Europe/Paris")
@@ -170,15 +173,20 @@ class Deliveries(unittest.SynchronousTestCase):
 
     @in_reactor
     async def test_a_report_is_mailed_with_the_file_attached(self):
-        controller, mailbox, cert_file = start_smtp_server(self.directory)
+        authority = CertificateAuthority.create(self.directory / "ca")
+        controller, mailbox = start_smtp(authority)
         self.addCleanup(controller.stop)
-        notifier = Notifier(reactor, smtp=smtp_settings(controller, cert_file), lookup_email=lambda _: None)
+        config = MailConfig(host="127.0.0.1", port=controller.port, user=USER, ca_file=authority.ca_file,
+                            mail_from="printgate@example.org", timeout=5.0, retry_initial=0.2)
+        sender = MailSender(reactor, config, data_dir=self.directory / "mail", secret={"smtp/password": PASSWORD}.get)
+        self.addCleanup(sender.stop)
         self.add("monthly", ["mailto:finance@example.org,cfo@example.org"], fmt="xlsx")
-        await self.scheduler(send=notifier.send_message).tick()
+        await self.scheduler(send=sender.send).tick()
         self.assertEqual(self.last_run("monthly").status, "delivered")
+        await eventually(lambda: mailbox.messages)
         (message,) = mailbox.messages
         self.assertEqual(sorted(message["to"]), ["cfo@example.org", "finance@example.org"])
-        parsed = email.message_from_string(message["data"])
+        parsed = email.message_from_bytes(message["data"])
         (attachment,) = [part for part in parsed.walk() if part.get_filename()]
         self.assertEqual(attachment.get_filename(), "monthly-20261101-20261130.xlsx")
         self.assertEqual(attachment.get_payload(decode=True)[:2], b"PK")

@@ -55,6 +55,6 @@ def test_a_retention_outside_30_to_2000_days_is_refused(tmp_path, days):
 
 
 def test_retention_days_and_the_smtp_password_secret_are_read(tmp_path):
-    config = load_config(write(tmp_path, '[retention]\ndays = 400\n[notify]\nsmtp_host = "mail"\n'
-                                         'smtp_password_secret = "smtp/password"\n'), environ={})
-    assert (config.retention_days, config.notify.smtp_password_secret) == (400, "smtp/password")
+    config = load_config(write(tmp_path, '[retention]\ndays = 400\n[mail]\nhost = "mail"\n'
+                                         'password_secret = "relay/password"\n'), environ={})
+    assert (config.retention_days, config.mail.password_secret) == (400, "relay/password")
