@@ -146,6 +146,20 @@ def test_a_closed_months_report_is_byte_identical_however_often_and_late_it_is_r
     assert again == first
 
 
+@pytest.mark.parametrize("report, fmt", [("jobs", "pdf"), ("jobs", "xlsx"), ("policy", "csv"), ("usage", "pdf")])
+def test_the_other_reports_of_a_closed_month_are_byte_identical_when_run_again_later(core, tmp_path, report, fmt,
+                                                                                   clock):
+    from tests.accounting.finance_scenario import release
+
+    core.periods.close("2026-11", actor="finance", now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    first = write_report_file(table(core, report=report), fmt, tmp_path / f"first.{fmt}").read_bytes()
+    clock.now = datetime(2026, 12, 20, tzinfo=timezone.utc)
+    release(core, "alice", "mfp-1", pages=2, title="december.pdf")
+    core.ledger.correct(core.ledger.entries_for_job(core.history.jobs["a1"])[0].id, 5, actor="t", reason="late")
+    again = write_report_file(table(core, report=report), fmt, tmp_path / f"again.{fmt}").read_bytes()
+    assert again == first
+
+
 def test_a_failed_export_leaves_no_file_and_keeps_an_older_one(core, tmp_path):
     folder = tmp_path / "reports"
     folder.mkdir()
