@@ -28,7 +28,7 @@ CELLS = {
     "text": "(s if (s := str(VALUE))[:1] not in FIRST else \"'\" + s)",
     "int": "VALUE",
     "money": "(f'{VALUE // 100}.{VALUE % 100:02d}' if VALUE >= 0 else f'-{-VALUE // 100}.{-VALUE % 100:02d}')",
-    "datetime": "VALUE.isoformat(' ', 'seconds')[:19]",
+    "datetime": "(VALUE if VALUE.__class__ is str else VALUE.isoformat(' ', 'seconds')[:19])",
     "date": "VALUE.isoformat()",
     "bool": "('yes' if VALUE else 'no')",
     "percent": "f'{VALUE * 100:.1f}'",
@@ -74,7 +74,7 @@ def write_csv(table, stream, *, bom: bool = False, progress=None) -> int:
     convert = row_converter([column.kind for column in table.columns])
     count = 0
     writerow = writer.writerow
-    for row in table.rows:
+    for row in (table.text_rows() if table.text_rows is not None else table.rows):
         writerow(convert(row))
         count += 1
         if progress is not None and not count % 4096:

@@ -39,6 +39,9 @@ class ReportTable:
     charts: Callable[[], dict] = dict
     count: Callable[[], int | None] = lambda: None
     notes: list[str] = field(default_factory=list)
+    #: The same rows with their datetimes as local text ``YYYY-MM-DD HH:MM:SS``, when the
+    #: report can make them cheaper that way (the CSV writer's choice); None: use ``rows``.
+    text_rows: Callable[[], Iterator[tuple]] | None = None
     #: Key figures for a PDF cover, computed by their own (small) queries before the rows
     #: are read: name -> int, text, or ("money", minor units).
     summary: Callable[[], dict] = dict
@@ -165,10 +168,10 @@ JOB_LOG_COLUMNS = [
 def job_log_table(reports, period: ReportPeriod) -> ReportTable:
     totals = {"jobs": 0, "price": 0}
 
-    def rows():
+    def rows(text_times=False):
         jobs = price = 0
         try:
-            for row in reports.job_log(period):
+            for row in reports.job_log(period, text_times=text_times):
                 jobs += 1
                 price += row.price  # 0 for every job not printed
                 yield row
@@ -184,7 +187,7 @@ def job_log_table(reports, period: ReportPeriod) -> ReportTable:
     return ReportTable(report="jobs", title="Job log", period=period, currency=reports.currency(),
                        columns=JOB_LOG_COLUMNS, rows=rows(), totals=total_row,
                        count=lambda: reports.job_log_count(period), notes=_closed_notes(reports, period),
-                       summary=lambda: _job_log_summary(reports, period))
+                       summary=lambda: _job_log_summary(reports, period), text_rows=lambda: rows(text_times=True))
 
 
 def _job_log_summary(reports, period: ReportPeriod) -> dict:

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from accounting.reports import (InvalidReportDate, UnknownGrouping, offset_spans, parse_grouping, report_period)
+from accounting.rules import Rule
 from accounting.time import zone
+from tests.accounting.conftest import new_job
 from tests.accounting.finance_scenario import (NOV, clock, history, paris_core, people, priced,  # noqa: F401
                                                release)
 
@@ -137,6 +139,32 @@ def test_the_job_log_lists_ended_and_refused_jobs_in_completion_order(paris_core
     assert poster.submitted.tzinfo is not None and poster.completed.utcoffset() == timedelta(hours=1)
     assert rows[3].account == "project-x"
     assert rows[5].rule == "no-huge" and rows[6].price == 0
+
+
+def test_the_job_logs_local_text_times_are_its_datetimes_written_out_in_the_same_order(paris_core, clock):
+    priced(paris_core)
+    people(paris_core)
+    paris_core.rules.add(Rule(name="no-huge", action="deny", conditions={"pages": {"min": 500}}))
+    # 25 October 2026: Paris goes back from 03:00 CEST to 02:00 CET; 02:xx local happens twice.
+    for utc in ("2026-10-24T23:59:30", "2026-10-25T00:30:15", "2026-10-25T00:45:00", "2026-10-25T01:10:59",
+                "2026-10-25T01:40:00"):
+        clock.now = datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)
+        release(paris_core, "alice", "mfp-1", pages=1, title=f"at {utc}")
+        clock.advance(minutes=1)
+        refused = new_job("bob", pages=900, title=f"refused after {utc}")
+        assert paris_core.decide(refused).action == "deny"
+        paris_core.decisions.flush()
+    period = paris_core.reports.period("2026-10-24", "2026-10-26")
+    as_datetimes = list(paris_core.reports.job_log(period))
+    as_text = list(paris_core.reports.job_log(period, text_times=True))
+    assert [row.name for row in as_text] == [row.name for row in as_datetimes]
+    assert [row.name for row in as_datetimes][:4] == ["at 2026-10-24T23:59:30", "refused after 2026-10-24T23:59:30",
+                                                      "at 2026-10-25T00:30:15", "refused after 2026-10-25T00:30:15"]
+    written = [row._replace(submitted=row.submitted.isoformat(" ", "seconds")[:19],
+                            completed=row.completed.isoformat(" ", "seconds")[:19]) for row in as_datetimes]
+    assert as_text == written
+    assert [row.completed for row in as_text if row.result == "printed"][2:4] == ["2026-10-25 02:45:00",
+                                                                                 "2026-10-25 02:10:59"]
 
 
 def test_the_policy_report_has_every_refused_or_changed_job(paris_core, history):

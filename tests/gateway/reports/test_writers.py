@@ -172,7 +172,7 @@ def test_a_failed_export_leaves_no_file_and_keeps_an_older_one(core, tmp_path):
         yield next(rows)
         raise OSError("disk full")
 
-    broken.rows = failing()
+    broken.rows, broken.text_rows = failing(), None
     with pytest.raises(OSError):
         write_report_file(broken, "csv", target)
     assert target.read_text() == "yesterday's report\n"
