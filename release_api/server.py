@@ -22,6 +22,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from zope.interface import implementer
 
+from release_api.http_channel import guarded_channel
 from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
 from release_api.services import PanelServices
@@ -192,6 +193,7 @@ class ReleaseApiListeners:
 def build_site(services: PanelServices, *, reactor=None, **panel_options) -> tuple[Site, PanelApp]:
     panel = PanelApp(services, **panel_options)
     site = Site(ReleaseRoot(panel), reactor=reactor)
+    site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
     return site, panel
 

@@ -112,5 +112,5 @@ def test_a_closed_months_reports_stay_the_same_after_people_move_and_retention_p
     with paris_core.database.writer.begin() as conn:
         conn.execute(sql_update(users).values(cost_center="CC-NEW"))
     paris_core.purge_retention(datetime(2027, 6, 1, tzinfo=timezone.utc), days=30)
-    assert [job.id for job in paris_core.jobs.list_jobs(states=None)] == []
+    assert paris_core.jobs.list_jobs(states=("released", "canceled")) == []  # the jobs behind the charges are gone
     assert november_rows(paris_core) == before

@@ -91,6 +91,25 @@ def test_migration_0007_adds_directory_and_notice_tables_and_downgrades(database
         db.dispose()
 
 
+def test_migration_0009_adds_analysis_pending_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.connect() as conn:
+            assert "analysis_pending" in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0007")
+        with db.writer.connect() as conn:
+            assert "analysis_pending" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        migrate(db.writer)
+        assert current_revision(db.writer) == newest_revision()
+    finally:
+        db.dispose()
+
+
 def test_migration_0002_keeps_existing_jobs(tmp_path):
     from datetime import datetime, timezone
 
@@ -166,7 +185,7 @@ def test_migration_0005_adds_the_finance_tables_and_downgrades(database_url):
     db = Database(database_url)
     try:
         with db.writer.begin() as conn:
-            command.downgrade(alembic_config(conn), "0007")
+            command.downgrade(alembic_config(conn), "0009")
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("closed_periods")
             assert "cost_center" not in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}

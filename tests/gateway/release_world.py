@@ -108,7 +108,7 @@ def world(tmp_path):
     database.dispose()
 
 
-def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None) -> int:
+def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None, analysis_pending=False) -> int:
     writer = world.spool.create()
     writer.write(DOCUMENT)
     writer.finish()
@@ -117,7 +117,8 @@ def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None) -
                  sha256=hashlib.sha256(DOCUMENT).hexdigest(), spool_name=writer.name,
                  received_at=datetime.now(timezone.utc), title=title,
                  facts={"pdl": "postscript", "pages": 2, "copies": 1, "impressions": 2, "sheets": 2, "duplex": False,
-                        "color_pages": color_pages, "mono_pages": 2 - color_pages, "media": ["A4"], "method": "scan"})
+                        "color_pages": color_pages, "mono_pages": 2 - color_pages, "media": ["A4"], "method": "scan"},
+                 analysis_pending=analysis_pending)
     job.decision = world.core.decide(job)
     if changes:
         job.decision.changes = dict(changes)

@@ -9,29 +9,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.gateway import ROOT, GatewayProcess, start_gateway
 from tests.fixtures.peers import free_port
+from tests.fixtures.polling import wait_for
 from tests.fixtures.smtp import PASSWORD as SMTP_PASSWORD, USER as SMTP_USER, start_smtp
 
 pytestmark = pytest.mark.timeout(120)
 #: No SNMP trap port: these tests need none, and 162/10162 may be held by other gateways
 #: running on the machine at the same time.
 NO_TRAPS = "[fleet]\ntrap_port = 0\n"
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_the_gateway_delivers_a_due_report_and_backup_and_lists_the_outcome(tmp_path):
@@ -52,7 +42,8 @@ def test_the_gateway_delivers_a_due_report_and_backup_and_lists_the_outcome(tmp_
             runs = [s["last_run"] for s in listing]
             return listing if all(run and run["status"] == "delivered" for run in runs) else None
 
-        listing = wait_for(delivered)
+        assert wait_for(delivered, timeout=60), gateway.log()
+        listing = delivered()
         names = sorted(p.name for p in out.iterdir())
         assert len(names) == 2 and names[0].startswith("daily-cb-") and names[0].endswith(".csv")
         assert names[1].startswith("printgate-backup-") and names[1].endswith(".tar")
@@ -82,7 +73,8 @@ def test_the_gateway_mails_a_due_report_through_its_mail_sender(tmp_path):
                     "--to", "mailto:finance@example.org")
         gateway.cli("schedule", "run", "mail-cb")
         gateway.start()
-        (message,) = wait_for(lambda: mailbox.messages)
+        assert wait_for(lambda: mailbox.messages, timeout=60), gateway.log()
+        (message,) = mailbox.messages
         assert message["to"] == ["finance@example.org"] and message["tls"]
         (attachment,) = [part for part in email.message_from_bytes(message["data"]).walk() if part.get_filename()]
         assert attachment.get_filename().startswith("mail-cb-") and attachment.get_filename().endswith(".csv")
