@@ -22,6 +22,12 @@ class MissingDeviceAuthorization(DeviceAuthError):
     pass
 
 
+class RelaunchNeeded(ReleaseApiError):
+    """A panel page was asked for without a signature and without a valid device cookie
+    (none yet, expired, or made with a key since rotated): the panel is sent back to its
+    signed launch."""
+
+
 class MalformedDeviceAuthorization(DeviceAuthError):
     pass
 

@@ -43,14 +43,17 @@ from panel_menus.render import PanelRenderer, stylesheet
 from release_api.device_auth import DeviceRequestVerifier, parse_authorization
 from release_api.errors import (
     BadPanelRequest, CsrfRejected, DeviceAuthError, JobNotFound, LockedOut, LoginFailed,
-    MissingDeviceAuthorization, PanelSessionExpired, ReleaseApiError, ReleaseInProgress, UnknownCard, UnknownDevice,
+    MissingDeviceAuthorization, PanelSessionExpired, RelaunchNeeded, ReleaseApiError, ReleaseInProgress, UnknownCard,
+    UnknownDevice,
 )
+from release_api.request_guard import HeadRefusal, RequestHead
 from release_api.services import PanelDevice, PanelServices, PanelUser
 from release_api.sessions import PanelSession, PanelSessions
 from release_api.throttle import LoginThrottle
 
 log = Logger()
 
+LAUNCH_PATH = "/panel/launch"
 SESSION_COOKIE = b"pg_panel"
 DEVICE_COOKIE = b"pg_device"
 MAX_BODY = 16 * 1024
@@ -235,6 +238,29 @@ class PanelApp(Resource):
         content.seek(0)
         return content.read()
 
+    def judge_head(self, head: RequestHead) -> HeadRefusal | None:
+        """Before a body is read (``request_guard``): no body over ``MAX_BODY`` or without
+        a length, and none at all from a client that shows neither a well-formed, fresh
+        device signature header nor a valid device cookie (a panel whose cookie is no
+        longer valid is sent to its signed launch, so it never hits a dead end)."""
+        if head.length is None:
+            return HeadRefusal(411, "A request body needs a Content-Length.")
+        if head.length > MAX_BODY:
+            return HeadRefusal(413, f"A request body is at most {MAX_BODY} bytes.")
+        if head.length == 0 or not head.path.startswith(b"/panel"):
+            return None
+        header = head.headers.getRawHeaders(b"authorization")
+        if header:
+            try:
+                self.verifier.check_time(parse_authorization(header[0]))
+            except DeviceAuthError as error:
+                return HeadRefusal(401, f"Printer not recognised: {error}")
+            return None
+        cookie = head.cookies.get(DEVICE_COOKIE)
+        if cookie and self.device_cookies.check(cookie.decode("latin-1")):
+            return None
+        return HeadRefusal(303, "This page needs the printer's signed launch.", location=LAUNCH_PATH)
+
     @defer.inlineCallbacks
     def _authenticate_device(self, request, body: bytes, *, signed_only: bool):
         header = request.getHeader(b"authorization")
@@ -247,6 +273,10 @@ class PanelApp(Resource):
             device_id = auth.device_id
         elif not signed_only and (device_id := self.device_cookies.check(self._cookie(request, DEVICE_COOKIE))):
             pass
+        elif not signed_only:
+            # No cookie, or one made with another key (rotated, another gateway): back to
+            # the signed launch, which the panel's agent signs and which sets a new one.
+            raise RelaunchNeeded("no valid device cookie")
         else:
             raise MissingDeviceAuthorization("this page needs a signed device request")
         device = yield defer.maybeDeferred(self.services.describe_device, device_id)
@@ -297,6 +327,9 @@ class PanelApp(Resource):
         error = failure.value
         route = getattr(request, "panel_route", None)
         device = getattr(request, "panel_device", None)
+        if isinstance(error, RelaunchNeeded):
+            log.info("Panel {route} without a valid device cookie: sent to the signed launch", route=route)
+            return _Redirect(LAUNCH_PATH)
         if isinstance(error, PanelSessionExpired):
             log.info("Panel session ended at {device_id}: {reason}", device_id=getattr(device, "device_id", None),
                      reason=str(error))

@@ -45,9 +45,16 @@ def card_login(browser, card="04A1B2C3"):
     return browser.post("/panel/card", {"csrf": csrf_of(idle), "card_number": card})
 
 
-def test_an_unsigned_request_gets_nothing_but_an_error(world):
+def test_an_unsigned_request_without_a_device_cookie_is_sent_to_the_signed_launch(world):
     _, _, browser = world
     response = browser(signed=False).get("/panel/")
+    assert response.status == 303 and response.header("location") == "/panel/launch"
+    assert "csrf" not in response.body
+
+
+def test_an_unsigned_launch_gets_nothing_but_an_error(world):
+    _, _, browser = world
+    response = browser(signed=False).get("/panel/launch")
     assert response.status == 401 and "not registered" in response.body and "csrf" not in response.body
 
 
@@ -265,7 +272,7 @@ def test_an_oversized_body_is_refused(world):
     _, _, browser = world
     b = browser()
     response = b.post("/panel/card", None, raw_body=b"x=" + b"a" * 20000)
-    assert response.status == 400
+    assert response.status == 413
 
 
 def test_unknown_pages_are_404_and_the_stylesheet_needs_no_device(world):
