@@ -11,7 +11,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from twisted.internet.threads import deferToThread
+from twisted.internet.threads import deferToThread, deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.web.server import Site
 
@@ -24,8 +24,10 @@ from gateway.job_desk import GatewayJobDesk
 from gateway.notify import Notifier, SmtpSettings
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception
+from gateway.register_device import panel_cookie_key
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
+from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
 from spooler.config import DEFAULT_PORTS, GatewayConfig
@@ -62,6 +64,7 @@ class Gateway:
         self.factories = {}
         self._loops: list[LoopingCall] = []
         self.panel_url: str | None = None  # once HTTPS listens
+        self.release_api = None  # ReleaseApiListeners, once HTTPS listens
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
@@ -130,6 +133,22 @@ class Gateway:
         self._every(60, self.expire_jobs, "expiry")
         self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
         self._every(24 * 3600, self.accounting.purge_retention, "retention")
+        if self.release_api is not None:
+            self._every(60, self.reload_panel_cookie_key, "panel cookie key")
+
+    def reload_panel_cookie_key(self):
+        """A key rotated with ``printgate devices rotate-cookie-key`` (here or on another
+        node) takes effect within a minute."""
+        cookies = self.release_api.panel.device_cookies
+        reading = deferToThreadPool(self.reactor, self.reactor.getThreadPool(), panel_cookie_key,
+                                    self.accounting.core)
+
+        def use(key):
+            if key != cookies.key:
+                log.info("panel device cookie key replaced: panels sign their launch again")
+                cookies.key = key
+
+        return reading.addCallback(use)
 
     def _every(self, seconds: float, work, name: str) -> None:
         """Run ``work`` every ``seconds``; a run that fails (the database is away) is
@@ -205,11 +224,13 @@ class Gateway:
         ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)
         ipps = ipp.tls_sibling() if ipp is not None else None
 
+        cookies = DeviceCookies(panel_cookie_key(self.accounting.core))
+
         def listen_https(port):
             outcome = []
             listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
                                https_port=port, interface=bind, public_host=public_host,
-                               hostnames=hostnames, ipp_factory=ipps).addBoth(outcome.append)
+                               hostnames=hostnames, ipp_factory=ipps, device_cookies=cookies).addBoth(outcome.append)
             if isinstance(outcome[0], Failure):
                 outcome[0].raiseException()
             return outcome[0]

@@ -25,6 +25,9 @@ from spooler.forward import PrinterTarget
 from spooler.forward.errors import BadTarget
 
 SECRET_PREFIX = "device/"
+#: The key device cookies are signed with (``release_api.panel.DeviceCookies``).
+COOKIE_KEY_SECRET = "panel/cookie-key"
+COOKIE_KEY_BYTES = 32
 DEVICE_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
@@ -123,3 +126,29 @@ def panel_credential(core, name: str) -> PanelCredential | None:
         return decode_panel_credential(core.secrets.reveal(device_secret_name(device.name)))
     except (UnknownSecret, AccountingError):
         return None
+
+
+def panel_cookie_key(core, *, actor: str = "gateway") -> bytes:
+    """The key the panel's device cookies are signed with. Kept encrypted in the secret
+    store (so it survives a restart, and every node of a shared database accepts the same
+    cookies); made on first use. ``rotate_panel_cookie_key`` replaces it."""
+    if core.secrets is None:
+        raise BadRegistration("the secret store is not configured (no secrets key file)")
+    try:
+        key = base64.urlsafe_b64decode(core.secrets.reveal(COOKIE_KEY_SECRET))
+    except UnknownSecret:
+        key = b""
+    except ValueError:
+        key = b""
+    if len(key) >= COOKIE_KEY_BYTES:
+        return key
+    return rotate_panel_cookie_key(core, actor=actor)
+
+
+def rotate_panel_cookie_key(core, *, actor: str) -> bytes:
+    """A new cookie key: every device cookie made with the old one stops being accepted
+    (the gateway reads the key again every minute); panels fall back to their signed
+    launch, which hands out a new cookie."""
+    key = random_secrets.token_bytes(COOKIE_KEY_BYTES)
+    core.secrets.set(COOKIE_KEY_SECRET, base64.urlsafe_b64encode(key).decode("ascii"), actor=actor)
+    return key

@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     revoke = commands.add_parser("revoke", help="refuse this printer's panel from now on")
     revoke.add_argument("name")
     revoke.set_defaults(handler=revoke_device)
+    rotate = commands.add_parser("rotate-cookie-key",
+                                 help="new key for the panels' device cookies (each panel signs its launch again)")
+    rotate.set_defaults(handler=rotate_cookie_key)
 
 
 @reports_errors
@@ -91,4 +94,14 @@ def revoke_device(args) -> int:
 
     device = revoke(open_core(args), args.name, actor="cli")
     print(f"Revoked the panel credentials of {device.name}: its panel is refused from now on.")
+    return 0
+
+
+@reports_errors
+def rotate_cookie_key(args) -> int:
+    from gateway.register_device import rotate_panel_cookie_key
+
+    rotate_panel_cookie_key(open_core(args), actor="cli")
+    print("The panels' device cookie key was replaced. A running gateway uses it within a minute; each panel "
+          "then goes through its signed launch once more (no one is logged out of anything else).")
     return 0
