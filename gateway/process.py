@@ -65,6 +65,9 @@ class Gateway:
         self._loops: list[LoopingCall] = []
         self.panel_url: str | None = None  # once HTTPS listens
         self.release_api = None  # ReleaseApiListeners, once HTTPS listens
+        bind = config.bind
+        #: The name clients reach this gateway by: the bound address, else this host's name.
+        self.public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
@@ -218,7 +221,7 @@ class Gateway:
             return []
         self.panel_services = self.build_panel_services()
         bind = self.config.bind
-        public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
+        public_host = self.public_host
         hostnames = sorted({public_host, "localhost", "127.0.0.1"} | ({bind} if bind else set()))
         http_setting = self.config.ports.get("http")
         ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)

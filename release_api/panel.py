@@ -440,8 +440,8 @@ class PanelApp(Resource):
 
         def failed(failure):
             if failure.check(LoginFailed) and self.throttle.failed(device_id):
-                log.warn("Logins at {device_id} locked for {seconds:g} s after repeated failures",
-                         device_id=device_id, seconds=self.throttle.lockout)
+                log.warn("Logins at {device_id} locked for {seconds} s after repeated failures",
+                         device_id=device_id, seconds=self.throttle.seconds_locked(device_id))
             return failure
 
         def succeeded(user):

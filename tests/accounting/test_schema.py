@@ -10,6 +10,7 @@ from accounting.database import Database, current_revision, migrate
 from accounting.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
+NEWEST = "0008"
 
 
 def test_models_equal_the_migrated_schema(database):
@@ -19,7 +20,7 @@ def test_models_equal_the_migrated_schema(database):
 
 
 def test_the_database_is_at_the_newest_revision(database):
-    assert current_revision(database.writer) == "0003"
+    assert current_revision(database.writer) == NEWEST
 
 
 def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
@@ -36,7 +37,28 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
             assert not inspect(conn).has_table("ledger_entries")
             assert "pin_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == NEWEST
+    finally:
+        db.dispose()
+
+
+def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0003")
+        with db.writer.connect() as conn:
+            assert "lockouts" not in {c["name"] for c in inspect(conn).get_columns("login_throttles")}
+            assert "confirmed_at" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        migrate(db.writer)
+        with db.writer.connect() as conn:
+            assert "lockouts" in {c["name"] for c in inspect(conn).get_columns("login_throttles")}
+            assert {"confirmed_at", "confirmed_by"} <= {c["name"] for c in inspect(conn).get_columns("jobs")}
+        assert current_revision(db.writer) == NEWEST
     finally:
         db.dispose()
 
@@ -55,7 +77,7 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("spool_blobs")
         migrate(db.writer)
-        assert current_revision(db.writer) == "0003"
+        assert current_revision(db.writer) == NEWEST
     finally:
         db.dispose()
 
@@ -120,7 +142,7 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
     try:
         core = AccountingCore(target)
         assert core.accounts.personal("alice").balance == 42
-        assert current_revision(target.writer) == "0003"
+        assert current_revision(target.writer) == NEWEST
     finally:
         target.dispose()
         postgres_server.drop_database("backup_source")
