@@ -15,7 +15,7 @@ from spooler.failure_brake import FailureBrake
 
 
 class LoginThrottle(FailureBrake):
-    def __init__(self, *, max_failures: int = 10, window: float = 300.0, lockout: float = 30.0,
+    def __init__(self, *, max_failures: int = 20, window: float = 300.0, lockout: float = 30.0,
                  max_lockout: float = 900.0, **options):
         super().__init__(max_failures=max_failures, window=window, lockout=lockout, max_lockout=max_lockout,
                          **options)

@@ -175,16 +175,19 @@ class ReleaseGateway:
 
 @contextmanager
 def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool = True, duplex: bool = True,
-                    rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None):
-    """A gateway process (LPD intake + HTTPS panel on free loopback ports) with a price
-    list (0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00), the
-    given rules, and one registered printer; ``config_text``: a printgate.toml."""
+                    rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None,
+                    intake: tuple = ("lpd",), device_options: tuple = ()):
+    """A gateway process (``intake`` listeners + HTTPS panel on free loopback ports) with
+    a price list (0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00),
+    the given rules, and one registered printer (``device_options``: more arguments of
+    ``devices add``); ``config_text``: a printgate.toml."""
     data_dir = tmp_path / "data"
     config = None
     if config_text is not None:
         config = tmp_path / "printgate.toml"
         config.write_text(config_text)
-    process = GatewayProcess(data_dir=data_dir, ports={"lpd": free_port(), "https": free_port()}, config=config)
+    ports = {name: free_port() for name in (*intake, "https")}
+    process = GatewayProcess(data_dir=data_dir, ports=ports, config=config)
     data_dir.mkdir(parents=True)
     process.cli("prices", "set", "standard", "--mono", "0.05", "--color", "0.20", "--default")
     process.cli("users", "add", "alice", "--full-name", "Alice Example", "--card", CARD, "--balance", "10.00")
@@ -192,7 +195,7 @@ def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool
         process.cli("rules", "add", name, "--action", action, "--when", json.dumps(when),
                     "--message", f"rule '{name}'")
     args = ["devices", "add", device_id, "--protocol", protocol, "--endpoint", endpoint, "--screen", "800x480",
-            "--model", "3F Finance MFP", "--json"]
+            "--model", "3F Finance MFP", "--json", *device_options]
     args += ["--color"] if color else []
     args += ["--duplex"] if duplex else []
     registered = json.loads(process.cli(*args).stdout)

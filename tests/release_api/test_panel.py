@@ -282,10 +282,10 @@ def test_unknown_pages_are_404_and_the_stylesheet_needs_no_device(world):
     assert css.status == 200 and css.header("content-type").startswith("text/css")
 
 
-def test_ten_wrong_pins_at_a_device_lock_it_for_a_while(world):
+def test_twenty_wrong_pins_at_a_device_lock_it_for_a_while(world):
     clock, _, browser = world
     b = browser()
-    for attempt in range(10):
+    for attempt in range(20):
         csrf = csrf_of(b.get("/panel/pin"))
         b.post("/panel/pin", {"csrf": csrf, "key": "9"})
         assert b.post("/panel/pin", {"csrf": csrf, "key": "ok"}).status == 401
