@@ -37,6 +37,11 @@ from accounting.schema import accounts, devices, jobs, ledger_entries, queues, u
 from accounting.users import UserStore
 
 
+def sides_at(sides: str, device_duplex: bool) -> str:
+    """The client's ``sides`` as a device can honour it."""
+    return sides if device_duplex else ""
+
+
 class ReleaseDesk:
     def __init__(self, database: Database, *, job_store: JobStore, prices: PriceStore, users_store: UserStore,
                  recheck=None):
@@ -55,24 +60,27 @@ class ReleaseDesk:
         return self.prices.for_queue(queue)
 
     def quote(self, job: HeldJob, device: Device | None) -> DeviceQuote:
-        """What ``job`` costs at ``device`` (None: at no device in particular)."""
+        """What ``job`` costs at ``device`` (None: at no device in particular). At a
+        one-sided printer the two-sided printing a client asked for is not charged: it
+        cannot be made there (the release sends ``one-sided``)."""
         price_list = (self.prices.get(device.price_list) if device is not None and device.price_list
                       else self.prices.for_queue(job.queue))
         return quote_at_device(price_list, facts=job.facts, copies_requested=job.copies_requested,
-                               color_mode=job.color_mode, sides=job.sides, changes=job.decision_changes,
-                               device_color=device.color if device is not None else True)
+                               color_mode=job.color_mode, sides=sides_at(job.sides, device.duplex if device else True),
+                               changes=job.decision_changes, device_color=device.color if device is not None else True)
 
     def price_for_device(self, conn, job_row, device: str | None) -> int:
-        price_list_id, device_color = None, True
+        price_list_id, device_color, device_duplex = None, True, True
         if device:
-            found = conn.execute(select(devices.c.price_list_id, devices.c.color).where(devices.c.name == device)).first()
+            found = conn.execute(select(devices.c.price_list_id, devices.c.color, devices.c.duplex)
+                                 .where(devices.c.name == device)).first()
             if found is not None:
-                price_list_id, device_color = found.price_list_id, bool(found.color)
+                price_list_id, device_color, device_duplex = found.price_list_id, bool(found.color), bool(found.duplex)
         queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
         quote = quote_at_device(
             self.price_list_for(price_list_id, queue),
             facts=json.loads(job_row.facts) if job_row.facts else None, copies_requested=job_row.copies_requested,
-            color_mode=job_row.color_mode, sides=job_row.sides,
+            color_mode=job_row.color_mode, sides=sides_at(job_row.sides, device_duplex),
             changes=json.loads(job_row.decision_changes) if job_row.decision_changes else None,
             device_color=device_color)
         return quote.amount

@@ -28,9 +28,11 @@ from accounting.errors import (
     AccountingError, InsufficientFunds, InvalidStateChange, JobNotFound, ReleaseRefused, SharedAccountRequired,
     UnknownDevice,
 )
+from gateway.register_device import BadRegistration, device_trust
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
+from spooler.forward.formats import AUTO, cannot_print_note, choose_format, preferred_formats
 
 log = Logger()
 
@@ -64,6 +66,39 @@ def forward_copies(job) -> int:
     if limit:
         copies = min(copies, max(1, int(limit)))
     return min(copies, 999)
+
+
+def repeated_copy_length(job) -> int | None:
+    """The length of one copy when the analyzer found the job to be one document repeated
+    (fact ``copy_length``, with ``copies`` the repetitions), else None."""
+    facts = job.facts or {}
+    length, repetitions = facts.get("copy_length"), int(facts.get("copies") or 1)
+    if not length or repetitions < 2 or (job.size is not None and int(length) >= job.size):
+        return None
+    return int(length)
+
+
+def forward_settings(job, shape, device) -> dict:
+    """What the printer is asked to make, from what the job was charged for (``shape``,
+    the device quote's): every priced attribute reaches it. Copies: those requested
+    (times the repetitions of a repeated document, sent once); sides, colour mode and
+    media as charged (IPP attributes); and, written into the job for LPD/RAW or required
+    of an IPP printer, what the job's own bytes do not already say: grey printing of a
+    job with colour at a colour printer, two-sided printing of a job that does not ask
+    for it itself."""
+    facts = job.facts or {}
+    copy_length = repeated_copy_length(job)
+    repetitions = int(facts.get("copies") or 1) if copy_length else 1
+    binding = "SHORTEDGE" if job.sides == "two-sided-short-edge" else "LONGEDGE"
+    colour_in_job = facts.get("color_pages") is None or int(facts["color_pages"]) > 0
+    forced = ForcedChanges(mono=not shape.color and colour_in_job and device.color,
+                           duplex=shape.duplex and not facts.get("duplex"), binding=binding)
+    sides = ("two-sided-short-edge" if binding == "SHORTEDGE" else "two-sided-long-edge") if shape.duplex \
+        else "one-sided"
+    return dict(copies=min(999, forward_copies(job) * repetitions), copy_length=copy_length, forced=forced,
+                sides=sides, color_mode="color" if shape.color else "monochrome",
+                media="" if shape.media == "*" else shape.media, pdl=facts.get("pdl") or job.pdl or "",
+                languages=tuple(facts.get("languages") or ()))
 
 
 class JobRelease:
@@ -103,12 +138,14 @@ class JobRelease:
                        "charge_pending": "This job was already printed."}
             return ReleaseOutcome(job_id, REFUSED, already.get(job.state, "This job is no longer waiting."), title)
         try:
-            device = yield self.accounting.get_device(device_name)
-            target = PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name)
-        except (UnknownDevice, BadTarget) as error:
+            device, target = yield self.target(device_name)
+        except (UnknownDevice, BadTarget, BadRegistration) as error:
             log.warn("release of job {job_id} at {device_id}: the printer is not usable: {reason}", job_id=job_id,
                      device_id=device_name, reason=str(error))
             return ReleaseOutcome(job_id, REFUSED, "This printer is not set up correctly. Nothing was charged.", title)
+        notes = yield self.printability([job], target)
+        if job.id in notes:
+            return ReleaseOutcome(job_id, REFUSED, notes[job.id], title)
         try:
             started = yield self.accounting.start_release(job.id, device.name, actor, account=account)
         except InvalidStateChange:
@@ -120,7 +157,8 @@ class JobRelease:
                                   title)
         except SharedAccountRequired:
             return ReleaseOutcome(job_id, REFUSED, "This job must be charged to a shared account.", title)
-        outcome = yield self._forward(started, target, title)
+        quote = yield self.accounting.quote(started, device)
+        outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:
             try:
                 yield self.accounting.fail_release(started.id, f"{outcome.kind}: {outcome.reason}", actor=actor)
@@ -139,7 +177,38 @@ class JobRelease:
                  amount=-settled.amount, entry_id=settled.id)
         return ReleaseOutcome(job_id, PRINTED, "", title, charged=-settled.amount)
 
-    def _forward(self, job, target, title):
+    @defer.inlineCallbacks
+    def target(self, device_name: str):
+        """Deferred[(Device, PrinterTarget)]: the registered device and how to reach it
+        (with the TLS trust registered for an ``ipps://`` printer)."""
+        device = yield self.accounting.get_device(device_name)
+        trust = yield self._blocking(device_trust, self.accounting.core, device.name)
+        return device, PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name, trust=trust)
+
+    @defer.inlineCallbacks
+    def printability(self, jobs, target):
+        """Deferred[{job id: sentence}] for the jobs ``target`` cannot print at all: an
+        IPP printer listing no document format that fits a job's language. A printer
+        that cannot be asked right now is given the benefit of the doubt (the release
+        then tries, and charges only what it took)."""
+        if target.protocol != "ipp":
+            return {}
+        try:
+            supported = yield self.forwarder.capabilities.document_formats(target)
+        except Exception as error:  # noqa: BLE001 - unreachable, untrusted, refusing: the release will say
+            log.info("could not ask {target} what it prints: {error}", target=target.describe(), error=error)
+            return {}
+        notes = {}
+        for job in jobs:
+            facts = job.facts or {}
+            pdl, languages = facts.get("pdl") or job.pdl or "", facts.get("languages") or ()
+            preferred = preferred_formats(pdl, languages, pjl_header=bool(facts.get("pjl")),
+                                          client_format="" if job.document_format == AUTO else job.document_format)
+            if choose_format(preferred, supported) is None:
+                notes[job.id] = cannot_print_note(pdl, languages, supported)
+        return notes
+
+    def _forward(self, job, target, title, settings: dict):
         spool_name = job.spool_name
         # A small job's bytes are in the database: read them here, in a thread, so that the
         # sender (which reads the spool on the reactor) never waits for the database.
@@ -150,12 +219,9 @@ class JobRelease:
             return None
 
         def send(blob):
-            changes = job.decision_changes or {}
             forward_job = ForwardJob(
                 job_id=str(job.id), open_chunks=lambda: self.spool.read_chunks(spool_name, blob=blob), size=job.size,
-                title=title, user=job.owner, copies=forward_copies(job),
-                forced=ForcedChanges(mono=bool(changes.get("mono")), duplex=bool(changes.get("duplex"))),
-                document_format=job.document_format or "")
+                title=title, user=job.owner, document_format=job.document_format or "", **settings)
             return self.forwarder.forward(forward_job, target)
 
         return reading.addErrback(unread).addCallback(send)

@@ -10,6 +10,7 @@ from __future__ import annotations
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
 import json
+from pathlib import Path
 
 from gateway.cli.accounts import open_core, reports_errors
 
@@ -30,6 +31,13 @@ def register(subparsers) -> None:
     add.add_argument("--price-list", default=None, help="price list for jobs printed here (default: the queue's)")
     add.add_argument("--model", default="", help="shown on the panel (default: the name)")
     add.add_argument("--location", default="")
+    trust = add.add_mutually_exclusive_group()
+    trust.add_argument("--tls-fingerprint", default=None, metavar="SHA256",
+                       help="ipps:// only: the SHA-256 fingerprint of the printer's certificate, pinned (hex, colons "
+                            "allowed; e.g. from `openssl x509 -noout -fingerprint -sha256`)")
+    trust.add_argument("--tls-ca", default=None, metavar="PEM-FILE",
+                       help="ipps:// only: the CA certificate(s) the printer's certificate must lead to (its name or "
+                            "address is checked too). Without either, the system's trust store is used")
     add.add_argument("--json", action="store_true")
     add.set_defaults(handler=add_device)
     listing = commands.add_parser("list", help="registered printers (never their secrets)")
@@ -47,10 +55,12 @@ def register(subparsers) -> None:
 def add_device(args) -> int:
     from gateway.register_device import register_device
 
+    ca_pem = Path(args.tls_ca).read_text(encoding="ascii") if args.tls_ca else None
     core = open_core(args)
     registered = register_device(core, args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
                                  color=args.color, duplex=args.duplex, price_list=args.price_list, model=args.model,
-                                 location=args.location, actor="cli")
+                                 location=args.location, tls_fingerprint=args.tls_fingerprint, tls_ca_pem=ca_pem,
+                                 actor="cli")
     device = registered.device
     if args.json:
         print(json.dumps({"device_id": device.name, "id": device.id, "secret": registered.secret_text,
@@ -59,6 +69,10 @@ def add_device(args) -> int:
     print(f"Registered {device.name} (#{device.id}): {device.protocol} {device.endpoint}, panel {args.screen}, "
           f"{'colour' if device.color else 'mono'}, {'duplex' if device.duplex else 'simplex'}, "
           f"price list {device.price_list or '(the queue’s)'}")
+    if device.endpoint.lower().startswith("ipps://"):
+        how = ("the pinned certificate fingerprint" if args.tls_fingerprint else
+               f"the CA in {args.tls_ca}" if args.tls_ca else "the system's trust store (and its name)")
+        print(f"  TLS: jobs go over TLS only; the printer's certificate is checked against {how}.")
     print(f"  device id: {device.name}")
     print(f"  secret:    {registered.secret_text}")
     print("  The secret is shown only this once: enter it in the printer's panel agent "

@@ -61,14 +61,15 @@ def test_the_pin_pad_takes_the_user_number_then_the_pin(world):
         result_of(world.services.authenticate_pin(f"{number}1111", device(world)))
 
 
-def test_five_wrong_pins_lock_the_user(world):
+def test_five_wrong_pins_lock_the_user_at_that_printer_only(world):
     number = world.core.users.get_user("alice").id
     for _ in range(5):
         with pytest.raises(LoginFailed):
             result_of(world.services.authenticate_pin(f"{number}0000", device(world)))
     with pytest.raises(LockedOut) as locked:
-        result_of(world.services.authenticate_pin(f"{number}2468", device(world, "mfp-mono")))
+        result_of(world.services.authenticate_pin(f"{number}2468", device(world)))
     assert locked.value.retry_after > 0
+    assert result_of(world.services.authenticate_pin(f"{number}2468", device(world, "mfp-mono"))).username == "alice"
 
 
 def test_jobs_are_priced_for_the_device_they_would_print_on(world):
