@@ -24,6 +24,7 @@ from accounting.errors import (
     LoginLocked, UnknownUser,
 )
 from accounting.time import utcnow
+from printgate_errors import PrintgateError
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential
 from gateway.release_job import JobRelease, job_title
@@ -110,7 +111,7 @@ class GatewayPanelServices:
         return self._run(link)
 
     # -- jobs ---------------------------------------------------------------------------------
-    def _view(self, job, device, panel_device: PanelDevice) -> HeldJobView:
+    def _view(self, job, device, panel_device: PanelDevice, cannot_print: str = "") -> HeldJobView:
         changes = job.decision_changes or {}
         quote = self.core.release.quote(job, device)
         reason = job.decision_message or (f"rule '{job.decision_rule}'" if job.decision_rule else "a print rule")
@@ -125,7 +126,9 @@ class GatewayPanelServices:
         if changes.get("copies"):
             forced.append(ForcedChangeView(f"copies ≤ {changes['copies']}", reason))
         printable, note = True, ""
-        if changes.get("duplex") and not panel_device.duplex:
+        if cannot_print:
+            printable, note = False, cannot_print
+        elif changes.get("duplex") and not panel_device.duplex:
             printable, note = False, "Cannot print here: a rule requires two-sided and this printer is one-sided"
         elif quote.job_color and not panel_device.color:
             note = "Prints in mono here, priced as mono"
@@ -135,13 +138,28 @@ class GatewayPanelServices:
                            currency=quote.price_list.currency, received_at=job.received_at,
                            forced_changes=tuple(forced), printable_here=printable, device_note=note)
 
-    def _held_jobs(self, user: PanelUser, panel_device: PanelDevice):
+    def _held_jobs(self, user: PanelUser, panel_device: PanelDevice, jobs, notes):
         device = self.core.devices.get(panel_device.device_id)
-        jobs = self.core.jobs.list_jobs(owner=user.username, states=("held",))
-        return [(job, self._view(job, device, panel_device)) for job in jobs]
+        return [(job, self._view(job, device, panel_device, notes.get(job.id, ""))) for job in jobs]
 
+    @defer.inlineCallbacks
     def list_held_jobs(self, user, device):
-        return self._run(lambda: [view for _, view in self._held_jobs(user, device)])
+        jobs = yield self._run(self.core.jobs.list_jobs, owner=user.username, states=("held",))
+        notes = yield self._printability(jobs, device)
+        views = yield self._run(self._held_jobs, user, device, jobs, notes)
+        return [view for _, view in views]
+
+    @defer.inlineCallbacks
+    def _printability(self, jobs, device: PanelDevice):
+        """{job id: why this printer cannot print it} (the release use case asks the printer)."""
+        if not jobs:
+            return {}
+        try:
+            _, target = yield self.releases.target(device.device_id)
+        except (AccountingError, PrintgateError):
+            return {}
+        notes = yield self.releases.printability(jobs, target)
+        return notes
 
     def _owned_job(self, job_id: str, user: PanelUser):
         if not str(job_id).isdigit():

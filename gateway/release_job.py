@@ -32,7 +32,7 @@ from gateway.register_device import BadRegistration, device_trust
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
-from spooler.forward.formats import AUTO, cannot_print_note, choose_format, preferred_formats
+from spooler.forward.formats import cannot_print_note, choose_format, job_language
 
 log = Logger()
 
@@ -202,9 +202,8 @@ class JobRelease:
         for job in jobs:
             facts = job.facts or {}
             pdl, languages = facts.get("pdl") or job.pdl or "", facts.get("languages") or ()
-            preferred = preferred_formats(pdl, languages, pjl_header=bool(facts.get("pjl")),
-                                          client_format="" if job.document_format == AUTO else job.document_format)
-            if choose_format(preferred, supported) is None:
+            language = job_language(pdl, languages)
+            if language is not None and choose_format(language, supported, pjl_header=bool(facts.get("pjl"))) is None:
                 notes[job.id] = cannot_print_note(pdl, languages, supported)
         return notes
 

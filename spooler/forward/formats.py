@@ -2,12 +2,12 @@
 found, chosen among what the printer lists in ``document-format-supported``.
 
 A printer refuses a job whose format it does not list, and one sent as
-``application/octet-stream`` only if it can tell the language itself. So the analyzer's
-answer goes first (PCL as ``application/vnd.hp-pcl``, ...), then ``octet-stream`` when the
-printer auto-senses. A PDF or PostScript job behind a PJL header (a Windows driver's
-wrapper) goes as ``octet-stream`` first: a PDF or PostScript interpreter expects its own
-first bytes. When nothing fits, the printer cannot print the job: the panel says so
-before release and nothing is charged.
+``application/octet-stream`` unless it can tell the language itself (``ippeveprinter``,
+like many printers, senses only PDF, PostScript and rasters). So the analyzer's answer is
+sent (PCL as ``application/vnd.hp-pcl``, ...); a PDF or PostScript job behind a PJL header
+(a Windows driver's wrapper) goes as ``octet-stream`` where listed, since a PDF or
+PostScript interpreter expects its own first bytes. When nothing fits, the printer cannot
+print the job: the panel says so before release and nothing is charged.
 """
 from __future__ import annotations
 
@@ -37,29 +37,32 @@ def job_language(pdl: str, languages: Sequence[str]) -> str | None:
     return known.pop() if len(known) == 1 else None
 
 
-def preferred_formats(pdl: str, languages: Sequence[str] = (), *, pjl_header: bool = False,
-                      client_format: str = "") -> list[str]:
-    """The IPP document formats that describe the job, best first."""
-    language = job_language(pdl, languages)
+def choose_format(language: str | None, supported: Sequence[str] | None, *, pjl_header: bool = False,
+                  fallback: str = "") -> str | None:
+    """The ``document-format`` to send a job in ``language`` (None: unknown or mixed) to a
+    printer listing ``supported``; None when it cannot print the job.
+
+    A printer that lists formats auto-senses only among them: a PCL job goes as
+    ``application/vnd.hp-pcl`` to a printer listing it, and to no printer listing other
+    formats but not PCL, ``octet-stream`` or not. Only a printer listing nothing but
+    ``octet-stream`` (or nothing at all) is trusted to sense any language. A job whose
+    language is unknown goes as ``fallback`` (what the client said, or what its first bytes
+    show) when listed, else as ``octet-stream``."""
+    supported = list(supported or ())
+    senses_anything = set(supported) <= {AUTO}
     if language is None:
-        if client_format and client_format != AUTO:
-            return [client_format, AUTO]
-        return [AUTO]
+        for candidate in (fallback, AUTO):
+            if candidate and (not supported or candidate in supported):
+                return candidate
+        return AUTO if senses_anything else None
     own = LANGUAGE_FORMATS[language]
-    if pjl_header and language in _OWN_FIRST_BYTES:
-        return [AUTO]
-    return [own, AUTO]
-
-
-def choose_format(preferred: Sequence[str], supported: Sequence[str] | None) -> str | None:
-    """The first of ``preferred`` the printer lists; the first of all when the printer
-    lists nothing (it did not say); None when it lists formats and none fits."""
-    if not supported:
-        return preferred[0] if preferred else AUTO
-    for document_format in preferred:
-        if document_format in supported:
-            return document_format
-    return None
+    if senses_anything:
+        return AUTO if supported else own
+    if own not in supported:
+        return None
+    if pjl_header and language in _OWN_FIRST_BYTES and AUTO in supported:
+        return AUTO
+    return own
 
 
 def cannot_print_note(pdl: str, languages: Sequence[str], supported: Sequence[str]) -> str:

@@ -32,7 +32,7 @@ from spooler.forward.errors import (
     ConnectionLostMidway, DocumentFormatUnsupported, ForwardTimeout, InjectionError, PrinterNotTrusted,
     PrinterRefusedJob, PrinterUnreachable,
 )
-from spooler.forward.formats import AUTO, choose_format, preferred_formats
+from spooler.forward.formats import AUTO, choose_format, job_language
 from spooler.forward.job import AttemptResult, ForwardJob, PrinterTarget
 from spooler.ipp.client import (
     DocumentFormatNotSupported, IppClientError, IppStatusError, JobOptions, PrinterBusy, PrinterClosedEarly,
@@ -88,13 +88,9 @@ def _first_bytes(job: ForwardJob, limit: int = 16) -> bytes:
 def document_format_for(job: ForwardJob, head: bytes, supported) -> str | None:
     """The ``document-format`` to send ``job`` as (see ``spooler.forward.formats``)."""
     pjl_header = head.startswith(UEL) or head[:4].upper() == b"@PJL"
-    preferred = preferred_formats(job.pdl, job.languages, pjl_header=pjl_header,
-                                  client_format="" if job.document_format in GENERIC_FORMATS else job.document_format)
-    if preferred == [AUTO]:
-        sniffed = sniff_document_format(head)
-        if sniffed != AUTO and not pjl_header:
-            preferred = [sniffed, AUTO]
-    return choose_format(preferred, supported)
+    fallback = job.document_format if job.document_format not in GENERIC_FORMATS else sniff_document_format(head)
+    return choose_format(job_language(job.pdl, job.languages), supported, pjl_header=pjl_header,
+                         fallback="" if fallback == AUTO else fallback)
 
 
 def job_options(job: ForwardJob, document_format: str) -> JobOptions:

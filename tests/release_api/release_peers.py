@@ -74,8 +74,12 @@ class IppPrinterPeer:
     def endpoint(self) -> str:
         return f"ipp://127.0.0.1:{self.port}/ipp/print"
 
+    @property
+    def secure_endpoint(self) -> str:
+        return f"ipps://127.0.0.1:{self.port}/ipp/print"
+
     def documents(self) -> list[Path]:
-        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps"))
+        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps", ".pcl", ".prn"))
 
     def job_environments(self) -> list[dict]:
         """The IPP job attributes ippeveprinter handed its print command, one dict per job."""
@@ -90,10 +94,13 @@ class IppPrinterPeer:
 
 
 @contextmanager
-def ippeveprinter(tmp: Path, *, duplex: bool = True):
+def ippeveprinter(tmp: Path, *, duplex: bool = True, formats: str = "application/pdf,application/postscript",
+                  keys: Path | None = None):
     """ippeveprinter on loopback with its own spool directory and a private D-Bus (it
     needs one for Avahi even with ``-r off``); the print command appends each job's
-    ``IPP_*`` environment to a log so tests can see the attributes it was sent."""
+    ``IPP_*`` environment (and ``CONTENT_TYPE``, the document format) to a log so tests
+    can see the attributes it was sent. It answers IPP and, on the same port, IPP over
+    TLS with ``keys/localhost.crt`` and ``.key`` (made by itself when missing)."""
     dbus = require("dbus-daemon", "dbus")
     printer = require("ippeveprinter", "cups-ipp-utils")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -101,7 +108,8 @@ def ippeveprinter(tmp: Path, *, duplex: bool = True):
     spool.mkdir()
     jobs_log = tmp / "jobs.env"
     command = tmp / "print-command"
-    command.write_text(f"#!/bin/sh\n{{ env | grep '^IPP_' ; echo '--'; }} >> '{jobs_log}'\nexit 0\n")
+    command.write_text(f"#!/bin/sh\n{{ env | grep -E '^(IPP_|CONTENT_TYPE=)' ; echo '--'; }} >> '{jobs_log}'\n"
+                       "exit 0\n")
     command.chmod(0o755)
     bus = subprocess.Popen([dbus, "--session", "--nofork", "--print-address=1", f"--address=unix:path={tmp / 'bus'}"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -109,8 +117,10 @@ def ippeveprinter(tmp: Path, *, duplex: bool = True):
     port = free_port()
     log = open(tmp / "ippeveprinter.log", "wb")
     env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, DBUS_SYSTEM_BUS_ADDRESS=address)
-    args = [printer, "-p", str(port), "-n", "localhost", "-d", str(spool), "-k", "-r", "off",
-            "-f", "application/pdf,application/postscript", "-c", str(command), "-s", "60,30"]
+    keys = keys or tmp / "keys"
+    keys.mkdir(exist_ok=True)
+    args = [printer, "-p", str(port), "-n", "localhost", "-d", str(spool), "-k", "-r", "off", "-K", str(keys),
+            "-f", formats, "-c", str(command), "-s", "60,30"]
     if duplex:
         args.append("-2")
     process = subprocess.Popen(args + ["PrintgateReleasePrinter"], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -176,9 +186,10 @@ class ReleaseGateway:
 @contextmanager
 def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool = True, duplex: bool = True,
                     rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None,
-                    intake: tuple = ("lpd",), device_options: tuple = ()):
+                    intake: tuple = ("lpd",), device_options: tuple = (),
+                    prices: tuple = ("--mono", "0.05", "--color", "0.20")):
     """A gateway process (``intake`` listeners + HTTPS panel on free loopback ports) with
-    a price list (0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00),
+    a price list (``prices``; by default 0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00),
     the given rules, and one registered printer (``device_options``: more arguments of
     ``devices add``); ``config_text``: a printgate.toml."""
     data_dir = tmp_path / "data"
@@ -189,7 +200,7 @@ def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool
     ports = {name: free_port() for name in (*intake, "https")}
     process = GatewayProcess(data_dir=data_dir, ports=ports, config=config)
     data_dir.mkdir(parents=True)
-    process.cli("prices", "set", "standard", "--mono", "0.05", "--color", "0.20", "--default")
+    process.cli("prices", "set", "standard", *prices, "--default")
     process.cli("users", "add", "alice", "--full-name", "Alice Example", "--card", CARD, "--balance", "10.00")
     for name, action, when in rules:
         process.cli("rules", "add", name, "--action", action, "--when", json.dumps(when),
