@@ -99,7 +99,7 @@ def job_options(job: ForwardJob, document_format: str) -> JobOptions:
         sides = "two-sided-short-edge" if job.forced.binding == "SHORTEDGE" else "two-sided-long-edge"
     color_mode = "monochrome" if job.forced.mono else job.color_mode
     return JobOptions(job_name=job.title or f"job {job.job_id}", user=job.user or "printgate", copies=job.copies,
-                      sides=sides, color_mode=color_mode, media=PWG_MEDIA.get(job.media, ""),
+                      sides=sides, color_mode=color_mode, media=PWG_MEDIA.get(job.media.lower(), ""),
                       document_format=document_format)
 
 
