@@ -10,7 +10,10 @@ answered by the application's use cases.
   (``ReleaseDesk.quote``: one rule for both), with the forced changes of the intake
   decision and a note when the device cannot honour them.
 - **Release** is the release use case (``gateway.release_job.JobRelease``); **delete**
-  is "end a job" (``gateway.end_job.JobEnding``).
+  is "end a job" (``gateway.end_job.JobEnding``). Before it: a job a ``hold-confirm``
+  rule held is **confirmed** by its owner; a job a rule sends to a shared account is
+  charged to one the user may charge (``shared_accounts``, PIN checked); a job whose
+  sender could not be told (``unknown@<host>``) is **claimed** by who takes it.
 """
 from __future__ import annotations
 
@@ -20,17 +23,18 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from accounting.errors import (
-    AccountingError, DuplicateCard, JobNotFound as AccountingJobNotFound, LoginFailed as AccountingLoginFailed,
-    LoginLocked, UnknownUser,
+    AccountingError, AccountNotAllowed, DuplicateCard, JobNotFound as AccountingJobNotFound,
+    LoginFailed as AccountingLoginFailed, LoginLocked, UnknownAccount, UnknownUser,
 )
+from accounting.release import is_unclaimed
 from accounting.time import utcnow
 from printgate_errors import PrintgateError
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential
 from gateway.release_job import JobRelease, job_title
-from release_api.errors import JobNotFound, LockedOut, LoginFailed, UnknownCard
+from release_api.errors import AccountRefused, JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
-    Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
+    AccountChoice, Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
 )
 
 log = Logger()
@@ -111,7 +115,8 @@ class GatewayPanelServices:
         return self._run(link)
 
     # -- jobs ---------------------------------------------------------------------------------
-    def _view(self, job, device, panel_device: PanelDevice, cannot_print: str = "") -> HeldJobView:
+    def _view(self, job, device, panel_device: PanelDevice, cannot_print: str = "", *,
+              unconfirmed: frozenset = frozenset()) -> HeldJobView:
         changes = job.decision_changes or {}
         quote = self.core.release.quote(job, device)
         reason = job.decision_message or (f"rule '{job.decision_rule}'" if job.decision_rule else "a print rule")
@@ -133,14 +138,26 @@ class GatewayPanelServices:
         elif quote.job_color and not panel_device.color:
             note = "Prints in mono here, priced as mono"
         shape = quote.shape
+        confirmation = ""
+        if job.id in unconfirmed:
+            confirmation = job.decision_message or "Confirm this job to print it."
         return HeldJobView(job_id=str(job.id), title=job_title(job), pages=job.pages, copies=shape.copies,
                            color=shape.color, duplex=shape.duplex, price_minor=quote.amount,
                            currency=quote.price_list.currency, received_at=job.received_at,
-                           forced_changes=tuple(forced), printable_here=printable, device_note=note)
+                           forced_changes=tuple(forced), printable_here=printable, device_note=note,
+                           needs_confirmation=confirmation, needs_shared_account=self._needs_shared_account(job),
+                           origin=job.source_host if is_unclaimed(job.owner) else "")
+
+    def _needs_shared_account(self, job) -> bool:
+        """The rules, as the release will run them again, send this job to a shared account
+        (not asked for an unclaimed job: its owner is not known yet)."""
+        return not is_unclaimed(job.owner) and self.core.decisions.recheck(job).require_shared_account
 
     def _held_jobs(self, user: PanelUser, panel_device: PanelDevice, jobs, notes):
         device = self.core.devices.get(panel_device.device_id)
-        return [(job, self._view(job, device, panel_device, notes.get(job.id, ""))) for job in jobs]
+        unconfirmed = frozenset(self.core.release.unconfirmed([job.id for job in jobs]))
+        return [(job, self._view(job, device, panel_device, notes.get(job.id, ""), unconfirmed=unconfirmed))
+                for job in jobs]
 
     @defer.inlineCallbacks
     def list_held_jobs(self, user, device):
@@ -173,13 +190,66 @@ class GatewayPanelServices:
         return job
 
     @defer.inlineCallbacks
-    def release(self, job_ids, device, user):
+    def release(self, job_ids, device, user, account=None, account_pin=None):
+        if account is not None:
+            yield self._run(self._chargeable, user, account, account_pin)
         results = []
         for job_id in job_ids:
             job = yield self._run(self._owned_job, str(job_id), user)
-            outcome = yield self.releases.release(job.id, device.device_id, actor=user.username, owner=user.username)
+            outcome = yield self.releases.release(job.id, device.device_id, actor=user.username, owner=user.username,
+                                                  account=account)
             results.append(JobReleaseResult(str(job_id), outcome.printed, outcome.message, outcome.title))
         return results
+
+    def _chargeable(self, user: PanelUser, account: str, pin: str | None) -> None:
+        try:
+            self.core.accounts.check_chargeable(user.username, account, pin)
+        except (AccountNotAllowed, UnknownAccount):
+            raise AccountRefused(account, user=user.username) from None
+
+    def confirm(self, job_ids, user):
+        def confirm_all():
+            confirmed = []
+            for job_id in job_ids:
+                job = self._owned_job(str(job_id), user)
+                try:
+                    self.core.release.confirm(job.id, user.username, actor=user.username)
+                except AccountingError:
+                    continue
+                confirmed.append(str(job_id))
+            return confirmed
+        return self._run(confirm_all)
+
+    def shared_accounts(self, user):
+        def choices():
+            return [AccountChoice(account.name, account.name, needs_pin)
+                    for account, needs_pin in self.core.accounts.shared_choices(user.username)]
+        return self._run(choices)
+
+    @defer.inlineCallbacks
+    def unclaimed_jobs(self, user, device):
+        jobs = yield self._run(self.core.release.unclaimed)
+        notes = yield self._printability(jobs, device)
+        views = yield self._run(self._held_jobs, user, device, jobs, notes)
+        return [view for _, view in views]
+
+    def claim(self, job_ids, user, device):
+        def claim_all():
+            claimed = []
+            for job_id in job_ids:
+                if not str(job_id).isdigit():
+                    continue
+                try:
+                    self.core.release.claim(int(job_id), user.username, actor=user.username, source=device.device_id)
+                except AccountingError as error:
+                    log.info("{user} could not claim job {job_id} at {device_id}: {reason}", user=user.username,
+                             job_id=job_id, device_id=device.device_id, reason=str(error))
+                    continue
+                log.info("{user} claimed unclaimed job {job_id} at {device_id}", user=user.username, job_id=job_id,
+                         device_id=device.device_id)
+                claimed.append(str(job_id))
+            return claimed
+        return self._run(claim_all)
 
     @defer.inlineCallbacks
     def delete(self, job_ids, user):

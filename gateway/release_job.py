@@ -25,8 +25,8 @@ from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 
 from accounting.errors import (
-    AccountingError, InsufficientFunds, InvalidStateChange, JobNotFound, ReleaseRefused, SharedAccountRequired,
-    UnknownDevice,
+    AccountingError, AccountNotAllowed, ConfirmationRequired, InsufficientFunds, InvalidStateChange, JobNotFound,
+    ReleaseRefused, SharedAccountRequired, UnknownAccount, UnknownDevice,
 )
 from gateway.register_device import BadRegistration, device_trust
 from gateway.release_journal import ReleaseJournal
@@ -157,6 +157,10 @@ class JobRelease:
                                   title)
         except SharedAccountRequired:
             return ReleaseOutcome(job_id, REFUSED, "This job must be charged to a shared account.", title)
+        except ConfirmationRequired as waiting:
+            return ReleaseOutcome(job_id, REFUSED, f"Confirm this job first. {waiting.message}".strip(), title)
+        except (UnknownAccount, AccountNotAllowed):
+            return ReleaseOutcome(job_id, REFUSED, "That account cannot be charged. Nothing was charged.", title)
         quote = yield self.accounting.quote(started, device)
         outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:

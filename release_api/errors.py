@@ -95,6 +95,16 @@ class LockedOut(ReleaseApiError):
         self.user = user
 
 
+class AccountRefused(ReleaseApiError):
+    """The shared account chosen cannot be charged by this user, or its PIN was wrong
+    (deliberately not told apart)."""
+
+    def __init__(self, account: str, *, user: str | None = None):
+        super().__init__(f"account {account!r} cannot be charged by this user")
+        self.account = account
+        self.user = user
+
+
 class JobNotFound(ReleaseApiError):
     def __init__(self, job_id: str, *, user: str | None = None):
         super().__init__(f"no held job {job_id} for this user")

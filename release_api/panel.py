@@ -16,6 +16,9 @@ Routes::
     GET  /panel/password, POST /panel/password
     POST /panel/link        first use of a card: username + password links it
     GET  /panel/jobs, POST /panel/jobs   job list; action=release|release_all|delete
+    POST /panel/confirm     jobs to confirm (a hold-confirm rule) or to charge to a shared
+                            account are released from here, after the confirmation screen
+    GET  /panel/unclaimed, POST /panel/unclaimed   jobs whose sender is unknown; take yours
     GET  /panel/result      what the last action did
     POST /panel/logout, GET /panel/logout?why=idle
     GET  /panel/static/panel.css
@@ -42,7 +45,7 @@ from panel_menus import menus
 from panel_menus.render import PanelRenderer, stylesheet
 from release_api.device_auth import DeviceRequestVerifier, parse_authorization
 from release_api.errors import (
-    BadPanelRequest, CsrfRejected, DeviceAuthError, JobNotFound, LockedOut, LoginFailed,
+    AccountRefused, BadPanelRequest, CsrfRejected, DeviceAuthError, JobNotFound, LockedOut, LoginFailed,
     MissingDeviceAuthorization, PanelSessionExpired, RelaunchNeeded, ReleaseApiError, ReleaseInProgress, UnknownCard,
     UnknownDevice,
 )
@@ -69,6 +72,7 @@ ERROR_RESPONSES = (
     (DeviceAuthError, 401, "Printer not recognised", "This printer is not registered with Printgate."),
     (CsrfRejected, 403, "Please try again", "The page had expired. Go back and try again."),
     (LockedOut, 429, "Too many attempts", "Login is locked for a while. Please try again later."),
+    (AccountRefused, 403, "Account not accepted", "That account cannot be charged by you, or its PIN was wrong."),
     (LoginFailed, 401, "Login failed", "The card, PIN or password was not accepted."),
     (JobNotFound, 404, "Job not found", "That job is no longer waiting for you."),
     (ReleaseInProgress, 409, "Already printing", "Those jobs are already being sent to the printer."),
@@ -77,7 +81,8 @@ ERROR_RESPONSES = (
 )
 BACK_LINKS = {"pin": "/panel/pin", "pin_key": "/panel/pin", "password": "/panel/password",
               "password_login": "/panel/password", "jobs": "/panel/jobs", "job_action": "/panel/jobs",
-              "result": "/panel/jobs"}
+              "result": "/panel/jobs", "confirm_release": "/panel/jobs", "unclaimed": "/panel/jobs",
+              "claim": "/panel/unclaimed"}
 
 
 @dataclass
@@ -169,6 +174,9 @@ class PanelApp(Resource):
         (b"GET", "/panel/jobs"): "jobs",
         (b"POST", "/panel/jobs"): "job_action",
         (b"GET", "/panel/result"): "result",
+        (b"POST", "/panel/confirm"): "confirm_release",
+        (b"GET", "/panel/unclaimed"): "unclaimed",
+        (b"POST", "/panel/unclaimed"): "claim",
         (b"POST", "/panel/logout"): "logout",
         (b"GET", "/panel/logout"): "idle_logout",
     }
@@ -468,11 +476,15 @@ class PanelApp(Resource):
                     refresh_to="/panel/logout?why=idle")
 
     @defer.inlineCallbacks
-    def _jobs(self, call: _Call):
-        session = self._session(call, user_required=True)
-        jobs = yield defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device)
+    def _jobs_page(self, call: _Call, session: PanelSession, jobs=None, message: str = ""):
+        if jobs is None:
+            jobs = yield defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device)
+        unclaimed = yield defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
         context = yield self._user_page_context(call, session)
-        return _Page("jobs", dict(context, jobs=list(jobs)))
+        return _Page("jobs", dict(context, jobs=list(jobs), unclaimed_count=len(unclaimed), message=message))
+
+    def _jobs(self, call: _Call):
+        return self._jobs_page(call, self._session(call, user_required=True))
 
     @defer.inlineCallbacks
     def _job_action(self, call: _Call):
@@ -493,9 +505,8 @@ class PanelApp(Resource):
             if job_id not in held:
                 raise JobNotFound(job_id, user=session.user.username)
         if not chosen:
-            jobs = list(held.values())
-            context = yield self._user_page_context(call, session)
-            return _Page("jobs", dict(context, jobs=jobs, message="Select at least one job first."))
+            page = yield self._jobs_page(call, session, list(held.values()), "Select at least one job first.")
+            return page
         if action == "delete":
             result = yield defer.maybeDeferred(self.services.delete, chosen, session.user)
             deleted = set(result.deleted)
@@ -503,14 +514,70 @@ class PanelApp(Resource):
                           for j in chosen)
             session.last_result = ResultView(f"Deleted {len(deleted)} of {len(chosen)}", len(deleted) == len(chosen), lines)
             return _Redirect("/panel/result")
+        asking = [held[job_id] for job_id in chosen if held[job_id].needs_confirmation
+                  or held[job_id].needs_shared_account]
+        if asking:
+            page = yield self._confirmation_page(call, session, [held[job_id] for job_id in chosen])
+            return page
+        results = yield self._release(call, session, chosen)
+        return self._release_result(call, session, held, results)
+
+    @defer.inlineCallbacks
+    def _confirmation_page(self, call: _Call, session: PanelSession, jobs):
+        """Before jobs a rule held for confirmation, or sends to a shared account, are
+        released: what the rule says, and the accounts the user may charge."""
+        needs_account = any(job.needs_shared_account for job in jobs)
+        accounts = (yield defer.maybeDeferred(self.services.shared_accounts, session.user)) if needs_account else []
+        context = yield self._user_page_context(call, session)
+        return _Page("confirm", dict(context, jobs=list(jobs), needs_account=needs_account, accounts=list(accounts)))
+
+    @defer.inlineCallbacks
+    def _confirm_release(self, call: _Call):
+        session = self._session(call, user_required=True)
+        session.check_csrf(call.field("csrf", required=False))
+        chosen = [j for j in call.form.get("job", []) if j]
+        held = {job.job_id: job for job in (yield defer.maybeDeferred(self.services.list_held_jobs,
+                                                                      session.user, call.device))}
+        for job_id in chosen:
+            if not _JOB_ID.match(job_id) or job_id not in held:
+                raise JobNotFound(job_id, user=session.user.username)
+        if not chosen:
+            return _Redirect("/panel/jobs")
+        to_confirm = [job_id for job_id in chosen if held[job_id].needs_confirmation]
+        if to_confirm:
+            confirmed = yield defer.maybeDeferred(self.services.confirm, to_confirm, session.user)
+            log.info("{user} confirmed jobs {job_ids} at {device_id}", user=session.user.username,
+                     job_ids=list(confirmed), device_id=call.device.device_id)
+        shared = [job_id for job_id in chosen if held[job_id].needs_shared_account]
+        own = [job_id for job_id in chosen if not held[job_id].needs_shared_account]
+        results = []
+        if shared:
+            account = call.field("account", limit=255)
+            pin = call.field("account_pin", required=False, limit=32) or None
+            try:
+                results += yield self._release(call, session, shared, account=account, account_pin=pin)
+            except AccountRefused:
+                if self.throttle.failed(call.device.device_id):
+                    log.warn("Logins at {device_id} locked after repeated wrong account PINs",
+                             device_id=call.device.device_id)
+                raise
+        if own:
+            results += yield self._release(call, session, own)
+        return self._release_result(call, session, held, results)
+
+    @defer.inlineCallbacks
+    def _release(self, call: _Call, session: PanelSession, chosen, **account):
         busy = self._releasing.intersection(chosen)
         if busy:
             raise ReleaseInProgress(sorted(busy))
         self._releasing.update(chosen)
         try:
-            results = yield defer.maybeDeferred(self.services.release, chosen, call.device, session.user)
+            results = yield defer.maybeDeferred(self.services.release, chosen, call.device, session.user, **account)
         finally:
             self._releasing.difference_update(chosen)
+        return list(results)
+
+    def _release_result(self, call: _Call, session: PanelSession, held: dict, results):
         lines = tuple(ResultLine(held[r.job_id].title if r.job_id in held else r.title, r.released,
                                  (r.message or "sent to the printer") if r.released else (r.message or "not printed"))
                       for r in results)
@@ -522,6 +589,29 @@ class PanelApp(Resource):
                  printed=printed, count=len(results), device_id=call.device.device_id)
         session.last_result = ResultView(headline, all_ok, lines)
         return _Redirect("/panel/result")
+
+    @defer.inlineCallbacks
+    def _unclaimed(self, call: _Call):
+        session = self._session(call, user_required=True)
+        jobs = yield defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
+        context = yield self._user_page_context(call, session)
+        return _Page("unclaimed", dict(context, jobs=list(jobs)))
+
+    @defer.inlineCallbacks
+    def _claim(self, call: _Call):
+        session = self._session(call, user_required=True)
+        session.check_csrf(call.field("csrf", required=False))
+        chosen = [j for j in call.form.get("job", []) if j]
+        for job_id in chosen:
+            if not _JOB_ID.match(job_id):
+                raise BadPanelRequest("malformed job id", field="job")
+        if not chosen:
+            return _Redirect("/panel/unclaimed")
+        claimed = yield defer.maybeDeferred(self.services.claim, chosen, session.user, call.device)
+        page = yield self._jobs_page(call, session, message=(
+            f"{len(claimed)} job{'s' if len(claimed) != 1 else ''} now yours." if claimed
+            else "Those jobs were taken by someone else or are gone."))
+        return page
 
     @defer.inlineCallbacks
     def _result(self, call: _Call):

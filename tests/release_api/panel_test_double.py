@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field, replace
 
-from release_api.errors import JobNotFound, LockedOut, LoginFailed, UnknownCard
+from release_api.errors import AccountRefused, JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
-    Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
+    AccountChoice, Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
 )
 
 ALICE = PanelUser("u1", "alice", "Alice Example")
@@ -52,6 +52,10 @@ class InMemoryPanelServicesTestDouble:
     released: list = field(default_factory=list)
     linked: list = field(default_factory=list)
     deferred_release: object = None  # a Deferred to hold release() open (double-tap tests)
+    unclaimed: list = field(default_factory=list)  # HeldJobViews anyone may take
+    accounts: dict = field(default_factory=dict)  # user id -> [(AccountChoice, pin or None)]
+    charged_to: list = field(default_factory=list)  # (job id, account) for releases to a shared account
+    confirmed: list = field(default_factory=list)
 
     def device_secret(self, device_id):
         if device_id in self.revoked or device_id not in self.devices:
@@ -99,11 +103,25 @@ class InMemoryPanelServicesTestDouble:
                 return job
         raise JobNotFound(job_id, user=user.username)
 
-    def release(self, job_ids, device, user):
+    def release(self, job_ids, device, user, account=None, account_pin=None):
+        if account is not None:
+            choices = {choice.name: pin for choice, pin in self.accounts.get(user.user_id, [])}
+            if account not in choices or (choices[account] is not None and choices[account] != account_pin):
+                raise AccountRefused(account, user=user.username)
+
         def finish(_=None):
             results = []
             for job_id in job_ids:
                 job = self._find(user, job_id)
+                if job.needs_confirmation:
+                    results.append(JobReleaseResult(job_id, False, "Confirm this job first.", job.title))
+                    continue
+                if job.needs_shared_account and account is None:
+                    results.append(JobReleaseResult(job_id, False, "This job must be charged to a shared account.",
+                                                    job.title))
+                    continue
+                if account is not None:
+                    self.charged_to.append((job_id, account))
                 if job_id in self.failing_jobs:
                     results.append(JobReleaseResult(job_id, False, self.failing_jobs[job_id], job.title))
                     continue
@@ -117,6 +135,29 @@ class InMemoryPanelServicesTestDouble:
         if self.deferred_release is not None:
             return self.deferred_release.addCallback(finish)
         return finish()
+
+    def confirm(self, job_ids, user):
+        confirmed = []
+        for job_id in job_ids:
+            job = self._find(user, job_id)
+            if job.needs_confirmation:
+                self.jobs[user.user_id] = [replace(j, needs_confirmation="") if j.job_id == job_id else j
+                                           for j in self.jobs[user.user_id]]
+                self.confirmed.append(job_id)
+                confirmed.append(job_id)
+        return confirmed
+
+    def shared_accounts(self, user):
+        return [choice for choice, _ in self.accounts.get(user.user_id, [])]
+
+    def unclaimed_jobs(self, user, device):
+        return list(self.unclaimed)
+
+    def claim(self, job_ids, user, device):
+        taken = [job for job in self.unclaimed if job.job_id in job_ids]
+        self.unclaimed = [job for job in self.unclaimed if job.job_id not in job_ids]
+        self.jobs.setdefault(user.user_id, []).extend(replace(job, origin="") for job in taken)
+        return [job.job_id for job in taken]
 
     def delete(self, job_ids, user):
         for job_id in job_ids:

@@ -5,12 +5,13 @@ import pytest
 
 from panel_menus.menus import SCREEN_SIZES
 from panel_menus.render import SCREENS, PanelRenderer, UnknownScreen, format_money, format_time
-from release_api.services import Balance, PanelDevice
+from release_api.services import AccountChoice, Balance, PanelDevice
 from tests.release_api.panel_test_double import ALICE, sample_jobs
 
 CONTEXT = dict(
     device=PanelDevice("d", "2F <Copy> room"), user=ALICE, balance=Balance(1250, "EUR"), csrf="tok",
     jobs=sample_jobs(), digits=3, results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
+    needs_account=True, accounts=[AccountChoice("cc-4711", "Cost centre 4711", True), AccountChoice("x", "Project X")],
 )
 
 
@@ -67,3 +68,14 @@ def test_logged_in_pages_refresh_to_the_idle_logout():
 def test_print_all_says_how_many_jobs_it_will_print():
     html = PanelRenderer().render("jobs", "480x272", **CONTEXT)
     assert "Print all (3)" in html
+
+
+def test_the_confirmation_screen_offers_the_accounts_and_a_pin_field_where_one_is_needed():
+    html = PanelRenderer().render("confirm", "800x480", **CONTEXT)
+    assert 'name="account" value="cc-4711" checked' in html and 'value="x"' in html
+    assert 'name="account_pin"' in html and "PIN needed" in html
+
+
+def test_the_confirmation_screen_says_when_there_is_no_account_to_charge():
+    html = PanelRenderer().render("confirm", "800x480", **dict(CONTEXT, accounts=[]))
+    assert "no shared account you may charge" in html and 'id="confirm-print" disabled' in html
