@@ -42,6 +42,11 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
         db.dispose()
 
 
+def columns(db, table) -> set[str]:
+    with db.writer.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
 def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(database_url):
     from alembic import command
 
@@ -51,13 +56,10 @@ def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(
     try:
         with db.writer.begin() as conn:
             command.downgrade(alembic_config(conn), "0003")
-        with db.writer.connect() as conn:
-            assert "lockouts" not in {c["name"] for c in inspect(conn).get_columns("login_throttles")}
-            assert "confirmed_at" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        assert "lockouts" not in columns(db, "login_throttles") and "confirmed_at" not in columns(db, "jobs")
         migrate(db.writer)
-        with db.writer.connect() as conn:
-            assert "lockouts" in {c["name"] for c in inspect(conn).get_columns("login_throttles")}
-            assert {"confirmed_at", "confirmed_by"} <= {c["name"] for c in inspect(conn).get_columns("jobs")}
+        assert "lockouts" in columns(db, "login_throttles")
+        assert {"confirmed_at", "confirmed_by"} <= columns(db, "jobs")
         assert current_revision(db.writer) == NEWEST
     finally:
         db.dispose()

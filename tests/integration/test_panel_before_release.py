@@ -8,29 +8,26 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 
 import pytest
 
 from tests.fixtures.browser import ARTIFACTS, chromium
 from tests.fixtures.peers import require
 from tests.fixtures.printer_sinks import LpdSink
-from tests.release_api.release_peers import CARD, HttpsPanelClient, make_postscript, print_with_cups_lpd, release_gateway
+from tests.release_api.release_peers import (
+    CARD, HttpsPanelClient, log_in_at_panel, make_postscript, print_with_cups_lpd, release_gateway,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 SHOTS = ARTIFACTS / "before-release"
 
 
-def log_in_with_card(browser, gateway):
-    page = browser.page
-    page.goto(gateway.panel_url + "/panel/launch")
-    page.fill("#card_number", CARD)
-    page.press("#card_number", "Enter")
-    page.wait_for_url("**/panel/jobs")
-    return page
-
-
-def test_a_hold_confirm_job_prints_only_after_its_owner_confirmed_it_at_the_panel(tmp_path):
+@contextmanager
+def held_for_confirmation(tmp_path):
+    """A 3-page job held by a ``hold-confirm`` rule for jobs of 2 pages or more, an LPD
+    printer registered: (sink, gateway, job)."""
     rules = (("Confirm big jobs", "hold-confirm", {"pages": {"min": 2}}),)
     make_postscript(tmp_path / "thesis.ps", pages=3)
     with LpdSink() as sink, release_gateway(tmp_path, protocol="lpd", endpoint=f"127.0.0.1:{sink.port}/floor3",
@@ -38,8 +35,13 @@ def test_a_hold_confirm_job_prints_only_after_its_owner_confirmed_it_at_the_pane
         print_with_cups_lpd(gateway.lpd_port, tmp_path / "thesis.ps", title="Thesis")
         [job] = gateway.wait_for_held()
         assert job["decision_action"] == "hold-confirm"
+        yield sink, gateway, job
+
+
+def test_a_hold_confirm_job_prints_only_after_its_owner_confirmed_it_at_the_panel(tmp_path):
+    with held_for_confirmation(tmp_path) as (sink, gateway, job):
         with chromium("800x480", device_signer=gateway.signer(), artifacts=SHOTS, timeout_ms=30_000) as browser:
-            page = log_in_with_card(browser, gateway)
+            page = log_in_at_panel(browser, gateway)
             assert "To confirm: rule 'Confirm big jobs'" in page.locator(f"#job-{job['id']}").inner_text()
             page.click(f"#job-{job['id']}")
             page.click("#action-release")
@@ -56,12 +58,7 @@ def test_a_hold_confirm_job_prints_only_after_its_owner_confirmed_it_at_the_pane
 
 
 def test_an_unconfirmed_hold_confirm_job_is_refused_however_its_release_is_asked_for(tmp_path):
-    rules = (("Confirm big jobs", "hold-confirm", {"pages": {"min": 2}}),)
-    make_postscript(tmp_path / "thesis.ps", pages=3)
-    with LpdSink() as sink, release_gateway(tmp_path, protocol="lpd", endpoint=f"127.0.0.1:{sink.port}/floor3",
-                                            rules=rules) as gateway:
-        print_with_cups_lpd(gateway.lpd_port, tmp_path / "thesis.ps", title="Thesis")
-        [job] = gateway.wait_for_held()
+    with held_for_confirmation(tmp_path) as (sink, gateway, job):
         from accounting.core import open_core
         from accounting.database import sqlite_url
         from accounting.errors import ConfirmationRequired
@@ -132,7 +129,7 @@ def test_an_unclaimed_raw_job_is_taken_at_the_panel_by_its_owner_who_then_pays_f
         [job] = gateway.wait_for_held()
         assert job["owner"] == "unknown@127.0.0.1"
         with chromium("800x480", device_signer=gateway.signer(), artifacts=SHOTS, timeout_ms=30_000) as browser:
-            page = log_in_with_card(browser, gateway)
+            page = log_in_at_panel(browser, gateway)
             assert "No jobs are waiting for you." in page.content()
             page.click("#unclaimed-link")
             assert "from 127.0.0.1" in page.locator("#unclaimed").inner_text()

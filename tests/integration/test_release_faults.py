@@ -13,8 +13,8 @@ from release_api.device_auth import DeviceRequestSigner
 from tests.fixtures.browser import ARTIFACTS, chromium
 from tests.fixtures.printer_sinks import LpdSink, RawSink, unused_port
 from tests.release_api.release_peers import (
-    CARD, HttpsPanelClient, ippeveprinter, make_postscript, print_with_cups_lpd, release_gateway, set_pin,
-    user_id_of,
+    CARD, HttpsPanelClient, ippeveprinter, log_in_at_panel, make_postscript, print_with_cups_lpd, release_gateway,
+    set_pin, user_id_of,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -34,11 +34,7 @@ def big_postscript(path, size: int = 4 << 20) -> bytes:
 
 def release_in_browser(gateway, name):
     with chromium("800x480", device_signer=gateway.signer(), artifacts=SHOTS, timeout_ms=30_000) as browser:
-        page = browser.page
-        page.goto(gateway.panel_url + "/panel/launch")
-        page.fill("#card_number", CARD)
-        page.press("#card_number", "Enter")
-        page.wait_for_url("**/panel/jobs")
+        page = log_in_at_panel(browser, gateway)
         page.click("#action-release_all")
         page.wait_for_url("**/panel/result")
         browser.screenshot(name)
@@ -60,7 +56,9 @@ def test_an_unregistered_device_gets_only_an_error(lpd_printer_gateway):
     impostor = HttpsPanelClient(gateway.panel_url, DeviceRequestSigner(gateway.device_id, b"wrong-secret-0123456789"))
     assert impostor.request("GET", "/panel/")[0] == 401
     unsigned = HttpsPanelClient(gateway.panel_url, None)
-    assert unsigned.request("GET", "/panel/")[0] == 401
+    status, headers, _ = unsigned.request("GET", "/panel/")
+    assert status == 303 and headers["location"] == "/panel/launch"  # where only a signed launch gets in
+    assert unsigned.request("GET", "/panel/launch")[0] == 401
 
 
 def test_a_revoked_device_is_refused_at_its_next_request(lpd_printer_gateway):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tests.fixtures.browser import ARTIFACTS, chromium
 from tests.fixtures.peers import require
 from tests.fixtures.printer_sinks import LpdSink, RawSink
 from tests.release_api.release_peers import (
-    CARD, HttpsPanelClient, ippeveprinter, make_pdf, print_with_cups_lpd, release_gateway,
+    CARD, HttpsPanelClient, ippeveprinter, log_in_at_panel, print_with_cups_lpd, release_gateway,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -126,12 +127,20 @@ def test_a_raw_printer_receives_them_in_the_job(tmp_path):
         assert document["copies_requested"] == 2
 
 
-def test_a_pcl_job_goes_to_an_ipp_printer_as_pcl(tmp_path):
+@contextmanager
+def pcl_job_at_ipp_printer(tmp_path, formats: str):
+    """A PCL job printed by CUPS's lpd backend and held, an ippeveprinter taking
+    ``formats`` registered as the printer: (printer, gateway, job)."""
     pcl_document(tmp_path / "ledger.pcl")
-    with ippeveprinter(tmp_path / "printer", formats="application/vnd.hp-pcl,application/pdf") as printer, \
+    with ippeveprinter(tmp_path / "printer", formats=formats) as printer, \
             gateway_for(tmp_path, "ipp", printer.endpoint) as gateway:
         print_with_cups_lpd(gateway.lpd_port, tmp_path / "ledger.pcl", title="Ledger")
         [job] = gateway.wait_for_held()
+        yield printer, gateway, job
+
+
+def test_a_pcl_job_goes_to_an_ipp_printer_as_pcl(tmp_path):
+    with pcl_job_at_ipp_printer(tmp_path, "application/vnd.hp-pcl,application/pdf") as (printer, gateway, job):
         assert job["pdl"] == "pcl5"
         assert "sent to the printer" in release_all(gateway)
         [attributes] = printer.job_environments()
@@ -140,17 +149,9 @@ def test_a_pcl_job_goes_to_an_ipp_printer_as_pcl(tmp_path):
 
 
 def test_a_printer_that_cannot_take_the_jobs_language_is_named_at_the_panel_and_nothing_is_charged(tmp_path):
-    pcl_document(tmp_path / "ledger.pcl")
-    with ippeveprinter(tmp_path / "printer", formats="application/pdf,application/postscript") as printer, \
-            gateway_for(tmp_path, "ipp", printer.endpoint) as gateway:
-        print_with_cups_lpd(gateway.lpd_port, tmp_path / "ledger.pcl", title="Ledger")
-        [job] = gateway.wait_for_held()
+    with pcl_job_at_ipp_printer(tmp_path, "application/pdf,application/postscript") as (printer, gateway, job):
         with chromium("800x480", device_signer=gateway.signer(), artifacts=SHOTS, timeout_ms=30_000) as browser:
-            page = browser.page
-            page.goto(gateway.panel_url + "/panel/launch")
-            page.fill("#card_number", CARD)
-            page.press("#card_number", "Enter")
-            page.wait_for_url("**/panel/jobs")
+            page = log_in_at_panel(browser, gateway)
             browser.screenshot("cannot-take-pcl")
             row = page.locator(f"#job-{job['id']}")
             assert "does not take PCL" in row.inner_text()

@@ -289,6 +289,17 @@ class HttpsPanelClient:
         return self.request("POST", "/panel/card", {"csrf": self.csrf(html), "card_number": card})
 
 
+def log_in_at_panel(browser, gateway: ReleaseGateway, card: str = CARD):
+    """In Chromium (``tests.fixtures.browser.chromium``): the signed launch, then a card
+    tap (the reader types the number and Enter); the job list page."""
+    page = browser.page
+    page.goto(gateway.panel_url + "/panel/launch")
+    page.fill("#card_number", card)
+    page.press("#card_number", "Enter")
+    page.wait_for_url("**/panel/jobs")
+    return page
+
+
 def user_id_of(gateway: ReleaseGateway, username: str) -> int:
     users = json.loads(gateway.process.cli("users", "list", "--json").stdout)
     return next(u["id"] for u in users if u["username"] == username)

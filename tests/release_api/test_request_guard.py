@@ -81,12 +81,21 @@ def test_a_stale_signature_header_is_refused_before_the_body(site):
     assert status_of(transport) == 401 and transport.disconnecting
 
 
+CARD_FORM = b"csrf=x&card_number=04A1B2C3"
+
+
+def card_post_head(site, signer):
+    """A connection that sent the signed head of a card login, and not its body yet."""
+    protocol, transport = connect(site)
+    protocol.dataReceived(head("/panel/card", len(CARD_FORM),
+                               authorization=signer.authorization("POST", "/panel/card", CARD_FORM)))
+    return protocol, transport
+
+
 def test_a_body_trickled_slowly_is_cut_off(site):
     reactor, site, signer = site
-    body = b"csrf=x&card_number=04A1B2C3"
-    protocol, transport = connect(site)
-    protocol.dataReceived(head("/panel/card", len(body), authorization=signer.authorization("POST", "/panel/card",
-                                                                                               body)))
+    body = CARD_FORM
+    protocol, transport = card_post_head(site, signer)
     assert transport.value() == b""
     for byte in body[:5]:
         protocol.dataReceived(bytes([byte]))
@@ -96,10 +105,8 @@ def test_a_body_trickled_slowly_is_cut_off(site):
 
 def test_a_prompt_body_is_answered_normally(site):
     reactor, site, signer = site
-    body = b"csrf=x&card_number=04A1B2C3"
-    protocol, transport = connect(site)
-    protocol.dataReceived(head("/panel/card", len(body), authorization=signer.authorization("POST", "/panel/card",
-                                                                                               body)) + body)
+    protocol, transport = card_post_head(site, signer)
+    protocol.dataReceived(CARD_FORM)
     assert status_of(transport) in (200, 303, 403)
     reactor.advance(30)
     assert b"408" not in transport.value().split(b"\r\n", 1)[0]
