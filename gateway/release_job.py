@@ -83,16 +83,18 @@ def forward_settings(job, shape, device) -> dict:
     the device quote's): every priced attribute reaches it. Copies: those requested
     (times the repetitions of a repeated document, sent once); sides, colour mode and
     media as charged (IPP attributes); and, written into the job for LPD/RAW or required
-    of an IPP printer, what the job's own bytes do not already say: grey printing of a
-    job with colour at a colour printer, two-sided printing of a job that does not ask
-    for it itself."""
+    of an IPP printer, what a rule forced and what the job's own bytes do not already
+    say: grey printing of a job with colour at a colour printer (a mono printer prints
+    grey anyway), two-sided printing of a job that does not ask for it itself."""
     facts = job.facts or {}
     copy_length = repeated_copy_length(job)
     repetitions = int(facts.get("copies") or 1) if copy_length else 1
     binding = "SHORTEDGE" if job.sides == "two-sided-short-edge" else "LONGEDGE"
+    changes = job.decision_changes or {}
     colour_in_job = facts.get("color_pages") is None or int(facts["color_pages"]) > 0
-    forced = ForcedChanges(mono=not shape.color and colour_in_job and device.color,
-                           duplex=shape.duplex and not facts.get("duplex"), binding=binding)
+    forced = ForcedChanges(mono=device.color and (bool(changes.get("mono")) or (not shape.color and colour_in_job)),
+                           duplex=bool(changes.get("duplex")) or (shape.duplex and not facts.get("duplex")),
+                           binding=binding)
     sides = ("two-sided-short-edge" if binding == "SHORTEDGE" else "two-sided-long-edge") if shape.duplex \
         else "one-sided"
     return dict(copies=min(999, forward_copies(job) * repetitions), copy_length=copy_length, forced=forced,

@@ -79,7 +79,7 @@ class IppPrinterPeer:
         return f"ipps://127.0.0.1:{self.port}/ipp/print"
 
     def documents(self) -> list[Path]:
-        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps", ".pcl", ".prn"))
+        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps", ".pcl"))
 
     def job_environments(self) -> list[dict]:
         """The IPP job attributes ippeveprinter handed its print command, one dict per job."""
