@@ -79,7 +79,7 @@ def test_a_replayed_signed_request_is_refused(lpd_printer_gateway):
     assert status == 401 and "Printer not recognised" in html
 
 
-def test_wrong_pins_lock_the_user_out_at_every_printer_and_are_audited(lpd_printer_gateway):
+def test_wrong_pins_lock_the_user_out_at_that_printer_only_and_are_audited(lpd_printer_gateway):
     _, gateway = lpd_printer_gateway
     set_pin(gateway, "alice", "2468")
     number = str(user_id_of(gateway, "alice"))
@@ -90,17 +90,17 @@ def test_wrong_pins_lock_the_user_out_at_every_printer_and_are_audited(lpd_print
         assert status == 401 and "Login failed" in html
     status, headers, html = panel.enter_pin(number + "2468")
     assert status == 429 and "Too many attempts" in html and int(headers["retry-after"]) > 0
-    # The user is locked in accounting, not only at this panel: another printer refuses too.
+    # Someone guessing at one printer does not lock the user out at the others (issue 20.9).
     other = gateway.process.cli("devices", "add", "mfp-2f", "--protocol", "raw", "--endpoint", "127.0.0.1:9",
                                 "--json").stdout
     registered = json.loads(other)
     elsewhere = HttpsPanelClient(gateway.panel_url, DeviceRequestSigner(
         "mfp-2f", base64.urlsafe_b64decode(registered["secret"])))
     assert elsewhere.request("GET", "/panel/")[0] == 200
-    status, _, html = elsewhere.enter_pin(number + "2468")
-    assert status == 429 and "Too many attempts" in html
+    status, headers, _ = elsewhere.enter_pin(number + "2468")
+    assert status == 303 and headers["location"] == "/panel/jobs"
     actions = gateway.audit_actions()
-    assert actions.count("login.pin.fail") == 5 and "login.pin.ok" not in actions
+    assert actions.count("login.pin.fail") == 5 and actions.count("login.pin.ok") == 1
 
 
 def test_a_correct_pin_logs_in_and_lists_the_jobs(lpd_printer_gateway, tmp_path):
