@@ -105,7 +105,7 @@ def forward_settings(job, shape, device) -> dict:
 
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
-                 charge_attempts: int = 3, charge_retry_delay: float = 0.5):
+                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, capabilities_wait: float = 3.0):
         """``accounting``: an ``AccountingService`` (Deferred API); ``spool``: the node's
         ``SpoolStore``; ``forwarder``: a ``spooler.forward.Forwarder``; blocking work (the
         journal's fsyncs, reading a small job's bytes) runs in ``threadpool`` (default:
@@ -118,6 +118,7 @@ class JobRelease:
         self.reactor = reactor
         self.charge_attempts = charge_attempts
         self.charge_retry_delay = charge_retry_delay
+        self.capabilities_wait = capabilities_wait
         self._settling: defer.Deferred | None = None
 
     def _blocking(self, function, *args):
@@ -195,14 +196,17 @@ class JobRelease:
     def printability(self, jobs, target):
         """Deferred[{job id: sentence}] for the jobs ``target`` cannot print at all: an
         IPP printer listing no document format that fits a job's language. A printer
-        that cannot be asked right now is given the benefit of the doubt (the release
-        then tries, and charges only what it took)."""
+        that cannot be asked right now, or does not answer within ``capabilities_wait``
+        seconds (someone is waiting at the panel), is given the benefit of the doubt (the
+        release then tries, and charges only what it took)."""
         if target.protocol != "ipp":
             return {}
+        asking = self.forwarder.capabilities.document_formats(target)
         try:
-            supported = yield self.forwarder.capabilities.document_formats(target)
-        except Exception as error:  # noqa: BLE001 - unreachable, untrusted, refusing: the release will say
-            log.info("could not ask {target} what it prints: {error}", target=target.describe(), error=error)
+            supported = yield asking.addTimeout(self.capabilities_wait, self.reactor)
+        except Exception as error:  # noqa: BLE001 - unreachable, untrusted, slow: the release will say
+            log.info("could not ask {target} what it prints: {error}", target=target.describe(),
+                     error=str(error) or type(error).__name__)
             return {}
         notes = {}
         for job in jobs:

@@ -66,3 +66,30 @@ def test_a_document_that_asks_for_two_sided_itself_is_not_forced(world):
     release(world, job_id)
     [sent] = world.sender.jobs
     assert sent.sides == "two-sided-long-edge" and not sent.forced.duplex
+
+
+class SilentPrinter:
+    """Capabilities of a printer that takes connections and never answers."""
+
+    def __init__(self):
+        self.asked = 0
+
+    def document_formats(self, target):
+        from twisted.internet import defer
+
+        self.asked += 1
+        return defer.Deferred()
+
+
+def test_a_printer_that_does_not_say_what_it_prints_does_not_hold_up_the_panel(world):
+    from spooler.forward import PrinterTarget
+
+    job_id = hold(world)
+    world.releases.forwarder.capabilities = SilentPrinter()
+    target = PrinterTarget("ipp", "10.0.0.5", 631)
+    waiting = world.releases.printability([world.core.jobs.get_job(job_id)], target)
+    seen = []
+    waiting.addBoth(seen.append)
+    assert seen == []
+    world.releases.reactor.advance(world.releases.capabilities_wait)
+    assert seen == [{}]  # no note: the release will try, and charge only what the printer took
