@@ -30,7 +30,7 @@ from accounting.errors import (
 )
 from gateway.register_device import BadRegistration, device_trust
 from gateway.release_journal import ReleaseJournal
-from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
+from spooler.forward import ForcedChanges, ForwardJob, ForwardOutcome, PrinterTarget
 from spooler.forward.errors import BadTarget
 from spooler.forward.formats import cannot_print_note, choose_format, job_language
 
@@ -164,8 +164,15 @@ class JobRelease:
             return ReleaseOutcome(job_id, REFUSED, f"Confirm this job first. {waiting.message}".strip(), title)
         except (UnknownAccount, AccountNotAllowed):
             return ReleaseOutcome(job_id, REFUSED, "That account cannot be charged. Nothing was charged.", title)
-        quote = yield self.accounting.quote(started, device)
-        outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
+        try:
+            quote = yield self.accounting.quote(started, device)
+        except Exception as error:  # noqa: BLE001 - the database may fail in any way; nothing was sent
+            log.warn("job {job_id} could not be priced for sending to {device_id}: {error}", job_id=started.id,
+                     device_id=device.name, error=error)
+            outcome = ForwardOutcome(job_id=str(started.id), target=target.describe(), accepted=False, attempts=0,
+                                     bytes_sent=0, kind="source-error", reason=f"pricing failed: {error}")
+        else:
+            outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:
             try:
                 yield self.accounting.fail_release(started.id, f"{outcome.kind}: {outcome.reason}", actor=actor)
