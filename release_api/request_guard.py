@@ -6,8 +6,9 @@ before any resource sees the request, so a limit checked in ``render`` comes too
 as the head is in (``gotLength``: every header parsed, no body byte read yet); a refused
 request is answered at once, its body is never stored, and the connection is closed.
 An accepted body must arrive within ``body_seconds`` of the head (a panel's form is a few
-hundred bytes), else the request is answered 408 and the connection closed: a client
-trickling one byte every few seconds cannot hold a connection open.
+hundred bytes), and a head within as long of its request line, else the request is
+answered 408 and the connection closed: a client trickling one byte every few seconds
+cannot hold a connection open.
 """
 from __future__ import annotations
 
@@ -50,8 +51,26 @@ class RequestHead:
 class GuardedRequest(Request):
     _refused = False
     _body_timer = None
+    _head_timer = None
+
+    def __init__(self, channel, *args, **kwargs):
+        super().__init__(channel, *args, **kwargs)
+        # The request line is in; its headers must follow promptly too (a client on a
+        # kept-alive connection could otherwise trickle a head for hours).
+        self._head_timer = channel.callLater(channel.site.body_seconds, self._head_too_slow)
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._refused:
+            return
+        self._refused = True
+        peer = getattr(self.channel.transport.getPeer(), "host", "?")
+        log.info("HTTPS request head from {host} not complete within {seconds:g} s: closed", host=peer,
+                 seconds=self.channel.site.body_seconds)
+        self._answer_and_close(HeadRefusal(408, "The request head came too slowly."))
 
     def gotLength(self, length):
+        self._cancel_timer("_head_timer")
         channel = self.channel
         site = channel.site
         head = RequestHead(method=channel._command, path=channel._path.split(b"?", 1)[0],
@@ -100,19 +119,22 @@ class GuardedRequest(Request):
             super().handleContentChunk(data)
 
     def requestReceived(self, command, path, version):
-        self._cancel_body_timer()
+        self._cancel_timer("_head_timer")
+        self._cancel_timer("_body_timer")
         if self._refused:
             return
         super().requestReceived(command, path, version)
 
     def connectionLost(self, reason):
-        self._cancel_body_timer()
+        self._cancel_timer("_head_timer")
+        self._cancel_timer("_body_timer")
         super().connectionLost(reason)
 
-    def _cancel_body_timer(self) -> None:
-        if self._body_timer is not None and self._body_timer.active():
-            self._body_timer.cancel()
-        self._body_timer = None
+    def _cancel_timer(self, name: str) -> None:
+        timer = getattr(self, name)
+        if timer is not None and timer.active():
+            timer.cancel()
+        setattr(self, name, None)
 
 
 class GuardedSite(Site):

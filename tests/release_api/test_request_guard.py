@@ -110,3 +110,13 @@ def test_a_prompt_body_is_answered_normally(site):
     assert status_of(transport) in (200, 303, 403)
     reactor.advance(30)
     assert b"408" not in transport.value().split(b"\r\n", 1)[0]
+
+
+def test_a_head_trickled_slowly_is_cut_off(site):
+    reactor, site, _ = site
+    protocol, transport = connect(site)
+    protocol.dataReceived(b"POST /panel/card HTTP/1.1\r\n")
+    for byte in b"Host: gateway.test\r\n":
+        protocol.dataReceived(bytes([byte]))
+        reactor.advance(1)
+    assert status_of(transport) == 408 and transport.disconnecting
