@@ -45,7 +45,6 @@ from accounting.users import UserStore
 
 #: The owner intake records for a job whose sender could not be told: ``unknown@<host>``.
 UNCLAIMED_PREFIX = "unknown@"
-UNCLAIMED_LIKE = UNCLAIMED_PREFIX + "%"
 
 
 def is_unclaimed(owner: str) -> bool:
@@ -142,10 +141,14 @@ class ReleaseDesk:
 
     def unclaimed(self, *, limit: int = 50) -> list[HeldJob]:
         """Held jobs whose sender could not be told (``unknown@<host>``), newest first."""
+        # A prefix match the (state, owner) index serves: SQLite's LIKE ignores case and so
+        # cannot use it, its GLOB can; PostgreSQL's LIKE is case-sensitive already.
+        unclaimed = (jobs.c.owner.op("GLOB")(UNCLAIMED_PREFIX + "*") if self.db.is_sqlite
+                     else jobs.c.owner.like(UNCLAIMED_PREFIX + "%"))
         with self.db.reader.connect() as conn:
-            ids = list(conn.execute(select(jobs.c.id).where(jobs.c.state == "held", jobs.c.owner.like(UNCLAIMED_LIKE))
+            ids = list(conn.execute(select(jobs.c.id).where(jobs.c.state == "held", unclaimed)
                                     .order_by(jobs.c.id.desc()).limit(limit)).scalars())
-        return [self.jobs.get_job(job_id) for job_id in ids]
+        return [self.jobs.get_job(job_id) for job_id in ids] if ids else []
 
     def claim(self, job_id: int, username: str, *, actor: str, source: str = "") -> HeldJob:
         """``username`` takes a held job of ``unknown@<host>``: it is theirs from now on,

@@ -17,6 +17,7 @@ answered by the application's use cases.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from twisted.internet import defer, threads
@@ -28,10 +29,10 @@ from accounting.errors import (
 )
 from accounting.release import is_unclaimed
 from accounting.time import utcnow
-from printgate_errors import PrintgateError
+from spooler.forward.errors import BadTarget
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential
-from gateway.release_job import JobRelease, job_title
+from gateway.release_job import JobRelease, job_title, target_of
 from release_api.errors import AccountRefused, JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
     AccountChoice, Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
@@ -116,7 +117,7 @@ class GatewayPanelServices:
 
     # -- jobs ---------------------------------------------------------------------------------
     def _view(self, job, device, panel_device: PanelDevice, cannot_print: str = "", *,
-              unconfirmed: frozenset = frozenset()) -> HeldJobView:
+              unconfirmed: frozenset = frozenset(), shared_rule: bool = True) -> HeldJobView:
         changes = job.decision_changes or {}
         quote = self.core.release.quote(job, device)
         reason = job.decision_message or (f"rule '{job.decision_rule}'" if job.decision_rule else "a print rule")
@@ -145,7 +146,8 @@ class GatewayPanelServices:
                            color=shape.color, duplex=shape.duplex, price_minor=quote.amount,
                            currency=quote.price_list.currency, received_at=job.received_at,
                            forced_changes=tuple(forced), printable_here=printable, device_note=note,
-                           needs_confirmation=confirmation, needs_shared_account=self._needs_shared_account(job),
+                           needs_confirmation=confirmation,
+                           needs_shared_account=shared_rule and self._needs_shared_account(job),
                            origin=job.source_host if is_unclaimed(job.owner) else "")
 
     def _needs_shared_account(self, job) -> bool:
@@ -153,30 +155,43 @@ class GatewayPanelServices:
         (not asked for an unclaimed job: its owner is not known yet)."""
         return not is_unclaimed(job.owner) and self.core.decisions.recheck(job).require_shared_account
 
-    def _held_jobs(self, user: PanelUser, panel_device: PanelDevice, jobs, notes):
-        device = self.core.devices.get(panel_device.device_id)
-        unconfirmed = frozenset(self.core.release.unconfirmed([job.id for job in jobs]))
-        return [(job, self._view(job, device, panel_device, notes.get(job.id, ""), unconfirmed=unconfirmed))
-                for job in jobs]
-
-    @defer.inlineCallbacks
-    def list_held_jobs(self, user, device):
-        jobs = yield self._run(self.core.jobs.list_jobs, owner=user.username, states=("held",))
-        notes = yield self._printability(jobs, device)
-        views = yield self._run(self._held_jobs, user, device, jobs, notes)
-        return [view for _, view in views]
-
-    @defer.inlineCallbacks
-    def _printability(self, jobs, device: PanelDevice):
-        """{job id: why this printer cannot print it} (the release use case asks the printer)."""
+    def _views(self, jobs, device, panel_device: PanelDevice, notes) -> list[HeldJobView]:
+        """The jobs as the panel lists them at ``panel_device`` (in a thread)."""
         if not jobs:
-            return {}
-        try:
-            _, target = yield self.releases.target(device.device_id)
-        except (AccountingError, PrintgateError):
-            return {}
-        notes = yield self.releases.printability(jobs, target)
-        return notes
+            return []
+        held_to_confirm = [job.id for job in jobs if job.decision_action == "hold-confirm"]
+        unconfirmed = frozenset(self.core.release.unconfirmed(held_to_confirm) if held_to_confirm else ())
+        shared_rule = any(rule.action == "require-shared-account" for rule in self.core.rules.active())
+        # The rules run again only where one could send a job to a shared account.
+        with self.core.owners_read_once(jobs) if shared_rule else contextlib.nullcontext():
+            return [self._view(job, device, panel_device, notes.get(job.id, ""), unconfirmed=unconfirmed,
+                               shared_rule=shared_rule) for job in jobs]
+
+    @defer.inlineCallbacks
+    def _listing(self, find_jobs, panel_device: PanelDevice):
+        """``find_jobs()``'s jobs as views, with what the printer cannot print: one trip to
+        the thread pool, and for an IPP printer one question to it (cached) and a second trip."""
+        def read():
+            jobs = find_jobs()
+            if not jobs:
+                return jobs, None, None, []
+            device = self.core.devices.get(panel_device.device_id)
+            try:
+                target = target_of(self.core, device)
+            except BadTarget:
+                target = None
+            if target is None or target.protocol != "ipp":
+                return jobs, device, target, self._views(jobs, device, panel_device, {})
+            return jobs, device, target, None
+
+        jobs, device, target, views = yield self._run(read)
+        if views is None:
+            notes = yield self.releases.printability(jobs, target)
+            views = yield self._run(self._views, jobs, device, panel_device, notes)
+        return views
+
+    def list_held_jobs(self, user, device):
+        return self._listing(lambda: self.core.jobs.list_jobs(owner=user.username, states=("held",)), device)
 
     def _owned_job(self, job_id: str, user: PanelUser):
         if not str(job_id).isdigit():
@@ -226,12 +241,8 @@ class GatewayPanelServices:
                     for account, needs_pin in self.core.accounts.shared_choices(user.username)]
         return self._run(choices)
 
-    @defer.inlineCallbacks
     def unclaimed_jobs(self, user, device):
-        jobs = yield self._run(self.core.release.unclaimed)
-        notes = yield self._printability(jobs, device)
-        views = yield self._run(self._held_jobs, user, device, jobs, notes)
-        return [view for _, view in views]
+        return self._listing(self.core.release.unclaimed, device)
 
     def claim(self, job_ids, user, device):
         def claim_all():

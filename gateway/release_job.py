@@ -19,6 +19,7 @@ and puts back on hold the jobs this node was releasing whose acceptance was neve
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from twisted.internet import defer, task, threads
@@ -30,7 +31,7 @@ from accounting.errors import (
 )
 from gateway.register_device import BadRegistration, device_trust
 from gateway.release_journal import ReleaseJournal
-from spooler.forward import ForcedChanges, ForwardJob, ForwardOutcome, PrinterTarget
+from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
 from spooler.forward.formats import cannot_print_note, choose_format, job_language
 
@@ -103,6 +104,33 @@ def forward_settings(job, shape, device) -> dict:
                 languages=tuple(facts.get("languages") or ()))
 
 
+def device_target(core, device_name: str):
+    """(Device, PrinterTarget): the registered device and how to reach it (synchronous,
+    on an AccountingCore). Raises UnknownDevice, BadTarget."""
+    device = core.devices.get(device_name)
+    return device, target_of(core, device)
+
+
+def target_of(core, device) -> PrinterTarget:
+    """How to reach ``device``, with the TLS trust registered for an ``ipps://`` printer."""
+    trust = device_trust(core, device.name) if device.endpoint.lower().startswith(("ipps:", "https:")) else None
+    return PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name, trust=trust)
+
+
+def start_and_quote(core, job_id: int, device, actor: str, account: str | None):
+    """Reserve (``start_release``) and price the job as it goes to ``device``, in one
+    call on an AccountingCore: what is reserved is what the printer is asked for."""
+    started = core.start_release(job_id, device.name, actor, account=account)
+    try:
+        return started, core.release.quote(started, device)
+    except Exception:
+        # Nothing was sent: the reservation goes (or, if the database is away, the next
+        # start puts the job back on hold).
+        with contextlib.suppress(Exception):
+            core.fail_release(job_id, "the job could not be priced for sending", actor=actor)
+        raise
+
+
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
                  charge_attempts: int = 3, charge_retry_delay: float = 0.5, capabilities_wait: float = 3.0):
@@ -150,7 +178,7 @@ class JobRelease:
         if job.id in notes:
             return ReleaseOutcome(job_id, REFUSED, notes[job.id], title)
         try:
-            started = yield self.accounting.start_release(job.id, device.name, actor, account=account)
+            started, quote = yield self._blocking(start_and_quote, self.accounting.core, job.id, device, actor, account)
         except InvalidStateChange:
             return ReleaseOutcome(job_id, REFUSED, "This job is already being printed.", title)
         except InsufficientFunds:
@@ -164,15 +192,7 @@ class JobRelease:
             return ReleaseOutcome(job_id, REFUSED, f"Confirm this job first. {waiting.message}".strip(), title)
         except (UnknownAccount, AccountNotAllowed):
             return ReleaseOutcome(job_id, REFUSED, "That account cannot be charged. Nothing was charged.", title)
-        try:
-            quote = yield self.accounting.quote(started, device)
-        except Exception as error:  # noqa: BLE001 - the database may fail in any way; nothing was sent
-            log.warn("job {job_id} could not be priced for sending to {device_id}: {error}", job_id=started.id,
-                     device_id=device.name, error=error)
-            outcome = ForwardOutcome(job_id=str(started.id), target=target.describe(), accepted=False, attempts=0,
-                                     bytes_sent=0, kind="source-error", reason=f"pricing failed: {error}")
-        else:
-            outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
+        outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:
             try:
                 yield self.accounting.fail_release(started.id, f"{outcome.kind}: {outcome.reason}", actor=actor)
@@ -191,13 +211,9 @@ class JobRelease:
                  amount=-settled.amount, entry_id=settled.id)
         return ReleaseOutcome(job_id, PRINTED, "", title, charged=-settled.amount)
 
-    @defer.inlineCallbacks
     def target(self, device_name: str):
-        """Deferred[(Device, PrinterTarget)]: the registered device and how to reach it
-        (with the TLS trust registered for an ``ipps://`` printer)."""
-        device = yield self.accounting.get_device(device_name)
-        trust = yield self._blocking(device_trust, self.accounting.core, device.name)
-        return device, PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name, trust=trust)
+        """Deferred[(Device, PrinterTarget)]: see ``device_target``."""
+        return self._blocking(device_target, self.accounting.core, device_name)
 
     @defer.inlineCallbacks
     def printability(self, jobs, target):

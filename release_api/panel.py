@@ -477,10 +477,14 @@ class PanelApp(Resource):
 
     @defer.inlineCallbacks
     def _jobs_page(self, call: _Call, session: PanelSession, jobs=None, message: str = ""):
-        if jobs is None:
-            jobs = yield defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device)
-        unclaimed = yield defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
-        context = yield self._user_page_context(call, session)
+        # The three questions go out at once (the services answer each from the thread pool).
+        listing = (defer.succeed(jobs) if jobs is not None
+                   else defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device))
+        unclaimed = defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
+        context = self._user_page_context(call, session)
+        answers = yield defer.gatherResults([listing, unclaimed, context], consumeErrors=True).addErrback(
+            lambda failure: failure.value.subFailure)
+        jobs, unclaimed, context = answers
         return _Page("jobs", dict(context, jobs=list(jobs), unclaimed_count=len(unclaimed), message=message))
 
     def _jobs(self, call: _Call):
