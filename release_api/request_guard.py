@@ -61,13 +61,7 @@ class GuardedRequest(Request):
 
     def _head_too_slow(self) -> None:
         self._head_timer = None
-        if self._refused:
-            return
-        self._refused = True
-        peer = getattr(self.channel.transport.getPeer(), "host", "?")
-        log.info("HTTPS request head from {host} not complete within {seconds:g} s: closed", host=peer,
-                 seconds=self.channel.site.body_seconds)
-        self._answer_and_close(HeadRefusal(408, "The request head came too slowly."))
+        self._too_slow("head")
 
     def gotLength(self, length):
         self._cancel_timer("_head_timer")
@@ -106,13 +100,16 @@ class GuardedRequest(Request):
 
     def _body_too_slow(self) -> None:
         self._body_timer = None
+        self._too_slow("body")
+
+    def _too_slow(self, part: str) -> None:
         if self._refused:
             return
         self._refused = True
         peer = getattr(self.channel.transport.getPeer(), "host", "?")
-        log.info("HTTPS request body from {host} not complete within {seconds:g} s: closed", host=peer,
+        log.info("HTTPS request {part} from {host} not complete within {seconds:g} s: closed", part=part, host=peer,
                  seconds=self.channel.site.body_seconds)
-        self._answer_and_close(HeadRefusal(408, "The request body came too slowly."))
+        self._answer_and_close(HeadRefusal(408, f"The request {part} came too slowly."))
 
     def handleContentChunk(self, data):
         if not self._refused:
