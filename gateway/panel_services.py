@@ -4,8 +4,8 @@ answered by the application's use cases.
 - **Devices**: registered printers and their panel credentials (``register_device``).
 - **Logins** go through accounting's ``LoginGuard`` (hashes, per-user and per-device
   lockouts, audit). A card no one has is offered for linking (first use); the link is
-  made only after a password login. The PIN pad sends the user's number followed by the
-  PIN (the last ``pin_length`` digits): accounting checks a PIN against one user.
+  made only after a password login. The PIN pad sends the user's number and the PIN
+  as two entries (a PIN has 4 to 12 digits): accounting checks a PIN against one user.
 - **Jobs** are listed priced as accounting will reserve them at *this* device
   (``ReleaseDesk.quote``: one rule for both), with the forced changes of the intake
   decision and a note when the device cannot honour them.
@@ -47,14 +47,13 @@ class GatewayPanelServices:
     the thread pool), the release use case and "end a job"."""
 
     def __init__(self, accounting, releases: JobRelease, ending: JobEnding, *, reactor, threadpool=None,
-                 pin_length: int = 4, currency: str | None = None):
+                 currency: str | None = None):
         self.accounting = accounting
         self.core = accounting.core
         self.releases = releases
         self.ending = ending
         self.reactor = reactor
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
-        self.pin_length = pin_length
         self.currency = currency
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
@@ -97,12 +96,12 @@ class GatewayPanelServices:
         # login, and a card that belongs to someone (a disabled user) cannot be linked.
         return self._login(self.core.authenticate_card, card_number, device=device, card=card_number)
 
-    def authenticate_pin(self, pin, device):
-        digits = pin or ""
-        if not digits.isdigit() or len(digits) <= self.pin_length:
+    def authenticate_pin(self, user_number, pin, device):
+        # Accounting checks the PIN, whatever its length, against the one user numbered so.
+        if not (user_number or "").isdigit() or not (pin or "").isdigit():
             return defer.fail(LoginFailed("enter your user number, then your PIN"))
-        user_number, secret = int(digits[:-self.pin_length]), digits[-self.pin_length:]
-        return self._login(self.core.authenticate_pin, user_number, secret, device=device, who=str(user_number))
+        number = int(user_number)
+        return self._login(self.core.authenticate_pin, number, pin, device=device, who=str(number))
 
     def verify_password(self, username, password, device):
         return self._login(self.core.verify_password, username, password, device=device, who=username)

@@ -369,7 +369,7 @@ class PanelApp(Resource):
         session = self._session(call, user_required=False)
         if session.user is not None:
             return _Redirect("/panel/jobs")
-        session.pin_digits = ""
+        session.pin_digits, session.pin_user_number = "", None
         session.pending_card = None
         why = (call.query.get("why") or [""])[0]
         return _Page("idle", dict(csrf=session.csrf, message=IDLE_MESSAGES.get(why, "")))
@@ -395,28 +395,47 @@ class PanelApp(Resource):
 
     def _pin(self, call: _Call):
         session = self._session(call, user_required=False)
-        return _Page("pin", dict(csrf=session.csrf, digits=len(session.pin_digits), refresh_to="/panel/"))
+        return self._pin_page(session)
+
+    @staticmethod
+    def _pin_page(session: PanelSession) -> _Page:
+        """The pad at its step: the user number (shown, it is no secret), then the PIN (dots)."""
+        return _Page("pin", dict(csrf=session.csrf, step="number" if session.pin_user_number is None else "pin",
+                                 user_number=session.pin_user_number or session.pin_digits,
+                                 digits=len(session.pin_digits), refresh_to="/panel/"))
 
     @defer.inlineCallbacks
     def _pin_key(self, call: _Call):
+        """One key of the pad. The user number and the PIN are typed in two steps (OK after
+        each), so a PIN of any length ``printgate users set-pin`` accepts works here."""
         session = self._anonymous_post(call)
         key = call.field("key", limit=8)
+        typing_number = session.pin_user_number is None
         if key.isdigit() and len(key) == 1:
-            if len(session.pin_digits) < menus.PIN_MAX_DIGITS:
+            if len(session.pin_digits) < (menus.USER_NUMBER_MAX_DIGITS if typing_number else menus.PIN_MAX_DIGITS):
                 session.pin_digits += key
         elif key == "clear":
-            session.pin_digits = ""
+            session.pin_digits, session.pin_user_number = "", None
         elif key == "back":
-            session.pin_digits = session.pin_digits[:-1]
+            if session.pin_digits:
+                session.pin_digits = session.pin_digits[:-1]
+            elif not typing_number:
+                session.pin_digits, session.pin_user_number = session.pin_user_number, None
         elif key == "ok":
-            pin, session.pin_digits = session.pin_digits, ""
+            if typing_number:
+                if not session.pin_digits:
+                    raise BadPanelRequest("no user number entered", field="key")
+                session.pin_user_number, session.pin_digits = session.pin_digits, ""
+                return self._pin_page(session)
+            user_number, pin = session.pin_user_number, session.pin_digits
+            session.pin_digits, session.pin_user_number = "", None
             if not pin:
                 raise BadPanelRequest("no PIN entered", field="key")
-            user = yield self._login_call(call, self.services.authenticate_pin, pin, call.device)
+            user = yield self._login_call(call, self.services.authenticate_pin, user_number, pin, call.device)
             return self._logged_in(call, session, user, "pin")
         else:
             raise BadPanelRequest(f"unknown key {key!r}", field="key")
-        return _Page("pin", dict(csrf=session.csrf, digits=len(session.pin_digits), refresh_to="/panel/"))
+        return self._pin_page(session)
 
     def _password(self, call: _Call):
         session = self._session(call, user_required=False)

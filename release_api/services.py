@@ -116,7 +116,8 @@ class PanelServices(Protocol):
 
     def authenticate_card(self, card_number: str, device: PanelDevice) -> PanelUser | Deferred: ...
 
-    def authenticate_pin(self, pin: str, device: PanelDevice) -> PanelUser | Deferred: ...
+    def authenticate_pin(self, user_number: str, pin: str, device: PanelDevice) -> PanelUser | Deferred:
+        """The user number and the PIN as typed on the pad (digits, each entered on its own)."""
 
     def verify_password(self, username: str, password: str, device: PanelDevice) -> PanelUser | Deferred:
         """Local hash, or an LDAP bind once the directory integration lands."""

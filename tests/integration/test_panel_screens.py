@@ -60,11 +60,16 @@ def test_every_screen_renders_touch_sized_and_uncut(server, size):
         check("01-idle")
 
         page.click("#login-pin")
+        page.click("#key-4")
+        check("02-pin-number")
+        page.click("#pin-ok")
         for key in "24":
             page.click(f"#key-{key}")
         assert page.locator("#pin-display").inner_text().count("●") == 2
         check("02-pin")
         page.click("#key-clear")
+        page.click("#key-1")
+        page.click("#pin-ok")
         for key in "0000":
             page.click(f"#key-{key}")
         page.click("#pin-ok")

@@ -86,9 +86,9 @@ def test_wrong_pins_lock_the_user_out_at_that_printer_only_and_are_audited(lpd_p
     panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
     assert panel.request("GET", "/panel/")[0] == 200
     for _ in range(5):
-        status, _, html = panel.enter_pin(number + "1111")
+        status, _, html = panel.enter_pin(number, "1111")
         assert status == 401 and "Login failed" in html
-    status, headers, html = panel.enter_pin(number + "2468")
+    status, headers, html = panel.enter_pin(number, "2468")
     assert status == 429 and "Too many attempts" in html and int(headers["retry-after"]) > 0
     # Someone guessing at one printer does not lock the user out at the others (issue 20.9).
     other = gateway.process.cli("devices", "add", "mfp-2f", "--protocol", "raw", "--endpoint", "127.0.0.1:9",
@@ -97,7 +97,7 @@ def test_wrong_pins_lock_the_user_out_at_that_printer_only_and_are_audited(lpd_p
     elsewhere = HttpsPanelClient(gateway.panel_url, DeviceRequestSigner(
         "mfp-2f", base64.urlsafe_b64decode(registered["secret"])))
     assert elsewhere.request("GET", "/panel/")[0] == 200
-    status, headers, _ = elsewhere.enter_pin(number + "2468")
+    status, headers, _ = elsewhere.enter_pin(number, "2468")
     assert status == 303 and headers["location"] == "/panel/jobs"
     actions = gateway.audit_actions()
     assert actions.count("login.pin.fail") == 5 and actions.count("login.pin.ok") == 1
@@ -110,10 +110,20 @@ def test_a_correct_pin_logs_in_and_lists_the_jobs(lpd_printer_gateway, tmp_path)
     print_with_cups_lpd(gateway.lpd_port, tmp_path / "doc.ps", title="Minutes")
     gateway.wait_for_held()
     panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
-    status, headers, _ = panel.enter_pin(str(user_id_of(gateway, "alice")) + "2468")
+    status, headers, _ = panel.enter_pin(str(user_id_of(gateway, "alice")), "2468")
     assert status == 303 and headers["location"] == "/panel/jobs"
     status, _, html = panel.request("GET", "/panel/jobs")
     assert status == 200 and "Minutes" in html and "Alice Example" in html
+
+
+def test_a_pin_of_any_length_users_set_pin_accepts_logs_in_at_the_panel(lpd_printer_gateway):
+    _, gateway = lpd_printer_gateway
+    number = str(user_id_of(gateway, "alice"))
+    for pin in ("24681357", "135792468024"):
+        set_pin(gateway, "alice", pin)
+        panel = HttpsPanelClient(gateway.panel_url, gateway.signer())
+        status, headers, _ = panel.enter_pin(number, pin)
+        assert status == 303 and headers["location"] == "/panel/jobs", pin
 
 
 def test_a_printer_that_is_down_leaves_the_job_held_and_charges_nothing(tmp_path):

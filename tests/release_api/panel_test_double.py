@@ -42,7 +42,7 @@ class InMemoryPanelServicesTestDouble:
         "mfp-roomy": (b"secret-roomy-0123456789", PanelDevice("mfp-roomy", "Lobby colour MFP", "1024x600")),
     })
     cards: dict = field(default_factory=lambda: {"04A1B2C3": ALICE})
-    pins: dict = field(default_factory=lambda: {"2468": ALICE, "1357": BOB})
+    pins: dict = field(default_factory=lambda: {("7", "2468"): ALICE, ("8", "1357"): BOB})
     passwords: dict = field(default_factory=lambda: {("alice", "correct horse"): ALICE, ("bob", "pw"): BOB})
     jobs: dict = field(default_factory=lambda: {"u1": sample_jobs(), "u2": []})
     balances: dict = field(default_factory=lambda: {"u1": Balance(1250, "EUR"), "u2": Balance(-30, "EUR")})
@@ -77,11 +77,11 @@ class InMemoryPanelServicesTestDouble:
             raise UnknownCard(card_number)
         return self.cards[card_number]
 
-    def authenticate_pin(self, pin, device):
+    def authenticate_pin(self, user_number, pin, device):
         self._check_lock(device.device_id)
-        if pin not in self.pins:
+        if (user_number, pin) not in self.pins:
             raise LoginFailed("wrong PIN")
-        return self.pins[pin]
+        return self.pins[(user_number, pin)]
 
     def verify_password(self, username, password, device):
         self._check_lock(device.device_id)

@@ -273,13 +273,13 @@ class HttpsPanelClient:
         assert match, html[:2000]
         return match.group(1)
 
-    def enter_pin(self, digits: str):
-        """Open the PIN pad, press each digit, then OK; the response to OK."""
+    def enter_pin(self, user_number: str, pin: str):
+        """Open the PIN pad, type the user number, OK, the PIN, OK; the response to the last OK."""
         status, _, html = self.request("GET", "/panel/pin")
         assert status == 200, (status, html[:500])
         token = self.csrf(html)
-        for digit in digits:
-            status, _, html = self.request("POST", "/panel/pin", {"csrf": token, "key": digit})
+        for key in (*user_number, "ok", *pin):
+            status, _, html = self.request("POST", "/panel/pin", {"csrf": token, "key": key})
             assert status == 200, (status, html[:500])
         return self.request("POST", "/panel/pin", {"csrf": token, "key": "ok"})
 

@@ -10,7 +10,7 @@ from tests.release_api.panel_test_double import ALICE, sample_jobs
 
 CONTEXT = dict(
     device=PanelDevice("d", "2F <Copy> room"), user=ALICE, balance=Balance(1250, "EUR"), csrf="tok",
-    jobs=sample_jobs(), digits=3, results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
+    jobs=sample_jobs(), digits=3, step="pin", user_number="42", results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
     needs_account=True, accounts=[AccountChoice("cc-4711", "Cost centre 4711", True), AccountChoice("x", "Project X")],
 )
 
@@ -28,6 +28,13 @@ def test_no_screen_loads_anything_from_elsewhere():
     for screen in SCREENS:
         html = PanelRenderer().render(screen, "800x480", **CONTEXT)
         assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_the_pin_pad_shows_the_user_number_then_the_pin_as_dots():
+    number_step = PanelRenderer().render("pin", "800x480", **{**CONTEXT, "step": "number", "digits": 2})
+    assert "Your user number" in number_step and ">42<" in number_step and "●" not in number_step
+    pin_step = PanelRenderer().render("pin", "800x480", **CONTEXT)
+    assert "User 42: your PIN" in pin_step and pin_step.count("●") == 3
 
 
 def test_an_unknown_screen_is_an_error():
