@@ -60,21 +60,29 @@ def job_title(job) -> str:
     return job.title or f"Job {job.id}"
 
 
+#: The most copies a printer is asked for (IPP ``copies-supported`` 1..999, as ours).
+MAX_FORWARD_COPIES = 999
+
+
 def forward_copies(job) -> int:
     """Copies to ask the printer for: those requested, capped by a rule."""
     copies = max(1, int(job.copies_requested or 1))
     limit = (job.decision_changes or {}).get("copies")
     if limit:
         copies = min(copies, max(1, int(limit)))
-    return min(copies, 999)
+    return min(copies, MAX_FORWARD_COPIES)
 
 
 def repeated_copy_length(job) -> int | None:
     """The length of one copy when the analyzer found the job to be one document repeated
-    (fact ``copy_length``, with ``copies`` the repetitions), else None."""
+    (fact ``copy_length``, with ``copies`` the repetitions), else None — also when the
+    printer could not be asked for repetitions x requested copies: then the whole job
+    goes, and the printer still makes (and the user pays for) every copy."""
     facts = job.facts or {}
     length, repetitions = facts.get("copy_length"), int(facts.get("copies") or 1)
     if not length or repetitions < 2 or (job.size is not None and int(length) >= job.size):
+        return None
+    if repetitions * forward_copies(job) > MAX_FORWARD_COPIES:
         return None
     return int(length)
 
@@ -98,7 +106,7 @@ def forward_settings(job, shape, device) -> dict:
                            binding=binding)
     sides = ("two-sided-short-edge" if binding == "SHORTEDGE" else "two-sided-long-edge") if shape.duplex \
         else "one-sided"
-    return dict(copies=min(999, forward_copies(job) * repetitions), copy_length=copy_length, forced=forced,
+    return dict(copies=forward_copies(job) * repetitions, copy_length=copy_length, forced=forced,
                 sides=sides, color_mode="color" if shape.color else "monochrome",
                 media="" if shape.media == "*" else shape.media, pdl=facts.get("pdl") or job.pdl or "",
                 languages=tuple(facts.get("languages") or ()))

@@ -25,6 +25,18 @@ def test_a_document_repeated_n_times_is_sent_once_asking_for_n_times_the_copies_
     assert charged(world, job_id) == 2 * 6 * 20  # 2 colour sides a copy at 0.20, six copies
 
 
+def test_a_repeated_document_whose_copies_a_printer_cannot_be_asked_for_is_sent_whole(world):
+    one_copy = DOCUMENT
+    world.core.ledger.topup("alice", 50_000, actor="test")
+    job_id = hold(world, document=one_copy * 3, facts={"copies": 3, "impressions": 6, "sheets": 6,
+                                                       "copy_length": len(one_copy)}, copies_requested=400)
+    assert release(world, job_id).printed
+    [sent] = world.sender.jobs
+    [(_, data, _)] = world.sender.sent
+    assert data == one_copy * 3 and sent.copies == 400 and sent.copy_length is None
+    assert charged(world, job_id) == 2 * 1200 * 20  # what the printer makes: 3 x 400 copies
+
+
 def test_a_job_that_is_not_a_repetition_is_sent_whole(world):
     job_id = hold(world, copies_requested=2)
     release(world, job_id)
