@@ -6,9 +6,17 @@ the compiled twin sits beside it under the same package, as STYLE.md asks.
 """
 from pathlib import Path
 
-from setuptools import Extension, find_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 HERE = Path(__file__).parent
+#: Our packages and the data directories inside them (panel templates, static files),
+#: which setuptools treats as namespace packages: naming them here is what keeps it
+#: from warning "Package would be ignored" on every install.
+PACKAGES = find_namespace_packages(
+    include=[f"{top}{suffix}" for top in ("gateway", "spooler", "accounting", "release_api", "panel_menus")
+             for suffix in ("", ".*")],
+    exclude=["*.__pycache__", "*.__pycache__.*"],
+)
 
 
 def cython_extensions():
@@ -35,7 +43,7 @@ setup(
     version="0.1.0",
     description="Print-release and print-accounting gateway",
     python_requires=">=3.11",
-    packages=find_packages(include=["gateway*", "spooler*", "accounting*", "release_api*", "panel_menus*"]),
+    packages=PACKAGES,
     py_modules=["printgate_errors"],
     package_data={
         "accounting": ["migrations/*.ini", "migrations/*.py", "migrations/versions/*.py"],
@@ -60,8 +68,12 @@ setup(
         "argon2-cffi>=23.1,<26",
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",
+        "pillow>=10,<14",
+        "tqdm>=4.66,<5",
     ],
     extras_require={
+        # SASL GSSAPI (Kerberos) binds to the directory; building it needs libkrb5-dev.
+        "kerberos": ["gssapi>=1.8,<2"],
         "test": [
             "pytest>=8,<10",
             "pytest-timeout>=2.3,<3",
@@ -70,6 +82,7 @@ setup(
             "snmpsim>=1.1,<2",
             "pysmi>=1.5,<2",
             "aiosmtpd>=1.4,<2",
+            "gssapi>=1.8,<2",
             "atheris>=2.3,<4; platform_machine == 'x86_64'",
         ],
     },

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 
 from accounting.database import Database
+from accounting.lean_sql import insert_rows
 from accounting.records import AuditEntry
 from accounting.schema import audit_log
 from accounting.time import aware, utcnow
@@ -28,6 +29,17 @@ def audit(conn, *, actor: str, action: str, target: str = "", old=None, new=None
         at=at or utcnow(), actor=actor[:255], source=source[:255], action=action[:64], target=str(target)[:255],
         old_value=_text(old), new_value=_text(new),
     ))
+
+
+def audit_many(conn, entries: list[dict], *, at: datetime | None = None) -> None:
+    """Several audit rows (each a dict of ``audit``'s keyword arguments) in one statement."""
+    if not entries:
+        return
+    at = at or utcnow()
+    insert_rows(conn, audit_log, [
+        {"at": e.get("at") or at, "actor": e["actor"][:255], "source": e.get("source", "")[:255],
+         "action": e["action"][:64], "target": str(e.get("target", ""))[:255], "old_value": _text(e.get("old")),
+         "new_value": _text(e.get("new"))} for e in entries])
 
 
 class AuditLog:

@@ -19,7 +19,8 @@ schema revision):
 
 The secrets key file and the spool key are *not* in the database and not in this
 snapshot: back them up separately (and keep them apart from the backups — that is the
-point of an outside key). Spool files (large held jobs, hours-lived) are not backed up;
+point of an outside key). A backup holds money and PIN hashes: its directory is made 0700
+and every file in it 0600, whatever the umask (``accounting.private_files``). Spool files (large held jobs, hours-lived) are not backed up;
 small held jobs' bytes live in the database (``spool_blobs``) and so are in the snapshot,
 encrypted with the spool key, which lets a restore on the same node release them.
 """
@@ -37,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from accounting.database import Database, current_revision
 from accounting.errors import AccountingError
+from accounting.private_files import FILE_MODE, private_directory, private_sqlite_file, write_private
 
 SQLITE_FILE = "printgate.sqlite3"
 PG_FILE = "printgate.pgdump"
@@ -66,11 +68,12 @@ def backup_database(database: Database, target_dir: Path, *, config_file: Path |
     """Write a snapshot into ``target_dir`` (created; must be empty or new) and return
     the path of the database copy."""
     target_dir = Path(target_dir)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    if any(target_dir.iterdir()):
+    if target_dir.exists() and any(target_dir.iterdir()):
         raise BackupError(f"{target_dir} is not empty")
+    private_directory(target_dir)
     if database.is_sqlite:
         path = target_dir / SQLITE_FILE
+        private_sqlite_file(path)
         raw = database.reader.raw_connection()
         try:
             destination = sqlite3.connect(path)
@@ -83,18 +86,20 @@ def backup_database(database: Database, target_dir: Path, *, config_file: Path |
     else:
         path = target_dir / PG_FILE
         result = subprocess.run([find_pg_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={path}",
-                                 f"--dbname={libpq_url(database.url)}"], capture_output=True, text=True)
+                                 f"--dbname={libpq_url(database.url)}"], capture_output=True, text=True,
+                                umask=0o077)
         if result.returncode != 0:
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+        os.chmod(path, FILE_MODE)
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
     if config_file is not None and Path(config_file).exists():
-        shutil.copy2(config_file, target_dir / Path(config_file).name)
+        write_private(target_dir / Path(config_file).name, Path(config_file).read_bytes())
     manifest = {"engine": "sqlite" if database.is_sqlite else "postgresql", "file": path.name,
                 "revision": current_revision(database.reader),
                 "taken_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
                 "config": Path(config_file).name if config_file and Path(config_file).exists() else None}
-    (target_dir / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_private(target_dir / "MANIFEST.json", (json.dumps(manifest, indent=2) + "\n").encode())
     return path
 
 
@@ -109,6 +114,7 @@ def restore_database(backup_dir: Path, url: str) -> None:
         target = Path(make_url(url).database)
         for suffix in ("-wal", "-shm"):
             Path(f"{target}{suffix}").unlink(missing_ok=True)
+        private_sqlite_file(target)
         shutil.copyfile(source, target)
         with open(target, "rb") as handle:
             os.fsync(handle.fileno())

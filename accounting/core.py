@@ -17,6 +17,7 @@ from accounting.devices import DeviceStore
 from accounting.jobs import JobStore
 from accounting.ledger import Ledger
 from accounting.logins import LoginGuard
+from accounting.notices import NoticeStore
 from accounting.passwords import SecretHasher
 from accounting.pricing import PriceStore
 from accounting.quotas import QuotaStore
@@ -86,7 +87,21 @@ class AccountingCore:
                                  lockout=timedelta(minutes=settings.lockout_minutes))
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
+        self.notices = NoticeStore(database, expire_minutes=settings.expire_minutes)
         self._secrets: SecretStore | None = None
+        #: ``accounting.directory.Directory`` once ``attach_directory`` was called.
+        self.directory = None
+
+    def attach_directory(self, settings, *, staging_dir: Path | None = None):
+        """Sync users from the directory ``settings`` describe and, when ``settings.login``,
+        check the passwords of users without a local one by an LDAP bind."""
+        # Only with a directory: it loads ldap3, which is slow to import.
+        from accounting.directory import Directory
+
+        self.directory = Directory(self.database, settings, users_store=self.users, secret_store=self.secrets,
+                                   staging_dir=staging_dir)
+        self.logins.directory = self.directory if settings.login else None
+        return self.directory
 
     @property
     def secrets(self) -> SecretStore | None:

@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from twisted.logger import Logger
 
+from accounting.private_files import private_sqlite_file
+
 log = Logger()
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,6 +43,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        path = url.split(":///", 1)[1] if self.is_sqlite and ":///" in url else ""
+        if path and path != ":memory:" and Path(path).parent.is_dir():
+            private_sqlite_file(path)  # PIN hashes and money: 0600, and so its WAL and SHM
         writer = open_engine(url, pool_size=pool_size, immediate=True, background_checkpoints=True)
         self.writer = SerializedWriter(writer) if self.is_sqlite else writer
         self.reader = open_engine(url, pool_size=pool_size) if self.is_sqlite else writer

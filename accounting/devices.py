@@ -51,6 +51,26 @@ class DeviceStore:
             audit(conn, actor=actor, action="device.price-list", target=name, new=price_list)
         return self.get(name)
 
+    #: What ``update`` may change (``printgate devices edit``).
+    EDITABLE = ("model", "location", "device_class", "color", "duplex", "protocol", "endpoint", "price_list")
+
+    def update(self, name: str, *, actor: str = "admin", **changes) -> Device:
+        """Change what is known about a device (keys from ``EDITABLE``; ``price_list``
+        None: the queue's). Its id and panel credential stay."""
+        unknown = set(changes) - set(self.EDITABLE)
+        if not changes:
+            raise ValueError("nothing to change")
+        if unknown:
+            raise ValueError(f"a device has no editable {', '.join(sorted(unknown))}")
+        values = {k: v for k, v in changes.items() if k != "price_list"}
+        with self.db.writer.begin() as conn:
+            if "price_list" in changes:
+                values["price_list_id"] = self._price_list_id(conn, changes["price_list"])
+            if conn.execute(update(devices).where(devices.c.name == name).values(**values)).rowcount != 1:
+                raise UnknownDevice(name)
+            audit(conn, actor=actor, action="device.edit", target=name, new=changes)
+        return self.get(name)
+
     def _select(self):
         return (select(devices, price_lists.c.name.label("price_list_name"), queues.c.name.label("queue_name"))
                 .outerjoin(price_lists, price_lists.c.id == devices.c.price_list_id)

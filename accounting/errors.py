@@ -159,3 +159,17 @@ class NotClaimable(AccountingError):
         super().__init__(f"job {job_id} of {owner} cannot be claimed")
         self.job_id = job_id
         self.owner = owner
+
+
+class UnknownCard(AccountingError):
+    def __init__(self, card):
+        super().__init__(f"no user has card {card!r}")
+        self.card = card
+
+
+class DeletedUser(AccountingError):
+    """The user was deleted (``printgate users delete``): only their history remains."""
+
+    def __init__(self, user):
+        super().__init__(f"user {user!r} was deleted; only their history is kept")
+        self.user = user

@@ -21,6 +21,13 @@ Each lock lasts ``lockout``, doubling with every further lock of the same key (a
 ``max_lockout``); a success resets the name's and the source's counts and doublings.
 Every attempt is audited, never with the PIN or password. A failure says nothing about
 which part was wrong, and unknown names are checked against a hash of the real cost.
+
+A password is checked locally (Argon2id) for users who have a local one; with a
+directory configured for logins (``directory``), everyone else's is checked by an LDAP
+bind (``accounting.directory.login``) under the same counters and lockouts, and every
+password check costs one Argon2id verification whichever way it goes, so the time of an
+answer does not tell a local user from a directory one. A directory user seen for the
+first time at login is imported then.
 """
 from __future__ import annotations
 
@@ -38,6 +45,9 @@ from accounting.records import User
 from accounting.schema import cards, login_throttles, users
 from accounting.time import aware, utcnow
 from accounting.users import UserStore, normalize_card
+from twisted.logger import Logger
+
+log = Logger()
 
 NAME_AT_SOURCE, SOURCE, UNKNOWN_CARDS = "user-source", "source", "cards"
 #: Lockout doublings are forgotten after this long without a failure.
@@ -61,6 +71,8 @@ class LoginGuard:
         self.max_lockout = max_lockout
         self.window = window
         self._dummy = None
+        #: ``accounting.directory.Directory`` checking the passwords of non-local users.
+        self.directory = None
 
     def _dummy_hash(self) -> str:
         if self._dummy is None:
@@ -154,7 +166,55 @@ class LoginGuard:
 
     def verify_password(self, username: str, password: str, *, device: str | None = None,
                         now: datetime | None = None) -> User:
+        directory = self.directory
+        if directory is not None and directory.settings.login and not self._has_local_password(username):
+            return self._directory_login(directory, username, password, device, now)
         return self._secret_login("password", username, password, device, now)
+
+    def _has_local_password(self, username: str) -> bool:
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(users.c.password_hash, users.c.source).where(users.c.username == username)).first()
+        return row is not None and row.password_hash is not None and row.source != "directory"
+
+    def _row(self, username: str):
+        with self.db.reader.connect() as conn:
+            return conn.execute(select(users.c.username, users.c.enabled, users.c.source)
+                                .where(users.c.username == username)).first()
+
+    def _directory_login(self, directory, username, password, device, now) -> User:
+        # Only with a directory: it loads ldap3, which is slow to import.
+        from accounting.directory import DirectoryUnavailable
+
+        now = now or utcnow()
+        source = device or ""
+        typed = name_at_source(username, source)
+        self._check_unlocked(SOURCE, source, now)
+        self._check_unlocked(NAME_AT_SOURCE, typed, now)
+        row = self._row(username)
+        self.hasher.verify(self._dummy_hash(), password or "")
+        try:
+            found = directory.login.check(username, password or "")
+        except DirectoryUnavailable as exc:
+            log.warn("password login of {user} not checked: {error}", user=username, error=str(exc))
+            with self.db.writer.begin() as conn:
+                audit(conn, actor=username[:255], source=source, action="login.directory.unavailable", at=now)
+            raise LoginFailed(username, device) from None
+        keys = [(NAME_AT_SOURCE, typed), (SOURCE, source)]
+        if found is not None and found.username != username:
+            # The directory's own spelling of the name is locked like the name typed.
+            keys.append((NAME_AT_SOURCE, name_at_source(found.username, source)))
+            self._check_unlocked(*keys[-1], now)
+            row = self._row(found.username)
+        ok = found is not None and (row is None or row.enabled)
+        if ok and (row is None or row.source != "directory"):
+            directory.import_user(found)
+        # Not yet imported users are audited under the name typed: the directory knows them.
+        who = found.username if found is not None else (row.username if row is not None else username[:255])
+        if not ok:
+            self._record(method="directory", ok=False, actor=who, source=device, now=now, failed=tuple(keys))
+            raise LoginFailed(username, device)
+        self._record(method="directory", ok=True, actor=who, source=device, now=now, reset=tuple(keys))
+        return self.users.get_user(found.username)
 
     def _secret_login(self, method, username_or_id, clear, device, now) -> User:
         now = now or utcnow()

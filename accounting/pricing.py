@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from accounting.audit import audit
+from accounting.colour_modes import MONO_MODES
 from accounting.database import Database
 from accounting.errors import UnknownPriceList
 from accounting.schema import price_list_items, price_lists, queues
 from accounting.time import utcnow
 
-MONO_MODES = {"monochrome", "mono", "gray", "grayscale", "bi-level", "process-monochrome", "process-bi-level"}
 ANY_MEDIA = "*"
 
 

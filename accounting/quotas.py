@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from accounting.audit import audit
@@ -93,6 +93,13 @@ class QuotaStore:
                   new={"user": user, "group": group, "period": period, "amount": amount, "cap": cap})
         return next(q for q in self.list() if q.name == name)
 
+    def remove(self, name: str, *, actor: str = "admin") -> None:
+        """Stop granting ``name``; what it granted stays in the ledger."""
+        with self.db.writer.begin() as conn:
+            if conn.execute(delete(quotas).where(quotas.c.name == name)).rowcount != 1:
+                raise AccountingError(f"no quota {name!r}")
+            audit(conn, actor=actor, action="quota.remove", target=name)
+
     def list(self) -> list[Quota]:
         query = (select(quotas, users.c.username, groups.c.name.label("group_name"))
                  .outerjoin(users, users.c.id == quotas.c.user_id).outerjoin(groups, groups.c.id == quotas.c.group_id)
@@ -131,7 +138,7 @@ class QuotaStore:
                                                                  period_start=start, amount=amount, granted_at=now))
                         if amount > 0:
                             entries.append(post(conn, account_id, "quota-grant", amount, actor=actor,
-                                                reason=f"quota {quota.name} for {start:%Y-%m-%d}"))
+                                                reason=f"quota {quota.name} for {start.astimezone(self.tz):%Y-%m-%d}"))
                 except IntegrityError:
                     continue  # another node granted it first
         return entries

@@ -150,6 +150,8 @@ class User:
     has_pin: bool
     account_id: int | None = None
     balance: int | None = None
+    #: Deleted with ``printgate users delete``: disabled for good, history kept.
+    deleted: bool = False
 
 
 @dataclass

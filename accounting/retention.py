@@ -16,21 +16,13 @@ from accounting.database import Database
 from accounting.errors import InvalidStateChange
 from accounting.jobs import JobStore, change_state_in
 from accounting.records import HeldJob
+from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
 from accounting.schema import audit_log, job_events, jobs, login_throttles, policy_records, queues
 from accounting.time import utcnow
 
-DEFAULT_RETENTION_DAYS = 100
-MIN_RETENTION_DAYS = 30
-MAX_RETENTION_DAYS = 2000
 DEFAULT_EXPIRE_MINUTES = 4 * 60
 EXPIRING_STATES = ("held", "aborted")
 FINAL_STATES = ("released", "canceled", "expired", "deleted")
-
-
-def check_retention_days(days: int) -> int:
-    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
-        raise ValueError(f"retention is {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS} days, not {days}")
-    return days
 
 
 class Retention:

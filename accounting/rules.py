@@ -22,8 +22,8 @@ Conditions (all given ones must hold; lists mean "any of"):
 ``document``        shell pattern on the document name, case-insensitive (``*.xlsx``)
 ``languages``       page description languages (``pdf``, ``pcl5``, ``postscript``, ...)
 ``source_hosts``    shell patterns on the sending host
-``hours``           ``"HH:MM-HH:MM"`` local time (may wrap past midnight)
-``weekdays``        ``mon`` … ``sun``
+``hours``           ``"HH:MM-HH:MM"`` in the configured zone (may wrap past midnight)
+``weekdays``        ``mon`` … ``sun`` in the configured zone
 ``available``       range on the account's available money (balance state)
 ``quota_left``      range on the personal account's balance (quota state)
 ==================  =====================================================================
@@ -33,6 +33,12 @@ Actions and their ``params``: ``allow``; ``deny`` (``message``); ``hold-confirm`
 (``to``: "owner" / address / webhook URL, ``message``); ``require-shared-account``;
 ``route`` (``device_class``). Messages may use ``{user}``, ``{pages}``, ``{copies}``,
 ``{price}``, ``{rule}``, ``{document}``.
+
+The zone is ``[server] timezone`` (``AccountingSettings.timezone``), daylight saving time
+included: "09:00-17:00" means office hours in winter and in summer. What people read —
+``printgate rules add --help`` and the README's tables, each condition and action with an
+example — comes from ``accounting.rule_reference``; a test keeps it in step with these
+names.
 """
 from __future__ import annotations
 
@@ -310,6 +316,49 @@ class RuleStore:
                 raise InvalidRule(name, "no such rule")
             audit(conn, actor=actor, action="rule.enable" if enabled else "rule.disable", target=name)
         self.invalidate()
+
+    def replace(self, name: str, rule: Rule, *, actor: str = "admin") -> Rule:
+        """Change a rule in place (``printgate rules edit``): ``rule`` carries its new
+        name, action, conditions, params and enabled state; its position stays."""
+        validate(rule)
+        with self.db.writer.begin() as conn:
+            old = conn.execute(select(rules_table).where(rules_table.c.name == name)).first()
+            if old is None:
+                raise InvalidRule(name, "no such rule")
+            if rule.name != name and conn.execute(select(rules_table.c.id).where(rules_table.c.name == rule.name)).first():
+                raise InvalidRule(rule.name, "a rule with that name exists")
+            conn.execute(update(rules_table).where(rules_table.c.id == old.id).values(
+                name=rule.name, enabled=rule.enabled, conditions=json.dumps(rule.conditions), action=rule.action,
+                params=json.dumps(rule.params), updated_at=utcnow()))
+            audit(conn, actor=actor, action="rule.edit", target=name, old=_rule(old).to_json(),
+                  new=replace(rule, position=old.position).to_json())
+        self.invalidate()
+        return self.get(rule.name)
+
+    def move(self, name: str, *, before: str | None = None, after: str | None = None, actor: str = "admin") -> list[Rule]:
+        """Put a rule just before or after another one (first or last when neither is
+        given: ``after=""`` means last); the positions are renumbered 10, 20, 30 ...
+        Returns the rules in their new order."""
+        with self.db.writer.begin() as conn:
+            order = [row.name for row in conn.execute(select(rules_table.c.name)
+                                                       .order_by(rules_table.c.position, rules_table.c.id))]
+            for wanted in (name, before, after):
+                if wanted and wanted not in order:
+                    raise InvalidRule(wanted, "no such rule")
+            order.remove(name)
+            if before:
+                order.insert(order.index(before), name)
+            elif after:
+                order.insert(order.index(after) + 1, name)
+            elif after == "":
+                order.append(name)
+            else:
+                order.insert(0, name)
+            for index, each in enumerate(order, start=1):
+                conn.execute(update(rules_table).where(rules_table.c.name == each).values(position=index * 10))
+            audit(conn, actor=actor, action="rule.move", target=name, new=order)
+        self.invalidate()
+        return self.list()
 
     def remove(self, name: str, *, actor: str = "admin") -> None:
         with self.db.writer.begin() as conn:

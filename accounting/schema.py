@@ -375,6 +375,212 @@ login_throttles = Table(
 )
 
 
+# -- 0010: issue 14, the admin's day one ---------------------------------------------
+#: When ``printgate users delete`` removed the person (NULL: not deleted). The row stays
+#: so that their jobs, ledger and audit keep referring to someone.
+users.append_column(Column("deleted_at", DateTime(timezone=True), nullable=True))
+# -- 0006: fleet over SNMP (issue 17) --------------------------------------------------
+# Credentials are listed here in the order they are tried; their community or keys are
+# secrets (``snmp/<name>`` in ``secrets``). A fleet device is a printer found by
+# discovery: "discovered" until an admin approves it, which registers it in ``devices``
+# (``device_name``). JSON documents (information, alerts, supplies) are text.
+
+snmp_credentials = Table(
+    "snmp_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("version", String(2), nullable=False),
+    Column("username", String(255), nullable=False, default=""),
+    Column("auth_protocol", String(16), nullable=False, default=""),
+    Column("priv_protocol", String(16), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+fleet_devices = Table(
+    "fleet_devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(64), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("device_name", String(127), nullable=True, unique=True),
+    Column("credential", String(64), nullable=True),
+    Column("vendor_oid", String(255), nullable=False, default=""),
+    Column("vendor", String(64), nullable=False, default=""),
+    Column("model", String(255), nullable=False, default=""),
+    Column("serial", String(255), nullable=False, default=""),
+    Column("mac", String(32), nullable=False, default=""),
+    Column("location", String(255), nullable=False, default=""),
+    Column("info", Text, nullable=False, default="{}"),
+    Column("health", String(16), nullable=False, default="unknown"),
+    Column("health_reason", String(255), nullable=False, default=""),
+    Column("printer_status", String(16), nullable=False, default="unknown"),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("alerts", Text, nullable=False, default="[]"),
+    Column("supplies", Text, nullable=False, default="[]"),
+    Column("life_count", BigInteger, nullable=True),
+    Column("counter_unit", String(32), nullable=False, default="impressions"),
+    Column("color_count", BigInteger, nullable=True),
+    Column("mono_count", BigInteger, nullable=True),
+    Column("discovered_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=True),
+    Column("status_at", DateTime(timezone=True), nullable=True),
+    Column("counters_at", DateTime(timezone=True), nullable=True),
+    Column("info_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("address", "port", name="uq_fleet_devices_address"),
+)
+
+#: Alerts (polled or trapped), health changes and flagged counters, per device.
+fleet_events = Table(
+    "fleet_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("severity", String(32), nullable=False, default=""),
+    Column("code", Integer, nullable=True),
+    Column("description", String(255), nullable=False, default=""),
+    Column("source", String(64), nullable=False, default=""),
+    Index("ix_fleet_events_device", "fleet_device_id", "id"),
+)
+
+fleet_status_history = Table(
+    "fleet_status_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("health", String(16), nullable=False),
+    Column("printer_status", String(16), nullable=False),
+    Column("errors", Text, nullable=False, default="[]"),
+    Column("alerts", Text, nullable=False, default="[]"),
+    Column("supplies", Text, nullable=False, default="[]"),
+    Index("ix_fleet_status_history_device", "fleet_device_id", "id"),
+)
+
+#: Page counter reads: "poll" (every few hours), "release" (after a job), "period"
+#: (the automated meter read for billing; one per device and period). ``flag`` marks a
+#: counter that went backwards, jumped or wrapped: such a read is never trusted.
+meter_reads = Table(
+    "meter_reads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fleet_device_id", Integer, ForeignKey("fleet_devices.id", ondelete="CASCADE"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("life_count", BigInteger, nullable=True),
+    Column("color_count", BigInteger, nullable=True),
+    Column("mono_count", BigInteger, nullable=True),
+    Column("reason", String(16), nullable=False),
+    Column("flag", String(32), nullable=True),
+    Column("period_start", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("fleet_device_id", "period_start", name="uq_meter_reads_period"),
+)
+
+#: Expected against counted impressions per released job. ``job_id`` is not a foreign
+#: key: like the ledger, it outlives the job's row.
+job_meter_checks = Table(
+    "job_meter_checks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", Integer, nullable=False, unique=True),
+    Column("device_name", String(127), nullable=False),
+    Column("expected", Integer, nullable=True),
+    Column("counted", Integer, nullable=True),
+    Column("before_count", BigInteger, nullable=True),
+    Column("after_count", BigInteger, nullable=True),
+    Column("outcome", String(24), nullable=False),
+    Column("refunded", BigInteger, nullable=False, default=0),
+    Column("note", String(255), nullable=False, default=""),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+# -- 0007 (issue 18): directory sync, notices ------------------------------------------
+# Where a user, card or group came from: "local" (typed in, linked at a panel), "auto"
+# (users first seen on a job) or "directory" (kept in step by the directory sync).
+cards.append_column(Column("source", String(16), nullable=False, default="local", server_default="local"))
+groups.append_column(Column("source", String(16), nullable=False, default="local", server_default="local"))
+#: Below this balance (minor units) the owner is told their balance is low; NULL: the
+#: configured default.
+accounts.append_column(Column("low_balance_threshold", BigInteger, nullable=True))
+
+#: The directory entry each directory user was imported from, and a digest of what was
+#: imported (an unchanged entry needs no write). ``disabled_by_sync``: the sync disabled
+#: the user (gone from the directory, or disabled there) and may enable them again; a
+#: user an admin disabled stays disabled. ``entry_digest``: a keyed 64-bit digest of the
+#: entry's bytes as the server sent them (an entry sent the same again is known without
+#: reading it); ``cards``: the card numbers the directory gives the user, one a line,
+#: including any withheld for now (held by two users, or by someone else locally).
+directory_users = Table(
+    "directory_users",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("dn", String(1024), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("disabled_by_sync", Boolean, nullable=False, default=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("entry_digest", BigInteger, nullable=True),
+    Column("cards", Text, nullable=False, default="", server_default=""),
+)
+
+directory_groups = Table(
+    "directory_groups",
+    metadata,
+    Column("group_id", Integer, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("dn", String(1024), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One row per sync run. ``watermark``: the server's clock when the run started (what
+#: the next incremental run asks "changed since"); ``problems``: a JSON list, the first
+#: few hundred.
+directory_syncs = Table(
+    "directory_syncs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("server", String(255), nullable=False, default=""),
+    Column("watermark", String(32), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("added", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+    Column("disabled", Integer, nullable=False, default=0),
+    Column("enabled", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("problem_count", Integer, nullable=False, default=0),
+    Column("problems", Text, nullable=False, default="[]"),
+    Column("error", Text, nullable=False, default=""),
+)
+
+#: A user's choice about one kind of notice (absent: the configured default).
+notice_preferences = Table(
+    "notice_preferences",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("notice", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+#: Notices that must go once per occasion (a job about to expire, a balance that fell
+#: below its threshold, a quota nearly used up): the row is the "already told".
+notices_sent = Table(
+    "notices_sent",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notice", String(32), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("notice", "subject", name="uq_notices_sent_subject"),
+)
+
+
 # -- issue 14 and 20, panel and release (migration 0008) --------------------------------
 #: Locks in a row of a login throttle key: each lasts twice as long as the one before
 #: (``accounting.logins``); a success sets it back to 0.

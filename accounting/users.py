@@ -8,22 +8,29 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import defaultdict
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from accounting.audit import audit
+from accounting import listings
+from accounting.audit import audit, audit_many
 from accounting.database import Database
-from accounting.errors import CsvImportError, DuplicateCard, DuplicateUser, UnknownUser
+from accounting.errors import CsvImportError, DeletedUser, DuplicateCard, DuplicateUser, UnknownCard, UnknownUser
+from accounting.lean_sql import insert_rows, insert_rows_returning_ids
 from accounting.passwords import SecretHasher
 from accounting.records import User
-from accounting.schema import accounts, cards, groups, ledger_entries, user_groups, users
+from accounting.schema import account_members, accounts, cards, groups, ledger_entries, quotas, user_groups, users
 from accounting.time import utcnow
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@+\-\\]{1,255}$")
 CARD = re.compile(r"^[A-Za-z0-9:\-]{1,64}$")
+MIN_PASSWORD_LENGTH = 8
 CSV_COLUMNS = ("username", "full_name", "email", "cost_center", "groups", "cards", "pin", "balance")
+
+
+def _masked(card: str) -> str:
+    """A card number as the audit log keeps it: only its last four characters."""
+    return card[-4:].rjust(len(card), "*")
 
 
 def normalize_card(number: str) -> str:
@@ -71,26 +78,48 @@ class UserStore:
 
     def _insert_user(self, conn, username, *, full_name="", email="", cost_center="", source="local",
                      pin=None, balance=None, actor="admin") -> int:
-        if not USERNAME.match(username or ""):
-            raise ValueError(f"invalid username {username!r}")
+        person = {"username": username, "full_name": full_name, "email": email, "cost_center": cost_center,
+                  "pin_hash": self.hasher.hash(pin) if pin else None, "balance": balance}
+        return self.insert_users(conn, [person], source=source, actor=actor)[username]
+
+    def insert_users(self, conn, people: list[dict], *, source: str, actor: str,
+                     audit_each: bool = True) -> dict[str, int]:
+        """Insert users (dicts of ``username``, ``full_name``, ``email``, ``cost_center``,
+        optional ``pin_hash`` and ``balance``), each with a personal account, in the
+        caller's transaction, a few statements for the whole list (a directory's first
+        sync adds thousands). Each gets a ``user.add`` audit row unless ``audit_each`` is
+        false: a caller that audits the whole change as one (a directory sync, which
+        records its run and writes one summary row) says so. Returns ``{username: id}``."""
+        if not people:
+            return {}
+        for person in people:
+            if not USERNAME.match(person["username"] or ""):
+                raise ValueError(f"invalid username {person['username']!r}")
         now = utcnow()
-        user_id = conn.execute(insert(users).values(
-            username=username, full_name=full_name, email=email, cost_center=cost_center, enabled=True,
-            source=source, created_at=now, pin_hash=self.hasher.hash(pin) if pin else None,
-        )).inserted_primary_key[0]
-        opening = self.new_account_balance if balance is None else balance
-        account_id = conn.execute(insert(accounts).values(
-            name=username, kind="personal", user_id=user_id, balance=opening, reserved=0, overdraft_limit=0,
-            restricted=self.new_account_restricted, enabled=True, created_at=now,
-        )).inserted_primary_key[0]
-        if opening:
-            conn.execute(insert(ledger_entries).values(
-                account_id=account_id, kind="topup", amount=opening, balance_after=opening, actor=actor,
-                reason="opening balance", created_at=now,
-            ))
-        audit(conn, actor=actor, action="user.add", target=username,
-              new={"full_name": full_name, "email": email, "cost_center": cost_center, "source": source})
-        return user_id
+        user_ids = insert_rows_returning_ids(conn, users, [
+            {"username": p["username"], "full_name": p.get("full_name", ""), "email": p.get("email", ""),
+             "cost_center": p.get("cost_center", ""), "enabled": True, "source": source, "created_at": now,
+             "pin_hash": p.get("pin_hash")} for p in people])
+        ids = {p["username"]: user_id for p, user_id in zip(people, user_ids)}
+        openings = [self.new_account_balance if p.get("balance") is None else p["balance"] for p in people]
+        account_rows = [
+            {"name": p["username"], "kind": "personal", "user_id": user_id, "balance": opening, "reserved": 0,
+             "overdraft_limit": 0, "restricted": self.new_account_restricted, "enabled": True, "created_at": now}
+            for p, user_id, opening in zip(people, user_ids, openings)]
+        if any(openings):
+            account_ids = insert_rows_returning_ids(conn, accounts, account_rows)
+            insert_rows(conn, ledger_entries, [
+                {"account_id": account_id, "kind": "topup", "amount": opening, "balance_after": opening,
+                 "actor": actor, "reason": "opening balance", "created_at": now}
+                for account_id, opening in zip(account_ids, openings) if opening])
+        else:
+            insert_rows(conn, accounts, account_rows)
+        if audit_each:
+            audit_many(conn, [{"actor": actor, "action": "user.add", "target": p["username"],
+                               "new": {"full_name": p.get("full_name", ""), "email": p.get("email", ""),
+                                       "cost_center": p.get("cost_center", ""), "source": source}}
+                              for p in people], at=now)
+        return ids
 
     def _set_groups(self, conn, user_id: int, names) -> None:
         for name in names:
@@ -112,7 +141,7 @@ class UserStore:
         if owner is not None:
             raise DuplicateCard(card, owner)
         conn.execute(insert(cards).values(user_id=user_id, number=card, created_at=utcnow()))
-        audit(conn, actor=actor, action="user.add-card", target=username, new={"card": card[-4:].rjust(len(card), "*")})
+        audit(conn, actor=actor, action="user.add-card", target=username, new={"card": _masked(card)})
 
     # -- changing -----------------------------------------------------------------------
     def _user_id(self, conn, username_or_id) -> tuple[int, str]:
@@ -140,10 +169,17 @@ class UserStore:
             raise DuplicateCard(normalize_card(number)) from None
         return self.get_user(username)
 
-    def remove_card(self, number: str, *, actor: str = "admin") -> None:
+    def remove_card(self, number: str, *, actor: str = "admin") -> str:
+        """Unregister a card; returns the username it belonged to."""
+        card = normalize_card(number)
         with self.db.writer.begin() as conn:
-            conn.execute(delete(cards).where(cards.c.number == normalize_card(number)))
-            audit(conn, actor=actor, action="user.remove-card", target=normalize_card(number)[-4:])
+            owner = conn.execute(select(users.c.username).join(cards, cards.c.user_id == users.c.id)
+                                 .where(cards.c.number == card)).scalar()
+            if owner is None:
+                raise UnknownCard(card)
+            conn.execute(delete(cards).where(cards.c.number == card))
+            audit(conn, actor=actor, action="user.remove-card", target=owner, old={"card": _masked(card)})
+        return owner
 
     def set_pin(self, username: str, pin: str, *, actor: str = "admin") -> None:
         if not re.fullmatch(r"\d{4,12}", pin or ""):
@@ -155,6 +191,10 @@ class UserStore:
             audit(conn, actor=actor, action="user.set-pin", target=name)
 
     def set_password(self, username: str, password: str, *, actor: str = "admin") -> None:
+        """The password of the panel, of card self-linking and of ipps:// queues that
+        require authentication: at least ``MIN_PASSWORD_LENGTH`` characters."""
+        if len(password or "") < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
         encoded = self.hasher.hash(password)
         with self.db.writer.begin() as conn:
             user_id, name = self._user_id(conn, username)
@@ -162,10 +202,31 @@ class UserStore:
             audit(conn, actor=actor, action="user.set-password", target=name)
 
     def set_enabled(self, username: str, enabled: bool, *, actor: str = "admin") -> None:
+        """A disabled user's jobs are refused at intake and they cannot log in; their
+        money and history stay."""
         with self.db.writer.begin() as conn:
             user_id, name = self._user_id(conn, username)
+            if conn.execute(select(users.c.deleted_at).where(users.c.id == user_id)).scalar() is not None:
+                raise DeletedUser(name)
             conn.execute(update(users).where(users.c.id == user_id).values(enabled=enabled))
             audit(conn, actor=actor, action="user.enable" if enabled else "user.disable", target=name)
+
+    def delete_user(self, username: str, *, actor: str = "admin") -> None:
+        """Remove a person and keep their history. What identifies or admits them goes
+        (cards, PIN, password, groups, shared-account rights, personal quotas, e-mail);
+        the row stays, disabled for good, with their personal account (disabled, its
+        balance as it was), so that jobs, the ledger, reports and the audit log keep
+        naming them."""
+        with self.db.writer.begin() as conn:
+            user_id, name = self._user_id(conn, username)
+            if conn.execute(select(users.c.deleted_at).where(users.c.id == user_id)).scalar() is not None:
+                raise DeletedUser(name)
+            for table in (cards, user_groups, account_members, quotas):
+                conn.execute(delete(table).where(table.c.user_id == user_id))
+            conn.execute(update(users).where(users.c.id == user_id).values(
+                enabled=False, pin_hash=None, password_hash=None, email="", deleted_at=utcnow()))
+            conn.execute(update(accounts).where(accounts.c.user_id == user_id).values(enabled=False))
+            audit(conn, actor=actor, action="user.delete", target=name)
 
     def add_to_groups(self, username: str, names, *, actor: str = "admin") -> None:
         with self.db.writer.begin() as conn:
@@ -177,38 +238,15 @@ class UserStore:
     def get_user(self, username_or_id) -> User:
         with self.db.reader.connect() as conn:
             user_id, _ = self._user_id(conn, username_or_id)
-            return self._users(conn, users.c.id == user_id)[0]
+            return listings.list_users(self._listing_reader(conn), user_id=user_id)[0]
 
     def list_users(self, *, group: str | None = None, limit: int | None = None) -> list[User]:
+        """The query ``printgate users list`` runs (``accounting.listings``)."""
         with self.db.reader.connect() as conn:
-            where = None
-            if group is not None:
-                where = users.c.id.in_(select(user_groups.c.user_id).join(groups, groups.c.id == user_groups.c.group_id)
-                                       .where(groups.c.name == group))
-            return self._users(conn, where, limit=limit)
+            return listings.list_users(self._listing_reader(conn), group=group, limit=limit)
 
-    def _users(self, conn, where, limit=None) -> list[User]:
-        query = (select(users, accounts.c.id.label("account_id"), accounts.c.balance)
-                 .outerjoin(accounts, accounts.c.user_id == users.c.id).order_by(users.c.username))
-        if where is not None:
-            query = query.where(where)
-        if limit:
-            query = query.limit(limit)
-        rows = conn.execute(query).all()
-        ids = [r.id for r in rows]
-        group_names, card_numbers = defaultdict(list), defaultdict(list)
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            for user_id, name in conn.execute(select(user_groups.c.user_id, groups.c.name)
-                                              .join(groups, groups.c.id == user_groups.c.group_id)
-                                              .where(user_groups.c.user_id.in_(chunk)).order_by(groups.c.name)):
-                group_names[user_id].append(name)
-            for user_id, number in conn.execute(select(cards.c.user_id, cards.c.number)
-                                                .where(cards.c.user_id.in_(chunk)).order_by(cards.c.id)):
-                card_numbers[user_id].append(number)
-        return [User(id=r.id, username=r.username, full_name=r.full_name, email=r.email, cost_center=r.cost_center,
-                     enabled=r.enabled, source=r.source, groups=group_names[r.id], cards=card_numbers[r.id],
-                     has_pin=r.pin_hash is not None, account_id=r.account_id, balance=r.balance)
-                for r in rows]
+    def _listing_reader(self, conn) -> listings.Reader:
+        return listings.Reader.on(conn.connection.driver_connection, is_sqlite=self.db.is_sqlite)
 
     # -- CSV import -------------------------------------------------------------------------
     def import_csv(self, text: str, *, actor: str = "admin") -> int:

@@ -43,7 +43,9 @@ class TreeGateway:
     def start(self, timeout: float = 60.0) -> "TreeGateway":
         self.root.mkdir(parents=True)
         log_path = self.root / "gateway.log"
-        args = [sys.executable, "-m", "gateway", "--data-dir", str(self.root / "data"), "serve", "--bind", HOST,
+        # Trees from before the application layer had its package ran ``-m spooler``.
+        module = "gateway" if (self.tree / "gateway" / "__main__.py").exists() else "spooler"
+        args = [sys.executable, "-m", module, "--data-dir", str(self.root / "data"), "serve", "--bind", HOST,
                 "--https-port", "0"] + [arg for name, port in self.ports.items()
                                         for arg in (f"--{name}-port", str(port))]
         env = dict(os.environ, PYTHONPATH=str(self.tree))

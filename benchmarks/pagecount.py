@@ -9,9 +9,11 @@ body), without Ghostscript (``interpret=False``); PostScript rows add the same w
 path, and with interpretation on (the section kept in memory for Ghostscript, as intake runs it); *files* rows analyze each corpus job of that language as its own job
 (``analyze_path``), which is what small PDFs and phone raster jobs look like. Ghostscript
 (``-sDEVICE=nullpage``) runs on the PostScript and PDF files only: it cannot read PCL.
-The *colour* table prices per-page colour for PostScript and PDF (Ghostscript's ``inkcov``
-device, Cython backend): files/s with and without it, and the added milliseconds per job
-and per page (``--no-colour`` skips that table).
+The *colour* table is PostScript and PDF with per-page colour decided, as intake runs the
+analyzer (Cython backend, one process, Ghostscript only for the pages the content walk or
+scan cannot decide), beside Ghostscript's ``inkcov`` device rendering the same files (the
+way colour was decided before), with the share of pages that still needed Ghostscript
+(``--no-colour`` skips that table).
 ``--clock cpu`` times CPU seconds (ours and Ghostscript's, a child) instead of the wall clock:
 the figure per core, and steady on a machine shared with other work.
 Run by hand; never part of the test suite. The corpus is the one the tests generate
@@ -231,27 +233,45 @@ def main(argv=None):
     print("pkpgcounter (the open anchor, as stated in issue 3, not measured here): ~21 MB/s, ~60% exact.")
 
 
+def inkcov(path):
+    """Ghostscript's inkcov device on one file, as the analyzer ran it for colour."""
+    from spooler.pdl import postscript
+
+    subprocess.run(["gs", "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", "-sDEVICE=inkcov",
+                    "-dUseFastColor=true", "-o", "/dev/null", "-c", postscript._INKCOV_SETUP, "-f", path],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
 def colour_table(jobs, directory, seconds):
-    """Per-page colour cost: the same files with colour off and on (Cython backend)."""
+    """PostScript and PDF with colour decided (Cython backend) beside Ghostscript inkcov."""
     from spooler.pdl import _scan
 
     groups = {
-        "postscript, DSC (+1 inkcov run)": [j for j in jobs if j["pdl"] == "postscript" and j["method"] == "dsc"],
-        "postscript, interpreted (same run)": [j for j in jobs if j["pdl"] == "postscript" and j["method"] == "interpreted"],
-        "pdf (+1 inkcov run)": [j for j in jobs if j["pdl"] == "pdf"],
+        "pdf": [j for j in jobs if j["pdl"] == "pdf"],
+        "postscript, DSC": [j for j in jobs if j["pdl"] == "postscript" and j["method"] == "dsc"],
+        "postscript, all": [j for j in jobs if j["pdl"] == "postscript"],
+        "postscript, ps2write": [j for j in jobs if j["variant"] == "ps-ps2write"],
         "pdf, 3 pages with images": [j for j in jobs if j["pdl"] == "pdf" and j["path"].startswith("photo_")],
     }
-    print(f"{'colour (Cython backend, Ghostscript on)':40s} {'files':>5s} {'pages':>6s} {'files/s off':>12s} {'files/s on':>11s} "
-          f"{'+ms/job':>8s} {'+ms/page':>9s}")
+    print(f"{'colour decided':28s} {'files':>5s} {'pages':>5s} {'cython (colour on)':>19s} {'gs inkcov':>18s} "
+          f"{'cy/gs':>6s} {'pages by gs':>12s}")
+    print(f"{'':40s} {'MB/s   files/s':>19s} {'MB/s   files/s':>18s}")
     for label, group in groups.items():
         if not group:
             continue
         paths = [os.path.join(directory, j["path"]) for j in group]
         pages = sum(j["pages"] for j in group)
-        _, off = bench_files(lambda p: reference.analyze_path(p, analyzer_class=_scan.Analyzer, colour=False), paths, seconds)
-        _, on = bench_files(lambda p: reference.analyze_path(p, analyzer_class=_scan.Analyzer, colour=True), paths, seconds)
-        extra = (1 / on - 1 / off) * 1000  # ms per job
-        print(f"{label:40s} {len(paths):5d} {pages:6d} {off:12,.0f} {on:11,.1f} {extra:8.1f} {extra * len(paths) / pages:9.1f}")
+        by_gs = 0
+        decided = 0
+        for p in paths:
+            facts = reference.analyze_path(p, analyzer_class=_scan.Analyzer)
+            by_gs += facts.colour_methods.get("ghostscript", 0)
+            decided += sum(facts.colour_methods.values())
+        mb, fps = bench_files(lambda p: reference.analyze_path(p, analyzer_class=_scan.Analyzer), paths, seconds)
+        gmb, gfps = bench_files(inkcov, paths, seconds)
+        share = f"{by_gs}/{decided} {100 * by_gs / max(1, decided):3.0f}%"
+        print(f"{label:28s} {len(paths):5d} {pages:5d} {mb:7,.1f} {fps:9,.0f}   {gmb:7,.2f} {gfps:8,.1f} "
+              f"{fps / gfps:5.0f}x {share:>12s}")
 
 
 if __name__ == "__main__":

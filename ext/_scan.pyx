@@ -24,7 +24,7 @@ from spooler.pdl.facts import JobFacts  # noqa: F401
 from spooler.pdl.pcl5 import DOC_HEAD as _DOC_HEAD, PAGE_SIZES as _PCL_PAGE_SIZES
 if _DOC_HEAD != 4096:  # DEF DOC_HEAD below
     raise ImportError("pcl5.DOC_HEAD and the Cython twin's DOC_HEAD differ")
-from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES
+from spooler.pdl.pclxl import MEDIA_NAMES as _XL_MEDIA_NAMES, MEDIA_SIZES as _XL_MEDIA_SIZES, NO_COPIES as _XL_NO_COPIES
 from spooler.pdl import raster as _raster
 from spooler.pdl.policy import media_from_points as _media_from_points
 from spooler.pdl.postscript import _bbox_media
@@ -63,18 +63,240 @@ cdef inline bint _is_payload(int c, int g, int f) nogil:
         if g == 0x6E or g == 0x62: return f == 0x57
     return False
 
-cdef inline bint _hpgl_drawing(int a, int b) nogil:
-    # PD PE LB PM RR RA ER EA EW WG CI AA AR AT BR BZ FP EP PW
-    if a == 0x50: return b == 0x44 or b == 0x45 or b == 0x4D or b == 0x57
-    if a == 0x4C: return b == 0x42
-    if a == 0x52: return b == 0x52 or b == 0x41
-    if a == 0x45: return b == 0x52 or b == 0x41 or b == 0x57 or b == 0x50
-    if a == 0x57: return b == 0x47
-    if a == 0x43: return b == 0x49
-    if a == 0x41: return b == 0x41 or b == 0x52 or b == 0x54
-    if a == 0x42: return b == 0x52 or b == 0x5A
-    if a == 0x46: return b == 0x50
-    return False
+# HP-GL/2: which commands put ink on the page (``spooler.pdl.hpgl.HpglState``, line for line)
+
+DEF HP_IDLE = 0
+DEF HP_LETTER = 1
+DEF HP_PARAMS = 2
+DEF HP_LABEL = 3
+DEF HP_PE = 4
+DEF HP_SYMBOL = 5
+DEF HP_TERMINATOR = 6
+DEF HP_QUOTED = 7
+
+cdef inline int _hp(int a, int b) nogil:
+    return (a << 8) | b
+
+cdef struct HpglState:
+    int phase, first, cmd, nums, first_num, terminator, pe_count
+    bint in_num, pen_down, relative, polygon, poly_drawn, symbol, label_ink, pe_up, pe_7bit, pe_value, marked
+
+cdef inline void _hpgl_reset(HpglState* s) noexcept nogil:
+    s.phase = HP_IDLE
+    s.first = 0
+    s.cmd = 0
+    s.nums = 0
+    s.in_num = False
+    s.first_num = 0
+    s.pen_down = False
+    s.relative = False
+    s.polygon = False
+    s.poly_drawn = False
+    s.symbol = False
+    s.terminator = 0x03
+    s.label_ink = False
+    s.pe_up = False
+    s.pe_7bit = False
+    s.pe_value = False
+    s.pe_count = 0
+    s.marked = False
+
+cdef inline bint _hp_letter(int b) noexcept nogil:
+    return 0x41 <= b <= 0x5A or 0x61 <= b <= 0x7A
+
+cdef inline int _hp_upper(int b) noexcept nogil:
+    return b - 0x20 if 0x61 <= b <= 0x7A else b
+
+cdef inline void _hpgl_number_done(HpglState* s) noexcept nogil:
+    if s.in_num:
+        s.in_num = False
+        s.nums += 1
+
+cdef inline void _hpgl_draw(HpglState* s) noexcept nogil:
+    if s.polygon:
+        s.poly_drawn = True
+    else:
+        s.marked = True
+
+cdef void _hpgl_run(HpglState* s) noexcept nogil:
+    cdef int cmd, nums, need = 0, mode
+    cdef bint marked
+    _hpgl_number_done(s)
+    cmd = s.cmd
+    nums = s.nums
+    s.cmd = 0
+    if cmd == _hp(0x50, 0x44):  # PD
+        s.pen_down = True
+        if nums >= 2 or (nums == 0 and not s.relative):
+            _hpgl_draw(s)
+        if s.symbol and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x50, 0x41) or cmd == _hp(0x50, 0x52):  # PA PR
+        s.relative = cmd == _hp(0x50, 0x52)
+        if nums >= 2 and s.pen_down:
+            _hpgl_draw(s)
+        if s.symbol and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x50, 0x55):  # PU
+        s.pen_down = False
+        if s.symbol and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x41, 0x41) or cmd == _hp(0x41, 0x52):  # AA AR
+        if nums >= 3 and s.pen_down:
+            _hpgl_draw(s)
+    elif cmd == _hp(0x41, 0x54) or cmd == _hp(0x52, 0x54):  # AT RT
+        if nums >= 4 and s.pen_down:
+            _hpgl_draw(s)
+    elif cmd == _hp(0x42, 0x52) or cmd == _hp(0x42, 0x5A):  # BR BZ
+        if nums >= 6 and s.pen_down:
+            _hpgl_draw(s)
+    elif cmd == _hp(0x43, 0x49):  # CI
+        if nums >= 1:
+            _hpgl_draw(s)
+    elif (cmd == _hp(0x52, 0x41) or cmd == _hp(0x52, 0x52) or cmd == _hp(0x45, 0x41)
+          or cmd == _hp(0x45, 0x52)):  # RA RR EA ER
+        if nums >= 2 and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x45, 0x57) or cmd == _hp(0x57, 0x47):  # EW WG
+        if nums >= 3 and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x46, 0x50) or cmd == _hp(0x45, 0x50):  # FP EP
+        if s.poly_drawn and not s.polygon:
+            s.marked = True
+    elif cmd == _hp(0x50, 0x4D):  # PM
+        mode = s.first_num if nums else 0
+        if mode == 0:
+            s.polygon = True
+            s.poly_drawn = False
+        elif mode == 2:
+            s.polygon = False
+    elif cmd == _hp(0x49, 0x4E):  # IN
+        marked = s.marked
+        _hpgl_reset(s)
+        s.marked = marked
+    elif cmd == _hp(0x44, 0x46):  # DF
+        s.symbol = False
+        s.terminator = 0x03
+
+cdef inline void _hpgl_pe_byte(HpglState* s, int b) noexcept nogil:
+    cdef int c = b & 0x7F
+    if c == 0x3B:
+        s.phase = HP_IDLE
+    elif c == 0x3C:
+        s.pe_up = True
+    elif c == 0x37:
+        s.pe_7bit = True
+    elif c == 0x3A or c == 0x3E:
+        s.pe_value = True
+    elif c == 0x3D or c <= 0x20 or c == 0x7F:
+        pass
+    elif (95 <= b <= 126) if s.pe_7bit else (191 <= b <= 254):
+        if s.pe_value:
+            s.pe_value = False
+            return
+        s.pe_count += 1
+        if s.pe_count == 2:
+            s.pe_count = 0
+            if s.pe_up:
+                s.pe_up = False
+                s.pen_down = False
+            else:
+                s.pen_down = True
+                _hpgl_draw(s)
+
+cdef bint _hpgl_feed(HpglState* s, const unsigned char* d, Py_ssize_t pos, Py_ssize_t stop) noexcept nogil:
+    """``HpglState.feed``: True when ``d[pos:stop]`` marked the page."""
+    cdef Py_ssize_t i
+    cdef int b, phase, cmd
+    s.marked = False
+    for i in range(pos, stop):
+        b = d[i]
+        phase = s.phase
+        if phase == HP_PARAMS:
+            if _hp_letter(b):
+                _hpgl_run(s)
+                s.first = _hp_upper(b)
+                s.phase = HP_LETTER
+            elif b == 0x3B:
+                _hpgl_run(s)
+                s.phase = HP_IDLE
+            elif 0x30 <= b <= 0x39 or b == 0x2E:
+                if not s.in_num:
+                    s.in_num = True
+                    if s.nums == 0:
+                        s.first_num = 0
+                if s.nums == 0 and b != 0x2E and s.first_num < 1000:
+                    s.first_num = s.first_num * 10 + (b - 0x30)
+            elif b == 0x22:
+                _hpgl_number_done(s)
+                s.phase = HP_QUOTED
+            else:
+                _hpgl_number_done(s)
+        elif phase == HP_IDLE:
+            if _hp_letter(b):
+                s.first = _hp_upper(b)
+                s.phase = HP_LETTER
+        elif phase == HP_LETTER:
+            if not _hp_letter(b):
+                s.phase = HP_IDLE
+                continue
+            cmd = (s.first << 8) | _hp_upper(b)
+            s.cmd = cmd
+            s.nums = 0
+            s.in_num = False
+            s.first_num = 0
+            if cmd == _hp(0x4C, 0x42):  # LB
+                s.phase = HP_LABEL
+                s.label_ink = False
+            elif cmd == _hp(0x50, 0x45):  # PE
+                s.phase = HP_PE
+                s.pe_up = False
+                s.pe_7bit = False
+                s.pe_value = False
+                s.pe_count = 0
+            elif cmd == _hp(0x53, 0x4D):  # SM
+                s.phase = HP_SYMBOL
+            elif cmd == _hp(0x44, 0x54):  # DT
+                s.phase = HP_TERMINATOR
+            else:
+                s.phase = HP_PARAMS
+        elif phase == HP_LABEL:
+            if b == s.terminator:
+                if s.label_ink and not s.polygon:
+                    s.marked = True
+                s.phase = HP_IDLE
+            elif b >= 0x20:
+                s.label_ink = True
+        elif phase == HP_PE:
+            _hpgl_pe_byte(s, b)
+        elif phase == HP_QUOTED:
+            if b == 0x22:
+                s.phase = HP_PARAMS
+        elif phase == HP_SYMBOL:
+            if b == 0x3B or b <= 0x20:
+                s.symbol = False
+                s.phase = HP_IDLE
+            else:
+                s.symbol = True
+                s.cmd = 0
+                s.phase = HP_PARAMS
+        else:
+            if b == 0x3B:
+                s.terminator = 0x03
+                s.phase = HP_IDLE
+            else:
+                s.terminator = b
+                s.cmd = 0
+                s.phase = HP_PARAMS
+    return s.marked
+
+cdef bint _hpgl_end(HpglState* s) noexcept nogil:
+    """``HpglState.end``."""
+    s.marked = False
+    if s.phase == HP_PARAMS:
+        _hpgl_run(s)
+    s.phase = HP_IDLE
+    return s.marked
 
 cdef inline Py_ssize_t _find(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, int c):
     """Index of the first ``c`` in ``d[pos:end]``, or ``end``."""
@@ -416,7 +638,8 @@ cdef class Pcl5Scanner:
     cdef int _resume_c, _resume_g
     cdef bint _resume
     cdef bint _hpgl
-    cdef int _hpgl_prev
+    cdef HpglState _plotter
+    cdef int _orientation, _default_orientation
     cdef bint _defining_macro
     cdef int _copies       # -1: not set
     cdef int _duplex       # -1: not set
@@ -500,17 +723,18 @@ cdef class Pcl5Scanner:
             if self._enc[k] != NULL:
                 free(self._enc[k])
 
-    def __init__(self, tally):
+    def __init__(self, tally, orientation=0):
         self.tally = tally
         self._run = _PageRun(tally)
         self.warnings = []
+        self._default_orientation = orientation
         self._carry = b""
         self._skip = 0
         self._payload_kind = 0
         self._cid_len = 0
         self._resume = False
         self._hpgl = False
-        self._hpgl_prev = 0
+        _hpgl_reset(&self._plotter)
         self._defining_macro = False
         self._fed = 0
         self._buf = b""
@@ -596,6 +820,8 @@ cdef class Pcl5Scanner:
         self._copies = -1
         self._duplex = -1
         self._media = None
+        self._orientation = self._default_orientation
+        _hpgl_reset(&self._plotter)
         self._planes = 1
         self._plane_base = 0
         self._set_palette(1)
@@ -877,6 +1103,7 @@ cdef class Pcl5Scanner:
 
     cdef int _command(self, int c, int group, int final, double value) except -1:
         cdef long iv = <long>value if (-2147483648.0 < value < 2147483648.0) else 0
+        cdef long o
         cdef Py_ssize_t n
         if _is_payload(c, group, final):
             n = iv if iv > 0 else 0
@@ -887,19 +1114,27 @@ cdef class Pcl5Scanner:
                 if iv >= 1:
                     self._copies = iv if iv < 2147483647 else 2147483647
             elif final == 0x53:
+                self._eject_if_marked()
                 if iv == 0 or iv == 1 or iv == 2:
                     self._duplex = 1 if iv != 0 else 0
             elif final == 0x41:
                 self._eject_if_marked()
                 if iv in _PCL_PAGE_SIZES:
                     self._media = _PCL_PAGE_SIZES[iv]
-            elif final == 0x4F or final == 0x48 or final == 0x50:
+            elif final == 0x48:
                 self._eject_if_marked()
+            elif final == 0x4F:
+                o = -iv if iv < 0 else iv
+                if o <= 3 and o != self._orientation:
+                    self._eject_if_marked()
+                    self._orientation = o
+            elif final == 0x4D:
+                if -4 <= iv <= 4:
+                    self._eject_if_marked()
         elif c == 0x26 and group == 0x61 and final == 0x47:
-            if iv == 1 or iv == 2:
-                self._eject_if_marked()
-                if iv == 1:
-                    self._front = True
+            self._eject_if_marked()
+            if iv == 1:
+                self._front = True
         elif c == 0x26 and group == 0x66 and final == 0x58:
             if iv == 0:
                 self._defining_macro = True
@@ -910,7 +1145,6 @@ cdef class Pcl5Scanner:
         elif c == 0x25 and group == 0:
             if final == 0x42:
                 self._hpgl = True
-                self._hpgl_prev = 0
         elif c == 0x2A and group == 0x72:
             if final == 0x55:
                 self._set_planes(iv)
@@ -1096,7 +1330,9 @@ cdef class Pcl5Scanner:
         self._seed_mode[k] = <int>mode
         if self._color:
             return 0
-        if (prev >= 0 and self._seed_mode[prev] == mode and self._enc_len[prev] == n
+        # (not when the plane before is this very one, read again after a page ended mid-row:
+        # its row was just replaced by this one)
+        if (prev >= 0 and prev != k and self._seed_mode[prev] == mode and self._enc_len[prev] == n
                 and pg_same(self._enc_at[prev], src, n)):
             bits = self._prev_bits
         else:
@@ -1181,24 +1417,12 @@ cdef class Pcl5Scanner:
     cdef Py_ssize_t _scan_hpgl(self, const unsigned char* d, Py_ssize_t pos, Py_ssize_t end):
         cdef const unsigned char* hit = <const unsigned char*>memchr(d + pos, 0x1B, end - pos)
         cdef Py_ssize_t stop = (hit - d) if hit != NULL else end
-        cdef Py_ssize_t i
-        cdef int b, prev
-        if not self._marked:
-            prev = self._hpgl_prev
-            for i in range(pos, stop):
-                b = d[i]
-                if 0x61 <= b <= 0x7A:
-                    b -= 0x20
-                if 0x41 <= b <= 0x5A:
-                    if prev and _hpgl_drawing(prev, b):
-                        self._mark(False)
-                        break
-                    prev = b
-                else:
-                    prev = 0
-            self._hpgl_prev = prev
+        if _hpgl_feed(&self._plotter, d, pos, stop):
+            self._mark(False)
         if stop < end:
             self._hpgl = False
+            if _hpgl_end(&self._plotter):
+                self._mark(False)
         return stop
 
     def close(self):
@@ -1798,7 +2022,11 @@ cdef class PclXlScanner:
             elif m.kind == K_ARRAY and m.tag == 0xC0:
                 name = (<char*>m.raw)[:m.count]
                 media = _XL_MEDIA_NAMES.get(name.upper().strip(b"\x00 "))
-        self._run.add(has_copies, copies_v, duplex, media, self._page_color)
+        if has_copies and copies_v == 0:
+            if _XL_NO_COPIES not in self.warnings:
+                self.warnings.append(_XL_NO_COPIES)
+        else:
+            self._run.add(has_copies, copies_v, duplex, media, self._page_color)
         self._in_page = False
         self._page_color = False
         for i in range(N_SLOTS):
@@ -2094,6 +2322,7 @@ cdef object _dsc_scan(object self, bytes data, bint final):
     cdef Py_ssize_t bbox_len = -1
     cdef object bbox_media = None
     cdef Py_ssize_t depth = self._depth
+    cdef bint prolog = self._in_prolog
     while pos < end:
         if skip:
             take = skip if skip < end - pos else end - pos
@@ -2177,13 +2406,14 @@ cdef object _dsc_scan(object self, bytes data, bint final):
                 skip_to_eol = self._skip_to_eol
                 known = self.conforming is not None
                 depth = self._depth
+                prolog = self._in_prolog
         elif b == 0x2F:
             if end - i < NAME_WINDOW and not final:
                 st.store(self)
                 return _dsc_keep(self, data, i, last, skip, skip_lines, skip_to_eol)
             if _ps_setting_name(d + i + 1, end - i - 1):
                 n = end - i if end - i < NAME_WINDOW else NAME_WINDOW
-                if _ps_page_size(d + i, n, &w, &h):
+                if _ps_page_size(d + i, n, &w, &h) and not prolog:
                     if not depth:
                         # DscScanner._page_size, with the last size's name kept at hand
                         if w != last_w or h != last_h or last_media is _NOT_YET:
@@ -2250,7 +2480,8 @@ cdef bint _dsc_comment_matters(const unsigned char* p, Py_ssize_t n):
     if k == 9:
         return memcmp(p, b"EndProlog", 9) == 0 or memcmp(p, b"BeginData", 9) == 0
     if k == 11:
-        return memcmp(p, b"EndDocument", 11) == 0 or memcmp(p, b"BoundingBox", 11) == 0 or memcmp(p, b"BeginBinary", 11) == 0
+        return (memcmp(p, b"EndDocument", 11) == 0 or memcmp(p, b"BoundingBox", 11) == 0
+                or memcmp(p, b"BeginBinary", 11) == 0 or memcmp(p, b"BeginProlog", 11) == 0)
     if k == 13:
         return memcmp(p, b"BeginDocument", 13) == 0
     if k == 15:
@@ -2439,10 +2670,418 @@ cdef inline bint _raster_neutral(const unsigned char* p, int bpp) nogil:
 # The public names
 # ----------------------------------------------------------------------------------------------
 
+# ----------------------------------------------------------------------------------------------
+# PDF content streams: ``pdfcontent.operations``, the byte loop of the colour walk
+# ----------------------------------------------------------------------------------------------
+
+from spooler.pdl import pdfcontent as _pdfcontent
+
+cdef unsigned char PDF_WHITE[256]
+cdef unsigned char PDF_DELIM[256]
+cdef signed char PDF_HEX[256]
+for _i in range(256):
+    PDF_WHITE[_i] = 1 if _i in (0x00, 0x09, 0x0A, 0x0C, 0x0D, 0x20) else 0
+    PDF_DELIM[_i] = 1 if _i in b"()<>[]{}/%" else 0
+    PDF_HEX[_i] = int(chr(_i), 16) if chr(_i) in "0123456789abcdefABCDEF" else -1
+
+cdef object _NOTHING_PDF = object()
+cdef bytes _B_TRUE = b"true", _B_FALSE = b"false", _B_NULL = b"null", _B_BI = b"BI", _B_ID = b"ID"
+cdef dict _OPERATORS = {}   # interned operator bytes: the same object for every occurrence
+
+
+cdef inline bint _regular(unsigned char c) noexcept nogil:
+    return not PDF_WHITE[c] and not PDF_DELIM[c]
+
+
+cdef object _pdf_number(const unsigned char* p, Py_ssize_t n):
+    """``pdfcontent._number``."""
+    cdef Py_ssize_t i = 0, j, digits = 0, dots = 0
+    cdef long long acc = 0
+    cdef bint neg = False
+    if n > 0 and (p[0] == 0x2B or p[0] == 0x2D):
+        neg = p[0] == 0x2D
+        i = 1
+    for j in range(i, n):
+        if 0x30 <= p[j] <= 0x39:
+            digits += 1
+            if digits <= 18:
+                acc = acc * 10 + (p[j] - 0x30)
+        elif p[j] == 0x2E:
+            dots += 1
+        else:
+            return _NOTHING_PDF
+    if digits == 0 or dots > 1:
+        return _NOTHING_PDF
+    if dots:
+        return float((<char*>p)[:n])
+    if digits <= 18:
+        return -acc if neg else acc
+    return int((<char*>p)[:n])
+
+
+cdef str _pdf_name(const unsigned char* p, Py_ssize_t n):
+    """``pdfcontent._name``."""
+    cdef bytearray out
+    cdef Py_ssize_t i = 0
+    if memchr(p, 0x23, n) == NULL:
+        return (<char*>p)[:n].decode("latin-1")
+    out = bytearray()
+    while i < n:
+        if p[i] == 0x23 and i + 2 < n and PDF_HEX[p[i + 1]] >= 0 and PDF_HEX[p[i + 2]] >= 0:
+            out.append(PDF_HEX[p[i + 1]] * 16 + PDF_HEX[p[i + 2]])
+            i += 3
+        else:
+            out.append(p[i])
+            i += 1
+    return bytes(out).decode("latin-1")
+
+
+cdef bytes _pdf_hex(const unsigned char* p, Py_ssize_t n):
+    cdef bytearray out = bytearray()
+    cdef int hi = -1, v
+    cdef Py_ssize_t i
+    for i in range(n):
+        v = PDF_HEX[p[i]]
+        if v < 0:
+            continue
+        if hi < 0:
+            hi = v
+        else:
+            out.append(hi * 16 + v)
+            hi = -1
+    if hi >= 0:
+        out.append(hi * 16)
+    return bytes(out)
+
+
+cdef object _pdf_literal(const unsigned char* d, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t* after):
+    """``pdfcontent._literal``: the string's bytes; ``after[0]`` where it ends."""
+    cdef bytearray out = bytearray()
+    cdef int depth = 1, v, k
+    cdef unsigned char b
+    while pos < end:
+        b = d[pos]
+        if b == 0x5C:
+            pos += 1
+            if pos >= end:
+                break
+            b = d[pos]
+            if 0x30 <= b <= 0x37:
+                v = b - 0x30
+                k = 1
+                while k < 3 and pos + 1 < end and 0x30 <= d[pos + 1] <= 0x37:
+                    pos += 1
+                    v = v * 8 + d[pos] - 0x30
+                    k += 1
+                out.append(v & 0xFF)
+            elif b == 0x0D:
+                if pos + 1 < end and d[pos + 1] == 0x0A:
+                    pos += 1
+            elif b != 0x0A:
+                if b == 0x6E:
+                    b = 0x0A
+                elif b == 0x72:
+                    b = 0x0D
+                elif b == 0x74:
+                    b = 0x09
+                elif b == 0x62:
+                    b = 0x08
+                elif b == 0x66:
+                    b = 0x0C
+                out.append(b)
+            pos += 1
+            continue
+        if b == 0x28:
+            depth += 1
+        elif b == 0x29:
+            depth -= 1
+            if depth == 0:
+                after[0] = pos + 1
+                return bytes(out)
+        out.append(b)
+        pos += 1
+    after[0] = end
+    return bytes(out)
+
+
+def content_operations(data):
+    """``pdfcontent.operations`` in Cython: the same operations for the same bytes."""
+    cdef bytes buf = data if isinstance(data, bytes) else bytes(data)
+    cdef const unsigned char* d = buf
+    cdef Py_ssize_t pos = 0, end = len(buf), q, after = 0
+    cdef unsigned char c
+    cdef list out = []
+    cdef list stack = []
+    cdef list containers = []   # [kind, items]: kind 0 array, 1 dictionary
+    cdef list items
+    cdef bint inline = False
+    cdef object value
+    cdef Py_ssize_t limit = _pdfcontent.OPERATION_LIMIT
+    cdef Py_ssize_t operand_limit = _pdfcontent.OPERAND_LIMIT
+    cdef Py_ssize_t depth_limit = _pdfcontent.DEPTH_LIMIT
+    while pos < end:
+        c = d[pos]
+        if PDF_WHITE[c]:
+            pos += 1
+            continue
+        if c == 0x25:
+            while pos < end and d[pos] != 0x0A and d[pos] != 0x0D:
+                pos += 1
+            continue
+        if c == 0x2F:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _pdf_name(d + pos + 1, q - pos - 1)
+            pos = q
+        elif c == 0x28:
+            value = _pdf_literal(d, pos + 1, end, &after)
+            pos = after
+        elif c == 0x3C:
+            if pos + 1 < end and d[pos + 1] == 0x3C:
+                pos += 2
+                if len(containers) < depth_limit:
+                    containers.append([1, []])
+                continue
+            q = pos + 1
+            while q < end and d[q] != 0x3E:
+                q += 1
+            value = _pdf_hex(d + pos + 1, q - pos - 1)
+            pos = q + 1
+        elif c == 0x3E:
+            pos += 2 if pos + 1 < end and d[pos + 1] == 0x3E else 1
+            if containers and (<list>containers[len(containers) - 1])[0] == 1:
+                items = containers.pop()[1]
+                value = {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2) if isinstance(items[i], str)}
+            else:
+                continue
+        elif c == 0x5B:
+            pos += 1
+            if len(containers) < depth_limit:
+                containers.append([0, []])
+            continue
+        elif c == 0x5D:
+            pos += 1
+            if containers and (<list>containers[len(containers) - 1])[0] == 0:
+                value = containers.pop()[1]
+            else:
+                continue
+        elif c == 0x29 or c == 0x7B or c == 0x7D:
+            pos += 1
+            continue
+        else:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _pdf_number(d + pos, q - pos)
+            if value is _NOTHING_PDF:
+                word = buf[pos:q]
+                pos = q
+                if word == _B_TRUE:
+                    value = True
+                elif word == _B_FALSE:
+                    value = False
+                elif word == _B_NULL:
+                    value = None
+                elif containers:
+                    continue
+                elif word == _B_BI:
+                    inline = True
+                    stack = []
+                    continue
+                elif word == _B_ID and inline:
+                    inline = False
+                    pos = _pdfcontent._inline_image(buf, pos, end, stack, out)
+                    stack = []
+                    if len(out) > limit:
+                        raise _pdfcontent.ContentLimit(f"more than {limit} operations in a content stream")
+                    continue
+                else:
+                    inline = False
+                    op = _OPERATORS.get(word)
+                    if op is None:
+                        if len(_OPERATORS) < 4096:
+                            _OPERATORS[word] = word
+                        op = word
+                    out.append((op, stack))
+                    stack = []
+                    if len(out) > limit:
+                        raise _pdfcontent.ContentLimit(f"more than {limit} operations in a content stream")
+                    continue
+            else:
+                pos = q
+        if containers:
+            items = (<list>containers[len(containers) - 1])[1]
+            if len(items) < operand_limit:
+                items.append(value)
+        elif len(stack) < operand_limit:
+            stack.append(value)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# PostScript: ``psscan.tokens``, the byte loop of the colour scan
+# ----------------------------------------------------------------------------------------------
+
+from spooler.pdl import psscan as _psscan
+
+cdef object _PS_LITERAL = _psscan.Literal
+cdef object _PS_PROCEDURE = _psscan.Procedure
+cdef object _PS_PAGE = _psscan.PAGE
+cdef object _PS_NUMBER = _psscan.number
+cdef object _PS_A85 = _psscan._a85
+cdef object _PS_BEGIN_DATA = _psscan._BEGIN_DATA
+cdef object _PS_SKIP_DATA = _psscan._skip_data
+cdef dict _PS_NAMES = {}   # interned executable names
+
+
+cdef object _ps_word(const unsigned char* p, Py_ssize_t n):
+    """``psscan.number`` of the word, else its executable name: plain integers without a call."""
+    cdef Py_ssize_t i = 0
+    cdef long long acc = 0
+    cdef bint neg = False
+    cdef bytes word
+    if 0 < n <= 10:
+        if p[0] == 0x2B or p[0] == 0x2D:
+            neg = p[0] == 0x2D
+            i = 1
+        if i < n:
+            while i < n and 0x30 <= p[i] <= 0x39:
+                acc = acc * 10 + (p[i] - 0x30)
+                i += 1
+            if i == n:
+                acc = -acc if neg else acc
+                if -2147483648 <= acc < 2147483648:
+                    return acc
+                return float(acc)
+    word = (<char*>p)[:n]
+    value = _PS_NUMBER(word)
+    if value is not None:
+        return value
+    name = _PS_NAMES.get(word)
+    if name is None:
+        name = word.decode("latin-1")
+        if len(_PS_NAMES) < 8192:
+            _PS_NAMES[word] = name
+    return name
+
+
+def ps_tokens(data):
+    """``psscan.tokens`` in Cython: the same tokens for the same bytes."""
+    cdef bytes buf = data if isinstance(data, bytes) else bytes(data)
+    cdef const unsigned char* d = buf
+    cdef Py_ssize_t pos = 0, end = len(buf), q, start, after = 0, count = 0
+    cdef Py_ssize_t limit = _psscan.TOKEN_LIMIT, depth_limit = _psscan.DEPTH_LIMIT
+    cdef int documents = 0
+    cdef unsigned char c
+    cdef bint line_start, immediate
+    cdef list out = []
+    cdef list procs = []
+    cdef object target = out   # the list or Procedure tokens go into
+    cdef object value
+    while pos < end:
+        c = d[pos]
+        if PDF_WHITE[c]:
+            pos += 1
+            continue
+        count += 1
+        if count > limit:
+            raise _psscan.TokenLimit("too many tokens")
+        if c == 0x25:
+            q = pos
+            while q < end and d[q] != 0x0A and d[q] != 0x0D:
+                q += 1
+            line_start = pos == 0 or d[pos - 1] == 0x0A or d[pos - 1] == 0x0D or d[pos - 1] == 0x04
+            if line_start and pos + 1 < end and d[pos + 1] == 0x25:
+                if q - pos >= 7 and memcmp(d + pos, b"%%Page:", 7) == 0:
+                    if not procs and not documents:
+                        out.append(_PS_PAGE)
+                elif q - pos >= 15 and memcmp(d + pos, b"%%BeginDocument", 15) == 0:
+                    documents += 1
+                elif q - pos >= 13 and memcmp(d + pos, b"%%EndDocument", 13) == 0:
+                    documents = documents - 1 if documents > 0 else 0
+                elif q - pos >= 9 and memcmp(d + pos, b"%%Begin", 7) == 0:
+                    m = _PS_BEGIN_DATA.match(buf[pos:q])
+                    if m is not None:
+                        q = _PS_SKIP_DATA(buf, q, end, int(m.group(1)), (m.group(2) or b"").lower() == b"lines")
+            pos = q
+            continue
+        if c == 0x28:
+            value = _pdf_literal(d, pos + 1, end, &after)
+            pos = after
+        elif c == 0x3C:
+            if pos + 1 < end and d[pos + 1] == 0x3C:
+                value = "<<"
+                pos += 2
+            elif pos + 1 < end and d[pos + 1] == 0x7E:
+                q = buf.find(b"~>", pos + 2)
+                if q < 0:
+                    q = end
+                value = _PS_A85(buf[pos + 2:q])
+                pos = q + 2
+            else:
+                q = pos + 1
+                while q < end and d[q] != 0x3E:
+                    q += 1
+                value = _pdf_hex(d + pos + 1, q - pos - 1)
+                pos = q + 1
+        elif c == 0x3E:
+            if pos + 1 < end and d[pos + 1] == 0x3E:
+                value = ">>"
+                pos += 2
+            else:
+                pos += 1
+                continue
+        elif c == 0x5B:
+            value = "["
+            pos += 1
+        elif c == 0x5D:
+            value = "]"
+            pos += 1
+        elif c == 0x7B:
+            if len(procs) >= depth_limit:
+                raise _psscan.TokenLimit("procedures nested too deeply")
+            proc = _PS_PROCEDURE()
+            target.append(proc)
+            procs.append(proc)
+            target = proc
+            pos += 1
+            continue
+        elif c == 0x7D:
+            pos += 1
+            if procs:
+                procs.pop()
+                target = procs[len(procs) - 1] if procs else out
+            continue
+        elif c == 0x29:
+            pos += 1
+            continue
+        elif c == 0x2F:
+            immediate = pos + 1 < end and d[pos + 1] == 0x2F
+            start = pos + (2 if immediate else 1)
+            q = start
+            while q < end and _regular(d[q]):
+                q += 1
+            name = (<char*>d + start)[:q - start].decode("latin-1")
+            value = name if immediate else _PS_LITERAL(name)
+            pos = q
+        else:
+            q = pos + 1
+            while q < end and _regular(d[q]):
+                q += 1
+            value = _ps_word(d + pos, q - pos)
+            pos = q
+        target.append(value)
+    return out
+
+
+
 class Analyzer(_reference.Analyzer):
     __doc__ = _reference.Analyzer.__doc__
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
                 "postscript": DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
+    content_operations = staticmethod(content_operations)
+    ps_tokens = staticmethod(ps_tokens)
     backend = "cython"
 
 

@@ -8,7 +8,8 @@ answered by the application's use cases.
   as two entries (a PIN has 4 to 12 digits): accounting checks a PIN against one user.
 - **Jobs** are listed priced as accounting will reserve them at *this* device
   (``ReleaseDesk.quote``: one rule for both), with the forced changes of the intake
-  decision and a note when the device cannot honour them.
+  decision and a note when the device cannot honour them — or, from the fleet
+  (``gateway.release_checks``), when it reports an error.
 - **Release** is the release use case (``gateway.release_job.JobRelease``); **delete**
   is "end a job" (``gateway.end_job.JobEnding``). Before it: a job a ``hold-confirm``
   rule held is **confirmed** by its owner; a job a rule sends to a shared account is
@@ -18,7 +19,7 @@ answered by the application's use cases.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.internet import defer, threads
 from twisted.logger import Logger
@@ -32,6 +33,7 @@ from accounting.time import utcnow
 from spooler.forward.errors import BadTarget
 from gateway.end_job import JobEnding
 from gateway.register_device import panel_credential
+from gateway.release_checks import DeviceChecks, NoDeviceChecks
 from gateway.release_job import JobRelease, job_title, target_of
 from release_api.errors import AccountRefused, JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
@@ -47,7 +49,7 @@ class GatewayPanelServices:
     the thread pool), the release use case and "end a job"."""
 
     def __init__(self, accounting, releases: JobRelease, ending: JobEnding, *, reactor, threadpool=None,
-                 currency: str | None = None):
+                 currency: str | None = None, device_checks: DeviceChecks | None = None):
         self.accounting = accounting
         self.core = accounting.core
         self.releases = releases
@@ -55,6 +57,7 @@ class GatewayPanelServices:
         self.reactor = reactor
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.currency = currency
+        self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
 
     def _run(self, function, *args, **kwargs) -> defer.Deferred:
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args, **kwargs)
@@ -163,8 +166,15 @@ class GatewayPanelServices:
         shared_rule = any(rule.action == "require-shared-account" for rule in self.core.rules.active())
         # The rules run again only where one could send a job to a shared account.
         with self.core.owners_read_once(jobs) if shared_rule else contextlib.nullcontext():
-            return [self._view(job, device, panel_device, notes.get(job.id, ""), unconfirmed=unconfirmed,
-                               shared_rule=shared_rule) for job in jobs]
+            views = [self._view(job, device, panel_device, notes.get(job.id, ""), unconfirmed=unconfirmed,
+                                shared_rule=shared_rule) for job in jobs]
+        # The fleet's word on the printer (in error: where to print instead).
+        fleet_note = self.device_checks.panel_note(panel_device.device_id)
+        if fleet_note is not None:
+            text, printable = fleet_note
+            views = [replace(view, device_note=text, printable_here=view.printable_here and printable)
+                     for view in views]
+        return views
 
     @defer.inlineCallbacks
     def _listing(self, find_jobs, panel_device: PanelDevice):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 from twisted.internet.error import CannotListenError
@@ -17,11 +18,17 @@ from twisted.web.server import Site
 
 from accounting.core import AccountingSettings
 from accounting.database import sqlite_url
-from accounting.errors import AccountingError
+from accounting.directory import SyncFailed
+from accounting.errors import UnknownSecret
+from accounting.private_files import private_directory
 from accounting.service import AccountingService
+from accounting.time import utcnow
 from gateway.end_job import JobEnding
 from gateway.job_desk import GatewayJobDesk
-from gateway.notify import Notifier, SmtpSettings
+from gateway.mail.notices import Notices
+from gateway.mail.sender import MailSender
+from gateway.notice_triggers import NoticeTriggers
+from gateway.notify import Notifier
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception
 from gateway.register_device import panel_cookie_key
@@ -30,7 +37,7 @@ from gateway.release_journal import ReleaseJournal
 from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
-from spooler.config import DEFAULT_PORTS, GatewayConfig
+from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline
@@ -43,6 +50,9 @@ from spooler.spool import SpoolStore
 #: when HTTPS is on its standard/fallback port and ``ports["http"]`` is not 0; a
 #: deployment (or test) that chooses its HTTPS port chooses the HTTP one too, or none.
 HTTP_REDIRECT_PORTS = (80, 10080)
+#: How often quotas due are granted: a period's allowance arrives within this many
+#: seconds of the period's start (and at once after a start).
+QUOTA_GRANT_SECONDS = 60
 
 log = Logger()
 
@@ -68,14 +78,18 @@ class Gateway:
         bind = config.bind
         #: The name clients reach this gateway by: the bound address, else this host's name.
         self.public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
+        self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
+        self.device_checks = None  # its release gate and meter watch
 
     def open_storage(self) -> None:
         """Database, spool, use cases and committer; removes what a crash may have left
         behind and settles the releases a stop interrupted."""
         config = self.config
+        private_directory(config.data_dir)  # the database, keys and journal: the owner's only
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
-        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key")
+        settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
+                                      retention_days=config.retention_days)
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -90,7 +104,9 @@ class Gateway:
         if temporaries or orphans:
             log.info("removed {temporaries} unfinished receive(s) and {orphans} unrecorded spool file(s) left by a crash",
                      temporaries=temporaries, orphans=orphans)
+        self.check_secrets()
         self.notifier = self.build_notifier()
+        self.directory = self.attach_directory()
         self.ending = JobEnding(self.accounting, self.spool)
         self.job_desk = GatewayJobDesk(self.accounting, self.ending)
         # Someone is standing at the printer waiting: an unreachable printer is tried 3
@@ -98,10 +114,12 @@ class Gateway:
         self.forwarder = Forwarder(self.reactor, retry=RetryPolicy(max_attempts=3, initial_delay=0.5, max_delay=2.0,
                                                                    deadline=10.0),
                                    timeouts=Timeouts(connect=5.0))
+        self.start_fleet()
         self.releases = JobRelease(self.accounting, self.spool, self.forwarder,
-                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor)
+                                   ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
+                                   device_checks=self.device_checks, observer=self.notice_triggers)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
-        self.reception = JobReception(self.accounting, self.notifier)
+        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers)
         reception = self.reception
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
@@ -112,30 +130,117 @@ class Gateway:
                                      on_recorded=reception.recorded)
 
     def build_notifier(self) -> Notifier:
-        notify = self.config.notify
-        smtp = None
-        if notify.smtp_host:
-            smtp = SmtpSettings(host=notify.smtp_host, port=notify.smtp_port, starttls=notify.smtp_starttls,
-                                user=notify.smtp_user, password=notify.smtp_password, mail_from=notify.mail_from,
-                                ca_file=str(notify.smtp_ca_file) if notify.smtp_ca_file else None)
+        """The one mail sender (``[mail]``), the notices it carries (``[notices]``), what
+        triggers them, and the rule notifier (webhooks, and mail through the sender)."""
+        config = self.config
+        secrets = self.accounting.core.secrets
 
-        def email_of(username):
-            def unknown(failure):
-                failure.trap(AccountingError)
+        def secret(name):
+            try:
+                return secrets.reveal(name)
+            except UnknownSecret:
                 return None
 
-            return self.accounting.get_user(username).addCallbacks(lambda user: user.email or None, unknown)
+        self.mail = MailSender(self.reactor, config.mail, data_dir=config.data_dir, secret=secret)
+        self.notices = Notices(self.reactor, self.mail, self.accounting, config.notices, timezone=config.timezone)
+        self.notice_triggers = NoticeTriggers(self.reactor, self.accounting, self.notices, config.notices)
+        if self.mail.configured:
+            self.mail.start().addErrback(lambda f: log.failure("reading the mail queue failed", f))
+        return Notifier(self.reactor, notices=self.notices if self.mail.configured else None)
 
-        return Notifier(self.reactor, smtp=smtp, notify_owner_on_expiry=notify.notify_owner_on_expiry,
-                        lookup_email=email_of)
+    def check_secrets(self) -> None:
+        """A relay login (``[mail] user``, POP-before-SMTP) or a directory bind DN whose
+        password secret is not stored: the gateway refuses to start and says how to store
+        it. (They are read at each use, so a changed password counts without a restart.)"""
+        mail, directory = self.config.mail, self.config.directory
+        named = []
+        if mail.host and mail.user:
+            named.append(("mail.password_secret", mail.password_secret))
+        if mail.host and mail.pop_before_smtp is not None:
+            named.append(("mail.pop_before_smtp.password_secret",
+                          mail.pop_before_smtp.get("password_secret") or mail.password_secret))
+        if directory is not None and directory.bind_dn and directory.bind_method != "gssapi":
+            named.append(("directory.password_secret", directory.password_secret))
+        stored = set(self.accounting.core.secrets.names())
+        for key, name in named:
+            if name not in stored:
+                raise ConfigError(f"{key} names the secret {name!r}, which is not stored: printgate secrets set {name}",
+                                  key=key)
+
+    def attach_directory(self):
+        """Users from the directory (``[directory]``), and password logins by LDAP bind."""
+        settings = self.config.directory
+        if settings is None:
+            return None
+        directory = self.accounting.core.attach_directory(settings, staging_dir=self.config.data_dir)
+        self._directory_running = False
+        if settings.plaintext_possible:
+            log.warn("directory: allow_plaintext = true: passwords may be sent to {servers} without TLS",
+                     servers=", ".join(settings.servers))
+        return directory
+
+    def start_lines(self) -> list[str]:
+        """What ``printgate serve`` says at start about mail and the directory."""
+        lines = []
+        mail = self.config.mail
+        if mail.host:
+            lines.append(f"Mail: via {mail.host}:{mail.smtp_port} ({'implicit TLS' if mail.security == 'tls' else 'STARTTLS'}"
+                         f"{', or in clear if the relay has no STARTTLS (allow_plaintext)' if mail.allow_plaintext else ''})")
+        else:
+            lines.append("Mail: off (no [mail] host)")
+        settings = self.config.directory
+        if settings is not None:
+            schedule = (f"incremental sync every {settings.sync_minutes:g} min, full every {settings.full_sync_hours:g} h"
+                        if settings.sync_minutes else "sync on demand only")
+            lines.append(f"Directory: {', '.join(settings.servers)} ({schedule}; password logins "
+                         f"{'by LDAP bind' if settings.login else 'local only'})")
+            if settings.plaintext_possible:
+                lines.append("WARNING: directory allow_plaintext = true: binds to ldap:// servers are sent WITHOUT TLS")
+        return lines
+
+    @inlineCallbacks
+    def sync_directory(self, *, full: bool = False):
+        """One directory sync in the thread pool (never two at once); a failure is logged
+        (and recorded) and changes nothing."""
+        if self.directory is None or self._directory_running:
+            return None
+        self._directory_running = True
+        pool = self.reactor.getThreadPool()
+        try:
+            if not full and self.config.directory.full_sync_hours:
+                full = yield deferToThreadPool(self.reactor, pool, self._last_full_too_old)
+            summary = yield deferToThreadPool(self.reactor, pool, self.directory.sync.run, full=full)
+            return summary
+        except SyncFailed:
+            return None  # logged and recorded by the sync
+        except Exception:  # noqa: BLE001 - the schedule goes on
+            log.failure("directory sync failed")
+            return None
+        finally:
+            self._directory_running = False
+
+    def _last_full_too_old(self) -> bool:
+        for run in self.directory.sync.history(limit=200):
+            if run["kind"] == "full" and run["outcome"] == "ok":
+                return (utcnow() - run["started_at"]).total_seconds() >= self.config.directory.full_sync_hours * 3600
+        return True
+
+    def now(self) -> datetime:
+        """The reactor's time: what housekeeping calls now (a test's clock moves it)."""
+        return datetime.fromtimestamp(self.reactor.seconds(), timezone.utc)
 
     def start_housekeeping(self) -> None:
-        """Every minute, expire held jobs (deleting their spool bytes); every
+        """Every minute, expire held jobs (deleting their spool bytes) and grant the
+        quotas due (each at most once per period, in ``[server] timezone``); every
         ``[release] charge_retry_seconds``, charge jobs that printed but could not be
-        charged; once a day, purge history past its retention."""
+        charged; once a day, purge history older than ``[retention] days``; every
+        ``[directory] sync_minutes``, sync the directory."""
         self._every(60, self.expire_jobs, "expiry")
+        self._every(QUOTA_GRANT_SECONDS, self.grant_quotas, "quota grants")
         self._every(self.config.charge_retry_seconds, self.releases.settle_pending_charges, "pending charges")
-        self._every(24 * 3600, self.accounting.purge_retention, "retention")
+        self._every(24 * 3600, self.purge_history, "retention")
+        if self.directory is not None and self.config.directory.sync_minutes:
+            self._every(self.config.directory.sync_minutes * 60, self.sync_directory, "directory sync")
         if self.release_api is not None:
             self._every(60, self.reload_panel_cookie_key, "panel cookie key")
 
@@ -168,10 +273,24 @@ class Gateway:
         self._loops.append(loop)
 
     @inlineCallbacks
+    def grant_quotas(self):
+        granted = yield self.accounting.grant_quotas(self.now())
+        for entry in granted:
+            log.info("quota: {amount} minor units to account {account_id} ({reason})", amount=entry.amount,
+                     account_id=entry.account_id, reason=entry.reason)
+
+    @inlineCallbacks
+    def purge_history(self):
+        counts = yield self.accounting.purge_retention(self.now())
+        if any(counts.values()):
+            log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
+
+    @inlineCallbacks
     def expire_jobs(self):
         expired = yield self.ending.expire_due()
         if expired:
             self.notifier.jobs_expired(expired)
+        yield self.notice_triggers.check_expiring()
 
     def build_factories(self) -> dict:
         return {
@@ -181,7 +300,8 @@ class Gateway:
         }
 
     def build_panel_services(self) -> GatewayPanelServices:
-        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor)
+        return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                    device_checks=self.device_checks)
 
     def start(self) -> list[Listener]:
         self.open_storage()
@@ -190,10 +310,44 @@ class Gateway:
             listener = self._listen(name, factory)
             if listener is not None:
                 self.listeners.append(listener)
+        if self.fleet is not None:
+            trap_listener = self._listen_traps()
+            if trap_listener is not None:
+                self.listeners.append(trap_listener)
         self.listeners.extend(self._listen_release_api())
         self.start_housekeeping()
+        if self.fleet is not None:
+            self.fleet.start()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
+
+    def start_fleet(self) -> None:
+        """The fleet (issue 17): SNMP polling, traps, discovery, meter checks, and the
+        release gate. pysnmp needs the asyncio reactor, which ``printgate serve``
+        installs; its loops start with the housekeeping."""
+        if not self.config.fleet.enabled:
+            return
+        if not hasattr(self.reactor, "_asyncioEventloop"):
+            log.warn("fleet monitoring is off: it needs the asyncio reactor")
+            return
+        from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
+        from gateway.fleet_release import FleetRelease  # (the same)
+
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.device_checks = FleetRelease(self.fleet)
+
+    def _listen_traps(self) -> Listener | None:
+        listening = self.fleet.listen_traps(self.config.bind)
+        if listening is None:
+            return None
+        number, note = listening
+        fleet = self.fleet
+
+        class TrapPort:
+            def stopListening(self):
+                fleet.stop()
+
+        return Listener("traps", TrapPort(), self.config.bind, number, note="UDP" + (f"; {note}" if note else ""))
 
     def _listen(self, name, factory) -> Listener | None:
         configured = self.config.ports.get(name)
@@ -286,6 +440,9 @@ class Gateway:
         for loop in self._loops:
             if loop.running:
                 loop.stop()
+        if self.fleet is not None:
+            self.fleet.stop()
+        self.mail.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()

@@ -4,10 +4,13 @@ The print protocols hand their bytes to the intake (``spooler.intake``), which s
 and analyzes them and, through the group committer, asks this use case (the
 ``spooler.reception.JobReception`` interface): may the job be kept (accounting's rules,
 price and balance: ``decide``), record it, and — once its sender has been told — send
-what the rules asked to notify. A refusal carries the rule's message, which each
-protocol answers in its own way.
+what the rules asked to notify and the owner's notices (a receipt, a job a rule
+changed). A refusal carries the rule's message, which each protocol answers in its own
+way, and is a notice for the owner too.
 """
 from __future__ import annotations
+
+from typing import Protocol
 
 from twisted.logger import Logger
 
@@ -16,13 +19,25 @@ from spooler.errors import JobRefused
 log = Logger()
 
 
+class ReceptionNotices(Protocol):
+    """The owner's notices about received jobs."""
+
+    def job_refused(self, new_job, decision) -> None:
+        """A rule refused ``new_job`` (called in the committing thread)."""
+
+    def jobs_recorded(self, jobs) -> None:
+        """``jobs`` are held and their senders were told (on the reactor)."""
+
+
 class JobReception:
-    def __init__(self, accounting, notifier=None):
+    def __init__(self, accounting, notifier=None, *, notices=None):
         """``accounting``: an ``AccountingService`` (its synchronous ``core`` and
         ``jobs`` are used: the committer calls in from its own thread);
-        ``notifier``: a ``gateway.notify.Notifier``, or None."""
+        ``notifier``: a ``gateway.notify.Notifier``, or None; ``notices``: a
+        ``ReceptionNotices`` (the owner's receipt, refusal and change notices), or None."""
         self.accounting = accounting
         self.notifier = notifier
+        self.notices = notices
         writer = accounting.database.writer
         # On SQLite, the committer's commits do not wait for the disk; this makes them
         # durable before anyone is told (``SerializedWriter.sync_commits``).
@@ -35,6 +50,8 @@ class JobReception:
         if decision.action == "deny":
             log.info("job from {host} for {owner} refused by rule {rule}: {message}", host=new_job.source_host,
                      owner=new_job.owner, rule=decision.rule, message=decision.message)
+            if self.notices is not None:
+                self.notices.job_refused(new_job, decision)
             raise JobRefused(decision.message, user=new_job.owner)
 
     def admission_scope(self, new_jobs):
@@ -58,6 +75,9 @@ class JobReception:
                                               reason="not stored: the database could not be made durable")
 
     def recorded(self, held_jobs) -> None:
+        """On the reactor, once the jobs' senders have been told."""
+        if self.notices is not None:
+            self.notices.jobs_recorded(held_jobs)
         for job in held_jobs:
             entries = self._pending_notifications.pop(job.id, None)
             if entries and self.notifier is not None:

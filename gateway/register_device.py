@@ -134,9 +134,13 @@ def device_trust(core, name: str) -> PrinterTrust | None:
 
 def register_device(core, name: str, *, protocol: str, endpoint: str, screen: str = "800x480", color: bool = False,
                     duplex: bool = False, price_list: str | None = None, model: str = "", location: str = "",
+                    device_class: str = "", serial: str = "", mac: str = "", media=(),
                     tls_fingerprint: str | None = None, tls_ca_pem: str | None = None, actor: str) -> Registered:
-    """Add the device and issue its panel credential; keep the TLS trust of an
-    ``ipps://`` printer (``tls_fingerprint`` or ``tls_ca_pem``)."""
+    """Add the device and issue its panel credential. ``device_class``, ``serial``,
+    ``mac`` and ``media`` come from SNMP discovery when a discovered printer is approved
+    (``devices approve``); the class also picks the printer's polling schedule and its
+    stand-ins when it is in error. Keep the TLS trust of an ``ipps://`` printer
+    (``tls_fingerprint`` or ``tls_ca_pem``)."""
     if not DEVICE_NAME.match(name or ""):
         raise BadRegistration(f"a device id is 1-64 letters, digits, '.', '_' or '-', not {name!r}")
     if screen not in SCREEN_SIZES:
@@ -150,7 +154,7 @@ def register_device(core, name: str, *, protocol: str, endpoint: str, screen: st
     core.secrets.set(device_secret_name(name), encode_panel_credential(secret, screen), actor=actor)
     device = core.devices.add(name, model=model, location=location, color=color, duplex=duplex, protocol=protocol,
                               endpoint=endpoint, price_list=price_list, credential_secret=device_secret_name(name),
-                              actor=actor)
+                              device_class=device_class, serial=serial, mac=mac, media=media, actor=actor)
     return Registered(device, secret)
 
 

@@ -1,11 +1,16 @@
 """Use case: release a held job at a printer — reserve, forward, charge — with every
 outcome recorded, including "printed, charge pending".
 
+0. **Ask the printer** (``gateway.release_checks``, the fleet when it is on): a printer in
+   error refuses the release before anything is reserved, naming the nearest healthy
+   printer of the same class.
 1. **Reserve** (accounting ``start_release``: held → releasing): the rules are checked
    again, the job is priced for the device it goes to and that amount is set aside; a job
    the account cannot pay, or a rule now refuses, goes nowhere.
-2. **Forward** the job's bytes to the device (``spooler.forward``). Not accepted: the
-   reservation is dropped and the job is held again (``fail_release``); nothing is charged.
+2. **Forward** the job's bytes to the device (``spooler.forward``), watched by the
+   fleet (its page counter is read just before, and after until it settles, to compare
+   with what the job should print). Not accepted: the reservation is dropped and the job is
+   held again (``fail_release``); nothing is charged.
 3. **Accepted**: one line in the node's ``ReleaseJournal`` (fsynced) records it at once.
 4. **Charge** (``charge_release``: releasing → released), tried a few times. If it still
    fails, the job is recorded as ``charge_pending`` (printed, reservation kept, never
@@ -14,6 +19,9 @@ outcome recorded, including "printed, charge pending".
    once the database is back. The charge is idempotent per job, so a retry after a charge
    that did reach the database changes nothing.
 
+An ``observer`` (the owner's notices) is told of a job not printed and of a job printed
+(charged, or its charge pending: the reservation already holds the amount back).
+
 At start, ``recover`` turns what the journal says was accepted into ``charge_pending``,
 and puts back on hold the jobs this node was releasing whose acceptance was never seen.
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Protocol
 
 from twisted.internet import defer, task, threads
 from twisted.logger import Logger
@@ -29,7 +38,9 @@ from accounting.errors import (
     AccountingError, AccountNotAllowed, ConfirmationRequired, InsufficientFunds, InvalidStateChange, JobNotFound,
     ReleaseRefused, SharedAccountRequired, UnknownAccount, UnknownDevice,
 )
+from accounting.job_titles import display_title
 from gateway.register_device import BadRegistration, device_trust
+from gateway.release_checks import DeviceChecks, NoDeviceChecks
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
@@ -56,8 +67,19 @@ class ReleaseOutcome:
         return self.result in (PRINTED, CHARGE_PENDING)
 
 
+class ReleaseObserver(Protocol):
+    """Told what became of a release once its own work is done (the owner's notices);
+    it must not fail the release, and returns nothing the release waits for."""
+
+    def release_failed(self, job, device: str, reason: str) -> None:
+        """``job`` (the ``HeldJob`` being released) was not printed at ``device``."""
+
+    def printed(self, job):
+        """``job`` printed: charged, or its charge pending (its amount still reserved)."""
+
+
 def job_title(job) -> str:
-    return job.title or f"Job {job.id}"
+    return display_title(job)
 
 
 #: The most copies a printer is asked for (IPP ``copies-supported`` 1..999, as ours).
@@ -141,11 +163,13 @@ def start_and_quote(core, job_id: int, device, actor: str, account: str | None):
 
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
-                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, capabilities_wait: float = 3.0):
+                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, capabilities_wait: float = 3.0,
+                 device_checks: DeviceChecks | None = None, observer=None):
         """``accounting``: an ``AccountingService`` (Deferred API); ``spool``: the node's
         ``SpoolStore``; ``forwarder``: a ``spooler.forward.Forwarder``; blocking work (the
         journal's fsyncs, reading a small job's bytes) runs in ``threadpool`` (default:
-        the reactor's)."""
+        the reactor's); ``device_checks``: the fleet's gate and meter watch (default:
+        none); ``observer``: a ``ReleaseObserver`` (notices) or None."""
         self.accounting = accounting
         self.threadpool = threadpool if threadpool is not None else reactor.getThreadPool()
         self.spool = spool
@@ -155,7 +179,9 @@ class JobRelease:
         self.charge_attempts = charge_attempts
         self.charge_retry_delay = charge_retry_delay
         self.capabilities_wait = capabilities_wait
+        self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
         self._settling: defer.Deferred | None = None
+        self.observer = observer
 
     def _blocking(self, function, *args):
         return threads.deferToThreadPool(self.reactor, self.threadpool, function, *args)
@@ -185,6 +211,9 @@ class JobRelease:
         notes = yield self.printability([job], target)
         if job.id in notes:
             return ReleaseOutcome(job_id, REFUSED, notes[job.id], title)
+        refusal = yield self.device_checks.check_release(device.name)
+        if refusal:
+            return ReleaseOutcome(job_id, REFUSED, refusal, title)
         try:
             started, quote = yield self._blocking(start_and_quote, self.accounting.core, job.id, device, actor, account)
         except InvalidStateChange:
@@ -200,17 +229,24 @@ class JobRelease:
             return ReleaseOutcome(job_id, REFUSED, f"Confirm this job first. {waiting.message}".strip(), title)
         except (UnknownAccount, AccountNotAllowed):
             return ReleaseOutcome(job_id, REFUSED, "That account cannot be charged. Nothing was charged.", title)
+        watch = yield self.device_checks.release_started(started, device.name)
         outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:
+            watch.abandoned()
             try:
                 yield self.accounting.fail_release(started.id, f"{outcome.kind}: {outcome.reason}", actor=actor)
             except AccountingError:
                 log.failure("job {job_id} was not printed and could not be put back on hold; the next start "
                             "holds it again", job_id=started.id)
+            if self.observer is not None:
+                self.observer.release_failed(started, device.name, outcome.message)
             return ReleaseOutcome(job_id, NOT_PRINTED, f"{outcome.message} Nothing was charged.", title)
         key = f"release:{started.id}:{started.updated_at.isoformat()}:{device.name}"
         yield self._blocking(self.journal.accepted, started.id, device.name, key)
         settled = yield self._charge(started.id, device.name, key, actor)
+        watch.printed()  # after the charge: a shortfall found by the counter is refunded from it
+        if self.observer is not None:
+            self.observer.printed(started)
         if settled is None:
             return ReleaseOutcome(job_id, CHARGE_PENDING, "Printed. The charge could not be recorded yet; "
                                   "it will be taken automatically.", title)

@@ -39,7 +39,6 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from spooler.errors import SpoolWriteError
-from spooler.reactor_handoff import handoff_to_reactor
 from spooler.spool import fsync_directory
 
 log = Logger()
@@ -69,7 +68,7 @@ class GroupCommitter:
         far durable (``record_jobs`` then need not wait for the disk itself); when it
         fails, ``unrecord(held_jobs)`` takes back those jobs, whose senders are told
         they failed."""
-        self._to_reactor = handoff_to_reactor(reactor)
+        self._reactor = reactor
         self._record_jobs = record_jobs
         self._admit = admit
         self._admission_scope = admission_scope
@@ -317,9 +316,8 @@ class GroupCommitter:
 
     def _settle_all(self, outcomes) -> None:
         """Hand the outcomes to the reactor in one call: each hand-off costs the reactor
-        a wake-up and a loop turn, and a group's jobs are done at the same moment
-        (``spooler.reactor_handoff`` says why not ``callFromThread``)."""
-        self._to_reactor(_fire, [(item.deferred, outcome) for item, outcome in outcomes])
+        a wake-up and a loop turn, and a group's jobs are done at the same moment."""
+        self._reactor.callFromThread(_fire, [(item.deferred, outcome) for item, outcome in outcomes])
         with self._lock:
             self._outstanding -= len(outcomes)
 

@@ -20,6 +20,7 @@ from spooler.config import GatewayConfig
 from spooler.errors import OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
 from spooler.pdl.detect import may_need_external_programs
+from spooler.document_title import title_from_head
 from spooler.pdl.pjl import HEAD_LIMIT, parse_header
 
 log = Logger()
@@ -233,7 +234,7 @@ class JobReceiver:
             self.abort(str(exc))
             raise
         metadata = self.metadata
-        title = metadata.title or pjl_name or ""
+        title = metadata.title or pjl_name or title_from_head(bytes(self._head)) or ""
         received_at = datetime.now(timezone.utc)
 
         def make_record() -> NewJob:

@@ -7,14 +7,20 @@ import inspect
 
 import pytest
 
+from gateway.fleet_release import FleetRelease, MeterWatch
 from gateway.job_desk import GatewayJobDesk
+from gateway.notice_triggers import NoticeTriggers
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception as GatewayJobReception
+from gateway.release_checks import DeviceChecks, NoDeviceChecks, NoPrintWatch, PrintWatch
+from gateway.receive_job import ReceptionNotices
+from gateway.release_job import ReleaseObserver
 from release_api.services import PanelServices
 from spooler.job_desk import JobDesk
 from spooler.reception import JobReception
 from tests.release_api.panel_test_double import InMemoryPanelServicesTestDouble
 from tests.spooler.ipp.fakes import FakeJobDesk as IppFakeJobDesk
+from tests.gateway.test_release_job import RecordingObserver
 from tests.spooler.support import FakeJobDesk
 
 
@@ -36,6 +42,13 @@ IMPLEMENTATIONS = [
     (JobReception, GatewayJobReception),
     (PanelServices, GatewayPanelServices),
     (PanelServices, InMemoryPanelServicesTestDouble),
+    (DeviceChecks, FleetRelease),
+    (DeviceChecks, NoDeviceChecks),
+    (PrintWatch, MeterWatch),
+    (PrintWatch, NoPrintWatch),
+    (ReleaseObserver, NoticeTriggers),
+    (ReleaseObserver, RecordingObserver),
+    (ReceptionNotices, NoticeTriggers),
 ]
 
 

@@ -13,41 +13,92 @@ import functools
 import json
 import sys
 
+from printgate_errors import PrintgateError
 
-def open_core(args):
-    """The accounting components for the data directory (or database URL) in ``args``."""
-    from accounting.core import open_core as open_accounting
-    from accounting.database import sqlite_url
+
+class NoDataDirectory(PrintgateError):
+    """A command that only reads found no database: it says where it looked and why
+    there, and creates nothing."""
+
+    def __init__(self, config):
+        super().__init__(
+            f"no Printgate database in {config.data_dir.resolve()} (the data directory from "
+            f"{config.data_dir_source}); nothing was created there. Give --data-dir, set "
+            "PRINTGATE_DATA_DIR, or set [server] data_dir in the --config file")
+        self.data_dir = config.data_dir
+
+
+def gateway_config(args):
+    """The configuration the command runs with (``--config``, ``--data-dir``, the
+    environment; see ``spooler.config.load_config``)."""
     from spooler.config import load_config
 
-    config = load_config(args.config, args.data_dir)
+    return load_config(args.config, args.data_dir)
+
+
+def database_url(config) -> str:
+    return config.database_url or f"sqlite:///{config.data_dir.resolve() / 'printgate.sqlite3'}"
+
+
+def open_core(args, *, create: bool = True):
+    """The accounting components for the data directory (or database URL) in ``args``.
+    ``create=False`` for commands that only read: no database is created then."""
+    from accounting.core import AccountingSettings, open_core as open_accounting
+    from accounting.private_files import private_directory
+
+    config = gateway_config(args)
     if not config.database_url:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-    core = open_accounting(config.database_url or sqlite_url(config.data_dir), data_dir=config.data_dir)
-    _opened.append(core)
+        if create:
+            private_directory(config.data_dir)
+        elif not (config.data_dir / "printgate.sqlite3").is_file():
+            raise NoDataDirectory(config)
+    core = open_accounting(database_url(config), data_dir=config.data_dir,
+                           settings=AccountingSettings(timezone=config.timezone,
+                                                       retention_days=config.retention_days))
+    _opened.append(core.database.dispose)
     return core
 
 
-#: Databases opened by the running command; closed when it ends (see reports_errors).
+def open_listing(args):
+    """``(config, reader)`` for a quick read-only listing (``accounting.listings``):
+    the database opened with its driver alone, after migrating it if the gateway has not
+    done so yet. Creates nothing."""
+    from accounting.listings import NoDatabase, Reader, schema_is_current
+
+    config = gateway_config(args)
+    try:
+        reader = Reader.open(database_url(config))
+    except NoDatabase:
+        raise NoDataDirectory(config) from None
+    if not schema_is_current(reader):
+        reader.close()
+        open_core(args, create=False)
+        reader = Reader.open(database_url(config))
+    _opened.append(reader.close)
+    return config, reader
+
+
+#: How to close the databases the running command opened (see reports_errors).
 _opened: list = []
 
 
 def reports_errors(handler):
-    """Print accounting and input errors as one ``printgate: ...`` line; exit status 1.
-    Closes the databases the command opened."""
+    """Print our errors, bad input and system errors as one ``printgate: ...`` line;
+    exit status 1 (a closed pipe is left to ``main``). Closes the databases the command
+    opened."""
 
     @functools.wraps(handler)
     def run(args):
-        from accounting.errors import AccountingError
-
         try:
             return handler(args)
-        except (AccountingError, ValueError, OSError) as exc:
+        except BrokenPipeError:
+            raise
+        except (PrintgateError, ValueError, OSError) as exc:
             print(f"printgate: {exc}", file=sys.stderr)
             return 1
         finally:
             while _opened:
-                _opened.pop().database.dispose()
+                _opened.pop()()
 
     return run
 
@@ -82,6 +133,10 @@ def register(subparsers) -> None:
     who.add_argument("--user")
     who.add_argument("--group")
     allow.set_defaults(handler=allow_account)
+    threshold = commands.add_parser("threshold", help="below this balance the owner is told it is low")
+    threshold.add_argument("account")
+    threshold.add_argument("amount", help="in currency units, or 'default' for [notices] low_balance_threshold")
+    threshold.set_defaults(handler=set_threshold)
 
 
 def _row(account) -> dict:
@@ -94,7 +149,7 @@ def _row(account) -> dict:
 def list_accounts(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     accounts = core.accounts.list(kind=args.kind)
     if args.json:
         print(json.dumps([_row(a) for a in accounts], indent=2))
@@ -142,4 +197,15 @@ def allow_account(args) -> int:
     core = open_core(args)
     core.accounts.allow(args.account, user=args.user, group=args.group, actor="cli")
     print(f"{args.user or 'group ' + args.group} may charge {args.account}")
+    return 0
+
+
+@reports_errors
+def set_threshold(args) -> int:
+    from accounting.money import parse_amount
+
+    core = open_core(args)
+    amount = None if args.amount == "default" else parse_amount(args.amount)
+    core.notices.set_low_balance_threshold(args.account, amount, actor="cli")
+    print(f"{args.account}: low-balance threshold {'default' if amount is None else args.amount}")
     return 0

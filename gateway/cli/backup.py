@@ -7,7 +7,7 @@ from __future__ import annotations
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
-from gateway.cli.accounts import reports_errors
+from gateway.cli.accounts import NoDataDirectory, database_url, gateway_config, reports_errors
 
 
 def register(subparsers) -> None:
@@ -21,14 +21,14 @@ def register(subparsers) -> None:
 @reports_errors
 def run(args) -> int:
     from accounting.backup import backup_database, restore_database
-    from accounting.database import Database, migrate, sqlite_url
-    from spooler.config import load_config
+    from accounting.database import Database, migrate
+    from accounting.private_files import private_directory
 
-    config = load_config(args.config, args.data_dir)
-    url = config.database_url or sqlite_url(config.data_dir)
+    config = gateway_config(args)
+    url = database_url(config)
     if args.restore_from:
         if not config.database_url:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            private_directory(config.data_dir)
         restore_database(args.restore_from, url)
         database = Database(url)
         try:
@@ -38,8 +38,7 @@ def run(args) -> int:
         print(f"restored {args.restore_from}")
         return 0
     if not config.database_url and not (config.data_dir / "printgate.sqlite3").exists():
-        print(f"printgate: no database in {config.data_dir}")
-        return 1
+        raise NoDataDirectory(config)
     database = Database(url)
     try:
         path = backup_database(database, args.to, config_file=args.config)

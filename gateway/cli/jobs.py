@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from gateway.cli.accounts import NoDataDirectory, database_url, gateway_config, open_listing, reports_errors
 
 
 def register(subparsers) -> None:
@@ -40,46 +41,74 @@ def _state(text: str) -> str:
 
 
 def _open(args):
-    from accounting.database import Database, migrate, sqlite_url
+    from accounting.database import Database, migrate
     from accounting.jobs import JobStore
-    from spooler.config import load_config
 
-    config = load_config(args.config, args.data_dir)
-    if not config.data_dir.exists():
-        print(f"printgate: no data directory at {config.data_dir}", file=sys.stderr)
-        raise SystemExit(2)
-    database = Database(config.database_url or sqlite_url(config.data_dir))
+    config = gateway_config(args)
+    if not config.database_url and not (config.data_dir / "printgate.sqlite3").is_file():
+        raise NoDataDirectory(config)
+    database = Database(database_url(config))
     migrate(database.writer)
     return config, JobStore(database)
 
 
+def _forced(changes: dict) -> str:
+    forced = [name for name in ("mono", "duplex") if changes.get(name)]
+    if changes.get("copies"):
+        forced.append(f"copies≤{changes['copies']}")
+    return ",".join(forced) or "-"
+
+
+def _copies(job) -> str:
+    """Copies asked (by the client, and those the document holds itself), and what will
+    be printed when a rule caps them."""
+    in_document = max(1, job.copies or 1)
+    asked = max(1, job.copies_requested or 1)
+    cap = (job.decision_changes or {}).get("copies")
+    printed = in_document * (min(asked, cap) if cap else asked)
+    asked_all = in_document * asked
+    return str(asked_all) if printed == asked_all else f"{asked_all}→{printed}"
+
+
+def _colour(job) -> str:
+    from accounting.colour_modes import MONO_MODES
+
+    if (job.decision_changes or {}).get("mono") or (job.color_mode or "").lower() in MONO_MODES:
+        return "mono"
+    return "?" if job.color_pages is None else str(job.color_pages)
+
+
+@reports_errors
 def list_jobs(args) -> int:
-    _, store = _open(args)
-    jobs = store.list_jobs(owner=args.user, states=None if args.all else tuple(args.state or ("held",)))
+    from accounting.job_titles import display_title
+    from accounting.listings import list_jobs as listed_jobs, queue_currencies
+    from accounting.money import format_amount
+    from accounting.time import zone
+
+    config, reader = open_listing(args)
+    jobs = listed_jobs(reader, owner=args.user, states=None if args.all else tuple(args.state or ("held",)))
     if args.json:
         print(json.dumps([job.to_json() for job in jobs], indent=2))
         return 0
-    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<14} {'PROTO':<5} {'SIZE':>10} {'PAGES':>5} {'COPIES':>6} "
-          f"{'COLOR':>5}  {'RECEIVED':<20} TITLE")
+    currencies = queue_currencies(reader)
+    tz = zone(config.timezone)
+    print(f"{'ID':>6}  {'OWNER':<16} {'STATE':<14} {'PROTO':<5} {'PAGES':>5} {'COPIES':>6} {'COLOR':>5} "
+          f"{'PRICE':>12} {'FORCED':<18} {'RECEIVED':<16} TITLE")
     for job in jobs:
         pages = "?" if job.pages is None else str(job.pages)
-        copies = job.copies if job.copies is not None else job.copies_requested
-        color = "?" if job.color_pages is None else str(job.color_pages)
-        received = job.received_at.strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{job.id:>6}  {job.owner[:16]:<16} {job.state.replace('_', '-'):<14} {job.protocol:<5} {job.size:>10} {pages:>5} "
-              f"{copies:>6} {color:>5}  {received:<20} {job.title}")
+        amount = job.charged_amount if job.charged_amount is not None else job.price_estimate
+        price = "?" if amount is None else format_amount(amount, currencies.get(job.queue) or "")
+        received = job.received_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        print(f"{job.id:>6}  {job.owner[:16]:<16} {job.state.replace('_', '-'):<14} {job.protocol:<5} {pages:>5} "
+              f"{_copies(job):>6} {_colour(job):>5} {price:>12} {_forced(job.decision_changes or {}):<18} "
+              f"{received:<16} {display_title(job)}")
     return 0
 
 
+@reports_errors
 def show_job(args) -> int:
-    from accounting.errors import JobNotFound
-
     _, store = _open(args)
-    try:
-        job = store.get_job(args.job_id)
-    except JobNotFound as exc:
-        print(f"printgate: {exc}", file=sys.stderr)
-        return 1
+    job = store.get_job(args.job_id)
     data = job.to_json()
     data["history"] = [
         {"at": e.at.isoformat(), "from": e.old_state, "to": e.new_state, "actor": e.actor, "reason": e.reason}
@@ -89,17 +118,13 @@ def show_job(args) -> int:
     return 0
 
 
+@reports_errors
 def delete_job(args) -> int:
-    from accounting.errors import AccountingError
     from gateway.end_job import end_job_now
     from spooler.spool import SpoolStore
 
     config, store = _open(args)
     spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
-    try:
-        job = end_job_now(store, spool, args.job_id, "deleted", actor="cli", reason="deleted with printgate jobs delete")
-    except AccountingError as exc:
-        print(f"printgate: {exc}", file=sys.stderr)
-        return 1
+    job = end_job_now(store, spool, args.job_id, "deleted", actor="cli", reason="deleted with printgate jobs delete")
     print(f"job {job.id} deleted")
     return 0

@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 def show_ledger(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     entries = core.ledger.entries(args.account)
     if args.json:
         print(json.dumps([{**e.__dict__, "created_at": e.created_at.isoformat()} for e in entries], indent=2))

@@ -50,7 +50,7 @@ def register(subparsers) -> None:
 def list_prices(args) -> int:
     from accounting.money import SIDE_PRICE_DIGITS, format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     lists = core.prices.list()
     if args.json:
         print(json.dumps([{"name": p.name, "currency": p.currency, "job_fee": p.job_fee, "sheet_fee": p.sheet_fee,
@@ -106,7 +106,7 @@ def quote_price(args) -> int:
     from accounting.money import format_amount
     from accounting.pricing import job_shape, price
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     price_list = core.prices.for_queue(args.queue)
     sides_per_copy = args.pages
     facts = {"pages": args.pages, "copies": 1, "impressions": sides_per_copy, "duplex": args.duplex,

@@ -1,25 +1,28 @@
-"""``printgate rules list|add|remove|enable|disable|test``: the ordered intake rules.
+"""``printgate rules list|add|edit|move|remove|enable|disable|test``: the ordered intake rules.
 
-Conditions are given as JSON (``--when '{"pages": {"min": 50}, "groups": ["students"]}'``;
-the condition names are listed in ``accounting.rules``). ``rules test`` shows what a
-rule — a stored one by name, or one described with the same options as ``add`` — would
-have done to the jobs received since a date, without changing anything."""
+Conditions are given as JSON (``--when '{"pages": {"min": 50}, "groups": ["students"]}'``);
+``printgate rules add --help`` lists every condition and action with an example
+(``accounting.rule_reference``). ``rules test`` shows what a rule — a stored one by name,
+or one described with the same options as ``add`` — would have done to the jobs received
+since a date, without changing anything."""
 from __future__ import annotations
 
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
+import argparse
 import json
 from datetime import datetime, timezone
 
+from accounting.rule_reference import ACTIONS, help_text
 from gateway.cli.accounts import open_core, reports_errors
 
 
-def _rule_options(parser, *, name_required=True) -> None:
-    parser.add_argument("name", nargs=None if name_required else "?")
-    parser.add_argument("--action", default=None, help="allow, deny, hold-confirm, force-mono, force-duplex, "
-                                                       "cap-copies, notify, require-shared-account, route")
-    parser.add_argument("--when", default="{}", help="conditions as a JSON object")
+def _rule_options(parser, *, when_default="{}") -> None:
+    parser.add_argument("name")
+    parser.add_argument("--action", default=None, choices=ACTIONS, metavar="ACTION",
+                        help="one of: " + ", ".join(ACTIONS) + " (see below)")
+    parser.add_argument("--when", default=when_default, help="conditions as a JSON object (see below)")
     parser.add_argument("--message", default=None, help="what the user sees")
     parser.add_argument("--copies", type=int, default=None, help="for cap-copies")
     parser.add_argument("--to", default=None, help="for notify: owner, an address or a webhook URL")
@@ -32,16 +35,30 @@ def register(subparsers) -> None:
     listing = commands.add_parser("list", help="rules in the order they are tried")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_rules)
-    add = commands.add_parser("add", help="add a rule (after the last one unless --position)")
+    reference = {"epilog": help_text(), "formatter_class": argparse.RawDescriptionHelpFormatter}
+    add = commands.add_parser("add", help="add a rule (after the last one unless --position)", **reference)
     _rule_options(add)
     add.add_argument("--position", type=int, default=0)
     add.add_argument("--disabled", action="store_true", help="store it without applying it yet")
     add.set_defaults(handler=add_rule)
+    edit = commands.add_parser("edit", help="change a rule in place (options not given stay as they are)",
+                               **reference)
+    _rule_options(edit, when_default=None)
+    edit.add_argument("--rename", default=None, metavar="NEW_NAME")
+    edit.set_defaults(handler=edit_rule)
+    move = commands.add_parser("move", help="put a rule before or after another one (rules are tried in order)")
+    move.add_argument("name")
+    where = move.add_mutually_exclusive_group(required=True)
+    where.add_argument("--before", metavar="RULE")
+    where.add_argument("--after", metavar="RULE")
+    where.add_argument("--first", action="store_true")
+    where.add_argument("--last", action="store_true")
+    move.set_defaults(handler=move_rule)
     for verb, handler in (("remove", remove_rule), ("enable", enable_rule), ("disable", disable_rule)):
         sub = commands.add_parser(verb, help=f"{verb} a rule")
         sub.add_argument("name")
         sub.set_defaults(handler=handler)
-    test = commands.add_parser("test", help="what a rule would have done to past jobs")
+    test = commands.add_parser("test", help="what a rule would have done to past jobs", **reference)
     _rule_options(test)
     test.add_argument("--since", required=True, help="date (YYYY-MM-DD) or ISO time, UTC")
     test.add_argument("--until", default=None)
@@ -49,21 +66,25 @@ def register(subparsers) -> None:
     test.set_defaults(handler=test_rule)
 
 
-def _build(args):
-    from accounting.rules import Rule
-
+def _conditions(text: str) -> dict:
     try:
-        conditions = json.loads(args.when)
+        conditions = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--when is not JSON: {exc}") from None
     if not isinstance(conditions, dict):
         raise ValueError("--when takes a JSON object")
-    params = {}
-    for key, value in (("message", args.message), ("copies", args.copies), ("to", args.to),
-                       ("device_class", args.device_class)):
-        if value is not None:
-            params[key] = value
-    return Rule(name=args.name, action=args.action, conditions=conditions, params=params,
+    return conditions
+
+
+def _params(args) -> dict:
+    return {key: value for key, value in (("message", args.message), ("copies", args.copies), ("to", args.to),
+                                          ("device_class", args.device_class)) if value is not None}
+
+
+def _build(args):
+    from accounting.rules import Rule
+
+    return Rule(name=args.name, action=args.action, conditions=_conditions(args.when), params=_params(args),
                 position=getattr(args, "position", 0), enabled=not getattr(args, "disabled", False))
 
 
@@ -74,7 +95,7 @@ def _time(text):
 
 @reports_errors
 def list_rules(args) -> int:
-    core = open_core(args)
+    core = open_core(args, create=False)
     rules = core.rules.list()
     if args.json:
         print(json.dumps([r.to_json() for r in rules], indent=2))
@@ -93,6 +114,30 @@ def add_rule(args) -> int:
     core = open_core(args)
     rule = core.rules.add(_build(args), actor="cli")
     print(f"rule {rule.name} added at position {rule.position}")
+    return 0
+
+
+@reports_errors
+def edit_rule(args) -> int:
+    from dataclasses import replace
+
+    core = open_core(args)
+    old = core.rules.get(args.name)
+    conditions = old.conditions if args.when is None else _conditions(args.when)
+    params = {**old.params, **_params(args)}
+    new = replace(old, name=args.rename or old.name, action=args.action or old.action, conditions=conditions,
+                  params=params)
+    rule = core.rules.replace(args.name, new, actor="cli")
+    print(f"rule {rule.name} changed: {rule.action} when {json.dumps(rule.conditions)}"
+          + (f" {json.dumps(rule.params)}" if rule.params else ""))
+    return 0
+
+
+@reports_errors
+def move_rule(args) -> int:
+    core = open_core(args)
+    order = core.rules.move(args.name, before=args.before, after="" if args.last else args.after, actor="cli")
+    print("rules are now tried in this order: " + ", ".join(r.name for r in order))
     return 0
 
 
@@ -121,7 +166,7 @@ def disable_rule(args) -> int:
 def test_rule(args) -> int:
     from accounting.money import format_amount
 
-    core = open_core(args)
+    core = open_core(args, create=False)
     rule = _build(args) if args.action else core.rules.get(args.name)
     trial = core.test_rule(rule, since=_time(args.since), until=_time(args.until) if args.until else None)
     matched = sum(trial.counts.values())

@@ -16,6 +16,9 @@ def register(subparsers) -> None:
     parser.add_argument("--http-port", type=int, default=None,
                         help="plain-HTTP port that redirects to HTTPS (0 disables; default: 80, else 10080, "
                              "and none when --https-port is given)")
+    parser.add_argument("--trap-port", type=int, default=None,
+                        help="UDP port of the SNMP trap receiver when [fleet] is enabled (0 disables; default: "
+                             "[fleet] trap_port, else 162, else 10162)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="least important log lines shown (default: info; debug shows every IPP request)")
     parser.set_defaults(handler=run)
@@ -44,12 +47,24 @@ def run(args) -> int:
         value = getattr(args, f"{name}_port")
         if value is not None:
             config.ports[name] = value
+    if args.trap_port is not None:
+        if not 0 <= args.trap_port <= 65535:
+            print("printgate: --trap-port must be between 0 and 65535", file=sys.stderr)
+            return 2
+        config.fleet.trap_port = args.trap_port
     globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
-    gateway.start()
-    print(f"Printgate is running. Data directory: {config.data_dir.resolve()}", flush=True)
+    try:
+        gateway.start()
+    except ConfigError as exc:  # e.g. a secret the configuration names is not stored
+        print(f"printgate: {exc}", file=sys.stderr)
+        return 2
+    print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
+          flush=True)
     for line in banner_lines(gateway, config):
         print(line, flush=True)
+    for line in gateway.start_lines():
+        print(f"  {line}", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0

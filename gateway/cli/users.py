@@ -1,4 +1,10 @@
-"""``printgate users add|import|list|set-pin|add-card``: people who print.
+"""``printgate users add|import|list|set-pin|set-password|add-card|remove-card|enable|
+disable|delete``: people who print.
+
+PINs and passwords are read from standard input when it is not a terminal (``--pin-stdin``
+/ ``--password-stdin`` say so explicitly, for scripts), else asked for twice without echo;
+they never appear on a command line. ``delete`` keeps the person's history: jobs, ledger
+and audit still name them.
 
 ``users import FILE.csv`` takes a header row naming any of ``username, full_name,
 email, cost_center, groups, cards, pin, balance`` (``groups`` and ``cards`` separated
@@ -9,15 +15,14 @@ from __future__ import annotations
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
 # and a quick read command start fast (accounting and Twisted take most of a second to import).
 
-import getpass
 import json
-import sys
 
-from gateway.cli.accounts import open_core, reports_errors
+from gateway.cli.accounts import open_core, open_listing, reports_errors
+from gateway.cli.prompts import read_secret_input
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("users", help="add, import and list users; PINs and cards")
+    parser = subparsers.add_parser("users", help="users: add, import, list, disable, delete; PINs, passwords, cards")
     commands = parser.add_subparsers(dest="users_command", required=True)
     add = commands.add_parser("add", help="add a user (with a personal account)")
     add.add_argument("username")
@@ -31,18 +36,37 @@ def register(subparsers) -> None:
     imp = commands.add_parser("import", help="create or update users from a CSV file (all rows or none)")
     imp.add_argument("csv_file")
     imp.set_defaults(handler=import_users)
-    listing = commands.add_parser("list", help="users with groups, cards and balance")
+    listing = commands.add_parser("list", help="users with their PIN-pad number, groups, cards and balance")
     listing.add_argument("--group", default=None)
+    listing.add_argument("--all", action="store_true", help="deleted users too")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_users)
-    pin = commands.add_parser("set-pin", help="set a user's PIN (asked for, or read from stdin)")
+    pin = commands.add_parser("set-pin", help="set a user's PIN (4 to 12 digits; asked for, or read from stdin)")
     pin.add_argument("username")
-    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input")
+    pin.add_argument("--pin-stdin", "--stdin", dest="stdin", action="store_true",
+                     help="read the PIN from standard input (one line), for scripts")
     pin.set_defaults(handler=set_pin)
+    password = commands.add_parser("set-password", help="set a user's password (panel login, card linking, ipps://)")
+    password.add_argument("username")
+    password.add_argument("--password-stdin", dest="stdin", action="store_true",
+                          help="read the password from standard input (one line), for scripts")
+    password.set_defaults(handler=set_password)
     card = commands.add_parser("add-card", help="register a card number to a user")
     card.add_argument("username")
     card.add_argument("card")
     card.set_defaults(handler=add_card)
+    uncard = commands.add_parser("remove-card", help="unregister a card (lost, or handed back)")
+    uncard.add_argument("card")
+    uncard.set_defaults(handler=remove_card)
+    for verb, (text, _, _) in USER_CHANGES.items():
+        sub = commands.add_parser(verb, help=text)
+        sub.add_argument("username")
+        sub.set_defaults(handler=change_user)
+    notices = commands.add_parser("notices", help="which notices a user gets by mail (turn kinds on or off)")
+    notices.add_argument("username")
+    notices.add_argument("--off", action="append", default=[], metavar="NOTICE", help="repeat for several")
+    notices.add_argument("--on", action="append", default=[], metavar="NOTICE", help="repeat for several")
+    notices.set_defaults(handler=user_notices)
 
 
 @reports_errors
@@ -94,18 +118,22 @@ def _balances_to_minor_units(text: str) -> str:
 
 @reports_errors
 def list_users(args) -> int:
+    """``NUMBER`` is what a person types on the PIN pad before their PIN."""
+    from accounting.listings import list_users as listed_users
     from accounting.money import format_amount
 
-    core = open_core(args)
-    users = core.users.list_users(group=args.group)
+    _, reader = open_listing(args)
+    users = [u for u in listed_users(reader, group=args.group) if args.all or not u.deleted]
     if args.json:
-        print(json.dumps([{**u.__dict__} for u in users], indent=2))
+        print(json.dumps([{**u.__dict__, "number": u.id} for u in users], indent=2))
         return 0
-    print(f"{'USERNAME':<20} {'NAME':<24} {'COST CENTER':<12} {'BALANCE':>10} {'PIN':<3} {'CARDS':>5}  GROUPS")
+    print(f"{'NUMBER':>6}  {'USERNAME':<20} {'NAME':<24} {'COST CENTER':<12} {'BALANCE':>10} {'PIN':<3} {'CARDS':>5} "
+          f" {'STATE':<8} GROUPS")
     for u in users:
         balance = "" if u.balance is None else format_amount(u.balance)
-        print(f"{u.username[:20]:<20} {u.full_name[:24]:<24} {u.cost_center[:12]:<12} {balance:>10} "
-              f"{'yes' if u.has_pin else 'no':<3} {len(u.cards):>5}  {','.join(u.groups)}")
+        state = "deleted" if u.deleted else "enabled" if u.enabled else "disabled"
+        print(f"{u.id:>6}  {u.username[:20]:<20} {u.full_name[:24]:<24} {u.cost_center[:12]:<12} {balance:>10} "
+              f"{'yes' if u.has_pin else 'no':<3} {len(u.cards):>5}  {state:<8} {','.join(u.groups)}")
     return 0
 
 
@@ -113,15 +141,17 @@ def list_users(args) -> int:
 def set_pin(args) -> int:
     core = open_core(args)
     core.users.get_user(args.username)  # fail on an unknown user before asking for a PIN
-    if args.stdin:
-        pin = sys.stdin.readline().strip()
-    else:
-        pin = getpass.getpass("PIN: ")
-        if getpass.getpass("PIN again: ") != pin:
-            print("printgate: the PINs differ", file=sys.stderr)
-            return 1
-    core.users.set_pin(args.username, pin, actor="cli")
+    core.users.set_pin(args.username, read_secret_input("PIN", from_stdin=args.stdin), actor="cli")
     print(f"PIN set for {args.username}")
+    return 0
+
+
+@reports_errors
+def set_password(args) -> int:
+    core = open_core(args)
+    core.users.get_user(args.username)
+    core.users.set_password(args.username, read_secret_input("password", from_stdin=args.stdin), actor="cli")
+    print(f"password set for {args.username}")
     return 0
 
 
@@ -130,4 +160,50 @@ def add_card(args) -> int:
     core = open_core(args)
     core.users.add_card(args.username, args.card, actor="cli")
     print(f"card added to {args.username}")
+    return 0
+
+
+@reports_errors
+def user_notices(args) -> int:
+    from accounting.notices import NOTICES
+    from spooler.config import load_config
+
+    core = open_core(args)
+    for notice in args.off:
+        core.notices.set_preference(args.username, notice, False, actor="cli")
+    for notice in args.on:
+        core.notices.set_preference(args.username, notice, True, actor="cli")
+    chosen = core.notices.preferences(args.username)
+    defaults = load_config(args.config, args.data_dir).notices.enabled
+    for notice in NOTICES:
+        state = "on" if chosen.get(notice, defaults.get(notice, True)) else "off"
+        print(f"{notice:<18} {state}{'' if notice in chosen else ' (default)'}")
+    return 0
+
+
+@reports_errors
+def remove_card(args) -> int:
+    owner = open_core(args).users.remove_card(args.card, actor="cli")
+    print(f"card removed from {owner}")
+    return 0
+
+
+#: ``users disable|enable|delete``: (help, the change, what is printed after it).
+USER_CHANGES = {
+    "disable": ("refuse the user's jobs and logins (money and history stay)",
+                lambda users, name: users.set_enabled(name, False, actor="cli"),
+                "{} disabled: their jobs are refused and they cannot log in"),
+    "enable": ("let a disabled user print again", lambda users, name: users.set_enabled(name, True, actor="cli"),
+               "{} enabled"),
+    "delete": ("remove a person: cards, PIN, password, groups go; jobs, ledger and audit stay",
+               lambda users, name: users.delete_user(name, actor="cli"),
+               "{} deleted (their jobs, ledger and audit entries are kept)"),
+}
+
+
+@reports_errors
+def change_user(args) -> int:
+    _, change, done = USER_CHANGES[args.users_command]
+    change(open_core(args).users, args.username)
+    print(done.format(args.username))
     return 0

@@ -9,8 +9,11 @@ reference is used and ``BACKEND`` says so (the test suite fails in that case unl
 ``PRINTGATE_NO_EXTENSIONS`` is set: a missing extension is a bug, not a slowdown).
 
 Where things are: ``policy`` (what counts: copies rule, sheets, colour), ``reference``
-(PJL framing and sections), ``pcl5``, ``pclxl``, ``postscript``, ``pdf``, ``raster``,
-``detect``; ``ext/_scan.pyx`` (the Cython byte loops). Tests: ``tests/spooler/pdl`` (both
+(PJL framing and sections), ``pcl5`` (with ``hpgl``), ``pclxl``, ``postscript`` (DSC and
+Ghostscript), ``psscan`` (PostScript colour and pages from a plain program), ``pdf``,
+``pdfcolour`` (PDF colour from page content), ``pdfcontent`` (content-stream operations),
+``pdfobjects`` (our own reading of plain PDF files), ``raster``, ``detect``;
+``ext/_scan.pyx`` (the Cython byte loops, content streams and PostScript tokens included). Tests: ``tests/spooler/pdl`` (both
 backends; corpus generated with Ghostscript by ``tests/spooler/pdl/corpus.py``). By hand:
 ``benchmarks/pagecount.py`` and the fuzz target ``tests/fuzz/fuzz_analyzer.py``.
 """

@@ -28,7 +28,13 @@ class JobFacts:
     pjl: dict[str, str] = field(default_factory=dict)
     job_name: str | None = None
     user_name: str | None = None
+    #: How the pages were counted: ``scan`` (PCL, PCL XL, text), ``dsc`` (PostScript
+    #: comments), ``interpreted`` (a PostScript program run: by ``psscan`` when plain, else by
+    #: Ghostscript) or ``header`` (PDF, raster).
     method: str = "scan"
+    #: Pages of PostScript and PDF whose colour each method decided: ``content`` (the page's
+    #: own content, walked or scanned) or ``ghostscript`` (rendered with inkcov).
+    colour_methods: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -40,7 +46,7 @@ class JobFacts:
             "color_pages": self.color_pages, "mono_pages": self.mono_pages, "media": list(self.media),
             "media_impressions": dict(self.media_impressions), "pjl": dict(self.pjl),
             "job_name": self.job_name, "user_name": self.user_name, "method": self.method,
-            "warnings": list(self.warnings),
+            "colour_methods": dict(self.colour_methods), "warnings": list(self.warnings),
         }
 
     @classmethod

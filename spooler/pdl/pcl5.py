@@ -10,11 +10,14 @@ value (raster rows ``ESC*b#W``, fonts ``ESC(s#W``, patterns, palettes, transpare
 the payload is skipped by length, never scanned, so a 0x0C byte inside raster data is not
 a form feed.
 
-A page is ejected by a form feed (always), and by ``ESC E``, a page size, orientation,
-paper source or page length command, a duplex side command and the end of the section
-(UEL or end of data) when the page is *marked*: a printable character, raster data, a
-rectangle fill, an HP-GL/2 drawing command, transparent data or a macro call since the
-last eject.
+A page is ejected by a form feed (always), and by ``ESC E``, a page size, paper source,
+media type (0–4), simplex/duplex or duplex side command, an orientation command that
+changes the orientation (0–3; the one in force, from PJL ``ORIENTATION`` after a reset, is
+ignored), and the end of the section (UEL or end of data) when the page is *marked*: a
+printable character, raster data, a rectangle fill, HP-GL/2 that draws (``hpgl``: a block
+that only sets pens and line types does not), transparent data or a macro call since the
+last eject. Page length (``ESC&l#P``) ejects nothing. These are GhostPCL's rules, checked
+against ``gpcl6`` by the tests.
 
 Colour: a page is colour when a printable character or solid fill is drawn with a
 non-neutral foreground colour (palette entry from ``ESC*r#U`` defaults or ``ESC*v#A/B/C``
@@ -34,6 +37,7 @@ from __future__ import annotations
 import re
 
 from spooler.pdl.errors import AnalyzerError
+from spooler.pdl.hpgl import HpglState
 
 ESC = 0x1B
 FF = 0x0C
@@ -60,12 +64,6 @@ PAYLOAD = frozenset({
     (0x26, 0x62, 0x57),  # ESC&b#W AppleTalk configuration
     (0x2A, 0x67, 0x57),  # ESC*g#W configure raster data
 })
-
-#: HP-GL/2 mnemonics that put ink on the page.
-HPGL_DRAWING = frozenset(
-    m.encode() for m in ("PD", "PE", "LB", "PM", "RR", "RA", "ER", "EA", "EW", "WG", "CI", "AA",
-                         "AR", "AT", "BR", "BZ", "FP", "EP", "PW")
-)
 
 #: A plane of one raster row longer than this (encoded or decoded) is not decoded; the
 #: page counts as colour.
@@ -101,16 +99,17 @@ class Pcl5Scanner:
 
     language = "pcl5"
 
-    def __init__(self, tally):
+    def __init__(self, tally, orientation: int = 0):
         self.tally = tally
         self.warnings: list[str] = []
+        self._default_orientation = orientation  # PJL ORIENTATION: 0 portrait, 1 landscape
         self._carry = b""
         self._skip = 0          # payload bytes still to skip
         self._payload_kind = 0  # 0 plain skip, 1 raster plane (compared), 2 CID header
         self._cid = bytearray()
         self._resume = None     # (char, group) of a sequence interrupted by a payload
         self._hpgl = False
-        self._hpgl_prev = 0
+        self._plotter = HpglState()
         self._defining_macro = False
         self._fed = 0
         self._buf = b""
@@ -129,6 +128,8 @@ class Pcl5Scanner:
         self.copies = None
         self.duplex = None
         self.media = None
+        self._orientation = self._default_orientation
+        self._plotter.reset()
         self._planes = 1
         self._plane_base = 0
         self._palette = list(_PALETTE_NEUTRAL[1])
@@ -381,20 +382,28 @@ class Pcl5Scanner:
             if final == 0x58:
                 if iv >= 1:
                     self.copies = iv
-            elif final == 0x53:
+            elif final == 0x53:  # simplex/duplex: ejects whatever the value
+                self._eject_if_marked()
                 if iv in (0, 1, 2):
                     self.duplex = iv != 0
             elif final == 0x41:
                 self._eject_if_marked()
                 if iv in PAGE_SIZES:
                     self.media = PAGE_SIZES[iv]
-            elif final in (0x4F, 0x48, 0x50):  # orientation, paper source, page length
+            elif final == 0x48:  # paper source
                 self._eject_if_marked()
-        elif c == 0x26 and group == 0x61 and final == 0x47:  # &a#G duplex side
-            if iv in (1, 2):
-                self._eject_if_marked()
-                if iv == 1:
-                    self._front = True
+            elif final == 0x4F:  # orientation: a new one only (the value's magnitude)
+                o = -iv if iv < 0 else iv
+                if o <= 3 and o != self._orientation:
+                    self._eject_if_marked()
+                    self._orientation = o
+            elif final == 0x4D:  # media type 0-4
+                if -4 <= iv <= 4:
+                    self._eject_if_marked()
+        elif c == 0x26 and group == 0x61 and final == 0x47:  # &a#G duplex side: ejects whatever the value
+            self._eject_if_marked()
+            if iv == 1:
+                self._front = True
         elif c == 0x26 and group == 0x66 and final == 0x58:  # &f#X macro control
             if iv == 0:
                 self._defining_macro = True
@@ -405,7 +414,6 @@ class Pcl5Scanner:
         elif c == 0x25 and group == 0:
             if final == 0x42:  # enter HP-GL/2
                 self._hpgl = True
-                self._hpgl_prev = 0
         elif c == 0x2A and group == 0x72:  # *r
             if final == 0x55:
                 self._set_planes(iv)
@@ -545,22 +553,12 @@ class Pcl5Scanner:
         stop = data.find(b"\x1b", pos, end)
         if stop < 0:
             stop = end
-        if not self._marked:
-            prev = self._hpgl_prev
-            for i in range(pos, stop):
-                b = data[i]
-                if 0x61 <= b <= 0x7A:
-                    b -= 0x20
-                if 0x41 <= b <= 0x5A:
-                    if prev and bytes((prev, b)) in HPGL_DRAWING:
-                        self._mark(False)
-                        break
-                    prev = b
-                else:
-                    prev = 0
-            self._hpgl_prev = prev
+        if self._plotter.feed(data, pos, stop):
+            self._mark(False)
         if stop < end:
             self._hpgl = False  # back to PCL at the next escape (ESC%#A, ESC E or UEL)
+            if self._plotter.end():
+                self._mark(False)
         return stop
 
     def close(self):

@@ -10,7 +10,8 @@ the previous operator. White space (NUL, HT, LF, VT, FF, CR, SP) separates token
 ends the stream.
 
 Pages are ``BeginPage`` … ``EndPage``; ``PageCopies`` (on either) is the page's
-uncollated copies; ``DuplexPageMode`` / ``SimplexPageMode`` on ``BeginPage`` its sides;
+uncollated copies (0 is in its range and prints the page no time: such a page is not
+counted, as GhostPCL prints it no time); ``DuplexPageMode`` / ``SimplexPageMode`` on ``BeginPage`` its sides;
 ``MediaSize`` its size (enumeration or name). A page is colour when it sets a non-neutral
 ``RGBColor`` for the pen or brush, selects a palette holding a non-neutral entry for an
 indexed image, or draws a direct RGB image whose decoded pixels are not all neutral
@@ -56,6 +57,9 @@ MEDIA_NAMES = {
     b"EXEC": "executive", b"EXECUTIVE": "executive", b"LEDGER": "ledger", b"COM10": "com10",
     b"MONARCH": "monarch", b"C5": "c5", b"DL": "dl", b"JISB4": "b4", b"JISB5": "b5",
 }
+
+#: The warning of a job holding a page with ``PageCopies 0``.
+NO_COPIES = "a PCL XL page asks for 0 copies (PageCopies 0): it prints nothing and is not counted"
 
 #: Arrays longer than this (in bytes) are skipped, not kept (only short ones carry facts we use).
 ARRAY_KEEP = 1024
@@ -325,7 +329,13 @@ class PclXlScanner:
                 media = MEDIA_SIZES.get(m[1])
             elif m[0] == K_ARRAY and m[2] is not None:
                 media = MEDIA_NAMES.get(m[2].upper().strip(b"\x00 "))
-        self.tally.add_page(copies=copies, duplex=duplex, media=media, color=self._page_color)
+        if copies == 0:
+            # "PageCopies: the number of copies of the page to print" (0 included): the page
+            # prints no copy, on GhostPCL as on a printer; it is not a printed page at all
+            if NO_COPIES not in self.warnings:
+                self.warnings.append(NO_COPIES)
+        else:
+            self.tally.add_page(copies=copies, duplex=duplex, media=media, color=self._page_color)
         self._in_page = False
         self._page_color = False
         self._page_attrs = {}

@@ -9,8 +9,11 @@ lie; the media of each page comes from its ``/MediaBox`` (``/CropBox`` when smal
 what prints on most devices, so it is not used). A PDF carries no copies or duplex of its
 own that printers honour: those come from the PJL around it.
 
-Colour per page (``count_pages(..., colour=True)``) comes from rendering with Ghostscript's
-``inkcov`` device (``postscript.ink_coverage``); the pages are still counted here.
+Colour per page (``count_pages(..., colour=True)``) comes from the page's content
+(``pdfcolour``: a walk of its content streams, exact to what Ghostscript's ``inkcov`` device
+decides, or undecided); only the pages the walk cannot decide are rendered with ``inkcov``
+(``postscript.colour_runs`` with a page list), and the facts say how many pages each way
+decided (``colour_methods``).
 
 qpdf needs the whole file: the analyzer hands it a path (the spool file itself, or the
 section's kept bytes written to a memory file). Memory: our walk maps the file and
@@ -34,22 +37,37 @@ class PdfError(Exception):
     """Internal: qpdf could not read the file; the pages are unknown."""
 
 
-def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str]:
+def count_pages(path: str, tally, colour: bool = False, budget=None, operations=None) -> list[str]:
     """Add the pages of the PDF at ``path`` to ``tally``; return warnings.
 
-    With ``colour``, each page carries its colour from Ghostscript's ``inkcov`` device
-    (``postscript.ink_coverage``: a second opinion on the page count too; when it disagrees,
-    or past the page/time cap or the job's Ghostscript ``budget``, the colour stays unknown
-    with a warning)."""
+    With ``colour``, each page carries its colour: from its content (``pdfcolour``, the
+    content-stream byte loop ``operations`` of the backend), or for the pages that walk cannot
+    decide from Ghostscript's ``inkcov`` device on those pages only (past the page/time cap or
+    the job's Ghostscript ``budget``, or when it prints another number of pages, the colour
+    stays unknown with a warning)."""
+    if colour:
+        return _count_with_colour(path, tally, budget, operations)
     fast = fast_walk(path)
     if fast is not None:
         warnings: list[str] = []
         if fast[2]:
-            warnings.append("PDF is encrypted (opened without a password)")
-        colours = _colours(path, len(fast[1]), warnings, budget) if colour else None
-        for i, media in enumerate(fast[1]):
-            tally.add_page(media=media, color=colours[i] if colours else None)
+            warnings.append(ENCRYPTED)
+        for media in fast[1]:
+            tally.add_page(media=media)
         return warnings
+    media, _, warnings = _qpdf_read(path)
+    for m in media:
+        tally.add_page(media=m)
+    return warnings
+
+
+#: The warning of an encrypted PDF that opened without a password.
+ENCRYPTED = "PDF is encrypted (opened without a password)"
+
+
+def _qpdf_read(path, colour_of=None):
+    """``(media per page, colour_of(pdf, pages) or None, warnings)`` of the PDF at ``path`` as
+    qpdf reads it (after the object streams are checked for zip bombs)."""
     check_object_streams(path)
     try:
         import pikepdf
@@ -59,7 +77,7 @@ def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str
     try:
         with pikepdf.open(path, suppress_warnings=True) as pdf:
             if pdf.is_encrypted:
-                warnings.append("PDF is encrypted (opened without a password)")
+                warnings.append(ENCRYPTED)
             pages = pdf.pages
             n = len(pages)
             if n > PAGE_LIMIT:
@@ -71,26 +89,66 @@ def count_pages(path: str, tally, colour: bool = False, budget=None) -> list[str
             if declared is not None and declared != n:
                 warnings.append(f"PDF page tree /Count says {declared}, it holds {n} pages")
             media = [_media(page) for page in pages]
+            extra = colour_of(pdf, pages) if colour_of is not None else None
     except PdfError:
         raise
     except Exception as exc:
         detail = str(exc).replace(str(path), "<job>")
         raise PdfError(f"PDF could not be read: {type(exc).__name__}: {detail}"[:200]) from None
-    colours = _colours(path, len(media), warnings, budget) if colour else None
-    for i, m in enumerate(media):
-        tally.add_page(media=m, color=colours[i] if colours else None)
+    return media, extra, warnings
+
+
+def _count_with_colour(path, tally, budget, operations) -> list[str]:
+    """Pages, media and colour: the walk decides what it can (on our own reading of a plain
+    file, else on qpdf's), Ghostscript the rest."""
+    # Here, not at the top: pdfobjects imports this module (its reader of plain files).
+    from spooler.pdl import pdfcolour, pdfcontent, pdfobjects
+
+    operations = operations or pdfcontent.operations
+    plain = pdfobjects.open_plain(path)
+    if plain is not None:
+        doc, pages, media = plain
+        try:
+            walk = pdfcolour.DocumentColour(doc, operations, postscript.COLOUR_THRESHOLD)
+            colours = [walk.page(page) for page in pages]
+        except pdfobjects.Unreadable:
+            colours = None
+        finally:
+            doc.close()
+        if colours is not None and not doc.failed:
+            return _colour_pages(path, tally, budget, media, colours, [ENCRYPTED] if doc.key is not None else [])
+
+    def colour_of(pdf, pages):
+        walk = pdfcolour.DocumentColour(pdf, operations, postscript.COLOUR_THRESHOLD)
+        return [walk.page(page) for page in pages]
+
+    media, colours, warnings = _qpdf_read(path, colour_of)
+    return _colour_pages(path, tally, budget, media, colours, warnings)
+
+
+def _colour_pages(path, tally, budget, media, colours, warnings) -> list[str]:
+    """Render the pages the walk left undecided (``None`` in ``colours``) with Ghostscript,
+    then add every page to ``tally``."""
+    n = len(colours)
+    undecided = [i for i, c in enumerate(colours) if c is None]
+    if undecided:
+        try:
+            runs = postscript.colour_runs(path, len(undecided), budget, page_list=[i + 1 for i in undecided])
+            printed = postscript.runs_pages(runs)
+            if printed != len(undecided):
+                raise postscript.ColourError(
+                    f"colour not checked: Ghostscript printed {printed} of the {len(undecided)} pages asked for")
+            for i, c in zip(undecided, postscript.runs_colours(runs)):
+                colours[i] = c
+        except postscript.ColourError as exc:
+            warnings.append(str(exc))
+    for m, c in zip(media, colours):
+        tally.add_page(media=m, color=c)
+    if n > len(undecided):
+        tally.colour_methods["content"] = tally.colour_methods.get("content", 0) + n - len(undecided)
+    if undecided:
+        tally.colour_methods["ghostscript"] = tally.colour_methods.get("ghostscript", 0) + len(undecided)
     return warnings
-
-
-def _colours(path, pages, warnings, budget=None):
-    """Per-page colour, or None (with a warning) when Ghostscript cannot say."""
-    if pages == 0:
-        return None
-    try:
-        return postscript.ink_coverage(path, pages, budget)
-    except postscript.ColourError as exc:
-        warnings.append(str(exc))
-        return None
 
 
 def _media(page):
@@ -175,7 +233,11 @@ def fast_walk(path):
         return None
 
 
-def _walk(m, size):
+def _walk(m, size, structure=None):
+    """The page tree walk of ``fast_walk``; ``structure``, when given, receives the xref
+    (``xref``), the catalog's reference (``root``), each page's reference (``pages``) and
+    the encryption dictionary (``encrypt``, None when not encrypted), and leaves the check of
+    the empty password to its caller (``pdfobjects`` checks the file key it derives)."""
     tail = m[max(0, size - 2048):size]
     found = _STARTXREF.findall(tail)
     if not found:
@@ -209,13 +271,14 @@ def _walk(m, size):
     if encrypt is not None:
         if isinstance(encrypt, tuple):
             encrypt = _object(m, xref, encrypt, size)
-        if not isinstance(encrypt, dict) or not _opens_without_password(encrypt):
+        if not isinstance(encrypt, dict) or not (structure is not None or _opens_without_password(encrypt)):
             raise _GiveUp
     catalog = _object(m, xref, root, size)
     pages_ref = catalog.get(b"Pages")
     if not isinstance(pages_ref, tuple):
         raise _GiveUp
     media: list = []
+    page_refs: list = []
     visited = set()
     stack = [(pages_ref, None, 1.0)]
     while stack:
@@ -240,6 +303,7 @@ def _walk(m, size):
                 raise _GiveUp
             x0, y0, x1, y1 = box
             media.append(media_from_points(abs(x1 - x0) * uu, abs(y1 - y0) * uu))
+            page_refs.append(ref)
             if len(media) > FAST_PAGE_LIMIT:
                 raise _GiveUp
         else:
@@ -247,6 +311,8 @@ def _walk(m, size):
     count = _object(m, xref, pages_ref, size).get(b"Count")
     if count != len(media):
         raise _GiveUp  # let qpdf judge a tree whose /Count disagrees
+    if structure is not None:
+        structure.update(xref=xref, root=root, pages=page_refs, encrypt=encrypt)
     return len(media), media, encrypt is not None
 
 

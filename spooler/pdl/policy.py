@@ -33,9 +33,11 @@ PJL ``SET RENDERMODE=GRAYSCALE`` (or ``SET PLANESINUSE=1``) makes the printer re
 page in grey: such pages count as mono whatever the stream draws.
 
 A page is colour when it visibly uses a non-neutral colour (not merely when the driver
-declared an RGB colour space). PostScript and PDF pages get their colour from rendering
-with Ghostscript's ``inkcov`` device (``postscript.ink_coverage``); where it was not run or
-could not answer, colour counts are ``None``.
+declared an RGB colour space), as Ghostscript's ``inkcov`` device decides it
+(``postscript.ink_coverage``): PDF pages from their content (``pdfcolour``), PostScript
+pages from their program where it is plain (``psscan``), and only the rest by rendering
+with ``inkcov``; ``PageTally.colour_methods`` counts the pages each way decided. Where
+nothing could answer, colour counts are ``None``.
 """
 from __future__ import annotations
 
@@ -99,7 +101,7 @@ class PageTally:
     __slots__ = (
         "default_copies", "default_duplex", "default_media", "pages", "impressions", "sheets",
         "color_pages", "mono_pages", "color_known", "media", "copies_seen", "duplex_seen",
-        "_sheet_media", "_sheet_duplex", "_sheet_sides", "force_mono",
+        "_sheet_media", "_sheet_duplex", "_sheet_sides", "force_mono", "colour_methods",
     )
 
     def __init__(self, default_copies: int = 1, default_duplex: bool = False, default_media: str | None = None):
@@ -119,6 +121,9 @@ class PageTally:
         self._sheet_duplex = False
         self._sheet_sides = 0
         self.force_mono = False
+        #: Pages whose colour each method decided ("content": the walk or scan of the page's
+        #: own content; "ghostscript": rendered with inkcov).
+        self.colour_methods: dict[str, int] = {}
 
     def add_page(self, copies=None, duplex=None, media=None, color=None, front=False) -> None:
         """Record one page as printed. ``color`` is True/False, or None when unknowable.
@@ -222,6 +227,8 @@ class PageTally:
         if len(self.copies_seen) < 64:
             self.copies_seen |= other.copies_seen
         self.duplex_seen = self.duplex_seen or other.duplex_seen
+        for method, n in other.colour_methods.items():
+            self.colour_methods[method] = self.colour_methods.get(method, 0) + n
 
 
 class JobAccount:
@@ -281,7 +288,10 @@ class JobAccount:
         copies_seen: set[int] = set()
         media: dict[str, int] = {}
         duplex = False
+        methods: dict[str, int] = {}
         for _, tally, qty, _ in real:
+            for method, n in tally.colour_methods.items():
+                methods[method] = methods.get(method, 0) + n
             pages += tally.pages
             impressions += tally.impressions * qty
             sheets += tally.sheets * qty
@@ -306,6 +316,7 @@ class JobAccount:
         if color_known:
             facts.color_pages = color
             facts.mono_pages = mono
+        facts.colour_methods = methods
         facts.media = sorted(media)
         facts.media_impressions = {name: media[name] for name in sorted(media)}
         return facts

@@ -12,8 +12,10 @@ settings in force when it ends. Media also comes from ``%%PageBoundingBox`` (wha
 The scan gives up, and the section is interpreted by Ghostscript instead (method
 ``interpreted``), when the document is not DSC-conforming (no ``%!PS-Adobe-`` header, no
 ``%%Page:``), when ``%%Pages:`` disagrees with the pages found, when a second document is
-joined after the first, when ``showpage`` appears outside any page (a cover page), or when
-nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=inkcov``
+joined after the first, when ``showpage`` appears outside any page (a cover page), when a
+page device setting sits in the prolog (``%%BeginProlog`` … ``%%EndProlog`` only defines
+procedures: ``/Duplex true`` there is the body of a procedure the document may call with
+``false``), or when nesting runs away. Ghostscript runs as ``gs -dSAFER -dNOPAUSE -dBATCH -sDEVICE=inkcov``
 in a subprocess with CPU-time, wall-time, address-space and file-size limits; the device
 prints a line per page and copy, and an ``EndPage`` procedure reports before each page the
 duplex mode and size in force (the device ignores ``/Duplex``, so the prologue remembers
@@ -21,13 +23,16 @@ what the job asked ``setpagedevice`` for). Both go to a private channel the job 
 write to; stdout is drained unread (see "Ghostscript" below). All runs of one job share
 ``GS_JOB_BUDGET`` seconds (``GhostscriptBudget``).
 
-Colour is not known from a scan. When colour is asked for (the default; ``colour=False`` or
-``interpret=False`` switches it off) Ghostscript renders the section at full resolution,
+Colour is not known from the comments. When colour is asked for (the default;
+``colour=False`` or ``interpret=False`` switches it off) it comes from the program itself
+where it is plain (``psscan``, which also counts the pages of a plain program whose
+comments cannot be trusted); otherwise Ghostscript renders the section at full resolution,
 and the ``inkcov`` lines give the share of the page each of C, M, Y and K touches (see
 ``ink_coverage``). Interpretation and colour share one run: each page report is followed by
 the page's ``inkcov`` lines, so pages and their colour cannot drift apart. A DSC-counted
-section gets a second, colour-only run; its page count must match the comments' or the
-colour stays unknown (with a warning).
+section gets a second, colour-only run; when Ghostscript printed another number of pages
+than the comments describe (a ``%%Page:`` without ``showpage``), what it printed wins: the
+section is counted from that run (method ``interpreted``).
 
 The scan fills its own ``PageTally``; the caller throws it away when the verdict is to
 interpret. ``DscScanner`` holds the policy (what each comment means); ``_scan`` is the byte loop,
@@ -84,6 +89,7 @@ class DscScanner:
         self._pages_declared = None
         self._ended = False     # saw %%EOF at depth 0
         self._prolog_done = False
+        self._in_prolog = False  # between %%BeginProlog and %%EndProlog: procedure definitions
         self._in_trailer = False
         self.copies = None
         self.hash_copies = None
@@ -221,7 +227,10 @@ class DscScanner:
             n = _int(value.split()[0]) if value else None
             if n is not None and n >= 0:
                 self._pages_declared = n
+        elif key == b"BeginProlog":
+            self._in_prolog = True
         elif key in (b"EndProlog", b"EndSetup"):
+            self._in_prolog = False
             self._prolog_done = True
             if not self._in_page:
                 self._outside = True
@@ -241,6 +250,11 @@ class DscScanner:
     def _setting(self, window: bytes) -> None:
         m = _SETTING.match(window)
         if m is None or self._depth:
+            return
+        if self._in_prolog:
+            # The prolog only defines procedures (DSC): a setting in it is a procedure's body,
+            # made when and as the document calls it, which the comments cannot tell
+            self._distrust("a page device setting inside a prolog procedure")
             return
         name = m.group(1)
         if name == b"PageSize":
@@ -616,7 +630,7 @@ class _PageReports:
         return self.runs
 
 
-def _run_gs(path: str, *, colour: bool, timeout: float) -> list[list]:
+def _run_gs(path: str, *, colour: bool, timeout: float, page_list: list[int] | None = None) -> list[list]:
     """Run the section at ``path`` through Ghostscript's ``inkcov`` device and read back, from
     a channel the job cannot reach, what it printed: runs of alike pages
     ``[duplex, width, height, copies, colour or None, count]``.
@@ -639,6 +653,8 @@ def _run_gs(path: str, *, colour: bool, timeout: float) -> list[list]:
                 setup = _INKCOV_SETUP + setup
             else:
                 device = ["-sDEVICE=inkcov", "-r18"]
+            if page_list:
+                device.append("-sPageList=" + ",".join(str(n) for n in page_list))
             cmd = [gs, "-q", "-dSAFER", "-dNOPAUSE", "-dBATCH", "-dNOINTERPOLATE", *device,
                    "-dOpenOutputFile=true", f"-sOutputFile={channel}", "-c", setup, "-f", path]
             env = {k: v for k, v in os.environ.items() if k != "GS_OPTIONS"}
@@ -722,18 +738,20 @@ def _pages(runs) -> int:
     return sum(run[5] for run in runs)
 
 
-def ink_coverage(path: str, pages: int, budget: GhostscriptBudget | None = None) -> list[bool]:
-    """Per-page colour of the PostScript or PDF at ``path``, whose ``pages`` are known.
+def colour_runs(path: str, pages: int, budget: GhostscriptBudget | None = None,
+                page_list: list[int] | None = None) -> list[list]:
+    """Render the PostScript or PDF at ``path`` (``pages`` of it expected; only the pages
+    numbered in ``page_list`` when given, a PDF's) with colour: runs of alike pages
+    ``[duplex, width, height, copies, colour, count]`` as Ghostscript printed them.
 
     Raises ``ColourError`` (colour unknown) past the page cap, on timeout, when the job's
-    Ghostscript time (``budget``) is used up, on failure, or when Ghostscript prints a different
-    number of pages.
+    Ghostscript time (``budget``) is used up, or on failure.
     """
     if pages > COLOUR_PAGE_LIMIT:
         raise ColourError(f"colour not checked: more than {COLOUR_PAGE_LIMIT} pages")
     budget = budget if budget is not None else GhostscriptBudget()
     try:
-        runs = budget.run(_run_gs, path, colour=True, cap=COLOUR_TIMEOUT)
+        return budget.run(_run_gs, path, colour=True, cap=COLOUR_TIMEOUT, page_list=page_list)
     except _BudgetSpent as exc:
         raise ColourError(f"colour not checked: {exc}") from None
     except subprocess.TimeoutExpired as exc:
@@ -742,10 +760,40 @@ def ink_coverage(path: str, pages: int, budget: GhostscriptBudget | None = None)
         raise ColourError(f"colour not checked: Ghostscript could not run: {exc}") from None
     except InterpretError as exc:
         raise ColourError(f"colour not checked: {exc}") from None
+
+
+def runs_pages(runs) -> int:
+    """Pages (not copies) in runs of alike pages."""
+    return _pages(runs)
+
+
+def runs_colours(runs) -> list[bool]:
+    """The colour of each page in runs of alike pages."""
+    return [page[4] for page in _expand(runs)]
+
+
+def ink_coverage(path: str, pages: int, budget: GhostscriptBudget | None = None) -> list[bool]:
+    """Per-page colour of the PostScript or PDF at ``path``, whose ``pages`` are known.
+
+    Raises ``ColourError`` as ``colour_runs`` does, and when Ghostscript prints a different
+    number of pages.
+    """
+    runs = colour_runs(path, pages, budget)
     printed = _pages(runs)
     if printed != pages:
         raise ColourError(f"colour not checked: Ghostscript printed {printed} pages, the count is {pages}")
-    return [page[4] for page in _expand(runs)]
+    return runs_colours(runs)
+
+
+def tally_runs(tally: PageTally, runs) -> None:
+    """Add the pages Ghostscript printed (runs of alike pages) to ``tally``."""
+    for duplex, width, height, copies, c, count in runs:
+        try:
+            media = media_from_points(float(width), float(height))
+        except ValueError:
+            media = None
+        for _ in range(count):
+            tally.add_page(copies=copies, duplex=duplex, media=media, color=c)
 
 
 def interpret(path: str, tally: PageTally, colour: bool = False,
@@ -781,11 +829,5 @@ def interpret(path: str, tally: PageTally, colour: bool = False,
             raise InterpretError("Ghostscript took too long") from None
         except OSError as exc:
             raise InterpretError(f"Ghostscript could not run: {exc}") from None
-    for duplex, width, height, copies, c, count in runs:
-        try:
-            media = media_from_points(float(width), float(height))
-        except ValueError:
-            media = None
-        for _ in range(count):
-            tally.add_page(copies=copies, duplex=duplex, media=media, color=c)
+    tally_runs(tally, runs)
     return warnings

@@ -12,7 +12,7 @@ language   scanner                      method              memory
 pcl5, text ``pcl5.Pcl5Scanner``         scan                constant (4 × 64 KiB planes)
 pclxl      ``pclxl.PclXlScanner``       scan                constant
 postscript ``postscript.DscScanner``    dsc / interpreted   constant + kept chunks
-pdf        ``pdf.count_pages``          header              kept chunks; mmap walk or qpdf
+pdf        ``pdf.count_pages``          header              kept chunks; our reader or qpdf
 pwg, urf   ``raster.RasterScanner``     header              constant
 ========== ============================ =================== ===========================
 
@@ -26,11 +26,14 @@ the spool is encrypted), which they read through its ``/proc`` path; a PostScrip
 the comments count, without colour, is never copied at all.
 Scanners report pages to a ``policy.PageTally``; ``policy.JobAccount`` makes the facts.
 
-``finish()`` may block: it runs qpdf for PDF and, when DSC cannot be trusted, Ghostscript
-for PostScript (at most ``postscript.GS_TIMEOUT`` seconds a run), and Ghostscript's ``inkcov``
-device for the colour of PostScript and PDF pages (at most ``postscript.COLOUR_TIMEOUT``
-seconds and ``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is
-one). All Ghostscript runs of one job share ``postscript.GS_JOB_BUDGET`` seconds
+``finish()`` may block: it reads PDF (with our own reader or qpdf) and decides each page's
+colour from its content (``pdfcolour``), and decides PostScript pages' colour — and their
+count, when the DSC comments cannot be trusted — from the program where it is plain
+(``psscan``). Ghostscript runs only for what those cannot decide: PostScript to interpret
+(at most ``postscript.GS_TIMEOUT`` seconds a run), and its ``inkcov`` device for the colour
+of the PDF pages the walk left undecided (those pages only) or of a PostScript section the
+scan could not follow (at most ``postscript.COLOUR_TIMEOUT`` seconds and
+``COLOUR_PAGE_LIMIT`` pages; one run with the interpretation when there is one). All Ghostscript runs of one job share ``postscript.GS_JOB_BUDGET`` seconds
 (``PRINTGATE_GS_JOB_BUDGET``); sections left when it is used up have their pages (or colour)
 unknown, with a warning. Call it off the reactor thread.
 """
@@ -41,13 +44,13 @@ import os
 
 from twisted.logger import Logger
 
-from spooler.pdl import detect, pdf, postscript
+from spooler.pdl import detect, pdf, pdfcontent, postscript, psscan
 from spooler.pdl.errors import AnalyzerUsageError
 from spooler.pdl.facts import JobFacts
 from spooler.pdl.pcl5 import Pcl5Scanner
 from spooler.pdl.pclxl import PclXlScanner
 from spooler.pdl.pjl import NAME_JOBATTRS, USER_JOBATTRS, parse_command
-from spooler.pdl.policy import JobAccount, PageTally, clamp_copies
+from spooler.pdl.policy import JobAccount, PageTally, clamp_copies, media_from_points
 from spooler.pdl.raster import RasterScanner
 
 UEL = b"\x1b%-12345X"
@@ -215,6 +218,10 @@ class Analyzer:
     #: The byte loops; the Cython backend substitutes its own classes.
     scanners = {"pcl5": Pcl5Scanner, "text": Pcl5Scanner, "pclxl": PclXlScanner,
                 "postscript": postscript.DscScanner, "pwg": RasterScanner, "urf": RasterScanner}
+    #: The PDF content-stream byte loop (``pdfcontent.operations``); the Cython backend's own.
+    content_operations = staticmethod(pdfcontent.operations)
+    #: The PostScript tokenizer of the colour scan (``psscan.tokens``); the Cython backend's own.
+    ps_tokens = staticmethod(psscan.tokens)
     backend = "reference"
 
     def __init__(self, path=None, *, interpret: bool = True, colour: bool | None = None):
@@ -299,7 +306,7 @@ class Analyzer:
             if data[pos] in _PJL_WHITESPACE:
                 pos += 1
                 continue
-            if data[pos:pos + 4].upper() == b"@PJL":
+            if data.startswith(b"@PJL", pos):  # the prefix is upper case (a line "@pjl ..." is not PJL)
                 nl = data.find(b"\n", pos, pos + PJL_LINE_LIMIT)
                 if nl < 0:
                     if end - pos < PJL_LINE_LIMIT and not final:
@@ -311,7 +318,7 @@ class Analyzer:
                 if self._pjl_line(line):
                     return self._start_section(data[pos:], final)
                 continue
-            if not final and end - pos < len(UEL) and (UEL.startswith(data[pos:]) or b"@PJL".startswith(data[pos:].upper())):
+            if not final and end - pos < len(UEL) and (UEL.startswith(data[pos:]) or b"@PJL".startswith(data[pos:])):
                 self._pending = data[pos:]
                 return None
             return self._start_section(data[pos:], final)
@@ -364,6 +371,8 @@ class Analyzer:
         qty = _env_int(env, "QTY")
         if language in ("pwg", "urf"):
             scanner = self.scanners[language](tally, language)
+        elif language in ("pcl5", "text"):
+            scanner = self.scanners[language](tally, 1 if env.get("ORIENTATION", "").upper() == "LANDSCAPE" else 0)
         elif language in self.scanners:
             scanner = self.scanners[language](tally)
         elif language == "pdf":
@@ -408,23 +417,36 @@ class Analyzer:
             if language == "pdf":
                 method = "header"
                 with self._section_file(section, end) as path:
-                    for w in pdf.count_pages(path, tally, colour=self._colour_run(), budget=self._gs_budget):
+                    for w in pdf.count_pages(path, tally, colour=self._colour_run(), budget=self._gs_budget,
+                                             operations=self.content_operations):
                         self._account.warn(w)
             elif language == "postscript":
                 why = scanner.verdict()
                 method = "dsc"
                 if why is not None:
                     self._account.warn(f"PostScript DSC not used: {why}")
+                    force_mono = tally.force_mono
                     tally = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
+                    tally.force_mono = force_mono
                     method = "interpreted"
-                    if not self._interpret:
+                    if self._scan_pages(section, end, tally):
+                        pass  # a plain program: its pages (and colour) are what it runs
+                    elif not self._interpret:
                         raise postscript.InterpretError("interpretation is disabled")
-                    with self._section_file(section, end) as path:
-                        for w in postscript.interpret(path, tally, colour=self._colour_run(),
-                                                      budget=self._gs_budget):
-                            self._account.warn(w)
-                elif tally.pages and self._colour_run():
-                    self._dsc_colour(section, end, tally)
+                    else:
+                        with self._section_file(section, end) as path:
+                            for w in postscript.interpret(path, tally, colour=self._colour_run(),
+                                                          budget=self._gs_budget):
+                                self._account.warn(w)
+                        if tally.color_known and tally.pages:
+                            tally.colour_methods["ghostscript"] = tally.pages
+                elif tally.pages and self._colour:
+                    if not self._scan_colour(section, end, tally) and self._colour_run():
+                        printed = self._dsc_colour(section, end, tally)
+                        if printed is not None:
+                            tally, method = printed, "interpreted"
+                        if tally.color_known and tally.pages:
+                            tally.colour_methods["ghostscript"] = tally.pages
             elif language in ("pwg", "urf"):
                 method = "header"
                 if scanner.failed:
@@ -460,16 +482,70 @@ class Analyzer:
         self._colour_runs += 1
         return True
 
-    def _dsc_colour(self, section, end, tally) -> None:
-        """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run):
-        the pages stay as the comments counted them; colour only when the counts agree."""
+    def _section_bytes(self, section, end) -> bytes | None:
+        """The section's bytes for the PostScript scan, or None when too large to scan."""
+        if end - section.start > psscan.SCAN_LIMIT:
+            return None
         try:
             with self._section_file(section, end) as path:
-                tally.set_colours(postscript.ink_coverage(path, tally.pages, self._gs_budget))
+                with open(path, "rb") as f:
+                    return f.read(end - section.start)
+        except (_SpoolError, OSError):
+            return None
+
+    def _scan_pages(self, section, end, tally) -> bool:
+        """Pages of a PostScript section whose comments cannot be trusted, counted by the
+        ``showpage`` a plain program runs (``psscan.interpret``), with their colour when
+        colour is asked for; False when Ghostscript must interpret it."""
+        data = self._section_bytes(section, end)
+        printed = psscan.interpret(data, self.ps_tokens) if data is not None else None
+        if printed is None:
+            return False
+        for copies, duplex, width, height, colour in printed:
+            tally.add_page(copies=copies, duplex=duplex, media=media_from_points(width, height),
+                           color=colour if self._colour else None)
+        if self._colour and printed:
+            tally.colour_methods["content"] = len(printed)
+        return True
+
+    def _scan_colour(self, section, end, tally) -> bool:
+        """Per-page colour of a DSC-counted PostScript section from its program, where it is
+        plain (``psscan``); False when Ghostscript must render it."""
+        data = self._section_bytes(section, end)
+        if data is None:
+            return False
+        colours = psscan.page_colours(data, tally.pages, self.ps_tokens, self.content_operations)
+        if colours is None:
+            return False
+        tally.set_colours(colours)
+        tally.colour_methods["content"] = tally.pages
+        return True
+
+    def _dsc_colour(self, section, end, tally):
+        """Per-page colour of a DSC-counted PostScript section (a colour-only Ghostscript run).
+
+        When Ghostscript printed the pages the comments describe, they keep their count and
+        get their colour. When it printed another number (a ``%%Page:`` with no ``showpage``),
+        what it printed wins: returns a new tally of the pages as Ghostscript printed them."""
+        try:
+            with self._section_file(section, end) as path:
+                runs = postscript.colour_runs(path, tally.pages, self._gs_budget)
         except postscript.ColourError as exc:
             self._account.warn(str(exc))
+            return None
         except _SpoolError as exc:
             self._account.warn(f"colour not checked: {exc}")
+            return None
+        printed = postscript.runs_pages(runs)
+        if printed == tally.pages:
+            tally.set_colours(postscript.runs_colours(runs))
+            return None
+        self._account.warn(f"PostScript DSC describes {tally.pages} pages, Ghostscript printed {printed}: "
+                           "what it printed counts")
+        interpreted = PageTally(tally.default_copies, tally.default_duplex, tally.default_media)
+        interpreted.force_mono = tally.force_mono
+        postscript.tally_runs(interpreted, runs)
+        return interpreted
 
     def _section_file(self, section, end):
         return _SectionFile(self._path, section, end)
@@ -488,7 +564,10 @@ class Analyzer:
         else:
             facts = self._account.facts()
         if facts.pdl == "unknown" and self._pjl_seen and not self._account.sections and self._failed is None:
-            facts.warnings = ["PJL only: no page description language in the job"]
+            # PJL and nothing to print (a status query, a settings job): a printer prints
+            # nothing for it, and GhostPCL prints no page
+            facts = JobFacts(pdl="pjl", pages=0, impressions=0, sheets=0, color_pages=0, mono_pages=0,
+                             warnings=["PJL only: no page description language in the job, nothing to print"])
         facts.pjl = dict(self._pjl)
         for k, v in self._jobattrs.items():
             facts.pjl[f"JOBATTR:{k}"] = v

@@ -31,3 +31,17 @@ def test_an_unknown_device_is_a_clear_error(core):
         core.devices.get("nope")
     with pytest.raises(UnknownDevice):
         core.devices.set_price_list("nope", None)
+
+
+def test_a_device_is_edited_keeping_its_name_and_id(core):
+    core.prices.save(PriceList(name="a3", items={("*", False): 10_000}))
+    device = core.devices.add("mfp-3f", protocol="ipp", endpoint="ipp://10.0.0.5/ipp/print")
+    edited = core.devices.update("mfp-3f", endpoint="socket://10.0.0.6:9100", protocol="raw", color=True,
+                                 price_list="a3", actor="cli")
+    assert (edited.id, edited.protocol, edited.endpoint, edited.color, edited.price_list) == (
+        device.id, "raw", "socket://10.0.0.6:9100", True, "a3")
+    assert core.devices.update("mfp-3f", price_list=None).price_list is None
+    with pytest.raises(UnknownDevice):
+        core.devices.update("nope", color=True)
+    with pytest.raises(ValueError):
+        core.devices.update("mfp-3f", serial="other")

@@ -92,3 +92,16 @@ def test_nodes_granting_at_the_same_time_grant_once(core):
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(grant, range(8))) == 3
     assert [u.balance for u in core.users.list_users()] == [100, 100, 100]
+
+
+def test_a_removed_quota_grants_nothing_more_and_its_grants_stay_in_the_ledger(core):
+    from accounting.errors import AccountingError
+
+    core.users.add_user("alice")
+    core.quotas.add("weekly", amount=500, period="weekly", user="alice")
+    core.quotas.grant_due(WED)
+    core.quotas.remove("weekly")
+    assert core.quotas.grant_due(WED + timedelta(days=7)) == []
+    assert [e.kind for e in core.ledger.entries("alice")] == ["quota-grant"]
+    with pytest.raises(AccountingError):
+        core.quotas.remove("weekly")

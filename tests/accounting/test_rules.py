@@ -1,4 +1,5 @@
 """Rules: every condition, every action, validation, ordering, storage, trials."""
+import json
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -180,3 +181,49 @@ def test_a_rule_can_be_tested_against_past_jobs_before_it_is_enabled(core):
     mono = core.test_rule(Rule("mono", "force-mono", {"color": True}), since=T0 - timedelta(days=30))
     assert mono.counts == {"change": 1} and mono.saved == 20 * 40
     assert core.rules.list() == []  # nothing was stored
+
+
+def test_a_rule_is_changed_in_place_keeping_its_position(core):
+    core.rules.add(Rule(name="big", action="deny", conditions={"pages": {"min": 500}}))
+    core.rules.add(Rule(name="mono", action="force-mono"))
+    changed = core.rules.replace("big", Rule(name="huge", action="hold-confirm", conditions={"pages": {"min": 900}},
+                                             params={"message": "Sure?"}, enabled=False))
+    assert [r.name for r in core.rules.list()] == ["huge", "mono"]
+    assert (changed.action, changed.conditions, changed.params, changed.enabled) == (
+        "hold-confirm", {"pages": {"min": 900}}, {"message": "Sure?"}, False)
+    with pytest.raises(InvalidRule):
+        core.rules.replace("huge", Rule(name="mono", action="allow"))
+    assert core.audit.entries(action="rule.edit")[0].target == "big"
+
+
+def test_rules_are_reordered_before_after_first_and_last(core):
+    for name in ("a", "b", "c"):
+        core.rules.add(Rule(name=name, action="notify"))
+    assert [r.name for r in core.rules.move("c", before="a")] == ["c", "a", "b"]
+    assert [r.name for r in core.rules.move("c", after="b")] == ["a", "b", "c"]
+    assert [r.name for r in core.rules.move("b")] == ["b", "a", "c"]
+    assert [r.name for r in core.rules.move("b", after="")] == ["a", "c", "b"]
+    assert [r.position for r in core.rules.list()] == [10, 20, 30]
+    with pytest.raises(InvalidRule):
+        core.rules.move("a", before="nope")
+
+
+@pytest.mark.parametrize("at, inside", [
+    (datetime(2026, 3, 28, 7, 30, tzinfo=timezone.utc), False),  # 08:30 CET, the day before DST starts
+    (datetime(2026, 3, 29, 7, 30, tzinfo=timezone.utc), True),   # 09:30 CEST, DST started at 01:00 UTC
+    (datetime(2026, 10, 25, 15, 30, tzinfo=timezone.utc), True),  # 16:30 CET, the day DST ends
+    (datetime(2026, 10, 24, 15, 30, tzinfo=timezone.utc), False),  # 17:30 CEST
+])
+def test_office_hours_follow_the_configured_zone_across_daylight_saving_time(at, inside):
+    rule = Rule(name="office", action="deny", conditions={"hours": "09:00-17:00"})
+    assert matches(rule, ctx(at=at), ZoneInfo("Europe/Paris")) is inside
+
+
+def test_the_rule_reference_describes_exactly_the_conditions_and_actions_there_are():
+    from accounting import rule_reference
+    from accounting.rules import ACTIONS, CONDITIONS
+
+    assert set(rule_reference.CONDITIONS) == set(CONDITIONS)
+    assert set(rule_reference.ACTIONS) == set(ACTIONS)
+    for name, (_, example) in rule_reference.CONDITIONS.items():
+        validate(Rule(name="example", action="allow", conditions=json.loads(example)))

@@ -7,10 +7,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from accounting.database import Database, current_revision, migrate
+from accounting.listings import newest_revision
 from accounting.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
-NEWEST = "0008"
 
 
 def test_models_equal_the_migrated_schema(database):
@@ -20,7 +20,16 @@ def test_models_equal_the_migrated_schema(database):
 
 
 def test_the_database_is_at_the_newest_revision(database):
-    assert current_revision(database.writer) == NEWEST
+    assert current_revision(database.writer) == newest_revision()
+
+
+def test_the_newest_revision_read_from_the_files_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from accounting.database import MIGRATIONS, alembic_config
+
+    assert newest_revision() == ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    assert (MIGRATIONS / "versions").is_dir()
 
 
 def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
@@ -37,7 +46,7 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
             assert not inspect(conn).has_table("ledger_entries")
             assert "pin_hash" not in {c["name"] for c in inspect(conn).get_columns("users")}
         migrate(db.writer)
-        assert current_revision(db.writer) == NEWEST
+        assert current_revision(db.writer) == newest_revision()
     finally:
         db.dispose()
 
@@ -55,12 +64,12 @@ def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(
     db = Database(database_url)
     try:
         with db.writer.begin() as conn:
-            command.downgrade(alembic_config(conn), "0003")
+            command.downgrade(alembic_config(conn), "0007")
         assert "lockouts" not in columns(db, "login_throttles") and "confirmed_at" not in columns(db, "jobs")
         migrate(db.writer)
         assert "lockouts" in columns(db, "login_throttles")
         assert {"confirmed_at", "confirmed_by"} <= columns(db, "jobs")
-        assert current_revision(db.writer) == NEWEST
+        assert current_revision(db.writer) == newest_revision()
     finally:
         db.dispose()
 
@@ -79,7 +88,28 @@ def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
         with db.writer.connect() as conn:
             assert not inspect(conn).has_table("spool_blobs")
         migrate(db.writer)
-        assert current_revision(db.writer) == NEWEST
+        assert current_revision(db.writer) == newest_revision()
+    finally:
+        db.dispose()
+
+
+def test_migration_0007_adds_directory_and_notice_tables_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0010")
+        with db.writer.connect() as conn:
+            assert not inspect(conn).has_table("directory_users")
+            assert "source" not in {c["name"] for c in inspect(conn).get_columns("cards")}
+        migrate(db.writer)
+        with db.writer.connect() as conn:
+            assert inspect(conn).has_table("notices_sent")
+            assert "low_balance_threshold" in {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert current_revision(db.writer) == newest_revision()
     finally:
         db.dispose()
 
@@ -144,7 +174,7 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
     try:
         core = AccountingCore(target)
         assert core.accounts.personal("alice").balance == 42
-        assert current_revision(target.writer) == NEWEST
+        assert current_revision(target.writer) == newest_revision()
     finally:
         target.dispose()
         postgres_server.drop_database("backup_source")

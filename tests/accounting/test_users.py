@@ -2,6 +2,7 @@
 import pytest
 
 from accounting.errors import CsvImportError, DuplicateCard, DuplicateUser, UnknownUser
+from tests.accounting.conftest import new_job
 
 
 def test_a_user_is_added_with_groups_cards_and_a_hashed_pin(core):
@@ -99,3 +100,49 @@ def test_a_card_already_owned_in_the_database_fails_the_whole_import(core):
     assert caught.value.line == 3 and "carol" in str(caught.value)
     assert [u.username for u in core.users.list_users()] == ["carol"]
     assert core.accounts.list() == [core.accounts.personal("carol")]
+
+
+def test_a_deleted_user_loses_cards_pin_password_and_groups_but_keeps_jobs_and_ledger(core):
+    from accounting.errors import DeletedUser, LoginFailed
+
+    core.users.add_user("alice", cards=("C1",), groups=("staff",), pin="2468", balance=300, email="a@x.org")
+    core.users.set_password("alice", "correct horse")
+    [job] = core.jobs.record_jobs([new_job("alice")])
+    core.users.delete_user("alice", actor="cli")
+    alice = core.users.get_user("alice")
+    assert (alice.deleted, alice.enabled, alice.cards, alice.groups, alice.has_pin, alice.email) == (
+        True, False, [], [], False, "")
+    assert core.jobs.get_job(job.id).owner == "alice"
+    assert [e.amount for e in core.ledger.entries("alice")] == [300]
+    assert not core.accounts.personal("alice").enabled
+    for login in (lambda: core.authenticate_card("C1"), lambda: core.authenticate_pin("alice", "2468"),
+                  lambda: core.verify_password("alice", "correct horse")):
+        with pytest.raises(LoginFailed):
+            login()
+    with pytest.raises(DeletedUser):
+        core.users.set_enabled("alice", True)
+    assert core.audit.entries(action="user.delete")[0].target == "alice"
+
+
+def test_a_disabled_user_is_refused_at_intake_and_enabled_again(core):
+    core.users.add_user("alice", balance=1000)
+    core.users.set_enabled("alice", False)
+    assert core.decide(new_job("alice")).action == "deny"
+    core.users.set_enabled("alice", True)
+    assert core.decide(new_job("alice")).action == "allow"
+
+
+def test_removing_a_card_names_its_owner_and_an_unknown_card_is_an_error(core):
+    from accounting.errors import UnknownCard
+
+    core.users.add_user("alice", cards=("04ab", "05cd"))
+    assert core.users.remove_card("04AB") == "alice"
+    assert core.users.get_user("alice").cards == ["05CD"]
+    with pytest.raises(UnknownCard):
+        core.users.remove_card("04ab")
+
+
+def test_a_password_shorter_than_eight_characters_is_refused(core):
+    core.users.add_user("alice")
+    with pytest.raises(ValueError, match="8 characters"):
+        core.users.set_password("alice", "short")

@@ -7,8 +7,11 @@
 Every input is fed, in chunks whose sizes the fuzzer also chooses, to the reference and
 the Cython backend (Ghostscript interpretation off); the target fails when the two give
 different facts or different exception types, when either raises anything but an
-``AnalyzerError``, or when one input takes more than ``-timeout`` seconds. ``--seed-from
-DIR`` copies the first 64 KiB of every job in DIR into the corpus directory first.
+``AnalyzerError``, or when one input takes more than ``-timeout`` seconds. The same input
+is also read as a PDF content stream and as a PostScript program by both backends' byte
+loops of the colour walk and scan (``pdfcontent.operations``, ``psscan.tokens``), which
+must give the same operations and tokens. ``--seed-from DIR``
+copies the first 64 KiB of every job in DIR into the corpus directory first.
 """
 import os
 import sys
@@ -18,7 +21,7 @@ import atheris
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 with atheris.instrument_imports():
-    from spooler.pdl import AnalyzerError, reference
+    from spooler.pdl import AnalyzerError, pdfcontent, psscan, reference
     from spooler.pdl import _scan
 
 UEL = b"\x1b%-12345X"
@@ -54,6 +57,17 @@ def one_input(raw: bytes):
     whole = run(_scan.Analyzer, data, [])
     if whole != got:
         raise AssertionError(f"chunking changed the answer on {data[:120]!r}: {whole} != {got}")
+    if _scan.content_operations(data) != pdfcontent.operations(data):
+        raise AssertionError(f"content-stream operations differ on {data[:120]!r}")
+    if tokens(_scan.ps_tokens, data) != tokens(psscan.tokens, data):
+        raise AssertionError(f"PostScript tokens differ on {data[:120]!r}")
+
+
+def tokens(fn, data):
+    try:
+        return fn(data)
+    except psscan.TokenLimit:
+        return "limit"
 
 
 def seed(corpus_dir, source):

@@ -1,41 +1,36 @@
-"""Notifier against real peers on loopback: aiosmtpd (STARTTLS and AUTH required, a
-self-signed certificate made here) and a small HTTP server taking webhooks.
-
-The tests drive the global reactor, as the gateway runs (Twisted's STARTTLS layer
-schedules its writes on the global reactor, so a private reactor would stall there), by
-iterating it until the test's coroutine is done: other tests in the same process leave
-delayed calls on it, which trial's reactor janitor would count against these tests."""
+"""Notifier against real peers on loopback: mail through the gateway's one sender to
+aiosmtpd (STARTTLS and AUTH required, certificate from a throwaway CA), with a real
+accounting database for owners' addresses and choices, and a small HTTP server taking
+webhooks. The tests drive the global reactor (tests/fixtures/global_reactor.py)."""
 from __future__ import annotations
 
 from tests.gateway.release_world import world  # noqa: F401 (fixture)
 
-import datetime
-import functools
-import time
-import ipaddress
 import json
 import shutil
-import ssl
 import tempfile
 import threading
-from pathlib import Path
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from twisted.internet import reactor, task
-from twisted.internet.defer import ensureDeferred
-from twisted.python.failure import Failure
-from twisted.logger import formatEvent, globalLogPublisher
-from twisted.trial import unittest
+from twisted.internet.defer import succeed
 
-from spooler.config import load_config
-from gateway.notify import Notification, Notifier, SmtpSettings, WebhookPolicy
+from accounting.database import sqlite_url
+from accounting.passwords import SecretHasher, fast_hasher
+from accounting.service import AccountingService
+from gateway.mail.notices import Notices
+from gateway.mail.sender import MailSender
+from gateway.notify import Notification, Notifier, WebhookPolicy
+from spooler.config import MailConfig, NoticesConfig, load_config
+from tests.fixtures.certificates import CertificateAuthority
+from tests.fixtures.global_reactor import LoggedTestCase, eventually, in_reactor
 from tests.fixtures.peers import free_port
+from tests.fixtures.smtp import PASSWORD, USER, start_smtp
 
-pytestmark = pytest.mark.timeout(30)
-
-USER, PASSWORD = "printgate", "s3cret"
+pytestmark = pytest.mark.timeout(60)
 
 
 @dataclass
@@ -44,64 +39,6 @@ class Job:
     owner: str
     title: str
     queue: str = "secure"
-
-
-def make_certificate(directory):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = directory / "smtp.pem", directory / "smtp.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
-
-
-class MailBox:
-    def __init__(self):
-        self.messages = []
-        self.arrived = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
-                              "data": envelope.content.decode(), "tls": session.ssl is not None,
-                              "login": session.auth_data if session.authenticated else None})
-        self.arrived.set()
-        return "250 OK"
-
-
-def start_smtp_server(directory):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
-
-    cert_file, key_file = make_certificate(directory)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
-
-    def authenticate(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=(auth_data.login, auth_data.password) == (USER.encode(), PASSWORD.encode()),
-                          auth_data=auth_data.login)
-
-    mailbox = MailBox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
-                            require_starttls=True, authenticator=authenticate, auth_required=True,
-                            ready_timeout=10)
-    controller.start()
-    return controller, mailbox, cert_file
 
 
 @dataclass
@@ -132,17 +69,9 @@ def start_webhook_receiver():
     return receiver, server
 
 
-def notifier(*, smtp=None, emails=None, **options):
-    emails = emails or {}
+def notifier(*, notices=None, **options):
     options.setdefault("webhook", WebhookPolicy(attempts=3, timeout=2.0, backoff=0.05))
-    return Notifier(reactor, smtp=smtp, lookup_email=emails.get, **options)
-
-
-def smtp_settings(controller, cert_file, **changes):
-    settings = dict(host="127.0.0.1", port=controller.port, mail_from="printgate@example.org", user=USER,
-                    password=PASSWORD, ca_file=str(cert_file), timeout=5.0)
-    settings.update(changes)
-    return SmtpSettings(**settings)
+    return Notifier(reactor, notices=notices, **options)
 
 
 def rule_notification(to, **changes):
@@ -152,128 +81,71 @@ def rule_notification(to, **changes):
     return Notification(**fields)
 
 
-async def eventually(predicate, timeout=10.0):
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await task.deferLater(reactor, 0.05, lambda: None)
-    raise AssertionError("condition not met in time")
-
-
-def in_reactor(test, timeout=20.0):
-    """Run an ``async def`` test on the global reactor until it is done (what trial does,
-    without its reactor janitor)."""
-
-    @functools.wraps(test)
-    def run(self):
-        outcome = []
-
-        def done(result):
-            outcome.append(result)
-            if reactor.running:
-                reactor.crash()
-
-        deferred = ensureDeferred(test(self))
-        deferred.addBoth(done)
-        if not outcome:
-            limit = reactor.callLater(timeout, reactor.crash)
-            reactor.run(installSignalHandlers=False)
-            if limit.active():
-                limit.cancel()
-        if not outcome:
-            deferred.cancel()
-            raise AssertionError(f"{test.__name__} did not finish in {timeout} s")
-        if isinstance(outcome[0], Failure):
-            outcome[0].raiseException()
-
-    return run
-
-
-class LoggedTestCase(unittest.SynchronousTestCase):
-    def setUp(self):
-        self.events = []
-        globalLogPublisher.addObserver(self.events.append)
-        self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
-
-    def logged(self):
-        return [formatEvent(event) for event in self.events]
-
-
 class MailNotifications(LoggedTestCase):
     def setUp(self):
         super().setUp()
-        directory = Path(tempfile.mkdtemp(prefix="printgate-smtp-"))
-        self.addCleanup(shutil.rmtree, directory, True)
-        self.controller, self.mailbox, self.cert_file = start_smtp_server(directory)
+        self.directory = Path(tempfile.mkdtemp(prefix="printgate-notify-"))
+        self.addCleanup(shutil.rmtree, self.directory, True)
+        authority = CertificateAuthority.create(self.directory / "ca")
+        self.controller, self.mailbox = start_smtp(authority)
         self.addCleanup(self.controller.stop)
+        self.accounting = AccountingService.open(sqlite_url(self.directory), reactor=reactor,
+                                                 threadpool=reactor.getThreadPool())
+        self.addCleanup(self.accounting.close)
+        self.accounting.core.users.hasher = SecretHasher(fast_hasher())
+        self.accounting.core.users.add_user("bob", email="bob@example.org")
+        self.accounting.core.users.add_user("carol")
+        config = MailConfig(host="127.0.0.1", port=self.controller.port, user=USER, ca_file=authority.ca_file,
+                            mail_from="printgate@example.org", timeout=5.0, retry_initial=0.2)
+        self.sender = MailSender(reactor, config, data_dir=self.directory, secret={"smtp/password": PASSWORD}.get)
+        self.addCleanup(self.sender.stop)
+        self.notices = Notices(reactor, self.sender, self.accounting, NoticesConfig(), timezone="Europe/Berlin")
 
-    def smtp(self, **changes):
-        return smtp_settings(self.controller, self.cert_file, **changes)
+    async def delivered(self, count=1):
+        await eventually(lambda: sum(e["event"] == "delivered" for e in self.sender.log.events()) >= count)
+        return self.mailbox.messages
 
     @in_reactor
-    async def test_a_mail_arrives_over_starttls_with_auth(self):
-        sender = notifier(smtp=self.smtp())
-        self.assertIs(await sender.send(rule_notification("admin@example.org")), True)
-        (message,) = self.mailbox.messages
-        self.assertEqual(message["to"], ["admin@example.org"])
-        self.assertEqual(message["from"], "printgate@example.org")
-        self.assertTrue(message["tls"])
-        self.assertEqual(message["login"], USER.encode())
-        self.assertIn("Bob printed 300 pages", message["data"])
-        self.assertIn("Subject: Print job thesis.pdf of bob", message["data"])
+    async def test_a_rule_mail_to_an_address_arrives_over_starttls_with_auth(self):
+        self.assertIs(await notifier(notices=self.notices).send(rule_notification("admin@example.org")), True)
+        (message,) = await self.delivered()
+        self.assertEqual((message["to"], message["from"], message["tls"], message["login"]),
+                         (["admin@example.org"], "printgate@example.org", True, USER.encode()))
+        self.assertIn(b"Bob printed 300 pages", message["data"])
+        self.assertIn(b"Subject: Print job thesis.pdf of bob", message["data"])
+        self.assertIn(b"Content-Type: text/html", message["data"])
 
     @in_reactor
     async def test_the_owner_is_mailed_at_the_address_accounting_gives(self):
-        sender = notifier(smtp=self.smtp(), emails={"bob": "bob@example.org"})
-        self.assertIs(await sender.send(rule_notification("owner")), True)
-        self.assertEqual(self.mailbox.messages[0]["to"], ["bob@example.org"])
-
-    @in_reactor
-    async def test_an_owner_without_an_email_gets_nothing_and_it_is_logged(self):
-        sender = notifier(smtp=self.smtp())
-        self.assertIs(await sender.send(rule_notification("owner")), False)
-        self.assertEqual(self.mailbox.messages, [])
-        self.assertTrue(any("bob has no email address" in line for line in self.logged()))
-
-    @in_reactor
-    async def test_a_server_certificate_that_does_not_verify_gets_no_mail(self):
-        sender = notifier(smtp=self.smtp(ca_file=None))
-        self.assertIs(await sender.send(rule_notification("admin@example.org")), False)
-        self.assertEqual(self.mailbox.messages, [])
-        self.assertTrue(any("mail about job 7 (rule) to admin@example.org" in line and "failed" in line
-                            for line in self.logged()))
-
-    @in_reactor
-    async def test_a_wrong_password_gets_no_mail(self):
-        sender = notifier(smtp=self.smtp(password="wrong", timeout=2.0))
-        self.assertIs(await sender.send(rule_notification("admin@example.org")), False)
-        self.assertEqual(self.mailbox.messages, [])
-
-    @in_reactor
-    async def test_expired_jobs_are_mailed_to_their_owners_only_when_configured(self):
-        emails = {"bob": "bob@example.org"}
-        notifier(smtp=self.smtp(), emails=emails).jobs_expired([Job(3, "bob", "old job")])
-        notifier(smtp=self.smtp(), emails=emails, notify_owner_on_expiry=True).jobs_expired(
-            [Job(4, "bob", "old job")])
-        await eventually(lambda: self.mailbox.messages)
-        await task.deferLater(reactor, 0.3, lambda: None)
-        (message,) = self.mailbox.messages
+        self.assertIs(await notifier(notices=self.notices).send(rule_notification("owner")), True)
+        (message,) = await self.delivered()
         self.assertEqual(message["to"], ["bob@example.org"])
-        self.assertIn("Subject: Your print job old job expired", message["data"])
 
-
-class MailFailures(LoggedTestCase):
     @in_reactor
-    async def test_a_down_smtp_server_is_logged_not_raised(self):
-        smtp = SmtpSettings(host="127.0.0.1", port=free_port(), mail_from="printgate@example.org", timeout=3.0)
-        self.assertIs(await notifier(smtp=smtp).send(rule_notification("admin@example.org")), False)
-        self.assertTrue(any("mail about job 7 (rule) to admin@example.org via 127.0.0.1" in line
-                            for line in self.logged()))
+    async def test_an_owner_without_an_email_gets_nothing(self):
+        sent = await notifier(notices=self.notices).send(rule_notification("owner", owner="carol"))
+        self.assertIs(sent, False)
+        await task.deferLater(reactor, 0.3, lambda: None)
+        self.assertEqual(self.mailbox.messages, [])
+
+    @in_reactor
+    async def test_an_owner_who_turned_the_notice_off_gets_nothing(self):
+        self.accounting.core.notices.set_preference("bob", "job_expired", False)
+        notifier(notices=self.notices).jobs_expired([Job(3, "bob", "old job")])
+        self.assertIs(await self.notices.job_expired(Job(4, "bob", "old job")), False)
+        self.assertEqual(self.mailbox.messages, [])
+
+    @in_reactor
+    async def test_expired_jobs_are_mailed_to_their_owners(self):
+        notifier(notices=self.notices).jobs_expired([Job(3, "bob", "old job")])
+        (message,) = await self.delivered()
+        self.assertEqual(message["to"], ["bob@example.org"])
+        self.assertIn(b"Subject: Your print job old job expired", message["data"])
 
     @in_reactor
     async def test_mail_without_a_configured_relay_is_logged(self):
         self.assertIs(await notifier().send(rule_notification("admin@example.org")), False)
-        self.assertTrue(any("no SMTP relay configured" in line for line in self.logged()))
+        self.assertTrue(any("no mail relay configured" in line for line in self.logged()))
 
 
 class WebhookNotifications(LoggedTestCase):
@@ -326,21 +198,44 @@ class WebhookNotifications(LoggedTestCase):
         self.assertEqual(sum(f"webhook for job 7 (rule) to {url} failed" in line for line in self.logged()), 3)
 
 
-def test_the_notify_section_is_read(tmp_path):
+def test_the_mail_and_notices_sections_are_read(tmp_path):
     path = tmp_path / "printgate.toml"
-    path.write_text('[notify]\nsmtp_host = "mail.example.org"\nsmtp_port = 587\nsmtp_user = "pg"\n'
-                    'smtp_password = "pw"\nsmtp_ca_file = "/etc/ca.pem"\nmail_from = "pg@example.org"\n'
-                    'notify_owner_on_expiry = true\n')
-    notify = load_config(path).notify
-    assert (notify.smtp_host, notify.smtp_port, notify.smtp_user, notify.smtp_password) == (
-        "mail.example.org", 587, "pg", "pw")
-    assert notify.smtp_starttls is True and notify.notify_owner_on_expiry is True
-    assert str(notify.smtp_ca_file) == "/etc/ca.pem" and notify.mail_from == "pg@example.org"
+    path.write_text('[mail]\nhost = "mail.example.org"\nsecurity = "tls"\nuser = "pg"\nca_file = "/etc/ca.pem"\n'
+                    'from = "pg@example.org"\nauth_mechanisms = ["LOGIN"]\n'
+                    '[notices]\nlanguage = "de"\njob_held = true\nadmins = ["ops@example.org"]\n'
+                    'low_balance_threshold = "1.50"\n')
+    config = load_config(path)
+    assert (config.mail.host, config.mail.smtp_port, config.mail.user, config.mail.mail_from) == (
+        "mail.example.org", 465, "pg", "pg@example.org")
+    assert config.mail.auth_mechanisms == ("LOGIN",) and str(config.mail.ca_file) == "/etc/ca.pem"
+    assert (config.notices.language, config.notices.enabled["job_held"], config.notices.admins,
+            config.notices.low_balance_threshold) == ("de", True, ["ops@example.org"], 150)
 
 
-def test_without_a_notify_section_nothing_is_mailed_and_expiry_is_quiet(tmp_path):
-    notify = load_config(None).notify
-    assert notify.smtp_host is None and notify.notify_owner_on_expiry is False and notify.smtp_starttls is True
+def test_a_password_in_the_config_file_is_refused(tmp_path):
+    from spooler.config import ConfigError
+
+    path = tmp_path / "printgate.toml"
+    path.write_text('[mail]\nhost = "m"\npassword = "secret"\n')
+    with pytest.raises(ConfigError, match="printgate secrets set smtp/password"):
+        load_config(path)
+
+
+def test_the_old_notify_smtp_keys_say_where_they_went(tmp_path):
+    from spooler.config import ConfigError
+
+    path = tmp_path / "printgate.toml"
+    path.write_text('[notify]\nsmtp_host = "m"\n')
+    with pytest.raises(ConfigError, match=r"moved.*\[mail\].*printgate secrets set smtp/password"):
+        load_config(path)
+    path.write_text('[notify]\nsmtp_password_secret = "smtp/password"\n')
+    with pytest.raises(ConfigError, match=r"notify.smtp_password_secret has moved.*password_secret"):
+        load_config(path)
+
+
+def test_without_a_mail_section_nothing_is_mailed(tmp_path):
+    config = load_config(None)
+    assert config.mail.host is None and config.mail.security == "starttls"
 
 
 def held_job(job_id):
@@ -353,6 +248,12 @@ def held_job(job_id):
 class RecordingNotifier:
     def __init__(self):
         self.recorded, self.expired = [], []
+
+    def jobs_recorded(self, jobs):
+        pass
+
+    def check_expiring(self):
+        return succeed(0)
 
     def job_recorded(self, job, entries):
         self.recorded.append((job.id, entries))
@@ -419,7 +320,7 @@ def test_the_gateway_tells_the_notifier_which_jobs_expired_and_removes_their_byt
     job_id = hold(world)
     spool_name = world.core.jobs.get_job(job_id).spool_name
     gateway = Gateway(GatewayConfig(data_dir=tmp_path), reactor=reactor)
-    gateway.notifier = RecordingNotifier()
+    gateway.notifier = gateway.notice_triggers = RecordingNotifier()
     gateway.ending = JobEnding(world.accounting, world.spool)
     world.core.retention.expire_minutes = 0
     result_of(gateway.expire_jobs())

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from gateway.release_job import CHARGE_PENDING, PRINTED, JobRelease
+from gateway.release_job import CHARGE_PENDING, NOT_PRINTED, PRINTED, JobRelease
 from gateway.release_journal import ReleaseJournal
 from tests.gateway.release_world import InlinePool, alice, device, hold, result_of, world  # noqa: F401 (fixture)
 
@@ -141,3 +141,55 @@ def test_the_cli_lists_jobs_whose_charge_is_pending(world, monkeypatch, state, c
     assert main(["--data-dir", str(world.data_dir), "jobs", "list", "--state", state, "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(job["id"], job["state"]) for job in listed] == [(job_id, "charge_pending")]
+
+
+class RecordingObserver:
+    """A ``ReleaseObserver`` that writes down what it was told."""
+
+    def __init__(self):
+        self.told = []
+
+    def release_failed(self, job, device, reason):
+        self.told.append(("release_failed", job.id, device, reason))
+
+    def printed(self, job):
+        self.told.append(("printed", job.id, job.account_id))
+
+
+@pytest.fixture
+def observer(world):
+    world.releases.observer = RecordingObserver()
+    return world.releases.observer
+
+
+def test_the_observer_is_told_a_job_printed_and_charged_with_the_account_it_was_charged_to(world, observer):
+    job_id = hold(world)
+    release(world, job_id)
+    assert observer.told == [("printed", job_id, world.core.accounts.personal("alice").id)]
+
+
+def test_the_observer_is_told_a_job_printed_when_its_charge_is_left_pending(world, observer, monkeypatch):
+    job_id = hold(world)
+    with monkeypatch.context() as patch:
+        DatabaseDown(patch, world.core.release, "charge_release")
+        assert release(world, job_id).result == CHARGE_PENDING
+    assert observer.told == [("printed", job_id, world.core.accounts.personal("alice").id)]
+
+
+def test_the_observer_is_told_a_release_failed_with_the_printers_sentence(world, observer):
+    from spooler.forward.errors import PrinterUnreachable
+
+    job_id = hold(world)
+    world.sender.fail_with = PrinterUnreachable("connection refused")
+    outcome = release(world, job_id)
+    assert outcome.result == NOT_PRINTED
+    [(kind, told_job, device_name, reason)] = observer.told
+    assert (kind, told_job, device_name) == ("release_failed", job_id, "mfp-colour")
+    assert reason and reason in outcome.message
+
+
+def test_the_observer_hears_nothing_of_a_release_refused_before_printing(world, observer):
+    world.core.users.add_user("carol", balance=0)
+    job_id = hold(world, owner="carol")
+    assert result_of(world.releases.release(job_id, "mfp-colour", actor="carol")).result == "refused"
+    assert observer.told == []

@@ -48,7 +48,7 @@ def wait_for(predicate, timeout=10.0):
 
 def test_a_notify_rule_posts_to_the_webhook_after_the_job_is_held(tmp_path, webhook):
     url, bodies = webhook
-    gateway = start_gateway(tmp_path, config_text='[notify]\nnotify_owner_on_expiry = false\n')
+    gateway = start_gateway(tmp_path, config_text='[notices]\njob_expired = false\n')
     try:
         gateway.cli("rules", "add", "watch-bob", "--action", "notify", "--to", url,
                     "--when", '{"users": ["bob"]}', "--message", "Bob sent a job")

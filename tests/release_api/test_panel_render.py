@@ -32,7 +32,7 @@ def test_no_screen_loads_anything_from_elsewhere():
 
 def test_the_pin_pad_shows_the_user_number_then_the_pin_as_dots():
     number_step = PanelRenderer().render("pin", "800x480", **{**CONTEXT, "step": "number", "digits": 2})
-    assert "Your user number" in number_step and ">42<" in number_step and "●" not in number_step
+    assert "Your user number, then your PIN" in number_step and ">42<" in number_step and "●" not in number_step
     pin_step = PanelRenderer().render("pin", "800x480", **CONTEXT)
     assert "User 42: your PIN" in pin_step and pin_step.count("●") == 3
 

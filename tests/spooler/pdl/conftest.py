@@ -55,3 +55,43 @@ def analyze_bytes(cls, data: bytes, chunks=None, **kw):
 
 
 CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV", "/work/shared/corpus-dev")
+
+
+#: GhostPCL, the oracle for PCL 5 and PCL XL page counts: ``../shared/tools/gpcl6`` from the
+#: project root (CI has ``../shared`` beside the clone; Debian does not package GhostPCL).
+GPCL6 = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "tools", "gpcl6"))
+
+
+_ORACLE: dict = {}
+
+
+def oracle(kind: str, data: bytes, compute):
+    """What an oracle (GhostPCL, Ghostscript) says of ``data``, computed once per session:
+    both backends are compared with the same answer."""
+    key = (kind, data)
+    if key not in _ORACLE:
+        _ORACLE[key] = compute()
+    return _ORACLE[key]
+
+
+def gpcl6_pages(data: bytes, tmp_path) -> int:
+    """Pages GhostPCL prints for the job ``data`` (one output file per page printed, every copy
+    included; GhostPCL does not apply PJL ``QTY``)."""
+    return oracle("gpcl6", data, lambda: _gpcl6_pages(data, tmp_path))
+
+
+def _gpcl6_pages(data: bytes, tmp_path) -> int:
+    import subprocess
+
+    if not os.access(GPCL6, os.X_OK):
+        pytest.fail(f"GhostPCL (gpcl6) is required at {GPCL6} (../shared/tools/gpcl6 from the project root)")
+    job = tmp_path / "gpcl6-job"
+    out = tmp_path / "gpcl6-pages"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    job.write_bytes(data)
+    subprocess.run([GPCL6, "-dNOPAUSE", "-dBATCH", "-dSAFER", "-q", "-sDEVICE=pgmraw", "-r10",
+                    f"-sOutputFile={out}/p%06d.pgm", str(job)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+    return len(os.listdir(out))

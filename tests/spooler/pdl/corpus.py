@@ -174,7 +174,7 @@ def ps_program(doc: Doc, *, dsc=True, copies=None, hash_copies=None, duplex=None
 
 
 def pjl(body: bytes, *, lang: str, copies=None, qty=None, duplex=None, lower=False, name="job") -> bytes:
-    """Wrap ``body`` in PJL the way Windows drivers do (``lower`` spells it as some do)."""
+    """Wrap ``body`` in PJL the way Windows drivers do (``lower`` spells the commands as some do)."""
     lines = [f'@PJL JOB NAME="{name}"', '@PJL COMMENT "Windows 10 driver"', '@PJL SET USERNAME="alice"',
              f'@PJL SET JOBNAME="{name}"', '@PJL SET JOBATTR="JobAcct1=alice"']
     if copies is not None:
@@ -185,8 +185,9 @@ def pjl(body: bytes, *, lang: str, copies=None, qty=None, duplex=None, lower=Fal
         lines.append(f"@PJL SET DUPLEX={'ON' if duplex else 'OFF'}")
     lines.append(f"@PJL ENTER LANGUAGE={lang}")
     if lower:
-        lines = [re.sub(r"=", " = ", ln.lower(), count=1) if "NAME=" not in ln else ln for ln in lines]
-        lines = [ln.replace("@pjl", "@PJL", 1) if i % 2 else ln for i, ln in enumerate(lines)]
+        # the commands in lower case, the prefix as it must be: a line starting "@pjl" is not
+        # PJL to a printer (GhostPCL prints it as text)
+        lines = ["@PJL" + re.sub(r"=", " = ", ln.lower(), count=1)[4:] if "NAME=" not in ln else ln for ln in lines]
     head = b"\x1b%-12345X" + "\r\n".join(lines).encode() + b"\r\n"
     return head + body + b"\x1b%-12345X@PJL EOJ\r\n\x1b%-12345X"
 

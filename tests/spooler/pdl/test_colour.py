@@ -88,22 +88,25 @@ def test_pjl_grayscale_makes_postscript_colour_pages_mono(backend):
     assert (f.pages, f.color_pages, f.mono_pages) == (len(BODIES), 0, len(BODIES))
 
 
-def test_a_page_count_disagreeing_with_dsc_keeps_the_count_and_leaves_colour_unknown(backend):
-    # one %%Page whose content prints two pages: the DSC count stands, colour is not guessed
+def test_when_ghostscript_printed_other_pages_than_the_comments_describe_what_it_printed_counts(backend):
+    # one %%Page whose content prints two pages: Ghostscript ran for colour and printed two
     data = b"%!PS-Adobe-3.0\n%%Pages: 1\n%%EndComments\n%%Page: 1 1\nshowpage showpage\n%%Trailer\n%%EOF\n"
     f = analyze_bytes(backend, data)
-    assert (f.pages, f.method, f.color_pages, f.mono_pages) == (1, "dsc", None, None)
-    assert any("colour not checked" in w and "2 pages" in w for w in f.warnings)
+    assert (f.pages, f.method, f.color_pages, f.mono_pages) == (2, "interpreted", 0, 2)
+    assert any("describes 1 pages, Ghostscript printed 2" in w for w in f.warnings)
 
 
 def test_past_the_page_cap_colour_is_unknown(backend, monkeypatch, tmp_path):
     from spooler.pdl import postscript
 
     monkeypatch.setattr(postscript, "COLOUR_PAGE_LIMIT", 2)
-    for data in (ps_document(BODIES), ps_document(BODIES, dsc=False), to_pdf(ps_document(BODIES), tmp_path)):
+    for data in (ps_document(BODIES), ps_document(BODIES, dsc=False)):
         f = analyze_bytes(backend, data)
         assert (f.pages, f.color_pages, f.mono_pages) == (len(BODIES), None, None)
         assert any("more than 2 pages" in w for w in f.warnings)
+    # a PDF's pages are decided from their content: the cap is on what Ghostscript renders
+    f = analyze_bytes(backend, to_pdf(ps_document(BODIES), tmp_path))
+    assert (f.pages, f.color_pages, f.colour_methods) == (len(BODIES), TRUTH, {"content": len(BODIES)})
 
 
 def test_past_the_time_cap_colour_is_unknown_and_pages_still_count(backend, monkeypatch):

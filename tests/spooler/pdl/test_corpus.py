@@ -45,6 +45,26 @@ def test_postscript_and_pdf_truth_agrees_with_ghostscript_rendering(corpus):
     assert [(j.path, j.gs_pages) for j in checked] == [(j.path, j.pages) for j in checked]
 
 
+def test_pcl_truth_agrees_with_ghostpcl(corpus, tmp_path):
+    """GhostPCL prints every PCL 5 and PCL XL job of the corpus as its truth says (GhostPCL
+    leaves PJL ``QTY`` to the printer, so its pages are the impressions of one ``QTY``)."""
+    import re
+
+    from tests.spooler.pdl.conftest import gpcl6_pages
+
+    directory, jobs = corpus
+    checked = [j for j in jobs if j.pdl in ("pcl5", "pclxl")]
+    assert len(checked) >= 40
+    got, want = [], []
+    for job in checked:
+        with open(os.path.join(directory, job.path), "rb") as f:
+            data = f.read()
+        qty = re.search(rb"@PJL SET QTY\s*=\s*(\d+)", data, re.I)
+        got.append((job.path, gpcl6_pages(data, tmp_path)))
+        want.append((job.path, job.impressions // (int(qty.group(1)) if qty else 1)))
+    assert got == want
+
+
 def test_pjl_names_the_owner_and_the_job(corpus):
     directory, jobs = corpus
     job = next(j for j in jobs if j.variant == "pcl5-ljet4")

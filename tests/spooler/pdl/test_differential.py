@@ -44,6 +44,10 @@ FRAGMENTS = [
     b"\n%%Trailer\n", b"\n%%EOF\n", b" showpage ", b"\n%%EndSetup\n", b"\n%%Pages: 1\n",
     b"/PageSize[612 792]", b"/PageSize [ +.5\t842. ]", b"/PageSize [-3 1e3]", b"\n%%PageBoundingBox: 0 0 612 792\n",
     b"\n%%PageBoundingBox:\t1 1 420 595 \n", b"\n%%Page:", b"\n%%PageTrailer\n",
+    b"\x1b%0BIN;PM0;PD10,10;PM2;FP;", b"\x1b%1B", b"LBab\x03", b"PE<=\xbf\xbf\xbf\xbf;", b"PE7__;", b"DT#,1;",
+    b"SM*;", b"SM;", b"CO\"PD1,1\";", b"PR0,0;PD;", b"PA;", b"AA1,2,3;", b"BZ1,2,3,4,5,6;", b"WG1,2,3;",
+    b"\x1b&l1O", b"\x1b&l-2O", b"\x1b&l1M", b"\x1b&l5S", b"\x1b&a0G", b"\x1b&l66P",
+    b"\xc1\x00\x00\xf8\x31\x44", b"\n%%BeginProlog\n", b"\n%%EndProlog\n",
     b"\xc8\xc0\x02AB\xf8\xa8\xa8", b"\xc9\xc0\x02\x01\x00\x02\x00\xf8\xaf", b"\xc1\x10\x00\xf8\x89",
     b"\xc5\x00\x00\x80\x3f\xf8\x8a", b"\xc8\xc0\xff", b"\xc8\xc0\x01\x05\xf8\x25", b"\xc1\x02\x00\xf8\x31",
 ]
@@ -83,6 +87,15 @@ def test_raster_rows_are_read_alike_on_both_backends(row, planes):
     facts = assert_same(data)
     for cut in range(len(setup), len(setup) + len(row) + 4):
         assert assert_same(data, [cut]) == facts
+
+
+def test_a_raster_plane_read_again_after_a_page_ends_mid_row_is_counted_alike_on_both_backends():
+    """Found by the fuzzer: a page ejected between the planes of a row, then the same plane
+    again (shorter) on the next page; the Cython shortcut for a plane equal to the one before
+    must not compare a plane with itself."""
+    data = b"\x1bE\x1b*r3U\x1b*b64V" + b"\xff" * 64 + b"\x0c\x1b*b0Wx\x1bE"
+    facts = assert_same(data)
+    assert (facts["pages"], facts["color_pages"]) == (2, 0)
 
 
 #: PCL XL value + attribute pairs the Cython byte loop takes in one step (kept attributes too).
@@ -395,3 +408,114 @@ def test_repeated_pcl_documents_are_compared_alike_in_every_part_of_their_signat
     assert assert_alike_at_every_chunking(longer + b"\x1bE")["copies"] == 1
     more_pages = b"\x1bEa\x0cb\x0c\x1bEa\x0c\x0cb\x0c"                                    # an empty page more
     assert assert_alike_at_every_chunking(more_pages + b"\x1bE")["copies"] == 1
+
+
+# -- PDF content streams: the colour walk's byte loop -------------------------------------------
+
+CONTENT_FRAGMENTS = [
+    b"q", b"Q", b"1 0 0 1 72 72 cm", b"0.5 0.2 0.1 rg", b"/CS0 cs", b"1 0 0 scn", b"/P1 scn", b"72 72 100 100 re f",
+    b"BT /F1 12 Tf 72 700 Td (Hello \\(world\\)) Tj ET", b"[(A) -120 (B)] TJ", b"<48656c6c6f> Tj", b"(\\101\\12\\\r\n)",
+    b"/Im1 Do", b"BI /W 2 /H 1 /BPC 8 /CS /RGB ID \xff\x00\x00\x00\xff\x00 EI", b"BI /W 1 /H 1 /L 3 ID abc EI",
+    b"/OC /L1 BDC", b"EMC", b"<< /MCID 3 /Alt (x) >> BDC", b"/N#20x", b"% comment\n", b"1.5.5", b"--3", b".5", b"-.5",
+    b"[1 [2 [3]]]", b"<< /A << /B 1 >> >>", b")", b">", b"]", b"}", b"{", b"(unterminated", b"<4", b"true false null",
+    b"12345678901234567890", b"/", b"BI", b"ID", b"EI", b"d0", b"T*", b"'", b'"',
+]
+
+
+@st.composite
+def fragments_and_noise(draw, fragments):
+    """Up to 30 pieces, mostly ``fragments``, some random bytes, joined by space, newline or nothing."""
+    parts = []
+    for _ in range(draw(st.integers(0, 30))):
+        if draw(st.integers(0, 3)):
+            parts.append(draw(st.sampled_from(fragments)))
+        else:
+            parts.append(draw(st.binary(max_size=12)))
+    return draw(st.sampled_from([b" ", b"", b"\n"])).join(parts)
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=fragments_and_noise(CONTENT_FRAGMENTS))
+def test_content_streams_give_the_same_operations_on_both_backends(data):
+    from spooler.pdl import pdfcontent
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    assert _scan.content_operations(data) == pdfcontent.operations(data)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mutated_corpus_content_streams_give_the_same_operations_on_both_backends(corpus, seed):
+    import pikepdf
+
+    from spooler.pdl import pdfcontent
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    directory, jobs = corpus
+    rng = random.Random(seed)
+    job = rng.choice([j for j in jobs if j.variant == "pdf-pdfwrite"])
+    with pikepdf.open(os.path.join(directory, job.path)) as pdf:
+        data = mutated(rng, rng.choice(list(pdf.pages)).obj.Contents.read_bytes())
+    assert _scan.content_operations(data) == pdfcontent.operations(data)
+
+
+def mutated(rng, data: bytes) -> bytes:
+    """``data`` with up to a dozen random bytes changed, inserted or deleted."""
+    data = bytearray(data)
+    for _ in range(rng.randint(0, 12)):
+        i = rng.randrange(len(data)) if data else 0
+        op = rng.randrange(3)
+        if op == 0 and data:
+            data[i] = rng.randrange(256)
+        elif op == 1:
+            data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+        else:
+            del data[i:i + rng.randint(1, 32)]
+    return bytes(data)
+
+
+# -- PostScript programs: the colour scan's tokenizer ----------------------------------------------
+
+PS_FRAGMENTS = [
+    b"%!PS-Adobe-3.0\n", b"\n%%Page: 1 1\n", b"\n%%BeginDocument: x\n", b"\n%%EndDocument\n", b"\n%%BeginBinary: 4\nab)c",
+    b"\n%%BeginData: 2 Hex Lines\n(\n(\n", b"/F { /Helvetica findfont exch scalefont setfont } bind def", b"{ { } }",
+    b"0.9 0.1 0.1 setrgbcolor", b"72 72 100 100 rectfill", b"(a\\)b\\101) show", b"<4142 43>", b"<~87cURD]i,\"Ebo80~>",
+    b"<< /PageSize [595 842] >> setpagedevice", b"//systemdict", b"16#FF", b"1e3", b"-.5e-2", b"2147483648", b"+",
+    b"showpage", b"[1 2 3]", b"}", b"{", b")", b">", b"(unterminated", b"% comment", b"\x04%%Page: 2 2\n", b"/", b"//",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=fragments_and_noise(PS_FRAGMENTS))
+def test_postscript_programs_give_the_same_tokens_on_both_backends(data):
+    from spooler.pdl import psscan
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    assert _scan.ps_tokens(data) == psscan.tokens(data)
+    assert [type(t) for t in _scan.ps_tokens(data)] == [type(t) for t in psscan.tokens(data)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_mutated_corpus_postscript_gives_the_same_tokens_on_both_backends(corpus, seed):
+    from spooler.pdl import psscan
+
+    if spooler.pdl.NO_EXTENSIONS:
+        pytest.skip("PRINTGATE_NO_EXTENSIONS=1: reference only")
+    from spooler.pdl import _scan
+
+    directory, jobs = corpus
+    rng = random.Random(seed)
+    job = rng.choice([j for j in jobs if j.pdl == "postscript" and "ps2write" not in j.variant])
+    with open(os.path.join(directory, job.path), "rb") as f:
+        data = mutated(rng, f.read()[:40000])
+    assert _scan.ps_tokens(data) == psscan.tokens(data)

@@ -141,7 +141,8 @@ def test_colour_past_the_budget_is_unknown_and_dsc_pages_still_count(backend, mo
     from spooler.pdl import postscript
 
     monkeypatch.setattr(postscript, "GS_JOB_BUDGET", 0.0)
-    f = analyze_bytes(backend, ps_document([COLOUR_PAGE, COLOUR_PAGE]))
+    beyond_the_scan = b"true { " + COLOUR_PAGE + b" } if"  # a control structure: Ghostscript must render it
+    f = analyze_bytes(backend, ps_document([beyond_the_scan, COLOUR_PAGE]))
     assert (f.method, f.pages, f.color_pages) == ("dsc", 2, None)
     assert any("colour not checked" in w and "used up" in w for w in f.warnings), f.warnings
 

@@ -45,8 +45,8 @@ def test_in_stream_simplex_overrides_pjl_duplex(backend):
     assert (f.duplex, f.sheets) == (False, 2)
 
 
-def test_pjl_is_read_in_lower_case_and_with_spaces(backend):
-    data = UEL + b'@pjl set qty = 2\n@PJL SET  USERNAME = "bob"\n@pjl enter language = pcl\n' + pcl_pages(1) + UEL
+def test_pjl_commands_are_read_in_lower_case_and_with_spaces(backend):
+    data = UEL + b'@PJL set qty = 2\n@PJL SET  USERNAME = "bob"\n@PJL enter language = pcl\n' + pcl_pages(1) + UEL
     f = analyze_bytes(backend, data)
     assert (f.impressions, f.user_name, f.pdl) == (2, "bob", "pcl5")
 
@@ -67,7 +67,7 @@ def test_a_pcl5_banner_and_a_pcl_xl_job_share_one_file(backend):
 
 def test_a_pjl_only_job_has_no_pages(backend):
     f = analyze_bytes(backend, UEL + b"@PJL INFO STATUS\r\n" + UEL)
-    assert (f.pdl, f.pages) == ("unknown", None)
+    assert (f.pdl, f.pages, f.impressions) == ("pjl", 0, 0)
 
 
 # -- PCL 5 ---------------------------------------------------------------------------------------
