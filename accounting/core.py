@@ -33,8 +33,11 @@ from accounting.users import UserStore
 class AccountingSettings:
     timezone: str = "UTC"
     server_name: str | None = None
-    #: "create": a job from an unknown user creates the user (source "auto"); "deny": refuse it.
-    unknown_users: str = "create"
+    #: Whom a job's stated name makes a user (source "auto"), ``[users] auto_create``:
+    #: "always", "known-domains" (names ``user@domain`` of ``known_domains``) or "never"
+    #: (the job of a name that is no user is refused); "create"/"deny" are the older words.
+    unknown_users: str = "always"
+    known_domains: tuple = ()
     new_account_restricted: bool = True
     new_account_balance: int = 0
     expire_minutes: int = DEFAULT_EXPIRE_MINUTES
@@ -77,7 +80,7 @@ class AccountingCore:
         self.audit = AuditLog(database)
         self.decisions = DecisionMaker(database, users_store=self.users, prices=self.prices, rules=self.rules,
                                        timezone=settings.timezone, server_name=settings.server_name,
-                                       unknown_users=settings.unknown_users)
+                                       unknown_users=settings.unknown_users, known_domains=settings.known_domains)
         self.jobs.pending_policy_records = self.decisions.pending
         self.release = ReleaseDesk(database, job_store=self.jobs, prices=self.prices, users_store=self.users,
                                    recheck=self.decisions.recheck)

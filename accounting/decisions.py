@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 
 from accounting.database import Database
+from accounting.jobs import record_refused_in
 from accounting.lean_sql import LeanSelectIn
 from accounting.money import format_amount
 from accounting.policy import write_policy_record
@@ -25,7 +26,7 @@ from accounting.records import Decision, HeldJob, NewJob, PolicyRecord
 from accounting.rules import Rule, RuleContext, RuleStore, evaluate, validate
 from accounting.schema import accounts, groups, jobs, policy_records, queues, user_groups, users
 from accounting.time import aware, utcnow
-from accounting.users import UserStore
+from accounting.users import USERNAME, UserStore
 
 
 def format_money(amount: int, currency: str = "EUR") -> str:
@@ -58,45 +59,89 @@ class RuleTrial:
     jobs: list = field(default_factory=list)
 
 
+#: Whom a job's stated name makes a user: nobody, names in the known domains, everyone.
+AUTO_CREATE = ("never", "known-domains", "always")
+_AUTO_CREATE_ALIASES = {"create": "always", "deny": "never"}
+#: Set (True) in a job's ``attributes`` by the intake when nobody could be named as its
+#: owner (``unknown@<address>``): the job is held for whoever claims it at a printer.
+UNCLAIMED = "unclaimed"
+
+
+def is_unclaimed(job) -> bool:
+    return (job.attributes or {}).get(UNCLAIMED) is True
+
+
 class PendingPolicyRecords:
-    """Policy records of refused jobs, waiting for a commit. A refusal must not make the
-    sender wait for a disk flush, so its record is written with the next group commit
-    of jobs (``JobStore.record_jobs`` drains this), or by the first decision made a
-    second after it, or by ``flush`` (the service calls it on close). A crash can lose
-    at most that second of refusal records — never money, never a job."""
+    """Refused jobs waiting for a commit: each one's policy record and its job row (state
+    ``refused``, no bytes: ``printgate jobs list --state refused``). A refusal must not make
+    the sender wait for a disk flush, so it is written with the next group commit of jobs
+    (``JobStore.record_jobs`` drains this), or by the first decision made a second after
+    it, or by ``flush`` (the gateway's intake calls it a second after a refusal, the service
+    on close). A crash can lose at most that second of refusals — never money, never a job.
+
+    What was written waits in ``take_written`` as ``(HeldJob, Decision)`` pairs, for the
+    notifications the refusing rules asked for."""
 
     max_age = 1.0
 
     def __init__(self, database: Database):
         self.db = database
         self._lock = threading.Lock()
-        self._decisions: list = []
+        self._refusals: list = []
+        self._written: list = []
         self._oldest = 0.0
 
-    def add(self, decision) -> None:
+    def add(self, decision, job: NewJob | None = None) -> None:
         with self._lock:
-            if not self._decisions:
+            if not self._refusals:
                 self._oldest = time.monotonic()
-            self._decisions.append(decision)
+            self._refusals.append((decision, job))
 
     def take(self) -> list:
         with self._lock:
-            taken, self._decisions = self._decisions, []
+            taken, self._refusals = self._refusals, []
             return taken
 
-    def due(self) -> bool:
-        return bool(self._decisions) and time.monotonic() - self._oldest > self.max_age
+    def put_back(self, refusals) -> None:
+        """Refusals taken for a transaction that failed: they wait for the next one."""
+        with self._lock:
+            if refusals and not self._refusals:
+                self._oldest = time.monotonic()
+            self._refusals[:0] = refusals
 
-    def write(self, conn, decisions) -> None:
-        for decision in decisions:
+    def due(self) -> bool:
+        return bool(self._refusals) and time.monotonic() - self._oldest > self.max_age
+
+    def write(self, conn, refusals) -> list:
+        """In the caller's transaction; returns the refused jobs' rows with their decisions."""
+        for decision, _ in refusals:
             write_policy_record(conn, decision)
+        refused = [(job, decision) for decision, job in refusals if job is not None]
+        rows = record_refused_in(conn, refused)
+        return [(row, decision) for row, (_, decision) in zip(rows, refused)]
+
+    def written(self, pairs) -> None:
+        """``write``'s result, once its transaction committed."""
+        if pairs:
+            with self._lock:
+                self._written.extend(pairs)
+
+    def take_written(self) -> list:
+        with self._lock:
+            taken, self._written = self._written, []
+            return taken
 
     def flush(self) -> int:
-        decisions = self.take()
-        if decisions:
-            with self.db.writer.begin() as conn:
-                self.write(conn, decisions)
-        return len(decisions)
+        refusals = self.take()
+        if refusals:
+            try:
+                with self.db.writer.begin() as conn:
+                    pairs = self.write(conn, refusals)
+            except BaseException:
+                self.put_back(refusals)
+                raise
+            self.written(pairs)
+        return len(refusals)
 
 
 #: Built once: the user, their personal account and groups in one indexed read.
@@ -120,16 +165,22 @@ def _owner_of(rows):
 
 class DecisionMaker:
     def __init__(self, database: Database, *, users_store: UserStore, prices: PriceStore, rules: RuleStore,
-                 timezone: str = "UTC", server_name: str | None = None, unknown_users: str = "create"):
-        if unknown_users not in ("create", "deny"):
-            raise ValueError("unknown_users is 'create' or 'deny'")
+                 timezone: str = "UTC", server_name: str | None = None, unknown_users: str = "always",
+                 known_domains=()):
+        """``unknown_users``: whom a job's stated name makes a user (``AUTO_CREATE``;
+        the older "create" and "deny" mean "always" and "never"); ``known_domains``: the
+        domains of names "known-domains" creates (``alice@example.org``)."""
+        policy = _AUTO_CREATE_ALIASES.get(unknown_users, unknown_users)
+        if policy not in AUTO_CREATE:
+            raise ValueError(f"unknown_users is one of {', '.join(AUTO_CREATE)}")
+        self.auto_create = policy
+        self.known_domains = frozenset(domain.strip().lstrip("@").lower() for domain in known_domains)
         self.db = database
         self.users = users_store
         self.prices = prices
         self.rules = rules
         self.tz = ZoneInfo(timezone)
         self.server_name = server_name or socket.gethostname()
-        self.unknown_users = unknown_users
         self.pending = PendingPolicyRecords(database)
         self._prefetched = threading.local()
         #: On SQLite, the group's owners are read on a sqlite3 connection of their own.
@@ -163,32 +214,52 @@ class DecisionMaker:
         with self.db.reader.connect() as conn:
             return _owner_of(conn.execute(_OWNER, {"username": username}).all())
 
+    def may_create(self, username: str) -> bool:
+        """Whether a job's stated ``username`` becomes a user (source "auto") on first sight
+        (never a name no user may have: its job is refused as an unknown user's)."""
+        if not USERNAME.match(username or ""):
+            return False
+        if self.auto_create == "always":
+            return True
+        if self.auto_create == "never":
+            return False
+        local, at, domain = username.rpartition("@")
+        return bool(at and local and domain.lower() in self.known_domains)
+
     def decide(self, job: NewJob, *, at: datetime | None = None, record: bool = True) -> Decision:
         if self.pending.due():
             self.pending.flush()
         at = at or utcnow()
         decision_id = str(uuid.uuid4())
-        owner, group_names = self._owner(job.owner)
-        if owner is None and self.unknown_users == "create":
-            self.users.ensure_user(job.owner)
-            owners = getattr(self._prefetched, "owners", None)
-            if owners is not None:
-                owners.pop(job.owner, None)  # read again: the user exists now
+        unclaimed = is_unclaimed(job)
+        if unclaimed:
+            # Nobody to read or create: whoever claims it at a printer is checked and pays then.
+            owner, group_names = None, frozenset()
+        else:
             owner, group_names = self._owner(job.owner)
+            if owner is None and self.may_create(job.owner):
+                self.users.ensure_user(job.owner)
+                owners = getattr(self._prefetched, "owners", None)
+                if owners is not None:
+                    owners.pop(job.owner, None)  # read again: the user exists now
+                owner, group_names = self._owner(job.owner)
         price_list = self.prices.for_queue(job.queue)
         shape = self._shape(job, price_list, {})
         estimate = price(price_list, shape)
         money = lambda amount: format_money(amount, price_list.currency)  # noqa: E731
-        if owner is None:
+        if owner is None and not unclaimed:
             return self._finish(job, at, Decision(id=decision_id, action="deny", rule="unknown-user", price_estimate=estimate,
                                                   message=f"Unknown user {job.owner}: printing is not allowed."),
                                 shape, record)
-        if not owner.enabled:
+        if owner is not None and not owner.enabled:
             return self._finish(job, at, Decision(id=decision_id, action="deny", rule="disabled-user", price_estimate=estimate,
-                                                  message="Your user account is disabled.", account_id=owner.account_id),
+                                                  message="Your user account is disabled.", account_id=owner.account_id,
+                                                  user_id=owner.id),
                                 shape, record)
-        available = None if owner.account_id is None else owner.balance - owner.reserved + owner.overdraft_limit
-        ctx = self._context(job, shape, estimate, group_names, at, available, owner.balance)
+        available = None
+        if owner is not None and owner.account_id is not None:
+            available = owner.balance - owner.reserved + owner.overdraft_limit
+        ctx = self._context(job, shape, estimate, group_names, at, available, owner.balance if owner else None)
 
         def reprice(changes):
             new_shape = self._shape(job, price_list, changes)
@@ -202,10 +273,10 @@ class DecisionMaker:
             shape = self._shape(job, price_list, outcome.changes)
         decision = Decision(id=decision_id, action=outcome.action, message=outcome.message, rule=outcome.rule,
                             price_estimate=estimate, changes=dict(outcome.changes), notify=outcome.notify,
-                            account_id=owner.account_id, require_shared_account=outcome.require_shared_account,
-                            route_to=outcome.route_to)
-        if (decision.action != "deny" and owner.restricted and available is not None and estimate > available
-                and not outcome.require_shared_account):
+                            account_id=owner.account_id if owner else None, user_id=owner.id if owner else None,
+                            require_shared_account=outcome.require_shared_account, route_to=outcome.route_to)
+        if (decision.action != "deny" and owner is not None and owner.restricted and available is not None
+                and estimate > available and not outcome.require_shared_account):
             decision.action = "deny"
             decision.rule = "balance"
             decision.message = (f"Your balance ({money(available)}) does not cover this job ({money(estimate)}).")
@@ -246,7 +317,7 @@ class DecisionMaker:
                 message=decision.message[:1024], rule_name=decision.rule[:127],
             )
         if record and decision.action == "deny":
-            self.pending.add(decision)
+            self.pending.add(decision, job)
         return decision
 
     def trial(self, rule: Rule, *, since: datetime, until: datetime | None = None, limit: int = 100_000) -> RuleTrial:

@@ -6,6 +6,7 @@ thread pool; the spooler's group committer calls ``record_jobs`` from its own th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, func, insert, select, update
@@ -15,7 +16,7 @@ from accounting.errors import InvalidStateChange, JobNotFound
 from accounting.lean_sql import LeanInsert
 from accounting.policy import write_policy_record
 from accounting.records import HeldJob, JobEvent, NewJob, dumps
-from accounting.schema import JOB_STATES, job_events, jobs, queues, spool_blobs
+from accounting.schema import JOB_STATES, job_events, jobs, policy_records, queues, spool_blobs
 
 #: Which state may follow which. Every change goes through ``JobStore.change_state``.
 TRANSITIONS = {
@@ -27,6 +28,7 @@ TRANSITIONS = {
     "canceled": set(),
     "expired": set(),
     "deleted": set(),
+    "refused": set(),
 }
 #: States in which a job still has a spool file worth keeping.
 LIVE_STATES = ("held", "releasing", "aborted")
@@ -90,18 +92,21 @@ class JobStore:
         (see ``SerializedWriter.raw_transaction``)."""
         pending = self.pending_policy_records
         refusals = pending.take() if pending is not None else []
+        written = []
         try:
             if not refusals and self._lean_path_fits(new_jobs):
                 rows = self._insert_jobs_lean(new_jobs, sync=sync)
             else:
                 with self.db.writer.begin() as conn:
                     if refusals:
-                        pending.write(conn, refusals)
+                        written = pending.write(conn, refusals)
                     rows = self._insert_jobs(conn, new_jobs)
         except BaseException:
-            for decision in refusals:
-                pending.add(decision)
+            if refusals:
+                pending.put_back(refusals)
             raise
+        if written:
+            pending.written(written)
         # Built from what was just inserted rather than read back, and with the analyzer's
         # facts (plain JSON types already) not decoded again: this runs for every job.
         return [_held_job(row, facts=job.facts) for row, job in zip(rows, new_jobs)]
@@ -149,12 +154,12 @@ class JobStore:
         facts = job.facts or {}
         return dict(
             queue_id=queue_id,
-            owner=job.owner,
-            source_host=job.source_host,
-            protocol=job.protocol,
-            client_job_ref=job.client_job_ref,
-            title=job.title,
-            document_format=job.document_format,
+            owner=_bounded(job.owner, 255),
+            source_host=_bounded(job.source_host, 255),
+            protocol=_bounded(job.protocol, 8),
+            client_job_ref=_bounded(job.client_job_ref, 64),
+            title=_bounded(job.title, 1024),
+            document_format=_bounded(job.document_format, 127),
             size=job.size,
             sha256=job.sha256,
             spool_name=job.spool_name,
@@ -163,11 +168,12 @@ class JobStore:
             received_at=job.received_at,
             updated_at=job.received_at,
             copies_requested=job.copies_requested,
-            sides=job.sides,
-            color_mode=job.color_mode,
+            sides=_bounded(job.sides, 32),
+            color_mode=_bounded(job.color_mode, 32),
             attributes=dumps(job.attributes),
             analyzer_method=facts.get("method"),
             facts=dumps(facts) if job.facts is not None else None,
+            analysis_pending=bool(job.analysis_pending),
             **{name: facts.get(name) for name in _FACT_COLUMNS},
             **_decision_columns(job.decision),
         )
@@ -227,6 +233,40 @@ class JobStore:
             )
             return {name for (name,) in rows}
 
+    def policy_record(self, decision_id: str | None) -> dict | None:
+        """The policy record of a refused or changed job's decision, JSON-ready."""
+        if not decision_id:
+            return None
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(policy_records).where(policy_records.c.decision_id == decision_id)
+                               ).mappings().first()
+        if row is None:
+            return None
+        record = {key: value for key, value in row.items() if key != "id"}
+        record["at"] = _aware(record["at"]).isoformat().replace("+00:00", "Z")
+        record["changes"] = json.loads(record["changes"] or "{}")
+        return record
+
+    def pending_analysis(self) -> list[HeldJob]:
+        """Live jobs whose page analysis has not run yet (a restart interrupted it)."""
+        query = self._select().where(jobs.c.analysis_pending.is_(True), jobs.c.state.in_(LIVE_STATES)
+                                     ).order_by(jobs.c.id)
+        with self.db.reader.connect() as conn:
+            return [_held_job(row) for row in conn.execute(query).mappings()]
+
+    def record_facts(self, job_id: int, facts: dict | None, *, price_estimate: int | None = None) -> None:
+        """The analysis that ran after the job was stored is done: its facts replace what
+        scanning found (None: keep those, the job's bytes are gone) and the job may be
+        released. A job that ended meanwhile is updated all the same (its history)."""
+        values: dict = {"analysis_pending": False}
+        if facts is not None:
+            values.update(facts=dumps(facts), analyzer_method=facts.get("method"),
+                          **{name: facts.get(name) for name in _FACT_COLUMNS})
+        if price_estimate is not None:
+            values["price_estimate"] = price_estimate
+        with self.db.writer.begin() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+
     # -- spool bytes kept in the database -----------------------------------------------
     def spool_blob(self, spool_name: str, node: str) -> bytes | None:
         with self.db.reader.connect() as conn:
@@ -249,13 +289,49 @@ class JobStore:
         return self.get_job(job_id)
 
 
+def _bounded(text: str, length: int) -> str:
+    """What a client named, as its column can hold it on every engine: at most ``length``
+    characters, no NUL (PostgreSQL refuses both, and one job that cannot be written would
+    fail its whole group's transaction)."""
+    text = text or ""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text[:length]
+
+
+def record_refused_in(conn, refusals) -> list[HeldJob]:
+    """Rows for jobs refused at intake (state ``refused``, the refusal in ``state_reason``
+    and the decision columns, no bytes), in the caller's transaction. ``refusals``:
+    ``(NewJob, Decision)`` pairs."""
+    if not refusals:
+        return []
+    rows, new_jobs = [], []
+    for job, decision in refusals:
+        queue_id = conn.execute(select(queues.c.id).where(queues.c.name == job.queue)).scalar()
+        if queue_id is None:
+            queue_id = conn.execute(insert(queues).values(name=job.queue, description="", created_at=utcnow())
+                                    ).inserted_primary_key[0]
+        row = JobStore._job_row(replace(job, decision=decision), queue_id)
+        row.update(state="refused", state_reason=_bounded(decision.message, 255), spool_name=None,
+                   analysis_pending=False)
+        rows.append(row)
+        new_jobs.append(job)
+    result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
+    ids = [job_id for (job_id,) in result]
+    conn.execute(insert(job_events), [
+        dict(job_id=job_id, at=job.received_at, old_state=None, new_state="refused", actor=_bounded(job.owner, 255),
+             reason=_bounded(f"refused over {job.protocol}: {row['state_reason']}", 255))
+        for job_id, job, row in zip(ids, new_jobs, rows)])
+    return [_held_job(row, facts=job.facts) for row, job in zip(_as_inserted(rows, ids, new_jobs), new_jobs)]
+
+
 def _blob_rows(new_jobs) -> list[dict]:
     return [dict(spool_name=job.spool_name, node=job.spool_node, data=job.spool_blob)
             for job in new_jobs if job.spool_blob is not None]
 
 
 def _first_events(ids, new_jobs) -> list[dict]:
-    return [dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=job.owner,
+    return [dict(job_id=job_id, at=job.received_at, old_state=None, new_state="held", actor=_bounded(job.owner, 255),
                  reason=f"received over {job.protocol}")
             for job_id, job in zip(ids, new_jobs)]
 
@@ -266,7 +342,7 @@ def _as_inserted(rows, ids, new_jobs) -> list[dict]:
         row.update(id=job_id, queue_name=job.queue, reserved_amount=None, charged_amount=None,
                    release_device=None)
         for name in ("decision_id", "decision_action", "decision_rule", "decision_message", "decision_changes",
-                     "price_estimate", "account_id"):
+                     "price_estimate", "account_id", "user_id"):
             row.setdefault(name, None)
     return rows
 
@@ -347,6 +423,8 @@ def _held_job(row, facts=_UNREAD) -> HeldJob:
         reserved_amount=row["reserved_amount"],
         charged_amount=row["charged_amount"],
         release_device=row["release_device"],
+        analysis_pending=bool(row["analysis_pending"]),
+        user_id=row["user_id"],
     )
 
 
@@ -361,4 +439,5 @@ def _decision_columns(decision) -> dict:
         decision_changes=dumps(decision.changes),
         price_estimate=decision.price_estimate,
         account_id=decision.account_id,
+        user_id=decision.user_id,
     )

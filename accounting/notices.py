@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from accounting.audit import audit
 from accounting.database import Database
 from accounting.errors import UnknownAccount, UnknownUser
+from accounting.fleet.health import ALERTING_HEALTH
 from accounting.jobs import JobStore
 from accounting.records import HeldJob
 from accounting.schema import (
@@ -166,6 +167,20 @@ class NoticeStore:
         if not self.first_time("quota_nearly_used", f"account:{account_id}:grant:{grant.id}"):
             return None
         return QuotaUse(account_id, row.username, grant.amount, row.balance, grant.id)
+
+    def printer_alert_due(self, fleet_id: int, health: str) -> bool:
+        """Whether the admins are to be told that the fleet's printer ``fleet_id`` is now
+        ``health`` (asked when its health changed): once per change into error or
+        warning, not again while it stays there; being found "ok" re-arms it. Neither
+        "unreachable" nor "unknown" changes anything: a printer that stops answering SNMP
+        for a while and comes back still jammed is no news."""
+        if health != "ok" and health not in ALERTING_HEALTH:
+            return False
+        others = [f"fleet:{fleet_id}:{h}" for h in ALERTING_HEALTH if h != health]
+        with self.db.writer.begin() as conn:
+            conn.execute(delete(notices_sent).where(notices_sent.c.notice == "printer_alert",
+                                                    notices_sent.c.subject.in_(others)))
+        return health != "ok" and self.first_time("printer_alert", f"fleet:{fleet_id}:{health}")
 
     def count_sent(self, notice: str) -> int:
         with self.db.reader.connect() as conn:

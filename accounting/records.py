@@ -32,6 +32,9 @@ class NewJob:
     #: and the spool key's node name it is encrypted for.
     spool_blob: bytes | None = None
     spool_node: str = ""
+    #: The page analysis needs Ghostscript and runs once the job is stored: ``facts``
+    #: are what scanning alone found, and the job is not releasable until they are final.
+    analysis_pending: bool = False
 
 
 @dataclass
@@ -77,6 +80,9 @@ class HeldJob:
     reserved_amount: int | None = None
     charged_amount: int | None = None
     release_device: str | None = None
+    #: The facts are not final yet (``NewJob.analysis_pending``): not releasable.
+    analysis_pending: bool = False
+    user_id: int | None = None
 
     def to_json(self) -> dict:
         """A JSON-ready dict (times in ISO 8601 UTC) for the CLI and the APIs."""
@@ -122,6 +128,8 @@ class Decision:
     changes: dict = field(default_factory=dict)
     notify: list = field(default_factory=list)
     account_id: int | None = None
+    #: The owner's user row (None for an unclaimed job, or an owner not made a user).
+    user_id: int | None = None
     require_shared_account: bool = False
     route_to: str | None = None
     #: The analyzer could not count the pages: the price assumed the price list's

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 NAMING = {
@@ -54,8 +55,10 @@ queues = Table(
 #: gateway forwards it; released once the device accepted it and it was charged;
 #: charge_pending when the device accepted it but the charge could not be written yet
 #: (never offered for release again; charged by the gateway's retries); aborted if it
-#: could not be sent.
-JOB_STATES = ("held", "releasing", "released", "charge_pending", "canceled", "aborted", "expired", "deleted")
+#: could not be sent; refused (never held: a rule or the balance refused it at intake; the
+#: row records the refusal, with no bytes).
+JOB_STATES = ("held", "releasing", "released", "charge_pending", "canceled", "aborted", "expired", "deleted",
+              "refused")
 
 jobs = Table(
     "jobs",
@@ -579,6 +582,12 @@ notices_sent = Table(
     Column("sent_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("notice", "subject", name="uq_notices_sent_subject"),
 )
+
+
+# -- 0009: issue 20 (intake) ------------------------------------------------------------
+#: The job's page analysis needs Ghostscript and runs after the job was stored and
+#: acknowledged; until it has, the job's facts are not final and it is not releasable.
+jobs.append_column(Column("analysis_pending", Boolean, nullable=False, default=False, server_default=false()))
 
 
 # -- issue 14 and 20, panel and release (migration 0008) --------------------------------

@@ -1,7 +1,8 @@
 """The fleet in the running gateway: polls approved printers on their schedules (status,
-counters, information; per device class), receives traps, sweeps the configured targets,
-reads meters per billing period, exports printer data, and purges fleet history past
-retention.
+counters, information; per device class), receives traps (with the credentials stored
+now, read again at every tick), tells the admins of printers falling into error or
+warning (``gateway.fleet_alerts``), sweeps the configured targets, reads meters per
+billing period, exports printer data, and purges fleet history past retention.
 
 SNMP runs on the asyncio loop under the reactor (``asyncioreactor``); database work runs
 in the reactor's thread pool (``db``). One ``LoopingCall`` ticks every ``TICK`` seconds (more
@@ -25,6 +26,7 @@ from twisted.logger import Logger
 
 from accounting.fleet import Fleet
 from accounting.fleet.export import export_printers
+from gateway.fleet_alerts import PrinterAlerts
 from gateway.fleet_discovery import discover
 from spooler.config import FleetConfig
 from spooler.snmp import printer_mib
@@ -57,9 +59,10 @@ def period_start(now: datetime, period: str, zone: str = "UTC") -> datetime:
 
 class FleetService:
     def __init__(self, core, config: FleetConfig, *, reactor=None, threadpool=None, db=None, zone: str = "UTC",
-                 retention_days: int | None = None):
+                 retention_days: int | None = None, notices=None):
         """``db(function, *args)`` runs blocking work and returns an awaitable; by
-        default the reactor's thread pool."""
+        default the reactor's thread pool. ``notices`` (``gateway.mail.notices.Notices``)
+        tells the admins of printers falling into error or warning; without it, nobody."""
         self.core = core
         self.config = config
         self.reactor = reactor
@@ -73,6 +76,7 @@ class FleetService:
                 return deferToThreadPool(reactor, pool, function, *args, **kwargs).asFuture(
                     asyncio.get_event_loop())
         self.db = db
+        self.alerts = PrinterAlerts(notices, core.notices, db)
         self.client = SnmpClient(timeout=config.timeout, retries=config.retries)
         self.credentials: list = []
         self.traps: TrapReceiver | None = None
@@ -107,7 +111,17 @@ class FleetService:
         return found
 
     async def load_credentials(self):
+        """The stored credentials, read again at every poll tick (and sweep) for the
+        polls, and handed to the trap receiver: one added, changed or removed with
+        ``printgate devices credentials`` while the gateway runs counts for traps within
+        a tick, without a restart. (Reading them is a few rows; unchanged, the receiver
+        touches nothing.)"""
         self.credentials = await self.db(self.fleet.credentials.load)
+        if self.traps is not None:
+            added, removed = self.traps.use_credentials(self.credentials)
+            if added or removed:
+                log.info("Traps now accepted with credential(s) {added}; no longer with {removed}",
+                         added=", ".join(added) or "-", removed=", ".join(removed) or "-")
         return self.credentials
 
     # -- polls ----------------------------------------------------------------------------------
@@ -126,12 +140,14 @@ class FleetService:
             status = await read_status(self.client, agent, credential, hr_index=device.info.hr_index,
                                        marker_index=device.info.marker_index, max_rows=self.config.max_rows)
         except SnmpError as exc:
-            old, new = await self.db(self.fleet.inventory.record_unreachable, device.id, str(exc))
+            change = await self.db(self.fleet.inventory.record_unreachable, device.id, str(exc))
         else:
-            old, new = await self.db(self.fleet.inventory.record_status, device.id, status)
-        if old != new:
-            log.info("Printer {device} is now {health} (was {old})", device=device.label, health=new, old=old)
-        return new
+            change = await self.db(self.fleet.inventory.record_status, device.id, status)
+        if change.changed:
+            log.info("Printer {device} is now {health} (was {old})", device=device.label, health=change.new,
+                     old=change.old)
+            await self.alerts.health_changed(device, change)
+        return change.new
 
     async def poll_counters(self, device, *, reason: str = "poll", period=None):
         credential = self.credential_for(device)
@@ -229,11 +245,12 @@ class FleetService:
         health = None
         if trap.kind == "printer-alert" and trap.severity == "critical":
             health = "error"
-        await self.db(partial(self.fleet.inventory.record_event, device.id, kind=f"trap:{trap.kind}",
-                              severity=trap.severity, code=trap.code, description=trap.description,
-                              source=f"trap {trap.address}", health=health))
+        change = await self.db(partial(self.fleet.inventory.record_event, device.id, kind=f"trap:{trap.kind}",
+                                       severity=trap.severity, code=trap.code, description=trap.description,
+                                       source=f"trap {trap.address}", health=health))
         log.info("Trap from {device}: {kind} {severity} {description}", device=device.label, kind=trap.kind,
                  severity=trap.severity, description=trap.description)
+        await self.alerts.health_changed(device, change)
         if trap.kind in ("printer-alert", "link-up", "cold-start") and device.state == "approved":
             fresh = await self.db(self.fleet.inventory.get, device.id)
             await self._limited(self.poll_status(fresh))

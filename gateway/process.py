@@ -38,6 +38,7 @@ from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
+from spooler.deferred_analysis import FairPool
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
 from spooler.group_commit import GroupCommitter
 from spooler.intake import IntakePipeline
@@ -89,7 +90,8 @@ class Gateway:
         self.spool = SpoolStore.open(config.data_dir, key_file=config.spool_key_file, max_job_size=config.max_job_size)
         url = config.database_url or sqlite_url(config.data_dir)
         settings = AccountingSettings(secrets_key_file=config.data_dir / "secrets.key", timezone=config.timezone,
-                                      retention_days=config.retention_days)
+                                      retention_days=config.retention_days, unknown_users=config.users_auto_create,
+                                      known_domains=tuple(config.users_known_domains))
         self.accounting = AccountingService.open(
             url, reactor=self.reactor, threadpool=self.reactor.getThreadPool(), queues=list(config.queues),
             settings=settings,
@@ -119,7 +121,10 @@ class Gateway:
                                    ReleaseJournal(config.data_dir / "release-journal"), reactor=self.reactor,
                                    device_checks=self.device_checks, observer=self.notice_triggers)
         self.releases.recover(self.accounting.core, self.spool.spool_names())
-        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers)
+        self.analysis_pool = FairPool(self.reactor)
+        self.reception = JobReception(self.accounting, self.notifier, notices=self.notice_triggers,
+                                      reactor=self.reactor, spool=self.spool, analysis_pool=self.analysis_pool)
+        self.reception.analyse_pending_jobs()
         reception = self.reception
         self.committer = GroupCommitter(
             reactor=self.reactor, record_jobs=reception.record_jobs, jobs_dir=self.spool.jobs_dir,
@@ -180,7 +185,7 @@ class Gateway:
         return directory
 
     def start_lines(self) -> list[str]:
-        """What ``printgate serve`` says at start about mail and the directory."""
+        """What ``printgate serve`` says at start about mail, printer alerts and the directory."""
         lines = []
         mail = self.config.mail
         if mail.host:
@@ -188,6 +193,10 @@ class Gateway:
                          f"{', or in clear if the relay has no STARTTLS (allow_plaintext)' if mail.allow_plaintext else ''})")
         else:
             lines.append("Mail: off (no [mail] host)")
+        if self.fleet is not None and self.config.notices.admins:
+            lines.append(f"Printer alerts: to {', '.join(self.config.notices.admins)}"
+                         if self.notices.tells_admins("printer_alert") else
+                         "Printer alerts: off ([notices] admins are set, but no [mail] host or printer_alert = false)")
         settings = self.config.directory
         if settings is not None:
             schedule = (f"incremental sync every {settings.sync_minutes:g} min, full every {settings.full_sync_hours:g} h"
@@ -333,7 +342,7 @@ class Gateway:
         from gateway.fleet import FleetService  # pysnmp is imported only when the fleet is on
         from gateway.fleet_release import FleetRelease  # (the same)
 
-        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor)
+        self.fleet = FleetService(self.accounting.core, self.config.fleet, reactor=self.reactor, notices=self.notices)
         self.device_checks = FleetRelease(self.fleet)
 
     def _listen_traps(self) -> Listener | None:
@@ -449,6 +458,7 @@ class Gateway:
         # Jobs already being committed finish, and their acknowledgements go out, before
         # the connections close (loseConnection flushes what was written).
         yield deferToThread(self.committer.stop)
+        self.analysis_pool.stop()
         for factory in self.factories.values():
             for protocol in list(factory.connections):
                 protocol.transport.loseConnection()

@@ -202,6 +202,9 @@ class JobRelease:
             already = {"releasing": "This job is already being printed.", "released": "This job was already printed.",
                        "charge_pending": "This job was already printed."}
             return ReleaseOutcome(job_id, REFUSED, already.get(job.state, "This job is no longer waiting."), title)
+        if job.analysis_pending:
+            # Its pages are still being counted (gateway.receive_job): not priced for sure yet.
+            return ReleaseOutcome(job_id, REFUSED, "This job is still being counted. Try again in a minute.", title)
         try:
             device, target = yield self.target(device_name)
         except (UnknownDevice, BadTarget, BadRegistration) as error:

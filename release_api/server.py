@@ -23,6 +23,7 @@ from twisted.web.server import Site
 from zope.interface import implementer
 
 from release_api.about import AboutPage
+from release_api.http_channel import guarded_channel
 from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
 from release_api.request_guard import BODY_SECONDS, GuardedSite
@@ -198,6 +199,7 @@ def build_site(services: PanelServices, *, reactor=None, body_seconds: float = B
     panel = PanelApp(services, **panel_options)
     site = GuardedSite(ReleaseRoot(panel), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
                        timeout=IDLE_SECONDS)
+    site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
     return site, panel
 

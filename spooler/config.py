@@ -154,8 +154,11 @@ class GatewayConfig:
     max_job_size: int = 2 * GiB
     default_queue: str = "secure"
     queues: dict = field(default_factory=lambda: {"secure": QueueConfig("secure")})
-    #: Hosts allowed to remove any job over LPD (command 05) — an "admin host".
-    lpd_admin_hosts: list = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    #: ``[server] admin_hosts``: addresses whose requests may act on anyone's job and see
+    #: every job's title (IPP job operations and Get-Jobs, LPD removal — as ``root`` — and
+    #: queue listings). Empty by default: on a stated name alone nobody acts on another's
+    #: job. (``[lpd] admin_hosts``, the older key, adds to it.)
+    admin_hosts: list = field(default_factory=list)
     #: RAW/JetDirect: source address -> user, for jobs without PJL naming the owner.
     raw_address_users: dict = field(default_factory=dict)
     raw_queue: str = "secure"
@@ -182,6 +185,11 @@ class GatewayConfig:
     #: ``[release] charge_retry_seconds``: how often a job that printed but could not be
     #: charged (the database failed) is charged again.
     charge_retry_seconds: float = 30.0
+    #: ``[users] auto_create``: whom the name a job states makes a user (with an empty
+    #: account): "always", "known-domains" (``name@domain`` for the domains in
+    #: ``[users] known_domains``) or "never" (a job of a name that is no user is refused).
+    users_auto_create: str = "always"
+    users_known_domains: list = field(default_factory=list)
     #: Where ``data_dir`` came from, for messages that say where the CLI looked.
     data_dir_source: str = "the install's default"
     #: ``[retention] days``: finished jobs, policy records and audit entries older than
@@ -282,7 +290,11 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     if config.default_queue not in config.queues:
         raise ConfigError(f"default_queue {config.default_queue!r} is not a configured queue", key="default_queue")
     lpd = raw.get("lpd", {})
-    config.lpd_admin_hosts = list(lpd.get("admin_hosts", config.lpd_admin_hosts))
+    for key, section in (("server.admin_hosts", server), ("lpd.admin_hosts", lpd)):
+        hosts = section.get("admin_hosts", [])
+        if not isinstance(hosts, list) or not all(isinstance(host, str) and host for host in hosts):
+            raise ConfigError(f"{key} must be a list of addresses", key=key)
+        config.admin_hosts += [host for host in hosts if host not in config.admin_hosts]
     rawcfg = raw.get("raw", {})
     for name, section in (("lpd", lpd), ("raw", rawcfg)):
         for key in ("max_connections", "max_per_address"):
@@ -294,6 +306,16 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
     config.mail = _mail(raw.get("mail", {}))
     config.notices = _notices(raw.get("notices", {}))
     config.ipp = dict(raw.get("ipp", {}))
+    users = raw.get("users", {})
+    if "auto_create" in users:
+        if users["auto_create"] not in ("never", "known-domains", "always"):
+            raise ConfigError("users.auto_create must be 'never', 'known-domains' or 'always'", key="users.auto_create")
+        config.users_auto_create = users["auto_create"]
+    if "known_domains" in users:
+        domains = users["known_domains"]
+        if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
+            raise ConfigError("users.known_domains must be a list of domain names", key="users.known_domains")
+        config.users_known_domains = [d.strip().lstrip("@").lower() for d in domains]
     release = raw.get("release", {})
     if "charge_retry_seconds" in release:
         value = release["charge_retry_seconds"]

@@ -16,6 +16,8 @@ __all__ = [
     "UnknownQueue",
     "OwnerUnknown",
     "ShuttingDown",
+    "EmptyJob",
+    "ExpandsTooMuch",
 ]
 
 
@@ -65,3 +67,24 @@ class OwnerUnknown(SpoolerError):
 
 class ShuttingDown(SpoolerError):
     """The gateway is stopping and takes no new jobs."""
+
+
+class EmptyJob(SpoolerError):
+    """A job without a single byte: nothing to hold (a client retrying a refused job may
+    send one)."""
+
+    def __init__(self, host):
+        super().__init__(f"the job from {host} is empty: nothing to print")
+        self.host = host
+
+
+class ExpandsTooMuch(SpoolerError):
+    """A compressed document (IPP ``compression``, HTTP ``Content-Encoding``) expands
+    more than ``ratio`` times: a decompression bomb, refused before it costs more."""
+
+    def __init__(self, produced: int, consumed: int, ratio: int):
+        super().__init__(f"the compressed document expands more than {ratio} times "
+                         f"({consumed} bytes gave more than {produced})")
+        self.produced = produced
+        self.consumed = consumed
+        self.ratio = ratio

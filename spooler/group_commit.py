@@ -247,19 +247,27 @@ class GroupCommitter:
         try:
             if any(writer.needs_directory_sync for item in group for writer, _ in item.files):
                 fsync_directory(self._jobs_dir)
+        except Exception as exc:  # noqa: BLE001 - the disk refused: nothing can be kept
+            log.error("syncing the spool directory failed ({error}); {count} jobs are refused", error=exc,
+                      count=len(group))
+            self._refuse_all(group, exc)
+            return
+        try:
             held = self._record_jobs(records)
         except Exception as exc:  # noqa: BLE001
-            log.failure("recording {count} jobs failed; their spool files are removed", count=len(group))
+            if len(group) == 1:
+                self._refuse_unrecorded(group[0], exc)
+                return
+            outcomes = self._record_each(group, exc)
+        else:
+            position, outcomes = 0, []
             for item in group:
-                self._remove(item)
-                self._settle(item, exc)
+                outcomes.append((item, held[position:position + len(item.files)]))
+                position += len(item.files)
+        if not outcomes:
             return
         self.groups += 1
-        self.committed += len(held)
-        position, outcomes = 0, []
-        for item in group:
-            outcomes.append((item, held[position:position + len(item.files)]))
-            position += len(item.files)
+        self.committed += sum(len(jobs) for _, jobs in outcomes)
         if self._sync_thread is None:
             self._settle_all(outcomes)
         elif self._ready.empty() and self._quick_queue.empty():
@@ -268,6 +276,29 @@ class GroupCommitter:
             self._sync_then_settle(outcomes)
         else:
             self._sync_queue.put(outcomes)
+
+    def _record_each(self, group: list[_Pending], error) -> list:
+        """The group's transaction failed: record each unit in one of its own, so that a
+        unit that cannot be recorded is refused alone, never its whole group."""
+        log.warn("recording {count} jobs together failed ({error}); recording each on its own", count=len(group),
+                 error=error)
+        outcomes = []
+        for item in group:
+            try:
+                outcomes.append((item, self._record_jobs(item.records)))
+            except Exception as exc:  # noqa: BLE001
+                self._refuse_unrecorded(item, exc)
+        return outcomes
+
+    def _refuse_unrecorded(self, item: _Pending, error) -> None:
+        log.failure("recording {count} job(s) failed: refused, their spool bytes removed", count=len(item.files))
+        self._remove(item)
+        self._settle(item, error)
+
+    def _refuse_all(self, group: list[_Pending], error) -> None:
+        for item in group:
+            self._remove(item)
+            self._settle(item, error)
 
     def _sync_worker(self) -> None:
         """Make committed groups durable, as many at a time as have been committed, and

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from accounting.records import NewJob
 from spooler.background import BackgroundWork
 from spooler.config import GatewayConfig
-from spooler.errors import OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
+from spooler.errors import EmptyJob, OwnerUnknown, ShuttingDown, SpoolWriteError, UnknownQueue
 from spooler.pdl import Analyzer
 from spooler.pdl.detect import may_need_external_programs
 from spooler.document_title import title_from_head
@@ -64,7 +64,10 @@ class IntakePipeline:
         if queue is None:
             raise UnknownQueue(metadata.queue)
         metadata = replace(metadata, queue=queue.name)
-        receiver = JobReceiver(self, metadata, self.spool.create(), self.analyzer_factory())
+        # What is counted before the acknowledgement only scans: Ghostscript's work (PostScript
+        # to interpret, colour of PostScript and PDF pages) waits until the job is stored.
+        analyzer = self.analyzer_factory(interpret=False, colour=False)
+        receiver = JobReceiver(self, metadata, self.spool.create(), analyzer)
         self.in_flight.add(receiver)
         return receiver
 
@@ -122,10 +125,11 @@ class IntakePipeline:
             receiver.abort("gateway shutting down")
         return len(receivers)
 
-    def resolve_owner(self, metadata: JobMetadata, head: bytes) -> tuple[str, str | None]:
+    def resolve_owner(self, metadata: JobMetadata, head: bytes) -> tuple[str | None, str | None]:
         """Owner and PJL job name. Who the client says it is (when the queue trusts
-        that), else the PJL user name, else the address map, else ``unknown@host``
-        — or a refusal, per the queue's ``unclaimed`` setting."""
+        that), else the PJL user name, else the address map, else nobody (None: the job
+        is held unclaimed, as ``unknown@host``) — or a refusal, per the queue's
+        ``unclaimed`` setting."""
         queue = self.config.queue(metadata.queue)
         pjl = parse_header(head) if head else None
         pjl_name = pjl.job_name if pjl else None
@@ -138,18 +142,26 @@ class IntakePipeline:
             return mapped, pjl_name
         if queue.unclaimed == "refuse":
             raise OwnerUnknown(metadata.host)
-        return f"unknown@{metadata.host}", pjl_name
+        return None, pjl_name
+
+
+#: Languages whose full analysis runs Ghostscript (PostScript to interpret, colour of
+#: PostScript and PDF pages): a job holding one is analysed again once it is stored.
+NEEDS_GHOSTSCRIPT = frozenset({"postscript", "pdf"})
 
 
 class JobReceiver:
     """One job being received.
 
-    The page analysis never runs on the reactor: when a PDF or PostScript section ends the
-    analyzer may run qpdf or Ghostscript (seconds, for PostScript it must interpret), and
-    sections end mid-stream (a Windows driver's PJL wrapper closes with a UEL). A small
-    job's bytes are kept as they came and analyzed in the committer's thread
-    (``make_record``); a job outgrowing ``KEEP_FOR_ANALYSIS`` is analyzed as it streams by
-    a thread of its own (``BackgroundWork``)."""
+    No page analysis ever runs on the reactor, and the acknowledgement never waits for
+    Ghostscript. Before the job is recorded its bytes are only scanned (the analyzer has
+    ``interpret=False, colour=False``: page counts from the bytes, DSC and PDF page trees):
+    a small job's bytes are kept as they came and scanned in a committer thread
+    (``make_record``); a job outgrowing ``KEEP_FOR_ANALYSIS`` is scanned as it streams by a
+    thread of its own (``BackgroundWork``), and when no such thread can be had its whole
+    analysis waits until it is stored. A job holding PostScript or PDF, or one not scanned,
+    is recorded with ``analysis_pending``: the application analyses it fully after the
+    acknowledgement (``gateway.receive_job``) and it cannot be released before."""
 
     KEEP_FOR_ANALYSIS = 512 * 1024
 
@@ -163,12 +175,22 @@ class JobReceiver:
         self._kept: list[bytes] | None = []
         self._kept_size = 0
         self._analysis: BackgroundWork | None = None
+        #: Nothing was scanned before the acknowledgement: it is all analysed afterwards.
+        self.analysis_deferred = False
         self.committing = False
         self.finished = False
 
     @property
     def size(self) -> int:
         return self.writer.size
+
+    @property
+    def in_memory(self) -> int:
+        """Bytes of this job the gateway holds in memory (spool and analysis), for
+        protocols that bound what one connection may hold (LPD's data files)."""
+        kept = self._kept_size if self._kept is not None else 0
+        analysis = self._analysis.in_flight if self._analysis is not None else 0
+        return self.writer.in_memory + kept + analysis
 
     def write(self, data: bytes) -> None:
         """Spool and analyze one chunk. Raises ``JobTooLarge`` / ``SpoolWriteError``;
@@ -186,23 +208,19 @@ class JobReceiver:
             except Exception as exc:  # noqa: BLE001 - a job we cannot read is still held
                 self._analysis_failed(exc)
             return
-        if self._kept is None:  # too many analysis threads when this job grew: inline
-            self.analyzer.feed(data)
-            return
         self._kept.append(data)
         self._kept_size += len(data)
         if self._kept_size > self.KEEP_FOR_ANALYSIS:
             self._analysis = BackgroundWork.start(self.analyzer.feed, name="printgate-analyzer")
             kept, self._kept = self._kept, None
             if self._analysis is None:
-                # Analysed inline on the reactor from now on: only what scanning can tell,
-                # never a Ghostscript run the whole gateway would wait for.
-                self.analyzer.forgo_external_programs("too many large jobs arriving at once")
+                # Too many large jobs arriving at once for a thread each: nothing is
+                # analysed here (this is the reactor); all of it once the job is stored.
+                self.analyzer = None
+                self.analysis_deferred = True
+                return
             for chunk in kept:
-                if self._analysis is not None:
-                    self._analysis.put(chunk)
-                else:
-                    self.analyzer.feed(chunk)
+                self._analysis.put(chunk)
 
     def _analysis_failed(self, exc) -> None:
         self.analyzer_error = f"{type(exc).__name__}: {exc}"
@@ -222,23 +240,31 @@ class JobReceiver:
         """Finish receiving: returns ``(writer, make_record)`` for the group committer.
         Raises (after aborting) when the job cannot be kept, e.g. no owner.
 
-        ``make_record`` finishes the page analysis, which may run qpdf or Ghostscript, so
-        the committer calls it in one of its threads, never on the reactor."""
+        ``make_record`` finishes the scan, which may read a PDF's page tree with qpdf (never
+        Ghostscript), so the committer calls it in one of its threads, never on the reactor."""
         if self.finished or self.committing:
             raise SpoolWriteError("job already finished")
         self.committing = True
         try:
+            if self.writer.size == 0:
+                raise EmptyJob(self.metadata.host)
             owner, pjl_name = self.pipeline.resolve_owner(self.metadata, bytes(self._head))
             self.writer.finish()
         except Exception as exc:
             self.abort(str(exc))
             raise
         metadata = self.metadata
+        if owner is None:
+            # Held for whoever claims it at a printer (accounting.decisions.UNCLAIMED).
+            owner = f"unknown@{metadata.host}"
+            metadata = replace(metadata, attributes={**metadata.attributes, "unclaimed": True})
         title = metadata.title or pjl_name or title_from_head(bytes(self._head)) or ""
         received_at = datetime.now(timezone.utc)
 
         def make_record() -> NewJob:
             facts = self._facts()
+            pending = self.analysis_deferred or bool(NEEDS_GHOSTSCRIPT.intersection(
+                (facts or {}).get("languages") or ()))
             return NewJob(
                 queue=metadata.queue, owner=owner, source_host=metadata.host, protocol=metadata.protocol,
                 size=self.writer.size, sha256=self.writer.sha256, spool_name=self.writer.name,
@@ -246,6 +272,7 @@ class JobReceiver:
                 document_format=metadata.document_format, copies_requested=metadata.copies,
                 sides=metadata.sides, color_mode=metadata.color_mode, attributes=metadata.attributes,
                 facts=facts, spool_blob=self.writer.blob, spool_node=self.writer.store.node,
+                analysis_pending=pending,
             )
 
         return self.writer, make_record
@@ -254,13 +281,16 @@ class JobReceiver:
     def quick_to_record(self) -> bool:
         """After ``prepare``: whether ``make_record`` only computes, so the committer's
         own thread may run it: the bytes are in memory (the database will keep them) and
-        what is left of the analysis only scans, never starting qpdf or Ghostscript."""
+        the scan left to do cannot reach qpdf (no PDF, nor PostScript, in the bytes)."""
         if not self.writer.goes_to_database or self._analysis is not None or self._kept is None:
             return False
         return self.analyzer is None or not may_need_external_programs(b"".join(self._kept))
 
     def _facts(self) -> dict | None:
-        """In a committer thread: the rest of the analysis, and its facts."""
+        """In a committer thread: the rest of the scan, and its facts (None when the
+        whole analysis waits until the job is stored)."""
+        if self.analysis_deferred:
+            return None
         try:
             if self.analyzer is not None:
                 if self._analysis is not None:
@@ -275,9 +305,11 @@ class JobReceiver:
         if self.analyzer is None:
             return {"pdl": "unknown", "warnings": [f"analyzer failed: {self.analyzer_error}"], "method": "scan"}
         try:
-            return self.analyzer.finish().to_dict()
+            facts = self.analyzer.finish().to_dict()
         except Exception as exc:  # noqa: BLE001
             return {"pdl": "unknown", "warnings": [f"analyzer failed: {type(exc).__name__}: {exc}"], "method": "scan"}
+        facts["copy_length"] = None  # known only once the job is stored (spooler.pdl.repeats)
+        return facts
 
     def _done(self, result):
         self.finished = True

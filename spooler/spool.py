@@ -280,6 +280,14 @@ class SpoolWriter:
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
+    @property
+    def in_memory(self) -> int:
+        """Bytes of this job held in memory: ciphertext not yet in a file (a small job
+        keeps all of it) and a partial record, or what waits for its writer thread."""
+        held = len(self._buffer) + (self._pending_size if self._pending is not None else 0)
+        sealer = self._sealer
+        return held + (sealer.in_flight if sealer is not None else 0)
+
     def write(self, data: bytes) -> None:
         if self._closed:
             raise SpoolWriteError("write to a closed spool file", path=self.tmp_path)

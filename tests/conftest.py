@@ -4,6 +4,8 @@ import pytest
 
 from tests.fixtures.gateway import start_gateway
 
+pytest_plugins = ["tests.fixtures.webhook"]  # the ``webhook`` fixture, for every test that asks
+
 
 @pytest.fixture
 def gateway(tmp_path):

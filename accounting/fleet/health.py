@@ -12,6 +12,8 @@ from accounting.fleet.records import PrinterStatus
 STOPPING = ("jammed", "noPaper", "noToner", "doorOpen", "offline", "serviceRequested", "inputTrayMissing",
             "outputTrayMissing", "markerSupplyMissing", "outputFull")
 BLOCKING_HEALTH = ("error",)
+#: What the admins are told about (``[notices] admins``), once per change into it.
+ALERTING_HEALTH = ("error", "warning")
 
 
 def judge(status: PrinterStatus) -> tuple[str, str]:

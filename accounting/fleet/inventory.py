@@ -14,7 +14,8 @@ from accounting.database import Database
 from accounting.errors import AccountingError, UnknownDevice
 from accounting.fleet.health import BLOCKING_HEALTH, judge, location_affinity
 from accounting.fleet.records import (
-    Alert, Counters, FleetDevice, PrinterInfo, PrinterStatus, Probe, ReleaseBlock, Supply, Tray, OutputBin,
+    Alert, Counters, FleetDevice, HealthChange, PrinterInfo, PrinterStatus, Probe, ReleaseBlock, Supply, Tray,
+    OutputBin,
 )
 from accounting.schema import devices, fleet_devices, fleet_events, fleet_status_history
 from accounting.time import aware, utcnow
@@ -176,9 +177,9 @@ class Inventory:
         return due
 
     # -- status ---------------------------------------------------------------------------------
-    def record_status(self, fleet_id: int, status: PrinterStatus, *, now: datetime | None = None) -> tuple[str, str]:
-        """Store a status poll (and a history row); returns (old health, new health). A
-        change of health, and every new critical or warning alert, becomes an event."""
+    def record_status(self, fleet_id: int, status: PrinterStatus, *, now: datetime | None = None) -> HealthChange:
+        """Store a status poll (and a history row). A change of health, and every new
+        critical or warning alert, becomes an event."""
         now = now or utcnow()
         health, reason = judge(status)
         with self.db.writer.begin() as conn:
@@ -205,9 +206,9 @@ class Inventory:
                 conn.execute(insert(fleet_events).values(
                     fleet_device_id=fleet_id, at=now, kind="health", severity=health, code=None,
                     description=f"{row.health} -> {health}" + (f": {reason}" if reason else "")[:200], source="poll"))
-        return row.health, health
+        return HealthChange(row.health, health, reason)
 
-    def record_unreachable(self, fleet_id: int, reason: str, *, now: datetime | None = None) -> tuple[str, str]:
+    def record_unreachable(self, fleet_id: int, reason: str, *, now: datetime | None = None) -> HealthChange:
         now = now or utcnow()
         with self.db.writer.begin() as conn:
             old = conn.execute(select(fleet_devices.c.health).where(fleet_devices.c.id == fleet_id)).scalar()
@@ -217,20 +218,24 @@ class Inventory:
                 conn.execute(insert(fleet_events).values(
                     fleet_device_id=fleet_id, at=now, kind="health", severity="unreachable",
                     description=f"{old} -> unreachable: {reason}"[:255], source="poll"))
-        return old, "unreachable"
+        return HealthChange(old, "unreachable", reason)
 
     def record_event(self, fleet_id: int, *, kind: str, severity: str = "", code: int | None = None,
                      description: str = "", source: str = "", health: str | None = None,
-                     now: datetime | None = None) -> None:
+                     now: datetime | None = None) -> HealthChange | None:
         """An event from outside a poll (a trap): stored at once; ``health`` (if given)
-        becomes the device's health until the next status poll says otherwise."""
+        becomes the device's health until the next status poll says otherwise, and the
+        change is returned (None without ``health``)."""
         now = now or utcnow()
         with self.db.writer.begin() as conn:
             conn.execute(insert(fleet_events).values(fleet_device_id=fleet_id, at=now, kind=kind, severity=severity,
                                                      code=code, description=description[:255], source=source[:64]))
-            if health is not None:
-                conn.execute(update(fleet_devices).where(fleet_devices.c.id == fleet_id).values(
-                    health=health, health_reason=description[:255], last_seen_at=now))
+            if health is None:
+                return None
+            old = conn.execute(select(fleet_devices.c.health).where(fleet_devices.c.id == fleet_id)).scalar()
+            conn.execute(update(fleet_devices).where(fleet_devices.c.id == fleet_id).values(
+                health=health, health_reason=description[:255], last_seen_at=now))
+        return HealthChange(old, health, description[:255])
 
     def events(self, key=None, *, limit: int = 50) -> list[dict]:
         with self.db.reader.connect() as conn:

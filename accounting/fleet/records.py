@@ -208,6 +208,21 @@ class FleetDevice:
 
 
 @dataclass(frozen=True)
+class HealthChange:
+    """What a status poll or a trap did to a printer's health: ``old`` and ``new``
+    (equal when nothing changed) and why it is ``new`` (``judge``'s reason, the trap's
+    description, or why the printer did not answer)."""
+
+    old: str
+    new: str
+    reason: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+
+@dataclass(frozen=True)
 class MeterRead:
     id: int
     device: str

@@ -20,7 +20,8 @@ def register(subparsers) -> None:
     states.add_argument("--all", action="store_true", help="jobs in every state, not only held ones")
     states.add_argument("--state", action="append", type=_state, metavar="STATE",
                         help="jobs in this state (repeat for several): held, releasing, released, charge-pending "
-                             "(printed, charge to be taken), canceled, aborted, expired, deleted")
+                             "(printed, charge to be taken), canceled, aborted, expired, deleted, refused (refused "
+                             "at intake: rule and message in --json, policy record in `jobs show`)")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_jobs)
     show = commands.add_parser("show", help="one job with its history")
@@ -110,6 +111,7 @@ def show_job(args) -> int:
     _, store = _open(args)
     job = store.get_job(args.job_id)
     data = job.to_json()
+    data["policy_record"] = store.policy_record(job.decision_id)
     data["history"] = [
         {"at": e.at.isoformat(), "from": e.old_state, "to": e.new_state, "actor": e.actor, "reason": e.reason}
         for e in store.job_events(job.id)

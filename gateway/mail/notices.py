@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import jinja2
-from twisted.internet.defer import inlineCallbacks, succeed
+from twisted.internet.defer import gatherResults, inlineCallbacks, succeed
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
@@ -77,6 +77,10 @@ class Notices:
 
     def enabled(self, notice: str) -> bool:
         return bool(self.config.enabled.get(notice)) and self.sender is not None and self.sender.configured
+
+    def tells_admins(self, notice: str) -> bool:
+        """Whether ``notice`` would reach anyone in ``[notices] admins``."""
+        return bool(self.config.admins) and self.enabled(notice)
 
     def message(self, notice: str, to: str, **values) -> EmailMessage:
         subject, text, html = self.renderer.render(notice, **values)
@@ -146,14 +150,13 @@ class Notices:
         return self.to_user("quota_nearly_used", quota.username, quota=quota)
 
     def printer_alert(self, device: str, kind: str, message: str, *, location: str = "", at: datetime | None = None):
-        """For the fleet (issue 17): a printer error or a supply running low, to every
-        address in ``[notices] admins``. Returns a Deferred firing with how many were queued."""
+        """For the fleet (``gateway.fleet_alerts``): a printer in error or warning (a
+        supply running low), to every address in ``[notices] admins``. Returns a Deferred
+        firing with how many were queued."""
         if not self.config.admins:
             return succeed(0)
         results = [self.to_address("printer_alert", admin, device=device, kind=kind, message=message,
                                    location=location, at=at or utcnow()) for admin in self.config.admins]
-        from twisted.internet.defer import gatherResults
-
         return gatherResults(results).addCallback(sum)
 
     def scheduled_report(self, to: str, title: str, text: str, attachments=()):

@@ -32,8 +32,10 @@ from typing import Callable
 from urllib.parse import unquote, urlsplit
 
 from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred, succeed
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.logger import Logger
 
+from accounting.errors import InvalidStateChange, JobNotFound
 from accounting.passwords import SecretHasher
 from spooler.intake import JobMetadata
 from spooler.ipp.codec import Attribute, AttributeGroup, Message, Tag
@@ -41,10 +43,12 @@ from spooler.ipp.constants import JobState, OPERATION_NAMES, Operation, Status
 from spooler.ipp.document import Decompressor, DocumentBody
 from spooler.ipp.printer import (
     DEFAULT_DOCUMENT_FORMAT, DOCUMENT_FORMATS, JOB_TEMPLATE_PRINTER, JOB_TEMPLATE_TAGS, MEDIA,
-    PrinterContext, check_job_template, media_col_database, printer_attributes, queue_uuid,
+    PRIVATE_JOB_ATTRIBUTES, PrinterContext, check_job_template, media_col_database, printer_attributes, queue_uuid,
 )
 from spooler.ipp.auth import PeerBrake, TooManyFailures
 from spooler.ipp.replies import AuthenticationRequired, IppError, status_for
+from spooler.ipp.stored_values import storable_attribute
+from spooler.job_access import PIN_HASH, Requester, is_owner_here, may_act, may_see
 
 log = Logger()
 
@@ -112,6 +116,12 @@ class IppRequest:
     user: str | None  # None: nobody we can name (untrusted queue, not authenticated)
     host: str
     document: DocumentBody
+    authenticated: bool = False  # ``user`` is the name a password proved (ipps://)
+    admin: bool = False  # from an admin host: may act on anyone's job
+
+    @property
+    def requester(self) -> Requester:
+        return Requester(host=self.host, user=self.user, authenticated=self.authenticated, admin=self.admin)
 
     @property
     def op(self) -> int:
@@ -162,6 +172,7 @@ class JobView:
     impressions: int | None
     hold_until: str
     media: str = ""
+    host: str = ""  # the address the job came from
 
     @classmethod
     def of_held(cls, job, *, ipp_id: int | None = None, client_hold: bool = False) -> "JobView":
@@ -180,9 +191,9 @@ class JobView:
             size=job.size, copies=job.copies_requested or 1, sides=job.sides,
             color_mode=job.color_mode, document_format=job.document_format,
             impressions=job.impressions,
-            hold_until=(job.attributes or {}).get("job-hold-until", "indefinite")
+            hold_until=_stored_text(job.attributes, "job-hold-until", "indefinite")
             if job.state == "held" else "no-hold",
-            media=(job.attributes or {}).get("media", ""),
+            media=_stored_text(job.attributes, "media", ""), host=job.source_host,
         )
 
     @classmethod
@@ -201,7 +212,14 @@ class JobView:
             color_mode=job.template.get("print-color-mode", ""),
             document_format=job.document_format, impressions=None,
             hold_until=job.template.get("job-hold-until", "no-hold"),
-            media=job.template.get("media", ""))
+            media=job.template.get("media", ""), host=job.host)
+
+
+def _stored_text(attributes, name: str, default: str) -> str:
+    """A keyword a job's record keeps, or ``default`` when what is kept is not one: a
+    record written before values were checked must still read (Get-Jobs shows it)."""
+    value = (attributes or {}).get(name, default) if isinstance(attributes, dict) else default
+    return value if isinstance(value, str) and value else default
 
 
 _STATE_MESSAGES = {
@@ -319,7 +337,8 @@ class IppService:
             raise self._authentication_required(queue, host_header, secure)
         user = self._requesting_user(op, queue, authenticated_user, peer)
         return IppRequest(message, op, message.group(Tag.JOB), queue, printer_uri, user, peer,
-                          document)
+                          document, authenticated=bool(authenticated_user),
+                          admin=peer in self.config.admin_hosts)
 
     def _authentication_required(self, queue, host_header: str, secure: bool) -> AuthenticationRequired:
         if secure:
@@ -430,6 +449,13 @@ class IppService:
 
     def _failed(self, failure, request: IppRequest) -> Message:
         request.document.discard()
+        if failure.check(ConnectionDone, ConnectionLost):
+            # The client went away (or was cut off) mid-document: nothing to answer.
+            log.info("IPP {operation} from {host} ended with its connection: {reason}",
+                     operation=OPERATION_NAMES.get(request.op, hex(request.op)), host=request.host,
+                     reason=failure.getErrorMessage())
+            return self.error_response(request.message, IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                                                                 "the connection closed"))
         known = status_for(failure.value)
         if known is None:
             log.failure("IPP {operation} from {host} failed", failure,
@@ -473,12 +499,14 @@ class IppService:
         asks for six of these."""
         a = Attribute.of
         out: list[Attribute] = []
+        # Others' jobs are listed without their private attributes (job-privacy-attributes).
+        private = () if may_see(request.requester, view.owner, view.host) else PRIVATE_JOB_ATTRIBUTES
 
         def want(name):
-            return wanted is None or name in wanted
+            return (wanted is None or name in wanted) and name not in private
 
         def add(name, tag, *values):
-            if wanted is None or name in wanted:
+            if want(name):
                 out.append(a(name, tag, *values))
 
         def epoch(dt):
@@ -614,9 +642,12 @@ class IppService:
                 if value:
                     template["media"] = value
                 continue
-            if name == "job-name":
-                value = value.text if hasattr(value, "text") else value
-            template[name] = value if len(attribute.values) == 1 else attribute.python_values()
+            if name == "job-password":
+                template[name] = value  # hashed by seal_job_password, never stored as it came
+                continue
+            # Stored with the job as JSON (``spooler.ipp.stored_values``): a range or a
+            # resolution as it came would fail the database write.
+            template[name] = storable_attribute(attribute)
         if (bad or ignored) and strict:
             raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                            "unsupported job attributes: " + ", ".join(a.name for a in bad + ignored),
@@ -742,16 +773,42 @@ class IppService:
         return JobView.of_held(job, ipp_id=self.ipp_ids.get(job.id),
                                client_hold=job.id in self.client_holds)
 
-    def check_owner(self, request: IppRequest, owner: str | None, job_id: int,
-                    host: str | None = None) -> None:
-        if request.user is None:
-            if owner is None and host is not None and host == request.host:
-                return  # an unnamed client finishing the Create-Job it started
-            raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
-                           f"who are you? job {job_id} needs its owner's name")
-        if owner != request.user:
-            raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
-                           f"{request.user} does not own job {job_id}")
+    def check_continuation(self, request: IppRequest, job: PendingJob) -> None:
+        """Send-Document and Close-Job finish a Create-Job: the client that started it (its
+        name, or no name, from its address), its authenticated owner, or an admin host."""
+        who = request.requester
+        if who.admin or (who.authenticated and who.user == job.owner):
+            return
+        if who.user is None and job.owner is None and job.host == request.host:
+            return  # an unnamed client finishing the Create-Job it started
+        if who.user is None:
+            raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED, f"who are you? job {job.id} needs its owner's name")
+        if not is_owner_here(who, job.owner, job.host):
+            raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"{who.user} may not add to job {job.id}")
+
+    def authorize(self, request: IppRequest, view: "JobView", job) -> Deferred:
+        """Fires when the request may act on the job (``spooler.job_access``): an admin
+        host, the owner authenticated, the job's PIN for a PIN job, else the owner by
+        name from the job's own address. Fails with client-error-not-authorized (or
+        -not-authenticated when the request names nobody)."""
+        who = request.requester
+        pin = _pin_hash(job)
+        if may_act(who, view.owner, view.host, has_pin=bool(pin)):
+            return succeed(None)
+        if pin:
+            return self.check_job_password(request, view.id, pin)
+        if who.user is None:
+            return fail(IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
+                                 f"who are you? job {view.id} needs its owner's name"))
+        if who.user == view.owner:
+            reason = (f"job {view.id} was sent from another address: act on it from there, over ipps:// "
+                      f"with your password, or at a printer")
+        else:
+            reason = f"{who.user} does not own job {view.id}"
+        log.info("IPP {operation} on job {job_id} by {user}@{host} not authorized: {reason}",
+                 operation=OPERATION_NAMES.get(request.op, hex(request.op)), job_id=view.id, user=who.user,
+                 host=request.host, reason=reason)
+        return fail(IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED, reason))
 
     def committed(self, held, *, hold: bool, pending: PendingJob | None = None) -> JobView:
         if hold or (held.attributes or {}).get("job-password-hash"):
@@ -887,7 +944,7 @@ def _send_document(service: IppService, request: IppRequest):
         if job_id in service.aliases:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} already has its document")
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id))
-    service.check_owner(request, job.owner, job_id, job.host)
+    service.check_continuation(request, job)
     if job.state != "pending":
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {job_id} is {job.state}")
     fmt = service.check_document_format(request)
@@ -903,7 +960,6 @@ def _send_document(service: IppService, request: IppRequest):
         def write(data):
             raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                            "a job holds one document")
-    receiver = job.receiver
     d = request.document.attach(write, decompressor=decompressor)
 
     def aborted(failure):
@@ -947,7 +1003,7 @@ def _close_job(service: IppService, request: IppRequest):
         if job_id in service.aliases:
             return service.response(request.message)
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, _unknown_pending(job_id))
-    service.check_owner(request, job.owner, job_id, job.host)
+    service.check_continuation(request, job)
     _cancel_timeout(job)
     d = maybeDeferred(_commit_pending, service, request, job)
     return d.addCallback(lambda _: service.response(request.message))
@@ -959,7 +1015,9 @@ def _cancel_job(service: IppService, request: IppRequest):
 
     def cancel(found):
         view, job = found
-        service.check_owner(request, view.owner, view.id)
+        return service.authorize(request, view, job).addCallback(lambda _: cancel_it(view, job))
+
+    def cancel_it(view, job):
         if isinstance(job, PendingJob):
             if job.state != "pending":
                 raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is already {job.state}")
@@ -988,17 +1046,23 @@ def _cancel_my_jobs(service: IppService, request: IppRequest):
         if any(v.tag != Tag.INTEGER for v in job_ids.values):
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "bad job-ids", unsupported=[job_ids])
         wanted = {service.aliases.get(v.value, v.value) for v in job_ids.values}
+    who = request.requester
     for job in list(service.pending.values()):
         storing = job.receiver is not None and job.receiver.committing
         if job.owner == request.user and job.state == "pending" and not storing and (
-                wanted is None or job.id in wanted):
+                wanted is None or job.id in wanted) and may_act(who, job.owner, job.host,
+                                                                has_pin=bool(_pin_hash(job))):
             _end_pending(service, job, "canceled", "canceled by the owner over IPP")
     d = service.jobs.list_jobs(queue=request.queue.name, owner=request.user, states=("held",))
 
     def cancel_all(jobs):
+        # Only the jobs this request may act on: a stated name reaches the jobs sent from
+        # the same address, never a PIN job (spooler.job_access).
+        mine = [job for job in jobs if (wanted is None or job.id in wanted)
+                and may_act(who, job.owner, job.source_host, has_pin=bool(_pin_hash(job)))]
         changes = [service.jobs.end_job(job.id, "canceled", actor=request.user, reason="Cancel-My-Jobs over IPP")
-                   for job in jobs if wanted is None or job.id in wanted]
-        for job in jobs:
+                   .addErrback(_already_ended, job.id) for job in mine]
+        for job in mine:
             service.client_holds.discard(job.id)
         return gatherResults(changes, consumeErrors=True)
 
@@ -1127,7 +1191,9 @@ def _hold_job(service: IppService, request: IppRequest):
 
     def hold(found):
         view, job = found
-        service.check_owner(request, view.owner, view.id)
+        return service.authorize(request, view, job).addCallback(lambda _: hold_it(view, job))
+
+    def hold_it(view, job):
         if isinstance(job, PendingJob):
             if job.state != "pending":
                 raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is {job.state}")
@@ -1145,13 +1211,21 @@ def _hold_job(service: IppService, request: IppRequest):
 
 def _release_job(service: IppService, request: IppRequest):
     """Release-Job lifts the owner's own hold (job-hold-until / Hold-Job); the job then
-    waits at the gateway, as every job does, to be released at a printer."""
+    waits at the gateway, as every job does, to be released at a printer. A PIN job's
+    hold is lifted by its PIN (``job-password``), whoever sends it."""
     request.document.discard()
     d = service.find_job(request)
 
     def release(found):
         view, job = found
-        service.check_owner(request, view.owner, view.id)
+        encoded = _pin_hash(job) if not isinstance(job, PendingJob) else None
+        if encoded:
+            checked = service.check_job_password(request, view.id, encoded)
+        else:
+            checked = service.authorize(request, view, job)
+        return checked.addCallback(lambda _: release_it(view, job))
+
+    def release_it(view, job):
         if isinstance(job, PendingJob):
             if job.state != "pending" or not job.hold:
                 raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is not held")
@@ -1160,15 +1234,7 @@ def _release_job(service: IppService, request: IppRequest):
         elif job.state != "held" or job.id not in service.client_holds:
             raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"job {view.id} is not held by its owner")
         else:
-            encoded = (job.attributes or {}).get("job-password-hash")
-            checked = service.check_job_password(request, view.id, encoded) if encoded else succeed(None)
-
-            def lift(_):
-                service.client_holds.discard(job.id)
-                log.info("IPP job {job_id} released by {user}", job_id=view.id, user=request.user)
-                return service.response(request.message)
-
-            return checked.addCallback(lift)
+            service.client_holds.discard(job.id)
         log.info("IPP job {job_id} released by {user}", job_id=view.id, user=request.user)
         return service.response(request.message)
 
@@ -1201,9 +1267,12 @@ OPERATIONS: dict[int, Callable[[IppService, IppRequest], object]] = {
 
 
 def _media_from_col(col) -> str | None:
-    name = col.get("media-size-name") or col.get("media-key")
-    if name is not None:
-        return name.value
+    """The media keyword a ``media-col`` names (``check_job_template`` has checked its
+    members' tags: names are keywords or names, sizes integers)."""
+    for member in ("media-size-name", "media-key"):
+        name = col.get(member)
+        if name is not None and isinstance(name.value, str) and name.value:
+            return name.value
     size = col.get("media-size")
     if size is not None:
         dims = (size.value.get("x-dimension").value, size.value.get("y-dimension").value)
@@ -1212,6 +1281,20 @@ def _media_from_col(col) -> str | None:
                 return key
     return None
 
+
+
+def _already_ended(failure, job_id: int) -> None:
+    """A job that ended (released, canceled, expired) between being listed and being
+    canceled: nothing left to do for it."""
+    failure.trap(InvalidStateChange, JobNotFound)
+    log.info("IPP job {job_id} ended before it could be canceled: {reason}", job_id=job_id,
+             reason=failure.getErrorMessage())
+
+
+def _pin_hash(job) -> str | None:
+    """The hash of a job's PIN (IPP ``job-password``), recorded or still being created."""
+    attributes = job.template if isinstance(job, PendingJob) else job.attributes
+    return (attributes or {}).get(PIN_HASH) or None
 
 
 def _host_only(host_port: str) -> str:

@@ -49,6 +49,11 @@ PRINT_SCALING = ("auto", "auto-fit", "fill", "fit", "none")
 CONTENT_OPTIMIZE = ("auto", "graphic", "photo", "text", "text-and-graphic")
 RESOLUTIONS = (Resolution(300, 300, 3), Resolution(600, 600, 3))
 MAX_COPIES = 999
+#: What Get-Jobs and Get-Job-Attributes leave out of a job the requester may not act on
+#: (``spooler.job_access``): advertised as ``job-privacy-attributes``, with the scope
+#: "owner" (private except to the job's owner, and to the admin hosts as operators), as
+#: the IPP Privacy Attributes registration (IANA IPPPRIVACY10) defines the keywords.
+PRIVATE_JOB_ATTRIBUTES = ("job-name", "job-originating-user-name")
 
 OPERATIONS_SUPPORTED = (
     Operation.PRINT_JOB, Operation.VALIDATE_JOB, Operation.CREATE_JOB,
@@ -175,8 +180,12 @@ def _media_col_ok(col: Collection) -> bool:
     for member, allowed in (("media-type", MEDIA_TYPES), ("media-source", MEDIA_SOURCES),
                             ("media-size-name", tuple(MEDIA))):
         attr = col.get(member)
-        if attr is not None and attr.value not in allowed:
+        if attr is not None and (len(attr.values) != 1 or attr.value not in allowed):
             return False
+    key = col.get("media-key")
+    if key is not None and (len(key.values) != 1 or key.tag not in (Tag.KEYWORD, Tag.NAME)
+                            or not isinstance(key.value, str) or not key.value):
+        return False  # PWG 5100.7: a keyword or a name, one of them
     return True
 
 
@@ -249,6 +258,8 @@ def printer_attributes(ctx: PrinterContext) -> list[Attribute]:
         a("job-k-octets-supported", Tag.RANGE, Range(0, 2**31 - 1)),
         a("job-impressions-supported", Tag.RANGE, Range(0, 2**31 - 1)),
         a("job-media-sheets-supported", Tag.RANGE, Range(0, 2**31 - 1)),
+        a("job-privacy-attributes", Tag.KEYWORD, *PRIVATE_JOB_ATTRIBUTES),
+        a("job-privacy-scope", Tag.KEYWORD, "owner"),
         a("job-password-supported", Tag.INTEGER, 255),
         a("job-password-encryption-supported", Tag.KEYWORD, "none"),
         a("color-supported", Tag.BOOLEAN, True),

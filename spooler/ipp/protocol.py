@@ -17,6 +17,8 @@ from collections import deque
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 from twisted.logger import Logger
 
 from spooler.ipp.codec import (
@@ -25,7 +27,8 @@ from spooler.ipp.codec import (
 from spooler.ipp.constants import Status
 from spooler.prompt_write import write_now
 from spooler.read_size import widen_reads
-from spooler.ipp.document import Decompressor, DocumentBody
+from spooler.errors import ExpandsTooMuch, JobTooLarge
+from spooler.ipp.document import Decompressor, DocumentBody, Inflation
 from spooler.ipp.http import (
     BodyData, EndOfRequest, HttpError, RequestHead, RequestParser, format_response_head,
 )
@@ -42,6 +45,8 @@ log = Logger()
 __all__ = ["IppProtocol", "IppFactory"]
 
 EARLY_ANSWER_BYTES = 256 * 1024
+#: Threads decompressing documents and request bodies, for all connections.
+INFLATE_THREADS = 2
 IPP_PATHS = ("/", "/ipp/print", "/printers/", "/jobs/", "/ipp/print/")
 
 
@@ -92,6 +97,8 @@ class IppProtocol(Protocol):
 
     def connectionLost(self, reason=ConnectionDone()):
         self._cancel_timer()
+        if self.content_decoder is not None:
+            self.content_decoder.abandon()
         if self.admitted:
             self.admitted = False
             self.factory.release(self)
@@ -212,7 +219,11 @@ class IppProtocol(Protocol):
             return
         coding = (head.header("content-encoding") or "identity").lower()
         if coding in ("gzip", "deflate"):
-            self.content_decoder = Decompressor(coding, max_output=self.factory.max_job_size)
+            # Decoded in a thread, never here: a bomb costs a thread until it is refused.
+            self.content_decoder = Inflation(
+                Decompressor(coding, max_output=self.factory.max_job_size), run=self.factory.run_in_thread,
+                deliver=self._decoded, finished=self._end_of_body, failed=self._decoding_failed,
+                pause=self._pause_reading, resume=self._resume_reading)
         elif coding != "identity":
             self._http_error(415, f"Content-Encoding {coding} not supported")
             return
@@ -224,12 +235,22 @@ class IppProtocol(Protocol):
         if self.head is None or self.head.method != "POST":
             return
         if self.content_decoder is not None:
-            try:
-                pieces = list(self.content_decoder.decompress(data))
-            except Exception as exc:  # noqa: BLE001 - a bad or oversized encoding
-                self._http_error(400, f"bad Content-Encoding: {exc}")
-                return
-            data = b"".join(pieces)
+            self.content_decoder.feed(data)  # _decoded gets what it decodes to
+            return
+        self._decoded(data)
+
+    def _decoding_failed(self, exc: BaseException) -> None:
+        if self.closing or self.transport is None:
+            return
+        if isinstance(exc, (ExpandsTooMuch, JobTooLarge)):
+            self._http_error(413, f"Content-Encoding: {exc}")
+        else:
+            self._http_error(400, f"bad Content-Encoding: {exc}")
+
+    def _decoded(self, data: bytes) -> None:
+        """The request's body as sent, or as its Content-Encoding decodes."""
+        if self.closing:
+            return
         if self.document is not None:
             self.document.feed(data)
             self._maybe_answer_early()
@@ -251,22 +272,21 @@ class IppProtocol(Protocol):
         head = self.head
         if head is None:
             return
-        self.body_ended = True
         self.busy = True
         self._enter("busy")  # our turn: a slow commit is not the client idling
         if head.method != "POST":
+            self.body_ended = True
             self._simple_page(head)
             return
         if self.content_decoder is not None:
-            try:
-                tail = b"".join(self.content_decoder.finish())
-            except Exception as exc:  # noqa: BLE001
-                self._http_error(400, f"bad Content-Encoding: {exc}")
-                return
-            if tail:
-                self.body_ended = False
-                self._body(tail)
-                self.body_ended = True
+            self.content_decoder.end()  # _end_of_body once the rest is decoded
+            return
+        self._end_of_body()
+
+    def _end_of_body(self) -> None:
+        if self.closing or self.transport is None:
+            return
+        self.body_ended = True
         if self.request_message is None and self.accumulator is not None and not self.closing:
             try:
                 message, rest = self.accumulator.finish()
@@ -285,7 +305,8 @@ class IppProtocol(Protocol):
     def _start(self, message: Message) -> None:
         self.request_message = message
         self.accumulator = None
-        self.document = DocumentBody(pause=self._pause_reading, resume=self._resume_reading)
+        self.document = DocumentBody(pause=self._pause_reading, resume=self._resume_reading,
+                                     run=self.factory.run_in_thread)
         try:
             credentials = parse_basic(self.head.header("authorization"))
         except BadCredentials as exc:
@@ -374,8 +395,15 @@ class IppProtocol(Protocol):
     def _respond(self, response: Message) -> None:
         if self.closing or self.transport is None:
             return
-        self._reply(200, [("Content-Type", "application/ipp")], encode_message(response),
-                    refused=response.code >= 0x0400)
+        try:
+            body = encode_message(response)
+        except Exception:  # noqa: BLE001 - a bug of ours: the client still gets an answer
+            log.failure("IPP response to {host} could not be encoded", host=self.peer_host)
+            request = self.request_message or Message((1, 1), 0, 1)
+            response = self.factory.service.error_response(
+                request, IppError(Status.SERVER_ERROR_INTERNAL_ERROR, "internal error"))
+            body = encode_message(response)
+        self._reply(200, [("Content-Type", "application/ipp")], body, refused=response.code >= 0x0400)
 
     def _challenge(self, reason: str) -> None:
         """HTTP 401 with a Basic challenge, so that CUPS and other clients ask for (or send
@@ -448,14 +476,16 @@ class IppProtocol(Protocol):
         self._finish_request(head.keep_alive)
 
     def _http_error(self, status: int, reason: str) -> None:
+        if self.closing:
+            return
         log.info("HTTP {status} to {host}: {reason}", status=status, host=self.peer_host,
                  reason=reason)
+        self.closing = True  # first: the operation the document fails below answers nothing
         self._abort_document(ConnectionDone(reason))
         text = reason.encode("utf-8", "replace") + b"\n"
         self.transport.write(format_response_head(status, [
             ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text))),
             ("Connection", "close")]) + text)
-        self.closing = True
         self.transport.loseConnection()
 
     def _host_with_port(self) -> str:
@@ -497,8 +527,20 @@ class IppFactory(Factory):
         self.connection_limits = connection_limits or limits_from_config(config)
         self.max_job_size = int(config.max_job_size)
         self.connections: set[IppProtocol] = set()  # the gateway aborts these at shutdown
+        self._inflate_pool: ThreadPool | None = None
         self.caps = ConnectionCaps(self.connection_limits.max_connections, self.connection_limits.max_per_address,
                                    what="IPP connections")
+
+    def run_in_thread(self, function, *args):
+        """Run ``function(*args)`` in the factory's decompression threads (Deferred); at
+        once under a test clock, which has no threads."""
+        if not hasattr(self.clock, "getThreadPool"):
+            return function(*args)
+        if self._inflate_pool is None:
+            self._inflate_pool = ThreadPool(minthreads=0, maxthreads=INFLATE_THREADS, name="printgate-inflate")
+            self._inflate_pool.start()
+            self.clock.addSystemEventTrigger("during", "shutdown", self._inflate_pool.stop)
+        return deferToThreadPool(self.clock, self._inflate_pool, function, *args)
 
     def admit(self, protocol: IppProtocol) -> str | None:
         """Count ``protocol`` in, or say why it is refused (``release`` undoes ``admit``)."""
@@ -530,4 +572,5 @@ class IppFactory(Factory):
                              connection_limits=self.connection_limits)
         sibling.connections = self.connections
         sibling.caps = self.caps
+        sibling.run_in_thread = self.run_in_thread
         return sibling

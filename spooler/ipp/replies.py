@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from accounting.errors import InvalidStateChange, JobNotFound, NotJobOwner
 from spooler.errors import (
-    JobRefused, JobTooLarge, OwnerUnknown, ShuttingDown, SpoolWriteError, SpoolerError,
+    EmptyJob, ExpandsTooMuch, JobRefused, JobTooLarge, OwnerUnknown, ShuttingDown, SpoolWriteError, SpoolerError,
     UnknownQueue,
 )
 from spooler.ipp.codec import Attribute, IppDecodeError
@@ -45,6 +45,8 @@ STATUS_TABLE: list[tuple[type[BaseException], Status]] = [
     (OwnerUnknown, Status.CLIENT_ERROR_NOT_AUTHORIZED),
     (UnknownQueue, Status.CLIENT_ERROR_NOT_FOUND),
     (JobTooLarge, Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE),
+    (EmptyJob, Status.CLIENT_ERROR_BAD_REQUEST),
+    (ExpandsTooMuch, Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE),
     (ShuttingDown, Status.SERVER_ERROR_NOT_ACCEPTING_JOBS),
     (SpoolWriteError, Status.SERVER_ERROR_BUSY),
     (JobNotFound, Status.CLIENT_ERROR_NOT_FOUND),

@@ -1,11 +1,22 @@
 """One LPD receive-job in progress: its control file and its data files, which may
-arrive in either order, put together into held jobs (one per data file)."""
+arrive in either order, put together into held jobs (one per data file).
+
+Data files wait for their control file, so what one connection may make the gateway hold
+is bounded: ``MAX_DATA_FILES`` per job (RFC 1179 names them ``dfA`` to ``dfz``: 52), and
+``MAX_MEMORY_PER_CONNECTION`` bytes of them in memory (a small data file's bytes stay in
+memory until the job is recorded). Past either the client gets a negative
+acknowledgement and the connection is closed, with nothing kept.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from spooler.intake import IntakePipeline, JobMetadata, JobReceiver
 from spooler.lpd.controlfile import FORMAT_NAMES, ControlFile
+from spooler.lpd.errors import ConnectionMemoryExceeded, TooManyDataFiles
+
+MAX_DATA_FILES = 52
+MAX_MEMORY_PER_CONNECTION = 32 * 1024 * 1024
 
 
 class JobAssembly:
@@ -22,10 +33,20 @@ class JobAssembly:
         if name in self.receivers:
             self.receivers.pop(name).abort("data file sent again")
             self.complete.discard(name)
+        if len(self.receivers) >= MAX_DATA_FILES:
+            raise TooManyDataFiles(f"more than {MAX_DATA_FILES} data files in one job")
+        held = self.in_memory
+        if held > MAX_MEMORY_PER_CONNECTION:
+            raise ConnectionMemoryExceeded(f"{held} bytes of data files waiting in memory "
+                                           f"(limit {MAX_MEMORY_PER_CONNECTION})")
         receiver = self.intake.begin(JobMetadata(protocol="lpd", host=self.host, queue=self.queue))
         self.receivers[name] = receiver
         self.current = receiver
         return receiver
+
+    @property
+    def in_memory(self) -> int:
+        return sum(receiver.in_memory for receiver in self.receivers.values())
 
     def data_file_complete(self, name: str) -> None:
         self.complete.add(name)

@@ -41,3 +41,18 @@ class BadControlFile(LpdError):
 
 class IncompleteJob(LpdError):
     """The connection ended before the job was whole."""
+
+
+class TooManyDataFiles(LpdError):
+    """More data files in one job than a job may hold (``assembly.MAX_DATA_FILES``)."""
+
+
+class ConnectionMemoryExceeded(LpdError):
+    """The data files one connection holds in memory, waiting for their control file,
+    passed ``assembly.MAX_MEMORY_PER_CONNECTION``."""
+
+
+class RefusedAgain(LpdError):
+    """A client sending again a job refused a moment ago (the CUPS lpd backend retries
+    30 s after a refusal, with an emptied control file): refused at its first subcommand,
+    which makes the backend give up and its queue show the job failed."""

@@ -4,9 +4,9 @@ through pysnmp's notification receiver on the asyncio loop.
 Credentials are the fleet's: a v1/v2c trap must carry one of the stored communities; a
 v3 notification must come from a known printer's engine (its snmpEngineID, learned by
 the information read) as one of the stored v3 users. pysnmp drops the rest and counts
-them in its own MIB counters (``dropped_credentials`` sums them). What passes is handed
-on decoded (``Trap``); the gateway drops, and counts, traps from senders it does not
-know."""
+them in its own MIB counters (``dropped_credentials`` sums them). The credentials can
+change while the receiver runs (``use_credentials``). What passes is handed on decoded
+(``Trap``); the gateway drops, and counts, traps from senders it does not know."""
 from __future__ import annotations
 
 import socket
@@ -87,13 +87,41 @@ class TrapReceiver:
         self.engine = SnmpEngine()
         self.on_trap = on_trap
         self.received = 0
-        self._v3 = [c for c in credentials if c.version == "3"]
+        self._communities: dict[str, SnmpCredential] = {}  # pysnmp's community index -> credential
+        self._users: dict[str, SnmpCredential] = {}  # v3 user name -> its credential (the last stored wins)
         self._engines: set[str] = set()
-        for credential in credentials:
-            if credential.version != "3":
-                snmp_config.add_v1_system(self.engine, f"c-{credential.name}"[:32], credential.community)
+        self.use_credentials(credentials)
         ntfrcv.NotificationReceiver(self.engine, self._received)
         self.transport = None
+
+    def use_credentials(self, credentials: list[SnmpCredential]) -> tuple[list[str], list[str]]:
+        """Accept traps with ``credentials`` from now on, and with no others: the stored
+        credentials, read again while the gateway runs. Only what changed is touched in
+        pysnmp's tables (a v3 user once per trusted engine). Returns the names of the
+        credentials (re)added and of those no longer accepted; both empty when nothing
+        changed."""
+        communities = {f"c-{c.name}"[:32]: c for c in credentials if c.version != "3"}
+        users = {c.user: c for c in credentials if c.version == "3"}
+        added, removed = [], []
+        for index in self._communities.keys() - communities.keys():
+            snmp_config.delete_v1_system(self.engine, index)
+            removed.append(self._communities[index].name)
+        for index, credential in communities.items():
+            if self._communities.get(index) != credential:
+                snmp_config.add_v1_system(self.engine, index, credential.community)
+                added.append(credential.name)
+        self._communities = communities
+        for user in self._users.keys() - users.keys():
+            for engine_id in self._engines:
+                snmp_config.delete_v3_user(self.engine, user, securityEngineId=univ.OctetString(hexValue=engine_id))
+            removed.append(self._users[user].name)
+        for user, credential in users.items():
+            if self._users.get(user) != credential:
+                for engine_id in self._engines:
+                    self._add_user(credential, engine_id)
+                added.append(credential.name)
+        self._users = users
+        return added, removed
 
     def trust_engine(self, engine_id_hex: str) -> None:
         """Accept v3 notifications from the engine ``engine_id_hex`` (a known printer) as
@@ -101,11 +129,14 @@ class TrapReceiver:
         if not engine_id_hex or engine_id_hex in self._engines:
             return
         self._engines.add(engine_id_hex)
-        for credential in self._v3:
-            snmp_config.add_v3_user(
-                self.engine, credential.user, AUTH.get(credential.auth_protocol, snmp_config.USM_AUTH_NONE),
-                credential.auth_key or None, PRIV.get(credential.priv_protocol or "", snmp_config.USM_PRIV_NONE),
-                credential.priv_key or None, securityEngineId=univ.OctetString(hexValue=engine_id_hex))
+        for credential in self._users.values():
+            self._add_user(credential, engine_id_hex)
+
+    def _add_user(self, credential: SnmpCredential, engine_id_hex: str) -> None:
+        snmp_config.add_v3_user(
+            self.engine, credential.user, AUTH.get(credential.auth_protocol, snmp_config.USM_AUTH_NONE),
+            credential.auth_key or None, PRIV.get(credential.priv_protocol or "", snmp_config.USM_PRIV_NONE),
+            credential.priv_key or None, securityEngineId=univ.OctetString(hexValue=engine_id_hex))
 
     def listen(self, sock: socket.socket) -> None:
         self.transport = udp.UdpAsyncioTransport().open_server_mode(sock=sock)

@@ -178,3 +178,54 @@ def test_owners_read_once_ends_with_its_block(priced):
         assert priced.decide(new_job("alice")).action == "allow"
     priced.users.set_enabled("alice", False)
     assert priced.decide(new_job("alice")).action == "deny"
+
+
+def test_an_unclaimed_job_is_held_without_a_user_or_a_balance_check(priced):
+    job = new_job(owner="unknown@10.0.0.9", pages=500)
+    job.attributes = {"unclaimed": True}
+    decision = priced.decide(job)
+    assert (decision.action, decision.user_id, decision.account_id) == ("allow", None, None)
+    assert decision.price_estimate > 0
+    assert "unknown@10.0.0.9" not in {user.username for user in priced.users.list_users()}
+
+
+def test_a_rule_still_refuses_an_unclaimed_job(priced):
+    priced.rules.add(Rule("no-huge", "deny", {"pages": {"min": 100}}))
+    job = new_job(owner="unknown@10.0.0.9", pages=500)
+    job.attributes = {"unclaimed": True}
+    assert priced.decide(job).rule == "no-huge"
+
+
+def test_a_decision_names_the_owners_user_row(priced):
+    assert priced.decide(new_job()).user_id == priced.users.get_user("alice").id
+
+
+@pytest.mark.parametrize("policy, created", [("always", {"bob", "bob@example.org", "eve@evil.test"}),
+                                             ("known-domains", {"bob@example.org"}),
+                                             ("never", set())])
+def test_stated_names_become_users_as_the_auto_create_policy_says(database, hasher, policy, created):
+    core = AccountingCore(database, AccountingSettings(unknown_users=policy, known_domains=("Example.org",)),
+                          hasher=hasher)
+    for name in ("bob", "bob@example.org", "eve@evil.test"):
+        decision = core.decide(new_job(owner=name))
+        assert (decision.rule == "unknown-user") == (name not in created)
+    assert {user.username for user in core.users.list_users()} == created
+
+
+def test_a_refused_job_is_recorded_with_its_decision_and_waits_to_be_notified(priced):
+    priced.rules.add(Rule("watch", "notify", {"users": ["alice"]}, {"to": "owner"}))
+    priced.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}, {"message": "Max 50 pages."}))
+    decision = priced.decide(new_job(pages=60, title="thesis"))
+    assert priced.decisions.pending.flush() == 1
+    [(job, told)] = priced.decisions.pending.take_written()
+    assert told is decision and decision.notify
+    [listed] = priced.jobs.list_jobs(states=("refused",))
+    assert (listed.id, listed.state, listed.title, listed.decision_rule, listed.spool_name) == (
+        job.id, "refused", "thesis", "too-big", None)
+    assert listed.state_reason == "Max 50 pages." and listed.user_id == priced.users.get_user("alice").id
+    assert priced.jobs.policy_record(listed.decision_id)["rule_name"] == "too-big"
+
+
+def test_a_stated_name_no_user_may_have_is_refused_as_unknown_not_an_error(priced):
+    decision = priced.decide(new_job(owner="fuz{"))
+    assert (decision.action, decision.rule) == ("deny", "unknown-user")

@@ -69,7 +69,8 @@ def test_a_device_in_error_blocks_release_and_offers_the_nearest_healthy_one_of_
         fleet.inventory.record_status(fleet.inventory.find(name).id, PrinterStatus(device_status="running"))
     jam = PrinterStatus(device_status="running", errors=("jammed",),
                         alerts=(Alert(1, severity="critical", code=8, description="Jam in tray 2"),))
-    assert fleet.inventory.record_status(fleet.inventory.find("mfp-3f").id, jam) == ("ok", "error")
+    change = fleet.inventory.record_status(fleet.inventory.find("mfp-3f").id, jam)
+    assert (change.old, change.new, change.changed) == ("ok", "error", True)
     block = fleet.inventory.release_block("mfp-3f")
     assert block.blocked and "jammed" in block.reason
     assert [name for name, _ in block.alternatives] == ["mfp-3w", "mfp-1f"]

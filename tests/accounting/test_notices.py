@@ -85,3 +85,16 @@ def test_a_quota_nearly_used_is_told_once_per_grant(core):
     quota = core.notices.quota_nearly_used(account.id, 10)
     assert (quota.granted, quota.balance) == (1000, 50)
     assert core.notices.quota_nearly_used(account.id, 10) is None
+
+
+def test_a_printer_alert_is_due_once_per_change_into_error_or_warning(core):
+    due = core.notices.printer_alert_due
+    assert [due(7, "error"), due(7, "error")] == [True, False]
+    assert [due(7, "warning"), due(7, "error")] == [True, True], "each change between them is news"
+    assert due(8, "error"), "per printer"
+
+
+def test_a_printer_back_in_error_after_being_unreachable_is_no_news_until_it_was_ok(core):
+    due = core.notices.printer_alert_due
+    assert [due(7, "error"), due(7, "unreachable"), due(7, "error")] == [True, False, False]
+    assert [due(7, "ok"), due(7, "error")] == [False, True]

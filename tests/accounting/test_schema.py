@@ -64,7 +64,7 @@ def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(
     db = Database(database_url)
     try:
         with db.writer.begin() as conn:
-            command.downgrade(alembic_config(conn), "0007")
+            command.downgrade(alembic_config(conn), "0009")
         assert "lockouts" not in columns(db, "login_throttles") and "confirmed_at" not in columns(db, "jobs")
         migrate(db.writer)
         assert "lockouts" in columns(db, "login_throttles")
@@ -109,6 +109,25 @@ def test_migration_0007_adds_directory_and_notice_tables_and_downgrades(database
         with db.writer.connect() as conn:
             assert inspect(conn).has_table("notices_sent")
             assert "low_balance_threshold" in {c["name"] for c in inspect(conn).get_columns("accounts")}
+        assert current_revision(db.writer) == newest_revision()
+    finally:
+        db.dispose()
+
+
+def test_migration_0009_adds_analysis_pending_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.connect() as conn:
+            assert "analysis_pending" in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0007")
+        with db.writer.connect() as conn:
+            assert "analysis_pending" not in {c["name"] for c in inspect(conn).get_columns("jobs")}
+        migrate(db.writer)
         assert current_revision(db.writer) == newest_revision()
     finally:
         db.dispose()

@@ -64,3 +64,4 @@ def test_failed_release_and_expiry_through_the_service(service):
     result_of(service.start_release(held.id, "mfp", "alice"))
     assert result_of(service.fail_release(held.id, "offline")).state == "held"
     assert result_of(service.expire_jobs(held.received_at.replace(year=2027)))[0].id == held.id
+

@@ -111,7 +111,7 @@ def world(tmp_path):
 
 
 def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None, document=DOCUMENT,
-         facts: dict | None = None, **attributes) -> int:
+         facts: dict | None = None, analysis_pending=False, **attributes) -> int:
     """Record a held job of ``document`` (``facts`` override the analyzer's; ``attributes``
     are NewJob fields such as ``copies_requested`` or ``sides``)."""
     writer = world.spool.create()
@@ -123,7 +123,8 @@ def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None, d
                  received_at=datetime.now(timezone.utc), title=title,
                  facts={"pdl": "postscript", "pages": 2, "copies": 1, "impressions": 2, "sheets": 2, "duplex": False,
                         "color_pages": color_pages, "mono_pages": 2 - color_pages, "media": ["A4"], "method": "scan",
-                        **(facts or {})}, **attributes)
+                        **(facts or {})},
+                 analysis_pending=analysis_pending, **attributes)
     job.decision = world.core.decide(job)
     if changes:
         job.decision.changes = dict(changes)

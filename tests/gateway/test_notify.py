@@ -7,28 +7,22 @@ from __future__ import annotations
 from tests.gateway.release_world import world  # noqa: F401 (fixture)
 
 import json
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from twisted.internet import reactor, task
 from twisted.internet.defer import succeed
 
-from accounting.database import sqlite_url
 from accounting.passwords import SecretHasher, fast_hasher
-from accounting.service import AccountingService
 from gateway.mail.notices import Notices
-from gateway.mail.sender import MailSender
 from gateway.notify import Notification, Notifier, WebhookPolicy
-from spooler.config import MailConfig, NoticesConfig, load_config
-from tests.fixtures.certificates import CertificateAuthority
+from spooler.config import NoticesConfig, load_config
 from tests.fixtures.global_reactor import LoggedTestCase, eventually, in_reactor
+from tests.fixtures.mail_world import RelayTestCase
 from tests.fixtures.peers import free_port
-from tests.fixtures.smtp import PASSWORD, USER, start_smtp
+from tests.fixtures.smtp import USER
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,29 +75,15 @@ def rule_notification(to, **changes):
     return Notification(**fields)
 
 
-class MailNotifications(LoggedTestCase):
+class MailNotifications(RelayTestCase):
+    mail_options = {"retry_initial": 0.2}
+
     def setUp(self):
         super().setUp()
-        self.directory = Path(tempfile.mkdtemp(prefix="printgate-notify-"))
-        self.addCleanup(shutil.rmtree, self.directory, True)
-        authority = CertificateAuthority.create(self.directory / "ca")
-        self.controller, self.mailbox = start_smtp(authority)
-        self.addCleanup(self.controller.stop)
-        self.accounting = AccountingService.open(sqlite_url(self.directory), reactor=reactor,
-                                                 threadpool=reactor.getThreadPool())
-        self.addCleanup(self.accounting.close)
         self.accounting.core.users.hasher = SecretHasher(fast_hasher())
         self.accounting.core.users.add_user("bob", email="bob@example.org")
         self.accounting.core.users.add_user("carol")
-        config = MailConfig(host="127.0.0.1", port=self.controller.port, user=USER, ca_file=authority.ca_file,
-                            mail_from="printgate@example.org", timeout=5.0, retry_initial=0.2)
-        self.sender = MailSender(reactor, config, data_dir=self.directory, secret={"smtp/password": PASSWORD}.get)
-        self.addCleanup(self.sender.stop)
         self.notices = Notices(reactor, self.sender, self.accounting, NoticesConfig(), timezone="Europe/Berlin")
-
-    async def delivered(self, count=1):
-        await eventually(lambda: sum(e["event"] == "delivered" for e in self.sender.log.events()) >= count)
-        return self.mailbox.messages
 
     @in_reactor
     async def test_a_rule_mail_to_an_address_arrives_over_starttls_with_auth(self):

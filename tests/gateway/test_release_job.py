@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from gateway.release_job import CHARGE_PENDING, NOT_PRINTED, PRINTED, JobRelease
+from gateway.release_job import CHARGE_PENDING, NOT_PRINTED, PRINTED, REFUSED, JobRelease
 from gateway.release_journal import ReleaseJournal
 from tests.gateway.release_world import InlinePool, alice, device, hold, result_of, world  # noqa: F401 (fixture)
 
@@ -193,3 +193,14 @@ def test_the_observer_hears_nothing_of_a_release_refused_before_printing(world, 
     job_id = hold(world, owner="carol")
     assert result_of(world.releases.release(job_id, "mfp-colour", actor="carol")).result == "refused"
     assert observer.told == []
+
+
+def test_a_job_still_being_counted_is_not_released_until_its_facts_are_known(world):
+    job_id = hold(world, analysis_pending=True)
+    outcome = release(world, job_id)
+    assert outcome.result == REFUSED and "still being counted" in outcome.message
+    assert world.sender.sent == [] and charges(world, job_id) == []
+    assert world.core.jobs.get_job(job_id).state == "held"
+    facts = dict(world.core.jobs.get_job(job_id).facts)
+    world.core.jobs.record_facts(job_id, facts)
+    assert release(world, job_id).result == PRINTED and len(charges(world, job_id)) == 1

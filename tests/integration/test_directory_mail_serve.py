@@ -15,7 +15,7 @@ import pytest
 from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.gateway import ROOT, GatewayProcess
 from tests.fixtures.lpd_client import lpd_print
-from tests.integration.test_notify_rules import wait_for
+from tests.fixtures.polling import wait_for
 from tests.fixtures.peers import free_port, require
 from tests.fixtures.slapd import GROUPS, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, DirectoryData, SlapdServer
 from tests.fixtures.smtp import PASSWORD as SMTP_PASSWORD, USER as SMTP_USER, start_smtp

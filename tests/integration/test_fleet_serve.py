@@ -1,12 +1,15 @@
 """The fleet in a running gateway: ``printgate serve`` with ``[fleet] enabled`` polls the
 printers it was given over SNMP (snmpsim printers and Debian's snmpd on loopback),
-sweeps its discovery targets, takes traps from net-snmp's ``snmptrap`` (v1, v2c, v3),
-exports printer data on schedule, refuses a release at a printer in error (naming the
-nearest healthy printer of its class), and reconciles every release against the
-printer's page counter — a counter the printer's own print port advances."""
+sweeps its discovery targets, takes traps from net-snmp's ``snmptrap`` (v1, v2c, v3) —
+with credentials stored while it runs too —, mails the admins (through aiosmtpd, with
+STARTTLS and AUTH) when a printer falls into error, exports printer data on schedule,
+refuses a release at a printer in error (naming the nearest healthy printer of its
+class), and reconciles every release against the printer's page counter — a counter the
+printer's own print port advances."""
 from __future__ import annotations
 
 import csv
+import email
 import json
 import os
 import re
@@ -15,10 +18,12 @@ import subprocess
 import sys
 import time
 from base64 import urlsafe_b64decode
+from email import policy
 
 import pytest
 
 from release_api.device_auth import DeviceRequestSigner
+from tests.fixtures.certificates import CertificateAuthority
 from tests.fixtures.fleet_printers import (
     ADDRESSES, JAM_ALERT, LINK_UP, LOCATIONS, PRINTER_V2_ALERT, START_COUNT, CountingRawPrinter, engine_id,
     read_count, snmptrap, start_fleet,
@@ -26,6 +31,7 @@ from tests.fixtures.fleet_printers import (
 from tests.fixtures.gateway import ROOT, GatewayProcess
 from tests.fixtures.peers import free_port
 from tests.fixtures.printer_sinks import unused_port
+from tests.fixtures.smtp import PASSWORD as SMTP_PASSWORD, USER as SMTP_USER, start_smtp
 from tests.fixtures.snmp_agents import free_udp_port
 from tests.release_api.release_peers import CARD, HttpsPanelClient, make_pdf, print_with_cups_lpd
 
@@ -54,7 +60,19 @@ directory = "{exports}"
 format = "csv"
 every_hours = 24
 jitter_minutes = 0.02
+
+[mail]
+host = "127.0.0.1"
+port = {smtp_port}
+user = "{smtp_user}"
+ca_file = "{ca_file}"
+from = "printgate@example.org"
+timeout = 10
+
+[notices]
+admins = ["fleet-admin@example.org", "ops@example.org"]
 """
+ADMINS = ["fleet-admin@example.org", "ops@example.org"]
 
 #: (device id, agent, print endpoint or None for the counting printer, class, colour)
 DEVICES = (("mfp-colour", "colour", None, "office", True),
@@ -82,12 +100,20 @@ def wait_for(check, what: str, timeout: float = 60.0, interval: float = 0.2):
 
 
 class FleetGateway:
-    def __init__(self, process: GatewayProcess, fleet, printer: CountingRawPrinter, secrets: dict, trap_port: int):
+    def __init__(self, process: GatewayProcess, fleet, printer: CountingRawPrinter, secrets: dict, trap_port: int,
+                 mailbox):
         self.process = process
         self.fleet = fleet
         self.printer = printer
         self.secrets = secrets
         self.trap_port = trap_port
+        self.mailbox = mailbox
+
+    def mails_about(self, device: str) -> list:
+        """The printer alerts the relay received about ``device``."""
+        messages = [(m, email.message_from_bytes(m["data"], policy=policy.default)) for m in self.mailbox.messages]
+        return [(m, message) for m, message in messages if message["X-Printgate-Notice"] == "printer_alert"
+                and message["Subject"].startswith(f"Printer {device}:")]
 
     def cli_json(self, *args: str):
         return json.loads(self.process.cli(*args, "--json").stdout)
@@ -130,16 +156,20 @@ class FleetGateway:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fleet-serve")
+    authority = CertificateAuthority.create(tmp / "ca")
+    relay, mailbox = start_smtp(authority)
     fleet = start_fleet(tmp / "agents")
     printer = CountingRawPrinter(fleet.counter_file)
     trap_port = free_udp_port()
     config = tmp / "printgate.toml"
     config.write_text(CONFIG.format(first=ADDRESSES["colour"], last=ADDRESSES["spare"], port=fleet.port,
-                                    exports=tmp / "exports"))
+                                    exports=tmp / "exports", smtp_port=relay.port, smtp_user=SMTP_USER,
+                                    ca_file=authority.ca_file))
     process = GatewayProcess(data_dir=tmp / "data", ports={"lpd": free_port(), "https": free_port()}, config=config,
                              extra_args=["--trap-port", str(trap_port)])
     process.data_dir.mkdir(parents=True)
     try:
+        cli_with_input(process, SMTP_PASSWORD + "\n", "secrets", "set", "smtp/password")
         process.cli("prices", "set", "standard", "--mono", "0.05", "--color", "0.20", "--default")
         process.cli("users", "add", "alice", "--full-name", "Alice Example", "--card", CARD, "--balance", "10.00")
         cli_with_input(process, "public\n", "devices", "credentials", "add", "office", "--version", "2c")
@@ -157,11 +187,12 @@ def gateway(tmp_path_factory):
         wait_for(lambda: all(line in process.log() for line in ("Fleet poll:", "Discovery: Swept",
                                                                 "Printer data exported to")),
                  "the first fleet poll, sweep and export")
-        yield FleetGateway(process, fleet, printer, secrets, trap_port)
+        yield FleetGateway(process, fleet, printer, secrets, trap_port, mailbox)
     finally:
         process.stop()
         printer.stop()
         fleet.stop()
+        relay.stop()
 
 
 def send_trap(gateway: FleetGateway, source: str, options: list, trap: list) -> None:
@@ -241,6 +272,57 @@ def test_traps_from_unknown_senders_or_with_wrong_credentials_are_counted_and_dr
     wait_for(lambda: re.search(r"1 trap\(s\) with wrong credentials or undecodable dropped \(\d+ so far\)",
                                gateway.process.log()), "the refused trap logged")
     assert len(gateway.cli_json("devices", "events", "mfp-mono", "--limit", "500")) == before
+
+
+def test_a_credential_stored_while_serve_runs_is_accepted_for_traps_without_a_restart(gateway):
+    production = ADDRESSES["production"]
+    cli_with_input(gateway.process, "added-while-serving\n", "devices", "credentials", "add", "night-shift",
+                   "--version", "2c")
+    cli_with_input(gateway.process, "authkey-night\nprivkey-night\n", "devices", "credentials", "add", "v3-night",
+                   "--version", "3", "--user", "night", "--auth", "sha256", "--priv", "aes128")
+    # The poll tick (every 30 s here) hands the stored credentials to the trap receiver.
+    wait_for(lambda: all(re.search(rf"Traps now accepted with credential\(s\) .*{name}", gateway.process.log())
+                         for name in ("night-shift", "v3-night")), "the new credentials taken for traps", timeout=120)
+    send_trap(gateway, production, ["-v2c", "-c", "added-while-serving"], ["", LINK_UP])
+    send_trap(gateway, production, ["-v3", "-e", f"0x{engine_id('FLEET-P1')}", "-u", "night", "-l", "authPriv", "-a",
+                                    "SHA-256", "-A", "authkey-night", "-x", "AES", "-X", "privkey-night"],
+              ["", LINK_UP])
+
+    def link_ups():
+        found = [e for e in gateway.cli_json("devices", "events", "mfp-production") if e["kind"] == "trap:link-up"]
+        return found if len(found) >= 2 else None
+    wait_for(link_ups, "both traps with the new credentials taken as events of mfp-production", timeout=30)
+
+
+# -- printer alerts to the admins ---------------------------------------------------------------------
+def test_the_admins_are_mailed_that_a_printer_is_in_error_naming_it_where_it_is_and_why(gateway):
+    alerts = wait_for(lambda: (lambda found: found if len(found) >= 2 else None)(gateway.mails_about("mfp-error")),
+                      "the alert about mfp-error at both admins", timeout=60)
+    assert sorted(m["to"][0] for m, _ in alerts) == ADMINS
+    for envelope, message in alerts:
+        assert envelope["tls"] and envelope["login"] == SMTP_USER.encode()
+        assert message["Subject"] == "Printer mfp-error: error (jammed, Paper jam in tray 2)"
+        text = message.get_body(("plain",)).get_content()
+        assert f"Printer mfp-error ({LOCATIONS['error']}) reports an error since" in text
+        assert "jammed, Paper jam in tray 2" in text
+        assert "<strong>mfp-error</strong>" in message.get_body(("html",)).get_content()
+    log = gateway.process.log()
+    assert f"Printer alerts: to {', '.join(ADMINS)}" in log
+    assert "Telling the admins: printer mfp-error is now error (jammed, Paper jam in tray 2)" in log
+
+
+def test_a_trap_putting_a_printer_in_error_is_mailed_and_one_already_in_error_is_not_mailed_again(gateway):
+    wait_for(lambda: len(gateway.mails_about("mfp-error")) >= 2, "the first alert about mfp-error", timeout=60)
+    before = gateway.cli_json("devices", "status", "mfp-error")["status_at"]
+    send_trap(gateway, ADDRESSES["error"], V2C, ["", PRINTER_V2_ALERT, *JAM_ALERT])
+    # The trap is recorded, then the printer polled at once: still in error, no news.
+    wait_for(lambda: gateway.cli_json("devices", "status", "mfp-error")["status_at"] != before,
+             "mfp-error polled after its trap", timeout=30)
+    send_trap(gateway, ADDRESSES["production"], V2C, ["", PRINTER_V2_ALERT, *JAM_ALERT])
+    alerts = wait_for(lambda: (lambda found: found if len(found) >= 2 else None)(
+        gateway.mails_about("mfp-production")), "the alert about mfp-production at both admins", timeout=60)
+    assert {message["Subject"] for _, message in alerts} == {"Printer mfp-production: error (Paper jam (trap))"}
+    assert len(gateway.mails_about("mfp-error")) == 2, "one per admin, not one more for the trap or the poll"
 
 
 # -- release -------------------------------------------------------------------------------------------

@@ -82,3 +82,26 @@ def test_jobs_list_filters_by_user_and_show_has_history(gateway, document):
     assert "deleted" in gateway.cli("jobs", "delete", str(job["id"])).stdout
     assert [j["owner"] for j in gateway.jobs()] == ["erin"]
     assert gateway.cli("jobs", "delete", str(job["id"]), check=False).returncode == 1
+
+
+def test_a_pdf_the_cups_lpd_backend_sends_twice_is_counted_as_two_copies_of_one(gateway, tmp_path):
+    import time
+
+    gs = require("gs", "ghostscript")
+    source = tmp_path / "three.ps"
+    source.write_bytes(b"%!PS\n" + b"72 700 moveto /Helvetica findfont 12 scalefont setfont (page) show showpage\n" * 3)
+    pdf = tmp_path / "three.pdf"
+    subprocess.run([gs, "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pdfwrite", f"-sOutputFile={pdf}",
+                    str(source)], check=True, timeout=60)
+    uri = f"lpd://127.0.0.1:{gateway.ports['lpd']}/secure?reserve=none"  # default manual_copies: sent twice
+    run_backend("lpd", uri, job_id=15, user="dora", title="twice", copies=2, path=pdf)
+    deadline = time.monotonic() + 60
+    while True:
+        [job] = gateway.jobs()
+        if not job["analysis_pending"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not job["analysis_pending"]
+    assert (job["pages"], job["copies"], job["impressions"]) == (3, 2, 6)
+    assert job["facts"]["copy_length"] == len(pdf.read_bytes())
+    assert job["size"] == 2 * len(pdf.read_bytes())

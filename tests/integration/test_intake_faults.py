@@ -3,13 +3,11 @@ import hashlib
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
-from spooler.spool import SpoolStore
 from tests.fixtures.gateway import GatewayProcess, start_gateway
 from tests.fixtures.lpd_client import LpdRefused, lpd_print, lpd_stream_start, raw_print
 from tests.fixtures.peers import free_port
@@ -20,22 +18,6 @@ MiB = 1 << 20
 
 def spool_files(data_dir):
     return sorted(p.name for p in (data_dir / "spool" / "jobs").glob("*"))
-
-
-def held_bytes_sha256(data_dir, spool_name):
-    """The sha256 of a held job's bytes as the spool store reads them back (file or blob)."""
-    store = SpoolStore.open(data_dir, max_job_size=1 << 30)
-    with sqlite3.connect(data_dir / "printgate.sqlite3") as db:
-        def blob_of(name):
-            row = db.execute("SELECT data FROM spool_blobs WHERE spool_name = ? AND node = ?",
-                             (name, store.node)).fetchone()
-            return row[0] if row else None
-
-        store.attach_database(blob_of, set)
-        digest = hashlib.sha256()
-        for chunk in store.read_chunks(spool_name):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def temporaries(data_dir):
@@ -68,7 +50,7 @@ def test_kill_9_during_a_large_transfer_keeps_every_acknowledged_job_and_nothing
         assert temporaries(gateway.data_dir) == []
         # Small jobs' bytes are kept in the database with their records, not as files.
         assert spool_files(gateway.data_dir) == []
-        assert {job["owner"]: held_bytes_sha256(gateway.data_dir, job["spool_name"]) for job in jobs} == acknowledged
+        assert {job["owner"]: restarted.stored_sha256(job["spool_name"]) for job in jobs} == acknowledged
         assert "unfinished receive" in restarted.log()
     finally:
         restarted.stop()
@@ -84,7 +66,7 @@ def test_sigterm_exits_zero_and_discards_a_receive_in_progress(tmp_path):
     sock.close()
     assert temporaries(gateway.data_dir) == []
     [kept] = gateway.jobs()
-    assert held_bytes_sha256(gateway.data_dir, kept["spool_name"]) == hashlib.sha256(b"kept").hexdigest()
+    assert gateway.stored_sha256(kept["spool_name"]) == hashlib.sha256(b"kept").hexdigest()
     assert "discarded 1 job" in gateway.log()
 
 

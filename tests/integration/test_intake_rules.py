@@ -18,8 +18,10 @@ def test_a_job_a_rule_denies_gets_a_negative_ack_and_is_not_kept(tmp_path):
         with pytest.raises(ConnectionResetError):
             raw_print("127.0.0.1", gateway.ports["raw"], b'\x1b%-12345X@PJL SET USERNAME="mallory"\n%!PS\nshowpage\n')
         lpd_print("127.0.0.1", gateway.ports["lpd"], b"%!PS\nshowpage\n", user="alice")
-        assert [job["owner"] for job in gateway.jobs("--all")] == ["alice"]
+        assert [job["owner"] for job in gateway.jobs()] == ["alice"]
+        # The refusals are recorded too (with the next commit), without their bytes.
+        assert [job["owner"] for job in gateway.jobs("--state", "refused")] == ["mallory", "mallory"]
         assert "Mallory may not print here" in gateway.log()
-        assert gateway.spooled() == {job["spool_name"] for job in gateway.jobs("--all")}
+        assert gateway.spooled() == {job["spool_name"] for job in gateway.jobs()}
     finally:
         gateway.stop()

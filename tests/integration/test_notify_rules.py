@@ -2,48 +2,16 @@
 held, and jobs the rule does not match send nothing."""
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.fixtures.gateway import start_gateway
 from tests.fixtures.lpd_client import lpd_print
+from tests.fixtures.polling import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-
-@pytest.fixture
-def webhook():
-    bodies = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/printgate", bodies
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_notify_rule_posts_to_the_webhook_after_the_job_is_held(tmp_path, webhook):

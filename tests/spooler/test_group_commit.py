@@ -26,17 +26,19 @@ def wait_for(results, count, timeout=10.0):
         time.sleep(0.01)
 
 
-def run_group(tmp_path, scope, owners=("alice", "bob", "carol")):
+def run_group(tmp_path, scope, owners=("alice", "bob", "carol"), record_jobs=list):
+    """A first unit, then ``owners`` committed as one group; ``record_jobs`` records them
+    (by default: they are their own records)."""
     store = SpoolStore.open(tmp_path, max_job_size=1 << 20)
     store.attach_database(lambda name: None, set)
     release = threading.Event()
     admitted = []
 
-    def record_jobs(records):
+    def recorded(records):
         release.wait(10)
-        return list(records)
+        return record_jobs(records)
 
-    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=record_jobs, jobs_dir=store.jobs_dir,
+    committer = GroupCommitter(reactor=ImmediateReactor(), record_jobs=recorded, jobs_dir=store.jobs_dir,
                                admit=admitted.append, admission_scope=scope)
     results = []
     try:
@@ -256,3 +258,19 @@ def test_stop_settles_every_quick_unit_and_every_commit_waiting_for_its_sync(tmp
     committer.stop(10)
     assert sorted(r[0] for r in results) == list(range(300))
     assert committer.idle
+
+
+def test_a_unit_that_cannot_be_recorded_is_refused_alone_not_with_its_group(tmp_path):
+    transactions = []
+
+    def record_jobs(records):
+        transactions.append(list(records))
+        if "poison" in records:
+            raise ValueError("this record cannot be written")
+        return list(records)
+
+    _, results = run_group(tmp_path, None, owners=("alice", "poison", "bob"), record_jobs=record_jobs)
+    assert sorted(job for result in results if isinstance(result, list) for job in result) == ["alice", "bob", "first"]
+    [failure] = [result for result in results if not isinstance(result, list)]
+    assert failure.check(ValueError)
+    assert ["alice", "poison", "bob"] in transactions  # tried together first

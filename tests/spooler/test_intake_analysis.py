@@ -1,5 +1,7 @@
-"""Page analysis never runs on the reactor: a PostScript section that ends mid-stream (a
-driver's PJL wrapper) is interpreted by Ghostscript in a committer or analysis thread."""
+"""Page analysis never runs on the reactor, and before the acknowledgement it only scans:
+a PostScript section that ends mid-stream (a driver's PJL wrapper) is scanned in a
+committer or analysis thread, never interpreted, and the job is recorded as still to be
+counted (``analysis_pending``), which happens once it is stored (``gateway.receive_job``)."""
 import threading
 
 import pytest
@@ -60,8 +62,8 @@ def pipeline(tmp_path, analyzers):
     store = SpoolStore.open(tmp_path, max_job_size=1 << 30)
     store.attach_database(lambda name: None, set)
 
-    def factory():
-        analyzer = RecordingAnalyzer()
+    def factory(**options):
+        analyzer = RecordingAnalyzer(**options)
         analyzers.append(analyzer)
         return analyzer
 
@@ -78,45 +80,49 @@ def receive(intake, data, piece=4096):
     return receiver, time.perf_counter() - started
 
 
-def test_a_small_wrapped_postscript_job_is_interpreted_in_the_committer_thread(tmp_path):
+def test_a_small_wrapped_postscript_job_is_scanned_in_the_committer_thread_and_counted_later(tmp_path):
     analyzers = []
     intake, committer = pipeline(tmp_path, analyzers)
     receiver, _ = receive(intake, wrapped_postscript(3))
     assert analyzers[0].threads == set()  # nothing analyzed while receiving
     receiver.commit()
     [record] = committer.records
-    assert record.facts["pages"] == 3 and record.facts["method"] == "interpreted"
     assert analyzers[0].threads == {"committer"}
+    # Without DSC only Ghostscript could count it, and it is not run before the acknowledgement.
+    assert record.facts["pages"] is None and record.facts["pdl"] == "postscript"
+    assert record.analysis_pending
 
 
-def test_a_large_wrapped_postscript_job_is_analyzed_in_its_own_thread(tmp_path):
+def test_a_large_wrapped_postscript_job_is_scanned_in_its_own_thread(tmp_path):
     analyzers = []
     intake, committer = pipeline(tmp_path, analyzers)
     data = wrapped_postscript(2, filler=2 * JobReceiver.KEEP_FOR_ANALYSIS)
     receiver, _ = receive(intake, data, piece=65536)
     receiver.commit()
     [record] = committer.records
-    assert record.facts["pages"] == 2
     assert analyzers[0].threads == {"printgate-analyzer"}
+    assert record.facts["pdl"] == "postscript" and record.analysis_pending
 
 
-def test_an_aborted_large_job_does_not_wait_for_its_analysis(tmp_path, monkeypatch):
-    from spooler.pdl import postscript
+def test_a_pcl_job_is_counted_before_its_acknowledgement_and_is_final(tmp_path):
+    intake, committer = pipeline(tmp_path, [])
+    receiver, _ = receive(intake, b"\x1b%-12345X@PJL ENTER LANGUAGE=PCL\r\n\x1bEhello\x0c\x1bE\x1b%-12345X")
+    receiver.commit()
+    [record] = committer.records
+    assert record.facts["pages"] == 1 and not record.analysis_pending
 
-    monkeypatch.setattr(postscript, "GS_JOB_BUDGET", 3.0)  # the loop below ends with the budget
-    analyzers = []
-    intake, _ = pipeline(tmp_path, analyzers)
-    endless = b"%!PS\n{ } loop\n"
-    data = (b"\x1b%-12345X@PJL ENTER LANGUAGE=POSTSCRIPT\r\n" + endless + b"\x1b%-12345X"
-            + b"\x1b%-12345X@PJL ENTER LANGUAGE=PCL\r\n" + b"x" * (2 * JobReceiver.KEEP_FOR_ANALYSIS))
-    receiver, _ = receive(intake, data, piece=65536)
-    time.sleep(0.3)  # Ghostscript is looping in the analysis thread by now
+
+def test_an_endless_postscript_loop_never_reaches_ghostscript_before_the_acknowledgement(tmp_path):
+    intake, committer = pipeline(tmp_path, [])
+    receiver, _ = receive(intake, b"%!PS\n{ } loop\n")
     started = time.perf_counter()
-    receiver.abort("client went away")
-    assert time.perf_counter() - started < 1.0
+    receiver.commit()
+    assert time.perf_counter() - started < 5  # a hang guard: Ghostscript would run for its whole budget
+    [record] = committer.records
+    assert record.analysis_pending and record.facts["pages"] is None
 
 
-def test_with_no_thread_to_spare_a_large_job_is_scanned_inline_without_ghostscript(tmp_path, monkeypatch):
+def test_with_no_thread_to_spare_a_large_job_is_not_analysed_until_it_is_stored(tmp_path, monkeypatch):
     from spooler.background import BackgroundWork
 
     monkeypatch.setattr(BackgroundWork, "_slots", threading.BoundedSemaphore(1))
@@ -126,12 +132,10 @@ def test_with_no_thread_to_spare_a_large_job_is_scanned_inline_without_ghostscri
     data = wrapped_postscript(2, filler=2 * JobReceiver.KEEP_FOR_ANALYSIS)
     receiver, _ = receive(intake, data, piece=65536)
     assert receiver.writer._sealer is None
-    assert analyzers[0].threads == {"MainThread"}  # inline: the receiving thread
+    assert analyzers[0].threads == set()  # nothing analysed here: this would be the reactor
     receiver.commit()
     [record] = committer.records
-    # No Ghostscript where the reactor would wait for it: the DSC-less pages are unknown.
-    assert record.facts["pages"] is None
-    assert any("Ghostscript not run: too many large jobs" in w for w in record.facts["warnings"])
+    assert record.facts is None and record.analysis_pending
     assert b"".join(intake.spool.read_chunks(record.spool_name)) == data
 
 

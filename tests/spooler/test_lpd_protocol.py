@@ -241,26 +241,107 @@ def test_queue_state_lists_held_jobs_short_and_long(stack):
     assert only_bob.closed
 
 
-def test_only_the_owner_may_remove_a_job(stack):
+def test_the_owner_may_remove_a_job_from_the_address_it_came_from_and_nobody_else(stack):
     job = held(stack, "alice")
-    stranger = Client(stack, host="10.9.9.9")
-    stranger.send(b"\x05secure mallory %d\n" % job.id)
+    Client(stack, host="10.9.9.9").send(b"\x05secure mallory %d\n" % job.id)
+    Client(stack, host="10.9.9.9").send(b"\x05secure alice %d\n" % job.id)  # her name, not her workstation
     assert stack.jobs.get_job(job.id).state == "held"
-    owner = Client(stack, host="10.9.9.9")
-    owner.send(b"\x05secure alice %d\n" % job.id)
+    Client(stack, host="127.0.0.1").send(b"\x05secure alice %d\n" % job.id)
     removed = stack.jobs.get_job(job.id)
     assert removed.state == "deleted"
     assert not stack.spool.path(removed.spool_name).exists()
 
 
 def test_root_on_an_admin_host_may_remove_anyones_jobs_by_user(stack):
+    stack.config.admin_hosts = ["10.0.0.1"]
     alice_job = held(stack, "alice")
     bob_job = held(stack, "bob")
-    Client(stack, host="127.0.0.1").send(b"\x05secure root alice\n")
+    Client(stack, host="10.0.0.1").send(b"\x05secure root alice\n")
     assert stack.jobs.get_job(alice_job.id).state == "deleted"
     assert stack.jobs.get_job(bob_job.id).state == "held"
     Client(stack, host="10.1.1.1").send(b"\x05secure root bob\n")
     assert stack.jobs.get_job(bob_job.id).state == "held"
+
+
+def test_with_no_admin_hosts_root_removes_nobodys_job(stack):
+    job = held(stack, "alice")
+    Client(stack, host="127.0.0.1").send(b"\x05secure root alice\n")
+    assert stack.jobs.get_job(job.id).state == "held"
+
+
+def test_a_listing_shows_other_addresses_job_titles_only_to_an_admin_host(stack):
+    held(stack, "alice", "Salaries")
+    elsewhere = Client(stack, host="10.1.1.1")
+    elsewhere.send(b"\x04secure\n")
+    assert b"Salaries" not in elsewhere.replies() and b"(private)" in elsewhere.replies()
+    stack.config.admin_hosts = ["10.2.2.2"]
+    admin = Client(stack, host="10.2.2.2")
+    admin.send(b"\x04secure\n")
+    assert b"Salaries" in admin.replies()
+
+
+def test_a_control_file_naming_no_data_file_is_refused_and_nothing_is_held(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + data_sub() + control_sub(b"Hws1\nPalice\nJretry\nUdfA001ws1\nNx\n"))
+    assert client.replies().endswith(NACK) and client.closed
+    assert stack.jobs.count_jobs() == 0
+
+
+def test_an_empty_data_file_is_never_held(stack):
+    client = Client(stack)
+    client.send(b"\x02secure\n" + control_sub() + b"\x030 dfA001ws1\n")  # length 0: until the close
+    client.lose()
+    assert stack.jobs.count_jobs() == 0
+
+
+def test_a_refused_job_sent_again_is_refused_at_its_first_subcommand(stack):
+    factory = LpdFactory(intake=stack.intake, jobs=FakeJobDesk(stack.jobs, stack.spool), config=stack.config)
+
+    def connect():
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.3.3.3", 721))
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    stack.spool.max_job_size = 100
+    protocol, transport = connect()
+    protocol.dataReceived(b"\x02secure\n" + control_sub() + data_sub())  # refused: too large
+    stack.settle()
+    assert transport.value() == ACK * 4 + NACK
+    emptied = b"".join(line + b"\n" for line in CONTROL.split(b"\n") if line and not line.startswith(b"l"))
+    retry, transport = connect()  # the CUPS backend, 30 s later, its control file without its l lines
+    retry.dataReceived(b"\x02secure\n" + control_sub(emptied))
+    assert transport.value() == ACK + NACK and transport.disconnecting
+    stack.spool.max_job_size = 1 << 30
+    for control, name in ((CONTROL, b"cfA001ws1"), (CONTROL, b"cfA002ws1")):
+        other, transport = connect()  # the same job number with a whole job, or another job: welcome
+        other.dataReceived(b"\x02secure\n" + control_sub(control, name=name) + data_sub(name=b"d" + name[1:]))
+        stack.settle()
+        assert transport.value() == ACK * 5
+
+
+def test_a_job_may_hold_at_most_52_data_files(stack):
+    from spooler.lpd.assembly import MAX_DATA_FILES
+
+    client = Client(stack)
+    names = [b"df%c001ws1" % letter for letter in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"]
+    client.send(b"\x02secure\n" + b"".join(data_sub(b"x", name=name) for name in names))
+    assert client.replies() == ACK * (1 + 2 * MAX_DATA_FILES)
+    client.send(data_sub(b"x", name=b"dfZ002ws1"))
+    assert client.replies().endswith(NACK) and client.closed
+    assert stack.jobs.count_jobs() == 0
+
+
+def test_data_files_waiting_for_their_control_file_are_bounded_in_memory(stack, monkeypatch):
+    from spooler.lpd import assembly
+
+    monkeypatch.setattr(assembly, "MAX_MEMORY_PER_CONNECTION", 200_000)
+    client = Client(stack)
+    client.send(b"\x02secure\n" + data_sub(b"x" * 60_000, name=b"dfA001ws1") + data_sub(b"y" * 60_000, name=b"dfB001ws1"))
+    assert client.replies() == ACK * 5
+    client.send(data_sub(b"z", name=b"dfC001ws1"))
+    assert client.replies().endswith(NACK) and client.closed
+    assert stack.jobs.count_jobs() == 0
 
 
 def test_a_large_data_file_is_read_a_mebibyte_at_a_time(stack):

@@ -4,26 +4,17 @@ triggers the gateway calls (expiring jobs, low balance, quota, release failure),
 fleet's printer alerts and finance's scheduled reports with attachments."""
 from __future__ import annotations
 
-import email
-import shutil
-import tempfile
 from datetime import datetime, timedelta, timezone
-from email import policy
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from twisted.internet import reactor
 
-from accounting.database import sqlite_url
-from accounting.service import AccountingService
 from gateway.mail.notices import NoticeRenderer, Notices
-from gateway.mail.sender import MailSender
 from gateway.notice_triggers import NoticeTriggers
-from spooler.config import MailConfig, NoticesConfig
-from tests.fixtures.certificates import CertificateAuthority
-from tests.fixtures.global_reactor import LoggedTestCase, eventually, in_reactor
-from tests.fixtures.smtp import PASSWORD, USER, start_smtp
+from spooler.config import NoticesConfig
+from tests.fixtures.global_reactor import in_reactor
+from tests.fixtures.mail_world import RelayTestCase
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -66,35 +57,19 @@ def test_an_unknown_language_is_refused():
         NoticeRenderer("xx")
 
 
-class NoticeMail(LoggedTestCase):
+class NoticeMail(RelayTestCase):
     def setUp(self):
         super().setUp()
-        self.directory = Path(tempfile.mkdtemp(prefix="printgate-notices-"))
-        self.addCleanup(shutil.rmtree, self.directory, True)
-        authority = CertificateAuthority.create(self.directory / "ca")
-        self.controller, self.mailbox = start_smtp(authority)
-        self.addCleanup(self.controller.stop)
-        self.accounting = AccountingService.open(sqlite_url(self.directory), reactor=reactor,
-                                                 threadpool=reactor.getThreadPool(), queues=["secure"])
-        self.addCleanup(self.accounting.close)
         self.core = self.accounting.core
         self.core.users.add_user("bob", email="bob@example.org", balance=100)
-        config = MailConfig(host="127.0.0.1", port=self.controller.port, user=USER, ca_file=authority.ca_file,
-                            mail_from="printgate@example.org", timeout=5.0)
-        self.sender = MailSender(reactor, config, data_dir=self.directory, secret={"smtp/password": PASSWORD}.get)
-        self.addCleanup(self.sender.stop)
         self.config = NoticesConfig(admins=["ops@example.org", "lead@example.org"])
         self.notices = Notices(reactor, self.sender, self.accounting, self.config, timezone="UTC")
         self.triggers = NoticeTriggers(reactor, self.accounting, self.notices, self.config)
 
-    async def messages(self, count):
-        await eventually(lambda: sum(e["event"] == "delivered" for e in self.sender.log.events()) >= count)
-        return [email.message_from_bytes(m["data"], policy=policy.default) for m in self.mailbox.messages]
-
     @in_reactor
     async def test_a_job_changed_by_a_rule_is_told_in_text_and_html_with_the_rules_message(self):
         self.triggers.jobs_recorded([job()])
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         self.assertEqual(message["To"], "bob@example.org")
         self.assertEqual(message["Subject"], "Your print job <b>plan</b>.pdf was changed")
         self.assertIn("Colour is for posters", message.get_body(("plain",)).get_content())
@@ -105,7 +80,7 @@ class NoticeMail(LoggedTestCase):
         self.triggers.jobs_recorded([job(decision_changes=None)])
         self.config.enabled["job_held"] = True
         self.triggers.jobs_recorded([job(decision_changes=None, title="second")])
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         self.assertEqual(message["Subject"], "Your print job second is waiting")
 
     @in_reactor
@@ -113,13 +88,13 @@ class NoticeMail(LoggedTestCase):
         account = self.core.accounts.personal("bob")
         await self.triggers.printed(job(account_id=account.id))
         await self.triggers.printed(job(account_id=account.id))
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         self.assertIn("Your print balance is low: 1.00", message["Subject"])
 
     @in_reactor
     async def test_a_release_failure_is_told_to_the_owner(self):
         self.triggers.release_failed(job(), "mfp-3f", "the printer did not answer")
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         self.assertIn("the printer did not answer", message.get_body(("plain",)).get_content())
 
     @in_reactor
@@ -132,7 +107,7 @@ class NoticeMail(LoggedTestCase):
                                            sha256="0" * 64, spool_name="s1", received_at=now, title="soon")])
         self.assertEqual(await self.triggers.check_expiring(), 1)
         self.assertEqual(await self.triggers.check_expiring(), 0)
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         self.assertIn("Your print job soon expires at", message["Subject"])
 
     @in_reactor
@@ -144,16 +119,16 @@ class NoticeMail(LoggedTestCase):
     async def test_printer_alerts_go_to_every_admin(self):
         self.assertEqual(await self.notices.printer_alert("mfp-3f", "toner low", "Black toner at 5%",
                                                           location="3rd floor"), 2)
-        messages = await self.messages(2)
+        messages = await self.delivered_mail(2)
         self.assertEqual(sorted(m["To"] for m in messages), ["lead@example.org", "ops@example.org"])
-        self.assertEqual(messages[0]["Subject"], "Printer mfp-3f: toner low")
+        self.assertEqual(messages[0]["Subject"], "Printer mfp-3f: toner low (Black toner at 5%)")
 
     @in_reactor
     async def test_a_scheduled_report_carries_its_attachments(self):
         sent = await self.notices.scheduled_report("finance@example.org", "Chargeback June", "Attached.",
                                                    [("june.csv", b"cost center,amount\nCC-1,12.00\n", "text", "csv")])
         self.assertIs(sent, True)
-        (message,) = await self.messages(1)
+        (message,) = await self.delivered_mail(1)
         (attachment,) = list(message.iter_attachments())
         self.assertEqual((attachment.get_filename(), attachment.get_content()),
                          ("june.csv", "cost center,amount\nCC-1,12.00\n"))

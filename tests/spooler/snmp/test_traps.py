@@ -88,3 +88,78 @@ def test_a_trap_sent_by_pysnmp_is_received():
         engine.close_dispatcher()
     got, _ = run(receive([pysnmp_sender]))
     assert [(t.kind, t.code) for t in got] == [("printer-alert", 1101)]
+
+
+LATE_COMMUNITY = SnmpCredential("late", "2c", community="added-later")
+LATE_USER = SnmpCredential("v3-late", "3", user="latecomer", auth_protocol="sha256", auth_key="authkey-late",
+                           priv_protocol="aes128", priv_key="privkey-late")
+LINK_UP = ["", "1.3.6.1.6.3.1.1.5.4"]
+
+
+def v3_as(credential: SnmpCredential) -> list[str]:
+    return ["-v3", "-e", f"0x{ENGINE}", "-u", credential.user, "-l", "authPriv", "-a", "SHA-256", "-A",
+            credential.auth_key, "-x", "AES", "-X", credential.priv_key]
+
+
+async def until(condition, what: str, timeout: float = 20.0):
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+async def listening(credentials):
+    got = []
+    receiver = TrapReceiver(credentials, got.append)
+    receiver.trust_engine(ENGINE)
+    sock = bind_udp("127.0.0.1", 0)
+    receiver.listen(sock)
+    port = sock.getsockname()[1]
+
+    async def send(*options):
+        await snmptrap(*options, "127.0.0.1:PORT", *LINK_UP)(port)
+    return receiver, got, send
+
+
+def test_credentials_stored_while_receiving_are_accepted_from_then_on_and_removed_ones_refused():
+    async def scenario():
+        receiver, got, send = await listening(CREDENTIALS[:1])
+        try:
+            await send("-v2c", "-c", "added-later")
+            await send(*v3_as(LATE_USER))
+            await until(lambda: receiver.dropped_credentials() == 2, "both refused before they are stored")
+            stored = CREDENTIALS[:1] + [LATE_COMMUNITY, LATE_USER]
+            assert receiver.use_credentials(stored) == (["late", "v3-late"], [])
+            assert receiver.use_credentials(stored) == ([], []), "nothing changed, nothing touched"
+            await send("-v2c", "-c", "added-later")
+            await send(*v3_as(LATE_USER))
+            await until(lambda: len(got) == 2, "both accepted once stored")
+            assert receiver.use_credentials(CREDENTIALS[:1]) == ([], ["late", "v3-late"])
+            await send("-v2c", "-c", "added-later")
+            await send(*v3_as(LATE_USER))
+            await send("-v2c", "-c", "public")
+            await until(lambda: len(got) == 3, "the trap with a credential still stored")
+            await until(lambda: receiver.dropped_credentials() == 4, "both refused once removed")
+        finally:
+            receiver.close()
+    run(scenario())
+
+
+def test_a_changed_community_or_key_replaces_the_old_one():
+    async def scenario():
+        receiver, got, send = await listening([LATE_COMMUNITY, LATE_USER])
+        try:
+            changed_user = SnmpCredential("v3-late", "3", user="latecomer", auth_protocol="sha256",
+                                          auth_key="authkey-changed", priv_protocol="aes128", priv_key="privkey-late")
+            changed = [SnmpCredential("late", "2c", community="changed-later"), changed_user]
+            assert receiver.use_credentials(changed) == (["late", "v3-late"], [])
+            await send("-v2c", "-c", "added-later")
+            await send(*v3_as(LATE_USER))
+            await until(lambda: receiver.dropped_credentials() == 2, "the old community and key refused")
+            await send("-v2c", "-c", "changed-later")
+            await send(*v3_as(changed_user))
+            await until(lambda: len(got) == 2, "the new ones accepted")
+        finally:
+            receiver.close()
+    run(scenario())
