@@ -17,7 +17,7 @@ from tests.fixtures.browser import ARTIFACTS, chromium
 from tests.fixtures.peers import require
 from tests.fixtures.printer_sinks import LpdSink, RawSink
 from tests.release_api.release_peers import (
-    CARD, HttpsPanelClient, ippeveprinter, log_in_at_panel, print_with_cups_lpd, release_gateway,
+    CARD, HttpsPanelClient, ippeveprinter, log_in_at_panel, make_pdf, print_with_cups_lpd, release_gateway,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -100,6 +100,34 @@ def test_an_ipp_printer_receives_the_sides_copies_and_colour_mode_that_were_char
         assert attributes.get("IPP_PRINT_COLOR_MODE") == "monochrome"
         assert [c["amount"] for c in gateway.charges()] == [-EXPECTED_CHARGE]
         assert gateway.job(job["id"])["state"] == "released"
+
+
+def counted(gateway, timeout: float = 60.0) -> dict:
+    """The one held job once its pages are counted (PDF analysis runs after the ack)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        [job] = gateway.wait_for_held()
+        if not job["analysis_pending"] or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def test_a_pdf_the_cups_lpd_backend_sent_twice_reaches_the_printer_once_with_two_copies(tmp_path):
+    with ippeveprinter(tmp_path / "printer") as printer, \
+            gateway_for(tmp_path, "ipp", printer.endpoint) as gateway:
+        one_copy = make_pdf(tmp_path / "three.pdf", pages=3)
+        print_with_cups_lpd(gateway.process.ports["lpd"], tmp_path / "three.pdf", title="Twice", copies=2)
+        job = counted(gateway)
+        assert not job["analysis_pending"] and job["facts"]["copy_length"] == len(one_copy), job
+        assert "sent to the printer" in release_all(gateway)
+        [document] = printer.documents()
+        [attributes] = printer.job_environments()
+        assert document.read_bytes() == one_copy
+        assert attributes.get("IPP_COPIES") == "2"
+        # 3 pages x 2 copies, one-sided mono sides at 0.05 (the text is black).
+        assert [c["amount"] for c in gateway.charges()] == [-30]
 
 
 def test_an_lpd_printer_receives_them_in_the_job_and_its_control_file(tmp_path):

@@ -43,11 +43,13 @@ def make_postscript(path: Path, pages: int = 2) -> bytes:
     return path.read_bytes()
 
 
-def print_with_cups_lpd(port: int, path: Path, *, user: str = "alice", title: str = "Budget 2027", job_id: int = 7):
-    """``lpd`` backend, standalone, as CUPS runs it; hard timeout (it retries for days)."""
+def print_with_cups_lpd(port: int, path: Path, *, user: str = "alice", title: str = "Budget 2027", job_id: int = 7,
+                        copies: int = 1):
+    """``lpd`` backend, standalone, as CUPS runs it; hard timeout (it retries for days).
+    With ``copies`` > 1 it sends the file that many times (its default ``manual_copies``)."""
     backend = require("/usr/lib/cups/backend/lpd", "cups")
     env = dict(os.environ, DEVICE_URI=f"lpd://127.0.0.1:{port}/secure?reserve=none")
-    result = subprocess.run([backend, str(job_id), user, title, "1", "", str(path)], env=env,
+    result = subprocess.run([backend, str(job_id), user, title, str(copies), "", str(path)], env=env,
                             capture_output=True, timeout=30)
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
 
