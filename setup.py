@@ -70,6 +70,13 @@ setup(
         "pikepdf>=9,<11",
         "pillow>=10,<14",
         "tqdm>=4.66,<5",
+        # Finance reports and schedules (issue 15): XLSX, PDF, progress bar, calendar
+        # schedules, SFTP and SMB destinations.
+        "xlsxwriter>=3.2,<4",
+        "reportlab>=4.2,<6",
+        "croniter>=2,<8",
+        "paramiko>=3.4,<6",
+        "smbprotocol>=1.13,<2",
     ],
     extras_require={
         # SASL GSSAPI (Kerberos) binds to the directory; building it needs libkrb5-dev.
@@ -83,6 +90,7 @@ setup(
             "pysmi>=1.5,<2",
             "aiosmtpd>=1.4,<2",
             "gssapi>=1.8,<2",
+            "openpyxl>=3.1,<4",
             "atheris>=2.3,<4; platform_machine == 'x86_64'",
         ],
     },

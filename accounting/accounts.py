@@ -26,16 +26,20 @@ class AccountStore:
         self.hasher = hasher or SecretHasher()
 
     def create_shared(self, name: str, *, parent: str | None = None, restricted: bool = False,
-                      overdraft_limit: int = 0, pin: str | None = None, actor: str = "admin") -> Account:
+                      overdraft_limit: int = 0, pin: str | None = None, cost_center: str = "",
+                      actor: str = "admin") -> Account:
+        """``cost_center``: where chargeback reports put this account's charges (empty:
+        the account's own name)."""
         with self.db.writer.begin() as conn:
             parent_id = self._id(conn, parent) if parent else None
             conn.execute(insert(accounts).values(
                 name=name, kind="shared", parent_id=parent_id, pin_hash=self.hasher.hash(pin) if pin else None,
                 balance=0, reserved=0, overdraft_limit=overdraft_limit, restricted=restricted, enabled=True,
-                created_at=utcnow(),
+                created_at=utcnow(), cost_center=cost_center,
             ))
             audit(conn, actor=actor, action="account.create", target=name,
-                  new={"parent": parent, "restricted": restricted, "overdraft_limit": overdraft_limit})
+                  new={"parent": parent, "restricted": restricted, "overdraft_limit": overdraft_limit,
+                       "cost_center": cost_center})
         return self.get(name)
 
     def _id(self, conn, account) -> int:

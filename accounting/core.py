@@ -20,12 +20,16 @@ from accounting.logins import LoginGuard
 from accounting.notices import NoticeStore
 from accounting.passwords import SecretHasher
 from accounting.pricing import PriceStore
+from accounting.periods import PeriodBook
 from accounting.quotas import QuotaStore
 from accounting.records import Decision, HeldJob, LedgerEntry, NewJob, User
 from accounting.release import ReleaseDesk
+from accounting.reports import Reports
 from accounting.retention import DEFAULT_EXPIRE_MINUTES, DEFAULT_RETENTION_DAYS, Retention
 from accounting.rules import RuleStore
+from accounting.schedules import ScheduleBook
 from accounting.secrets import SecretStore
+from accounting.time import zone
 from accounting.users import UserStore
 
 
@@ -90,6 +94,10 @@ class AccountingCore:
                                  lockout=timedelta(minutes=settings.lockout_minutes))
         self.retention = Retention(database, job_store=self.jobs, expire_minutes=settings.expire_minutes,
                                    retention_days=settings.retention_days)
+        tz = zone(settings.timezone)
+        self.periods = PeriodBook(database, tz=tz)
+        self.schedules = ScheduleBook(database)
+        self.reports = Reports(database, tz=tz, printed_at=self.release.printed_at, prices=self.prices)
         self.notices = NoticeStore(database, expire_minutes=settings.expire_minutes)
         self._secrets: SecretStore | None = None
         #: ``accounting.directory.Directory`` once ``attach_directory`` was called.

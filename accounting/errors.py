@@ -54,6 +54,12 @@ class UnknownAccount(AccountingError):
         self.account = account
 
 
+class UnknownLedgerEntry(AccountingError):
+    def __init__(self, entry_id):
+        super().__init__(f"no ledger entry {entry_id}")
+        self.entry_id = entry_id
+
+
 class UnknownDevice(AccountingError):
     def __init__(self, device):
         super().__init__(f"unknown device {device!r}")

@@ -7,6 +7,11 @@ the database decides atomically, so concurrent releases on one node (SQLite: one
 at a time) or on many (PostgreSQL: the row lock re-checks the guard after waiting) can
 never overdraw. Charges are idempotent by key: the key is unique in the ledger.
 
+Each chargeback row (charge, refund, adjustment) also keeps what it was for, as it was
+when posted (``accounting.charge_facts``), and no row may be dated inside a closed period
+(``accounting.periods``): corrections of a closed period are adjustments in the open one
+that name the entry they correct (``Ledger.correct``).
+
 Signs: credits (top-up, refund, quota grant) are positive, charges negative.
 """
 from __future__ import annotations
@@ -15,8 +20,10 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounting.audit import audit
+from accounting.charge_facts import PrintedJob, facts_for_entry
 from accounting.database import Database
-from accounting.errors import InsufficientFunds, UnknownAccount
+from accounting.errors import InsufficientFunds, UnknownAccount, UnknownLedgerEntry
+from accounting.periods import PeriodClosed, closed_period_at
 from accounting.records import LedgerEntry
 from accounting.schema import LEDGER_KINDS, accounts, ledger_entries
 from accounting.time import aware, utcnow
@@ -42,14 +49,22 @@ def available(conn, account_id: int) -> int:
 
 
 def post(conn, account_id: int, kind: str, amount: int, *, actor: str, reason: str = "", job_id: int | None = None,
-         key: str | None = None, unreserve: int = 0, guard: bool = True) -> LedgerEntry:
+         key: str | None = None, unreserve: int = 0, guard: bool = True, printed: PrintedJob | None = None,
+         corrects: int | None = None) -> LedgerEntry:
     """Add ``amount`` to the balance (and take ``unreserve`` off the reservation) and append
     the ledger row, inside the caller's transaction. With ``guard`` a restricted account
-    may not end below zero available; ``InsufficientFunds`` leaves nothing changed."""
+    may not end below zero available; ``InsufficientFunds`` leaves nothing changed.
+    ``printed``: what a charge's release printed (its chargeback facts); ``corrects``: the
+    id of the entry an adjustment corrects. Raises ``PeriodClosed`` (nothing changed) when
+    now falls inside a closed period."""
     if kind not in LEDGER_KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise TypeError("money is an int of minor units")
+    now = utcnow()
+    closed = closed_period_at(conn, now)
+    if closed is not None:
+        raise PeriodClosed(closed, now)
     statement = update(accounts).where(accounts.c.id == account_id).values(
         balance=accounts.c.balance + amount, reserved=accounts.c.reserved - unreserve)
     if guard and amount < 0:
@@ -57,14 +72,16 @@ def post(conn, account_id: int, kind: str, amount: int, *, actor: str, reason: s
             accounts.c.restricted.is_(False),
             accounts.c.balance + amount - (accounts.c.reserved - unreserve) + accounts.c.overdraft_limit >= 0,
         ))
-    balance_after = conn.execute(statement.returning(accounts.c.balance)).scalar()
-    if balance_after is None:
+    account = conn.execute(statement.returning(accounts.c.balance, accounts.c.kind, accounts.c.name,
+                                               accounts.c.user_id, accounts.c.cost_center)).first()
+    if account is None:
         available_now = available(conn, account_id)  # raises UnknownAccount if absent
         raise InsufficientFunds(account_id, -amount, available_now + unreserve)
-    now = utcnow()
+    balance_after = account.balance
     entry_id = conn.execute(insert(ledger_entries).values(
         account_id=account_id, kind=kind, amount=amount, balance_after=balance_after, job_id=job_id,
-        actor=actor[:255], reason=reason[:255], idempotency_key=key, created_at=now,
+        actor=actor[:255], reason=reason[:255], idempotency_key=key, created_at=now, corrects_entry_id=corrects,
+        **facts_for_entry(conn, account, kind, job_id, printed, corrects),
     )).inserted_primary_key[0]
     return LedgerEntry(id=entry_id, account_id=account_id, kind=kind, amount=amount, balance_after=balance_after,
                        job_id=job_id, actor=actor, reason=reason, idempotency_key=key, created_at=now)
@@ -152,6 +169,26 @@ class Ledger:
             entry = post(conn, account_id, "adjustment", amount, actor=actor, reason=reason, guard=False)
             audit(conn, actor=actor, action="ledger.adjust", target=str(account), old={"balance": old},
                   new={"balance": entry.balance_after, "reason": reason})
+            return entry
+
+    def correct(self, entry_id: int, amount: int, *, actor: str, reason: str) -> LedgerEntry:
+        """Correct entry ``entry_id`` (typically of a closed period) by ``amount`` (signed:
+        negative takes more money, positive gives some back): an adjustment dated now, in
+        the open period, on the same account, that names the entry it corrects and is
+        reported under the same cost center, person, device and price list."""
+        if not reason:
+            raise ValueError("a correction needs a reason")
+        if amount == 0:
+            raise ValueError("a correction of zero changes nothing")
+        with self.db.writer.begin() as conn:
+            original = conn.execute(select(ledger_entries.c.account_id, ledger_entries.c.job_id)
+                                    .where(ledger_entries.c.id == entry_id)).first()
+            if original is None:
+                raise UnknownLedgerEntry(entry_id)
+            entry = post(conn, original.account_id, "adjustment", amount, actor=actor, reason=reason,
+                         job_id=original.job_id, guard=False, corrects=entry_id)
+            audit(conn, actor=actor, action="ledger.correct", target=f"entry {entry_id}",
+                  new={"amount": amount, "entry": entry.id, "reason": reason})
             return entry
 
     def entries(self, account, *, limit: int | None = None) -> list[LedgerEntry]:

@@ -31,6 +31,7 @@ import json
 from sqlalchemy import insert, select, update
 
 from accounting.audit import audit
+from accounting.charge_facts import PrintedJob
 from accounting.database import Database
 from accounting.errors import (AccountingError, ConfirmationRequired, InvalidStateChange, JobNotFound,
                                NotClaimable, ReleaseRefused, SharedAccountRequired, UnknownAccount)
@@ -84,6 +85,17 @@ class ReleaseDesk:
                                changes=job.decision_changes, device_color=device.color if device is not None else True)
 
     def price_for_device(self, conn, job_row, device: str | None) -> int:
+        return self.quote_for_row(conn, job_row, device).amount
+
+    def printed_at(self, conn, job_row, device: str | None):
+        """(price list, ``JobShape``) of the job as ``device`` prints it (the one rule,
+        ``quote_at_device``): what its charge records and "why this price" explains."""
+        quote = self.quote_for_row(conn, job_row, device)
+        return quote.price_list, quote.shape
+
+    def quote_for_row(self, conn, job_row, device: str | None) -> DeviceQuote:
+        """A stored job priced at ``device``: the device's list (else the queue's), forced
+        changes applied, and mono on a mono device."""
         price_list_id, device_color, device_duplex = None, True, True
         if device:
             found = conn.execute(select(devices.c.price_list_id, devices.c.color, devices.c.duplex)
@@ -91,13 +103,12 @@ class ReleaseDesk:
             if found is not None:
                 price_list_id, device_color, device_duplex = found.price_list_id, bool(found.color), bool(found.duplex)
         queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
-        quote = quote_at_device(
+        return quote_at_device(
             self.price_list_for(price_list_id, queue),
             facts=json.loads(job_row.facts) if job_row.facts else None, copies_requested=job_row.copies_requested,
             color_mode=job_row.color_mode, sides=sides_at(job_row.sides, device_duplex),
             changes=json.loads(job_row.decision_changes) if job_row.decision_changes else None,
             device_color=device_color)
-        return quote.amount
 
     def _account_for(self, conn, job_row, account: str | None) -> int:
         if account is not None:
@@ -233,8 +244,10 @@ class ReleaseDesk:
             if row.state not in ("releasing", "charge_pending"):
                 raise InvalidStateChange(job_id, row.state, "released")
             amount = row.reserved_amount or 0
+            price_list, shape = self.printed_at(conn, row, row.release_device or device)
             entry = post(conn, row.account_id, "charge", -amount, actor=actor, job_id=job_id, key=idempotency_key,
-                         reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount)
+                         reason=f"job {job_id} printed at {device or row.release_device}", unreserve=amount,
+                         printed=PrintedJob.from_shape(shape, price_list.name))
             change_state_in(conn, job_id, "released", actor=actor, reason=f"accepted by {device or row.release_device}",
                             expect=("releasing", "charge_pending"),
                             values={"charged_amount": amount, "reserved_amount": None})

@@ -590,6 +590,87 @@ notices_sent = Table(
 jobs.append_column(Column("analysis_pending", Boolean, nullable=False, default=False, server_default=false()))
 
 
+# -- 0005: finance (issue 15): chargeback facts on the ledger, closed periods, schedules ----
+# A ledger row keeps what it was charged for as it was when it was posted — the cost
+# center, the person, their group, the device, queue and price list, and the printed
+# counts — so a report of any period never changes when people move, jobs are purged by
+# retention, or prices change. NULL on rows that are no charge (top-ups, grants) and on
+# rows posted before 0005.
+for _column in (
+    Column("cost_center", String(64), nullable=True),
+    Column("username", String(255), nullable=True),
+    Column("group_name", String(255), nullable=True),
+    Column("device", String(127), nullable=True),
+    Column("queue", String(127), nullable=True),
+    Column("price_list", String(127), nullable=True),
+    Column("pages", Integer, nullable=True),
+    Column("copies", Integer, nullable=True),
+    Column("impressions", Integer, nullable=True),
+    Column("sheets", Integer, nullable=True),
+    Column("color_impressions", Integer, nullable=True),
+    Column("mono_impressions", Integer, nullable=True),
+    Column("duplex", Boolean, nullable=True),
+    # The entry an adjustment corrects (an entry of a closed period, typically).
+    Column("corrects_entry_id", Integer, nullable=True),
+):
+    ledger_entries.append_column(_column)
+Index("ix_ledger_entries_created_at", ledger_entries.c.created_at)
+
+#: The cost center a shared account's charges go to (empty: the account's own name).
+accounts.append_column(Column("cost_center", String(64), nullable=False, default="", server_default=""))
+
+#: A month whose figures are frozen: no ledger row may be dated inside [starts_at,
+#: ends_at) once it is here (checked by ``accounting.periods`` and by a trigger).
+closed_periods = Table(
+    "closed_periods",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("period", String(7), nullable=False, unique=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    Column("closed_by", String(255), nullable=False),
+)
+
+#: Calendar schedules (``printgate schedule``): what to run (``kind`` and ``params``, a
+#: JSON document), when (``cadence``, a cron expression in the configured zone) and where
+#: the result goes (``destinations``, a JSON list of URLs).
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(127), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("cadence", String(127), nullable=False),
+    Column("params", Text, nullable=False, default="{}"),
+    Column("destinations", Text, nullable=False, default="[]"),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("next_run_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: One run of a schedule: its output, the destinations still to deliver to, and the
+#: retries (``next_attempt_at``) of those that failed.
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("schedule_id", Integer, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("pending", Text, nullable=False, default="[]"),
+    Column("output", String(1024), nullable=True),
+    Column("error", String(1024), nullable=False, default=""),
+    Index("ix_schedule_runs_schedule_id", "schedule_id", "id"),
+    Index("ix_schedule_runs_status", "status", "next_attempt_at"),
+)
+
+
 # -- issue 14 and 20, panel and release (migration 0008) --------------------------------
 #: Locks in a row of a login throttle key: each lasts twice as long as the one before
 #: (``accounting.logins``); a success sets it back to 0.

@@ -22,7 +22,7 @@ from accounting.directory import SyncFailed
 from accounting.errors import UnknownSecret
 from accounting.private_files import private_directory
 from accounting.service import AccountingService
-from accounting.time import utcnow
+from accounting.time import utcnow, zone
 from gateway.end_job import JobEnding
 from gateway.job_desk import GatewayJobDesk
 from gateway.mail.notices import Notices
@@ -34,6 +34,7 @@ from gateway.receive_job import JobReception
 from gateway.register_device import panel_cookie_key
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
+from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
 from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
@@ -294,6 +295,22 @@ class Gateway:
         if any(counts.values()):
             log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
 
+    def start_scheduler(self) -> None:
+        """Scheduled reports and backups (``printgate schedule``), run on this reactor
+        with their work in the thread pool (``gateway.scheduler``)."""
+        core = self.accounting.core
+        tz = zone(self.config.timezone)
+        # Mail goes through the gateway's one sender (gateway.mail): queued on disk and
+        # retried there; a schedule's mail delivery is done once the queue has it.
+        delivery = Delivery(send=self.mail.send if self.mail.configured else None,
+                            secrets=core.secrets, known_hosts=self.config.data_dir / "ssh_known_hosts",
+                            mail_from=self.config.mail.mail_from)
+        self.scheduler = Scheduler(reactor=self.reactor, threadpool=self.reactor.getThreadPool(), book=core.schedules,
+                                   tz=tz, outbox=self.config.data_dir / "schedule-outbox", delivery=delivery)
+        self.scheduler.register("report", report_producer(core, tz))
+        self.scheduler.register("backup", backup_producer(self.accounting.database))
+        self.scheduler.start()
+
     @inlineCallbacks
     def expire_jobs(self):
         expired = yield self.ending.expire_due()
@@ -327,6 +344,7 @@ class Gateway:
         self.start_housekeeping()
         if self.fleet is not None:
             self.fleet.start()
+        self.start_scheduler()
         self.reactor.addSystemEventTrigger("before", "shutdown", self.stop)
         return self.listeners
 
@@ -452,6 +470,9 @@ class Gateway:
         if self.fleet is not None:
             self.fleet.stop()
         self.mail.stop()
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            yield scheduler.stop()
         self.intake.stop_accepting()
         yield DeferredList([maybeDeferred(listener.port.stopListening) for listener in self.listeners])
         dropped = self.intake.discard_in_flight()

@@ -8,7 +8,7 @@ import sys
 
 #: Modules of ``gateway.cli`` that add a command group; each defines ``register``.
 COMMAND_MODULES = ("serve", "jobs", "analyze", "users", "accounts", "prices", "rules", "ledger", "backup",
-                   "devices", "quotas", "secrets", "directory", "mail")
+                   "devices", "quotas", "secrets", "directory", "mail", "report", "period", "schedule")
 
 
 def build_parser() -> argparse.ArgumentParser:

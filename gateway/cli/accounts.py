@@ -126,6 +126,7 @@ def register(subparsers) -> None:
     shared.add_argument("--restricted", action="store_true", help="may not go below zero (plus overdraft)")
     shared.add_argument("--overdraft", default="0")
     shared.add_argument("--pin", default=None)
+    shared.add_argument("--cost-center", default="", help="where chargeback reports put its charges (default: its name)")
     shared.set_defaults(handler=add_shared)
     allow = commands.add_parser("allow", help="let a user or group charge a shared account")
     allow.add_argument("account")
@@ -187,7 +188,8 @@ def add_shared(args) -> int:
 
     core = open_core(args)
     account = core.accounts.create_shared(args.name, parent=args.parent, restricted=args.restricted,
-                                          overdraft_limit=parse_amount(args.overdraft), pin=args.pin, actor="cli")
+                                          overdraft_limit=parse_amount(args.overdraft), pin=args.pin,
+                                          cost_center=args.cost_center, actor="cli")
     print(f"shared account {account.name} created")
     return 0
 

@@ -64,7 +64,7 @@ def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(
     db = Database(database_url)
     try:
         with db.writer.begin() as conn:
-            command.downgrade(alembic_config(conn), "0009")
+            command.downgrade(alembic_config(conn), "0005")
         assert "lockouts" not in columns(db, "login_throttles") and "confirmed_at" not in columns(db, "jobs")
         migrate(db.writer)
         assert "lockouts" in columns(db, "login_throttles")
@@ -198,3 +198,23 @@ def test_postgresql_backup_restores_into_an_empty_database(postgres_server, tmp_
         target.dispose()
         postgres_server.drop_database("backup_source")
         postgres_server.drop_database("backup_target")
+
+
+def test_migration_0005_adds_the_finance_tables_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0009")
+        with db.writer.connect() as conn:
+            assert not inspect(conn).has_table("closed_periods")
+            assert "cost_center" not in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
+        migrate(db.writer)
+        assert current_revision(db.writer) == newest_revision()
+        with db.writer.connect() as conn:
+            assert {"closed_periods", "schedules", "schedule_runs"} <= set(inspect(conn).get_table_names())
+    finally:
+        db.dispose()
