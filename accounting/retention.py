@@ -22,7 +22,7 @@ from accounting.time import utcnow
 
 DEFAULT_EXPIRE_MINUTES = 4 * 60
 EXPIRING_STATES = ("held", "aborted")
-FINAL_STATES = ("released", "canceled", "expired", "deleted")
+FINAL_STATES = ("released", "canceled", "expired", "deleted", "refused")
 
 
 class Retention:

@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 
 from accounting.pricing import PriceList
+from accounting.rules import Rule
 from accounting.retention import check_retention_days
 from accounting.time import utcnow
 from tests.accounting.conftest import T0, new_job
@@ -50,6 +51,18 @@ def test_retention_purges_old_finished_jobs_history_and_audit_but_keeps_the_ledg
     assert [j.id for j in core.jobs.list_jobs(states=None)] == [live.id]
     assert [e.job_id for e in core.ledger.entries("alice") if e.kind == "charge"] == [old.id]
     assert core.accounts.personal("alice").balance == 80
+
+
+def test_retention_purges_old_refused_jobs_like_any_finished_job(core):
+    """A refused job names its owner, workstation and title: kept no longer than others."""
+    core.users.add_user("alice", balance=100)
+    core.rules.add(Rule("too-big", "deny", {"pages": {"min": 50}}, {"message": "Max 50 pages."}))
+    assert core.decide(new_job(pages=60, title="thesis")).refused
+    assert core.decisions.pending.flush() == 1
+    [refused] = core.jobs.list_jobs(states=("refused",))
+    counts = core.purge_retention(utcnow() + timedelta(days=101))
+    assert counts["jobs"] == 1
+    assert core.jobs.list_jobs(states=None) == []
 
 
 def test_retention_keeps_recent_history(core):
