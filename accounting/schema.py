@@ -669,3 +669,12 @@ schedule_runs = Table(
     Index("ix_schedule_runs_schedule_id", "schedule_id", "id"),
     Index("ix_schedule_runs_status", "status", "next_attempt_at"),
 )
+
+
+# -- issue 14 and 20, panel and release (migration 0008) --------------------------------
+#: Locks in a row of a login throttle key: each lasts twice as long as the one before
+#: (``accounting.logins``); a success sets it back to 0.
+login_throttles.append_column(Column("lockouts", Integer, nullable=False, default=0, server_default="0"))
+#: A job held by a ``hold-confirm`` rule is released only once its owner confirmed it.
+jobs.append_column(Column("confirmed_at", DateTime(timezone=True), nullable=True))
+jobs.append_column(Column("confirmed_by", String(255), nullable=True))

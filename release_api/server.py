@@ -22,9 +22,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from zope.interface import implementer
 
+from release_api.about import AboutPage
 from release_api.http_channel import guarded_channel
 from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
+from release_api.request_guard import BODY_SECONDS, GuardedSite
 from release_api.services import PanelServices
 from release_api.tls import CertificateFiles, ensure_certificate, server_context_factory
 from spooler.connection_caps import ConnectionCaps
@@ -37,6 +39,8 @@ log = Logger()
 MAX_FIRST_HEAD = 16 * 1024
 FIRST_HEAD_TIMEOUT = 20.0
 IPP_PATH_PREFIXES = (b"/printers/", b"/ipp/")
+#: A web connection with no byte in either direction for this long is closed.
+IDLE_SECONDS = 120
 #: With ipps:// on the port, TLS stops at 1.2. CUPS 2.4 clients built on GnuTLS (the
 #: ``ipp``/``ipps`` backends, ipptool, lp on Debian) fail every request when an OpenSSL
 #: server sends TLS 1.3 session tickets after the handshake, and pyOpenSSL offers no way
@@ -171,15 +175,14 @@ class SharedHttpsPortFactory(Factory):
 
 
 class ReleaseRoot(Resource):
-    """``/panel/...`` goes to the panel app; everything else is 404 for now (the Notifier
-    API and admin pages will hang here)."""
+    """``/`` is a plain page saying what this server is (``AboutPage``); ``/panel/...``
+    goes to the panel app; anything else is 404 for now (the Notifier API and the admin
+    pages will hang here)."""
 
     def __init__(self, panel: PanelApp):
         super().__init__()
         self.putChild(b"panel", panel)
-
-    def getChild(self, path, request):
-        return super().getChild(path, request)
+        self.putChild(b"", AboutPage())
 
 
 @dataclass
@@ -190,9 +193,12 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
-def build_site(services: PanelServices, *, reactor=None, **panel_options) -> tuple[Site, PanelApp]:
+def build_site(services: PanelServices, *, reactor=None, body_seconds: float = BODY_SECONDS, **panel_options
+               ) -> tuple[Site, PanelApp]:
+    """The HTTPS site: bodies judged by the panel before they are read (``request_guard``)."""
     panel = PanelApp(services, **panel_options)
-    site = Site(ReleaseRoot(panel), reactor=reactor)
+    site = GuardedSite(ReleaseRoot(panel), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
+                       timeout=IDLE_SECONDS)
     site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
     return site, panel
