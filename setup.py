@@ -63,6 +63,9 @@ setup(
         "pysnmp>=7.1,<8",
         "pyasn1>=0.6,<0.7",
         "cryptography>=42,<50",
+        # Used directly (not only through twisted[tls]) to check ipps:// printers' certificates.
+        "pyopenssl>=24.2,<27",
+        "service-identity>=24.1,<27",
         "argon2-cffi>=23.1,<26",
         "psycopg[binary]>=3.1,<4",
         "pikepdf>=9,<11",

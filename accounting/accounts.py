@@ -131,6 +131,17 @@ class AccountStore:
             ).order_by(accounts.c.kind, accounts.c.name)).all()
         return [_account(row) for row in rows]
 
+    def shared_choices(self, username: str) -> list[tuple[Account, bool]]:
+        """The shared accounts ``username`` may charge, each with whether it asks for a
+        PIN (what a panel offers when a rule requires a shared account)."""
+        shared = [account for account in self.chargeable(username) if account.kind == "shared"]
+        if not shared:
+            return []
+        with self.db.reader.connect() as conn:
+            with_pin = set(conn.execute(select(accounts.c.id).where(
+                accounts.c.id.in_([a.id for a in shared]), accounts.c.pin_hash.is_not(None))).scalars())
+        return [(account, account.id in with_pin) for account in shared]
+
     def check_chargeable(self, username: str, account, pin: str | None = None) -> Account:
         """The account if ``username`` may charge it (and ``pin`` matches a PIN-protected
         shared account); AccountNotAllowed otherwise."""

@@ -148,6 +148,25 @@ class SharedAccountRequired(AccountingError):
         self.rule = rule
 
 
+class ConfirmationRequired(AccountingError):
+    """A ``hold-confirm`` rule held the job: it is released only once its owner confirmed
+    it (at the panel). ``message`` is the rule's, for the person at the printer."""
+
+    def __init__(self, job_id, message=""):
+        super().__init__(f"job {job_id} waits for its owner's confirmation")
+        self.job_id = job_id
+        self.message = message
+
+
+class NotClaimable(AccountingError):
+    """Only a held job whose owner could not be told (``unknown@<host>``) can be claimed."""
+
+    def __init__(self, job_id, owner):
+        super().__init__(f"job {job_id} of {owner} cannot be claimed")
+        self.job_id = job_id
+        self.owner = owner
+
+
 class UnknownCard(AccountingError):
     def __init__(self, card):
         super().__init__(f"no user has card {card!r}")

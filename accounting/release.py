@@ -16,6 +16,11 @@
    release again, and ``charge_release`` (which accepts this state too) settles it later.
 5. ``refund_shortfall`` credits back what a job was charged but did not print.
 
+Before a release: a job a ``hold-confirm`` rule held waits for its owner's ``confirm``
+(``start_release`` refuses it until then), and a job held for ``unknown@<host>`` (its
+sender could not be told) is ``claim``-ed by whoever logs in and takes it: they then own
+it and pay for it.
+
 ``quote`` prices a held job at a device with the same rule ``start_release`` reserves by
 (``accounting.pricing.quote_at_device``).
 """
@@ -23,19 +28,33 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from accounting.audit import audit
 from accounting.charge_facts import PrintedJob
 from accounting.database import Database
-from accounting.errors import (AccountingError, InvalidStateChange, JobNotFound, ReleaseRefused,
-                               SharedAccountRequired, UnknownAccount)
+from accounting.errors import (AccountingError, ConfirmationRequired, InvalidStateChange, JobNotFound,
+                               NotClaimable, ReleaseRefused, SharedAccountRequired, UnknownAccount)
 from accounting.jobs import JobStore, change_state_in
 from accounting.ledger import entry_by_key, post, reserve, unreserve
 from accounting.pricing import DeviceQuote, PriceList, PriceStore, quote_at_device
 from accounting.records import Device, HeldJob, LedgerEntry
-from accounting.schema import accounts, devices, jobs, ledger_entries, queues, users
+from accounting.schema import accounts, devices, job_events, jobs, ledger_entries, queues, users
+from accounting.time import utcnow
 from accounting.users import UserStore
+
+
+#: The owner intake records for a job whose sender could not be told: ``unknown@<host>``.
+UNCLAIMED_PREFIX = "unknown@"
+
+
+def is_unclaimed(owner: str) -> bool:
+    return owner.startswith(UNCLAIMED_PREFIX)
+
+
+def sides_at(sides: str, device_duplex: bool) -> str:
+    """The client's ``sides`` as a device can honour it."""
+    return sides if device_duplex else ""
 
 
 class ReleaseDesk:
@@ -56,12 +75,14 @@ class ReleaseDesk:
         return self.prices.for_queue(queue)
 
     def quote(self, job: HeldJob, device: Device | None) -> DeviceQuote:
-        """What ``job`` costs at ``device`` (None: at no device in particular)."""
+        """What ``job`` costs at ``device`` (None: at no device in particular). At a
+        one-sided printer the two-sided printing a client asked for is not charged: it
+        cannot be made there (the release sends ``one-sided``)."""
         price_list = (self.prices.get(device.price_list) if device is not None and device.price_list
                       else self.prices.for_queue(job.queue))
         return quote_at_device(price_list, facts=job.facts, copies_requested=job.copies_requested,
-                               color_mode=job.color_mode, sides=job.sides, changes=job.decision_changes,
-                               device_color=device.color if device is not None else True)
+                               color_mode=job.color_mode, sides=sides_at(job.sides, device.duplex if device else True),
+                               changes=job.decision_changes, device_color=device.color if device is not None else True)
 
     def price_for_device(self, conn, job_row, device: str | None) -> int:
         return self.quote_for_row(conn, job_row, device).amount
@@ -75,16 +96,17 @@ class ReleaseDesk:
     def quote_for_row(self, conn, job_row, device: str | None) -> DeviceQuote:
         """A stored job priced at ``device``: the device's list (else the queue's), forced
         changes applied, and mono on a mono device."""
-        price_list_id, device_color = None, True
+        price_list_id, device_color, device_duplex = None, True, True
         if device:
-            found = conn.execute(select(devices.c.price_list_id, devices.c.color).where(devices.c.name == device)).first()
+            found = conn.execute(select(devices.c.price_list_id, devices.c.color, devices.c.duplex)
+                                 .where(devices.c.name == device)).first()
             if found is not None:
-                price_list_id, device_color = found.price_list_id, bool(found.color)
+                price_list_id, device_color, device_duplex = found.price_list_id, bool(found.color), bool(found.duplex)
         queue = conn.execute(select(queues.c.name).where(queues.c.id == job_row.queue_id)).scalar()
         return quote_at_device(
             self.price_list_for(price_list_id, queue),
             facts=json.loads(job_row.facts) if job_row.facts else None, copies_requested=job_row.copies_requested,
-            color_mode=job_row.color_mode, sides=job_row.sides,
+            color_mode=job_row.color_mode, sides=sides_at(job_row.sides, device_duplex),
             changes=json.loads(job_row.decision_changes) if job_row.decision_changes else None,
             device_color=device_color)
 
@@ -102,11 +124,74 @@ class ReleaseDesk:
             raise UnknownAccount(job_row.owner)
         return found
 
+    # -- before a release ------------------------------------------------------------------
+    def unconfirmed(self, job_ids) -> set[int]:
+        """The jobs among ``job_ids`` a ``hold-confirm`` rule held and whose owner has not
+        confirmed them yet."""
+        ids = [int(job_id) for job_id in job_ids]
+        if not ids:
+            return set()
+        with self.db.reader.connect() as conn:
+            return set(conn.execute(select(jobs.c.id).where(
+                jobs.c.id.in_(ids), jobs.c.decision_action == "hold-confirm", jobs.c.confirmed_at.is_(None))).scalars())
+
+    def confirm(self, job_id: int, username: str, *, actor: str, source: str = "") -> None:
+        """The owner confirms a job a ``hold-confirm`` rule held (once; a second time
+        changes nothing). The job stays held, and expires as any held job does."""
+        with self.db.writer.begin() as conn:
+            row = conn.execute(select(jobs.c.owner, jobs.c.state, jobs.c.decision_action, jobs.c.confirmed_at)
+                               .where(jobs.c.id == job_id).with_for_update()).first()
+            if row is None or row.owner != username:
+                raise JobNotFound(job_id)
+            if row.state != "held":
+                raise InvalidStateChange(job_id, row.state, "held")
+            if row.decision_action != "hold-confirm" or row.confirmed_at is not None:
+                return
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(confirmed_at=utcnow(), confirmed_by=actor))
+            audit(conn, actor=actor, source=source, action="release.confirm", target=f"job {job_id}")
+
+    def unclaimed(self, *, limit: int = 50) -> list[HeldJob]:
+        """Held jobs whose sender could not be told (``unknown@<host>``), newest first."""
+        # A prefix match the (state, owner) index serves: SQLite's LIKE ignores case and so
+        # cannot use it, its GLOB can; PostgreSQL's LIKE is case-sensitive already.
+        unclaimed = (jobs.c.owner.op("GLOB")(UNCLAIMED_PREFIX + "*") if self.db.is_sqlite
+                     else jobs.c.owner.like(UNCLAIMED_PREFIX + "%"))
+        with self.db.reader.connect() as conn:
+            ids = list(conn.execute(select(jobs.c.id).where(jobs.c.state == "held", unclaimed)
+                                    .order_by(jobs.c.id.desc()).limit(limit)).scalars())
+        return [self.jobs.get_job(job_id) for job_id in ids] if ids else []
+
+    def claim(self, job_id: int, username: str, *, actor: str, source: str = "") -> HeldJob:
+        """``username`` takes a held job of ``unknown@<host>``: it is theirs from now on,
+        charged to their account, and its history says who it came from."""
+        user_id = self.users.ensure_user(username)
+        with self.db.writer.begin() as conn:
+            row = conn.execute(select(jobs.c.owner, jobs.c.state).where(jobs.c.id == job_id).with_for_update()).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.state != "held" or not is_unclaimed(row.owner):
+                raise NotClaimable(job_id, row.owner)
+            changed = conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.owner == row.owner,
+                                                      jobs.c.state == "held")
+                                   .values(owner=username, user_id=user_id, account_id=None, updated_at=utcnow())
+                                   ).rowcount
+            if changed != 1:
+                raise NotClaimable(job_id, row.owner)
+            conn.execute(insert(job_events).values(job_id=job_id, at=utcnow(), old_state="held", new_state="held",
+                                                   actor=actor, reason=f"claimed by {username} (sent as {row.owner})"
+                                                   [:255]))
+            audit(conn, actor=actor, source=source, action="job.claim", target=f"job {job_id}",
+                  old={"owner": row.owner}, new={"owner": username})
+        return self.jobs.get_job(job_id)
+
     def start_release(self, job_id: int, device: str | None, actor: str, *, account: str | None = None) -> HeldJob:
         """Reserve the job's price for ``device`` and mark it releasing. Raises
-        InsufficientFunds (nothing changed) when the account cannot pay. ``account`` names
-        a shared account to charge instead of the owner's (check it with
-        ``AccountStore.check_chargeable`` first)."""
+        InsufficientFunds (nothing changed) when the account cannot pay, and
+        ConfirmationRequired for a job a ``hold-confirm`` rule held that its owner has not
+        confirmed. ``account`` names a shared account to charge instead of the owner's
+        (check it with ``AccountStore.check_chargeable`` first)."""
+        if job_id in self.unconfirmed([job_id]):
+            raise ConfirmationRequired(job_id, self.jobs.get_job(job_id).decision_message or "")
         if self.recheck is not None:
             job = self.jobs.get_job(job_id)
             decision = self.recheck(job)

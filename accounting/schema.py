@@ -670,6 +670,15 @@ schedule_runs = Table(
 )
 
 
+# -- issue 14 and 20, panel and release (migration 0008) --------------------------------
+#: Locks in a row of a login throttle key: each lasts twice as long as the one before
+#: (``accounting.logins``); a success sets it back to 0.
+login_throttles.append_column(Column("lockouts", Integer, nullable=False, default=0, server_default="0"))
+#: A job held by a ``hold-confirm`` rule is released only once its owner confirmed it.
+jobs.append_column(Column("confirmed_at", DateTime(timezone=True), nullable=True))
+jobs.append_column(Column("confirmed_by", String(255), nullable=True))
+
+
 # -- 0011: issue 16, web pages: roles, second factors, the access log ----------------
 #: Who may do more than print: "admin" or "finance" (``printgate users grant``).
 ROLES = ("admin", "finance")

@@ -31,10 +31,12 @@ from gateway.notice_triggers import NoticeTriggers
 from gateway.notify import Notifier
 from gateway.panel_services import GatewayPanelServices
 from gateway.receive_job import JobReception
+from gateway.register_device import panel_cookie_key
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
 from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
 from gateway.web_services import GatewayWebServices
+from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
 from release_api.web.oidc import OidcClient
@@ -79,6 +81,10 @@ class Gateway:
         self.factories = {}
         self._loops: list[LoopingCall] = []
         self.panel_url: str | None = None  # once HTTPS listens
+        self.release_api = None  # ReleaseApiListeners, once HTTPS listens
+        bind = config.bind
+        #: The name clients reach this gateway by: the bound address, else this host's name.
+        self.public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
         self.fleet = None  # gateway.fleet.FleetService when [fleet] enabled
         self.device_checks = None  # its release gate and meter watch
 
@@ -250,6 +256,22 @@ class Gateway:
         self._every(24 * 3600, self.purge_history, "retention")
         if self.directory is not None and self.config.directory.sync_minutes:
             self._every(self.config.directory.sync_minutes * 60, self.sync_directory, "directory sync")
+        if self.release_api is not None:
+            self._every(60, self.reload_panel_cookie_key, "panel cookie key")
+
+    def reload_panel_cookie_key(self):
+        """A key rotated with ``printgate devices rotate-cookie-key`` (here or on another
+        node) takes effect within a minute."""
+        cookies = self.release_api.panel.device_cookies
+        reading = deferToThreadPool(self.reactor, self.reactor.getThreadPool(), panel_cookie_key,
+                                    self.accounting.core)
+
+        def use(key):
+            if key != cookies.key:
+                log.info("panel device cookie key replaced: panels sign their launch again")
+                cookies.key = key
+
+        return reading.addCallback(use)
 
     def _every(self, seconds: float, work, name: str) -> None:
         """Run ``work`` every ``seconds``; a run that fails (the database is away) is
@@ -417,18 +439,20 @@ class Gateway:
             return []
         self.panel_services = self.build_panel_services()
         bind = self.config.bind
-        public_host = bind if bind not in ("", "0.0.0.0", "::") else socket.getfqdn()
+        public_host = self.public_host
         hostnames = sorted({public_host, "localhost", "127.0.0.1"} | ({bind} if bind else set()))
         http_setting = self.config.ports.get("http")
         ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)
         ipps = ipp.tls_sibling() if ipp is not None else None
         self.web_site = self.build_web_site()
 
+        cookies = DeviceCookies(panel_cookie_key(self.accounting.core))
+
         def listen_https(port):
             outcome = []
             listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
                                https_port=port, interface=bind, public_host=public_host,
-                               hostnames=hostnames, ipp_factory=ipps,
+                               hostnames=hostnames, ipp_factory=ipps, device_cookies=cookies,
                                web=self.web_site.resource()).addBoth(outcome.append)
             if isinstance(outcome[0], Failure):
                 outcome[0].raiseException()

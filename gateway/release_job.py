@@ -27,6 +27,7 @@ and puts back on hold the jobs this node was releasing whose acceptance was neve
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,14 +35,16 @@ from twisted.internet import defer, task, threads
 from twisted.logger import Logger
 
 from accounting.errors import (
-    AccountingError, InsufficientFunds, InvalidStateChange, JobNotFound, ReleaseRefused, SharedAccountRequired,
-    UnknownDevice,
+    AccountingError, AccountNotAllowed, ConfirmationRequired, InsufficientFunds, InvalidStateChange, JobNotFound,
+    ReleaseRefused, SharedAccountRequired, UnknownAccount, UnknownDevice,
 )
 from accounting.job_titles import display_title
+from gateway.register_device import BadRegistration, device_trust
 from gateway.release_checks import DeviceChecks, NoDeviceChecks
 from gateway.release_journal import ReleaseJournal
 from spooler.forward import ForcedChanges, ForwardJob, PrinterTarget
 from spooler.forward.errors import BadTarget
+from spooler.forward.formats import cannot_print_note, choose_format, job_language
 
 log = Logger()
 
@@ -79,19 +82,89 @@ def job_title(job) -> str:
     return display_title(job)
 
 
+#: The most copies a printer is asked for (IPP ``copies-supported`` 1..999, as ours).
+MAX_FORWARD_COPIES = 999
+
+
 def forward_copies(job) -> int:
     """Copies to ask the printer for: those requested, capped by a rule."""
     copies = max(1, int(job.copies_requested or 1))
     limit = (job.decision_changes or {}).get("copies")
     if limit:
         copies = min(copies, max(1, int(limit)))
-    return min(copies, 999)
+    return min(copies, MAX_FORWARD_COPIES)
+
+
+def repeated_copy_length(job) -> int | None:
+    """The length of one copy when the analyzer found the job to be one document repeated
+    (fact ``copy_length``, with ``copies`` the repetitions), else None — also when the
+    printer could not be asked for repetitions x requested copies: then the whole job
+    goes, and the printer still makes (and the user pays for) every copy."""
+    facts = job.facts or {}
+    length, repetitions = facts.get("copy_length"), int(facts.get("copies") or 1)
+    if not length or repetitions < 2 or (job.size is not None and int(length) >= job.size):
+        return None
+    if repetitions * forward_copies(job) > MAX_FORWARD_COPIES:
+        return None
+    return int(length)
+
+
+def forward_settings(job, shape, device) -> dict:
+    """What the printer is asked to make, from what the job was charged for (``shape``,
+    the device quote's): every priced attribute reaches it. Copies: those requested
+    (times the repetitions of a repeated document, sent once); sides, colour mode and
+    media as charged (IPP attributes); and, written into the job for LPD/RAW or required
+    of an IPP printer, what a rule forced and what the job's own bytes do not already
+    say: grey printing of a job with colour at a colour printer (a mono printer prints
+    grey anyway), two-sided printing of a job that does not ask for it itself."""
+    facts = job.facts or {}
+    copy_length = repeated_copy_length(job)
+    repetitions = int(facts.get("copies") or 1) if copy_length else 1
+    binding = "SHORTEDGE" if job.sides == "two-sided-short-edge" else "LONGEDGE"
+    changes = job.decision_changes or {}
+    colour_in_job = facts.get("color_pages") is None or int(facts["color_pages"]) > 0
+    forced = ForcedChanges(mono=device.color and (bool(changes.get("mono")) or (not shape.color and colour_in_job)),
+                           duplex=bool(changes.get("duplex")) or (shape.duplex and not facts.get("duplex")),
+                           binding=binding)
+    sides = ("two-sided-short-edge" if binding == "SHORTEDGE" else "two-sided-long-edge") if shape.duplex \
+        else "one-sided"
+    return dict(copies=forward_copies(job) * repetitions, copy_length=copy_length, forced=forced,
+                sides=sides, color_mode="color" if shape.color else "monochrome",
+                media="" if shape.media == "*" else shape.media, pdl=facts.get("pdl") or job.pdl or "",
+                languages=tuple(facts.get("languages") or ()))
+
+
+def device_target(core, device_name: str):
+    """(Device, PrinterTarget): the registered device and how to reach it (synchronous,
+    on an AccountingCore). Raises UnknownDevice, BadTarget."""
+    device = core.devices.get(device_name)
+    return device, target_of(core, device)
+
+
+def target_of(core, device) -> PrinterTarget:
+    """How to reach ``device``, with the TLS trust registered for an ``ipps://`` printer."""
+    trust = device_trust(core, device.name) if device.endpoint.lower().startswith(("ipps:", "https:")) else None
+    return PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name, trust=trust)
+
+
+def start_and_quote(core, job_id: int, device, actor: str, account: str | None):
+    """Reserve (``start_release``) and price the job as it goes to ``device``, in one
+    call on an AccountingCore: what is reserved is what the printer is asked for."""
+    started = core.start_release(job_id, device.name, actor, account=account)
+    try:
+        return started, core.release.quote(started, device)
+    except Exception:
+        # Nothing was sent: the reservation goes (or, if the database is away, the next
+        # start puts the job back on hold).
+        with contextlib.suppress(Exception):
+            core.fail_release(job_id, "the job could not be priced for sending", actor=actor)
+        raise
 
 
 class JobRelease:
     def __init__(self, accounting, spool, forwarder, journal: ReleaseJournal, *, reactor, threadpool=None,
-                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, device_checks: DeviceChecks | None = None,
-                 observer=None):
+                 charge_attempts: int = 3, charge_retry_delay: float = 0.5, capabilities_wait: float = 3.0,
+                 device_checks: DeviceChecks | None = None, observer=None):
         """``accounting``: an ``AccountingService`` (Deferred API); ``spool``: the node's
         ``SpoolStore``; ``forwarder``: a ``spooler.forward.Forwarder``; blocking work (the
         journal's fsyncs, reading a small job's bytes) runs in ``threadpool`` (default:
@@ -105,6 +178,7 @@ class JobRelease:
         self.reactor = reactor
         self.charge_attempts = charge_attempts
         self.charge_retry_delay = charge_retry_delay
+        self.capabilities_wait = capabilities_wait
         self.device_checks = device_checks if device_checks is not None else NoDeviceChecks()
         self._settling: defer.Deferred | None = None
         self.observer = observer
@@ -132,17 +206,19 @@ class JobRelease:
             # Its pages are still being counted (gateway.receive_job): not priced for sure yet.
             return ReleaseOutcome(job_id, REFUSED, "This job is still being counted. Try again in a minute.", title)
         try:
-            device = yield self.accounting.get_device(device_name)
-            target = PrinterTarget.from_endpoint(device.protocol, device.endpoint, name=device.name)
-        except (UnknownDevice, BadTarget) as error:
+            device, target = yield self.target(device_name)
+        except (UnknownDevice, BadTarget, BadRegistration) as error:
             log.warn("release of job {job_id} at {device_id}: the printer is not usable: {reason}", job_id=job_id,
                      device_id=device_name, reason=str(error))
             return ReleaseOutcome(job_id, REFUSED, "This printer is not set up correctly. Nothing was charged.", title)
+        notes = yield self.printability([job], target)
+        if job.id in notes:
+            return ReleaseOutcome(job_id, REFUSED, notes[job.id], title)
         refusal = yield self.device_checks.check_release(device.name)
         if refusal:
             return ReleaseOutcome(job_id, REFUSED, refusal, title)
         try:
-            started = yield self.accounting.start_release(job.id, device.name, actor, account=account)
+            started, quote = yield self._blocking(start_and_quote, self.accounting.core, job.id, device, actor, account)
         except InvalidStateChange:
             return ReleaseOutcome(job_id, REFUSED, "This job is already being printed.", title)
         except InsufficientFunds:
@@ -152,8 +228,12 @@ class JobRelease:
                                   title)
         except SharedAccountRequired:
             return ReleaseOutcome(job_id, REFUSED, "This job must be charged to a shared account.", title)
+        except ConfirmationRequired as waiting:
+            return ReleaseOutcome(job_id, REFUSED, f"Confirm this job first. {waiting.message}".strip(), title)
+        except (UnknownAccount, AccountNotAllowed):
+            return ReleaseOutcome(job_id, REFUSED, "That account cannot be charged. Nothing was charged.", title)
         watch = yield self.device_checks.release_started(started, device.name)
-        outcome = yield self._forward(started, target, title)
+        outcome = yield self._forward(started, target, title, forward_settings(started, quote.shape, device))
         if not outcome.accepted:
             watch.abandoned()
             try:
@@ -178,7 +258,36 @@ class JobRelease:
                  amount=-settled.amount, entry_id=settled.id)
         return ReleaseOutcome(job_id, PRINTED, "", title, charged=-settled.amount)
 
-    def _forward(self, job, target, title):
+    def target(self, device_name: str):
+        """Deferred[(Device, PrinterTarget)]: see ``device_target``."""
+        return self._blocking(device_target, self.accounting.core, device_name)
+
+    @defer.inlineCallbacks
+    def printability(self, jobs, target):
+        """Deferred[{job id: sentence}] for the jobs ``target`` cannot print at all: an
+        IPP printer listing no document format that fits a job's language. A printer
+        that cannot be asked right now, or does not answer within ``capabilities_wait``
+        seconds (someone is waiting at the panel), is given the benefit of the doubt (the
+        release then tries, and charges only what it took)."""
+        if target.protocol != "ipp":
+            return {}
+        asking = self.forwarder.capabilities.document_formats(target)
+        try:
+            supported = yield asking.addTimeout(self.capabilities_wait, self.reactor)
+        except Exception as error:  # noqa: BLE001 - unreachable, untrusted, slow: the release will say
+            log.info("could not ask {target} what it prints: {error}", target=target.describe(),
+                     error=str(error) or type(error).__name__)
+            return {}
+        notes = {}
+        for job in jobs:
+            facts = job.facts or {}
+            pdl, languages = facts.get("pdl") or job.pdl or "", facts.get("languages") or ()
+            language = job_language(pdl, languages)
+            if language is not None and choose_format(language, supported, pjl_header=bool(facts.get("pjl"))) is None:
+                notes[job.id] = cannot_print_note(pdl, languages, supported)
+        return notes
+
+    def _forward(self, job, target, title, settings: dict):
         spool_name = job.spool_name
         # A small job's bytes are in the database: read them here, in a thread, so that the
         # sender (which reads the spool on the reactor) never waits for the database.
@@ -189,12 +298,9 @@ class JobRelease:
             return None
 
         def send(blob):
-            changes = job.decision_changes or {}
             forward_job = ForwardJob(
                 job_id=str(job.id), open_chunks=lambda: self.spool.read_chunks(spool_name, blob=blob), size=job.size,
-                title=title, user=job.owner, copies=forward_copies(job),
-                forced=ForcedChanges(mono=bool(changes.get("mono")), duplex=bool(changes.get("duplex"))),
-                document_format=job.document_format or "")
+                title=title, user=job.owner, document_format=job.document_format or "", **settings)
             return self.forwarder.forward(forward_job, target)
 
         return reading.addErrback(unread).addCallback(send)

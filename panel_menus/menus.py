@@ -41,10 +41,15 @@ LOGIN_MENU = (
     MenuItem("password", "Username", "/panel/password", "Username and password"),
 )
 
-#: The PIN pad, row by row. Digits add to the PIN; ``clear`` and ``back`` edit it.
+#: The PIN pad, row by row. Digits add to the user number, then (after OK) to the PIN;
+#: ``clear`` starts again and ``back`` deletes a digit (from an empty PIN: back to the number).
 PIN_PAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("clear", "0", "back"))
 PIN_KEY_LABELS = {"clear": "Clear", "back": "⌫"}
+#: ``printgate users set-pin`` takes 4 to 12 digits; the pad takes as many, whatever the
+#: length, because the number and the PIN are typed in two steps (nothing to split).
 PIN_MAX_DIGITS = 12
+#: User numbers are database ids (``printgate users list``).
+USER_NUMBER_MAX_DIGITS = 10
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ SCREENS = {
     "result": "result.html",
     "error": "error.html",
     "logged_out": "logged_out.html",
+    "confirm": "confirm.html",
+    "unclaimed": "unclaimed.html",
 }
 
 #: Minor units per currency; ISO 4217 exponents of the currencies we expect, 2 otherwise.
@@ -77,6 +79,9 @@ class PanelRenderer:
         context.setdefault("device", None)
         context.setdefault("csrf", "")
         context.setdefault("message", "")
+        context.setdefault("unclaimed_count", 0)
+        context.setdefault("needs_account", False)
+        context.setdefault("accounts", [])
         context.setdefault("idle_logout", menus.IDLE_LOGOUT_SECONDS)
         return self.env.get_template(SCREENS[screen]).render(screen=screen_size, screen_name=screen, **context)
 

@@ -22,6 +22,12 @@ class MissingDeviceAuthorization(DeviceAuthError):
     pass
 
 
+class RelaunchNeeded(ReleaseApiError):
+    """A panel page was asked for without a signature and without a valid device cookie
+    (none yet, expired, or made with a key since rotated): the panel is sent back to its
+    signed launch."""
+
+
 class MalformedDeviceAuthorization(DeviceAuthError):
     pass
 
@@ -86,6 +92,16 @@ class LockedOut(ReleaseApiError):
     def __init__(self, message: str = "too many attempts", *, retry_after: int = 60, user: str | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+        self.user = user
+
+
+class AccountRefused(ReleaseApiError):
+    """The shared account chosen cannot be charged by this user, or its PIN was wrong
+    (deliberately not told apart)."""
+
+    def __init__(self, account: str, *, user: str | None = None):
+        super().__init__(f"account {account!r} cannot be charged by this user")
+        self.account = account
         self.user = user
 
 

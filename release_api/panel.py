@@ -16,6 +16,9 @@ Routes::
     GET  /panel/password, POST /panel/password
     POST /panel/link        first use of a card: username + password links it
     GET  /panel/jobs, POST /panel/jobs   job list; action=release|release_all|delete
+    POST /panel/confirm     jobs to confirm (a hold-confirm rule) or to charge to a shared
+                            account are released from here, after the confirmation screen
+    GET  /panel/unclaimed, POST /panel/unclaimed   jobs whose sender is unknown; take yours
     GET  /panel/result      what the last action did
     POST /panel/logout, GET /panel/logout?why=idle
     GET  /panel/static/panel.css
@@ -42,15 +45,18 @@ from panel_menus import menus
 from panel_menus.render import PanelRenderer, stylesheet
 from release_api.device_auth import DeviceRequestVerifier, parse_authorization
 from release_api.errors import (
-    BadPanelRequest, CsrfRejected, DeviceAuthError, JobNotFound, LockedOut, LoginFailed,
-    MissingDeviceAuthorization, PanelSessionExpired, ReleaseApiError, ReleaseInProgress, UnknownCard, UnknownDevice,
+    AccountRefused, BadPanelRequest, CsrfRejected, DeviceAuthError, JobNotFound, LockedOut, LoginFailed,
+    MissingDeviceAuthorization, PanelSessionExpired, RelaunchNeeded, ReleaseApiError, ReleaseInProgress, UnknownCard,
+    UnknownDevice,
 )
+from release_api.request_guard import HeadRefusal, RequestHead
 from release_api.services import PanelDevice, PanelServices, PanelUser
 from release_api.sessions import PanelSession, PanelSessions
 from release_api.throttle import LoginThrottle
 
 log = Logger()
 
+LAUNCH_PATH = "/panel/launch"
 SESSION_COOKIE = b"pg_panel"
 DEVICE_COOKIE = b"pg_device"
 MAX_BODY = 16 * 1024
@@ -66,6 +72,7 @@ ERROR_RESPONSES = (
     (DeviceAuthError, 401, "Printer not recognised", "This printer is not registered with Printgate."),
     (CsrfRejected, 403, "Please try again", "The page had expired. Go back and try again."),
     (LockedOut, 429, "Too many attempts", "Login is locked for a while. Please try again later."),
+    (AccountRefused, 403, "Account not accepted", "That account cannot be charged by you, or its PIN was wrong."),
     (LoginFailed, 401, "Login failed", "The card, PIN or password was not accepted."),
     (JobNotFound, 404, "Job not found", "That job is no longer waiting for you."),
     (ReleaseInProgress, 409, "Already printing", "Those jobs are already being sent to the printer."),
@@ -74,7 +81,8 @@ ERROR_RESPONSES = (
 )
 BACK_LINKS = {"pin": "/panel/pin", "pin_key": "/panel/pin", "password": "/panel/password",
               "password_login": "/panel/password", "jobs": "/panel/jobs", "job_action": "/panel/jobs",
-              "result": "/panel/jobs"}
+              "result": "/panel/jobs", "confirm_release": "/panel/jobs", "unclaimed": "/panel/jobs",
+              "claim": "/panel/unclaimed"}
 
 
 @dataclass
@@ -166,6 +174,9 @@ class PanelApp(Resource):
         (b"GET", "/panel/jobs"): "jobs",
         (b"POST", "/panel/jobs"): "job_action",
         (b"GET", "/panel/result"): "result",
+        (b"POST", "/panel/confirm"): "confirm_release",
+        (b"GET", "/panel/unclaimed"): "unclaimed",
+        (b"POST", "/panel/unclaimed"): "claim",
         (b"POST", "/panel/logout"): "logout",
         (b"GET", "/panel/logout"): "idle_logout",
     }
@@ -235,6 +246,29 @@ class PanelApp(Resource):
         content.seek(0)
         return content.read()
 
+    def judge_head(self, head: RequestHead) -> HeadRefusal | None:
+        """Before a body is read (``request_guard``): no body over ``MAX_BODY`` or without
+        a length, and none at all from a client that shows neither a well-formed, fresh
+        device signature header nor a valid device cookie (a panel whose cookie is no
+        longer valid is sent to its signed launch, so it never hits a dead end)."""
+        if head.length is None:
+            return HeadRefusal(411, "A request body needs a Content-Length.")
+        if head.length > MAX_BODY:
+            return HeadRefusal(413, f"A request body is at most {MAX_BODY} bytes.")
+        if head.length == 0 or not head.path.startswith(b"/panel"):
+            return None
+        header = head.headers.getRawHeaders(b"authorization")
+        if header:
+            try:
+                self.verifier.check_time(parse_authorization(header[0]))
+            except DeviceAuthError as error:
+                return HeadRefusal(401, f"Printer not recognised: {error}")
+            return None
+        cookie = head.cookies.get(DEVICE_COOKIE)
+        if cookie and self.device_cookies.check(cookie.decode("latin-1")):
+            return None
+        return HeadRefusal(303, "This page needs the printer's signed launch.", location=LAUNCH_PATH)
+
     @defer.inlineCallbacks
     def _authenticate_device(self, request, body: bytes, *, signed_only: bool):
         header = request.getHeader(b"authorization")
@@ -247,6 +281,10 @@ class PanelApp(Resource):
             device_id = auth.device_id
         elif not signed_only and (device_id := self.device_cookies.check(self._cookie(request, DEVICE_COOKIE))):
             pass
+        elif not signed_only:
+            # No cookie, or one made with another key (rotated, another gateway): back to
+            # the signed launch, which the panel's agent signs and which sets a new one.
+            raise RelaunchNeeded("no valid device cookie")
         else:
             raise MissingDeviceAuthorization("this page needs a signed device request")
         device = yield defer.maybeDeferred(self.services.describe_device, device_id)
@@ -297,6 +335,9 @@ class PanelApp(Resource):
         error = failure.value
         route = getattr(request, "panel_route", None)
         device = getattr(request, "panel_device", None)
+        if isinstance(error, RelaunchNeeded):
+            log.info("Panel {route} without a valid device cookie: sent to the signed launch", route=route)
+            return _Redirect(LAUNCH_PATH)
         if isinstance(error, PanelSessionExpired):
             log.info("Panel session ended at {device_id}: {reason}", device_id=getattr(device, "device_id", None),
                      reason=str(error))
@@ -328,7 +369,7 @@ class PanelApp(Resource):
         session = self._session(call, user_required=False)
         if session.user is not None:
             return _Redirect("/panel/jobs")
-        session.pin_digits = ""
+        session.pin_digits, session.pin_user_number = "", None
         session.pending_card = None
         why = (call.query.get("why") or [""])[0]
         return _Page("idle", dict(csrf=session.csrf, message=IDLE_MESSAGES.get(why, "")))
@@ -345,7 +386,7 @@ class PanelApp(Resource):
         if not _CARD.match(card):
             raise LoginFailed("malformed card number")
         try:
-            user = yield self._login_call(call, self.services.authenticate_card, card, call.device)
+            user = yield self._login_call(call, self.services.authenticate_card, card, call.device, secret=False)
         except UnknownCard:
             session.pending_card = card
             log.info("Unknown card presented at {device_id}; offering to link it", device_id=call.device.device_id)
@@ -354,28 +395,47 @@ class PanelApp(Resource):
 
     def _pin(self, call: _Call):
         session = self._session(call, user_required=False)
-        return _Page("pin", dict(csrf=session.csrf, digits=len(session.pin_digits), refresh_to="/panel/"))
+        return self._pin_page(session)
+
+    @staticmethod
+    def _pin_page(session: PanelSession) -> _Page:
+        """The pad at its step: the user number (shown, it is no secret), then the PIN (dots)."""
+        return _Page("pin", dict(csrf=session.csrf, step="number" if session.pin_user_number is None else "pin",
+                                 user_number=session.pin_user_number or session.pin_digits,
+                                 digits=len(session.pin_digits), refresh_to="/panel/"))
 
     @defer.inlineCallbacks
     def _pin_key(self, call: _Call):
+        """One key of the pad. The user number and the PIN are typed in two steps (OK after
+        each), so a PIN of any length ``printgate users set-pin`` accepts works here."""
         session = self._anonymous_post(call)
         key = call.field("key", limit=8)
+        typing_number = session.pin_user_number is None
         if key.isdigit() and len(key) == 1:
-            if len(session.pin_digits) < menus.PIN_MAX_DIGITS:
+            if len(session.pin_digits) < (menus.USER_NUMBER_MAX_DIGITS if typing_number else menus.PIN_MAX_DIGITS):
                 session.pin_digits += key
         elif key == "clear":
-            session.pin_digits = ""
+            session.pin_digits, session.pin_user_number = "", None
         elif key == "back":
-            session.pin_digits = session.pin_digits[:-1]
+            if session.pin_digits:
+                session.pin_digits = session.pin_digits[:-1]
+            elif not typing_number:
+                session.pin_digits, session.pin_user_number = session.pin_user_number, None
         elif key == "ok":
-            pin, session.pin_digits = session.pin_digits, ""
+            if typing_number:
+                if not session.pin_digits:
+                    raise BadPanelRequest("no user number entered", field="key")
+                session.pin_user_number, session.pin_digits = session.pin_digits, ""
+                return self._pin_page(session)
+            user_number, pin = session.pin_user_number, session.pin_digits
+            session.pin_digits, session.pin_user_number = "", None
             if not pin:
                 raise BadPanelRequest("no PIN entered", field="key")
-            user = yield self._login_call(call, self.services.authenticate_pin, pin, call.device)
+            user = yield self._login_call(call, self.services.authenticate_pin, user_number, pin, call.device)
             return self._logged_in(call, session, user, "pin")
         else:
             raise BadPanelRequest(f"unknown key {key!r}", field="key")
-        return _Page("pin", dict(csrf=session.csrf, digits=len(session.pin_digits), refresh_to="/panel/"))
+        return self._pin_page(session)
 
     def _password(self, call: _Call):
         session = self._session(call, user_required=False)
@@ -400,15 +460,18 @@ class PanelApp(Resource):
         log.info("Card linked to {user} at {device_id}", user=user.username, device_id=call.device.device_id)
         return self._logged_in(call, session, user, "card-link")
 
-    def _login_call(self, call: _Call, function, *args) -> defer.Deferred:
-        """Ask the services to authenticate, behind the per-device brake."""
+    def _login_call(self, call: _Call, function, *args, secret: bool = True) -> defer.Deferred:
+        """Ask the services to authenticate, behind the per-device brake on guessed
+        secrets. A card is not a guessed secret: card taps are neither braked nor counted
+        (the services slow a device presenting very many unknown cards)."""
         device_id = call.device.device_id
-        self.throttle.check(device_id)
+        if secret:
+            self.throttle.check(device_id)
 
         def failed(failure):
-            if failure.check(LoginFailed) and self.throttle.failed(device_id):
-                log.warn("Logins at {device_id} locked for {seconds:g} s after repeated failures",
-                         device_id=device_id, seconds=self.throttle.lockout)
+            if secret and failure.check(LoginFailed) and self.throttle.failed(device_id):
+                log.warn("Logins at {device_id} locked for {seconds} s after repeated failures",
+                         device_id=device_id, seconds=self.throttle.seconds_locked(device_id))
             return failure
 
         def succeeded(user):
@@ -432,11 +495,19 @@ class PanelApp(Resource):
                     refresh_to="/panel/logout?why=idle")
 
     @defer.inlineCallbacks
+    def _jobs_page(self, call: _Call, session: PanelSession, jobs=None, message: str = ""):
+        # The three questions go out at once (the services answer each from the thread pool).
+        listing = (defer.succeed(jobs) if jobs is not None
+                   else defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device))
+        unclaimed = defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
+        context = self._user_page_context(call, session)
+        answers = yield defer.gatherResults([listing, unclaimed, context], consumeErrors=True).addErrback(
+            lambda failure: failure.value.subFailure)
+        jobs, unclaimed, context = answers
+        return _Page("jobs", dict(context, jobs=list(jobs), unclaimed_count=len(unclaimed), message=message))
+
     def _jobs(self, call: _Call):
-        session = self._session(call, user_required=True)
-        jobs = yield defer.maybeDeferred(self.services.list_held_jobs, session.user, call.device)
-        context = yield self._user_page_context(call, session)
-        return _Page("jobs", dict(context, jobs=list(jobs)))
+        return self._jobs_page(call, self._session(call, user_required=True))
 
     @defer.inlineCallbacks
     def _job_action(self, call: _Call):
@@ -457,9 +528,8 @@ class PanelApp(Resource):
             if job_id not in held:
                 raise JobNotFound(job_id, user=session.user.username)
         if not chosen:
-            jobs = list(held.values())
-            context = yield self._user_page_context(call, session)
-            return _Page("jobs", dict(context, jobs=jobs, message="Select at least one job first."))
+            page = yield self._jobs_page(call, session, list(held.values()), "Select at least one job first.")
+            return page
         if action == "delete":
             result = yield defer.maybeDeferred(self.services.delete, chosen, session.user)
             deleted = set(result.deleted)
@@ -467,14 +537,70 @@ class PanelApp(Resource):
                           for j in chosen)
             session.last_result = ResultView(f"Deleted {len(deleted)} of {len(chosen)}", len(deleted) == len(chosen), lines)
             return _Redirect("/panel/result")
+        asking = [held[job_id] for job_id in chosen if held[job_id].needs_confirmation
+                  or held[job_id].needs_shared_account]
+        if asking:
+            page = yield self._confirmation_page(call, session, [held[job_id] for job_id in chosen])
+            return page
+        results = yield self._release(call, session, chosen)
+        return self._release_result(call, session, held, results)
+
+    @defer.inlineCallbacks
+    def _confirmation_page(self, call: _Call, session: PanelSession, jobs):
+        """Before jobs a rule held for confirmation, or sends to a shared account, are
+        released: what the rule says, and the accounts the user may charge."""
+        needs_account = any(job.needs_shared_account for job in jobs)
+        accounts = (yield defer.maybeDeferred(self.services.shared_accounts, session.user)) if needs_account else []
+        context = yield self._user_page_context(call, session)
+        return _Page("confirm", dict(context, jobs=list(jobs), needs_account=needs_account, accounts=list(accounts)))
+
+    @defer.inlineCallbacks
+    def _confirm_release(self, call: _Call):
+        session = self._session(call, user_required=True)
+        session.check_csrf(call.field("csrf", required=False))
+        chosen = [j for j in call.form.get("job", []) if j]
+        held = {job.job_id: job for job in (yield defer.maybeDeferred(self.services.list_held_jobs,
+                                                                      session.user, call.device))}
+        for job_id in chosen:
+            if not _JOB_ID.match(job_id) or job_id not in held:
+                raise JobNotFound(job_id, user=session.user.username)
+        if not chosen:
+            return _Redirect("/panel/jobs")
+        to_confirm = [job_id for job_id in chosen if held[job_id].needs_confirmation]
+        if to_confirm:
+            confirmed = yield defer.maybeDeferred(self.services.confirm, to_confirm, session.user)
+            log.info("{user} confirmed jobs {job_ids} at {device_id}", user=session.user.username,
+                     job_ids=list(confirmed), device_id=call.device.device_id)
+        shared = [job_id for job_id in chosen if held[job_id].needs_shared_account]
+        own = [job_id for job_id in chosen if not held[job_id].needs_shared_account]
+        results = []
+        if shared:
+            account = call.field("account", limit=255)
+            pin = call.field("account_pin", required=False, limit=32) or None
+            try:
+                results += yield self._release(call, session, shared, account=account, account_pin=pin)
+            except AccountRefused:
+                if self.throttle.failed(call.device.device_id):
+                    log.warn("Logins at {device_id} locked after repeated wrong account PINs",
+                             device_id=call.device.device_id)
+                raise
+        if own:
+            results += yield self._release(call, session, own)
+        return self._release_result(call, session, held, results)
+
+    @defer.inlineCallbacks
+    def _release(self, call: _Call, session: PanelSession, chosen, **account):
         busy = self._releasing.intersection(chosen)
         if busy:
             raise ReleaseInProgress(sorted(busy))
         self._releasing.update(chosen)
         try:
-            results = yield defer.maybeDeferred(self.services.release, chosen, call.device, session.user)
+            results = yield defer.maybeDeferred(self.services.release, chosen, call.device, session.user, **account)
         finally:
             self._releasing.difference_update(chosen)
+        return list(results)
+
+    def _release_result(self, call: _Call, session: PanelSession, held: dict, results):
         lines = tuple(ResultLine(held[r.job_id].title if r.job_id in held else r.title, r.released,
                                  (r.message or "sent to the printer") if r.released else (r.message or "not printed"))
                       for r in results)
@@ -486,6 +612,29 @@ class PanelApp(Resource):
                  printed=printed, count=len(results), device_id=call.device.device_id)
         session.last_result = ResultView(headline, all_ok, lines)
         return _Redirect("/panel/result")
+
+    @defer.inlineCallbacks
+    def _unclaimed(self, call: _Call):
+        session = self._session(call, user_required=True)
+        jobs = yield defer.maybeDeferred(self.services.unclaimed_jobs, session.user, call.device)
+        context = yield self._user_page_context(call, session)
+        return _Page("unclaimed", dict(context, jobs=list(jobs)))
+
+    @defer.inlineCallbacks
+    def _claim(self, call: _Call):
+        session = self._session(call, user_required=True)
+        session.check_csrf(call.field("csrf", required=False))
+        chosen = [j for j in call.form.get("job", []) if j]
+        for job_id in chosen:
+            if not _JOB_ID.match(job_id):
+                raise BadPanelRequest("malformed job id", field="job")
+        if not chosen:
+            return _Redirect("/panel/unclaimed")
+        claimed = yield defer.maybeDeferred(self.services.claim, chosen, session.user, call.device)
+        page = yield self._jobs_page(call, session, message=(
+            f"{len(claimed)} job{'s' if len(claimed) != 1 else ''} now yours." if claimed
+            else "Those jobs were taken by someone else or are gone."))
+        return page
 
     @defer.inlineCallbacks
     def _result(self, call: _Call):

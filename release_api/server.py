@@ -22,9 +22,11 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 from zope.interface import implementer
 
+from release_api.about import AboutPage
 from release_api.http_channel import guarded_channel
 from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
+from release_api.request_guard import BODY_SECONDS, GuardedSite
 from release_api.services import PanelServices
 from release_api.tls import CertificateFiles, ensure_certificate, server_context_factory
 from spooler.connection_caps import ConnectionCaps
@@ -37,6 +39,8 @@ log = Logger()
 MAX_FIRST_HEAD = 16 * 1024
 FIRST_HEAD_TIMEOUT = 20.0
 IPP_PATH_PREFIXES = (b"/printers/", b"/ipp/")
+#: A web connection with no byte in either direction for this long is closed.
+IDLE_SECONDS = 120
 #: With ipps:// on the port, TLS stops at 1.2. CUPS 2.4 clients built on GnuTLS (the
 #: ``ipp``/``ipps`` backends, ipptool, lp on Debian) fail every request when an OpenSSL
 #: server sends TLS 1.3 session tickets after the handshake, and pyOpenSSL offers no way
@@ -171,13 +175,16 @@ class SharedHttpsPortFactory(Factory):
 
 
 class ReleaseRoot(Resource):
-    """``/panel/...`` goes to the panel app; everything else to the web pages
-    (``release_api.web``) when given, else 404."""
+    """``/panel/...`` goes to the panel app; with the web pages (``release_api.web``) every
+    other path is theirs (``/`` included: a visitor gets their plain start page saying what
+    this server is); without them ``/`` is ``AboutPage`` and anything else 404."""
 
     def __init__(self, panel: PanelApp, web: Resource | None = None):
         super().__init__()
         self.putChild(b"panel", panel)
         self.web = web
+        if web is None:
+            self.putChild(b"", AboutPage())
 
     def getChild(self, path, request):
         if self.web is None:
@@ -195,10 +202,12 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
-def build_site(services: PanelServices, *, reactor=None, web: Resource | None = None, **panel_options
-               ) -> tuple[Site, PanelApp]:
+def build_site(services: PanelServices, *, reactor=None, body_seconds: float = BODY_SECONDS,
+               web: Resource | None = None, **panel_options) -> tuple[Site, PanelApp]:
+    """The HTTPS site: bodies judged by the panel before they are read (``request_guard``)."""
     panel = PanelApp(services, **panel_options)
-    site = Site(ReleaseRoot(panel, web), reactor=reactor)
+    site = GuardedSite(ReleaseRoot(panel, web), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
+                       timeout=IDLE_SECONDS)
     site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
     return site, panel

@@ -61,6 +61,22 @@ class HeldJobView:
     forced_changes: tuple[ForcedChangeView, ...] = ()
     printable_here: bool = True
     device_note: str = ""
+    #: A rule held the job until its owner confirms it: the rule's message ("This job
+    #: costs €4.20. Confirm at the printer to print it."); empty when nothing to confirm.
+    needs_confirmation: str = ""
+    #: A rule says the job must be charged to a shared account (chosen at release).
+    needs_shared_account: bool = False
+    #: Where an unclaimed job came from (its sender's address), for the claim list.
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """A shared account a user may charge; ``needs_pin`` when it has a PIN."""
+
+    name: str
+    label: str
+    needs_pin: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,8 @@ class DeleteResult:
 class PanelServices(Protocol):
     """Errors to raise (from ``release_api.errors``): ``LoginFailed``, ``UnknownCard``
     (card not linked yet: the panel offers first-use linking), ``LockedOut`` (too many
-    failures per user or per device; the service counts and audits), ``JobNotFound``."""
+    failures per user or per device; the service counts and audits), ``JobNotFound``,
+    ``AccountRefused``."""
 
     def device_secret(self, device_id: str) -> bytes | None | Deferred:
         """The device's HMAC secret, decrypted; ``None`` if unknown or revoked."""
@@ -99,7 +116,8 @@ class PanelServices(Protocol):
 
     def authenticate_card(self, card_number: str, device: PanelDevice) -> PanelUser | Deferred: ...
 
-    def authenticate_pin(self, pin: str, device: PanelDevice) -> PanelUser | Deferred: ...
+    def authenticate_pin(self, user_number: str, pin: str, device: PanelDevice) -> PanelUser | Deferred:
+        """The user number and the PIN as typed on the pad (digits, each entered on its own)."""
 
     def verify_password(self, username: str, password: str, device: PanelDevice) -> PanelUser | Deferred:
         """Local hash, or an LDAP bind once the directory integration lands."""
@@ -109,11 +127,24 @@ class PanelServices(Protocol):
 
     def list_held_jobs(self, user: PanelUser, device: PanelDevice) -> Sequence[HeldJobView] | Deferred: ...
 
-    def release(self, job_ids: Sequence[str], device: PanelDevice, user: PanelUser
-                ) -> Sequence[JobReleaseResult] | Deferred:
-        """Forward each job to ``device`` and charge only what was accepted. Must be
-        idempotent per job: a second release of a job already released or in flight
-        prints nothing more."""
+    def release(self, job_ids: Sequence[str], device: PanelDevice, user: PanelUser, account: str | None = None,
+                account_pin: str | None = None) -> Sequence[JobReleaseResult] | Deferred:
+        """Forward each job to ``device`` and charge only what was accepted — to the
+        shared ``account`` when given (``AccountRefused`` if the user may not charge it
+        or ``account_pin`` is wrong). Must be idempotent per job: a second release of a
+        job already released or in flight prints nothing more."""
+
+    def confirm(self, job_ids: Sequence[str], user: PanelUser) -> Sequence[str] | Deferred:
+        """The owner confirms jobs a ``hold-confirm`` rule held; the ids confirmed."""
+
+    def shared_accounts(self, user: PanelUser) -> Sequence[AccountChoice] | Deferred:
+        """The shared accounts ``user`` may charge (for jobs a rule sends to one)."""
+
+    def unclaimed_jobs(self, user: PanelUser, device: PanelDevice) -> Sequence[HeldJobView] | Deferred:
+        """Held jobs whose sender could not be told, which ``user`` may claim."""
+
+    def claim(self, job_ids: Sequence[str], user: PanelUser, device: PanelDevice) -> Sequence[str] | Deferred:
+        """``user`` takes unclaimed jobs (then owns and pays for them); the ids claimed."""
 
     def delete(self, job_ids: Sequence[str], user: PanelUser) -> DeleteResult | Deferred: ...
 

@@ -28,6 +28,8 @@ class PanelSession:
     last_seen: float
     user: PanelUser | None = None
     pin_digits: str = ""
+    #: The user number typed on the PIN pad before its OK; ``None`` while it is being typed.
+    pin_user_number: str | None = None
     pending_card: str | None = None
     last_result: object = None
 

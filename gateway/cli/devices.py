@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from gateway.cli.accounts import open_core, reports_errors
 
@@ -36,6 +37,13 @@ def register(subparsers) -> None:
     add.add_argument("--price-list", default=None, help="price list for jobs printed here (default: the queue's)")
     add.add_argument("--model", default="", help="shown on the panel (default: the name)")
     add.add_argument("--location", default="")
+    trust = add.add_mutually_exclusive_group()
+    trust.add_argument("--tls-fingerprint", default=None, metavar="SHA256",
+                       help="ipps:// only: the SHA-256 fingerprint of the printer's certificate, pinned (hex, colons "
+                            "allowed; e.g. from `openssl x509 -noout -fingerprint -sha256`)")
+    trust.add_argument("--tls-ca", default=None, metavar="PEM-FILE",
+                       help="ipps:// only: the CA certificate(s) the printer's certificate must lead to (its name or "
+                            "address is checked too). Without either, the system's trust store is used")
     add.add_argument("--class", dest="device_class", default="",
                      help="device class: its polling schedule ([fleet.classes.X]) and its stand-ins when in error")
     add.add_argument("--snmp", default=None, metavar="ADDRESS[:PORT]",
@@ -48,6 +56,9 @@ def register(subparsers) -> None:
     revoke = commands.add_parser("revoke", help="refuse this printer's panel from now on")
     revoke.add_argument("name")
     revoke.set_defaults(handler=revoke_device)
+    rotate = commands.add_parser("rotate-cookie-key",
+                                 help="new key for the panels' device cookies (each panel signs its launch again)")
+    rotate.set_defaults(handler=rotate_cookie_key)
     register_edit(commands)
     from gateway.cli.fleet import register_fleet_commands
 
@@ -61,10 +72,12 @@ def add_device(args) -> int:
     from spooler.snmp.targets import parse_target
 
     agent = parse_target(args.snmp)[0] if args.snmp else None
+    ca_pem = Path(args.tls_ca).read_text(encoding="ascii") if args.tls_ca else None
     core = open_core(args)
     registered = register_device(core, args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
                                  color=args.color, duplex=args.duplex, price_list=args.price_list, model=args.model,
-                                 location=args.location, device_class=args.device_class, actor="cli")
+                                 location=args.location, device_class=args.device_class,
+                                 tls_fingerprint=args.tls_fingerprint, tls_ca_pem=ca_pem, actor="cli")
     if agent is not None:
         Fleet(core.database, lambda: core.secrets).inventory.link(registered.device.name, agent.address, agent.port,
                                                                   actor="cli")
@@ -82,6 +95,11 @@ def print_registration(args, registered) -> None:
     print(f"Registered {device.name} (#{device.id}): {device.protocol} {device.endpoint}, panel {args.screen}, "
           f"{'colour' if device.color else 'mono'}, {'duplex' if device.duplex else 'simplex'}, "
           f"price list {device.price_list or '(the queue’s)'}")
+    if device.endpoint.lower().startswith("ipps://"):
+        fingerprint, ca = getattr(args, "tls_fingerprint", None), getattr(args, "tls_ca", None)  # not on approve
+        how = ("the pinned certificate fingerprint" if fingerprint else
+               f"the CA in {ca}" if ca else "the system's trust store (and its name)")
+        print(f"  TLS: jobs go over TLS only; the printer's certificate is checked against {how}.")
     print(f"  device id: {device.name}")
     print(f"  secret:    {registered.secret_text}")
     print("  The secret is shown only this once: enter it in the printer's panel agent "
@@ -132,6 +150,16 @@ def revoke_device(args) -> int:
 
     device = revoke(open_core(args), args.name, actor="cli")
     print(f"Revoked the panel credentials of {device.name}: its panel is refused from now on.")
+    return 0
+
+
+@reports_errors
+def rotate_cookie_key(args) -> int:
+    from gateway.register_device import rotate_panel_cookie_key
+
+    rotate_panel_cookie_key(open_core(args), actor="cli")
+    print("The panels' device cookie key was replaced. A running gateway uses it within a minute; each panel "
+          "then goes through its signed launch once more (no one is logged out of anything else).")
     return 0
 
 

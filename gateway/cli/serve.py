@@ -55,29 +55,52 @@ def run(args) -> int:
     globalLogBeginner.beginLoggingTo([gateway_log_observer(sys.stdout, args.log_level)], redirectStandardIO=False)
     gateway = Gateway(config, reactor=reactor)
     try:
-        listeners = gateway.start()
+        gateway.start()
     except ConfigError as exc:  # e.g. a secret the configuration names is not stored
         print(f"printgate: {exc}", file=sys.stderr)
         return 2
     print(f"Printgate is running. Data directory: {config.data_dir.resolve()} (from {config.data_dir_source})",
           flush=True)
-    for listener in listeners:
-        where = listener.address or "all addresses"
-        note = f"  ({listener.note})" if listener.note else ""
-        if listener.name == "https" and "ipp" in gateway.factories:
-            note += f"  (panel, and IPP over TLS: ipps://<this host>:{listener.number}/printers/<queue>)"
-        print(f"  {listener.name.upper():<5} listening on {where} port {listener.number}{note}", flush=True)
-    print(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})", flush=True)
-    panel_url = gateway.panel_url
-    if panel_url:
-        print(f"  Panel/admin URL: {panel_url} (a printer's panel opens {panel_url}launch, signed with the "
-              "credentials from `printgate devices add`)", flush=True)
-    if panel_url:
-        web_url = panel_url[:-len("panel/")]
-        print(f"  Web pages: {web_url} (users, finance and admins; make the first admin with `printgate users "
-              "grant USER admin`)", flush=True)
+    for line in banner_lines(gateway, config):
+        print(line, flush=True)
     for line in gateway.start_lines():
         print(f"  {line}", flush=True)
     print("  Stop with Ctrl-C or SIGTERM.", flush=True)
     reactor.run()
     return 0
+
+
+#: What each listener is for, as the start-up lines say it (``{host}``, ``{port}``, ``{queue}``).
+LISTENER_PURPOSES = {
+    "lpd": "workstations print here: lpd://{host}:{port}/{queue}",
+    "raw": "workstations print here: socket://{host}:{port}",
+    "ipp": "workstations print here: ipp://{host}:{port}/printers/{queue}",
+    "https": "printer panels, and IPP over TLS: ipps://{host}:{port}/printers/{queue}",
+    "http": "redirects to HTTPS",
+}
+
+
+def banner_lines(gateway, config) -> list[str]:
+    """The start-up lines: each listener with what it is for, then the URLs a person may
+    be tempted to open, with who each one is for."""
+    host = gateway.public_host
+    lines = []
+    for listener in gateway.listeners:
+        where = listener.address or "all addresses"
+        purpose = LISTENER_PURPOSES.get(listener.name, "").format(host=host, port=listener.number,
+                                                                   queue=config.default_queue)
+        if listener.name == "http":
+            purpose = ""  # its note says it redirects
+        elif listener.name == "https" and "ipp" not in gateway.factories:
+            purpose = "printer panels"
+        notes = "; ".join(part for part in (purpose, listener.note) if part)
+        lines.append(f"  {listener.name.upper():<5} listening on {where} port {listener.number}"
+                     + (f"  ({notes})" if notes else ""))
+    lines.append(f"  Queues: {', '.join(config.queues)} (default {config.default_queue})")
+    if gateway.panel_url:
+        base = gateway.panel_url[:-len("/panel/")]
+        lines.append(f"  Printer panels: {base}/panel/launch — opened by a registered printer's panel, which signs it "
+                     "with the credentials from `printgate devices add`; it does not work in a normal browser.")
+        lines.append(f"  Web pages: {base}/ (users, finance and admins; make the first admin with `printgate users "
+                     "grant USER admin`). Administration also with the `printgate` command (printgate --help).")
+    return lines

@@ -17,6 +17,8 @@ __all__ = [
     "InjectionError",
     "UnsupportedProtocol",
     "BadTarget",
+    "PrinterNotTrusted",
+    "DocumentFormatUnsupported",
 ]
 
 
@@ -115,3 +117,23 @@ class BadTarget(ForwardError):
     """The device description cannot be used (bad port, empty host, bad queue name)."""
 
     kind = "bad-target"
+
+
+class PrinterNotTrusted(ForwardError):
+    """An ``ipps://`` printer's certificate failed its check (pinned fingerprint, CA, or
+    name). Nothing was sent, and nothing is sent over plain IPP instead."""
+
+    kind = "untrusted"
+
+    def __init__(self, message: str, *, target: str | None = None):
+        super().__init__(message, target=target)
+
+
+class DocumentFormatUnsupported(ForwardError):
+    """The printer lists no document format that fits the job's language."""
+
+    kind = "unsupported-format"
+
+    def __init__(self, message: str, *, target: str | None = None, supported=()):
+        super().__init__(message, target=target)
+        self.supported = tuple(supported)

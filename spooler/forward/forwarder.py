@@ -17,7 +17,7 @@ import itertools
 import random
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 from twisted.internet import defer, threads
@@ -26,6 +26,7 @@ from twisted.internet.error import ConnectError, ConnectingCancelledError, Timeo
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from spooler.forward.capabilities import PrinterCapabilities
 from spooler.forward.errors import (
     ForwardError, ForwardTimeout, PrinterUnreachable, UnsupportedProtocol,
 )
@@ -74,6 +75,8 @@ class SendContext:
     run_blocking: Callable[[Callable[[], object]], defer.Deferred]
     gateway_host: str
     job_numbers: "itertools.count[int]"
+    #: What IPP printers support, asked once and kept a while (``PrinterCapabilities``).
+    capabilities: object = None
 
 
 class Sender(Protocol):
@@ -124,8 +127,10 @@ def _connect(context: SendContext, target: PrinterTarget, build) -> tuple[defer.
 
 
 def send_lpd(context: SendContext, job: ForwardJob, target: PrinterTarget) -> defer.Deferred:
+    """Copies are asked for the LPD way, one ``l`` line each (or, with
+    ``copies_in_data``, the data repeated); forced settings are written into the job."""
     copies_in_data = job.copies_in_data and job.copies > 1
-    payload = JobPayload(job, repeat=job.copies if copies_in_data else 1)
+    payload = JobPayload(job, repeat=job.copies if copies_in_data else 1, forced=replace(job.forced, copies=1))
     names = LpdJobNames(number=next(context.job_numbers) % 1000, host=lpd_host_name(context.gateway_host))
     control = build_control_file(names, user=job.user, title=job.title,
                                  copies_lines=1 if copies_in_data else job.copies)
@@ -141,8 +146,12 @@ def send_lpd(context: SendContext, job: ForwardJob, target: PrinterTarget) -> de
 
 
 def send_raw(context: SendContext, job: ForwardJob, target: PrinterTarget) -> defer.Deferred:
-    payload = JobPayload(job, repeat=job.copies)
-    total = job.size * job.copies if job.size is not None and not payload.transformed else None
+    """RAW has no words for copies: they are written into the job (PJL ``QTY``,
+    PostScript ``NumCopies``), so that the printer makes them as copies — each starting on
+    a sheet of its own — and a PDF, which a printer reads once however often it is
+    repeated, is printed as often as it was charged."""
+    payload = JobPayload(job, forced=replace(job.forced, copies=job.copies))
+    total = job.length if job.length is not None and not payload.transformed else None
 
     def build(on_result):
         return RawSendProtocol(chunks=payload.chunks(), total_length=total, clock=context.reactor,
@@ -167,10 +176,12 @@ def register_sender(protocol: str, sender: Sender) -> None:
 class Forwarder:
     def __init__(self, reactor, *, retry: RetryPolicy = RetryPolicy(), timeouts: Timeouts = Timeouts(),
                  senders: dict[str, Sender] | None = None, connect=None, run_blocking=None,
-                 gateway_host: str | None = None):
+                 gateway_host: str | None = None, capabilities: PrinterCapabilities | None = None):
         self.reactor = reactor
         self.retry = retry
         self.senders = senders if senders is not None else SENDERS
+        self.capabilities = capabilities if capabilities is not None else PrinterCapabilities(
+            reactor, timeout=timeouts.connect)
         if run_blocking is None:
             def run_blocking(function):
                 return threads.deferToThreadPool(reactor, reactor.getThreadPool(), function)
@@ -181,6 +192,7 @@ class Forwarder:
             run_blocking=run_blocking,
             gateway_host=gateway_host or socket.gethostname(),
             job_numbers=itertools.count(random.randrange(1000)),
+            capabilities=self.capabilities,
         )
 
     @defer.inlineCallbacks

@@ -1,17 +1,19 @@
-"""Forced mono/duplex written into a job's bytes, for printers reached over LPD or RAW.
+"""Forced mono/duplex/copies written into a job's bytes, for printers reached over LPD or RAW.
 
 A streaming, sans-IO transform: ``feed(chunk) -> bytes`` and ``close() -> bytes``; memory
 is bounded by ``head_limit`` (only a job's PJL header or PostScript header comments are
 held, never the pages). Three shapes of job:
 
 - **PJL** (starts with UEL or ``@PJL``): ``@PJL SET RENDERMODE=GRAYSCALE`` / ``@PJL SET
-  DUPLEX=ON`` + ``@PJL SET BINDING=...`` go in just before the header's ``@PJL ENTER
-  LANGUAGE`` (or before the first non-PJL byte), after the driver's own SETs, so ours win.
-  Every later PJL header (after a UEL in the stream) gets them again, so a second job
-  section cannot switch duplex back off.
+  DUPLEX=ON`` + ``@PJL SET BINDING=...`` / ``@PJL SET QTY=n`` go in just before the
+  header's ``@PJL ENTER LANGUAGE`` (or before the first non-PJL byte), after the driver's
+  own SETs, so ours win (a driver's own ``QTY`` is multiplied into ours: QTY counts
+  collated copies of the whole job). Every later PJL header (after a UEL in the stream)
+  gets them again, so a second job section cannot switch duplex back off.
 - **bare PostScript** (``%!``, optionally after ``^D``): a setpagedevice prologue after the
   header comments, which also wraps ``setpagedevice`` so the document's own page-device
-  requests keep the forced keys.
+  requests keep the forced keys (and a ``NumCopies`` of its own is multiplied by ours; a
+  level-1 ``#copies`` is not: ``NumCopies`` overrides it).
 - **anything else** (PCL, PDF, text): a new ``UEL @PJL`` wrapper with the SET lines before
   the job and a UEL after it.
 
@@ -20,23 +22,32 @@ unchanged when a rule said it must be mono or duplex.
 """
 from __future__ import annotations
 
+import re
+
 from spooler.forward.errors import InjectionError
 from spooler.forward.job import ForcedChanges
 from spooler.pdl.pjl import UEL
 
 HEAD_LIMIT = 64 * 1024
+MAX_QTY = 9999
 
 _DETECT, _PJL_HEAD, _PS_HEAD, _PASS, _WRAPPED = range(5)
 _PJL = b"@PJL"
 
 
-def pjl_lines(forced: ForcedChanges, newline: bytes = b"\r\n") -> bytes:
+_QTY = re.compile(rb"^@PJL\s+SET\s+QTY\s*=\s*(\d{1,4})", re.IGNORECASE)
+
+
+def pjl_lines(forced: ForcedChanges, newline: bytes = b"\r\n", qty: int = 1) -> bytes:
+    """``qty``: the QTY the job's own header set (ours multiplies it)."""
     lines = []
     if forced.mono:
         lines.append(b"@PJL SET RENDERMODE=GRAYSCALE")
     if forced.duplex:
         lines.append(b"@PJL SET DUPLEX=ON")
         lines.append(b"@PJL SET BINDING=" + forced.binding.encode("ascii"))
+    if forced.copies > 1:
+        lines.append(b"@PJL SET QTY=%d" % min(MAX_QTY, forced.copies * max(1, qty)))
     return b"".join(line + newline for line in lines)
 
 
@@ -49,12 +60,18 @@ def postscript_prologue(forced: ForcedChanges, newline: bytes = b"\n") -> bytes:
     if forced.mono:
         keys.append((b"/ProcessColorModel", b"/DeviceGray"))
     forcing = b" ".join(b"dup " + k + b" " + v + b" put" for k, v in keys)
+    if forced.copies > 1:
+        # The document's own NumCopies (when it sets one) is multiplied by ours.
+        forcing += (b" dup /NumCopies known { dup /NumCopies 2 copy get dup null eq { pop 1 } if %d mul put } if"
+                    % forced.copies)
     # One request per feature: a printer that rejects one key still gets the other.
     requests = []
     if forced.duplex:
         requests.append(b"{ << " + b" ".join(k + b" " + v for k, v in keys[:2]) + b" >> setpagedevice } stopped pop")
     if forced.mono:
         requests.append(b"{ << /ProcessColorModel /DeviceGray >> setpagedevice } stopped pop")
+    if forced.copies > 1:
+        requests.append(b"{ << /NumCopies %d >> setpagedevice } stopped pop" % forced.copies)
     lines = [
         b"%%BeginFeature: Printgate forced settings",
         *requests,
@@ -147,6 +164,7 @@ class ForcedSettingsTransform:
         pos = 0
         buf = self._buffer
         newline = b"\r\n"
+        qty = 1
         while True:
             rest = buf[pos:]
             if rest.startswith(UEL):
@@ -165,7 +183,7 @@ class ForcedSettingsTransform:
                 self._check_limit(pos)
                 return b""
             if rest[:4].upper() != _PJL:
-                return self._inject_at(pos, newline)
+                return self._inject_at(pos, newline, qty)
             end = rest.find(b"\n")
             if end < 0:
                 if final:
@@ -176,13 +194,16 @@ class ForcedSettingsTransform:
             line = rest[:end + 1]
             newline = b"\r\n" if line.endswith(b"\r\n") else b"\n"
             if line[4:].lstrip().upper().startswith(b"ENTER"):
-                return self._inject_at(pos, newline)
+                return self._inject_at(pos, newline, qty)
+            found = _QTY.match(line)
+            if found:
+                qty = int(found.group(1))
             pos += end + 1
 
-    def _inject_at(self, pos: int, newline: bytes) -> bytes:
+    def _inject_at(self, pos: int, newline: bytes, qty: int = 1) -> bytes:
         self._state = _PASS
         self.injections += 1
-        return self._consume(pos) + pjl_lines(self.forced, newline)
+        return self._consume(pos) + pjl_lines(self.forced, newline, qty)
 
     def _check_limit(self, held: int) -> None:
         if held > self.head_limit:

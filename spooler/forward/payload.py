@@ -10,25 +10,29 @@ from zope.interface import implementer
 from twisted.internet.interfaces import IPullProducer
 
 from spooler.forward.inject import HEAD_LIMIT, ForcedSettingsTransform
-from spooler.forward.job import ForwardJob
+from spooler.forward.job import ForcedChanges, ForwardJob
 
 
 class JobPayload:
-    """One pass over ``chunks()`` yields exactly what goes on the wire as the document."""
+    """One pass over ``chunks()`` yields exactly what goes on the wire as the document:
+    the job's bytes (only its first copy when ``copy_length`` says so) with ``forced``
+    written in, ``repeat`` times."""
 
-    def __init__(self, job: ForwardJob, *, repeat: int = 1, head_limit: int = HEAD_LIMIT):
+    def __init__(self, job: ForwardJob, *, repeat: int = 1, forced: ForcedChanges | None = None,
+                 head_limit: int = HEAD_LIMIT):
         self.job = job
         self.repeat = repeat
+        self.forced = job.forced if forced is None else forced
         self.head_limit = head_limit
 
     @property
     def transformed(self) -> bool:
-        return self.job.forced.any
+        return self.forced.any
 
     def chunks(self) -> Iterator[bytes]:
         for _ in range(self.repeat):
-            transform = ForcedSettingsTransform(self.job.forced, head_limit=self.head_limit)
-            for chunk in self.job.open_chunks():
+            transform = ForcedSettingsTransform(self.forced, head_limit=self.head_limit)
+            for chunk in self.job.chunks():
                 out = transform.feed(chunk)
                 if out:
                     yield out
@@ -39,8 +43,8 @@ class JobPayload:
     def measure(self) -> int:
         """The exact length ``chunks()`` will produce (LPD announces it up front). Cheap
         when the job's size is known and nothing is injected; otherwise one full pass."""
-        if self.job.size is not None and not self.transformed:
-            return self.job.size * self.repeat
+        if self.job.length is not None and not self.transformed:
+            return self.job.length * self.repeat
         return sum(len(chunk) for chunk in self.chunks())
 
 

@@ -90,7 +90,14 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 
 class PeerBrake(FailureBrake):
     """``FailureBrake`` per client address (or per job, for job PINs) whose ``check``
-    raises ``TooManyFailures``."""
+    raises ``TooManyFailures``. By default a minute's lock after 5 failures, doubling with
+    each further lock up to an hour: it slows one address, and locks no user anywhere else
+    (accounting counts a user's failures per address too)."""
+
+    def __init__(self, *, max_failures: int = 5, window: float = 300.0, lockout: float = 60.0,
+                 max_lockout: float = 3600.0, **options):
+        super().__init__(max_failures=max_failures, window=window, lockout=lockout, max_lockout=max_lockout,
+                         **options)
 
     def check(self, peer: str) -> None:
         left = self.seconds_locked(peer)

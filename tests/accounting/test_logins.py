@@ -49,13 +49,35 @@ def test_a_disabled_user_cannot_log_in(alice):
         alice.authenticate_card("C-77")
 
 
-def test_five_wrong_pins_lock_the_user_even_with_the_right_pin(alice):
+def test_five_wrong_pins_lock_the_user_at_that_source_even_with_the_right_pin(alice):
     for _ in range(5):
         with pytest.raises(LoginFailed):
-            alice.authenticate_pin("alice", "0000", device=None)
+            alice.authenticate_pin("alice", "0000", device="mfp-1")
     with pytest.raises(LoginLocked) as caught:
-        alice.authenticate_pin("alice", "4321")
-    assert caught.value.scope == "user"
+        alice.authenticate_pin("alice", "4321", device="mfp-1")
+    assert caught.value.scope == "user-source"
+
+
+def test_a_user_locked_at_one_source_still_logs_in_elsewhere_and_by_card(alice):
+    for _ in range(6):
+        with pytest.raises((LoginFailed, LoginLocked)):
+            alice.verify_password("alice", "guess", device="ipp:203.0.113.9")
+    assert alice.verify_password("alice", "correct horse", device="mfp-1").username == "alice"
+    assert alice.authenticate_pin("alice", "4321", device="mfp-1").username == "alice"
+    assert alice.authenticate_card("C-77", device="mfp-1").username == "alice"
+
+
+def test_an_unknown_name_is_locked_exactly_like_a_real_one(alice):
+    answers = {}
+    for name in ("alice", "mallory"):
+        seen = []
+        for _ in range(7):
+            try:
+                alice.verify_password(name, "guess", device="mfp-1")
+            except (LoginFailed, LoginLocked) as error:
+                seen.append(type(error).__name__)
+        answers[name] = seen
+    assert answers["alice"] == answers["mallory"] == ["LoginFailed"] * 5 + ["LoginLocked"] * 2
 
 
 def test_the_lock_ends_after_the_lockout(alice):
@@ -65,6 +87,28 @@ def test_the_lock_ends_after_the_lockout(alice):
             alice.logins.authenticate_pin("alice", "0000", now=now)
     later = now + timedelta(minutes=6)
     assert alice.logins.authenticate_pin("alice", "4321", now=later).username == "alice"
+
+
+def test_each_further_lock_lasts_twice_as_long_until_a_success(alice):
+    now = utcnow()
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            alice.logins.verify_password("alice", "guess", device="ipp:x", now=now)
+    now += timedelta(minutes=5, seconds=1)
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            alice.logins.verify_password("alice", "guess", device="ipp:x", now=now)
+    with pytest.raises(LoginLocked) as second:
+        alice.logins.verify_password("alice", "correct horse", device="ipp:x", now=now + timedelta(minutes=6))
+    assert second.value.until - now == timedelta(minutes=10)
+    now += timedelta(minutes=10, seconds=1)
+    assert alice.logins.verify_password("alice", "correct horse", device="ipp:x", now=now).username == "alice"
+    for _ in range(5):
+        with pytest.raises(LoginFailed):
+            alice.logins.verify_password("alice", "guess", device="ipp:x", now=now)
+    with pytest.raises(LoginLocked) as after_success:
+        alice.logins.verify_password("alice", "guess", device="ipp:x", now=now)
+    assert after_success.value.until - now == timedelta(minutes=5)
 
 
 def test_a_success_resets_the_user_counter(alice):
@@ -78,13 +122,46 @@ def test_a_success_resets_the_user_counter(alice):
     assert alice.authenticate_pin("alice", "4321").username == "alice"
 
 
-def test_a_device_guessing_cards_is_locked(alice):
+def test_a_source_guessing_across_many_names_is_locked_for_everyone_there(alice):
     for i in range(20):
+        with pytest.raises(LoginFailed):
+            alice.verify_password(f"user{i}", "guess", device="mfp-9")
+    with pytest.raises(LoginLocked) as caught:
+        alice.verify_password("alice", "correct horse", device="mfp-9")
+    assert caught.value.scope == "source"
+    assert alice.verify_password("alice", "correct horse", device="mfp-1").username == "alice"
+
+
+def test_successes_reset_a_sources_count(alice):
+    for _ in range(5):
+        for i in range(4):
+            with pytest.raises(LoginFailed):
+                alice.verify_password(f"user{i}", "guess", device="mfp-9")
+        assert alice.verify_password("alice", "correct horse", device="mfp-9").username == "alice"
+
+
+def test_first_taps_of_new_cards_are_not_failures(alice):
+    for i in range(25):
+        with pytest.raises(LoginFailed):
+            alice.authenticate_card(f"NEW{i}", device="mfp-9")
+    assert alice.authenticate_pin("alice", "4321", device="mfp-9").username == "alice"
+    assert alice.authenticate_card("C-77", device="mfp-9").username == "alice"
+
+
+def test_a_source_presenting_very_many_unknown_cards_is_slowed(alice):
+    for i in range(30):
         with pytest.raises(LoginFailed):
             alice.authenticate_card(f"GUESS{i}", device="mfp-9")
     with pytest.raises(LoginLocked) as caught:
         alice.authenticate_card("C-77", device="mfp-9")
-    assert caught.value.scope == "device"
+    assert caught.value.scope == "cards"
+    assert alice.authenticate_card("C-77", device="mfp-1").username == "alice"
+
+
+def test_password_failures_never_lock_a_card(alice):
+    for _ in range(25):
+        with pytest.raises((LoginFailed, LoginLocked)):
+            alice.verify_password("alice", "guess", device="mfp-1")
     assert alice.authenticate_card("C-77", device="mfp-1").username == "alice"
 
 

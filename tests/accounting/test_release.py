@@ -198,3 +198,82 @@ def test_a_job_a_rule_sends_to_a_shared_account_cannot_go_to_the_personal_one(pr
         priced.start_release(job.id, "mfp-1", "alice")
     assert priced.start_release(job.id, "mfp-1", "alice", account="cc-1").state == "releasing"
     priced.fail_release(job.id, "test over")
+
+
+# -- before a release: confirmation, claims, shared accounts (issue 14, items 4, 6, 7) -------
+def held_for_confirmation(core, **kwargs):
+    from accounting.rules import Rule
+
+    core.rules.add(Rule(name="Confirm", action="hold-confirm", conditions={"pages": {"min": 2}},
+                        params={"message": "Costs {price}. Confirm it."}))
+    return held(core, **kwargs)
+
+
+def test_a_hold_confirm_job_cannot_start_its_release_until_its_owner_confirmed_it(priced):
+    from accounting.errors import ConfirmationRequired
+
+    job = held_for_confirmation(priced, pages=3)
+    assert priced.release.unconfirmed([job.id]) == {job.id}
+    with pytest.raises(ConfirmationRequired) as waiting:
+        priced.start_release(job.id, "mfp-1", "alice")
+    assert "Confirm it." in waiting.value.message
+    assert priced.jobs.get_job(job.id).state == "held" and priced.accounts.personal("alice").reserved == 0
+    priced.release.confirm(job.id, "alice", actor="alice", source="mfp-1")
+    assert priced.release.unconfirmed([job.id]) == set()
+    assert priced.start_release(job.id, "mfp-1", "alice").state == "releasing"
+    assert [e.action for e in priced.audit.entries(action="release.confirm")] == ["release.confirm"]
+
+
+def test_only_the_owner_confirms_a_job(priced):
+    from accounting.errors import JobNotFound
+
+    priced.users.add_user("mallory")
+    job = held_for_confirmation(priced, pages=3)
+    with pytest.raises(JobNotFound):
+        priced.release.confirm(job.id, "mallory", actor="mallory")
+    assert priced.release.unconfirmed([job.id]) == {job.id}
+
+
+def test_an_unconfirmed_job_expires_like_any_held_job(priced):
+    from datetime import timedelta
+
+    job = held_for_confirmation(priced, pages=3)
+    expired = priced.expire_jobs(job.received_at + timedelta(days=30))
+    assert [j.id for j in expired] == [job.id] and priced.jobs.get_job(job.id).state == "expired"
+
+
+def test_an_unclaimed_job_is_taken_by_whoever_claims_it_and_charged_to_them(priced):
+    from accounting.errors import NotClaimable
+
+    priced.users.add_user("unknown@10.0.0.9", balance=500)
+    job = held(priced, owner="unknown@10.0.0.9", source_host="10.0.0.9", pages=3)
+    assert [j.id for j in priced.release.unclaimed()] == [job.id]
+    claimed = priced.release.claim(job.id, "alice", actor="alice", source="mfp-1")
+    assert claimed.owner == "alice" and priced.release.unclaimed() == []
+    with pytest.raises(NotClaimable):
+        priced.release.claim(job.id, "alice", actor="alice")
+    priced.start_release(job.id, "mfp-1", "alice")
+    priced.charge_release(job.id, "mfp-1", "k", "alice")
+    assert priced.accounts.personal("alice").balance == 970
+    assert priced.accounts.personal("unknown@10.0.0.9").balance == 500
+    assert "claimed by alice (sent as unknown@10.0.0.9)" in [e.reason for e in priced.jobs.job_events(job.id)]
+
+
+def test_a_job_with_a_known_owner_cannot_be_claimed(priced):
+    from accounting.errors import NotClaimable
+
+    priced.users.add_user("bob")
+    job = held(priced, owner="bob")
+    with pytest.raises(NotClaimable):
+        priced.release.claim(job.id, "alice", actor="alice")
+    assert priced.jobs.get_job(job.id).owner == "bob"
+
+
+def test_the_shared_accounts_a_user_may_charge_say_which_need_a_pin(priced):
+    priced.accounts.create_shared("cc-4711", pin="9876")
+    priced.accounts.create_shared("project-x")
+    priced.accounts.create_shared("not-alices")
+    priced.accounts.allow("cc-4711", user="alice")
+    priced.accounts.allow("project-x", user="alice")
+    choices = [(account.name, needs_pin) for account, needs_pin in priced.accounts.shared_choices("alice")]
+    assert choices == [("cc-4711", True), ("project-x", False)]

@@ -51,6 +51,29 @@ def test_migration_0002_downgrades_to_0001_and_upgrades_again(database_url):
         db.dispose()
 
 
+def columns(db, table) -> set[str]:
+    with db.writer.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def test_migration_0008_adds_login_lockouts_and_job_confirmation_and_downgrades(database_url):
+    from alembic import command
+
+    from accounting.database import alembic_config
+
+    db = Database(database_url)
+    try:
+        with db.writer.begin() as conn:
+            command.downgrade(alembic_config(conn), "0005")
+        assert "lockouts" not in columns(db, "login_throttles") and "confirmed_at" not in columns(db, "jobs")
+        migrate(db.writer)
+        assert "lockouts" in columns(db, "login_throttles")
+        assert {"confirmed_at", "confirmed_by"} <= columns(db, "jobs")
+        assert current_revision(db.writer) == newest_revision()
+    finally:
+        db.dispose()
+
+
 def test_migration_0003_adds_spool_blobs_and_downgrades(database_url):
     from alembic import command
 

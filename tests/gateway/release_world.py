@@ -56,12 +56,14 @@ class RecordingSender:
 
     def __init__(self):
         self.sent: list[tuple[str, bytes, object]] = []
+        self.jobs: list = []  # the ForwardJobs, as sent
         self.fail_with = None
         self.hold: defer.Deferred | None = None
 
     def __call__(self, context, job, target):
-        data = b"".join(job.open_chunks())
+        data = b"".join(job.chunks())
         self.sent.append((job.job_id, data, job.forced))
+        self.jobs.append(job)
         if self.fail_with is not None:
             return defer.fail(self.fail_with)
         result = AttemptResult(len(data), hashlib.sha256(data).hexdigest(), "lpd-ack")
@@ -108,17 +110,21 @@ def world(tmp_path):
     database.dispose()
 
 
-def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None, analysis_pending=False) -> int:
+def hold(world, *, owner="alice", title="Budget", color_pages=2, changes=None, document=DOCUMENT,
+         facts: dict | None = None, analysis_pending=False, **attributes) -> int:
+    """Record a held job of ``document`` (``facts`` override the analyzer's; ``attributes``
+    are NewJob fields such as ``copies_requested`` or ``sides``)."""
     writer = world.spool.create()
-    writer.write(DOCUMENT)
+    writer.write(document)
     writer.finish()
     writer.make_durable()
-    job = NewJob(queue="secure", owner=owner, source_host="ws1", protocol="lpd", size=len(DOCUMENT),
-                 sha256=hashlib.sha256(DOCUMENT).hexdigest(), spool_name=writer.name,
+    job = NewJob(queue="secure", owner=owner, source_host="ws1", protocol="lpd", size=len(document),
+                 sha256=hashlib.sha256(document).hexdigest(), spool_name=writer.name,
                  received_at=datetime.now(timezone.utc), title=title,
                  facts={"pdl": "postscript", "pages": 2, "copies": 1, "impressions": 2, "sheets": 2, "duplex": False,
-                        "color_pages": color_pages, "mono_pages": 2 - color_pages, "media": ["A4"], "method": "scan"},
-                 analysis_pending=analysis_pending)
+                        "color_pages": color_pages, "mono_pages": 2 - color_pages, "media": ["A4"], "method": "scan",
+                        **(facts or {})},
+                 analysis_pending=analysis_pending, **attributes)
     job.decision = world.core.decide(job)
     if changes:
         job.decision.changes = dict(changes)

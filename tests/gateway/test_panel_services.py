@@ -53,22 +53,37 @@ def test_a_card_of_someone_else_cannot_be_linked(world):
 
 
 def test_the_pin_pad_takes_the_user_number_then_the_pin(world):
-    number = world.core.users.get_user("alice").id
-    assert result_of(world.services.authenticate_pin(f"{number}2468", device(world))).username == "alice"
+    number = str(world.core.users.get_user("alice").id)
+    assert result_of(world.services.authenticate_pin(number, "2468", device(world))).username == "alice"
     with pytest.raises(LoginFailed):
-        result_of(world.services.authenticate_pin("2468", device(world)))
+        result_of(world.services.authenticate_pin("", "2468", device(world)))
     with pytest.raises(LoginFailed):
-        result_of(world.services.authenticate_pin(f"{number}1111", device(world)))
+        result_of(world.services.authenticate_pin(number, "1111", device(world)))
 
 
-def test_five_wrong_pins_lock_the_user(world):
-    number = world.core.users.get_user("alice").id
+@pytest.mark.parametrize("pin", ["1357", "24681357", "135792468024"])
+def test_a_pin_of_any_length_users_set_pin_accepts_logs_in(world, pin):
+    world.core.users.set_pin("alice", pin)
+    number = str(world.core.users.get_user("alice").id)
+    assert result_of(world.services.authenticate_pin(number, pin, device(world))).username == "alice"
+
+
+def test_the_last_four_digits_of_a_longer_pin_are_not_the_pin(world):
+    world.core.users.set_pin("alice", "24681357")
+    number = str(world.core.users.get_user("alice").id)
+    with pytest.raises(LoginFailed):
+        result_of(world.services.authenticate_pin(number, "1357", device(world)))
+
+
+def test_five_wrong_pins_lock_the_user_at_that_printer_only(world):
+    number = str(world.core.users.get_user("alice").id)
     for _ in range(5):
         with pytest.raises(LoginFailed):
-            result_of(world.services.authenticate_pin(f"{number}0000", device(world)))
+            result_of(world.services.authenticate_pin(number, "0000", device(world)))
     with pytest.raises(LockedOut) as locked:
-        result_of(world.services.authenticate_pin(f"{number}2468", device(world, "mfp-mono")))
+        result_of(world.services.authenticate_pin(number, "2468", device(world)))
     assert locked.value.retry_after > 0
+    assert result_of(world.services.authenticate_pin(number, "2468", device(world, "mfp-mono"))).username == "alice"
 
 
 def test_jobs_are_priced_for_the_device_they_would_print_on(world):

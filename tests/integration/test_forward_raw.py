@@ -31,11 +31,28 @@ def test_a_job_arrives_byte_for_byte_and_the_printer_close_confirms_it():
     assert received.complete and received.sha256 == hashlib.sha256(DOCUMENT).hexdigest() == outcome.sha256
 
 
-def test_copies_are_sent_as_the_document_repeated():
+def test_copies_are_asked_of_the_printer_in_a_pjl_header_not_by_repeating_the_document():
     with RawSink() as sink:
         forward(job_of(b"abc", copies=2), PrinterTarget("raw", "127.0.0.1", sink.port))
         [received] = sink.wait_for_jobs(1)
-    assert received.data == b"abcabc"
+    assert received.data == b"\x1b%-12345X@PJL\r\n@PJL SET QTY=2\r\nabc\x1b%-12345X"
+
+
+def test_copies_of_a_postscript_job_are_its_num_copies():
+    with RawSink() as sink:
+        forward(job_of(POSTSCRIPT, copies=3), PrinterTarget("raw", "127.0.0.1", sink.port))
+        [received] = sink.wait_for_jobs(1)
+    assert b"{ << /NumCopies 3 >> setpagedevice } stopped pop" in received.data
+    assert received.data.count(b"showpage") == POSTSCRIPT.count(b"showpage")
+
+
+def test_only_the_first_copy_of_a_repeated_document_is_sent():
+    with RawSink() as sink:
+        job = ForwardJob(job_id="j1", open_chunks=lambda: iter([b"\x1bEone\x0c", b"\x1bE", b"one\x0c"]), size=12,
+                         copies=2, copy_length=6)
+        forward(job, PrinterTarget("raw", "127.0.0.1", sink.port))
+        [received] = sink.wait_for_jobs(1)
+    assert received.data == b"\x1b%-12345X@PJL\r\n@PJL SET QTY=2\r\n\x1bEone\x0c\x1b%-12345X"
 
 
 def test_forced_duplex_and_gray_reach_a_postscript_printer_as_a_setpagedevice_prologue():

@@ -8,8 +8,10 @@ import pytest
 
 from release_api.device_auth import DeviceRequestSigner
 from tests.fixtures.browser import ARTIFACTS, PANEL_VIEWPORTS, chromium, panel_server
-from release_api.services import Balance
-from tests.release_api.panel_test_double import InMemoryPanelServicesTestDouble, sample_jobs
+from dataclasses import replace
+
+from release_api.services import AccountChoice, Balance
+from tests.release_api.panel_test_double import RECEIVED, InMemoryPanelServicesTestDouble, sample_jobs
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
@@ -32,8 +34,15 @@ def test_every_screen_renders_touch_sized_and_uncut(server, size):
     problems = {}
 
     def fresh_jobs():
-        server.services.jobs["u1"] = sample_jobs()
+        jobs = sample_jobs()
+        server.services.jobs["u1"] = jobs + [
+            replace(jobs[0], job_id="j5", title="Poster run", needs_confirmation="This job costs €42.00. Confirm at "
+                    "the printer to print it.", needs_shared_account=True)]
         server.services.balances["u1"] = Balance(1250, "EUR")
+        server.services.accounts["u1"] = [(AccountChoice("cc-4711", "Cost centre 4711 — Marketing", True), "9876"),
+                                          (AccountChoice("project-x", "Project X"), None)]
+        server.services.unclaimed = [replace(jobs[1], job_id="j9", title="Scan to print", origin="10.0.3.44",
+                                             received_at=RECEIVED)]
 
     server.reactor_thread.call(fresh_jobs)
     with chromium(size, device_signer=DeviceRequestSigner(device, secret),
@@ -51,11 +60,16 @@ def test_every_screen_renders_touch_sized_and_uncut(server, size):
         check("01-idle")
 
         page.click("#login-pin")
+        page.click("#key-4")
+        check("02-pin-number")
+        page.click("#pin-ok")
         for key in "24":
             page.click(f"#key-{key}")
         assert page.locator("#pin-display").inner_text().count("●") == 2
         check("02-pin")
         page.click("#key-clear")
+        page.click("#key-1")
+        page.click("#pin-ok")
         for key in "0000":
             page.click(f"#key-{key}")
         page.click("#pin-ok")
@@ -85,10 +99,32 @@ def test_every_screen_renders_touch_sized_and_uncut(server, size):
         page.wait_for_url("**/panel/result")
         check("07-result")
 
+        page.goto(server.url + "/panel/jobs")
+        assert "To confirm: This job costs €42.00" in page.locator("#job-j5").inner_text()
+        page.click("#job-j5")
+        page.click("#action-release")
+        assert page.locator("#confirm-print").is_visible()
+        check("09-confirm-and-account")
+        page.click("#account-2")
+        page.click("#confirm-print")
+        page.wait_for_url("**/panel/result")
+        assert "sent to the printer" in page.locator("#results").inner_text()
+
+        page.goto(server.url + "/panel/jobs")
+        page.click("#unclaimed-link")
+        assert "from 10.0.3.44" in page.locator("#unclaimed").inner_text()
+        check("10-unclaimed")
+        page.click("#unclaimed-j9")
+        page.click("#claim")
+        assert "1 job now yours." in page.content()
+        assert page.locator("#job-j9").is_visible()
+
+        page.goto(server.url + "/panel/result")
         page.click("#result-logout")
         assert page.locator("#goodbye").is_visible()
         check("08-logged-out")
     assert problems == {}, problems
+    assert server.services.charged_to[-1] == ("j5", "project-x") and "j5" in server.services.confirmed
     for name in ("01-idle", "02-pin", "06-jobs", "07-result"):
         assert (ARTIFACTS / "panel" / f"{name}-{size}.png").stat().st_size > 2000
 

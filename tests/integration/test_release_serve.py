@@ -24,7 +24,11 @@ def test_serve_listens_for_ipp_and_https_redirects_http_and_prints_the_panel_url
         assert f"IPP   listening on 127.0.0.1 port {ports['ipp']}" in log
         assert f"HTTPS listening on 127.0.0.1 port {ports['https']}" in log
         assert f"HTTP  listening on 127.0.0.1 port {http_port}  (redirects to HTTPS)" in log
-        assert f"Panel/admin URL: https://127.0.0.1:{ports['https']}/panel/" in log
+        base = f"https://127.0.0.1:{ports['https']}"
+        assert f"ipp://127.0.0.1:{ports['ipp']}/printers/secure" in log
+        assert f"Printer panels: {base}/panel/launch — opened by a registered printer's panel" in log
+        assert f"Web pages: {base}/ (users, finance and admins" in log
+        assert "Panel/admin URL" not in log
 
         plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
         plain.request("GET", "/panel/?x=1", headers={"Host": "127.0.0.1"})
@@ -37,7 +41,17 @@ def test_serve_listens_for_ipp_and_https_redirects_http_and_prints_the_panel_url
         secure = http.client.HTTPSConnection("127.0.0.1", ports["https"], context=context, timeout=10)
         secure.request("GET", "/panel/")
         response = secure.getresponse()
-        assert response.status == 401 and secure.sock.version() in ("TLSv1.2", "TLSv1.3")
+        assert response.status == 303 and response.getheader("location") == "/panel/launch"
+        assert secure.sock.version() in ("TLSv1.2", "TLSv1.3")
+        response.read()
+        secure.request("GET", "/panel/launch")
+        response = secure.getresponse()
+        assert response.status == 401 and b"Printer not recognised" in response.read()
+        secure.request("GET", "/")
+        response = secure.getresponse()
+        page = response.read().decode()
+        assert response.status == 200 and "Printgate print gateway" in page
+        assert "/panel/launch" in page and "/admin/" in page and "printgate --help" in page and 'href="/login"' in page
 
         document = tmp_path / "report.pdf"
         make_pdf(document, pages=1)

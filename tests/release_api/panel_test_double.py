@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field, replace
 
-from release_api.errors import JobNotFound, LockedOut, LoginFailed, UnknownCard
+from release_api.errors import AccountRefused, JobNotFound, LockedOut, LoginFailed, UnknownCard
 from release_api.services import (
-    Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
+    AccountChoice, Balance, DeleteResult, ForcedChangeView, HeldJobView, JobReleaseResult, PanelDevice, PanelUser,
 )
 
 ALICE = PanelUser("u1", "alice", "Alice Example")
@@ -42,7 +42,7 @@ class InMemoryPanelServicesTestDouble:
         "mfp-roomy": (b"secret-roomy-0123456789", PanelDevice("mfp-roomy", "Lobby colour MFP", "1024x600")),
     })
     cards: dict = field(default_factory=lambda: {"04A1B2C3": ALICE})
-    pins: dict = field(default_factory=lambda: {"2468": ALICE, "1357": BOB})
+    pins: dict = field(default_factory=lambda: {("7", "2468"): ALICE, ("8", "1357"): BOB})
     passwords: dict = field(default_factory=lambda: {("alice", "correct horse"): ALICE, ("bob", "pw"): BOB})
     jobs: dict = field(default_factory=lambda: {"u1": sample_jobs(), "u2": []})
     balances: dict = field(default_factory=lambda: {"u1": Balance(1250, "EUR"), "u2": Balance(-30, "EUR")})
@@ -52,6 +52,10 @@ class InMemoryPanelServicesTestDouble:
     released: list = field(default_factory=list)
     linked: list = field(default_factory=list)
     deferred_release: object = None  # a Deferred to hold release() open (double-tap tests)
+    unclaimed: list = field(default_factory=list)  # HeldJobViews anyone may take
+    accounts: dict = field(default_factory=dict)  # user id -> [(AccountChoice, pin or None)]
+    charged_to: list = field(default_factory=list)  # (job id, account) for releases to a shared account
+    confirmed: list = field(default_factory=list)
 
     def device_secret(self, device_id):
         if device_id in self.revoked or device_id not in self.devices:
@@ -73,11 +77,11 @@ class InMemoryPanelServicesTestDouble:
             raise UnknownCard(card_number)
         return self.cards[card_number]
 
-    def authenticate_pin(self, pin, device):
+    def authenticate_pin(self, user_number, pin, device):
         self._check_lock(device.device_id)
-        if pin not in self.pins:
+        if (user_number, pin) not in self.pins:
             raise LoginFailed("wrong PIN")
-        return self.pins[pin]
+        return self.pins[(user_number, pin)]
 
     def verify_password(self, username, password, device):
         self._check_lock(device.device_id)
@@ -99,11 +103,25 @@ class InMemoryPanelServicesTestDouble:
                 return job
         raise JobNotFound(job_id, user=user.username)
 
-    def release(self, job_ids, device, user):
+    def release(self, job_ids, device, user, account=None, account_pin=None):
+        if account is not None:
+            choices = {choice.name: pin for choice, pin in self.accounts.get(user.user_id, [])}
+            if account not in choices or (choices[account] is not None and choices[account] != account_pin):
+                raise AccountRefused(account, user=user.username)
+
         def finish(_=None):
             results = []
             for job_id in job_ids:
                 job = self._find(user, job_id)
+                if job.needs_confirmation:
+                    results.append(JobReleaseResult(job_id, False, "Confirm this job first.", job.title))
+                    continue
+                if job.needs_shared_account and account is None:
+                    results.append(JobReleaseResult(job_id, False, "This job must be charged to a shared account.",
+                                                    job.title))
+                    continue
+                if account is not None:
+                    self.charged_to.append((job_id, account))
                 if job_id in self.failing_jobs:
                     results.append(JobReleaseResult(job_id, False, self.failing_jobs[job_id], job.title))
                     continue
@@ -117,6 +135,29 @@ class InMemoryPanelServicesTestDouble:
         if self.deferred_release is not None:
             return self.deferred_release.addCallback(finish)
         return finish()
+
+    def confirm(self, job_ids, user):
+        confirmed = []
+        for job_id in job_ids:
+            job = self._find(user, job_id)
+            if job.needs_confirmation:
+                self.jobs[user.user_id] = [replace(j, needs_confirmation="") if j.job_id == job_id else j
+                                           for j in self.jobs[user.user_id]]
+                self.confirmed.append(job_id)
+                confirmed.append(job_id)
+        return confirmed
+
+    def shared_accounts(self, user):
+        return [choice for choice, _ in self.accounts.get(user.user_id, [])]
+
+    def unclaimed_jobs(self, user, device):
+        return list(self.unclaimed)
+
+    def claim(self, job_ids, user, device):
+        taken = [job for job in self.unclaimed if job.job_id in job_ids]
+        self.unclaimed = [job for job in self.unclaimed if job.job_id not in job_ids]
+        self.jobs.setdefault(user.user_id, []).extend(replace(job, origin="") for job in taken)
+        return [job.job_id for job in taken]
 
     def delete(self, job_ids, user):
         for job_id in job_ids:

@@ -43,11 +43,13 @@ def make_postscript(path: Path, pages: int = 2) -> bytes:
     return path.read_bytes()
 
 
-def print_with_cups_lpd(port: int, path: Path, *, user: str = "alice", title: str = "Budget 2027", job_id: int = 7):
-    """``lpd`` backend, standalone, as CUPS runs it; hard timeout (it retries for days)."""
+def print_with_cups_lpd(port: int, path: Path, *, user: str = "alice", title: str = "Budget 2027", job_id: int = 7,
+                        copies: int = 1):
+    """``lpd`` backend, standalone, as CUPS runs it; hard timeout (it retries for days).
+    With ``copies`` > 1 it sends the file that many times (its default ``manual_copies``)."""
     backend = require("/usr/lib/cups/backend/lpd", "cups")
     env = dict(os.environ, DEVICE_URI=f"lpd://127.0.0.1:{port}/secure?reserve=none")
-    result = subprocess.run([backend, str(job_id), user, title, "1", "", str(path)], env=env,
+    result = subprocess.run([backend, str(job_id), user, title, str(copies), "", str(path)], env=env,
                             capture_output=True, timeout=30)
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
 
@@ -74,8 +76,12 @@ class IppPrinterPeer:
     def endpoint(self) -> str:
         return f"ipp://127.0.0.1:{self.port}/ipp/print"
 
+    @property
+    def secure_endpoint(self) -> str:
+        return f"ipps://127.0.0.1:{self.port}/ipp/print"
+
     def documents(self) -> list[Path]:
-        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps"))
+        return sorted(p for p in self.spool.rglob("*") if p.is_file() and p.suffix in (".pdf", ".ps", ".pcl"))
 
     def job_environments(self) -> list[dict]:
         """The IPP job attributes ippeveprinter handed its print command, one dict per job."""
@@ -90,10 +96,13 @@ class IppPrinterPeer:
 
 
 @contextmanager
-def ippeveprinter(tmp: Path, *, duplex: bool = True):
+def ippeveprinter(tmp: Path, *, duplex: bool = True, formats: str = "application/pdf,application/postscript",
+                  keys: Path | None = None):
     """ippeveprinter on loopback with its own spool directory and a private D-Bus (it
     needs one for Avahi even with ``-r off``); the print command appends each job's
-    ``IPP_*`` environment to a log so tests can see the attributes it was sent."""
+    ``IPP_*`` environment (and ``CONTENT_TYPE``, the document format) to a log so tests
+    can see the attributes it was sent. It answers IPP and, on the same port, IPP over
+    TLS with ``keys/localhost.crt`` and ``.key`` (made by itself when missing)."""
     dbus = require("dbus-daemon", "dbus")
     printer = require("ippeveprinter", "cups-ipp-utils")
     tmp.mkdir(parents=True, exist_ok=True)
@@ -101,7 +110,8 @@ def ippeveprinter(tmp: Path, *, duplex: bool = True):
     spool.mkdir()
     jobs_log = tmp / "jobs.env"
     command = tmp / "print-command"
-    command.write_text(f"#!/bin/sh\n{{ env | grep '^IPP_' ; echo '--'; }} >> '{jobs_log}'\nexit 0\n")
+    command.write_text(f"#!/bin/sh\n{{ env | grep -E '^(IPP_|CONTENT_TYPE=)' ; echo '--'; }} >> '{jobs_log}'\n"
+                       "exit 0\n")
     command.chmod(0o755)
     bus = subprocess.Popen([dbus, "--session", "--nofork", "--print-address=1", f"--address=unix:path={tmp / 'bus'}"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -109,8 +119,10 @@ def ippeveprinter(tmp: Path, *, duplex: bool = True):
     port = free_port()
     log = open(tmp / "ippeveprinter.log", "wb")
     env = dict(os.environ, DBUS_SESSION_BUS_ADDRESS=address, DBUS_SYSTEM_BUS_ADDRESS=address)
-    args = [printer, "-p", str(port), "-n", "localhost", "-d", str(spool), "-k", "-r", "off",
-            "-f", "application/pdf,application/postscript", "-c", str(command), "-s", "60,30"]
+    keys = keys or tmp / "keys"
+    keys.mkdir(exist_ok=True)
+    args = [printer, "-p", str(port), "-n", "localhost", "-d", str(spool), "-k", "-r", "off", "-K", str(keys),
+            "-f", formats, "-c", str(command), "-s", "60,30"]
     if duplex:
         args.append("-2")
     process = subprocess.Popen(args + ["PrintgateReleasePrinter"], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -175,24 +187,28 @@ class ReleaseGateway:
 
 @contextmanager
 def release_gateway(tmp_path: Path, *, protocol: str, endpoint: str, color: bool = True, duplex: bool = True,
-                    rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None):
-    """A gateway process (LPD intake + HTTPS panel on free loopback ports) with a price
-    list (0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00), the
-    given rules, and one registered printer; ``config_text``: a printgate.toml."""
+                    rules: tuple = (), device_id: str = "mfp-3f", config_text: str | None = None,
+                    intake: tuple = ("lpd",), device_options: tuple = (),
+                    prices: tuple = ("--mono", "0.05", "--color", "0.20")):
+    """A gateway process (``intake`` listeners + HTTPS panel on free loopback ports) with
+    a price list (``prices``; by default 0.05 mono / 0.20 colour per side), alice (card, PIN, password, 10.00),
+    the given rules, and one registered printer (``device_options``: more arguments of
+    ``devices add``); ``config_text``: a printgate.toml."""
     data_dir = tmp_path / "data"
     config = None
     if config_text is not None:
         config = tmp_path / "printgate.toml"
         config.write_text(config_text)
-    process = GatewayProcess(data_dir=data_dir, ports={"lpd": free_port(), "https": free_port()}, config=config)
+    ports = {name: free_port() for name in (*intake, "https")}
+    process = GatewayProcess(data_dir=data_dir, ports=ports, config=config)
     data_dir.mkdir(parents=True)
-    process.cli("prices", "set", "standard", "--mono", "0.05", "--color", "0.20", "--default")
+    process.cli("prices", "set", "standard", *prices, "--default")
     process.cli("users", "add", "alice", "--full-name", "Alice Example", "--card", CARD, "--balance", "10.00")
     for name, action, when in rules:
         process.cli("rules", "add", name, "--action", action, "--when", json.dumps(when),
                     "--message", f"rule '{name}'")
     args = ["devices", "add", device_id, "--protocol", protocol, "--endpoint", endpoint, "--screen", "800x480",
-            "--model", "3F Finance MFP", "--json"]
+            "--model", "3F Finance MFP", "--json", *device_options]
     args += ["--color"] if color else []
     args += ["--duplex"] if duplex else []
     registered = json.loads(process.cli(*args).stdout)
@@ -259,13 +275,13 @@ class HttpsPanelClient:
         assert match, html[:2000]
         return match.group(1)
 
-    def enter_pin(self, digits: str):
-        """Open the PIN pad, press each digit, then OK; the response to OK."""
+    def enter_pin(self, user_number: str, pin: str):
+        """Open the PIN pad, type the user number, OK, the PIN, OK; the response to the last OK."""
         status, _, html = self.request("GET", "/panel/pin")
         assert status == 200, (status, html[:500])
         token = self.csrf(html)
-        for digit in digits:
-            status, _, html = self.request("POST", "/panel/pin", {"csrf": token, "key": digit})
+        for key in (*user_number, "ok", *pin):
+            status, _, html = self.request("POST", "/panel/pin", {"csrf": token, "key": key})
             assert status == 200, (status, html[:500])
         return self.request("POST", "/panel/pin", {"csrf": token, "key": "ok"})
 
@@ -273,6 +289,17 @@ class HttpsPanelClient:
         status, _, html = self.request("GET", "/panel/")
         assert status == 200, (status, html[:500])
         return self.request("POST", "/panel/card", {"csrf": self.csrf(html), "card_number": card})
+
+
+def log_in_at_panel(browser, gateway: ReleaseGateway, card: str = CARD):
+    """In Chromium (``tests.fixtures.browser.chromium``): the signed launch, then a card
+    tap (the reader types the number and Enter); the job list page."""
+    page = browser.page
+    page.goto(gateway.panel_url + "/panel/launch")
+    page.fill("#card_number", card)
+    page.press("#card_number", "Enter")
+    page.wait_for_url("**/panel/jobs")
+    return page
 
 
 def user_id_of(gateway: ReleaseGateway, username: str) -> int:

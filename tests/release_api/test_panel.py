@@ -40,14 +40,34 @@ def csrf_of(response):
     return re.search(r'name="csrf" value="([^"]+)"', response.body).group(1)
 
 
+def press(browser, csrf, keys):
+    """Press each key of ``keys`` (digits, or the words ``ok``/``back``/``clear``); the last page."""
+    page = None
+    for key in keys:
+        page = browser.post("/panel/pin", {"csrf": csrf, "key": key})
+    return page
+
+
+def pin_login(browser, csrf, user_number, pin):
+    """The user number, OK, the PIN, OK: the response to the last OK."""
+    return press(browser, csrf, [*user_number, "ok", *pin, "ok"])
+
+
 def card_login(browser, card="04A1B2C3"):
     idle = browser.get("/panel/")
     return browser.post("/panel/card", {"csrf": csrf_of(idle), "card_number": card})
 
 
-def test_an_unsigned_request_gets_nothing_but_an_error(world):
+def test_an_unsigned_request_without_a_device_cookie_is_sent_to_the_signed_launch(world):
     _, _, browser = world
     response = browser(signed=False).get("/panel/")
+    assert response.status == 303 and response.header("location") == "/panel/launch"
+    assert "csrf" not in response.body
+
+
+def test_an_unsigned_launch_gets_nothing_but_an_error(world):
+    _, _, browser = world
+    response = browser(signed=False).get("/panel/launch")
     assert response.status == 401 and "not registered" in response.body and "csrf" not in response.body
 
 
@@ -122,24 +142,45 @@ def test_a_form_without_the_sessions_csrf_token_is_refused(world):
 def test_the_pin_pad_collects_digits_server_side_and_logs_in(world):
     _, _, browser = world
     b = browser()
-    page = b.get("/panel/pin")
-    csrf = csrf_of(page)
-    for key in "2469":
-        page = b.post("/panel/pin", {"csrf": csrf, "key": key})
+    csrf = csrf_of(b.get("/panel/pin"))
+    page = press(b, csrf, ["7", "ok"])
+    assert "User 7: your PIN" in page.body
+    page = press(b, csrf, "2469")
     assert page.body.count("●") == 4 and "2469" not in page.body
-    page = b.post("/panel/pin", {"csrf": csrf, "key": "back"})
-    page = b.post("/panel/pin", {"csrf": csrf, "key": "8"})
-    response = b.post("/panel/pin", {"csrf": csrf, "key": "ok"})
+    press(b, csrf, ["back", "8"])
+    response = press(b, csrf, ["ok"])
     assert response.status == 303 and response.header("location") == "/panel/jobs"
+
+
+def test_a_pin_of_twelve_digits_reaches_the_services_whole(world):
+    _, services, browser = world
+    services.pins[("7", "135792468024")] = services.pins[("7", "2468")]
+    b = browser()
+    response = pin_login(b, csrf_of(b.get("/panel/pin")), "7", "135792468024")
+    assert response.status == 303 and response.header("location") == "/panel/jobs"
+
+
+def test_back_on_an_empty_pin_returns_to_the_user_number(world):
+    _, _, browser = world
+    b = browser()
+    csrf = csrf_of(b.get("/panel/pin"))
+    page = press(b, csrf, ["9", "ok", "back"])
+    assert "Your user number" in page.body and ">9<" in page.body
+    press(b, csrf, ["back", "7"])
+    response = press(b, csrf, ["ok", *"2468", "ok"])
+    assert response.status == 303
+
+
+def test_ok_without_a_user_number_is_a_bad_request(world):
+    _, _, browser = world
+    b = browser()
+    assert press(b, csrf_of(b.get("/panel/pin")), ["ok"]).status == 400
 
 
 def test_a_wrong_pin_is_refused_and_points_back_to_the_pad(world):
     _, _, browser = world
     b = browser()
-    csrf = csrf_of(b.get("/panel/pin"))
-    for key in "0000":
-        b.post("/panel/pin", {"csrf": csrf, "key": key})
-    response = b.post("/panel/pin", {"csrf": csrf, "key": "ok"})
+    response = pin_login(b, csrf_of(b.get("/panel/pin")), "7", "0000")
     assert response.status == 401 and 'href="/panel/pin"' in response.body
 
 
@@ -265,7 +306,7 @@ def test_an_oversized_body_is_refused(world):
     _, _, browser = world
     b = browser()
     response = b.post("/panel/card", None, raw_body=b"x=" + b"a" * 20000)
-    assert response.status == 400
+    assert response.status == 413
 
 
 def test_unknown_pages_are_404_and_the_stylesheet_needs_no_device(world):
@@ -275,17 +316,12 @@ def test_unknown_pages_are_404_and_the_stylesheet_needs_no_device(world):
     assert css.status == 200 and css.header("content-type").startswith("text/css")
 
 
-def test_five_wrong_pins_at_a_device_lock_it_for_a_while(world):
+def test_twenty_wrong_pins_at_a_device_lock_it_for_a_while(world):
     clock, _, browser = world
     b = browser()
-    for attempt in range(5):
-        csrf = csrf_of(b.get("/panel/pin"))
-        b.post("/panel/pin", {"csrf": csrf, "key": "9"})
-        assert b.post("/panel/pin", {"csrf": csrf, "key": "ok"}).status == 401
-    csrf = csrf_of(b.get("/panel/pin"))
-    for key in "2468":
-        b.post("/panel/pin", {"csrf": csrf, "key": key})
-    locked = b.post("/panel/pin", {"csrf": csrf, "key": "ok"})
+    for attempt in range(20):
+        assert pin_login(b, csrf_of(b.get("/panel/pin")), "7", "9").status == 401
+    locked = pin_login(b, csrf_of(b.get("/panel/pin")), "7", "2468")
     assert locked.status == 429
     assert browser("mfp-roomy").post("/panel/card", {"csrf": csrf_of(browser("mfp-roomy").get("/panel/")),
                                                     "card_number": "x"}).status != 429

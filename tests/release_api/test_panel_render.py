@@ -5,12 +5,13 @@ import pytest
 
 from panel_menus.menus import SCREEN_SIZES
 from panel_menus.render import SCREENS, PanelRenderer, UnknownScreen, format_money, format_time
-from release_api.services import Balance, PanelDevice
+from release_api.services import AccountChoice, Balance, PanelDevice
 from tests.release_api.panel_test_double import ALICE, sample_jobs
 
 CONTEXT = dict(
     device=PanelDevice("d", "2F <Copy> room"), user=ALICE, balance=Balance(1250, "EUR"), csrf="tok",
-    jobs=sample_jobs(), digits=3, results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
+    jobs=sample_jobs(), digits=3, step="pin", user_number="42", results=[], headline="Done", all_ok=True, title="Oops", text="Why", back="/panel/",
+    needs_account=True, accounts=[AccountChoice("cc-4711", "Cost centre 4711", True), AccountChoice("x", "Project X")],
 )
 
 
@@ -27,6 +28,13 @@ def test_no_screen_loads_anything_from_elsewhere():
     for screen in SCREENS:
         html = PanelRenderer().render(screen, "800x480", **CONTEXT)
         assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_the_pin_pad_shows_the_user_number_then_the_pin_as_dots():
+    number_step = PanelRenderer().render("pin", "800x480", **{**CONTEXT, "step": "number", "digits": 2})
+    assert "Your user number, then your PIN" in number_step and ">42<" in number_step and "●" not in number_step
+    pin_step = PanelRenderer().render("pin", "800x480", **CONTEXT)
+    assert "User 42: your PIN" in pin_step and pin_step.count("●") == 3
 
 
 def test_an_unknown_screen_is_an_error():
@@ -67,3 +75,14 @@ def test_logged_in_pages_refresh_to_the_idle_logout():
 def test_print_all_says_how_many_jobs_it_will_print():
     html = PanelRenderer().render("jobs", "480x272", **CONTEXT)
     assert "Print all (3)" in html
+
+
+def test_the_confirmation_screen_offers_the_accounts_and_a_pin_field_where_one_is_needed():
+    html = PanelRenderer().render("confirm", "800x480", **CONTEXT)
+    assert 'name="account" value="cc-4711" checked' in html and 'value="x"' in html
+    assert 'name="account_pin"' in html and "PIN needed" in html
+
+
+def test_the_confirmation_screen_says_when_there_is_no_account_to_charge():
+    html = PanelRenderer().render("confirm", "800x480", **dict(CONTEXT, accounts=[]))
+    assert "no shared account you may charge" in html and 'id="confirm-print" disabled' in html

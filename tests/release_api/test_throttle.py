@@ -38,3 +38,24 @@ def test_a_success_forgets_the_failures():
     throttle.failed("d")
     throttle.succeeded("d")
     assert not throttle.failed("d")
+
+
+def test_each_further_lock_in_a_row_lasts_twice_as_long_until_a_success():
+    clock = Clock()
+    throttle = LoginThrottle(max_failures=2, window=60, lockout=30, max_lockout=100, clock=clock)
+    locks = []
+    for _ in range(4):
+        throttle.failed("d")
+        throttle.failed("d")
+        locks.append(throttle.seconds_locked("d"))
+        clock.now += 200
+    assert locks == [31, 61, 101, 101]
+    throttle.succeeded("d")
+    throttle.failed("d")
+    throttle.failed("d")
+    assert throttle.seconds_locked("d") == 31
+
+
+def test_by_default_a_few_wrong_pins_at_a_panel_do_not_lock_it():
+    throttle = LoginThrottle(clock=Clock())
+    assert not any(throttle.failed("d") for _ in range(19))
