@@ -49,6 +49,7 @@ setup(
         "accounting": ["migrations/*.ini", "migrations/*.py", "migrations/versions/*.py"],
         "panel_menus": ["templates/**/*", "static/**/*", "*.toml"],
         "release_api": ["templates/**/*", "static/**/*"],
+        "release_api.web": ["templates/*.html", "static/*"],
     },
     include_package_data=True,
     ext_modules=cython_extensions(),
@@ -70,6 +71,13 @@ setup(
         "pikepdf>=9,<11",
         "pillow>=10,<14",
         "tqdm>=4.66,<5",
+        # Issue 16, the web pages: routing, TOTP, QR codes, OpenID Connect (and its HTTP).
+        "klein>=24.8,<26",
+        "pyotp>=2.9,<3",
+        "segno>=1.6,<2",
+        "authlib>=1.6,<2",
+        "joserfc>=1.0,<2",
+        "requests>=2.31,<3",
         # Finance reports and schedules (issue 15): XLSX, PDF, progress bar, calendar
         # schedules, SFTP and SMB destinations.
         "xlsxwriter>=3.2,<4",

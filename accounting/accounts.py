@@ -3,7 +3,7 @@ billing codes) with optional PIN and sub-accounts, which named users or groups m
 Balances change only through ``accounting.ledger``."""
 from __future__ import annotations
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from accounting.audit import audit
 from accounting.database import Database
@@ -100,6 +100,22 @@ class AccountStore:
                                             ).inserted_primary_key[0]
             conn.execute(insert(account_members).values(account_id=account_id, user_id=user_id, group_id=group_id))
             audit(conn, actor=actor, action="account.allow", target=str(account), new={"user": user, "group": group})
+
+    def disallow(self, account, *, user: str | None = None, group: str | None = None, actor: str = "admin") -> None:
+        """Undo ``allow``: ``user`` (or ``group``) may no longer charge the shared account."""
+        if (user is None) == (group is None):
+            raise ValueError("name one user or one group")
+        with self.db.writer.begin() as conn:
+            account_id = self._id(conn, account)
+            if user is not None:
+                who = account_members.c.user_id.in_(select(users.c.id).where(users.c.username == user))
+            else:
+                who = account_members.c.group_id.in_(select(groups.c.id).where(groups.c.name == group))
+            removed = conn.execute(delete(account_members).where(account_members.c.account_id == account_id, who))
+            if not removed.rowcount:
+                raise ValueError(f"{'user ' + user if user else 'group ' + group} may not charge {account} anyway")
+            audit(conn, actor=actor, action="account.disallow", target=str(account),
+                  old={"user": user, "group": group})
 
     def chargeable(self, username: str) -> list[Account]:
         """The accounts ``username`` may charge: the personal one first, then shared ones."""

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from accounting.access_log import AccessLog
 from accounting.accounts import AccountStore
 from accounting.audit import AuditLog
+from accounting.browse import Lists
 from accounting.database import Database, migrate
 from accounting.decisions import DecisionMaker
 from accounting.devices import DeviceStore
@@ -26,10 +28,13 @@ from accounting.records import Decision, HeldJob, LedgerEntry, NewJob, User
 from accounting.release import ReleaseDesk
 from accounting.reports import Reports
 from accounting.retention import DEFAULT_EXPIRE_MINUTES, DEFAULT_RETENTION_DAYS, Retention
+from accounting.roles import RoleStore
 from accounting.rules import RuleStore
 from accounting.schedules import ScheduleBook
+from accounting.second_factor import SecondFactors
 from accounting.secrets import SecretStore
 from accounting.time import zone
+from accounting.user_profiles import UserProfiles
 from accounting.users import UserStore
 
 
@@ -100,6 +105,12 @@ class AccountingCore:
         self.reports = Reports(database, tz=tz, printed_at=self.release.printed_at, prices=self.prices)
         self.notices = NoticeStore(database, expire_minutes=settings.expire_minutes)
         self._secrets: SecretStore | None = None
+        # Issue 16, the web pages: roles, TOTP, the access log and keyset-paged lists.
+        self.roles = RoleStore(database)
+        self.second_factors = SecondFactors(database, lambda: self.secrets)
+        self.access_log = AccessLog(database)
+        self.lists = Lists(database)
+        self.profiles = UserProfiles(database)
         #: ``accounting.directory.Directory`` once ``attach_directory`` was called.
         self.directory = None
 

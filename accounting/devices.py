@@ -72,9 +72,7 @@ class DeviceStore:
         return self.get(name)
 
     def _select(self):
-        return (select(devices, price_lists.c.name.label("price_list_name"), queues.c.name.label("queue_name"))
-                .outerjoin(price_lists, price_lists.c.id == devices.c.price_list_id)
-                .outerjoin(queues, queues.c.id == devices.c.queue_id))
+        return device_select()
 
     def get(self, name: str) -> Device:
         with self.db.reader.connect() as conn:
@@ -86,6 +84,13 @@ class DeviceStore:
     def list(self) -> list[Device]:
         with self.db.reader.connect() as conn:
             return [_device(r) for r in conn.execute(self._select().order_by(devices.c.name))]
+
+
+def device_select():
+    """Devices with the names of their price list and queue (rows for ``_device``)."""
+    return (select(devices, price_lists.c.name.label("price_list_name"), queues.c.name.label("queue_name"))
+            .outerjoin(price_lists, price_lists.c.id == devices.c.price_list_id)
+            .outerjoin(queues, queues.c.id == devices.c.queue_id))
 
 
 def _device(r) -> Device:

@@ -17,7 +17,7 @@ from accounting.errors import InvalidStateChange
 from accounting.jobs import JobStore, change_state_in
 from accounting.records import HeldJob
 from accounting.retention_period import DEFAULT_RETENTION_DAYS, check_retention_days
-from accounting.schema import audit_log, job_events, jobs, login_throttles, policy_records, queues
+from accounting.schema import access_log, audit_log, job_events, jobs, login_throttles, policy_records, queues
 from accounting.time import utcnow
 
 DEFAULT_EXPIRE_MINUTES = 4 * 60
@@ -74,7 +74,8 @@ class Retention:
         waits long behind a purge of months of history."""
         now = now or utcnow()
         cutoff = now - timedelta(days=check_retention_days(days or self.retention_days))
-        counts = {"jobs": 0, "job_events": 0, "policy_records": 0, "audit_log": 0, "login_throttles": 0}
+        counts = {"jobs": 0, "job_events": 0, "policy_records": 0, "audit_log": 0, "login_throttles": 0,
+                  "access_log": 0}
         while True:
             with self.db.writer.begin() as conn:
                 ids = list(conn.execute(select(jobs.c.id).where(
@@ -85,6 +86,7 @@ class Retention:
                 counts["jobs"] += conn.execute(delete(jobs).where(jobs.c.id.in_(ids))).rowcount
         for name, table, column in (("policy_records", policy_records, policy_records.c.at),
                                     ("audit_log", audit_log, audit_log.c.at),
+                                    ("access_log", access_log, access_log.c.at),
                                     ("login_throttles", login_throttles, login_throttles.c.updated_at)):
             while True:
                 with self.db.writer.begin() as conn:

@@ -583,7 +583,6 @@ notices_sent = Table(
     UniqueConstraint("notice", "subject", name="uq_notices_sent_subject"),
 )
 
-
 # -- 0009: issue 20 (intake) ------------------------------------------------------------
 #: The job's page analysis needs Ghostscript and runs after the job was stored and
 #: acknowledged; until it has, the job's facts are not final and it is not releasable.
@@ -678,3 +677,53 @@ login_throttles.append_column(Column("lockouts", Integer, nullable=False, defaul
 #: A job held by a ``hold-confirm`` rule is released only once its owner confirmed it.
 jobs.append_column(Column("confirmed_at", DateTime(timezone=True), nullable=True))
 jobs.append_column(Column("confirmed_by", String(255), nullable=True))
+
+
+# -- 0011: issue 16, web pages: roles, second factors, the access log ----------------
+#: Who may do more than print: "admin" or "finance" (``printgate users grant``).
+ROLES = ("admin", "finance")
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("granted_by", String(255), nullable=False, default=""),
+)
+
+#: A user's TOTP enrolment (the shared secret itself is in ``secrets`` as ``totp/<user id>``).
+#: ``last_step`` is the newest time step accepted: a code is good once.
+totp_factors = Table(
+    "totp_factors",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("last_step", BigInteger, nullable=False, default=0),
+)
+
+#: One-time recovery codes, kept as SHA-256 hashes (each has 50 random bits).
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Web logins, logouts, failed logins and uses of a privilege, with where from.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("username", String(255), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("address", String(64), nullable=False, default=""),
+    Column("user_agent", String(255), nullable=False, default=""),
+    Column("detail", String(255), nullable=False, default=""),
+)
+
+#: A person's history page and the admin's job list filtered by owner, newest first.
+Index("ix_jobs_owner_received_at", jobs.c.owner, jobs.c.received_at)

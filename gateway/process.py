@@ -35,9 +35,14 @@ from gateway.register_device import panel_cookie_key
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
 from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
+from gateway.web_services import GatewayWebServices
 from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
 from release_api.server import listen_release_api
+from release_api.web.oidc import OidcClient
+from release_api.web.render import WebRenderer
+from release_api.web.sessions import WebSessions
+from release_api.web.site import WebSite
 from spooler.config import DEFAULT_PORTS, ConfigError, GatewayConfig
 from spooler.deferred_analysis import FairPool
 from spooler.forward import Forwarder, RetryPolicy, Timeouts
@@ -329,6 +334,38 @@ class Gateway:
         return GatewayPanelServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
                                     device_checks=self.device_checks)
 
+    def build_web_site(self) -> WebSite:
+        """The web pages for admins, finance and users (issue 16), beside the panel."""
+        services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
+                                      config=self.config, fleet=self.fleet.fleet if self.fleet is not None else None)
+        return WebSite(services, services, services, reactor=self.reactor, oidc=self.build_oidc_client(),
+                       renderer=WebRenderer(timezone=self.config.timezone), sessions=self.build_web_sessions())
+
+    def build_web_sessions(self) -> WebSessions:
+        """``[web] idle_minutes`` and ``session_hours``."""
+        return WebSessions(idle_timeout=self.config.web_idle_minutes * 60,
+                           max_age=self.config.web_session_hours * 3600)
+
+    def build_oidc_client(self) -> OidcClient | None:
+        """Single sign-on when ``[oidc]`` is configured; the client secret from a stored
+        secret (``client_secret_secret``) or the file."""
+        oidc = self.config.oidc
+        if not oidc:
+            return None
+        secret = oidc.get("client_secret")
+        if oidc.get("client_secret_secret"):
+            try:
+                secret = self.accounting.core.secrets.reveal(oidc["client_secret_secret"])
+            except UnknownSecret:
+                raise ConfigError(f"oidc.client_secret_secret names the secret {oidc['client_secret_secret']!r}, "
+                                  f"which is not stored: printgate secrets set {oidc['client_secret_secret']}",
+                                  key="oidc.client_secret_secret") from None
+        if not secret:
+            raise ConfigError("[oidc] needs client_secret_secret (or client_secret)", key="oidc.client_secret")
+        return OidcClient(issuer=oidc["issuer"], client_id=oidc["client_id"], client_secret=secret,
+                          redirect_uri=oidc["redirect_uri"], reactor=self.reactor,
+                          username_claim=oidc.get("username_claim", "preferred_username"), ca_file=oidc.get("ca_file"))
+
     def start(self) -> list[Listener]:
         self.open_storage()
         self.factories = self.build_factories()
@@ -407,6 +444,7 @@ class Gateway:
         http_setting = self.config.ports.get("http")
         ipp = self.factories.get("ipp")  # ipps:// shares the HTTPS port (release_api.server)
         ipps = ipp.tls_sibling() if ipp is not None else None
+        self.web_site = self.build_web_site()
 
         cookies = DeviceCookies(panel_cookie_key(self.accounting.core))
 
@@ -414,7 +452,8 @@ class Gateway:
             outcome = []
             listen_release_api(self.reactor, self.panel_services, data_dir=self.config.data_dir,
                                https_port=port, interface=bind, public_host=public_host,
-                               hostnames=hostnames, ipp_factory=ipps, device_cookies=cookies).addBoth(outcome.append)
+                               hostnames=hostnames, ipp_factory=ipps, device_cookies=cookies,
+                               web=self.web_site.resource()).addBoth(outcome.append)
             if isinstance(outcome[0], Failure):
                 outcome[0].raiseException()
             return outcome[0]

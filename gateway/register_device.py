@@ -165,6 +165,17 @@ def revoke_device(core, name: str, *, actor: str):
     return device
 
 
+def reissue_credential(core, name: str, *, actor: str) -> Registered:
+    """A new panel secret for a registered device (the old one stops working at once);
+    its screen size stays, or becomes the default when it was revoked."""
+    device = core.devices.get(name)
+    credential = panel_credential(core, device.name)
+    secret = random_secrets.token_bytes(32)
+    core.secrets.set(device_secret_name(device.name),
+                     encode_panel_credential(secret, credential.screen if credential else "800x480"), actor=actor)
+    return Registered(device, secret)
+
+
 def panel_credential(core, name: str) -> PanelCredential | None:
     """The credential of an enabled, registered device; ``None`` when unknown, disabled
     or revoked."""

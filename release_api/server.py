@@ -175,14 +175,23 @@ class SharedHttpsPortFactory(Factory):
 
 
 class ReleaseRoot(Resource):
-    """``/`` is a plain page saying what this server is (``AboutPage``); ``/panel/...``
-    goes to the panel app; anything else is 404 for now (the Notifier API and the admin
-    pages will hang here)."""
+    """``/panel/...`` goes to the panel app; with the web pages (``release_api.web``) every
+    other path is theirs (``/`` included: a visitor gets their plain start page saying what
+    this server is); without them ``/`` is ``AboutPage`` and anything else 404."""
 
-    def __init__(self, panel: PanelApp):
+    def __init__(self, panel: PanelApp, web: Resource | None = None):
         super().__init__()
         self.putChild(b"panel", panel)
-        self.putChild(b"", AboutPage())
+        self.web = web
+        if web is None:
+            self.putChild(b"", AboutPage())
+
+    def getChild(self, path, request):
+        if self.web is None:
+            return super().getChild(path, request)
+        # The web pages route the whole path themselves (Klein): give the segment back.
+        request.postpath.insert(0, request.prepath.pop())
+        return self.web
 
 
 @dataclass
@@ -193,11 +202,11 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
-def build_site(services: PanelServices, *, reactor=None, body_seconds: float = BODY_SECONDS, **panel_options
-               ) -> tuple[Site, PanelApp]:
+def build_site(services: PanelServices, *, reactor=None, body_seconds: float = BODY_SECONDS,
+               web: Resource | None = None, **panel_options) -> tuple[Site, PanelApp]:
     """The HTTPS site: bodies judged by the panel before they are read (``request_guard``)."""
     panel = PanelApp(services, **panel_options)
-    site = GuardedSite(ReleaseRoot(panel), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
+    site = GuardedSite(ReleaseRoot(panel, web), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
                        timeout=IDLE_SECONDS)
     site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
@@ -208,13 +217,14 @@ def listen_release_api(reactor, services: PanelServices, *, data_dir: Path, http
                        http_port: int | None = None, interface: str = "", public_host: str = "localhost",
                        cert_file: Path | None = None, key_file: Path | None = None, hostnames=None,
                        ipp_factory: Factory | None = None, ipps_maximum_tls=IPPS_MAXIMUM_TLS,
-                       connection_limits: dict | None = None, **panel_options):
+                       connection_limits: dict | None = None, web: Resource | None = None, **panel_options):
     """Start listening; returns a Deferred firing with ``ReleaseApiListeners``. With
-    ``ipp_factory`` the HTTPS port also serves IPP (``ipps://``), see ``SharedHttpsPort``."""
+    ``ipp_factory`` the HTTPS port also serves IPP (``ipps://``), see ``SharedHttpsPort``.
+    ``web``: the web pages' resource (``release_api.web.site.WebSite(...).resource()``)."""
     from twisted.internet import defer
 
     files = ensure_certificate(Path(data_dir), hostnames=hostnames, cert_file=cert_file, key_file=key_file)
-    site, panel = build_site(services, reactor=reactor, **panel_options)
+    site, panel = build_site(services, reactor=reactor, web=web, **panel_options)
     # TLS wrapped here rather than by listenSSL so that every timer (TLS write
     # aggregation, HTTP timeouts) runs on the reactor we were given, not the global one.
     served = SharedHttpsPortFactory(site, ipp_factory, clock=reactor, **(connection_limits or {}))

@@ -196,6 +196,14 @@ class GatewayConfig:
     #: this are purged once a day (money records are kept for good).
     retention_days: int = DEFAULT_RETENTION_DAYS
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    #: ``[oidc]``: single sign-on to the web pages (issue 16); empty: none. Keys: issuer,
+    #: client_id, client_secret_secret (a stored secret's name) or client_secret,
+    #: redirect_uri, username_claim, ca_file.
+    oidc: dict = field(default_factory=dict)
+    #: ``[web] idle_minutes``: a web session ends after this long without a request.
+    web_idle_minutes: int = 15
+    #: ``[web] session_hours``: a web session ends this long after its login, however busy.
+    web_session_hours: int = 8
 
     def queue(self, name: str | None) -> QueueConfig | None:
         if not name:
@@ -323,6 +331,30 @@ def _apply(config: GatewayConfig, raw: dict) -> None:
             raise ConfigError("release.charge_retry_seconds must be a number of seconds between 0.5 and 3600",
                               key="release.charge_retry_seconds")
         config.charge_retry_seconds = float(value)
+    oidc = raw.get("oidc", {})
+    if oidc:
+        known = {"issuer", "client_id", "client_secret", "client_secret_secret", "redirect_uri", "username_claim",
+                 "ca_file"}
+        for key, value in oidc.items():
+            if key not in known or not isinstance(value, str):
+                raise ConfigError(f"oidc.{key}: unknown key, or not a string", key=f"oidc.{key}")
+        for key in ("issuer", "client_id", "redirect_uri"):
+            if not oidc.get(key):
+                raise ConfigError(f"oidc.{key} is required for single sign-on", key=f"oidc.{key}")
+        if not oidc["redirect_uri"].startswith("https://") or not oidc["redirect_uri"].endswith("/login/sso/callback"):
+            raise ConfigError("oidc.redirect_uri is https://<this gateway>[:port]/login/sso/callback",
+                              key="oidc.redirect_uri")
+        config.oidc = dict(oidc)
+    web = raw.get("web", {})
+    for key in web:
+        if key not in ("idle_minutes", "session_hours"):
+            raise ConfigError(f"web.{key}: unknown key (idle_minutes, session_hours)", key=f"web.{key}")
+    if "idle_minutes" in web:
+        config.web_idle_minutes = _int(web["idle_minutes"], "web.idle_minutes", 1, 24 * 60)
+    if "session_hours" in web:
+        config.web_session_hours = _int(web["session_hours"], "web.session_hours", 1, 7 * 24)
+    if config.web_idle_minutes > config.web_session_hours * 60:
+        raise ConfigError("web.idle_minutes is longer than web.session_hours", key="web.idle_minutes")
     retention = raw.get("retention", {})
     if "days" in retention:
         try:

@@ -9,6 +9,7 @@ import json
 import xml.etree.ElementTree as ElementTree
 
 from accounting.fleet.records import FleetDevice
+from accounting.spreadsheet_cells import spreadsheet_cell
 
 FORMATS = ("json", "xml", "csv")
 FIELDS = ("device", "state", "address", "port", "vendor", "model", "serial", "mac", "name", "location", "contact",
@@ -67,13 +68,8 @@ def export_printers(devices: list[FleetDevice], fmt: str) -> str:
                              + ("%" if s["percent"] is not None else "") for s in row["supplies"])
         trays = "; ".join(f"{t['name']} {t['media_size']} {t['level']}/{t['capacity']}" for t in row["trays"])
         bins = "; ".join(f"{b['name']} {b['remaining']}/{b['capacity']}" for b in row["bins"])
-        writer.writerow([_cell(row[key]) for key in FIELDS] + [supplies, trays, bins, "; ".join(row["finishers"])])
+        writer.writerow([spreadsheet_cell(value) for value in [row[key] for key in FIELDS]
+                         + [supplies, trays, bins, "; ".join(row["finishers"])]])
     return out.getvalue()
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    if value is None:
-        return ""
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text.lstrip("-").isdigit() else text

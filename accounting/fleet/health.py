@@ -7,11 +7,15 @@ which says nothing about whether it prints (SNMP may be filtered), so it never b
 release."""
 from __future__ import annotations
 
-from accounting.fleet.records import PrinterStatus
+from accounting.fleet.records import FleetDevice, PrinterStatus
 
 STOPPING = ("jammed", "noPaper", "noToner", "doorOpen", "offline", "serviceRequested", "inputTrayMissing",
             "outputTrayMissing", "markerSupplyMissing", "outputFull")
 BLOCKING_HEALTH = ("error",)
+#: A supply at or below this share of its capacity is "low" on the admin's dashboard.
+LOW_SUPPLY_PERCENT = 10
+#: Error-state bits that mean a supply is low (not yet empty, which stops printing).
+LOW_SUPPLY_ERRORS = ("lowToner", "lowPaper")
 #: What the admins are told about (``[notices] admins``), once per change into it.
 ALERTING_HEALTH = ("error", "warning")
 
@@ -43,3 +47,14 @@ def location_affinity(a: str, b: str) -> int:
             break
         shared += 1
     return shared
+
+
+def low_supplies(device: FleetDevice) -> list[str]:
+    """What runs low at ``device`` as of its last status poll, for people to read: each
+    supply at or below ``LOW_SUPPLY_PERCENT`` ("black toner 4%"), and the low-toner and
+    low-paper bits of its error state when no supply level says so."""
+    low = [f"{supply.description or supply.kind or f'supply {supply.index}'} {supply.percent}%"
+           for supply in device.supplies if supply.percent is not None and supply.percent <= LOW_SUPPLY_PERCENT]
+    if not low:
+        low = [name for name in device.errors if name in LOW_SUPPLY_ERRORS]
+    return low

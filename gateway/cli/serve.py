@@ -101,6 +101,6 @@ def banner_lines(gateway, config) -> list[str]:
         base = gateway.panel_url[:-len("/panel/")]
         lines.append(f"  Printer panels: {base}/panel/launch — opened by a registered printer's panel, which signs it "
                      "with the credentials from `printgate devices add`; it does not work in a normal browser.")
-        lines.append(f"  In a browser: {base}/ says what this server is. Administration: the `printgate` command "
-                     f"(printgate --help); web admin pages are not built yet (they will be at {base}/admin/).")
+        lines.append(f"  Web pages: {base}/ (users, finance and admins; make the first admin with `printgate users "
+                     "grant USER admin`). Administration also with the `printgate` command (printgate --help).")
     return lines

@@ -58,6 +58,16 @@ def register(subparsers) -> None:
     uncard = commands.add_parser("remove-card", help="unregister a card (lost, or handed back)")
     uncard.add_argument("card")
     uncard.set_defaults(handler=remove_card)
+    for verb, text in (("grant", "give a user a role: admin (everything) or finance (money, reports, audit)"),
+                       ("revoke", "take a role away (their web sessions end at once)")):
+        role = commands.add_parser(verb, help=text)
+        role.add_argument("username")
+        role.add_argument("role", choices=("admin", "finance"))
+        role.set_defaults(handler=change_role)
+    totp = commands.add_parser("reset-second-factor",
+                               help="forget a user's TOTP enrolment (lost phone): they enrol again at the next login")
+    totp.add_argument("username")
+    totp.set_defaults(handler=reset_second_factor)
     for verb, (text, _, _) in USER_CHANGES.items():
         sub = commands.add_parser(verb, help=text)
         sub.add_argument("username")
@@ -206,4 +216,26 @@ def change_user(args) -> int:
     _, change, done = USER_CHANGES[args.users_command]
     change(open_core(args).users, args.username)
     print(done.format(args.username))
+    return 0
+
+
+@reports_errors
+def change_role(args) -> int:
+    """The first admin is made here, never on the network: ``printgate users add ana &&
+    printgate users set-password ana && printgate users grant ana admin``."""
+    roles = open_core(args).roles
+    if args.users_command == "grant":
+        changed = roles.grant(args.username, args.role, actor="cli")
+        print(f"{args.username} is {'now' if changed else 'already'} {args.role}"
+              + (" (a second factor is enrolled at their first web login)" if changed else ""))
+    else:
+        changed = roles.revoke(args.username, args.role, actor="cli")
+        print(f"{args.username} {'is no longer' if changed else 'was not'} {args.role}")
+    return 0
+
+
+@reports_errors
+def reset_second_factor(args) -> int:
+    open_core(args).second_factors.reset(args.username, actor="cli")
+    print(f"{args.username}'s second factor is forgotten: they enrol again at their next web login")
     return 0

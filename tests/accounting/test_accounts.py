@@ -42,3 +42,19 @@ def test_configuration_changes_are_audited_with_old_and_new(core):
 def test_an_unknown_account_is_a_clear_error(core):
     with pytest.raises(UnknownAccount):
         core.accounts.get("nope")
+
+
+def test_a_user_or_group_no_longer_allowed_cannot_charge_the_shared_account(core):
+    core.users.add_user("alice", groups=("sales",))
+    core.users.add_user("bob")
+    core.accounts.create_shared("marketing", restricted=True, actor="test")
+    core.accounts.allow("marketing", group="sales", actor="test")
+    core.accounts.allow("marketing", user="bob", actor="test")
+    assert "marketing" in [a.name for a in core.accounts.chargeable("alice")]
+    core.accounts.disallow("marketing", group="sales", actor="ana")
+    core.accounts.disallow("marketing", user="bob", actor="ana")
+    assert "marketing" not in [a.name for a in core.accounts.chargeable("alice")]
+    assert "marketing" not in [a.name for a in core.accounts.chargeable("bob")]
+    with pytest.raises(ValueError, match="may not charge marketing anyway"):
+        core.accounts.disallow("marketing", user="bob", actor="ana")
+    assert core.audit.entries(action="account.disallow")[0].actor == "ana"

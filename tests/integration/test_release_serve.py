@@ -27,7 +27,7 @@ def test_serve_listens_for_ipp_and_https_redirects_http_and_prints_the_panel_url
         base = f"https://127.0.0.1:{ports['https']}"
         assert f"ipp://127.0.0.1:{ports['ipp']}/printers/secure" in log
         assert f"Printer panels: {base}/panel/launch — opened by a registered printer's panel" in log
-        assert f"In a browser: {base}/ says what this server is" in log
+        assert f"Web pages: {base}/ (users, finance and admins" in log
         assert "Panel/admin URL" not in log
 
         plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
@@ -51,7 +51,7 @@ def test_serve_listens_for_ipp_and_https_redirects_http_and_prints_the_panel_url
         response = secure.getresponse()
         page = response.read().decode()
         assert response.status == 200 and "Printgate print gateway" in page
-        assert "/panel/launch" in page and "/admin/" in page and "printgate --help" in page
+        assert "/panel/launch" in page and "/admin/" in page and "printgate --help" in page and 'href="/login"' in page
 
         document = tmp_path / "report.pdf"
         make_pdf(document, pages=1)

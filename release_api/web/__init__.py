@@ -1,0 +1,1 @@
+"""The web pages for admins, finance and users, on the gateway's HTTPS listener."""
