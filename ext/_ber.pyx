@@ -59,6 +59,20 @@ cdef inline Py_ssize_t _expect(const unsigned char* data, Py_ssize_t i, Py_ssize
     return _length(data, i + 1, end, start)
 
 
+cdef inline Py_ssize_t _contents_end(const unsigned char* data, Py_ssize_t i, Py_ssize_t bound,
+                                     Py_ssize_t* start) except -1:
+    """The end of the element whose tag is at ``i`` (tag checked, ``i + 2 <= bound``);
+    its contents' offset in ``start``. A short length (nearly every element of an entry)
+    is read inline and, as in the reference, checked by the caller, not here."""
+    cdef unsigned char first = data[i + 1]
+    cdef Py_ssize_t length
+    if first < 0x80:
+        start[0] = i + 2
+        return i + 2 + first
+    length = _length(data, i + 1, bound, start)
+    return start[0] + length
+
+
 cdef inline long _message_id(const unsigned char* data, Py_ssize_t i, Py_ssize_t length):
     cdef long value = 0
     cdef Py_ssize_t k
@@ -123,13 +137,7 @@ def decode_search_entry(bytes message, Py_ssize_t max_values=_MAX_VALUES):
     while i < attributes_end:
         if i + 2 > attributes_end or data[i] != SEQUENCE:
             raise MalformedReply("expected an attribute SEQUENCE", i)
-        first = data[i + 1]
-        if first < 0x80:
-            i += 2
-            attribute_end = i + first
-        else:
-            length = _length(data, i + 1, attributes_end, &i)
-            attribute_end = i + length
+        attribute_end = _contents_end(data, i, attributes_end, &i)
         if attribute_end > attributes_end or i + 2 > attribute_end or data[i] != OCTET_STRING:
             raise MalformedReply("expected an attribute description", i)
         first = data[i + 1]
@@ -150,13 +158,7 @@ def decode_search_entry(bytes message, Py_ssize_t max_values=_MAX_VALUES):
                 raise MalformedReply("attribute description is not ASCII", start) from None
             if len(_NAMES) < MAX_NAMES_C:
                 _NAMES[raw_name] = name
-        first = data[i + 1]
-        if first < 0x80:
-            i += 2
-            values_end = i + first
-        else:
-            length = _length(data, i + 1, attribute_end, &i)
-            values_end = i + length
+        values_end = _contents_end(data, i, attribute_end, &i)
         if values_end > attribute_end:
             raise MalformedReply("values beyond their attribute", i)
         values = attributes.get(name)
