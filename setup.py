@@ -1,8 +1,9 @@
 """Build and install Printgate.
 
-Every Cython source in ``ext/`` becomes a module of ``spooler.pdl`` (``ext/_scan.pyx`` ->
-``spooler.pdl._scan``): the analyzer's pure-Python reference lives in ``spooler/pdl`` and
-the compiled twin sits beside it under the same package, as STYLE.md asks.
+Every Cython source in ``ext/`` becomes a module of the package whose pure-Python
+reference it twins (``EXTENSION_PACKAGES``; ``ext/_scan.pyx`` -> ``spooler.pdl._scan``,
+``ext/_ber.pyx`` -> ``accounting.directory._ber``): the compiled twin sits beside its
+reference under the same package, as STYLE.md asks.
 """
 from pathlib import Path
 
@@ -19,13 +20,17 @@ PACKAGES = find_namespace_packages(
 )
 
 
+#: The package of each compiled twin (by its source's name), beside its reference.
+EXTENSION_PACKAGES = {"_scan": "spooler.pdl", "_ber": "accounting.directory"}
+
+
 def cython_extensions():
     from Cython.Build import cythonize
 
     sources = sorted((HERE / "ext").glob("*.pyx"))
     extensions = [
         Extension(
-            f"spooler.pdl.{source.stem}",
+            f"{EXTENSION_PACKAGES[source.stem]}.{source.stem}",
             [str(source.relative_to(HERE))],
             extra_compile_args=["-O3"],
         )

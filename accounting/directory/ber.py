@@ -66,10 +66,11 @@ def message_header(message: bytes) -> tuple[int, int, int]:
     return message_id, message[i], i
 
 
-def search_entry_dn(message: bytes) -> str:
-    """The DN of one SearchResultEntry message, without reading its attributes."""
+def search_entry_dn(message: bytes, start: int | None = None) -> str:
+    """The DN of one SearchResultEntry message, without reading its attributes.
+    ``start``: the offset of its protocolOp, when ``message_header`` already gave it."""
     end = len(message)
-    _, _, i = message_header(message)
+    i = message_header(message)[2] if start is None else start
     length, i = _expect(message, i, end, SEARCH_RESULT_ENTRY)
     length, i = _expect(message, i, i + length, OCTET_STRING)
     try:

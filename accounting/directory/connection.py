@@ -5,13 +5,14 @@ binds (SIMPLE, SASL DIGEST-MD5, SASL GSSAPI), and paged searches (RFC 2696).
 Everything here blocks: the gateway calls it from the reactor's thread pool, the CLI
 directly. Referrals are never followed (a referral could send the service account's
 password to a server nobody configured); they are counted and reported. Search entries
-are decoded by ``accounting.directory.ber`` rather than ldap3's general decoder, which
-is ten times slower on the entries a full sync reads, and a paged search asks for its next
-page before the caller reads the current one, so that the server prepares a page while
-the sync works on the last.
+are decoded by ``accounting.directory.ber`` (or its compiled twin) rather than ldap3's
+general decoder, which is ten times slower on the entries a full sync reads, and a paged
+search asks for its next page before the caller reads the current one, so that the
+server prepares a page while the sync works on the last.
 """
 from __future__ import annotations
 
+import os
 import ssl
 from hashlib import blake2b
 from dataclasses import dataclass, field
@@ -28,9 +29,22 @@ from ldap3.strategy.sync import SyncStrategy
 from ldap3.utils.asn1 import decode_message_fast
 from ldap3.utils.dn import safe_dn
 
-from accounting.directory.ber import (
-    SEARCH_RESULT_ENTRY, decode_search_entry, message_header, search_entry_dn, split_messages,
-)
+from accounting.directory.ber import SEARCH_RESULT_ENTRY
+
+#: The compiled twin of ``accounting.directory.ber`` (``ext/_ber.pyx``) reads the entries
+#: when it is built and ``PRINTGATE_NO_EXTENSIONS`` is not set; else the reference does.
+#: ``BER_BACKEND`` says which (the test suite fails when the twin is missing unless
+#: ``PRINTGATE_NO_EXTENSIONS`` is set, as for the page analyzer).
+if os.environ.get("PRINTGATE_NO_EXTENSIONS"):
+    from accounting.directory.ber import decode_search_entry, message_header, search_entry_dn, split_messages
+    BER_BACKEND = "reference"
+else:
+    try:
+        from accounting.directory._ber import decode_search_entry, message_header, search_entry_dn, split_messages
+        BER_BACKEND = "cython"
+    except ImportError:
+        from accounting.directory.ber import decode_search_entry, message_header, search_entry_dn, split_messages
+        BER_BACKEND = "reference"
 from accounting.directory.errors import DirectoryUnavailable, MalformedReply, PlaintextRefused
 from accounting.directory.settings import DirectorySettings
 
@@ -47,20 +61,23 @@ class Entry:
     """One directory entry: its DN and its attributes' values as bytes (names in lower
     case). A full sync makes one per user, so it is kept small. An entry read off the
     wire keeps the message and reads it only when asked (``MalformedReply`` then): a
-    sync that recognizes an entry by its ``digest`` never reads it."""
+    sync that recognizes an entry by its ``digest`` never reads it. ``start`` is where
+    the message's protocolOp begins, as the receiving strategy found it (its header is
+    read once per entry, not again for the DN and again for the digest)."""
 
-    __slots__ = ("_dn", "_attributes", "message")
+    __slots__ = ("_dn", "_attributes", "message", "start")
 
     def __init__(self, dn: str | None = None, attributes: dict[str, list[bytes]] | None = None, *,
-                 message: bytes | None = None):
+                 message: bytes | None = None, start: int | None = None):
         self._dn = dn
         self._attributes = attributes
         self.message = message
+        self.start = start
 
     @property
     def dn(self) -> str:
         if self._dn is None:
-            self._dn = search_entry_dn(self.message)
+            self._dn = search_entry_dn(self.message, self.start)
         return self._dn
 
     @property
@@ -74,7 +91,9 @@ class Entry:
         an entry not read off the wire."""
         if self.message is None:
             return None
-        _, _, start = message_header(self.message)
+        start = self.start
+        if start is None:
+            start = self.start = message_header(self.message)[2]
         return int.from_bytes(blake2b(memoryview(self.message)[start:], digest_size=8, key=key).digest(), "big",
                               signed=True)
 
@@ -89,9 +108,9 @@ class Entry:
 
 class _LeanSearchStrategy(SyncStrategy):
     """ldap3's synchronous strategy reading the socket 256 KiB at a time, with search
-    entries kept as the raw message (``{"type": "searchResEntry", "raw": bytes}``, read
-    by ``accounting.directory.ber`` when the caller gets to them); every other message as
-    ldap3 reads it."""
+    entries kept as the raw message (``{"type": "searchResEntry", "raw": bytes, "start":
+    offset of its protocolOp}``, read by ``accounting.directory.ber`` when the caller gets
+    to them); every other message as ldap3 reads it."""
 
     def __init__(self, connection):
         super().__init__(connection)
@@ -126,10 +145,10 @@ class _LeanSearchStrategy(SyncStrategy):
             if not received:
                 return SESSION_TERMINATED_BY_SERVER
             for message in received:
-                found_id, operation, _ = message_header(message)
+                found_id, operation, start = message_header(message)
                 if operation == SEARCH_RESULT_ENTRY:
                     if found_id == message_id:  # else: of a search abandoned earlier
-                        responses.append({"type": "searchResEntry", "raw": message})
+                        responses.append({"type": "searchResEntry", "raw": message, "start": start})
                     continue
                 decoded = decode_message_fast(message)
                 response = self.decode_response_fast(decoded)
@@ -219,7 +238,7 @@ class DirectorySession:
 
     @staticmethod
     def _entry(response: dict) -> Entry:
-        return Entry(message=response["raw"])
+        return Entry(message=response["raw"], start=response.get("start"))
 
     def read(self, dn: str, attributes: list[str]) -> Entry | None:
         """One entry by DN (base scope); None when it does not exist."""

@@ -124,6 +124,9 @@ def read_groups(session: DirectorySession, settings: DirectorySettings, user_nam
             key = normalize_dn(entry.dn)
             group = DirectoryGroup(name=name, dn=entry.dn)
             child_dns = []
+            # Every member of every group passes here (a large directory: hundreds of
+            # thousands): the methods are looked up once per group.
+            add, named, user_of = group.members.add, user_names.named, user_names.get
             for member_attribute in attributes.group_members:
                 for raw in all_values(session, entry, member_attribute):
                     try:
@@ -132,12 +135,12 @@ def read_groups(session: DirectorySession, settings: DirectorySettings, user_nam
                         problems.append(f"{entry.dn}: a {member_attribute} value is not UTF-8; ignored")
                         continue
                     if "=" not in value:  # memberUid: a user name
-                        group.members.add(user_names.named(value.strip()))
+                        add(named(value.strip()))
                         continue
                     member = normalize_dn(value)
-                    username = user_names.get(member)
+                    username = user_of(member)
                     if username is not None:
-                        group.members.add(username)
+                        add(username)
                     else:
                         child_dns.append(member)
             group_entries[key] = (group, child_dns)

@@ -22,6 +22,9 @@ from accounting.users import USERNAME
 ACCOUNT_DISABLED = 0x2  # userAccountControl ACCOUNTDISABLE
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_TEXT = 255
+#: ``json.dumps(document, ensure_ascii=False)`` builds this encoder anew on every call; a
+#: full sync fingerprints every user it reads, so it is built once (the same text).
+_FINGERPRINT_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class DirectoryUser:
         whose digest is unchanged needs no write."""
         document = [self.username, self.dn.lower(), self.full_name, self.email, self.cost_center,
                     sorted(self.cards), self.disabled, pin_digest]
-        return hashlib.sha256(json.dumps(document, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+        return hashlib.sha256(_FINGERPRINT_JSON.encode(document).encode("utf-8")).hexdigest()[:32]
 
     def as_record(self) -> dict:
         return {"username": self.username, "dn": self.dn, "full_name": self.full_name, "email": self.email,

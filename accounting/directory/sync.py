@@ -366,11 +366,13 @@ class DirectorySync:
                 self._apply_users(conn, batch, summary, full=full, now=now)
             ids = None
             if full or state.groups is not None:
-                ids = {}
-                result = conn.execute(select(users.c.username, users.c.id).join(
-                    directory_users, directory_users.c.user_id == users.c.id).where(users.c.deleted_at.is_(None)))
-                while rows := result.fetchmany(BATCH):
-                    ids.update((state.seen.get(name, name), user_id) for name, user_id in rows)
+                # Every directory user's id (names as the read holds them): plain rows
+                # from the driver, in this transaction (SQLAlchemy's Row per user cost
+                # more than the query).
+                seen = state.seen
+                ids = {seen.get(name, name): user_id for name, user_id in scan(conn, select(
+                    users.c.username, users.c.id).join(directory_users, directory_users.c.user_id == users.c.id)
+                    .where(users.c.deleted_at.is_(None)), BATCH)}
             if full:
                 self._disable_missing(conn, state, summary, now)
                 self._reconcile_cards(conn, state, summary, ids)

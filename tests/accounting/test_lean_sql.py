@@ -110,6 +110,18 @@ def test_lean_insert_fills_scalar_defaults_and_refuses_unknown_columns(database)
     assert "spool_name" in LeanInsert(spool_blobs, database.writer.engine.dialect).names
 
 
+def test_bulk_rows_of_changing_keys_each_get_their_own_values_and_defaults(database):
+    statement = LeanInsert(job_events, database.writer.engine.dialect)
+    every = {name: None for name in statement.names}
+    full = [{**every, "job_id": n, "new_state": "held", "actor": "a", "reason": f"r{n}"} for n in (1, 2)]
+    partial = dict(job_id=3, at=None, old_state=None, new_state="held", actor="a")
+    rows = [full[0], partial, full[1], {**partial, "job_id": 4}]
+    assert list(statement._parameters(rows)) == [statement.parameters(row) for row in rows]
+    assert statement.parameters(partial)[statement.names.index("reason")] == ""
+    with pytest.raises(KeyError):
+        list(statement._parameters([full[0], {**full[0], "nonsense": 2}]))
+
+
 @pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 9])
 def test_owners_read_lean_equal_owners_read_through_sqlalchemy(core, database, count):
     names = [f"user{n}" for n in range(count)]

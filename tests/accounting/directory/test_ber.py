@@ -33,6 +33,11 @@ def test_an_entry_is_read_with_lower_case_names_and_byte_values():
         "uid": [b"ann"], "employeenumber": [b"0001", b"0002"], "member;range=0-1499": [b"x" * 200]})
 
 
+def test_the_dn_read_from_the_offset_the_header_gave_is_the_dn_read_alone():
+    message = search_entry(7, "uid=bob,ou=people", {"uid": [b"bob"]})
+    assert search_entry_dn(message, message_header(message)[2]) == search_entry_dn(message) == "uid=bob,ou=people"
+
+
 def test_too_many_values_are_refused():
     message = search_entry(1, "cn=g", {"member": [b"a"] * 11})
     with pytest.raises(MalformedReply, match="more than 10 values"):
