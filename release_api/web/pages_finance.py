@@ -145,7 +145,7 @@ class FinancePages:
         choice["until"] = choice["until"] or _month_end(_month_before(first_of_month)).isoformat()
         months = []
         month = first_of_month
-        for _ in range(13):
+        for _ in range(RECENT_MONTHS):
             months.append((month, _month_end(month), closed.get(f"{month:%Y-%m}")))
             month = _month_before(month)
         older = [c for c in menu.closed if c.period < f"{months[-1][0]:%Y-%m}"]
@@ -177,6 +177,9 @@ class FinancePages:
         return FileDownload(made.handle, made.content_type, made.filename)
 
 
+#: How many months (this one included) the page lists with their state; closed months
+#: before them are named below the list.
+RECENT_MONTHS = 6
 #: The reports form's fields, as the page echoes them back.
 REPORT_FIELDS = ("report", "by", "then", "bucket", "since", "until", "format")
 
