@@ -59,6 +59,7 @@ def test_each_format_downloads(money, fmt, start):
                       format=fmt)
     assert answer.status_code == 200 and answer.content.startswith(start)
     assert int(answer.headers["content-length"]) == len(answer.content)
+    assert list((money.data_dir / "web-reports").iterdir()) == []  # built and sent without a name left behind
 
 
 def test_the_job_log_downloads_as_json_with_the_job_in_it(money):
