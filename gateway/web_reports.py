@@ -19,7 +19,6 @@ from twisted.internet import defer, threads
 
 from accounting.private_files import private_directory
 from accounting.reports import BUCKETS, GROUPINGS, parse_grouping
-from accounting.time import zone
 from gateway.reports.produce import FORMATS, SUFFIXES, write_report_stream
 from gateway.reports.tables import build_table
 from release_api.web.services import ClosedMonth, ReportFile, ReportMenu
@@ -55,8 +54,7 @@ class GatewayReportDesk:
             tz = self.core.reports.tz
             closed = tuple(ClosedMonth(p.period, p.closed_at, p.closed_by) for p in self.core.periods.list())
             return ReportMenu(reports=REPORTS, groupings=tuple(GROUPINGS), buckets=BUCKETS, formats=FORMATS,
-                              timezone=tz.key, today=datetime.now(timezone.utc).astimezone(zone(tz.key)).date(),
-                              closed=closed)
+                              timezone=tz.key, today=datetime.now(timezone.utc).astimezone(tz).date(), closed=closed)
         return self._run(read)
 
     def export(self, name, *, since, until, fmt, by=("cost-center",), bucket="day"):

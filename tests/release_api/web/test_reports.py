@@ -42,7 +42,7 @@ def test_finance_downloads_a_chargeback_by_two_groupings_as_csv(money):
     assert {row[1] for row in rows[1:-1]} >= {"bob", "carol"}
 
 
-def test_the_downloaded_csv_is_what_printgate_report_writes_for_the_same_period(money, tmp_path, capsysbinary):
+def test_the_downloaded_csv_is_what_printgate_report_writes_for_the_same_period(money, capsysbinary):
     web = download(money.session("fay"), money, report="chargeback", by="user", since=SINCE, until=UNTIL,
                    format="csv").content
     data_dir = money.data_dir
