@@ -34,6 +34,9 @@ def site(tmp_path_factory):
                                   params={"message": "Posters print in black and white."}), actor="test")
         world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4)
         world.core.rules.remove("posters-mono", actor="test")
+        first = datetime.now(timezone.utc).date().replace(day=1)
+        world.closed_month = f"{first.year - (first.month <= 3)}-{(first.month - 4) % 12 + 1:02d}"  # 3 months ago
+        world.core.periods.close(world.closed_month, actor="fay")
         yield world
 
 
@@ -204,6 +207,8 @@ def test_finance_tops_up_a_shared_account_exports_the_ledger_and_downloads_a_rep
         page.select_option("select[name=then]", "user")
         page.select_option("select[name=format]", "csv")
         browser.screenshots("finance-reports")
+        closed = datetime.strptime(site.closed_month, "%Y-%m")
+        assert "closed" in page.inner_text(f"tr:has-text('{closed:%B %Y}') .badge")
         assert page.input_value("input[name=since]") == this_month.isoformat()
         with page.expect_download() as started:
             page.click("button:has-text('Download')")
