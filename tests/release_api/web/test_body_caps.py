@@ -1,32 +1,22 @@
 """The web pages and the printer's panel share the HTTPS port, each with its own cap on a
 request body, judged before the body is read: a web form may be 64 KiB (a price list or a
 rule), a panel request 16 KiB. Through a real TLS socket to the served site."""
-import socket
-import ssl
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.fixtures.web import csrf_of
+from tests.integration.test_panel_hostile import read_all, tls_socket
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def refused_head(world, path: str, length: int) -> bytes:
     """Send a POST's head announcing ``length`` bytes, and no body: the answer to the head."""
-    port = urlsplit(world.url).port
-    context = ssl.create_default_context(cafile=str(world.certificate))
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw, \
-            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+    with tls_socket(urlsplit(world.url).port) as sock:
         sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                      f"Content-Length: {length}\r\n\r\n".encode())
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except (ConnectionResetError, ssl.SSLError):
-            pass
-    return answer
+        return read_all(sock)
 
 
 def test_a_web_form_of_40_kib_is_read_and_acted_on(world):
