@@ -167,11 +167,14 @@ class FinancePages:
             raise BadFilter(f"the period ends ({until}) before it starts ({since})")
         by = tuple(part for part in (call.arg("by", "cost-center", limit=32), call.arg("then", limit=32)) if part)
         bucket = call.arg("bucket", "day", limit=8)
+        idle = _idle_timeout_off(call.request)
         try:
             made = yield defer.maybeDeferred(self.reports.export, name, since=since, until=until, fmt=fmt, by=by,
                                              bucket=bucket)
         except (ReportError, ValueError) as error:
             raise BadFilter(str(error)) from None
+        finally:
+            _idle_timeout_on(call.request, idle)
         shape = f" by {','.join(by)}" if name == "chargeback" else f" by {bucket}" if name == "usage" else ""
         yield self.record(call, "privilege", f"export of the {name} report{shape} {since}..{until} {fmt}"[:255])
         return FileDownload(made.handle, made.content_type, made.filename)
@@ -182,6 +185,21 @@ class FinancePages:
 RECENT_MONTHS = 6
 #: The reports form's fields, as the page echoes them back.
 REPORT_FIELDS = ("report", "by", "then", "bucket", "since", "until", "format")
+
+
+def _idle_timeout_off(request):
+    """A long report is made before its first byte is sent: the connection's idle
+    timeout (no byte either way for ``server.IDLE_SECONDS``) must not close it meanwhile.
+    Returns what to put back (HTTP/1.1's channel; an HTTP/2 stream has no such timer)."""
+    channel = getattr(request, "channel", None)
+    set_timeout = getattr(channel, "setTimeout", None)
+    return (set_timeout, set_timeout(None)) if set_timeout is not None else None
+
+
+def _idle_timeout_on(request, saved) -> None:
+    if saved is not None:
+        set_timeout, period = saved
+        set_timeout(period)
 
 
 def _local_day(text: str | None, what: str) -> date:
