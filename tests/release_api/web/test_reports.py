@@ -115,8 +115,7 @@ def test_the_reports_page_marks_a_closed_month_closed_and_offers_every_choice(mo
 
 def test_the_connection_idle_timeout_is_off_while_a_report_is_made_and_back_after():
     from twisted.internet.task import Clock
-    from twisted.web.http import HTTPChannel
-    from twisted.web.server import Request
+    from twisted.web.http import HTTPChannel, Request
 
     from release_api.web.pages_finance import _idle_timeout_off, _idle_timeout_on
 
