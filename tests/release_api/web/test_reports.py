@@ -115,12 +115,14 @@ def test_the_reports_page_marks_a_closed_month_closed_and_offers_every_choice(mo
 
 def test_the_connection_idle_timeout_is_off_while_a_report_is_made_and_back_after():
     from twisted.internet.task import Clock
+    from twisted.internet.testing import StringTransport
     from twisted.web.http import HTTPChannel, Request
 
     from release_api.web.pages_finance import _idle_timeout_off, _idle_timeout_on
 
     channel = HTTPChannel()
     channel.callLater = Clock().callLater
+    channel.makeConnection(StringTransport())
     channel.setTimeout(120)
     request = Request(channel)
     saved = _idle_timeout_off(request)
