@@ -35,6 +35,7 @@ from gateway.register_device import panel_cookie_key
 from gateway.release_job import JobRelease
 from gateway.release_journal import ReleaseJournal
 from gateway.scheduler import Delivery, Scheduler, backup_producer, report_producer
+from gateway.web_reports import GatewayReportDesk
 from gateway.web_services import GatewayWebServices
 from release_api.panel import DeviceCookies
 from release_api.redirect import HttpsRedirect
@@ -335,11 +336,15 @@ class Gateway:
                                     device_checks=self.device_checks)
 
     def build_web_site(self) -> WebSite:
-        """The web pages for admins, finance and users (issue 16), beside the panel."""
+        """The web pages for admins, finance and users (issue 16), beside the panel, with
+        finance's reports (issue 15) made in ``<data_dir>/web-reports``."""
         services = GatewayWebServices(self.accounting, self.releases, self.ending, reactor=self.reactor,
                                       config=self.config, fleet=self.fleet.fleet if self.fleet is not None else None)
-        return WebSite(services, services, services, reactor=self.reactor, oidc=self.build_oidc_client(),
-                       renderer=WebRenderer(timezone=self.config.timezone), sessions=self.build_web_sessions())
+        reports = GatewayReportDesk(self.accounting.core, reactor=self.reactor,
+                                    scratch=self.config.data_dir / "web-reports")
+        return WebSite(services, services, services, reports=reports, reactor=self.reactor,
+                       oidc=self.build_oidc_client(), renderer=WebRenderer(timezone=self.config.timezone),
+                       sessions=self.build_web_sessions())
 
     def build_web_sessions(self) -> WebSessions:
         """``[web] idle_minutes`` and ``session_hours``."""

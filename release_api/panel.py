@@ -49,7 +49,7 @@ from release_api.errors import (
     MissingDeviceAuthorization, PanelSessionExpired, RelaunchNeeded, ReleaseApiError, ReleaseInProgress, UnknownCard,
     UnknownDevice,
 )
-from release_api.request_guard import HeadRefusal, RequestHead
+from release_api.request_guard import HeadRefusal, RequestHead, body_length_refusal
 from release_api.services import PanelDevice, PanelServices, PanelUser
 from release_api.sessions import PanelSession, PanelSessions
 from release_api.throttle import LoginThrottle
@@ -251,10 +251,9 @@ class PanelApp(Resource):
         a length, and none at all from a client that shows neither a well-formed, fresh
         device signature header nor a valid device cookie (a panel whose cookie is no
         longer valid is sent to its signed launch, so it never hits a dead end)."""
-        if head.length is None:
-            return HeadRefusal(411, "A request body needs a Content-Length.")
-        if head.length > MAX_BODY:
-            return HeadRefusal(413, f"A request body is at most {MAX_BODY} bytes.")
+        refusal = body_length_refusal(head, MAX_BODY)
+        if refusal is not None:
+            return refusal
         if head.length == 0 or not head.path.startswith(b"/panel"):
             return None
         header = head.headers.getRawHeaders(b"authorization")

@@ -48,6 +48,16 @@ class RequestHead:
     length: int | None  # None: chunked (no length given)
 
 
+def body_length_refusal(head: RequestHead, limit: int) -> HeadRefusal | None:
+    """The length rule every judge starts with: a body has a Content-Length (no chunked
+    body of unknown size), of at most ``limit`` bytes."""
+    if head.length is None:
+        return HeadRefusal(411, "A request body needs a Content-Length.")
+    if head.length > limit:
+        return HeadRefusal(413, f"A request body is at most {limit} bytes.")
+    return None
+
+
 class GuardedRequest(Request):
     _refused = False
     _body_timer = None

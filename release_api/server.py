@@ -26,8 +26,9 @@ from release_api.about import AboutPage
 from release_api.http_channel import guarded_channel
 from release_api.panel import PanelApp
 from release_api.redirect import HttpsRedirect
-from release_api.request_guard import BODY_SECONDS, GuardedSite
+from release_api.request_guard import BODY_SECONDS, GuardedSite, HeadRefusal, RequestHead, body_length_refusal
 from release_api.services import PanelServices
+from release_api.web.app import MAX_BODY as WEB_MAX_BODY
 from release_api.tls import CertificateFiles, ensure_certificate, server_context_factory
 from spooler.connection_caps import ConnectionCaps
 
@@ -202,12 +203,28 @@ class ReleaseApiListeners:
     panel: PanelApp
 
 
+def is_panel_path(path: bytes) -> bool:
+    return path == b"/panel" or path.startswith(b"/panel/")
+
+
+def site_judge(panel: PanelApp, *, web_pages: bool):
+    """Bodies judged before they are read, by who will read them: the panel's routes by
+    the panel (16 KiB, and a device's proof), the web pages' by their own cap (64 KiB: a
+    price list or a rule is a larger form than a panel's); without web pages, the panel
+    judges every path."""
+    def judge(head: RequestHead) -> HeadRefusal | None:
+        if web_pages and not is_panel_path(head.path):
+            return body_length_refusal(head, WEB_MAX_BODY)
+        return panel.judge_head(head)
+    return judge
+
+
 def build_site(services: PanelServices, *, reactor=None, body_seconds: float = BODY_SECONDS,
                web: Resource | None = None, **panel_options) -> tuple[Site, PanelApp]:
-    """The HTTPS site: bodies judged by the panel before they are read (``request_guard``)."""
+    """The HTTPS site: bodies judged before they are read (``request_guard``, ``site_judge``)."""
     panel = PanelApp(services, **panel_options)
-    site = GuardedSite(ReleaseRoot(panel, web), judge=panel.judge_head, body_seconds=body_seconds, reactor=reactor,
-                       timeout=IDLE_SECONDS)
+    site = GuardedSite(ReleaseRoot(panel, web), judge=site_judge(panel, web_pages=web is not None),
+                       body_seconds=body_seconds, reactor=reactor, timeout=IDLE_SECONDS)
     site.protocol = guarded_channel  # a malformed request is answered 400, never a traceback
     site.displayTracebacks = False
     return site, panel

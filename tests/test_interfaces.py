@@ -15,9 +15,10 @@ from gateway.receive_job import JobReception as GatewayJobReception
 from gateway.release_checks import DeviceChecks, NoDeviceChecks, NoPrintWatch, PrintWatch
 from gateway.receive_job import ReceptionNotices
 from gateway.release_job import ReleaseObserver
+from gateway.web_reports import GatewayReportDesk
 from gateway.web_services import GatewayWebServices
 from release_api.services import PanelServices
-from release_api.web.services import Administration, SelfService, WebLogins
+from release_api.web.services import Administration, ReportDesk, SelfService, WebLogins
 from spooler.job_desk import JobDesk
 from spooler.reception import JobReception
 from tests.release_api.panel_test_double import InMemoryPanelServicesTestDouble
@@ -54,6 +55,7 @@ IMPLEMENTATIONS = [
     (WebLogins, GatewayWebServices),
     (SelfService, GatewayWebServices),
     (Administration, GatewayWebServices),
+    (ReportDesk, GatewayReportDesk),
 ]
 
 

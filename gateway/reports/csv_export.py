@@ -1,10 +1,9 @@
 """CSV, written row by row as the rows stream in (memory stays flat at any length).
 
-Spreadsheet formula injection is neutralised: a text cell that a spreadsheet would read
-as a formula or a command — starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return (or their full-width forms) — is written with a leading apostrophe, so a document
-named ``=HYPERLINK(...)`` or ``+cmd|...`` comes out as inert text (OWASP's advice). Only
-text cells are touched: numbers, including negative money, stay numbers. ``bom`` writes
+Spreadsheet formula injection is neutralised (``accounting.spreadsheet_cells``): a text
+cell that a spreadsheet would read as a formula or a command is written with a leading
+apostrophe, so a document named ``=HYPERLINK(...)`` or ``+cmd|...`` comes out as inert
+text. Only text cells are touched: numbers, including negative money, stay numbers. ``bom`` writes
 UTF-8's byte order mark first, which Excel needs to read UTF-8 CSV as UTF-8.
 """
 from __future__ import annotations
@@ -12,14 +11,9 @@ from __future__ import annotations
 import csv
 
 from accounting.money import format_amount
+from accounting.spreadsheet_cells import FORMULA_FIRST, inert
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BOM = "\ufeff"
-
-
-def inert(text: str) -> str:
-    """``text`` as a spreadsheet will show it and never run it."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 #: How each kind of cell is written, as an expression of its ``VALUE`` (see
@@ -33,7 +27,6 @@ CELLS = {
     "bool": "('yes' if VALUE else 'no')",
     "percent": "f'{VALUE * 100:.1f}'",
 }
-FIRST = frozenset(start[0] for start in FORMULA_STARTS)
 
 
 def row_converter(kinds):
@@ -44,7 +37,7 @@ def row_converter(kinds):
     cells = ", ".join(f"'' if {name} is None else {CELLS[kind].replace('VALUE', name)}"
                       for name, kind in zip(names, kinds))
     source = f"def convert(row):\n    {', '.join(names)}{',' if len(names) == 1 else ''} = row\n    return [{cells}]\n"
-    namespace = {"FIRST": FIRST, "money": format_amount}
+    namespace = {"FIRST": FORMULA_FIRST, "money": format_amount}
     exec(compile(source, "<csv row>", "exec"), namespace)  # noqa: S102 - our own fixed templates, no input
     return namespace["convert"]
 

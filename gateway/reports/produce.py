@@ -58,10 +58,13 @@ def write_report_file(table, fmt: str, target, *, bom: bool = False, progress=No
     return target
 
 
-def write_report_stream(table, fmt: str, binary_stream, *, bom: bool = False, progress=None) -> None:
-    """Write ``table`` to ``binary_stream`` (standard output). CSV and JSON stream as
-    they are made; XLSX and PDF are built in a temporary file first (both formats are
-    written whole, not as a stream) and then copied."""
+def write_report_stream(table, fmt: str, binary_stream, *, bom: bool = False, progress=None,
+                        scratch=None) -> None:
+    """Write ``table`` to ``binary_stream`` (standard output, a web download's file). CSV
+    and JSON stream as they are made; XLSX and PDF are built in a temporary file first
+    (both formats are written whole, not as a stream), in ``scratch`` when given (a
+    directory on disk, where the system's temporary directory may be memory), and then
+    copied."""
     if fmt in ("csv", "json"):
         text = io.TextIOWrapper(binary_stream, encoding="utf-8", newline="" if fmt == "csv" else None,
                                 write_through=False)
@@ -74,7 +77,9 @@ def write_report_stream(table, fmt: str, binary_stream, *, bom: bool = False, pr
         finally:
             text.detach()
         return
-    with tempfile.TemporaryDirectory(prefix="printgate-report-") as directory:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    with tempfile.TemporaryDirectory(prefix="printgate-report-", dir=scratch) as directory:
         path = Path(directory) / f"report{SUFFIXES.get(fmt, '')}"
         _write(table, fmt, path, bom=bom, progress=progress)
         with open(path, "rb") as handle:

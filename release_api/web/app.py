@@ -5,8 +5,8 @@ person re-read (a disabled user or changed roles end the session); CSRF on every
 (403 without); the handler; errors mapped to answers in one place (``ERRORS``); privilege
 use written to the access log.
 
-Handlers return a ``Page`` (a template and its context), a ``Redirect`` (303) or a
-``Download``. A form error (bad input the person can fix) goes back to the form with the
+Handlers return a ``Page`` (a template and its context), a ``Redirect`` (303), a
+``Download`` (a small body) or a ``FileDownload`` (sent from a file as it is read). A form error (bad input the person can fix) goes back to the form with the
 message shown once (``WebSession.flash``).
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from accounting.ledger_export import ExportTooLarge
 from printgate_errors import PrintgateError
 from release_api.errors import JobNotFound, LockedOut, LoginFailed
 from release_api.web import routing
+from release_api.web.downloads import StreamedFile
 from release_api.web.render import WebRenderer
 from release_api.web.services import Administration, SecondFactorRejected, SelfService, WebLogins, WebUser
 from release_api.web.sessions import COOKIE, SSO_COOKIE, WebSession, WebSessions
@@ -98,6 +99,15 @@ class Redirect:
 @dataclass
 class Download:
     body: bytes
+    content_type: str
+    filename: str
+
+
+@dataclass
+class FileDownload:
+    """A download sent from an open file as it is read (``downloads.StreamedFile``)."""
+
+    handle: object
     content_type: str
     filename: str
 
@@ -343,6 +353,8 @@ class WebApp:
             request.setHeader(b"content-type", result.content_type.encode())
             request.setHeader(b"content-disposition", f'attachment; filename="{result.filename}"'.encode())
             return result.body
+        if isinstance(result, FileDownload):
+            return StreamedFile(result.handle, result.content_type, result.filename, reactor=self.reactor)
         if isinstance(result, bytes):
             return result
         context = dict(result.context)

@@ -2,36 +2,31 @@
 adjustments (a reason always), the whole ledger, the audit log with filters, and the
 reports page.
 
-Reports and exports are issue 15's (``accounting/reports*``, ``gateway/reports/``),
-built on another branch: ``ReportDesk`` is the one place they plug in. Until a desk is
-given, the reports page says so and lists nothing it cannot produce.
+Reports and exports are issue 15's (``accounting/reports*``, ``gateway/reports/``), asked
+through the declared ``ReportDesk`` (``release_api.web.services``; the gateway's is
+``gateway.web_reports``): finance picks a report (the chargeback by one or two groupings,
+the job log, the policy report, usage by day, week or month), a period of local days in
+the gateway's time zone (closed months are marked closed) and a format; the download is
+a GET that changes nothing (a link can be kept), written to the access log, and streamed
+from a temporary file as it is read. Without a desk the page says so.
 """
 from __future__ import annotations
 
-from typing import Protocol, Sequence, runtime_checkable
+from calendar import monthrange
+from datetime import date
 from urllib.parse import quote
 
 from twisted.internet import defer
 
 from accounting.money import format_amount, parse_amount
-from release_api.web.app import Call, Download, NotFound, Redirect
+from accounting.reports import ReportError
+from release_api.web.app import BadFilter, Call, Download, FileDownload, Redirect
 from release_api.web.pages_admin import list_options, parse_day, day_after
 from release_api.web.routing import FINANCE, route
 
 
-@runtime_checkable
-class ReportDesk(Protocol):
-    """What the reports page needs from issue 15's report use case."""
-
-    def available(self) -> Sequence[tuple[str, str]]:
-        """(report name, what it shows), e.g. ("chargeback-cost-center", "Money per cost center")."""
-
-    def export(self, name: str, *, since, until, fmt: str) -> tuple[bytes, str, str] | defer.Deferred:
-        """(body, content type, file name) of a report for the period, as CSV/XLSX/PDF."""
-
-
 class FinancePages:
-    reports = None  # a ReportDesk once issue 15 lands (WebSite(reports=...))
+    reports = None  # the ReportDesk (WebSite(reports=...)); None: the page says reports are not offered
 
     @route("/finance/", access=FINANCE)
     @defer.inlineCallbacks
@@ -138,20 +133,92 @@ class FinancePages:
         return self.page(call, "finance_audit.html", page=page, filters=filters)
 
     @route("/finance/reports", access=FINANCE)
-    def report_list(self, call: Call):
-        reports = list(self.reports.available()) if self.reports is not None else None
-        return self.page(call, "finance_reports.html", reports=reports)
-
-    @route("/finance/reports/<name>", access=FINANCE)
     @defer.inlineCallbacks
-    def report_export(self, call: Call, name: str):
-        if self.reports is None or name not in dict(self.reports.available()):
-            raise NotFound(name)
-        fmt = call.arg("format", "csv")
-        body, content_type, filename = yield defer.maybeDeferred(
-            self.reports.export, name, since=parse_day(call.arg("since")), until=day_after(parse_day(call.arg("until"))),
-            fmt=fmt)
-        return Download(body, content_type, filename)
+    def report_list(self, call: Call):
+        if self.reports is None:
+            return self.page(call, "finance_reports.html", menu=None)
+        menu = yield defer.maybeDeferred(self.reports.available)
+        choice = {name: call.arg(name, limit=32) or "" for name in REPORT_FIELDS}
+        closed = {month.period: month for month in menu.closed}
+        first_of_month = menu.today.replace(day=1)
+        choice["since"] = choice["since"] or _month_before(first_of_month).isoformat()
+        choice["until"] = choice["until"] or _month_end(_month_before(first_of_month)).isoformat()
+        months = []
+        month = first_of_month
+        for _ in range(RECENT_MONTHS):
+            months.append((month, _month_end(month), closed.get(f"{month:%Y-%m}")))
+            month = _month_before(month)
+        older = [c for c in menu.closed if c.period < f"{months[-1][0]:%Y-%m}"]
+        chosen_closed = [c.period for c in menu.closed
+                         if c.period[:7] >= choice["since"][:7] and c.period[:7] <= choice["until"][:7]]
+        return self.page(call, "finance_reports.html", menu=menu, choice=choice, months=months, older=older,
+                         chosen_closed=chosen_closed)
+
+    @route("/finance/reports/export", access=FINANCE)
+    @defer.inlineCallbacks
+    def report_export(self, call: Call):
+        """The chosen report as a file. A GET: it changes nothing but the access log."""
+        if self.reports is None:
+            raise BadFilter("reports are not offered on this gateway")
+        name = call.arg("report", limit=32) or ""
+        fmt = call.arg("format", "csv", limit=8)
+        since, until = _local_day(call.arg("since"), "from"), _local_day(call.arg("until"), "until")
+        if until < since:
+            raise BadFilter(f"the period ends ({until}) before it starts ({since})")
+        by = tuple(part for part in (call.arg("by", "cost-center", limit=32), call.arg("then", limit=32)) if part)
+        bucket = call.arg("bucket", "day", limit=8)
+        idle = _idle_timeout_off(call.request)
+        try:
+            made = yield defer.maybeDeferred(self.reports.export, name, since=since, until=until, fmt=fmt, by=by,
+                                             bucket=bucket)
+        except (ReportError, ValueError) as error:
+            raise BadFilter(str(error)) from None
+        finally:
+            _idle_timeout_on(call.request, idle)
+        shape = f" by {','.join(by)}" if name == "chargeback" else f" by {bucket}" if name == "usage" else ""
+        yield self.record(call, "privilege", f"export of the {name} report{shape} {since}..{until} {fmt}"[:255])
+        return FileDownload(made.handle, made.content_type, made.filename)
+
+
+#: How many months (this one included) the page lists with their state; closed months
+#: before them are named below the list.
+RECENT_MONTHS = 6
+#: The reports form's fields, as the page echoes them back.
+REPORT_FIELDS = ("report", "by", "then", "bucket", "since", "until", "format")
+
+
+def _idle_timeout_off(request):
+    """A long report is made before its first byte is sent: the connection's idle
+    timeout (no byte either way for ``server.IDLE_SECONDS``) must not close it meanwhile.
+    Returns what to put back (HTTP/1.1's channel; an HTTP/2 stream has no such timer)."""
+    channel = getattr(request, "channel", None)
+    set_timeout = getattr(channel, "setTimeout", None)
+    return (set_timeout, set_timeout(None)) if set_timeout is not None else None
+
+
+def _idle_timeout_on(request, saved) -> None:
+    if saved is not None:
+        set_timeout, period = saved
+        set_timeout(period)
+
+
+def _local_day(text: str | None, what: str) -> date:
+    """A local calendar day ``YYYY-MM-DD`` (in the gateway's zone: the report makes it a
+    time span), required."""
+    if not text:
+        raise BadFilter(f"say the day the period runs {what} (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadFilter(f"not a date: {text[:40]!r} (YYYY-MM-DD)") from None
+
+
+def _month_before(first: date) -> date:
+    return date(first.year - 1, 12, 1) if first.month == 1 else date(first.year, first.month - 1, 1)
+
+
+def _month_end(first: date) -> date:
+    return first.replace(day=monthrange(first.year, first.month)[1])
 
 
 def _file_part(text: str) -> str:

@@ -1,6 +1,6 @@
-"""What the web pages need from the rest of Printgate, declared as three
-``typing.Protocol`` s: logging in (``WebLogins``), a person's own jobs, money, cards and
-PIN (``SelfService``), and the admin and finance pages (``Administration``).
+"""What the web pages need from the rest of Printgate, declared as ``typing.Protocol`` s:
+logging in (``WebLogins``), a person's own jobs, money, cards and PIN (``SelfService``),
+the admin and finance pages (``Administration``), and finance's reports (``ReportDesk``).
 
 The application layer implements them (``gateway.web_services``) over accounting, the
 release use case (``gateway.release_job.JobRelease``), "end a job" and device
@@ -16,7 +16,8 @@ raises ``ValueError`` or an ``AccountingError`` whose message is shown on the fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence, runtime_checkable
+from datetime import date, datetime
+from typing import BinaryIO, Protocol, Sequence, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
@@ -306,3 +307,55 @@ class Administration(Protocol):
     def move_snmp_credential(self, actor: str, name: str, position: int) -> None | Deferred: ...
 
     def remove_snmp_credential(self, actor: str, name: str) -> None | Deferred: ...
+
+
+@dataclass(frozen=True)
+class ClosedMonth:
+    """A closed month (``printgate period close``): its figures cannot change."""
+
+    period: str  # YYYY-MM
+    closed_at: datetime
+    closed_by: str
+
+
+@dataclass(frozen=True)
+class ReportMenu:
+    """What the reports page offers: the reports (name, what it shows), the chargeback's
+    groupings, the usage report's buckets, the formats; periods are local days in
+    ``timezone``, ``today`` being today there."""
+
+    reports: tuple[tuple[str, str], ...]
+    groupings: tuple[str, ...]
+    buckets: tuple[str, ...]
+    formats: tuple[str, ...]
+    timezone: str
+    today: date
+    closed: tuple[ClosedMonth, ...] = ()
+
+
+@dataclass
+class ReportFile:
+    """A report written out: ``handle`` is an open binary file at its start, with no name
+    on disk (it vanishes when closed), which the receiver sends and closes."""
+
+    handle: BinaryIO
+    size: int
+    content_type: str
+    filename: str
+    title: str
+    period: str
+    rows: int | None = None
+
+
+@runtime_checkable
+class ReportDesk(Protocol):
+    """Issue 15's finance reports, as the reports page asks for them."""
+
+    def available(self) -> ReportMenu | Deferred: ...
+
+    def export(self, name: str, *, since: date, until: date, fmt: str, by: Sequence[str] = ("cost-center",),
+               bucket: str = "day") -> ReportFile | Deferred:
+        """The report ``name`` of the local days ``since`` .. ``until`` (both included) in
+        ``fmt``; ``by``: the chargeback's one or two groupings, ``bucket``: usage's. Made
+        off the reactor, streamed to a nameless temporary file (memory stays flat); a bad
+        choice raises ``ValueError`` or accounting's ``ReportError``."""

@@ -10,7 +10,7 @@ from release_api.web.pages_self import SelfServicePages
 
 class WebSite(LoginPages, SelfServicePages, AdminPages, FinancePages, WebApp):
     """``WebSite(logins, self_service, administration, ...)``; see ``WebApp`` for the
-    options. ``reports``: issue 15's ``ReportDesk`` when it is there."""
+    options. ``reports``: the ``ReportDesk`` (issue 15's reports; None: not offered)."""
 
     def __init__(self, logins, self_service, administration, *, reports=None, **options):
         super().__init__(logins, self_service, administration, **options)

@@ -1,7 +1,7 @@
 """CSV cells that spreadsheets open as text, never as formulas."""
 import pytest
 
-from accounting.spreadsheet_cells import spreadsheet_cell
+from accounting.spreadsheet_cells import inert, spreadsheet_cell
 
 
 @pytest.mark.parametrize("value, cell", [
@@ -16,3 +16,13 @@ def test_a_cell_that_would_run_as_a_formula_starts_with_an_apostrophe(value, cel
                                          (True, "true")])
 def test_numbers_stay_numbers_and_nothing_is_empty(value, cell):
     assert spreadsheet_cell(value) == cell
+
+
+def test_a_text_cell_is_neutralised_even_when_it_reads_as_a_number():
+    assert inert("-2+3") == "'-2+3" and inert("-5") == "'-5" and spreadsheet_cell("-5") == "-5"
+
+
+def test_the_report_writers_use_the_same_neutraliser():
+    from gateway.reports import csv_export
+
+    assert csv_export.inert is inert

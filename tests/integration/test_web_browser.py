@@ -1,6 +1,6 @@
 """The web pages in headless Chromium, as people use them: an admin enrols TOTP and logs
 in with it, adds a user with a card, a price list and a rule, and tests the rule against
-past jobs; finance tops up an account and exports the ledger; a user reads their history and why a job cost
+past jobs; finance tops up an account, exports the ledger and downloads a report; a user reads their history and why a job cost
 what it did; single sign-on through a real OpenID Connect provider. Screenshots at
 1280×800 and 390×844 are kept under test-artifacts/web/."""
 from __future__ import annotations
@@ -34,6 +34,9 @@ def site(tmp_path_factory):
                                   params={"message": "Posters print in black and white."}), actor="test")
         world.mono_job = world.hold("bob", "Poster.pdf", pages=4, color_pages=4)
         world.core.rules.remove("posters-mono", actor="test")
+        first = datetime.now(timezone.utc).date().replace(day=1)
+        world.closed_month = f"{first.year - (first.month <= 3)}-{(first.month - 4) % 12 + 1:02d}"  # 3 months ago
+        world.core.periods.close(world.closed_month, actor="fay")
         yield world
 
 
@@ -146,7 +149,8 @@ def test_an_admin_adds_a_user_with_a_card_a_price_list_and_a_rule_and_tests_it(s
 #: Every list and settings page an admin opens, for the screenshots and the phone check.
 ADMIN_TOUR = ("/admin/", "/admin/users", "/admin/groups", "/admin/devices", "/admin/devices/mfp-1", "/admin/queues",
               "/admin/prices", "/admin/rules", "/admin/quotas", "/admin/jobs", "/admin/access-log", "/admin/settings",
-              "/finance/", "/finance/accounts", "/finance/ledger", "/finance/audit", "/me/money", "/me/cards")
+              "/finance/", "/finance/accounts", "/finance/ledger", "/finance/audit", "/finance/reports", "/me/money",
+              "/me/cards")
 
 
 def test_every_admin_page_fits_a_phone_without_sideways_scrolling(site):
@@ -167,7 +171,7 @@ def test_every_admin_page_fits_a_phone_without_sideways_scrolling(site):
         assert wide == {}
 
 
-def test_finance_tops_up_a_shared_account_with_a_reason_and_exports_the_ledger(site):
+def test_finance_tops_up_a_shared_account_exports_the_ledger_and_downloads_a_report(site):
     with web_browser() as browser:
         page = browser.page
         log_in(page, site.url, "fay")
@@ -196,7 +200,24 @@ def test_finance_tops_up_a_shared_account_with_a_reason_and_exports_the_ledger(s
         exported = open(download.path(), encoding="utf-8-sig").read()
         assert "marketing,topup,25.00,25.00,,budget for Q3,fay" in exported
         page.goto(site.url + "/finance/reports")
+        this_month = datetime.now(timezone.utc).date().replace(day=1)  # the site's zone is UTC
+        page.click(f"tr:has-text('{this_month:%B %Y}') >> text=Choose this month")
+        page.select_option("select[name=report]", "chargeback")
+        page.select_option("select[name=by]", "account")
+        page.select_option("select[name=then]", "user")
+        page.select_option("select[name=format]", "csv")
         browser.screenshots("finance-reports")
+        closed = datetime.strptime(site.closed_month, "%Y-%m")
+        assert "closed" in page.inner_text(f"tr:has-text('{closed:%B %Y}') .badge")
+        assert page.input_value("input[name=since]") == this_month.isoformat()
+        with page.expect_download() as started:
+            page.click("button:has-text('Download')")
+        download = started.value
+        assert download.suggested_filename.startswith(f"chargeback-account-user-{this_month:%Y%m%d}-")
+        report = open(download.path(), encoding="utf-8").read().splitlines()
+        assert report[0].startswith("Account,User,Jobs,Pages") and report[-1].startswith("Total,")
+        log = site.core.lists.access(username="fay", event="privilege")
+        assert any("export of the chargeback report by account,user" in row.detail for row in log.rows)
         page.goto(site.url + "/admin/users")
         assert page.locator("form[method=post][action='/admin/users']").count() == 0  # read-only for finance
 

@@ -1,6 +1,7 @@
 """The web pages in ``printgate serve`` as a person runs it: the first admin is made from
-the command line (there is no set-up page), logs in over HTTPS, enrols TOTP and reaches
-the admin pages; plain HTTP is sent to HTTPS."""
+the command line (there is no set-up page), logs in over HTTPS, enrols TOTP, reaches
+the admin pages and downloads a finance report equal to ``printgate report``'s; plain
+HTTP is sent to HTTPS."""
 import http.client
 import os
 import re
@@ -55,5 +56,13 @@ def test_the_first_admin_is_made_on_the_command_line_and_logs_in_with_totp(tmp_p
         dashboard = web.get(base + "/admin/")
         assert dashboard.status_code == 200 and "jobs held now" in dashboard.text
         assert "Ana Admin" in dashboard.text
+
+        gateway.cli("accounts", "adjust", "ana", "-1.25", "--reason", "jammed")
+        report = web.get(base + "/finance/reports/export", params={
+            "report": "chargeback", "by": "user", "since": "2020-01-01", "until": "2099-12-31", "format": "csv"})
+        assert report.status_code == 200 and report.headers["content-type"] == "text/csv; charset=utf-8"
+        same = gateway.cli("report", "chargeback", "--by", "user", "--from", "2020-01-01", "--to", "2100-01-01")
+        assert report.text.replace("\r\n", "\n") == same.stdout and "ana," in same.stdout
+        assert list((gateway.data_dir / "web-reports").iterdir()) == []  # the report's file had no name
     finally:
         gateway.stop()
