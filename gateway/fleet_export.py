@@ -5,8 +5,8 @@ SFTP, SMB and mail like reports.
 
 Jitter: a ``fleet-export`` schedule keeps ``jitter_minutes`` in its params; the
 scheduler moves each next run time forward by a random part of that window
-(``gateway.scheduler.jittered``), so the delay is stored with the schedule, survives a restart,
-and holds no thread or tick while it waits."""
+(``gateway.scheduler.jittered``), so the delay is stored with the schedule, survives a
+restart, and holds no thread or tick while it waits."""
 from __future__ import annotations
 
 import os

@@ -1,7 +1,7 @@
 """``printgate schedule add report|backup|fleet-export NAME ... | list | remove NAME |
-run NAME | password URL``: scheduled reports, backups and printer-data exports, run by the running gateway
-(``gateway.scheduler``) in the configured time zone and delivered to directories, SFTP,
-SMB and mail (``gateway.destinations``)."""
+run NAME | password URL``: scheduled reports, backups and printer-data exports, run by
+the running gateway (``gateway.scheduler``) in the configured time zone and delivered to
+directories, SFTP, SMB and mail (``gateway.destinations``)."""
 from __future__ import annotations
 
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
