@@ -11,9 +11,7 @@ thousands never floods the reactor nor the network."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import tempfile
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -25,9 +23,9 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from accounting.fleet import Fleet
-from accounting.fleet.export import export_printers
 from gateway.fleet_alerts import PrinterAlerts
 from gateway.fleet_discovery import discover
+from gateway.fleet_export import export_name, write_printer_export
 from spooler.config import FleetConfig
 from spooler.snmp import printer_mib
 from spooler.snmp.client import Agent, SnmpClient
@@ -298,23 +296,9 @@ class FleetService:
 
     def export_now(self) -> Path:
         """Write the export file atomically into the export directory (blocking)."""
-        directory = Path(self.config.export_directory)
-        directory.mkdir(parents=True, exist_ok=True)
         fmt = self.config.export_format
-        body = export_printers(self.fleet.inventory.list(), fmt)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        target = directory / f"printers-{stamp}.{fmt}"
-        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".printers-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-        return target
+        target = Path(self.config.export_directory) / export_name("printers", fmt, datetime.now(timezone.utc))
+        return write_printer_export(self.fleet.inventory, fmt, target)
 
     def _scheduled_export(self):
         """Each run waits a random part of the jitter window first, so gateways that

@@ -24,6 +24,7 @@ from accounting.private_files import private_directory
 from accounting.service import AccountingService
 from accounting.time import utcnow, zone
 from gateway.end_job import JobEnding
+from gateway.fleet_export import fleet_export_producer
 from gateway.job_desk import GatewayJobDesk
 from gateway.mail.notices import Notices
 from gateway.mail.sender import MailSender
@@ -302,7 +303,8 @@ class Gateway:
             log.info("retention ({days} days): purged {counts}", days=self.config.retention_days, counts=counts)
 
     def start_scheduler(self) -> None:
-        """Scheduled reports and backups (``printgate schedule``), run on this reactor
+        """Scheduled reports, backups and (with the fleet on) printer-data exports
+        (``printgate schedule``), run on this reactor
         with their work in the thread pool (``gateway.scheduler``)."""
         core = self.accounting.core
         tz = zone(self.config.timezone)
@@ -315,6 +317,8 @@ class Gateway:
                                    tz=tz, outbox=self.config.data_dir / "schedule-outbox", delivery=delivery)
         self.scheduler.register("report", report_producer(core, tz))
         self.scheduler.register("backup", backup_producer(self.accounting.database))
+        if self.fleet is not None:
+            self.scheduler.register("fleet-export", fleet_export_producer(self.fleet.fleet.inventory))
         self.scheduler.start()
 
     @inlineCallbacks

@@ -1,5 +1,5 @@
-"""The calendar scheduler the running gateway drives: scheduled reports and backups
-(``printgate schedule add report|backup ...``), and any other kind of calendar job an
+"""The calendar scheduler the running gateway drives: scheduled reports, backups and
+printer-data exports (``printgate schedule add report|backup|fleet-export ...``), and any other kind of calendar job an
 issue registers with ``Scheduler.register(kind, produce)``.
 
 **When.** A schedule's cadence is a cron expression read in the configured zone
@@ -20,6 +20,7 @@ the last try the run is "failed". Each outcome is logged and kept on the run, wh
 """
 from __future__ import annotations
 
+import random
 import shutil
 import tarfile
 from dataclasses import dataclass
@@ -94,6 +95,15 @@ def next_run(expression: str, after: datetime, tz: ZoneInfo) -> datetime:
     """The first time strictly after ``after`` that ``expression`` names in ``tz`` (UTC)."""
     local = after.astimezone(tz)
     return croniter(expression, local).get_next(datetime).astimezone(timezone.utc)
+
+
+def jittered(at: datetime, params: dict, rng=random) -> datetime:
+    """``at`` moved forward by a random part of the schedule's ``jitter_minutes`` window
+    (``fleet-export``: many gateways sharing a server do not all arrive at once). The
+    moved time is the stored next run, so the wait holds nothing and survives a restart;
+    the next run after it is the cadence's next time after the moved one."""
+    window = float(params.get("jitter_minutes", 0) or 0)
+    return at + timedelta(seconds=rng.uniform(0, window * 60)) if window > 0 else at
 
 
 def report_period_before(due_at: datetime, period: str, tz: ZoneInfo) -> tuple[date, date]:
@@ -188,7 +198,8 @@ class Scheduler:
         try:
             due = yield self._thread(self.book.due, now)
             for schedule in due:
-                following = next_run(schedule.cadence, max(now, schedule.next_run_at), self.tz)
+                following = jittered(next_run(schedule.cadence, max(now, schedule.next_run_at), self.tz),
+                                     schedule.params)
                 run = yield self._thread(self.book.claim, schedule, following, now=now)
                 if run is not None:
                     yield self._start(schedule, run)
@@ -294,7 +305,7 @@ class Scheduler:
         raise DestinationError(url, "unknown destination")
 
 
-# -- the two kinds this issue brings -------------------------------------------------------
+# -- the two kinds the finance issue brings (issue 17 adds fleet-export: gateway.fleet_export) -------------------------------------------------------
 
 def report_producer(core, tz: ZoneInfo):
     """``kind = "report"``: params ``report``, ``format``, ``by``, ``bucket``, ``period``

@@ -1,7 +1,7 @@
-"""``printgate schedule add report|backup NAME ... | list | remove NAME | run NAME |
-password URL``: scheduled reports and backups, run by the running gateway
-(``gateway.scheduler``) in the configured time zone and delivered to directories, SFTP,
-SMB and mail (``gateway.destinations``)."""
+"""``printgate schedule add report|backup|fleet-export NAME ... | list | remove NAME |
+run NAME | password URL``: scheduled reports, backups and printer-data exports, run by
+the running gateway (``gateway.scheduler``) in the configured time zone and delivered to
+directories, SFTP, SMB and mail (``gateway.destinations``)."""
 from __future__ import annotations
 
 # Imports inside functions: each command loads only what it uses, so that `printgate --help`
@@ -24,9 +24,9 @@ def _when(parser) -> None:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("schedule", help="scheduled reports and backups")
+    parser = subparsers.add_parser("schedule", help="scheduled reports, backups and printer-data exports")
     commands = parser.add_subparsers(dest="schedule_command", required=True)
-    add = commands.add_parser("add", help="add a scheduled report or backup")
+    add = commands.add_parser("add", help="add a scheduled report, backup or printer-data export")
     kinds = add.add_subparsers(dest="kind", required=True)
     report = kinds.add_parser("report", help="a report, e.g. last month's chargeback as PDF, mailed on the 1st")
     report.add_argument("name")
@@ -43,6 +43,15 @@ def register(subparsers) -> None:
     backup.add_argument("name")
     _when(backup)
     backup.set_defaults(handler=add_schedule)
+    export = kinds.add_parser("fleet-export", help="the printer-data export (as devices export writes it); the "
+                                                   "running gateway needs [fleet] enabled to run it")
+    export.add_argument("name")
+    export.add_argument("--format", choices=("json", "xml", "csv"), default="csv")
+    export.add_argument("--jitter-minutes", type=float, default=None,
+                        help="each run starts after a random delay within this window, so gateways sharing a "
+                             "server do not arrive at once (default: [fleet.export] jitter_minutes)")
+    _when(export)
+    export.set_defaults(handler=add_schedule)
     listing = commands.add_parser("list", help="schedules, their next run and their last run's outcome")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=list_schedules)
@@ -58,19 +67,24 @@ def register(subparsers) -> None:
     password.set_defaults(handler=set_password)
 
 
-def _zone(args):
-    from accounting.time import zone
+def _config(args):
     from spooler.config import load_config
 
-    return zone(load_config(args.config, args.data_dir).timezone)
+    return load_config(args.config, args.data_dir)
+
+
+def _zone(args):
+    from accounting.time import zone
+
+    return zone(_config(args).timezone)
 
 
 @reports_errors
 def add_schedule(args) -> int:
     from accounting.reports import parse_grouping
-    from accounting.time import utcnow
+    from accounting.time import utcnow, zone
     from gateway.destinations import DestinationError, parse_destination
-    from gateway.scheduler import ScheduleError, cadence, next_run
+    from gateway.scheduler import ScheduleError, cadence, jittered, next_run
 
     try:
         expression = cadence(args.every, at=args.at, day=args.day, cron=args.cron)
@@ -83,10 +97,18 @@ def add_schedule(args) -> int:
         period = args.period or {"daily": "previous-day", "weekly": "previous-week"}.get(args.every, "previous-month")
         params = {"report": args.report, "format": args.format, "period": period, "bom": args.bom,
                   "by": list(parse_grouping(args.by)), "bucket": args.bucket}
-    tz = _zone(args)
+    config = _config(args)
+    if args.kind == "fleet-export":
+        jitter = config.fleet.export_jitter_minutes if args.jitter_minutes is None else args.jitter_minutes
+        if not 0 <= jitter <= 24 * 60:
+            print("printgate: --jitter-minutes is 0 to 1440", file=sys.stderr)
+            return 1
+        params = {"format": args.format, "jitter_minutes": jitter}
+    tz = zone(config.timezone)
     core = open_core(args)
     schedule = core.schedules.add(args.name, kind=args.kind, cadence=expression, params=params,
-                                  destinations=destinations, next_run_at=next_run(expression, utcnow(), tz), actor="cli")
+                                  destinations=destinations, next_run_at=jittered(next_run(expression, utcnow(), tz),
+                                                                                  params), actor="cli")
     print(f"schedule {schedule.name}: {args.kind} at \"{expression}\" ({tz.key}), next run "
           f"{schedule.next_run_at.astimezone(tz):%Y-%m-%d %H:%M %Z}, to {', '.join(destinations)}")
     return 0
@@ -112,7 +134,7 @@ def list_schedules(args) -> int:
                            "next_run_at": s.next_run_at.isoformat(), "last_run": _run_json(s.last_run)}
                           for s in schedules], indent=2))
         return 0
-    print(f"{'NAME':<20} {'KIND':<7} {'CADENCE':<16} {'NEXT RUN':<17} LAST RUN")
+    print(f"{'NAME':<20} {'KIND':<12} {'CADENCE':<16} {'NEXT RUN':<17} LAST RUN")
     for s in schedules:
         run = s.last_run
         if run is None:
@@ -123,7 +145,7 @@ def list_schedules(args) -> int:
                 last += f", next try {run.next_attempt_at.astimezone(tz):%Y-%m-%d %H:%M}"
             if run.error:
                 last += f": {run.error}"
-        print(f"{s.name[:20]:<20} {s.kind:<7} {s.cadence:<16} {s.next_run_at.astimezone(tz):%Y-%m-%d %H:%M} "
+        print(f"{s.name[:20]:<20} {s.kind:<12} {s.cadence:<16} {s.next_run_at.astimezone(tz):%Y-%m-%d %H:%M} "
               f"{last}")
         print(f"{'':<20} to {', '.join(s.destinations)}")
     return 0

@@ -169,3 +169,32 @@ def test_a_progress_bar_shows_on_a_terminal_and_only_there(data, tmp_path):
     piped = subprocess.run([*command, str(tmp_path / "b.csv")], capture_output=True, cwd=root, env=env)
     assert process.returncode == 0 and b"rows" in shown
     assert piped.returncode == 0 and b"rows" not in piped.stderr and piped.stderr.startswith(b"Job log")
+
+
+def test_a_fleet_export_schedule_keeps_its_format_and_jitter_and_starts_within_the_window(run, tmp_path):
+    from datetime import datetime, timedelta
+
+    code, out, _ = run("schedule", "add", "fleet-export", "printers", "--format", "xml", "--every", "daily", "--at",
+                       "03:00", "--jitter-minutes", "45", "--to", "sftp://fleet@files.example.org/printers")
+    assert code == 0 and b'fleet-export at "0 3 * * *"' in out
+    [schedule] = json.loads(run("schedule", "list", "--json")[1])
+    assert (schedule["kind"], schedule["params"]) == ("fleet-export", {"format": "xml", "jitter_minutes": 45.0})
+    next_run = datetime.fromisoformat(schedule["next_run_at"])
+    slot = next_run.replace(hour=3, minute=0, second=0, microsecond=0)
+    assert slot <= next_run <= slot + timedelta(minutes=45)
+    assert b"fleet-export" in run("schedule", "list")[1]
+
+
+def test_a_fleet_export_schedule_takes_its_jitter_from_the_config_by_default(run, tmp_path):
+    config = tmp_path / "printgate.toml"
+    config.write_text("[fleet.export]\njitter_minutes = 7\n")
+    assert run("--config", str(config), "schedule", "add", "fleet-export", "printers", "--every", "weekly",
+               "--to", str(tmp_path / "exports"))[0] == 0
+    [schedule] = json.loads(run("--config", str(config), "schedule", "list", "--json")[1])
+    assert schedule["params"] == {"format": "csv", "jitter_minutes": 7.0}
+
+
+def test_a_fleet_export_jitter_beyond_a_day_is_refused(run, tmp_path):
+    code, _, err = run("schedule", "add", "fleet-export", "printers", "--every", "daily", "--jitter-minutes", "2000",
+                       "--to", str(tmp_path / "exports"))
+    assert code == 1 and "--jitter-minutes is 0 to 1440" in err

@@ -4,6 +4,7 @@ destinations retried with backoff and the outcome kept for ``schedule list``."""
 from __future__ import annotations
 
 import email
+import json
 import shutil
 import tarfile
 import tempfile
@@ -16,11 +17,14 @@ from twisted.trial import unittest
 
 from accounting.core import AccountingCore, AccountingSettings
 from accounting.database import Database, migrate
+from accounting.fleet import Fleet
+from accounting.fleet.records import PrinterInfo, Probe
 from accounting.passwords import SecretHasher, fast_hasher
 from accounting.time import zone
 from gateway.destinations import DestinationError, parse_destination
+from gateway.fleet_export import fleet_export_producer
 from gateway.mail.sender import MailSender
-from gateway.scheduler import (Delivery, ScheduleError, Scheduler, backup_producer, cadence, next_run,
+from gateway.scheduler import (Delivery, ScheduleError, Scheduler, backup_producer, cadence, jittered, next_run,
                                report_period_before, report_producer)
 from spooler.config import MailConfig
 from tests.accounting.finance_scenario import Clock, build_history
@@ -52,6 +56,14 @@ def test_a_daily_run_keeps_its_local_hour_across_the_end_of_summer_time():
     before = next_run("0 6 * * *", datetime(2026, 10, 24, 3, 0, tzinfo=UTC), PARIS)
     after = next_run("0 6 * * *", before, PARIS)
     assert (before, after) == (datetime(2026, 10, 24, 4, 0, tzinfo=UTC), datetime(2026, 10, 25, 5, 0, tzinfo=UTC))
+
+
+def test_a_jitter_window_moves_a_run_forward_by_at_most_the_window():
+    at = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+    moved = [jittered(at, {"jitter_minutes": 30}) for _ in range(200)]
+    assert all(at <= m <= at + timedelta(minutes=30) for m in moved)
+    assert len(set(moved)) > 1, "gateways do not all pick the same moment"
+    assert jittered(at, {}) == at and jittered(at, {"jitter_minutes": 0}) == at
 
 
 def test_a_run_covers_the_whole_period_before_it():
@@ -98,6 +110,9 @@ class Deliveries(unittest.SynchronousTestCase):
         build_history(self.core, clock)
         self.now = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
         self.sent = []
+        self.fleet = Fleet(self.database, lambda: self.core.secrets)
+        self.fleet.inventory.record_discovery(Probe("127.0.0.2", 161, "office", True, "1.3.6.1.4.1.1347.41.1", "MFP"),
+                                              PrinterInfo(model="TASKalfa", serial="SER-42", location="HQ/Floor 3"))
 
     def scheduler(self, *, send=None, known_hosts=None):
         delivery = Delivery(send=send, secrets=self.core.secrets, known_hosts=known_hosts or self.directory / "kh",
@@ -106,6 +121,7 @@ class Deliveries(unittest.SynchronousTestCase):
                               outbox=self.directory / "outbox", delivery=delivery, now=lambda: self.now)
         scheduler.register("report", report_producer(self.core, PARIS))
         scheduler.register("backup", backup_producer(self.database))
+        scheduler.register("fleet-export", fleet_export_producer(self.fleet.inventory))
         return scheduler
 
     def add(self, name, destinations, *, kind="report", fmt="csv"):
@@ -202,6 +218,26 @@ class Deliveries(unittest.SynchronousTestCase):
             names = sorted(tar.getnames())
         self.assertIn("printgate-backup-20261201-0500/printgate.sqlite3", names)
         self.assertIn("printgate-backup-20261201-0500/MANIFEST.json", names)
+
+    @in_reactor
+    async def test_a_fleet_export_reaches_a_directory_and_sftp_and_its_next_run_is_jittered(self):
+        sftp = start_sftp_server()
+        self.addCleanup(sftp.stop)
+        local, remote = self.directory / "exports", sftp.directory / "printers"
+        self.core.schedules.add("printers", kind="fleet-export", cadence="0 6 * * *",
+                                params={"format": "json", "jitter_minutes": 30},
+                                destinations=[str(local), sftp.url(remote)], next_run_at=self.now)
+        await self.scheduler(known_hosts=sftp.known_hosts).tick()
+        name = "printers-20261201T050000Z.json"
+        for folder in (local, remote):
+            self.assertEqual(sorted(p.name for p in folder.iterdir()), [name])
+            (printer,) = json.loads((folder / name).read_text())["printers"]
+            self.assertEqual((printer["address"], printer["serial"], printer["model"]),
+                             ("127.0.0.2", "SER-42", "TASKalfa"))
+        self.assertEqual(self.last_run("printers").status, "delivered")
+        following = self.core.schedules.get("printers").next_run_at
+        cron_time = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+        self.assertTrue(cron_time <= following <= cron_time + timedelta(minutes=30), following)
 
     @in_reactor
     async def test_two_gateways_ticking_together_run_a_schedule_once(self):

@@ -244,6 +244,22 @@ def test_the_scheduled_export_starts_after_a_jittered_delay_and_writes_every_pri
     assert not list(export.parent.glob(".printers-*"))  # written whole, then renamed
 
 
+def test_a_fleet_export_schedule_is_run_by_serve_and_delivers_every_printer(gateway, tmp_path):
+    target = tmp_path / "scheduled"
+    gateway.process.cli("schedule", "add", "fleet-export", "printers-json", "--format", "json", "--every", "daily",
+                        "--jitter-minutes", "0", "--to", str(target))
+    gateway.process.cli("schedule", "run", "printers-json")
+
+    def delivered():
+        [schedule] = [s for s in gateway.cli_json("schedule", "list") if s["name"] == "printers-json"]
+        return schedule["last_run"] and schedule["last_run"]["status"] == "delivered"
+
+    wait_for(delivered, "the fleet-export schedule delivered (the scheduler ticks every 30 s)", timeout=90)
+    [export] = list(target.glob("printers-json-*.json"))
+    printers = json.loads(export.read_text())["printers"]
+    assert {p["serial"] for p in printers} == {"FLEET-C1", "FLEET-M1", "FLEET-E1", "FLEET-P1", "FLEET-S1"}
+
+
 # -- traps ----------------------------------------------------------------------------------------------
 def test_traps_from_a_known_printer_over_v1_v2c_and_v3_become_its_events_at_once(gateway):
     mono = ADDRESSES["mono"]
