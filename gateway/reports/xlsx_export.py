@@ -14,13 +14,29 @@ XlsxWriter's per-cell cost); ``fast=False`` writes them cell by cell through Xls
 API, the reference the fast path is tested against byte for byte."""
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime, time
 
 import xlsxwriter
+import xlsxwriter.workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gateway.reports.csv_export import header
 from gateway.reports.xlsx_rows import FastRows
+
+class _QuickDeflateZip(zipfile.ZipFile):
+    """XlsxWriter's package, deflated at zlib level 1 instead of the default 6: the
+    3,000,000-row job log's sheet is gigabytes of XML, and level 6 was a quarter of the
+    export's CPU time (100,000 rows: 0.53 of 1.65 s; level 1: 1.21 s in all, a file 34%
+    larger). XlsxWriter has no option for it, so its module's ``ZipFile`` is this class
+    (set once, here; every XLSX file the process writes is a report)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("compresslevel", 1)
+        super().__init__(*args, **kwargs)
+
+
+xlsxwriter.workbook.ZipFile = _QuickDeflateZip
 
 EXCEL_ROWS = 1_048_576
 HEAD_ROWS = 4  # title, period, notes, column names

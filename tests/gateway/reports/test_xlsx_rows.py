@@ -83,7 +83,8 @@ def test_every_kind_of_text_comes_out_as_xlsxwriter_writes_it(tmp_path, text):
     assert_same(*both_ways(tmp_path, synthetic(rows)))
 
 
-@pytest.mark.parametrize("value", [True, 2**53 + 1, 10**20, -0.0, 1e-300, 0.1 + 0.2])
+@pytest.mark.parametrize("value", [True, 0, -1, 2**53, -2**53, 2**53 + 1, -2**53 - 1, 10**16, 10**20, -0.0, 1e-300,
+                                   0.1 + 0.2, 12345678901234567.0])
 def test_odd_numbers_come_out_as_xlsxwriter_writes_them(tmp_path, value):
     rows = [("n", value if not isinstance(value, float) else 1, 100, None, None, None, value)]
     assert_same(*both_ways(tmp_path, synthetic(rows)))
