@@ -13,23 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from accounting.core import AccountingCore
 from gateway.reports.csv_export import inert, write_csv
 from gateway.reports.json_export import write_json
 from gateway.reports.produce import FORMATS, write_report_file
 from gateway.reports.tables import build_table
-from tests.accounting.finance_scenario import build_history
 from tests.fixtures.peers import require
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "reports"
-
-
-@pytest.fixture
-def core(database, settings, hasher, clock):
-    settings.timezone = "Europe/Paris"
-    core = AccountingCore(database, settings, hasher=hasher)
-    core.history = build_history(core, clock)
-    return core
 
 
 def table(core, report="chargeback", by=("cost-center", "user"), start="2026-11-01", end="2026-12-01"):

@@ -11,13 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounting.core import AccountingCore
 from accounting.reports import ReportPeriod
 from gateway.reports import xlsx_export
 from gateway.reports.tables import Column, ReportTable, build_table
 from gateway.reports.xlsx_export import write_xlsx
 from gateway.reports.xlsx_rows import FastRows
-from tests.accounting.finance_scenario import build_history
 
 PERIOD = ReportPeriod(date(2026, 11, 1), date(2026, 11, 30), datetime(2026, 10, 31, 23, tzinfo=timezone.utc),
                       datetime(2026, 11, 30, 23, tzinfo=timezone.utc), "Europe/Paris")
@@ -117,14 +115,6 @@ def test_a_report_spread_over_several_sheets_matches(tmp_path, monkeypatch):
     fast, reference = both_ways(tmp_path, synthetic(rows, totals=("Total", 190, 1900, None, None, None, None)))
     assert_same(fast, reference)
     assert "xl/worksheets/sheet5.xml" in fast
-
-
-@pytest.fixture
-def core(database, settings, hasher, clock):
-    settings.timezone = "Europe/Paris"
-    core = AccountingCore(database, settings, hasher=hasher)
-    core.history = build_history(core, clock)
-    return core
 
 
 @pytest.mark.parametrize("report", ["chargeback", "jobs", "policy", "usage"])
