@@ -54,7 +54,10 @@ def analyze_bytes(cls, data: bytes, chunks=None, **kw):
     return a.finish()
 
 
-CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV", "/work/shared/corpus-dev")
+#: The shared corpus with known answers: ``../shared/corpus-dev`` from the project root,
+#: beside ``../shared/tools`` (CI has ``../shared`` beside the clone).
+CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV") or os.path.normpath(
+    os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "corpus-dev"))
 
 
 #: GhostPCL, the oracle for PCL 5 and PCL XL page counts: ``../shared/tools/gpcl6`` from the

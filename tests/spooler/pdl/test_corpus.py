@@ -103,10 +103,11 @@ def test_chunk_boundaries_never_change_the_answer(corpus, seed, small):
 
 
 def test_the_shared_corpus_dev_is_counted_exactly_when_present():
-    """A second opinion from jobs someone else made (skipped where that folder is absent)."""
+    """A second opinion from jobs someone else made."""
     manifest = os.path.join(CORPUS_DEV, "manifest.jsonl")
     if not os.path.exists(manifest):
-        pytest.skip("corpus-dev not present")
+        pytest.fail(f"the shared corpus is required at {CORPUS_DEV} (../shared/corpus-dev from the project root, "
+                    "or PRINTGATE_CORPUS_DEV)", pytrace=False)
     known_wrong = set()
     #: Files whose manifest colour we checked by hand and found wrong (with why).
     colour_known_wrong = {
