@@ -119,6 +119,13 @@ def tls_trust(endpoint: str, protocol: str, *, fingerprint: str | None = None,
     return PrinterTrust(ca_pem=ca_pem)
 
 
+def store_trust(core, name: str, trust: PrinterTrust, *, actor: str) -> None:
+    """Keep (or replace) what ``name``'s certificate is checked against; encrypted like
+    every secret, so a pinned CA or fingerprint cannot be swapped in the database alone."""
+    core.secrets.set(TLS_PREFIX + name, json.dumps({"fingerprint": trust.fingerprint, "ca_pem": trust.ca_pem}),
+                     actor=actor)
+
+
 def device_trust(core, name: str) -> PrinterTrust | None:
     """The TLS trust registered for ``name`` (None: none registered)."""
     if core.secrets is None:
@@ -149,8 +156,7 @@ def register_device(core, name: str, *, protocol: str, endpoint: str, screen: st
     trust = tls_trust(endpoint, protocol, fingerprint=tls_fingerprint, ca_pem=tls_ca_pem)
     secret = random_secrets.token_bytes(32)
     if trust is not None:
-        core.secrets.set(TLS_PREFIX + name, json.dumps({"fingerprint": trust.fingerprint, "ca_pem": trust.ca_pem}),
-                         actor=actor)
+        store_trust(core, name, trust, actor=actor)
     core.secrets.set(device_secret_name(name), encode_panel_credential(secret, screen), actor=actor)
     device = core.devices.add(name, model=model, location=location, color=color, duplex=duplex, protocol=protocol,
                               endpoint=endpoint, price_list=price_list, credential_secret=device_secret_name(name),

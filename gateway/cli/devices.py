@@ -165,7 +165,8 @@ def rotate_cookie_key(args) -> int:
 
 # -- edit (issue 14): change a registered printer, keeping its id and panel secret ------
 def register_edit(commands) -> None:
-    edit = commands.add_parser("edit", help="change a printer's endpoint, protocol, abilities, price list or screen")
+    edit = commands.add_parser("edit", help="change a printer's endpoint, protocol, abilities, price list, screen "
+                                            "or the certificate its ipps:// endpoint must show")
     edit.add_argument("name")
     edit.add_argument("--protocol", choices=("ipp", "lpd", "raw"), default=None)
     edit.add_argument("--endpoint", default=None, help="as for add")
@@ -175,6 +176,14 @@ def register_edit(commands) -> None:
     edit.add_argument("--price-list", default=None, help="price list for jobs printed here ('' for the queue's)")
     edit.add_argument("--model", default=None)
     edit.add_argument("--location", default=None)
+    trust = edit.add_mutually_exclusive_group()
+    trust.add_argument("--tls-fingerprint", default=None, metavar="SHA256",
+                       help="ipps:// only: pin this SHA-256 certificate fingerprint instead of what was registered")
+    trust.add_argument("--tls-ca", default=None, metavar="PEM-FILE",
+                       help="ipps:// only: check the printer's certificate against these CA certificate(s) instead")
+    trust.add_argument("--tls-system-trust", action="store_true",
+                       help="ipps:// only: drop the pinned fingerprint or CA; use the system's trust store and the "
+                            "printer's name")
     edit.set_defaults(handler=edit_device)
 
 
@@ -183,10 +192,16 @@ def edit_device(args) -> int:
     from gateway.edit_device import UNCHANGED, edit_device as edit
 
     price_list = UNCHANGED if args.price_list is None else (args.price_list or None)
+    ca_pem = Path(args.tls_ca).read_text(encoding="ascii") if args.tls_ca else None
     device = edit(open_core(args), args.name, protocol=args.protocol, endpoint=args.endpoint, screen=args.screen,
                   color=args.color, duplex=args.duplex, price_list=price_list, model=args.model,
-                  location=args.location, actor="cli")
+                  location=args.location, tls_fingerprint=args.tls_fingerprint, tls_ca_pem=ca_pem,
+                  tls_system_trust=args.tls_system_trust, actor="cli")
     print(f"{device.name}: {device.protocol} {device.endpoint}, {'colour' if device.color else 'mono'}, "
           f"{'duplex' if device.duplex else 'simplex'}, price list {device.price_list or '(the queue’s)'}"
           + (f", panel {args.screen}" if args.screen else ""))
+    if args.tls_fingerprint or args.tls_ca or args.tls_system_trust:
+        how = ("the pinned certificate fingerprint" if args.tls_fingerprint else
+               f"the CA in {args.tls_ca}" if args.tls_ca else "the system's trust store (and its name)")
+        print(f"  TLS: from the next release, the printer's certificate is checked against {how}.")
     return 0

@@ -148,6 +148,46 @@ def test_a_device_is_edited_and_keeps_its_panel_secret(run, data):
     assert code == 1 and "panel screen" in err
 
 
+def test_an_ipps_printers_certificate_check_is_edited_without_a_new_panel_secret(run, data, tmp_path):
+    import base64
+
+    from accounting.core import open_core
+    from gateway.register_device import device_trust, panel_credential
+    from spooler.forward.job import PrinterTrust
+
+    def stored():
+        core = open_core(f"sqlite:///{data / 'printgate.sqlite3'}", data_dir=data)
+        try:
+            return device_trust(core, "mfp"), panel_credential(core, "mfp").secret
+        finally:
+            core.database.dispose()
+
+    secret = base64.urlsafe_b64decode(json.loads(run(
+        "devices", "add", "mfp", "--endpoint", "ipps://127.0.0.1:8631/ipp/print", "--tls-fingerprint", "ab" * 32,
+        "--json")[1])["secret"])
+    code, out, _ = run("devices", "edit", "mfp", "--endpoint", "ipps://10.0.3.21:631/ipp/print",
+                       "--tls-fingerprint", ":".join(["CD"] * 32))
+    assert code == 0 and "pinned certificate fingerprint" in out
+    assert stored() == (PrinterTrust(fingerprint="cd" * 32), secret)
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate\n")
+    code, _, err = run("devices", "edit", "mfp", "--tls-ca", str(ca))
+    assert code == 1 and "no PEM certificate" in err
+    assert stored()[0] == PrinterTrust(fingerprint="cd" * 32)  # a bad CA file changes nothing
+
+    code, _, err = run("devices", "edit", "mfp", "--protocol", "lpd", "--endpoint", "127.0.0.1/q",
+                       "--tls-fingerprint", "ef" * 32)
+    assert code == 1 and "ipps://" in err
+    [listed] = json.loads(run("devices", "list", "--json")[1])
+    assert listed["endpoint"] == "ipps://10.0.3.21:631/ipp/print"  # refused as a whole
+
+    assert run("devices", "edit", "mfp", "--tls-system-trust")[0] == 0
+    assert stored() == (None, secret)
+    code, _, err = run("devices", "edit", "mfp", "--tls-system-trust")
+    assert code == 1 and "already uses the system's trust store" in err
+
+
 def test_piping_a_listing_to_head_prints_no_broken_pipe(run, data, tmp_path):
     rows = "\n".join(f"user{i:04d},User {i},cc{i % 9},g{i % 5}" for i in range(2000))
     (tmp_path / "users.csv").write_text("username,full_name,cost_center,groups\n" + rows + "\n")

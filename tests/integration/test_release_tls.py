@@ -1,7 +1,7 @@
 """``ipps://`` printers are sent jobs over TLS, their certificate checked against a
 fingerprint pinned at registration or a configured CA, never silently over plain IPP
 (issue 14.18). A real gateway process, ``printgate devices add --tls-fingerprint /
---tls-ca``, ``ippeveprinter`` serving TLS with a certificate a test CA signed."""
+--tls-ca`` (and ``devices edit`` when a printer's certificate changes), ``ippeveprinter`` serving TLS with a certificate a test CA signed."""
 from __future__ import annotations
 
 import datetime
@@ -90,9 +90,9 @@ def test_a_job_goes_to_an_ipps_printer_over_tls_when_its_certificate_checks_out(
         assert len(gateway.charges()) == 1 and gateway.job(job["id"])["state"] == "released"
 
 
-def test_a_printer_whose_certificate_is_not_the_pinned_one_gets_nothing_and_nothing_is_charged(tmp_path):
+def test_a_printer_whose_certificate_is_not_the_pinned_one_gets_nothing_until_the_pin_is_edited(tmp_path):
     printer_dir = tmp_path / "printer"
-    make_ca_and_printer_certificate(printer_dir)
+    _, fingerprint = make_ca_and_printer_certificate(printer_dir)
     make_pdf(tmp_path / "memo.pdf", pages=1)
     with ippeveprinter(printer_dir, keys=printer_dir / "keys") as printer, \
             release_gateway(tmp_path, protocol="ipp", endpoint=printer.secure_endpoint,
@@ -104,6 +104,12 @@ def test_a_printer_whose_certificate_is_not_the_pinned_one_gets_nothing_and_noth
         assert printer.job_environments() == [] and printer.documents() == []
         assert gateway.charges() == [] and gateway.job(job["id"])["state"] == "held"
         assert "is not the one pinned" in gateway.process.log()
+
+        # The printer got a new certificate: the admin pins it, the panel keeps its secret.
+        gateway.process.cli("devices", "edit", "mfp-3f", "--tls-fingerprint", colon_separated(fingerprint))
+        assert "sent to the printer" in release_all(gateway)
+        assert len(printer.job_environments()) == 1 and tls_sessions(printer_dir) >= 2
+        assert len(gateway.charges()) == 1 and gateway.job(job["id"])["state"] == "released"
 
 
 def test_a_printer_whose_certificate_no_configured_ca_signed_gets_nothing(tmp_path):
