@@ -96,14 +96,18 @@ def print_registration(args, registered) -> None:
           f"{'colour' if device.color else 'mono'}, {'duplex' if device.duplex else 'simplex'}, "
           f"price list {device.price_list or '(the queue’s)'}")
     if device.endpoint.lower().startswith("ipps://"):
-        fingerprint, ca = getattr(args, "tls_fingerprint", None), getattr(args, "tls_ca", None)  # not on approve
-        how = ("the pinned certificate fingerprint" if fingerprint else
-               f"the CA in {ca}" if ca else "the system's trust store (and its name)")
+        how = checked_against(getattr(args, "tls_fingerprint", None), getattr(args, "tls_ca", None))  # not on approve
         print(f"  TLS: jobs go over TLS only; the printer's certificate is checked against {how}.")
     print(f"  device id: {device.name}")
     print(f"  secret:    {registered.secret_text}")
     print("  The secret is shown only this once: enter it in the printer's panel agent "
           "(it signs requests with HMAC-SHA256; see release_api/device_auth.py).")
+
+
+def checked_against(fingerprint: str | None, ca_file: str | None) -> str:
+    """What an ipps:// printer's certificate is checked against, in words."""
+    return ("the pinned certificate fingerprint" if fingerprint else
+            f"the CA in {ca_file}" if ca_file else "the system's trust store (and its name)")
 
 
 @reports_errors
@@ -201,7 +205,6 @@ def edit_device(args) -> int:
           f"{'duplex' if device.duplex else 'simplex'}, price list {device.price_list or '(the queue’s)'}"
           + (f", panel {args.screen}" if args.screen else ""))
     if args.tls_fingerprint or args.tls_ca or args.tls_system_trust:
-        how = ("the pinned certificate fingerprint" if args.tls_fingerprint else
-               f"the CA in {args.tls_ca}" if args.tls_ca else "the system's trust store (and its name)")
+        how = checked_against(args.tls_fingerprint, args.tls_ca)
         print(f"  TLS: from the next release, the printer's certificate is checked against {how}.")
     return 0

@@ -54,15 +54,15 @@ def analyze_bytes(cls, data: bytes, chunks=None, **kw):
     return a.finish()
 
 
-#: The shared corpus with known answers: ``../shared/corpus-dev`` from the project root,
-#: beside ``../shared/tools`` (CI has ``../shared`` beside the clone).
-CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "corpus-dev"))
+#: ``../shared`` from the project root: the team's tools and corpus (CI has it beside the clone).
+SHARED = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared"))
 
+#: The shared corpus with known answers: ``../shared/corpus-dev``.
+CORPUS_DEV = os.environ.get("PRINTGATE_CORPUS_DEV") or os.path.join(SHARED, "corpus-dev")
 
-#: GhostPCL, the oracle for PCL 5 and PCL XL page counts: ``../shared/tools/gpcl6`` from the
-#: project root (CI has ``../shared`` beside the clone; Debian does not package GhostPCL).
-GPCL6 = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "tools", "gpcl6"))
+#: GhostPCL, the oracle for PCL 5 and PCL XL page counts: ``../shared/tools/gpcl6`` (Debian
+#: does not package GhostPCL).
+GPCL6 = os.path.join(SHARED, "tools", "gpcl6")
 
 
 _ORACLE: dict = {}

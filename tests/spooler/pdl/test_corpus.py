@@ -102,7 +102,7 @@ def test_chunk_boundaries_never_change_the_answer(corpus, seed, small):
     assert all(r == results[0] for r in results), job.path
 
 
-def test_the_shared_corpus_dev_is_counted_exactly_when_present():
+def test_the_shared_corpus_dev_is_counted_exactly():
     """A second opinion from jobs someone else made."""
     manifest = os.path.join(CORPUS_DEV, "manifest.jsonl")
     if not os.path.exists(manifest):
